@@ -1,0 +1,273 @@
+//! Completeness: what is still missing before a form can be submitted (the evaluation's main reason for failed
+//! bemiddeling requests), and the pre-check of the 8 voorwaarden for bemiddeling (evaluation §3.1, step 2).
+
+use serde::Serialize;
+use time::Date;
+
+use crate::case::CaseDocuments;
+use crate::form::{Form, Record, Value};
+use crate::model::{DocumentKind, FieldSpec, FieldType, Required};
+use crate::validate::cond_holds;
+
+/// A field still to fill in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Missing {
+    /// The form.
+    pub document: DocumentKind,
+    /// The field (with a path into lists).
+    pub field: String,
+    /// Its label on the form.
+    pub label: &'static str,
+    /// Why it is needed, when it depends on another answer.
+    pub because: Option<String>,
+}
+
+/// What is still missing in a form before it can be submitted.
+pub fn missing(form: &Form) -> Vec<Missing> {
+    let mut out = Vec::new();
+    let values: Record = form
+        .fields()
+        .map(|(spec, v)| (spec.name, v.clone()))
+        .collect();
+    missing_in(form.kind(), form.kind().spec().fields, &values, "", &mut out);
+    out
+}
+
+/// What a form of this kind needs when nothing has been filled in yet.
+pub fn missing_without_form(kind: DocumentKind) -> Vec<Missing> {
+    let mut out = Vec::new();
+    missing_in(kind, kind.spec().fields, &Record::new(), "", &mut out);
+    out
+}
+
+fn missing_in(kind: DocumentKind, specs: &'static [FieldSpec], values: &Record, prefix: &str, out: &mut Vec<Missing>) {
+    for spec in specs {
+        let path = format!("{prefix}{}", spec.name);
+        match values.get(spec.name) {
+            Some(v) if !v.is_empty() => {
+                if let (FieldType::Records(sub), Value::Records(rs)) = (spec.ty, v) {
+                    for (i, r) in rs.iter().enumerate() {
+                        missing_in(kind, sub, r, &format!("{path}[{i}]."), out);
+                    }
+                }
+            }
+            _ => {
+                let because = match spec.required {
+                    Required::Always | Required::ForSubmission => Some(None),
+                    Required::AlwaysWhen(c) | Required::ForSubmissionWhen(c) if cond_holds(&c, values) => Some(Some(
+                        format!("omdat {} '{}' is", c.field, values.get(c.field).and_then(Value::condition_key).unwrap_or_default()),
+                    )),
+                    _ => None,
+                };
+                if let Some(because) = because {
+                    out.push(Missing {
+                        document: kind,
+                        field: path,
+                        label: spec.label,
+                        because,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The 8 voorwaarden for bemiddeling (evaluation §3.1, step 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Voorwaarde {
+    /// 18 jaar of ouder.
+    AchttienJaarOfOuder,
+    /// Verblijf in MO of in bezit van BW-indicatie.
+    VerblijfMoOfBwIndicatie,
+    /// Ingeschreven bij meerdere Friese woningcorporaties.
+    IngeschrevenMeerdereCorporaties,
+    /// Alle vereiste documenten geüpload in het portaal van de corporatie(s).
+    DocumentenInPortaal,
+    /// Actief gezocht naar woonmogelijkheden.
+    ActiefGezocht,
+    /// Voldoende zelfredzaam (ondersteuningsplan opgesteld).
+    VoldoendeZelfredzaam,
+    /// Stabiele daginvulling.
+    StabieleDaginvulling,
+    /// Stabiel inkomen en schulden in beeld met afspraken.
+    InkomenEnSchuldenInBeeld,
+}
+
+impl Voorwaarde {
+    /// All eight, in the evaluation's order.
+    pub const ALL: [Voorwaarde; 8] = [
+        Voorwaarde::AchttienJaarOfOuder,
+        Voorwaarde::VerblijfMoOfBwIndicatie,
+        Voorwaarde::IngeschrevenMeerdereCorporaties,
+        Voorwaarde::DocumentenInPortaal,
+        Voorwaarde::ActiefGezocht,
+        Voorwaarde::VoldoendeZelfredzaam,
+        Voorwaarde::StabieleDaginvulling,
+        Voorwaarde::InkomenEnSchuldenInBeeld,
+    ];
+
+    /// The voorwaarde as the evaluation words it.
+    pub fn label_nl(self) -> &'static str {
+        match self {
+            Voorwaarde::AchttienJaarOfOuder => "18 jaar of ouder",
+            Voorwaarde::VerblijfMoOfBwIndicatie => "verblijf in MO of in bezit van BW-indicatie",
+            Voorwaarde::IngeschrevenMeerdereCorporaties => "ingeschreven bij meerdere Friese woningcorporaties",
+            Voorwaarde::DocumentenInPortaal => "alle vereiste documenten geüpload in het portaal van de corporatie(s)",
+            Voorwaarde::ActiefGezocht => "actief gezocht naar woonmogelijkheden",
+            Voorwaarde::VoldoendeZelfredzaam => "voldoende zelfredzaam, eventueel met ondersteuning (ondersteuningsplan opgesteld)",
+            Voorwaarde::StabieleDaginvulling => "stabiele daginvulling (werk, opleiding, dagbesteding)",
+            Voorwaarde::InkomenEnSchuldenInBeeld => "stabiel inkomen, schulden in beeld en afspraken over beheer",
+        }
+    }
+
+    /// The bemiddelingsverzoek field where the begeleider ticks it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Voorwaarde::AchttienJaarOfOuder => "achttien_jaar_of_ouder",
+            Voorwaarde::VerblijfMoOfBwIndicatie => "verblijf_mo_of_bw_indicatie",
+            Voorwaarde::IngeschrevenMeerdereCorporaties => "ingeschreven_meerdere_corporaties",
+            Voorwaarde::DocumentenInPortaal => "documenten_in_portaal_corporatie",
+            Voorwaarde::ActiefGezocht => "actief_gezocht",
+            Voorwaarde::VoldoendeZelfredzaam => "voldoende_zelfredzaam",
+            Voorwaarde::StabieleDaginvulling => "stabiele_daginvulling",
+            Voorwaarde::InkomenEnSchuldenInBeeld => "inkomen_en_schulden_in_beeld",
+        }
+    }
+}
+
+/// Met, not met, or not yet known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Met.
+    Voldaan,
+    /// Not met.
+    NietVoldaan,
+    /// Not known yet.
+    Onbekend,
+}
+
+/// The outcome of one voorwaarde, with the reason in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VoorwaardeCheck {
+    /// Which.
+    pub voorwaarde: Voorwaarde,
+    /// Outcome.
+    pub status: Status,
+    /// Why, in Dutch.
+    pub toelichting: String,
+}
+
+/// Age in whole years on `on`.
+pub fn age_on(birth: Date, on: Date) -> i32 {
+    let mut age = on.year() - birth.year();
+    if (on.month() as u8, on.day()) < (birth.month() as u8, birth.day()) {
+        age -= 1;
+    }
+    age
+}
+
+/// The pre-check of the 8 voorwaarden, from what the case holds. Where the case's own data contradict what the
+/// begeleider ticked, the data win and the reason says so: this is what saves a request sent back.
+pub fn voorwaarden_bemiddeling(case: &CaseDocuments, today: Date) -> Vec<VoorwaardeCheck> {
+    let verzoek = case.first(DocumentKind::Bemiddelingsverzoek);
+    let ticked = |v: Voorwaarde| verzoek.and_then(|f| f.bool(v.field()));
+    let from_tick = |v: Voorwaarde| match ticked(v) {
+        Some(true) => (Status::Voldaan, "aangevinkt in het bemiddelingsverzoek".to_string()),
+        Some(false) => (Status::NietVoldaan, "niet aangevinkt in het bemiddelingsverzoek".to_string()),
+        None => (Status::Onbekend, "nog niet ingevuld in het bemiddelingsverzoek".to_string()),
+    };
+    let registratie = case.first(DocumentKind::Registratie);
+    let aanmelding = case.first(DocumentKind::Aanmelding);
+
+    Voorwaarde::ALL
+        .into_iter()
+        .map(|v| {
+            let (status, toelichting) = match v {
+                Voorwaarde::AchttienJaarOfOuder => match registratie.and_then(|r| r.date("geboortedatum")) {
+                    Some(b) => {
+                        let age = age_on(b, today);
+                        if age >= 18 {
+                            (Status::Voldaan, format!("{age} jaar volgens de geboortedatum"))
+                        } else {
+                            (Status::NietVoldaan, format!("{age} jaar volgens de geboortedatum; bemiddeling kan vanaf 18"))
+                        }
+                    }
+                    None => from_tick(v),
+                },
+                Voorwaarde::VerblijfMoOfBwIndicatie => {
+                    match (ticked(v), registratie.and_then(|r| r.text("soort_voorziening"))) {
+                        (Some(false), _) => from_tick(v),
+                        (_, Some(soort)) => (Status::Voldaan, format!("geregistreerd in {}", soort.replace('_', " "))),
+                        _ => from_tick(v),
+                    }
+                }
+                Voorwaarde::IngeschrevenMeerdereCorporaties => {
+                    let inschrijvingen = aanmelding
+                        .and_then(|a| a.get("inschrijvingen_woningcorporaties"))
+                        .and_then(Value::as_records);
+                    match inschrijvingen {
+                        Some(rs) => {
+                            let mut names: Vec<String> = rs
+                                .iter()
+                                .filter_map(|r| r.get("corporatie").and_then(Value::as_text))
+                                .map(|s| s.to_lowercase())
+                                .collect();
+                            names.sort();
+                            names.dedup();
+                            if names.len() >= 2 {
+                                (Status::Voldaan, format!("ingeschreven bij {} corporaties", names.len()))
+                            } else {
+                                (
+                                    Status::NietVoldaan,
+                                    format!(
+                                        "ingeschreven bij {} corporatie(s) volgens het aanmeldformulier; er zijn er minstens 2 nodig",
+                                        names.len()
+                                    ),
+                                )
+                            }
+                        }
+                        None => from_tick(v),
+                    }
+                }
+                Voorwaarde::ActiefGezocht => match from_tick(v) {
+                    (Status::Voldaan, _) if verzoek.and_then(|f| f.text("toelichting_zoekgedrag")).is_none() => (
+                        Status::Onbekend,
+                        "aangevinkt, maar de toelichting op het zoekgedrag ontbreekt; de tweede reden van afwijzing \
+                         is onvoldoende eigen inspanning"
+                            .into(),
+                    ),
+                    other => other,
+                },
+                Voorwaarde::StabieleDaginvulling => match from_tick(v) {
+                    (Status::Voldaan, _) if verzoek.and_then(|f| f.text("soort_daginvulling")).is_none() => {
+                        (Status::Onbekend, "aangevinkt, maar de soort daginvulling ontbreekt".into())
+                    }
+                    other => other,
+                },
+                Voorwaarde::InkomenEnSchuldenInBeeld => {
+                    let schulden = aanmelding.and_then(|a| a.text("schuldenproblematiek"));
+                    let vorm = aanmelding.and_then(|a| a.text("vorm_ondersteuning_schulden"));
+                    let inkomen = aanmelding.and_then(|a| a.text("hoofdinkomen"));
+                    if schulden == Some("ja") && matches!(vorm, None | Some("geen")) {
+                        (
+                            Status::NietVoldaan,
+                            "er zijn schulden, maar er is geen vorm van ondersteuning bij schulden vastgelegd".into(),
+                        )
+                    } else if inkomen == Some("geen_inkomen") {
+                        (Status::NietVoldaan, "volgens het aanmeldformulier is er geen inkomen".into())
+                    } else {
+                        from_tick(v)
+                    }
+                }
+                Voorwaarde::DocumentenInPortaal | Voorwaarde::VoldoendeZelfredzaam => from_tick(v),
+            };
+            VoorwaardeCheck {
+                voorwaarde: v,
+                status,
+                toelichting,
+            }
+        })
+        .collect()
+}
