@@ -1,0 +1,3 @@
+//! `weerthuis`: run and manage a node of the Weer Thuis federation.
+
+fn main() {}
