@@ -13,7 +13,9 @@ pub enum BsnError {
     #[error("een BSN bestaat uit 9 cijfers (8 mag, dan komt er een 0 voor)")]
     Format,
     /// The digits fail the elfproef (or are all zero).
-    #[error("dit BSN klopt niet: het voldoet niet aan de elfproef; controleer het nummer op het identiteitsbewijs")]
+    #[error(
+        "dit BSN klopt niet: het voldoet niet aan de elfproef; controleer het nummer op het identiteitsbewijs"
+    )]
     Elfproef,
 }
 

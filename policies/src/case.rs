@@ -79,7 +79,11 @@ impl CaseDocuments {
     /// The phase, from the furthest step the case has reached.
     pub fn phase(&self) -> Fase {
         let has = |k| self.first(k).is_some();
-        if self.first(DocumentKind::Beoordeling).and_then(|f| f.date("datum_afgesloten")).is_some() {
+        if self
+            .first(DocumentKind::Beoordeling)
+            .and_then(|f| f.date("datum_afgesloten"))
+            .is_some()
+        {
             Fase::Afgesloten
         } else if has(DocumentKind::Plaatsing) {
             Fase::Plaatsing
@@ -106,7 +110,10 @@ impl CaseDocuments {
                 if is(self.text(DocumentKind::Registratie, "betrokken_zorgaanbieder")) {
                     out.push(Relation::BetrokkenZorgaanbieder);
                 }
-                if is(self.text(DocumentKind::Ondersteuningsplan, "uitvoerende_zorgaanbieder")) {
+                if is(self.text(
+                    DocumentKind::Ondersteuningsplan,
+                    "uitvoerende_zorgaanbieder",
+                )) {
                     out.push(Relation::OndersteunendeZorgaanbieder);
                 }
             }
@@ -129,7 +136,10 @@ impl CaseDocuments {
                 } else if beoordeling
                     .and_then(|b| b.get("corporatie_historie"))
                     .and_then(Value::as_records)
-                    .is_some_and(|h| h.iter().any(|r| r.get("corporatie").and_then(Value::as_text) == Some(&id)))
+                    .is_some_and(|h| {
+                        h.iter()
+                            .any(|r| r.get("corporatie").and_then(Value::as_text) == Some(&id))
+                    })
                 {
                     out.push(Relation::EerdereCorporatie);
                 }

@@ -29,7 +29,13 @@ pub fn missing(form: &Form) -> Vec<Missing> {
         .fields()
         .map(|(spec, v)| (spec.name, v.clone()))
         .collect();
-    missing_in(form.kind(), form.kind().spec().fields, &values, "", &mut out);
+    missing_in(
+        form.kind(),
+        form.kind().spec().fields,
+        &values,
+        "",
+        &mut out,
+    );
     out
 }
 
@@ -40,7 +46,13 @@ pub fn missing_without_form(kind: DocumentKind) -> Vec<Missing> {
     out
 }
 
-fn missing_in(kind: DocumentKind, specs: &'static [FieldSpec], values: &Record, prefix: &str, out: &mut Vec<Missing>) {
+fn missing_in(
+    kind: DocumentKind,
+    specs: &'static [FieldSpec],
+    values: &Record,
+    prefix: &str,
+    out: &mut Vec<Missing>,
+) {
     for spec in specs {
         let path = format!("{prefix}{}", spec.name);
         match values.get(spec.name) {
@@ -54,9 +66,18 @@ fn missing_in(kind: DocumentKind, specs: &'static [FieldSpec], values: &Record, 
             _ => {
                 let because = match spec.required {
                     Required::Always | Required::ForSubmission => Some(None),
-                    Required::AlwaysWhen(c) | Required::ForSubmissionWhen(c) if cond_holds(&c, values) => Some(Some(
-                        format!("omdat {} '{}' is", c.field, values.get(c.field).and_then(Value::condition_key).unwrap_or_default()),
-                    )),
+                    Required::AlwaysWhen(c) | Required::ForSubmissionWhen(c)
+                        if cond_holds(&c, values) =>
+                    {
+                        Some(Some(format!(
+                            "omdat {} '{}' is",
+                            c.field,
+                            values
+                                .get(c.field)
+                                .and_then(Value::condition_key)
+                                .unwrap_or_default()
+                        )))
+                    }
                     _ => None,
                 };
                 if let Some(because) = because {
@@ -112,12 +133,22 @@ impl Voorwaarde {
         match self {
             Voorwaarde::AchttienJaarOfOuder => "18 jaar of ouder",
             Voorwaarde::VerblijfMoOfBwIndicatie => "verblijf in MO of in bezit van BW-indicatie",
-            Voorwaarde::IngeschrevenMeerdereCorporaties => "ingeschreven bij meerdere Friese woningcorporaties",
-            Voorwaarde::DocumentenInPortaal => "alle vereiste documenten geüpload in het portaal van de corporatie(s)",
+            Voorwaarde::IngeschrevenMeerdereCorporaties => {
+                "ingeschreven bij meerdere Friese woningcorporaties"
+            }
+            Voorwaarde::DocumentenInPortaal => {
+                "alle vereiste documenten geüpload in het portaal van de corporatie(s)"
+            }
             Voorwaarde::ActiefGezocht => "actief gezocht naar woonmogelijkheden",
-            Voorwaarde::VoldoendeZelfredzaam => "voldoende zelfredzaam, eventueel met ondersteuning (ondersteuningsplan opgesteld)",
-            Voorwaarde::StabieleDaginvulling => "stabiele daginvulling (werk, opleiding, dagbesteding)",
-            Voorwaarde::InkomenEnSchuldenInBeeld => "stabiel inkomen, schulden in beeld en afspraken over beheer",
+            Voorwaarde::VoldoendeZelfredzaam => {
+                "voldoende zelfredzaam, eventueel met ondersteuning (ondersteuningsplan opgesteld)"
+            }
+            Voorwaarde::StabieleDaginvulling => {
+                "stabiele daginvulling (werk, opleiding, dagbesteding)"
+            }
+            Voorwaarde::InkomenEnSchuldenInBeeld => {
+                "stabiel inkomen, schulden in beeld en afspraken over beheer"
+            }
         }
     }
 
@@ -174,9 +205,18 @@ pub fn voorwaarden_bemiddeling(case: &CaseDocuments, today: Date) -> Vec<Voorwaa
     let verzoek = case.first(DocumentKind::Bemiddelingsverzoek);
     let ticked = |v: Voorwaarde| verzoek.and_then(|f| f.bool(v.field()));
     let from_tick = |v: Voorwaarde| match ticked(v) {
-        Some(true) => (Status::Voldaan, "aangevinkt in het bemiddelingsverzoek".to_string()),
-        Some(false) => (Status::NietVoldaan, "niet aangevinkt in het bemiddelingsverzoek".to_string()),
-        None => (Status::Onbekend, "nog niet ingevuld in het bemiddelingsverzoek".to_string()),
+        Some(true) => (
+            Status::Voldaan,
+            "aangevinkt in het bemiddelingsverzoek".to_string(),
+        ),
+        Some(false) => (
+            Status::NietVoldaan,
+            "niet aangevinkt in het bemiddelingsverzoek".to_string(),
+        ),
+        None => (
+            Status::Onbekend,
+            "nog niet ingevuld in het bemiddelingsverzoek".to_string(),
+        ),
     };
     let registratie = case.first(DocumentKind::Registratie);
     let aanmelding = case.first(DocumentKind::Aanmelding);

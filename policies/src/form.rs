@@ -37,7 +37,8 @@ pub fn parse_date(s: &str) -> Option<Date> {
 
 /// Format as `YYYY-MM-DD`.
 pub fn format_date(d: Date) -> String {
-    d.format(DATE_FORMAT).expect("a calendar date always formats")
+    d.format(DATE_FORMAT)
+        .expect("a calendar date always formats")
 }
 
 impl Value {
@@ -100,10 +101,18 @@ impl Value {
             Value::Date(d) => Json::String(format_date(*d)),
             Value::Bool(b) => Json::Bool(*b),
             Value::Integer(i) => Json::from(*i),
-            Value::Fields(f) => Json::Array(f.iter().map(|f| Json::String(f.qualified_name())).collect()),
+            Value::Fields(f) => {
+                Json::Array(f.iter().map(|f| Json::String(f.qualified_name())).collect())
+            }
             Value::Records(rs) => Json::Array(
                 rs.iter()
-                    .map(|r| Json::Object(r.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect()))
+                    .map(|r| {
+                        Json::Object(
+                            r.iter()
+                                .map(|(k, v)| (k.to_string(), v.to_json()))
+                                .collect(),
+                        )
+                    })
                     .collect(),
             ),
         }
@@ -158,7 +167,9 @@ impl Form {
 
     /// The filled-in fields as ids.
     pub fn field_ids(&self) -> impl Iterator<Item = FieldId> + '_ {
-        self.kind.fields().filter(|f| self.values.contains_key(f.name()))
+        self.kind
+            .fields()
+            .filter(|f| self.values.contains_key(f.name()))
     }
 
     /// The form as a JSON object, fields in form order.

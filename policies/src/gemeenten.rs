@@ -78,7 +78,8 @@ impl Gemeenten {
         if name.trim().is_empty() {
             return Err(GemeenteError::EmptyName(code.to_string()));
         }
-        self.by_code.insert(code.to_string(), name.trim().to_string());
+        self.by_code
+            .insert(code.to_string(), name.trim().to_string());
         Ok(())
     }
 
@@ -90,7 +91,9 @@ impl Gemeenten {
             if line.is_empty() || (i == 0 && line.to_ascii_lowercase().starts_with("code")) {
                 continue;
             }
-            let (code, name) = line.split_once(',').ok_or(GemeenteError::Line { line: i + 1 })?;
+            let (code, name) = line
+                .split_once(',')
+                .ok_or(GemeenteError::Line { line: i + 1 })?;
             self.add(code.trim(), name)?;
             added += 1;
         }
@@ -139,10 +142,18 @@ mod tests {
     #[test]
     fn others_can_be_added_for_the_national_scheme() {
         let mut g = Gemeenten::friesland();
-        let n = g.add_csv("code,naam\nGM0363,Amsterdam\nGM0014,Groningen\n").unwrap();
+        let n = g
+            .add_csv("code,naam\nGM0363,Amsterdam\nGM0014,Groningen\n")
+            .unwrap();
         assert_eq!(n, 2);
         assert_eq!(g.name("GM0363"), Some("Amsterdam"));
-        assert!(matches!(g.add("0363", "Amsterdam"), Err(GemeenteError::Format(_))));
-        assert!(matches!(g.add_csv("GM0001"), Err(GemeenteError::Line { line: 1 })));
+        assert!(matches!(
+            g.add("0363", "Amsterdam"),
+            Err(GemeenteError::Format(_))
+        ));
+        assert!(matches!(
+            g.add_csv("GM0001"),
+            Err(GemeenteError::Line { line: 1 })
+        ));
     }
 }

@@ -98,7 +98,9 @@ pub enum PartnerIdError {
     #[error("partner id {0:?} is not of the form <role>:<code>")]
     Format(String),
     /// The role is not one of the covenant's.
-    #[error("unknown role {0:?}; expected one of transferpunt, gemeente, corporatie, zorgaanbieder, huurdersorganisatie")]
+    #[error(
+        "unknown role {0:?}; expected one of transferpunt, gemeente, corporatie, zorgaanbieder, huurdersorganisatie"
+    )]
     UnknownRole(String),
     /// The code has characters outside `[A-Za-z0-9_-]`, or is empty or too long.
     #[error("partner code {0:?} must be 1-64 characters of letters, digits, '-' or '_'")]
@@ -113,7 +115,9 @@ impl PartnerId {
     pub fn new(role: Role, code: &str) -> Result<Self, PartnerIdError> {
         let valid = !code.is_empty()
             && code.len() <= 64
-            && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             return Err(PartnerIdError::Code(code.to_string()));
         }
@@ -146,7 +150,9 @@ impl fmt::Display for PartnerId {
 impl FromStr for PartnerId {
     type Err = PartnerIdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (role, code) = s.split_once(':').ok_or_else(|| PartnerIdError::Format(s.to_string()))?;
+        let (role, code) = s
+            .split_once(':')
+            .ok_or_else(|| PartnerIdError::Format(s.to_string()))?;
         PartnerId::new(role.parse()?, code)
     }
 }
@@ -331,7 +337,10 @@ pub enum Voorziening {
 
 impl Voorziening {
     /// Both kinds.
-    pub const ALL: [Voorziening; 2] = [Voorziening::BeschermdWonen, Voorziening::MaatschappelijkeOpvang];
+    pub const ALL: [Voorziening; 2] = [
+        Voorziening::BeschermdWonen,
+        Voorziening::MaatschappelijkeOpvang,
+    ];
 
     /// The name in policies (as in the registratie form).
     pub fn name(self) -> &'static str {
@@ -379,7 +388,10 @@ mod tests {
     #[test]
     fn every_relation_but_geen_belongs_to_one_role() {
         for r in Relation::ALL {
-            let owners = Role::ALL.iter().filter(|role| role.relations().contains(&r)).count();
+            let owners = Role::ALL
+                .iter()
+                .filter(|role| role.relations().contains(&r))
+                .count();
             if r == Relation::Geen {
                 assert_eq!(owners, 4, "geen: every role but the Transferpunt");
             } else {

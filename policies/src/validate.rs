@@ -10,9 +10,9 @@ use time::Date;
 
 use crate::bsn::{Bsn, BsnError};
 use crate::case::CaseDocuments;
-use crate::form::{parse_date, Form, Record, Value};
+use crate::form::{Form, Record, Value, parse_date};
 use crate::gemeenten::Gemeenten;
-use crate::model::{Cond, DocumentKind, FieldId, FieldSpec, FieldType, Required, DATE_ORDERS};
+use crate::model::{Cond, DATE_ORDERS, DocumentKind, FieldId, FieldSpec, FieldType, Required};
 use crate::partner::PartnerId;
 
 /// Longest accepted short text.
@@ -203,7 +203,13 @@ impl serde::Serialize for DocumentKind {
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.field.is_empty() {
-            write!(f, "{}: {} (regel {})", self.document, self.rule.message(), self.rule.code())
+            write!(
+                f,
+                "{}: {} (regel {})",
+                self.document,
+                self.rule.message(),
+                self.rule.code()
+            )
         } else {
             write!(
                 f,
@@ -235,7 +241,9 @@ impl fmt::Display for ValidationErrors {
 impl ValidationErrors {
     /// Whether a rule was broken on a field (`field` is the path as in [`ValidationError::field`]).
     pub fn has(&self, field: &str, code: &str) -> bool {
-        self.0.iter().any(|e| e.field == field && e.rule.code() == code)
+        self.0
+            .iter()
+            .any(|e| e.field == field && e.rule.code() == code)
     }
 }
 
@@ -285,7 +293,11 @@ impl<'g> Validator<'g> {
             }
         }
         self.document_rules(&form, &mut err);
-        if errors.is_empty() { Ok(form) } else { Err(ValidationErrors(errors)) }
+        if errors.is_empty() {
+            Ok(form)
+        } else {
+            Err(ValidationErrors(errors))
+        }
     }
 
     /// Check a valid form against the rest of its case: dates across forms, and the reason for a gemeente other
@@ -301,10 +313,18 @@ impl<'g> Validator<'g> {
             } else {
                 continue;
             };
-            let Some(my_date) = form.date(mine) else { continue };
+            let Some(my_date) = form.date(mine) else {
+                continue;
+            };
             for other_form in case.all(other.0) {
-                let Some(other_date) = other_form.date(other.1) else { continue };
-                let (a, b) = if i_am_later { (other_date, my_date) } else { (my_date, other_date) };
+                let Some(other_date) = other_form.date(other.1) else {
+                    continue;
+                };
+                let (a, b) = if i_am_later {
+                    (other_date, my_date)
+                } else {
+                    (my_date, other_date)
+                };
                 if b < a || (b == a && !o.may_be_equal) {
                     let rule = if i_am_later {
                         Rule::DatumVolgorde {
@@ -338,7 +358,11 @@ impl<'g> Validator<'g> {
                 rule: Rule::RedenAndereGemeente,
             });
         }
-        if errors.is_empty() { Ok(()) } else { Err(ValidationErrors(errors)) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationErrors(errors))
+        }
     }
 
     fn record(
@@ -368,13 +392,16 @@ impl<'g> Validator<'g> {
         for spec in specs {
             let path = format!("{prefix}{}", spec.name);
             let present = values.get(spec.name).is_some_and(|v| !v.is_empty());
-            let value_failed = obj.get(spec.name).is_some_and(|v| !v.is_null()) && !values.contains_key(spec.name);
+            let value_failed =
+                obj.get(spec.name).is_some_and(|v| !v.is_null()) && !values.contains_key(spec.name);
             if present || value_failed {
                 continue;
             }
             match spec.required {
                 Required::Always => err(path, Rule::Verplicht),
-                Required::AlwaysWhen(c) if cond_holds(&c, &values) => err(path, verplicht_omdat(&c, &values)),
+                Required::AlwaysWhen(c) if cond_holds(&c, &values) => {
+                    err(path, verplicht_omdat(&c, &values))
+                }
                 _ => {}
             }
         }
@@ -504,7 +531,9 @@ impl<'g> Validator<'g> {
                 if self.gemeenten.contains(&code) {
                     Ok(Value::Text(code))
                 } else {
-                    Err(Rule::OnbekendeGemeente { code: s.to_string() })
+                    Err(Rule::OnbekendeGemeente {
+                        code: s.to_string(),
+                    })
                 }
             }
             FieldType::Email => {
@@ -518,7 +547,11 @@ impl<'g> Validator<'g> {
                             && !domain.ends_with('.')
                             && !domain.contains('@')
                     });
-                if ok { Ok(Value::Text(s.to_string())) } else { Err(Rule::Email) }
+                if ok {
+                    Ok(Value::Text(s.to_string()))
+                } else {
+                    Err(Rule::Email)
+                }
             }
             FieldType::Telefoon => {
                 let allowed = s.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
@@ -541,8 +574,13 @@ impl<'g> Validator<'g> {
             FieldType::Partner => s
                 .parse::<PartnerId>()
                 .map(|p| Value::Text(p.to_string()))
-                .map_err(|e| Rule::Partner { reden: e.to_string() }),
-            FieldType::Bool | FieldType::Integer { .. } | FieldType::FieldList | FieldType::Records(_) => {
+                .map_err(|e| Rule::Partner {
+                    reden: e.to_string(),
+                }),
+            FieldType::Bool
+            | FieldType::Integer { .. }
+            | FieldType::FieldList
+            | FieldType::Records(_) => {
                 unreachable!("handled by the caller")
             }
         }
@@ -552,13 +590,21 @@ impl<'g> Validator<'g> {
     fn document_rules(&self, form: &Form, err: &mut impl FnMut(String, Rule)) {
         if form.kind() == DocumentKind::Reactie {
             if form.text("soort_huurcontract") == Some("drie_partijen")
-                && let (Some(start), Some(end)) = (form.date("datum_ondertekening"), form.date("einddatum_drie_partijen"))
+                && let (Some(start), Some(end)) = (
+                    form.date("datum_ondertekening"),
+                    form.date("einddatum_drie_partijen"),
+                )
                 && end > add_years(start, DRIE_PARTIJEN_MAX_JAREN)
             {
-                err("einddatum_drie_partijen".into(), Rule::DriePartijenMaxTweeJaar);
+                err(
+                    "einddatum_drie_partijen".into(),
+                    Rule::DriePartijenMaxTweeJaar,
+                );
             }
             if let Some(offers) = form.get("aanbiedingen").and_then(Value::as_records) {
-                let refused = |r: &Record| r.get("reactie_client").and_then(Value::as_text) == Some("geweigerd");
+                let refused = |r: &Record| {
+                    r.get("reactie_client").and_then(Value::as_text) == Some("geweigerd")
+                };
                 let out_of_order = offers.len() > 2 || (offers.len() == 2 && !refused(&offers[0]));
                 if out_of_order {
                     err("aanbiedingen".into(), Rule::Aanbiedingen);
@@ -593,6 +639,9 @@ pub(crate) fn cond_holds(c: &Cond, values: &Record) -> bool {
 fn verplicht_omdat(c: &Cond, values: &Record) -> Rule {
     Rule::VerplichtOmdat {
         veld: c.field.to_string(),
-        waarde: values.get(c.field).and_then(Value::condition_key).unwrap_or_default(),
+        waarde: values
+            .get(c.field)
+            .and_then(Value::condition_key)
+            .unwrap_or_default(),
     }
 }

@@ -233,7 +233,10 @@ const FIELD_OFFSETS: [usize; 11] = {
     offsets
 };
 
-const _: () = assert!(FIELD_COUNT <= FieldSet::CAPACITY, "FieldSet is too small for the model");
+const _: () = assert!(
+    FIELD_COUNT <= FieldSet::CAPACITY,
+    "FieldSet is too small for the model"
+);
 
 /// A top-level field of the model, by global index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -387,7 +390,9 @@ impl FromIterator<FieldId> for FieldSet {
 
 impl fmt::Debug for FieldSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(|x| x.qualified_name())).finish()
+        f.debug_set()
+            .entries(self.iter().map(|x| x.qualified_name()))
+            .finish()
     }
 }
 
@@ -418,23 +423,91 @@ use DocumentKind as D;
 
 /// Every date rule of the model. Rules across documents are checked when both documents are known.
 pub const DATE_ORDERS: &[DateOrder] = &[
-    order((D::Registratie, "geboortedatum"), (D::Registratie, "eerste_aanmelding_opvang"), false),
-    order((D::Registratie, "geboortedatum"), (D::Registratie, "start_verblijf_opvang"), false),
-    order((D::Registratie, "geboortedatum"), (D::Registratie, "datum_start_dakloosheid"), true),
-    order((D::Registratie, "eerste_aanmelding_opvang"), (D::Registratie, "start_verblijf_opvang"), true),
-    order((D::Registratie, "start_verblijf_opvang"), (D::Registratie, "datum_aanmelding_transferpunt"), true),
-    order((D::Registratie, "start_verblijf_opvang"), (D::Aanmelding, "datum_aanmelding"), true),
-    order((D::Registratie, "start_verblijf_opvang"), (D::Bemiddelingsverzoek, "datum_verzoek"), true),
-    order((D::Registratie, "start_verblijf_opvang"), (D::Plaatsing, "datum_mutatie"), true),
-    order((D::Bemiddelingsverzoek, "datum_verzoek"), (D::Beoordeling, "datum_ontvangen"), true),
-    order((D::Beoordeling, "datum_ontvangen"), (D::Beoordeling, "datum_teruggestuurd"), true),
-    order((D::Beoordeling, "datum_ontvangen"), (D::Beoordeling, "datum_volledig"), true),
-    order((D::Beoordeling, "datum_ontvangen"), (D::Beoordeling, "datum_afgesloten"), true),
-    order((D::Beoordeling, "datum_ontvangen"), (D::Aanmeldbericht, "datum_verzonden"), true),
-    order((D::Beoordeling, "datum_ontvangen"), (D::Reactie, "datum_besluit"), true),
-    order((D::Reactie, "datum_ondertekening"), (D::Reactie, "einddatum_drie_partijen"), false),
-    order((D::Gemeente, "beschikking_startdatum"), (D::Gemeente, "beschikking_einddatum"), false),
-    order((D::Melding, "datum_melding"), (D::Melding, "datum_afgehandeld"), true),
+    order(
+        (D::Registratie, "geboortedatum"),
+        (D::Registratie, "eerste_aanmelding_opvang"),
+        false,
+    ),
+    order(
+        (D::Registratie, "geboortedatum"),
+        (D::Registratie, "start_verblijf_opvang"),
+        false,
+    ),
+    order(
+        (D::Registratie, "geboortedatum"),
+        (D::Registratie, "datum_start_dakloosheid"),
+        true,
+    ),
+    order(
+        (D::Registratie, "eerste_aanmelding_opvang"),
+        (D::Registratie, "start_verblijf_opvang"),
+        true,
+    ),
+    order(
+        (D::Registratie, "start_verblijf_opvang"),
+        (D::Registratie, "datum_aanmelding_transferpunt"),
+        true,
+    ),
+    order(
+        (D::Registratie, "start_verblijf_opvang"),
+        (D::Aanmelding, "datum_aanmelding"),
+        true,
+    ),
+    order(
+        (D::Registratie, "start_verblijf_opvang"),
+        (D::Bemiddelingsverzoek, "datum_verzoek"),
+        true,
+    ),
+    order(
+        (D::Registratie, "start_verblijf_opvang"),
+        (D::Plaatsing, "datum_mutatie"),
+        true,
+    ),
+    order(
+        (D::Bemiddelingsverzoek, "datum_verzoek"),
+        (D::Beoordeling, "datum_ontvangen"),
+        true,
+    ),
+    order(
+        (D::Beoordeling, "datum_ontvangen"),
+        (D::Beoordeling, "datum_teruggestuurd"),
+        true,
+    ),
+    order(
+        (D::Beoordeling, "datum_ontvangen"),
+        (D::Beoordeling, "datum_volledig"),
+        true,
+    ),
+    order(
+        (D::Beoordeling, "datum_ontvangen"),
+        (D::Beoordeling, "datum_afgesloten"),
+        true,
+    ),
+    order(
+        (D::Beoordeling, "datum_ontvangen"),
+        (D::Aanmeldbericht, "datum_verzonden"),
+        true,
+    ),
+    order(
+        (D::Beoordeling, "datum_ontvangen"),
+        (D::Reactie, "datum_besluit"),
+        true,
+    ),
+    order(
+        (D::Reactie, "datum_ondertekening"),
+        (D::Reactie, "einddatum_drie_partijen"),
+        false,
+    ),
+    order(
+        (D::Gemeente, "beschikking_startdatum"),
+        (D::Gemeente, "beschikking_einddatum"),
+        false,
+    ),
+    order(
+        (D::Melding, "datum_melding"),
+        (D::Melding, "datum_afgehandeld"),
+        true,
+    ),
 ];
 
 #[cfg(test)]
@@ -465,12 +538,19 @@ mod tests {
         for o in DATE_ORDERS {
             for (doc, name) in [o.earlier, o.later] {
                 let f = doc.field(name).unwrap_or_else(|| panic!("{doc}.{name}"));
-                assert!(matches!(f.spec().ty, FieldType::Date { .. }), "{f} is not a date");
+                assert!(
+                    matches!(f.spec().ty, FieldType::Date { .. }),
+                    "{f} is not a date"
+                );
             }
         }
         for f in FieldId::all() {
             if let Required::AlwaysWhen(c) | Required::ForSubmissionWhen(c) = f.spec().required {
-                assert!(f.document().field(c.field).is_some(), "{f} depends on unknown {}", c.field);
+                assert!(
+                    f.document().field(c.field).is_some(),
+                    "{f} depends on unknown {}",
+                    c.field
+                );
             }
         }
     }
@@ -481,7 +561,12 @@ mod tests {
             .spec()
             .fields
             .iter()
-            .filter(|f| f.label.split('.').next().is_some_and(|n| n.parse::<u8>().is_ok()))
+            .filter(|f| {
+                f.label
+                    .split('.')
+                    .next()
+                    .is_some_and(|n| n.parse::<u8>().is_ok())
+            })
             .count();
         assert_eq!(topics, 14);
     }

@@ -111,7 +111,13 @@ pub const SOORT_UITSTROOM: &[&str] = &["regulier", "bemiddeling"];
 /// Identity documents (Wmo 2015 art. 5.2.8).
 pub const IDENTITEITSBEWIJS: &[&str] = &["paspoort", "id_kaart", "verblijfsdocument", "rijbewijs"];
 /// Daytime activity.
-pub const DAGINVULLING: &[&str] = &["werk", "opleiding", "dagbesteding", "vrijwilligerswerk", "anders"];
+pub const DAGINVULLING: &[&str] = &[
+    "werk",
+    "opleiding",
+    "dagbesteding",
+    "vrijwilligerswerk",
+    "anders",
+];
 /// The Transferpunt's assessment of a bemiddelingsverzoek.
 pub const BEOORDELING_STATUS: &[&str] = &[
     "ontvangen",
@@ -140,7 +146,12 @@ pub const REDEN_ANDERE_GEMEENTE: &[&str] = &[
     "anders",
 ];
 /// The corporatie's answer to an aanmeldbericht.
-pub const BESLUIT_CORPORATIE: &[&str] = &["in_behandeling", "geaccepteerd", "informatie_gevraagd", "geweigerd"];
+pub const BESLUIT_CORPORATIE: &[&str] = &[
+    "in_behandeling",
+    "geaccepteerd",
+    "informatie_gevraagd",
+    "geweigerd",
+];
 /// Grounded reasons for a corporatie to refuse (Afspraak 1g; evaluation §4.1).
 pub const REDEN_WEIGERING_CORPORATIE: &[&str] = &[
     "overlast",
@@ -176,7 +187,12 @@ pub const MELDER: &[&str] = &[
     "anders",
 ];
 /// Progress of a melding.
-pub const STATUS_MELDING: &[&str] = &["open", "in_behandeling", "voorgelegd_transferpunt", "afgehandeld"];
+pub const STATUS_MELDING: &[&str] = &[
+    "open",
+    "in_behandeling",
+    "voorgelegd_transferpunt",
+    "afgehandeld",
+];
 
 const INSCHRIJVING: &[FieldSpec] = &[
     f!("corporatie", "Woningcorporatie of verhuurder", T, Always),
@@ -187,15 +203,31 @@ const CONTACTPERSOON: &[FieldSpec] = &[
     f!("naam", "Naam", T, Always, I),
     f!("organisatie", "Organisatie", T, Always),
     f!("functie", "Functie", T, Opt),
-    f!("telefoonnummer", "Telefoonnummer", FieldType::Telefoon, Opt, I),
+    f!(
+        "telefoonnummer",
+        "Telefoonnummer",
+        FieldType::Telefoon,
+        Opt,
+        I
+    ),
     f!("mailadres", "E-mailadres", FieldType::Email, Opt, I),
 ];
 
 const AANBIEDING: &[FieldSpec] = &[
     f!("datum_aanbod", "Datum aanbod", PAST, Always),
     f!("adres", "Adres van de aangeboden woning", T, Always, I),
-    f!("type_woning", "Type woning", FieldType::Enum(TYPE_WONING), Opt),
-    f!("reactie_client", "Reactie cliënt", FieldType::Enum(REACTIE_CLIENT), Always),
+    f!(
+        "type_woning",
+        "Type woning",
+        FieldType::Enum(TYPE_WONING),
+        Opt
+    ),
+    f!(
+        "reactie_client",
+        "Reactie cliënt",
+        FieldType::Enum(REACTIE_CLIENT),
+        Always
+    ),
     f!(
         "reden_weigering_client",
         "Reden weigering door cliënt",
@@ -208,32 +240,89 @@ const AANBIEDING: &[FieldSpec] = &[
 const CORPORATIE_HISTORIE: &[FieldSpec] = &[
     f!("corporatie", "Woningcorporatie", FieldType::Partner, Always),
     f!("datum_aanmelding", "Datum aanmeldbericht", PAST, Always),
-    f!("uitkomst", "Uitkomst", FieldType::Enum(UITKOMST_CORPORATIE), Always),
+    f!(
+        "uitkomst",
+        "Uitkomst",
+        FieldType::Enum(UITKOMST_CORPORATIE),
+        Always
+    ),
 ];
 
 /// Registratie: at intake, by the zorgaanbieder with the client (Bijlage 3, registratiefase).
 pub const REGISTRATIE: &[FieldSpec] = &[
-    f!("achternaam_voorletters", "Achternaam en voorletters", T, Always, I),
+    f!(
+        "achternaam_voorletters",
+        "Achternaam en voorletters",
+        T,
+        Always,
+        I
+    ),
     f!("bsn", "Burgerservicenummer", FieldType::Bsn, Always, N, I),
     f!("geboortedatum", "Geboortedatum", PAST, Always, I),
-    f!("identiteit_vastgesteld_met", "Identiteit vastgesteld met", FieldType::Enum(IDENTITEITSBEWIJS), Sub),
+    f!(
+        "identiteit_vastgesteld_met",
+        "Identiteit vastgesteld met",
+        FieldType::Enum(IDENTITEITSBEWIJS),
+        Sub
+    ),
     f!("huidig_adres", "Huidig adres (of briefadres)", T, Sub, I),
     f!("herkomstgemeente", "Herkomstgemeente", GM, Sub),
     f!("laatste_woonplaats", "Laatste woonplaats", T, Sub, I),
-    f!("soort_voorziening", "Soort voorziening", FieldType::Enum(SOORT_VOORZIENING), Always),
-    f!("eerste_aanmelding_opvang", "Eerste aanmelding opvang", PAST, Sub),
+    f!(
+        "soort_voorziening",
+        "Soort voorziening",
+        FieldType::Enum(SOORT_VOORZIENING),
+        Always
+    ),
+    f!(
+        "eerste_aanmelding_opvang",
+        "Eerste aanmelding opvang",
+        PAST,
+        Sub
+    ),
     f!("start_verblijf_opvang", "Start verblijf opvang", PAST, Sub),
-    f!("datum_aanmelding_transferpunt", "Datum aanmelding Transferpunt", PAST, Sub),
-    f!("betrokken_zorgaanbieder", "Betrokken zorgaanbieder", FieldType::Partner, Always),
-    f!("locatie_opvang", "Locatie maatschappelijke opvang / beschermd wonen", T, Sub),
+    f!(
+        "datum_aanmelding_transferpunt",
+        "Datum aanmelding Transferpunt",
+        PAST,
+        Sub
+    ),
+    f!(
+        "betrokken_zorgaanbieder",
+        "Betrokken zorgaanbieder",
+        FieldType::Partner,
+        Always
+    ),
+    f!(
+        "locatie_opvang",
+        "Locatie maatschappelijke opvang / beschermd wonen",
+        T,
+        Sub
+    ),
     f!("verblijfgemeente", "Gemeente van verblijf", GM, Sub),
     f!("contact_begeleider", "Contactgegevens begeleider", T, Sub),
     f!("casusregisseur", "Naam casusregisseur", T, Opt),
     f!("procesregisseur", "Naam procesregisseur", T, Opt),
     f!("reden_dakloosheid", "Reden dakloosheid", LT, Sub, B),
-    f!("datum_start_dakloosheid", "Datum start dakloosheid", PAST, Opt, B),
-    f!("betrokkenheid_gebiedsteam", "Betrokkenheid gebiedsteam", FieldType::Enum(JA_NEE_ONBEKEND), Sub),
-    f!("toestemming_gegevensdeling", "Toestemming gegevensuitwisseling met het Transferpunt", FieldType::Bool, Always),
+    f!(
+        "datum_start_dakloosheid",
+        "Datum start dakloosheid",
+        PAST,
+        Opt,
+        B
+    ),
+    f!(
+        "betrokkenheid_gebiedsteam",
+        "Betrokkenheid gebiedsteam",
+        FieldType::Enum(JA_NEE_ONBEKEND),
+        Sub
+    ),
+    f!(
+        "toestemming_gegevensdeling",
+        "Toestemming gegevensuitwisseling met het Transferpunt",
+        FieldType::Bool,
+        Always
+    ),
     f!(
         "datum_toestemming",
         "Datum toestemming",
@@ -244,13 +333,35 @@ pub const REGISTRATIE: &[FieldSpec] = &[
 
 /// Aanmelding: within two weeks of registration (Bijlage 3, aanmeldfase; Bijlage 1, 1d).
 pub const AANMELDING: &[FieldSpec] = &[
-    f!("achternaam_voorletters", "Achternaam en voorletters", T, Always, I),
+    f!(
+        "achternaam_voorletters",
+        "Achternaam en voorletters",
+        T,
+        Always,
+        I
+    ),
     f!("datum_aanmelding", "Datum aanmelding", PAST, Always),
-    f!("telefoonnummer", "Telefoonnummer", FieldType::Telefoon, Opt, I),
+    f!(
+        "telefoonnummer",
+        "Telefoonnummer",
+        FieldType::Telefoon,
+        Opt,
+        I
+    ),
     f!("mailadres", "E-mailadres", FieldType::Email, Opt, I),
     f!("herkomstgemeente", "Herkomstgemeente", GM, Sub),
-    f!("leefsituatie", "Leefsituatie", FieldType::Enum(LEEFSITUATIE), Sub),
-    f!("laatste_woonsituatie", "Laatste woonsituatie", FieldType::Enum(WOONSITUATIE), Sub),
+    f!(
+        "leefsituatie",
+        "Leefsituatie",
+        FieldType::Enum(LEEFSITUATIE),
+        Sub
+    ),
+    f!(
+        "laatste_woonsituatie",
+        "Laatste woonsituatie",
+        FieldType::Enum(WOONSITUATIE),
+        Sub
+    ),
     f!(
         "naam_vorige_verhuurder_of_instantie",
         "Naam vorige verhuurder of instantie van vorige woonsituatie",
@@ -263,9 +374,27 @@ pub const AANMELDING: &[FieldSpec] = &[
         FieldType::Records(INSCHRIJVING),
         Sub
     ),
-    f!("hoofdinkomen", "Hoofdinkomen", FieldType::Enum(HOOFDINKOMEN), Sub, F),
-    f!("gemeente_participatie_uitkering", "Verantwoordelijke gemeente participatie-uitkering", GM, Opt, F),
-    f!("schuldenproblematiek", "Bestaan schuldenproblematiek", FieldType::Enum(JA_NEE_ONBEKEND), Sub, F),
+    f!(
+        "hoofdinkomen",
+        "Hoofdinkomen",
+        FieldType::Enum(HOOFDINKOMEN),
+        Sub,
+        F
+    ),
+    f!(
+        "gemeente_participatie_uitkering",
+        "Verantwoordelijke gemeente participatie-uitkering",
+        GM,
+        Opt,
+        F
+    ),
+    f!(
+        "schuldenproblematiek",
+        "Bestaan schuldenproblematiek",
+        FieldType::Enum(JA_NEE_ONBEKEND),
+        Sub,
+        F
+    ),
     f!(
         "vorm_ondersteuning_schulden",
         "Vorm van ondersteuning bij schulden",
@@ -273,9 +402,25 @@ pub const AANMELDING: &[FieldSpec] = &[
         Required::ForSubmissionWhen(when("schuldenproblematiek", &["ja"])),
         F
     ),
-    f!("verwacht_uitstroomprofiel", "Verwacht uitstroomprofiel", FieldType::Enum(UITSTROOMPROFIEL), Sub),
-    f!("uitzetting_in_verleden", "Uitzetting uit een woning in het verleden", FieldType::Enum(JA_NEE_ONBEKEND), Sub, B),
-    f!("noodzaak_inzet_transferpunt", "Noodzaak inzet Transferpunt", FieldType::Enum(JA_NEE_ONBEKEND), Sub),
+    f!(
+        "verwacht_uitstroomprofiel",
+        "Verwacht uitstroomprofiel",
+        FieldType::Enum(UITSTROOMPROFIEL),
+        Sub
+    ),
+    f!(
+        "uitzetting_in_verleden",
+        "Uitzetting uit een woning in het verleden",
+        FieldType::Enum(JA_NEE_ONBEKEND),
+        Sub,
+        B
+    ),
+    f!(
+        "noodzaak_inzet_transferpunt",
+        "Noodzaak inzet Transferpunt",
+        FieldType::Enum(JA_NEE_ONBEKEND),
+        Sub
+    ),
     f!(
         "reden_inzet_transferpunt",
         "Reden inzet Transferpunt",
@@ -286,13 +431,39 @@ pub const AANMELDING: &[FieldSpec] = &[
 
 /// Vervolg wonen: working towards outflow (Bijlage 3, fase vervolg wonen).
 pub const VERVOLG_WONEN: &[FieldSpec] = &[
-    f!("achternaam_voorletters", "Achternaam en voorletters", T, Always, I),
+    f!(
+        "achternaam_voorletters",
+        "Achternaam en voorletters",
+        T,
+        Always,
+        I
+    ),
     f!("datum_formulier", "Datum formulier", PAST, Always),
-    f!("uitstroomprofiel", "Uitstroomprofiel", FieldType::Enum(UITSTROOMPROFIEL), Sub),
-    f!("naam_verhuurder_of_instantie", "Naam verhuurder of instantie van uitstroom", T, Opt),
+    f!(
+        "uitstroomprofiel",
+        "Uitstroomprofiel",
+        FieldType::Enum(UITSTROOMPROFIEL),
+        Sub
+    ),
+    f!(
+        "naam_verhuurder_of_instantie",
+        "Naam verhuurder of instantie van uitstroom",
+        T,
+        Opt
+    ),
     f!("uitstroomgemeente", "Uitstroomgemeente", GM, Sub),
-    f!("soort_uitstroom", "Soort uitstroom", FieldType::Enum(SOORT_UITSTROOM), Sub),
-    f!("noodzaak_inzet_transferpunt", "Noodzaak inzet Transferpunt", FieldType::Enum(JA_NEE_ONBEKEND), Sub),
+    f!(
+        "soort_uitstroom",
+        "Soort uitstroom",
+        FieldType::Enum(SOORT_UITSTROOM),
+        Sub
+    ),
+    f!(
+        "noodzaak_inzet_transferpunt",
+        "Noodzaak inzet Transferpunt",
+        FieldType::Enum(JA_NEE_ONBEKEND),
+        Sub
+    ),
     f!(
         "reden_inzet_transferpunt",
         "Reden inzet Transferpunt",
@@ -305,17 +476,39 @@ const UITGESTROOMD: &[&str] = &["uitstroom_zelfstandig", "uitstroom_andere_voorz
 
 /// Plaatsing: the afmelding, for bemiddelde and regular outflow and for uitval (Bijlage 3; Afspraak 1l).
 pub const PLAATSING: &[FieldSpec] = &[
-    f!("achternaam_voorletters", "Achternaam en voorletters", T, Always, I),
-    f!("soort_mutatie", "Soort mutatie", FieldType::Enum(SOORT_MUTATIE), Always),
+    f!(
+        "achternaam_voorletters",
+        "Achternaam en voorletters",
+        T,
+        Always,
+        I
+    ),
+    f!(
+        "soort_mutatie",
+        "Soort mutatie",
+        FieldType::Enum(SOORT_MUTATIE),
+        Always
+    ),
     f!("datum_mutatie", "Datum mutatie", PAST, Always),
-    f!("mutatie_adres", "Adres na mutatie", T, Required::ForSubmissionWhen(when("soort_mutatie", UITGESTROOMD)), I),
+    f!(
+        "mutatie_adres",
+        "Adres na mutatie",
+        T,
+        Required::ForSubmissionWhen(when("soort_mutatie", UITGESTROOMD)),
+        I
+    ),
     f!(
         "definitief_uitstroomprofiel",
         "Definitief uitstroomprofiel",
         FieldType::Enum(UITSTROOMPROFIEL),
         Required::ForSubmissionWhen(when("soort_mutatie", UITGESTROOMD))
     ),
-    f!("naam_verhuurder", "Naam verhuurder", T, Required::ForSubmissionWhen(when("soort_mutatie", UITGESTROOMD))),
+    f!(
+        "naam_verhuurder",
+        "Naam verhuurder",
+        T,
+        Required::ForSubmissionWhen(when("soort_mutatie", UITGESTROOMD))
+    ),
     f!(
         "definitieve_uitstroomgemeente",
         "Definitieve uitstroomgemeente",
@@ -328,9 +521,25 @@ pub const PLAATSING: &[FieldSpec] = &[
         FieldType::Enum(TYPE_WONING),
         Required::ForSubmissionWhen(when("soort_mutatie", UITGESTROOMD))
     ),
-    f!("type_intensiteit_ondersteuning", "Type en intensiteit van ondersteuning", T, Opt, B),
-    f!("startdatum_ondersteuning", "Startdatum ondersteuning", DATE, Opt),
-    f!("naam_ondersteunende_instantie", "Naam ondersteunende instantie", T, Opt),
+    f!(
+        "type_intensiteit_ondersteuning",
+        "Type en intensiteit van ondersteuning",
+        T,
+        Opt,
+        B
+    ),
+    f!(
+        "startdatum_ondersteuning",
+        "Startdatum ondersteuning",
+        DATE,
+        Opt
+    ),
+    f!(
+        "naam_ondersteunende_instantie",
+        "Naam ondersteunende instantie",
+        T,
+        Opt
+    ),
     f!(
         "soort_huurcontract",
         "Soort huurcontract",
@@ -343,16 +552,37 @@ pub const PLAATSING: &[FieldSpec] = &[
         FieldType::Enum(WIJZE_TOEWIJZING),
         Required::ForSubmissionWhen(when("soort_mutatie", &["uitstroom_zelfstandig"]))
     ),
-    f!("gedragsaanwijzing", "Gedragsaanwijzing", FieldType::Enum(JA_NEE_ONBEKEND), Opt, B),
+    f!(
+        "gedragsaanwijzing",
+        "Gedragsaanwijzing",
+        FieldType::Enum(JA_NEE_ONBEKEND),
+        Opt,
+        B
+    ),
 ];
 
 /// Bemiddelingsverzoek: the request for bemiddeling, with the 8 voorwaarden of evaluation §3.1 step 2.
 /// The Transferpunt writes `ontbrekende_gegevens` and `toelichting_transferpunt` when it sends it back.
 pub const BEMIDDELINGSVERZOEK: &[FieldSpec] = &[
     f!("datum_verzoek", "Datum verzoek", PAST, Always),
-    f!("datum_orienterend_gesprek", "Datum oriënterend gesprek met het Transferpunt", PAST, Opt),
-    f!("achttien_jaar_of_ouder", "Voorwaarde: 18 jaar of ouder", FieldType::Bool, Sub),
-    f!("verblijf_mo_of_bw_indicatie", "Voorwaarde: verblijf in MO of BW-indicatie", FieldType::Bool, Sub),
+    f!(
+        "datum_orienterend_gesprek",
+        "Datum oriënterend gesprek met het Transferpunt",
+        PAST,
+        Opt
+    ),
+    f!(
+        "achttien_jaar_of_ouder",
+        "Voorwaarde: 18 jaar of ouder",
+        FieldType::Bool,
+        Sub
+    ),
+    f!(
+        "verblijf_mo_of_bw_indicatie",
+        "Voorwaarde: verblijf in MO of BW-indicatie",
+        FieldType::Bool,
+        Sub
+    ),
     f!(
         "ingeschreven_meerdere_corporaties",
         "Voorwaarde: ingeschreven bij meerdere Friese woningcorporaties",
@@ -365,7 +595,12 @@ pub const BEMIDDELINGSVERZOEK: &[FieldSpec] = &[
         FieldType::Bool,
         Sub
     ),
-    f!("actief_gezocht", "Voorwaarde: actief gezocht naar woonruimte", FieldType::Bool, Sub),
+    f!(
+        "actief_gezocht",
+        "Voorwaarde: actief gezocht naar woonruimte",
+        FieldType::Bool,
+        Sub
+    ),
     f!("toelichting_zoekgedrag", "Toelichting zoekgedrag", LT, Sub),
     f!(
         "voldoende_zelfredzaam",
@@ -373,7 +608,12 @@ pub const BEMIDDELINGSVERZOEK: &[FieldSpec] = &[
         FieldType::Bool,
         Sub
     ),
-    f!("stabiele_daginvulling", "Voorwaarde: stabiele daginvulling", FieldType::Bool, Sub),
+    f!(
+        "stabiele_daginvulling",
+        "Voorwaarde: stabiele daginvulling",
+        FieldType::Bool,
+        Sub
+    ),
     f!(
         "soort_daginvulling",
         "Soort daginvulling",
@@ -387,17 +627,47 @@ pub const BEMIDDELINGSVERZOEK: &[FieldSpec] = &[
         Sub,
         F
     ),
-    f!("woonwens", "Woonwens (huurprijs, grootte, ligging)", LT, Sub),
+    f!(
+        "woonwens",
+        "Woonwens (huurprijs, grootte, ligging)",
+        LT,
+        Sub
+    ),
     f!("ondersteuningsprofiel", "Ondersteuningsprofiel", LT, Sub, B),
-    f!("einddatum_beschikking_bw", "Einddatum Wmo-beschikking beschermd wonen", DATE, Opt),
-    f!("contactpersonen", "Contactgegevens betrokken contactpersonen", FieldType::Records(CONTACTPERSOON), Sub),
-    f!("ontbrekende_gegevens", "Ontbrekende gegevens (Transferpunt)", FieldType::FieldList, Opt),
-    f!("toelichting_transferpunt", "Toelichting Transferpunt", LT, Opt),
+    f!(
+        "einddatum_beschikking_bw",
+        "Einddatum Wmo-beschikking beschermd wonen",
+        DATE,
+        Opt
+    ),
+    f!(
+        "contactpersonen",
+        "Contactgegevens betrokken contactpersonen",
+        FieldType::Records(CONTACTPERSOON),
+        Sub
+    ),
+    f!(
+        "ontbrekende_gegevens",
+        "Ontbrekende gegevens (Transferpunt)",
+        FieldType::FieldList,
+        Opt
+    ),
+    f!(
+        "toelichting_transferpunt",
+        "Toelichting Transferpunt",
+        LT,
+        Opt
+    ),
 ];
 
 /// Beoordeling: the Transferpunt's assessment, choice of gemeente and corporatie (evaluation §3–4).
 pub const BEOORDELING: &[FieldSpec] = &[
-    f!("status", "Status verzoek", FieldType::Enum(BEOORDELING_STATUS), Always),
+    f!(
+        "status",
+        "Status verzoek",
+        FieldType::Enum(BEOORDELING_STATUS),
+        Always
+    ),
     f!("datum_ontvangen", "Datum verzoek ontvangen", PAST, Always),
     f!(
         "datum_teruggestuurd",
@@ -411,7 +681,12 @@ pub const BEOORDELING: &[FieldSpec] = &[
         FieldType::FieldList,
         Required::AlwaysWhen(when("status", &["teruggestuurd_onvolledig"]))
     ),
-    f!("aantal_keer_teruggestuurd", "Aantal keer teruggestuurd", FieldType::Integer { min: 0, max: 99 }, Opt),
+    f!(
+        "aantal_keer_teruggestuurd",
+        "Aantal keer teruggestuurd",
+        FieldType::Integer { min: 0, max: 99 },
+        Opt
+    ),
     f!("datum_volledig", "Datum verzoek volledig", PAST, Opt),
     f!(
         "reden_afwijzing",
@@ -419,7 +694,12 @@ pub const BEOORDELING: &[FieldSpec] = &[
         FieldType::Enum(REDEN_AFWIJZING),
         Required::AlwaysWhen(when("status", &["afgewezen", "ingetrokken"]))
     ),
-    f!("gekozen_uitstroomgemeente", "Gekozen uitstroomgemeente", GM, Opt),
+    f!(
+        "gekozen_uitstroomgemeente",
+        "Gekozen uitstroomgemeente",
+        GM,
+        Opt
+    ),
     f!(
         "reden_andere_gemeente",
         "Reden uitstroom buiten herkomstgemeente",
@@ -427,9 +707,25 @@ pub const BEOORDELING: &[FieldSpec] = &[
         Opt,
         B
     ),
-    f!("toelichting_andere_gemeente", "Toelichting keuze uitstroomgemeente", LT, Opt, B),
-    f!("toegewezen_corporatie", "Toegewezen woningcorporatie", FieldType::Partner, Opt),
-    f!("corporatie_historie", "Benaderde woningcorporaties", FieldType::Records(CORPORATIE_HISTORIE), Opt),
+    f!(
+        "toelichting_andere_gemeente",
+        "Toelichting keuze uitstroomgemeente",
+        LT,
+        Opt,
+        B
+    ),
+    f!(
+        "toegewezen_corporatie",
+        "Toegewezen woningcorporatie",
+        FieldType::Partner,
+        Opt
+    ),
+    f!(
+        "corporatie_historie",
+        "Benaderde woningcorporaties",
+        FieldType::Records(CORPORATIE_HISTORIE),
+        Opt
+    ),
     f!("datum_afgesloten", "Datum dossier afgesloten", PAST, Opt),
 ];
 
@@ -437,11 +733,40 @@ pub const BEOORDELING: &[FieldSpec] = &[
 pub const AANMELDBERICHT: &[FieldSpec] = &[
     f!("corporatie", "Woningcorporatie", FieldType::Partner, Always),
     f!("datum_verzonden", "Datum verzonden", PAST, Always),
-    f!("bsn", "Burgerservicenummer hoofdbewoner", FieldType::Bsn, Always, N, I),
-    f!("achternaam_initialen", "Achternaam en initialen", T, Always, I),
-    f!("leefsituatie", "Leefsituatie", FieldType::Enum(LEEFSITUATIE), Sub),
-    f!("beoogde_uitstroomgemeente", "Beoogde gemeente van uitstroom", GM, Always),
-    f!("ondersteuningsprofiel", "Ondersteuningsprofiel uitstromer", LT, Sub, B),
+    f!(
+        "bsn",
+        "Burgerservicenummer hoofdbewoner",
+        FieldType::Bsn,
+        Always,
+        N,
+        I
+    ),
+    f!(
+        "achternaam_initialen",
+        "Achternaam en initialen",
+        T,
+        Always,
+        I
+    ),
+    f!(
+        "leefsituatie",
+        "Leefsituatie",
+        FieldType::Enum(LEEFSITUATIE),
+        Sub
+    ),
+    f!(
+        "beoogde_uitstroomgemeente",
+        "Beoogde gemeente van uitstroom",
+        GM,
+        Always
+    ),
+    f!(
+        "ondersteuningsprofiel",
+        "Ondersteuningsprofiel uitstromer",
+        LT,
+        Sub,
+        B
+    ),
     f!(
         "contactpersonen",
         "Contactgegevens betrokken contactpersonen",
@@ -452,7 +777,12 @@ pub const AANMELDBERICHT: &[FieldSpec] = &[
 
 /// Reactie: the corporatie's answer, offers and lease (evaluation §4.1; Afspraak 1g–1k, 2).
 pub const REACTIE: &[FieldSpec] = &[
-    f!("besluit", "Besluit", FieldType::Enum(BESLUIT_CORPORATIE), Always),
+    f!(
+        "besluit",
+        "Besluit",
+        FieldType::Enum(BESLUIT_CORPORATIE),
+        Always
+    ),
     f!("datum_besluit", "Datum besluit", PAST, Always),
     f!(
         "informatieverzoek",
@@ -467,9 +797,25 @@ pub const REACTIE: &[FieldSpec] = &[
         Required::AlwaysWhen(when("besluit", &["geweigerd"])),
         B
     ),
-    f!("toelichting_weigering", "Toelichting weigering", LT, Required::AlwaysWhen(when("besluit", &["geweigerd"])), B),
-    f!("aanbiedingen", "Woningaanbiedingen", FieldType::Records(AANBIEDING), Opt),
-    f!("soort_huurcontract", "Soort huurcontract", FieldType::Enum(SOORT_HUURCONTRACT), Opt),
+    f!(
+        "toelichting_weigering",
+        "Toelichting weigering",
+        LT,
+        Required::AlwaysWhen(when("besluit", &["geweigerd"])),
+        B
+    ),
+    f!(
+        "aanbiedingen",
+        "Woningaanbiedingen",
+        FieldType::Records(AANBIEDING),
+        Opt
+    ),
+    f!(
+        "soort_huurcontract",
+        "Soort huurcontract",
+        FieldType::Enum(SOORT_HUURCONTRACT),
+        Opt
+    ),
     f!(
         "datum_ondertekening",
         "Datum ondertekening huurcontract",
@@ -493,7 +839,12 @@ pub const REACTIE: &[FieldSpec] = &[
 
 /// Gemeente: akkoord on the uitstroomgemeente, the Wmo beschikking and the gebiedsteam contact (Afspraak 3b, 4).
 pub const GEMEENTE: &[FieldSpec] = &[
-    f!("akkoord_uitstroom", "Akkoord gemeente op uitstroom", FieldType::Enum(AKKOORD), Opt),
+    f!(
+        "akkoord_uitstroom",
+        "Akkoord gemeente op uitstroom",
+        FieldType::Enum(AKKOORD),
+        Opt
+    ),
     f!(
         "datum_akkoord",
         "Datum akkoord",
@@ -506,18 +857,49 @@ pub const GEMEENTE: &[FieldSpec] = &[
         LT,
         Required::AlwaysWhen(when("akkoord_uitstroom", &["niet_akkoord"]))
     ),
-    f!("client_toe_aan_uitstroom", "Cliënt toe aan uitstroom (herbeoordeling)", FieldType::Enum(JA_NEE_ONBEKEND), Opt),
-    f!("soort_beschikking", "Soort Wmo-beschikking", FieldType::Enum(SOORT_BESCHIKKING), Opt),
+    f!(
+        "client_toe_aan_uitstroom",
+        "Cliënt toe aan uitstroom (herbeoordeling)",
+        FieldType::Enum(JA_NEE_ONBEKEND),
+        Opt
+    ),
+    f!(
+        "soort_beschikking",
+        "Soort Wmo-beschikking",
+        FieldType::Enum(SOORT_BESCHIKKING),
+        Opt
+    ),
     f!(
         "beschikking_startdatum",
         "Startdatum Wmo-beschikking",
         DATE,
         Required::AlwaysWhen(when("soort_beschikking", SOORT_BESCHIKKING))
     ),
-    f!("beschikking_einddatum", "Einddatum Wmo-beschikking", DATE, Opt),
-    f!("datum_start_onderzoek", "Start onderzoek ondersteuningsbehoefte", PAST, Opt),
-    f!("gebiedsteam_contactpersoon", "Contactpersoon gebiedsteam", T, Opt, I),
-    f!("datum_contact_gebiedsteam", "Datum eerste contact gebiedsteam met cliënt", PAST, Opt),
+    f!(
+        "beschikking_einddatum",
+        "Einddatum Wmo-beschikking",
+        DATE,
+        Opt
+    ),
+    f!(
+        "datum_start_onderzoek",
+        "Start onderzoek ondersteuningsbehoefte",
+        PAST,
+        Opt
+    ),
+    f!(
+        "gebiedsteam_contactpersoon",
+        "Contactpersoon gebiedsteam",
+        T,
+        Opt,
+        I
+    ),
+    f!(
+        "datum_contact_gebiedsteam",
+        "Datum eerste contact gebiedsteam met cliënt",
+        PAST,
+        Opt
+    ),
 ];
 
 /// Ondersteuningsplan: by the gebiedsteam of the gemeente where the client will live, the 14 topics of Afspraak 4b
@@ -525,9 +907,26 @@ pub const GEMEENTE: &[FieldSpec] = &[
 pub const ONDERSTEUNINGSPLAN: &[FieldSpec] = &[
     f!("datum_vastgesteld", "Datum vastgesteld", PAST, Always),
     f!("gebiedsteam", "Gebiedsteam", T, Always),
-    f!("uitvoerende_zorgaanbieder", "Zorgaanbieder die de ondersteuning uitvoert", FieldType::Partner, Sub),
-    f!("duur_en_intensiteit", "1. Duur en intensiteit van de ondersteuning", LT, Sub, B),
-    f!("contactmomenten", "2. Contactmomenten om voortgang te bespreken en te evalueren", LT, Sub, B),
+    f!(
+        "uitvoerende_zorgaanbieder",
+        "Zorgaanbieder die de ondersteuning uitvoert",
+        FieldType::Partner,
+        Sub
+    ),
+    f!(
+        "duur_en_intensiteit",
+        "1. Duur en intensiteit van de ondersteuning",
+        LT,
+        Sub,
+        B
+    ),
+    f!(
+        "contactmomenten",
+        "2. Contactmomenten om voortgang te bespreken en te evalueren",
+        LT,
+        Sub,
+        B
+    ),
     f!(
         "bereikbaarheid_contactgegevens",
         "3. Bereikbaarheid en contactgegevens van betrokken medewerkers",
@@ -543,27 +942,85 @@ pub const ONDERSTEUNINGSPLAN: &[FieldSpec] = &[
         B,
         F
     ),
-    f!("schulden_schuldhulpverlening", "5. Schulden en schuldhulpverlening", LT, Sub, B, F),
+    f!(
+        "schulden_schuldhulpverlening",
+        "5. Schulden en schuldhulpverlening",
+        LT,
+        Sub,
+        B,
+        F
+    ),
     f!("daginvulling", "6. Daginvulling", LT, Sub, B),
     f!("netwerk", "7. Netwerk", LT, Sub, B),
-    f!("woonvaardigheden_huurderschap", "8. Woonvaardigheden en goed huurderschap", LT, Sub, B),
-    f!("nabuurschap", "9. Nabuurschap en kennismaking met de buurt", LT, Sub, B),
-    f!("algemene_voorzieningen", "10. Gebruik van algemene voorzieningen in de woonplaats", LT, Sub, B),
-    f!("voorwaarden_omklap", "11. Voorwaarden voor de omklap van het huurcontract", LT, Sub, B),
-    f!("op_en_afschalen", "12. Op- en afschalen van de ondersteuning", LT, Sub, B),
+    f!(
+        "woonvaardigheden_huurderschap",
+        "8. Woonvaardigheden en goed huurderschap",
+        LT,
+        Sub,
+        B
+    ),
+    f!(
+        "nabuurschap",
+        "9. Nabuurschap en kennismaking met de buurt",
+        LT,
+        Sub,
+        B
+    ),
+    f!(
+        "algemene_voorzieningen",
+        "10. Gebruik van algemene voorzieningen in de woonplaats",
+        LT,
+        Sub,
+        B
+    ),
+    f!(
+        "voorwaarden_omklap",
+        "11. Voorwaarden voor de omklap van het huurcontract",
+        LT,
+        Sub,
+        B
+    ),
+    f!(
+        "op_en_afschalen",
+        "12. Op- en afschalen van de ondersteuning",
+        LT,
+        Sub,
+        B
+    ),
     f!("hulpkaart_mee", "13. Hulpkaart MEE Friesland", LT, Sub, B),
-    f!("lidmaatschap_huurdersorganisatie", "14. Lidmaatschap huurdersorganisatie", LT, Sub, B),
+    f!(
+        "lidmaatschap_huurdersorganisatie",
+        "14. Lidmaatschap huurdersorganisatie",
+        LT,
+        Sub,
+        B
+    ),
 ];
 
 /// Melding: signalen en knelpunten (Afspraak 7; Bijlage 2, the AVE ladder).
 pub const MELDING: &[FieldSpec] = &[
     f!("datum_melding", "Datum melding", PAST, Always),
     f!("melder", "Melder", FieldType::Enum(MELDER), Always),
-    f!("soort", "Soort melding", FieldType::Enum(SOORT_MELDING), Always),
-    f!("ave_niveau", "AVE-niveau", FieldType::Integer { min: 1, max: 4 }, Always),
+    f!(
+        "soort",
+        "Soort melding",
+        FieldType::Enum(SOORT_MELDING),
+        Always
+    ),
+    f!(
+        "ave_niveau",
+        "AVE-niveau",
+        FieldType::Integer { min: 1, max: 4 },
+        Always
+    ),
     f!("omschrijving", "Omschrijving", LT, Always, B),
     f!("status", "Status", FieldType::Enum(STATUS_MELDING), Always),
-    f!("voorgelegd_aan_transferpunt", "Voorgelegd aan het Transferpunt", FieldType::Bool, Opt),
+    f!(
+        "voorgelegd_aan_transferpunt",
+        "Voorgelegd aan het Transferpunt",
+        FieldType::Bool,
+        Opt
+    ),
     f!(
         "voorgelegd_door_vaste_contactpersoon",
         "Voorgelegd door een vaste contactpersoon",
@@ -576,7 +1033,23 @@ pub const MELDING: &[FieldSpec] = &[
         FieldType::Bool,
         Required::AlwaysWhen(when("soort", &["incident", "calamiteit"]))
     ),
-    f!("afhandeling", "Afhandeling", LT, Required::AlwaysWhen(when("status", &["afgehandeld"])), B),
-    f!("terugkoppeling_aan_melder", "Terugkoppeling aan melder", LT, Opt),
-    f!("datum_afgehandeld", "Datum afgehandeld", PAST, Required::AlwaysWhen(when("status", &["afgehandeld"]))),
+    f!(
+        "afhandeling",
+        "Afhandeling",
+        LT,
+        Required::AlwaysWhen(when("status", &["afgehandeld"])),
+        B
+    ),
+    f!(
+        "terugkoppeling_aan_melder",
+        "Terugkoppeling aan melder",
+        LT,
+        Opt
+    ),
+    f!(
+        "datum_afgehandeld",
+        "Datum afgehandeld",
+        PAST,
+        Required::AlwaysWhen(when("status", &["afgehandeld"]))
+    ),
 ];

@@ -16,11 +16,14 @@ fn capitalise(s: &str) -> String {
     }
 }
 
+/// Lower-case the first letter of a label, but leave acronyms ("AVE-niveau", "BSN") alone.
 fn lower_first(s: &str) -> String {
     let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_lowercase().chain(c).collect(),
-        None => String::new(),
+    match (c.next(), c.clone().next()) {
+        (Some(first), Some(second)) if !second.is_uppercase() => {
+            first.to_lowercase().chain(c).collect()
+        }
+        _ => s.to_string(),
     }
 }
 
@@ -48,14 +51,20 @@ pub(crate) fn describe_fields_nl(set: FieldSet) -> String {
             parts.push(format!("{} (volledig)", kind.spec().label));
         } else {
             let names: Vec<String> = in_doc.iter().map(|f| lower_first(f.spec().label)).collect();
-            parts.push(format!("uit {}: {}", kind.spec().label, join_nl(&names, "en")));
+            parts.push(format!(
+                "uit {}: {}",
+                kind.spec().label,
+                join_nl(&names, "en")
+            ));
         }
     }
     join_nl(&parts, "en")
 }
 
 fn relations_nl(role: Role, relations: &[Relation]) -> String {
-    if relations.is_empty() || (relations.len() == role.relations().len() && role != Role::Transferpunt) {
+    if relations.is_empty()
+        || (relations.len() == role.relations().len() && role != Role::Transferpunt)
+    {
         return role.label_nl().to_string();
     }
     let names: Vec<String> = relations.iter().map(|r| r.label_nl(role)).collect();
@@ -72,7 +81,11 @@ fn conditions_nl(c: &Conditions) -> String {
         let _ = write!(s, ", in de fase {}", join_nl(&names, "of"));
     }
     if !c.voorziening.is_empty() {
-        let names: Vec<String> = c.voorziening.iter().map(|v| v.label_nl().to_string()).collect();
+        let names: Vec<String> = c
+            .voorziening
+            .iter()
+            .map(|v| v.label_nl().to_string())
+            .collect();
         let _ = write!(s, ", alleen bij {}", join_nl(&names, "of"));
     }
     s
@@ -108,9 +121,31 @@ impl WriteRule {
 impl Invariant {
     /// The invariant as one plain Dutch sentence.
     pub fn sentence_nl(&self) -> String {
-        let who = match self.role {
-            None => "Geen enkele partner".to_string(),
-            Some(role) => capitalise(&relations_nl(role, &self.relations)),
+        // "Geen enkele partner ontvangt ..." already says "never"; a role-bound rule says "ontvangt nooit".
+        let (who, never) = match self.role {
+            None if self.relations.is_empty() => ("Geen enkele partner".to_string(), ""),
+            None => (
+                format!(
+                    "Geen enkele partner in de rol van {}",
+                    join_nl(
+                        &self
+                            .relations
+                            .iter()
+                            .map(|r| r.name().replace('_', " "))
+                            .collect::<Vec<_>>(),
+                        "of"
+                    )
+                ),
+                "",
+            ),
+            Some(role) => (capitalise(&relations_nl(role, &self.relations)), " nooit"),
+        };
+        let fields_nl = |set: FieldSet| {
+            if set == FieldSet::all() {
+                "enig gegeven van de casus".to_string()
+            } else {
+                describe_fields_nl(set)
+            }
         };
         let mut when = String::new();
         match self.when_consent {
@@ -119,17 +154,25 @@ impl Invariant {
             None => {}
         }
         if !self.phases.is_empty() {
-            let names: Vec<String> = self.phases.iter().map(|p| p.label_nl().to_string()).collect();
+            let names: Vec<String> = self
+                .phases
+                .iter()
+                .map(|p| p.label_nl().to_string())
+                .collect();
             let _ = write!(when, " in de fase {}", join_nl(&names, "of"));
         }
         let mut parts = Vec::new();
         if !self.receive.is_empty() {
-            parts.push(format!("ontvangt nooit{when} {}", describe_fields_nl(self.receive)));
+            parts.push(format!("ontvangt{never}{when} {}", fields_nl(self.receive)));
         }
         if !self.write.is_empty() {
-            parts.push(format!("schrijft nooit{when} {}", describe_fields_nl(self.write)));
+            parts.push(format!("schrijft{never}{when} {}", fields_nl(self.write)));
         }
-        format!("{who} {}. Grondslag: {}.", parts.join(", en "), self.basis.trim_end_matches('.'))
+        format!(
+            "{who} {}. Grondslag: {}.",
+            parts.join(", en "),
+            self.basis.trim_end_matches('.')
+        )
     }
 }
 
@@ -142,6 +185,8 @@ pub struct WhyRule {
     pub line: usize,
     /// Its sentence.
     pub sentence: String,
+    /// Whether it is a baseline invariant (its line is then in `invariants.toml`).
+    pub baseline: bool,
 }
 
 /// Why a request is allowed or denied.
@@ -167,11 +212,16 @@ impl Policy {
         let mut near_misses = Vec::new();
         match r.access {
             Access::Receive => {
-                for f in self.flows.iter().filter(|f| f.to == r.role && f.fields.contains(r.field)) {
+                for f in self
+                    .flows
+                    .iter()
+                    .filter(|f| f.to == r.role && f.fields.contains(r.field))
+                {
                     let rule = WhyRule {
                         name: f.name.clone(),
                         line: f.location.line,
                         sentence: f.sentence_nl(),
+                        baseline: false,
                     };
                     let mut failed = Vec::new();
                     if !f.relations.contains(&r.relation) {
@@ -187,8 +237,13 @@ impl Policy {
                     if !f.conditions.phases.is_empty() && !f.conditions.phases.contains(&r.phase) {
                         failed.push(format!("de casus is in de fase {}", r.phase.label_nl()));
                     }
-                    if !f.conditions.voorziening.is_empty() && !f.conditions.voorziening.contains(&r.voorziening) {
-                        failed.push(format!("de cliënt verblijft in {}", r.voorziening.label_nl()));
+                    if !f.conditions.voorziening.is_empty()
+                        && !f.conditions.voorziening.contains(&r.voorziening)
+                    {
+                        failed.push(format!(
+                            "de cliënt verblijft in {}",
+                            r.voorziening.label_nl()
+                        ));
                     }
                     if failed.is_empty() {
                         allowed_by.push(rule);
@@ -198,11 +253,16 @@ impl Policy {
                 }
             }
             Access::Write => {
-                for w in self.writes.iter().filter(|w| w.role == r.role && w.fields.contains(r.field)) {
+                for w in self
+                    .writes
+                    .iter()
+                    .filter(|w| w.role == r.role && w.fields.contains(r.field))
+                {
                     let rule = WhyRule {
                         name: w.name.clone(),
                         line: w.location.line,
                         sentence: w.sentence_nl(),
+                        baseline: false,
                     };
                     if w.relations.contains(&r.relation) {
                         allowed_by.push(rule);
@@ -228,6 +288,7 @@ impl Policy {
                 name: i.name.clone(),
                 line: i.location.line,
                 sentence: i.sentence_nl(),
+                baseline: i.baseline,
             })
             .collect();
         Why {
@@ -253,7 +314,10 @@ impl Policy {
             "Bewaartermijn: {} jaar na de laatste wijziging ({}).\n",
             self.retention.years, self.retention.basis
         );
-        for role in Role::ALL.into_iter().filter(|r| only.is_none_or(|o| o == *r)) {
+        for role in Role::ALL
+            .into_iter()
+            .filter(|r| only.is_none_or(|o| o == *r))
+        {
             let label = capitalise(role.label_nl());
             let _ = writeln!(out, "## {label} (`{role}`)\n");
             let flows: Vec<&Flow> = self.flows.iter().filter(|f| f.to == role).collect();
@@ -261,17 +325,28 @@ impl Policy {
                 let _ = writeln!(out, "Ontvangt geen persoonsgegevens van casussen.\n");
             } else {
                 let _ = writeln!(out, "### Ontvangt\n");
-                let _ = writeln!(out, "| Als | Van | Velden | Voorwaarden | Doel | Grondslag | Regel |");
+                let _ = writeln!(
+                    out,
+                    "| Als | Van | Velden | Voorwaarden | Doel | Grondslag | Regel |"
+                );
                 let _ = writeln!(out, "|---|---|---|---|---|---|---|");
                 for f in &flows {
                     let conditions = conditions_nl(&f.conditions);
                     let _ = writeln!(
                         out,
                         "| {} | {} | {} | {} | {} | {} | {} (regel {}) |",
-                        f.relations.iter().map(|r| r.name()).collect::<Vec<_>>().join(", "),
+                        f.relations
+                            .iter()
+                            .map(|r| r.name())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         relations_nl(f.from, &f.from_relations),
                         describe_fields_nl(f.fields),
-                        if conditions.is_empty() { "altijd".into() } else { conditions.trim_start_matches(", ").to_string() },
+                        if conditions.is_empty() {
+                            "altijd".into()
+                        } else {
+                            conditions.trim_start_matches(", ").to_string()
+                        },
                         f.purpose,
                         f.basis,
                         f.name,
@@ -288,12 +363,21 @@ impl Policy {
             if !writes.is_empty() {
                 let _ = writeln!(out, "### Schrijft\n");
                 for w in writes {
-                    let _ = writeln!(out, "- {} (regel {:?}, regel {})", w.sentence_nl(), w.name, w.location.line);
+                    let _ = writeln!(
+                        out,
+                        "- {} (regel {:?}, regel {})",
+                        w.sentence_nl(),
+                        w.name,
+                        w.location.line
+                    );
                 }
                 let _ = writeln!(out);
             }
-            let nevers: Vec<&Invariant> =
-                self.invariants.iter().filter(|i| i.role.is_none_or(|r| r == role)).collect();
+            let nevers: Vec<&Invariant> = self
+                .invariants
+                .iter()
+                .filter(|i| i.role.is_none_or(|r| r == role))
+                .collect();
             if !nevers.is_empty() {
                 let _ = writeln!(out, "### Nooit\n");
                 for i in nevers {
@@ -301,7 +385,11 @@ impl Policy {
                         out,
                         "- {}{}",
                         i.sentence_nl(),
-                        if i.baseline { " (vaste invariant van het convenant)" } else { "" }
+                        if i.baseline {
+                            " (vaste invariant van het convenant)"
+                        } else {
+                            ""
+                        }
                     );
                 }
                 let _ = writeln!(out);
@@ -315,46 +403,74 @@ impl fmt::Display for Why {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = &self.request;
         let who = capitalise(&r.relation.label_nl(r.role));
-        let verb = match r.access {
-            Access::Receive => "ontvangt",
-            Access::Write => "mag schrijven",
-        };
-        let field = format!("{} ({})", lower_first(r.field.spec().label), r.field.qualified_name());
+        let field = format!(
+            "het veld \"{}\" ({})",
+            r.field.spec().label,
+            r.field.qualified_name()
+        );
         let situation = format!(
             "fase {}, {}, {}",
             r.phase.label_nl(),
-            if r.consent { "met toestemming" } else { "zonder toestemming" },
+            if r.consent {
+                "met toestemming"
+            } else {
+                "zonder toestemming"
+            },
             r.voorziening.label_nl()
         );
+        let (answer, not) = if self.allowed {
+            ("JA", "")
+        } else {
+            ("NEE", " niet")
+        };
+        match r.access {
+            Access::Receive => {
+                writeln!(f, "{answer} — {who} ontvangt {field}{not} ({situation}).")?
+            }
+            Access::Write => writeln!(f, "{answer} — {who} mag {field}{not} schrijven.")?,
+        }
         if self.allowed {
-            writeln!(f, "JA — {who} {verb} {field} ({situation}).")?;
             writeln!(f, "\nToegestaan door:")?;
             for rule in &self.allowed_by {
-                writeln!(f, "- {:?} (regel {}): {}", rule.name, rule.line, rule.sentence)?;
+                writeln!(
+                    f,
+                    "- {:?} (regel {} van het beleid): {}",
+                    rule.name, rule.line, rule.sentence
+                )?;
             }
-        } else {
-            let verb_not = match r.access {
-                Access::Receive => "ontvangt niet",
-                Access::Write => "mag niet schrijven",
+        } else if self.near_misses.is_empty() {
+            let doing = match r.access {
+                Access::Receive => format!("stuurt dit veld naar {}", r.role.label_nl()),
+                Access::Write => format!("laat {} dit veld schrijven", r.role.label_nl()),
             };
-            writeln!(f, "NEE — {who} {verb_not} {field} ({situation}).")?;
-            if self.near_misses.is_empty() {
-                let doing = match r.access {
-                    Access::Receive => format!("stuurt dit veld naar {}", r.role.label_nl()),
-                    Access::Write => format!("laat {} dit veld schrijven", r.role.label_nl()),
-                };
-                writeln!(f, "\nGeen enkele regel {doing}.")?;
-            } else {
-                writeln!(f, "\nRegels die dit veld wel naar deze rol sturen, maar hier niet gelden:")?;
-                for (rule, failed) in &self.near_misses {
-                    writeln!(f, "- {:?} (regel {}): {}", rule.name, rule.line, failed.join("; "))?;
-                }
+            writeln!(f, "\nGeen enkele regel {doing}.")?;
+        } else {
+            writeln!(
+                f,
+                "\nRegels die dit veld wel voor deze rol toestaan, maar hier niet gelden:"
+            )?;
+            for (rule, failed) in &self.near_misses {
+                writeln!(
+                    f,
+                    "- {:?} (regel {} van het beleid): {}",
+                    rule.name,
+                    rule.line,
+                    failed.join("; ")
+                )?;
             }
         }
         if !self.forbidden_by.is_empty() {
             writeln!(f, "\nInvarianten die dit altijd verbieden:")?;
             for rule in &self.forbidden_by {
-                writeln!(f, "- {:?} (regel {}): {}", rule.name, rule.line, rule.sentence)?;
+                let place = if rule.baseline {
+                    format!(
+                        "vaste invariant van het convenant, regel {} van invariants.toml",
+                        rule.line
+                    )
+                } else {
+                    format!("regel {} van het beleid", rule.line)
+                };
+                writeln!(f, "- {:?} ({place}): {}", rule.name, rule.sentence)?;
             }
         }
         Ok(())

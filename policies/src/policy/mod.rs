@@ -84,7 +84,8 @@ impl Conditions {
     pub fn hold(&self, consent: bool, phase: Fase, voorziening: Option<Voorziening>) -> bool {
         (!self.consent || consent)
             && (self.phases.is_empty() || self.phases.contains(&phase))
-            && (self.voorziening.is_empty() || voorziening.is_some_and(|v| self.voorziening.contains(&v)))
+            && (self.voorziening.is_empty()
+                || voorziening.is_some_and(|v| self.voorziening.contains(&v)))
     }
 }
 
@@ -196,7 +197,9 @@ pub struct Allowed {
 
 /// A write refused: the first field no rule lets this author write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{author} ({relations}) may not write {field}: no write rule of policy {version} allows it")]
+#[error(
+    "{author} ({relations}) may not write {field}: no write rule of policy {version} allows it"
+)]
 pub struct WriteDenied {
     /// Who tried.
     pub author: String,
@@ -236,17 +239,25 @@ impl Policy {
 
     /// Every field `receiver` may receive from `sender` for a case with these facts, each with the first flow
     /// that allows it.
-    pub fn allowed_fields(&self, facts: &CaseFacts, sender: &PartnerId, receiver: &PartnerId) -> Vec<Allowed> {
+    pub fn allowed_fields(
+        &self,
+        facts: &CaseFacts,
+        sender: &PartnerId,
+        receiver: &PartnerId,
+    ) -> Vec<Allowed> {
         let from_rel = facts.relations_of(sender);
         let to_rel = facts.relations_of(receiver);
         let mut seen = FieldSet::EMPTY;
         let mut out = Vec::new();
         for (i, flow) in self.flows.iter().enumerate() {
             let applies = flow.from == sender.role()
-                && (flow.from_relations.is_empty() || from_rel.iter().any(|r| flow.from_relations.contains(r)))
+                && (flow.from_relations.is_empty()
+                    || from_rel.iter().any(|r| flow.from_relations.contains(r)))
                 && flow.to == receiver.role()
                 && to_rel.iter().any(|r| flow.relations.contains(r))
-                && flow.conditions.hold(facts.consent, facts.phase, facts.voorziening);
+                && flow
+                    .conditions
+                    .hold(facts.consent, facts.phase, facts.voorziening);
             if !applies {
                 continue;
             }
@@ -301,7 +312,11 @@ impl Policy {
             None => Ok(()),
             Some(field) => Err(WriteDenied {
                 author: author.to_string(),
-                relations: relations.iter().map(|r| r.name()).collect::<Vec<_>>().join(", "),
+                relations: relations
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 field: field.qualified_name(),
                 version: self.meta.version.clone(),
             }),

@@ -9,7 +9,8 @@ use toml::Spanned;
 
 use super::space::{Access, Request, Violation};
 use super::{
-    Conditions, Example, Flow, Invariant, Location, Policy, PolicyMeta, Retention, WriteRule, BASELINE_INVARIANTS,
+    BASELINE_INVARIANTS, Conditions, Example, Flow, Invariant, Location, Policy, PolicyMeta,
+    Retention, WriteRule,
 };
 use crate::form::parse_date;
 use crate::model::{Category, DocumentKind, FieldId, FieldSet};
@@ -26,7 +27,11 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.location.line, self.location.column, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.location.line, self.location.column, self.message
+        )
     }
 }
 
@@ -48,7 +53,11 @@ pub enum PolicyError {
 }
 
 fn list<T: fmt::Display>(items: &[T]) -> String {
-    items.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
+    items
+        .iter()
+        .map(|i| format!("  - {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[derive(Deserialize)]
@@ -240,7 +249,11 @@ impl<'t> Resolver<'t> {
                             format!(
                                 "a {role} cannot be {:?} to a case; a {role} can be: {}",
                                 rel.name(),
-                                role.relations().iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")
+                                role.relations()
+                                    .iter()
+                                    .map(|r| r.name())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                         );
                     } else if !out.contains(&rel) {
@@ -253,7 +266,12 @@ impl<'t> Resolver<'t> {
     }
 
     /// A receiver's or writer's relations: given explicitly, except for the Transferpunt, which always relates.
-    fn required_relations(&mut self, role: Option<Role>, names: &Option<Names>, span: Range<usize>) -> Vec<Relation> {
+    fn required_relations(
+        &mut self,
+        role: Option<Role>,
+        names: &Option<Names>,
+        span: Range<usize>,
+    ) -> Vec<Relation> {
         match (role, names) {
             (_, Some(names)) => self.relations(role, names),
             (Some(Role::Transferpunt), None) => vec![Relation::Transferpunt],
@@ -351,7 +369,9 @@ impl<'t> Resolver<'t> {
                 Some(fs) => set = set.union(fs),
                 None => self.error(
                     n.span(),
-                    format!("unknown field {s:?}; write document.field, document.*, * or @category"),
+                    format!(
+                        "unknown field {s:?}; write document.field, document.*, * or @category"
+                    ),
                 ),
             }
         }
@@ -361,14 +381,21 @@ impl<'t> Resolver<'t> {
     fn field(&mut self, s: &Spanned<String>) -> Option<FieldId> {
         let f = FieldId::parse(s.get_ref());
         if f.is_none() {
-            self.error(s.span(), format!("unknown field {:?}; write document.field", s.get_ref()));
+            self.error(
+                s.span(),
+                format!("unknown field {:?}; write document.field", s.get_ref()),
+            );
         }
         f
     }
 
     fn invariant(&mut self, raw: &Spanned<RawNever>, baseline: bool) -> Invariant {
         let n = raw.get_ref();
-        let role = if n.role.get_ref() == "*" { None } else { self.role(&n.role) };
+        let role = if n.role.get_ref() == "*" {
+            None
+        } else {
+            self.role(&n.role)
+        };
         let relations = self.relations(role, &n.relations);
         let (when_consent, phases) = match &n.when {
             Some(w) => (w.toestemming, self.phases(&w.phases)),
@@ -377,7 +404,10 @@ impl<'t> Resolver<'t> {
         let receive = self.fields(&n.receive);
         let write = self.fields(&n.write);
         if receive.is_empty() && write.is_empty() {
-            self.error(raw.span(), "a never rule must name fields in receive = [...] or write = [...]");
+            self.error(
+                raw.span(),
+                "a never rule must name fields in receive = [...] or write = [...]",
+            );
         }
         Invariant {
             name: n.name.clone(),
@@ -408,13 +438,18 @@ fn syntax_error(text: &str, e: toml::de::Error) -> PolicyError {
 
 /// The built-in baseline invariants.
 pub(crate) fn baseline_invariants() -> Vec<Invariant> {
-    let raw: RawInvariantFile = toml::from_str(BASELINE_INVARIANTS).expect("baseline invariants parse (tested)");
+    let raw: RawInvariantFile =
+        toml::from_str(BASELINE_INVARIANTS).expect("baseline invariants parse (tested)");
     let mut r = Resolver {
         text: BASELINE_INVARIANTS,
         diagnostics: Vec::new(),
     };
     let out = raw.never.iter().map(|n| r.invariant(n, true)).collect();
-    assert!(r.diagnostics.is_empty(), "baseline invariants resolve: {:?}", r.diagnostics);
+    assert!(
+        r.diagnostics.is_empty(),
+        "baseline invariants resolve: {:?}",
+        r.diagnostics
+    );
     out
 }
 
@@ -426,7 +461,10 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
     };
 
     let effective_from = parse_date(raw.policy.effective_from.get_ref()).unwrap_or_else(|| {
-        r.error(raw.policy.effective_from.span(), "effective_from must be a date like 2026-01-01");
+        r.error(
+            raw.policy.effective_from.span(),
+            "effective_from must be a date like 2026-01-01",
+        );
         time::Date::MIN
     });
     if raw.retention.years == 0 {
@@ -467,7 +505,12 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
             for req in &f.requires {
                 match req.get_ref().as_str() {
                     "toestemming" => consent = true,
-                    other => r.error(req.span(), format!("unknown condition {other:?}; the only condition is \"toestemming\"")),
+                    other => r.error(
+                        req.span(),
+                        format!(
+                            "unknown condition {other:?}; the only condition is \"toestemming\""
+                        ),
+                    ),
                 }
             }
             let conditions = Conditions {
@@ -501,7 +544,10 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
             let span = e.span();
             let e = e.get_ref();
             let role = r.role(&e.role);
-            let relation = r.relations(role, &vec![e.relation.clone()]).first().copied();
+            let relation = r
+                .relations(role, &vec![e.relation.clone()])
+                .first()
+                .copied();
             let phase = r.phases(&vec![e.phase.clone()]).first().copied();
             let voorziening = r.voorziening(&vec![e.voorziening.clone()]).first().copied();
             let field = r.field(&e.field);
@@ -509,7 +555,10 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
                 "receive" => Some(Access::Receive),
                 "write" => Some(Access::Write),
                 other => {
-                    r.error(e.access.span(), format!("access must be \"receive\" or \"write\", not {other:?}"));
+                    r.error(
+                        e.access.span(),
+                        format!("access must be \"receive\" or \"write\", not {other:?}"),
+                    );
                     None
                 }
             };
@@ -517,7 +566,10 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
                 "allow" => Some(true),
                 "deny" => Some(false),
                 other => {
-                    r.error(e.expect.span(), format!("expect must be \"allow\" or \"deny\", not {other:?}"));
+                    r.error(
+                        e.expect.span(),
+                        format!("expect must be \"allow\" or \"deny\", not {other:?}"),
+                    );
                     None
                 }
             };

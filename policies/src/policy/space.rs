@@ -138,7 +138,11 @@ impl fmt::Display for Request {
             },
             self.field,
             self.phase,
-            if self.consent { "with consent" } else { "without consent" },
+            if self.consent {
+                "with consent"
+            } else {
+                "without consent"
+            },
             self.voorziening
         )
     }
@@ -188,7 +192,11 @@ impl fmt::Display for Violation {
             self.invariant_location.line,
             self.basis,
             self.example,
-            self.fields.iter().map(|f| f.qualified_name()).collect::<Vec<_>>().join(", "),
+            self.fields
+                .iter()
+                .map(|f| f.qualified_name())
+                .collect::<Vec<_>>()
+                .join(", "),
             self.requests
         )
     }
@@ -215,7 +223,13 @@ impl Policy {
     /// The fields allowed in a context.
     pub fn allowed_in(&self, c: &Context) -> FieldSet {
         match c.access {
-            Access::Receive => self.receivable(c.role, &[c.relation], c.consent, c.phase, Some(c.voorziening)),
+            Access::Receive => self.receivable(
+                c.role,
+                &[c.relation],
+                c.consent,
+                c.phase,
+                Some(c.voorziening),
+            ),
             Access::Write => self.writable(c.role, &[c.relation]),
         }
     }
@@ -239,7 +253,11 @@ impl Policy {
                 .writes
                 .iter()
                 .enumerate()
-                .filter(|(_, w)| w.role == r.role && w.relations.contains(&r.relation) && w.fields.contains(r.field))
+                .filter(|(_, w)| {
+                    w.role == r.role
+                        && w.relations.contains(&r.relation)
+                        && w.fields.contains(r.field)
+                })
                 .map(|(i, _)| RuleRef::Write(i))
                 .collect(),
         }
@@ -311,11 +329,16 @@ impl Policy {
 
     /// The exact difference from `self` (old) to `new`, over the whole request space.
     pub fn diff(&self, new: &Policy) -> Diff {
-        let mut entries: BTreeMap<(Role, Relation, Access, FieldId, bool), Vec<(Fase, bool, Voorziening)>> =
-            BTreeMap::new();
+        let mut entries: BTreeMap<
+            (Role, Relation, Access, FieldId, bool),
+            Vec<(Fase, bool, Voorziening)>,
+        > = BTreeMap::new();
         for c in Context::all() {
             let (old_set, new_set) = (self.allowed_in(&c), new.allowed_in(&c));
-            for (set, added) in [(new_set.difference(old_set), true), (old_set.difference(new_set), false)] {
+            for (set, added) in [
+                (new_set.difference(old_set), true),
+                (old_set.difference(new_set), false),
+            ] {
                 for field in set.iter() {
                     entries
                         .entry((c.role, c.relation, c.access, field, added))
@@ -327,14 +350,16 @@ impl Policy {
         Diff {
             entries: entries
                 .into_iter()
-                .map(|((role, relation, access, field, added), contexts)| DiffEntry {
-                    role,
-                    relation,
-                    access,
-                    field,
-                    added,
-                    contexts,
-                })
+                .map(
+                    |((role, relation, access, field, added), contexts)| DiffEntry {
+                        role,
+                        relation,
+                        access,
+                        field,
+                        added,
+                        contexts,
+                    },
+                )
                 .collect(),
         }
     }
@@ -382,7 +407,11 @@ impl DiffEntry {
             if phases.len() < Fase::ALL.len() {
                 parts.push(format!(
                     "fase {}",
-                    phases.iter().map(|p| p.name()).collect::<Vec<_>>().join("/")
+                    phases
+                        .iter()
+                        .map(|p| p.name())
+                        .collect::<Vec<_>>()
+                        .join("/")
                 ));
             }
             if let Some(w) = consent_words(&consents) {
@@ -391,11 +420,26 @@ impl DiffEntry {
             if kinds.len() == 1 {
                 parts.push(kinds[0].name().into());
             }
-            if parts.is_empty() { "altijd".into() } else { parts.join(", ") }
+            if parts.is_empty() {
+                "altijd".into()
+            } else {
+                parts.join(", ")
+            }
         } else {
             self.contexts
                 .iter()
-                .map(|(p, c, v)| format!("{}/{}/{}", p.name(), if *c { "toestemming" } else { "geen toestemming" }, v.name()))
+                .map(|(p, c, v)| {
+                    format!(
+                        "{}/{}/{}",
+                        p.name(),
+                        if *c {
+                            "toestemming"
+                        } else {
+                            "geen toestemming"
+                        },
+                        v.name()
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         }
@@ -424,7 +468,10 @@ impl Diff {
 impl fmt::Display for Diff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.entries.is_empty() {
-            return writeln!(f, "Geen verschil: beide beleidsversies beslissen elk verzoek gelijk.");
+            return writeln!(
+                f,
+                "Geen verschil: beide beleidsversies beslissen elk verzoek gelijk."
+            );
         }
         let mut current = None;
         for e in &self.entries {
@@ -445,7 +492,11 @@ impl fmt::Display for Diff {
             writeln!(
                 f,
                 "  {} {:<55} {}",
-                if e.added { "+ nieuw toegestaan   " } else { "- niet meer toegestaan" },
+                if e.added {
+                    "+ nieuw toegestaan   "
+                } else {
+                    "- niet meer toegestaan"
+                },
                 e.field.qualified_name(),
                 e.contexts_summary()
             )?;
