@@ -329,10 +329,7 @@ impl Policy {
 
     /// The exact difference from `self` (old) to `new`, over the whole request space.
     pub fn diff(&self, new: &Policy) -> Diff {
-        let mut entries: BTreeMap<
-            (Role, Relation, Access, FieldId, bool),
-            Vec<(Fase, bool, Voorziening)>,
-        > = BTreeMap::new();
+        let mut entries: BTreeMap<DiffKey, Vec<DiffContext>> = BTreeMap::new();
         for c in Context::all() {
             let (old_set, new_set) = (self.allowed_in(&c), new.allowed_in(&c));
             for (set, added) in [
@@ -365,6 +362,12 @@ impl Policy {
     }
 }
 
+/// (role, relation, access, field, newly allowed?): how diff entries are grouped.
+type DiffKey = (Role, Relation, Access, FieldId, bool);
+
+/// (phase, consent, voorziening): a context in which a diff entry changed.
+pub type DiffContext = (Fase, bool, Voorziening);
+
 /// One field newly allowed or no longer allowed for a role and relation, with the exact contexts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffEntry {
@@ -379,7 +382,7 @@ pub struct DiffEntry {
     /// Newly allowed (`true`) or no longer allowed (`false`).
     pub added: bool,
     /// Every (phase, consent, voorziening) where it changed.
-    pub contexts: Vec<(Fase, bool, Voorziening)>,
+    pub contexts: Vec<DiffContext>,
 }
 
 impl DiffEntry {
@@ -388,10 +391,8 @@ impl DiffEntry {
         let mut phases: Vec<Fase> = self.contexts.iter().map(|c| c.0).collect();
         let mut consents: Vec<bool> = self.contexts.iter().map(|c| c.1).collect();
         let mut kinds: Vec<Voorziening> = self.contexts.iter().map(|c| c.2).collect();
-        for v in [&mut phases] {
-            v.sort();
-            v.dedup();
-        }
+        phases.sort();
+        phases.dedup();
         consents.sort();
         consents.dedup();
         kinds.sort();
