@@ -1,3 +1,22 @@
-//! The federation's wire: versioned frames, QUIC endpoints with mutual TLS, Automerge sync sessions.
+//! The federation's wire: versioned frames, QUIC endpoints with mutual TLS, the federation PKI, and per-document
+//! Automerge sync sessions.
 //!
-//! This crate knows documents and peers, not the covenant. It is filled in by the federation sync work (#4).
+//! **Architecture invariant:** this crate knows documents and peers, not the covenant. It never decides what a
+//! peer may have; the node asks the policy. Only this crate knows the wire format.
+//!
+//! - [`frame`]: `[version][length][postcard payload]`, length checked before allocation.
+//! - [`pki`]: the federation CA, node certificates with the partner id as URI SAN, the signed directory.
+//! - [`tls`]: mutual TLS that refuses another CA, an expired certificate, or a partner not in the directory.
+//! - [`endpoint`]: quinn endpoints and authenticated connections (ALPN `weerthuis/1`).
+//! - [`sync`]: one Automerge sync session per (peer, document), persistable.
+
+pub mod endpoint;
+pub mod frame;
+pub mod pki;
+pub mod sync;
+pub mod tls;
+
+pub use endpoint::{Connection, Endpoint, EndpointError};
+pub use frame::{FrameError, Message};
+pub use pki::{Directory, DirectoryEntry, FederationCa, PeerId, SignedDirectory};
+pub use tls::{ALPN, Admitted, TlsSetup};

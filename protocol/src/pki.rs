@@ -1,0 +1,426 @@
+//! The federation's PKI: a private federation CA (PKIoverheid with OINs in production), node certificates that
+//! carry the partner id, and the signed federation directory.
+//!
+//! A node certificate carries the partner id twice: as URI SAN `weerthuis://<role>/<code>` (what authorises the
+//! peer) and as a DNS SAN `<role>-<code>.weerthuis.invalid` (what webpki matches when dialling, since it never
+//! matches URI SANs).
+
+use std::fmt;
+use std::str::FromStr;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A peer's identity as its certificate states it: `<role>:<code>`. The protocol does not interpret roles.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PeerId(String);
+
+/// A peer id or certificate name that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid peer id {0:?}: expected <role>:<code> of letters, digits, '-' and '_'")]
+pub struct PeerIdError(pub String);
+
+impl PeerId {
+    /// The URI SAN for this peer.
+    pub fn uri(&self) -> String {
+        let (role, code) = self.parts();
+        format!("weerthuis://{role}/{code}")
+    }
+
+    /// The DNS name in this peer's certificate, used as the TLS server name when dialling it.
+    pub fn dns_name(&self) -> String {
+        let (role, code) = self.parts();
+        format!(
+            "{}-{}.weerthuis.invalid",
+            role,
+            code.to_ascii_lowercase().replace('_', "-")
+        )
+    }
+
+    /// Parse a URI SAN `weerthuis://<role>/<code>`.
+    pub fn from_uri(uri: &str) -> Result<PeerId, PeerIdError> {
+        let rest = uri
+            .strip_prefix("weerthuis://")
+            .ok_or_else(|| PeerIdError(uri.into()))?;
+        let (role, code) = rest
+            .split_once('/')
+            .ok_or_else(|| PeerIdError(uri.into()))?;
+        format!("{role}:{code}").parse()
+    }
+
+    /// Role and code.
+    pub fn parts(&self) -> (&str, &str) {
+        self.0.split_once(':').expect("checked when parsed")
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PeerId {
+    type Err = PeerIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok_part = |p: &str| {
+            !p.is_empty()
+                && p.len() <= 64
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        match s.split_once(':') {
+            Some((role, code)) if ok_part(role) && ok_part(code) => Ok(PeerId(s.to_string())),
+            _ => Err(PeerIdError(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A PKI operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    /// Generating or signing a certificate failed.
+    #[error("certificate: {0}")]
+    Certificate(#[from] rcgen::Error),
+    /// A PEM file holds no (or no usable) certificate or key.
+    #[error("PEM: {0}")]
+    Pem(String),
+    /// The directory's signature does not verify against the federation CA.
+    #[error("the federation directory's signature does not verify against the federation CA")]
+    BadSignature,
+    /// The directory is not valid JSON of the expected shape.
+    #[error("federation directory: {0}")]
+    Directory(String),
+}
+
+/// A certificate with its private key, both PEM.
+#[derive(Debug, Clone)]
+pub struct CertifiedKey {
+    /// The certificate, PEM.
+    pub cert_pem: String,
+    /// The private key (PKCS#8), PEM. Keep it on the node only.
+    pub key_pem: String,
+}
+
+/// The federation CA: issues node certificates and signs the directory.
+pub struct FederationCa {
+    cert_pem: String,
+    key: KeyPair,
+}
+
+impl fmt::Debug for FederationCa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FederationCa").finish_non_exhaustive()
+    }
+}
+
+impl FederationCa {
+    /// Create a new CA valid from `not_before` to `not_after`.
+    pub fn create(
+        name: &str,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<Self, PkiError> {
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, name);
+        dn.push(DnType::OrganizationName, "Convenant Weer Thuis");
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params.not_before = not_before;
+        params.not_after = not_after;
+        let key = KeyPair::generate()?;
+        let cert = params.self_signed(&key)?;
+        Ok(FederationCa {
+            cert_pem: cert.pem(),
+            key,
+        })
+    }
+
+    /// Load a CA from its PEM certificate and key.
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, PkiError> {
+        let key = KeyPair::from_pem(key_pem)?;
+        // Parse once to fail early on a bad certificate.
+        Issuer::from_ca_cert_pem(cert_pem, &key)?;
+        Ok(FederationCa {
+            cert_pem: cert_pem.to_string(),
+            key,
+        })
+    }
+
+    /// The CA certificate, PEM: what every node trusts.
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// The CA key, PEM. Keep it offline at the Transferpunt.
+    pub fn key_pem(&self) -> String {
+        self.key.serialize_pem()
+    }
+
+    /// Issue a node certificate for a partner, valid from `not_before` to `not_after`.
+    pub fn issue(
+        &self,
+        peer: &PeerId,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<CertifiedKey, PkiError> {
+        let issuer = Issuer::from_ca_cert_pem(&self.cert_pem, &self.key)?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, peer.as_str());
+        params.distinguished_name = dn;
+        params.subject_alt_names = vec![
+            SanType::URI(peer.uri().try_into()?),
+            SanType::DnsName(peer.dns_name().try_into()?),
+        ];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        params.not_before = not_before;
+        params.not_after = not_after;
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &issuer)?;
+        Ok(CertifiedKey {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+
+    /// Sign a directory.
+    pub fn sign_directory(&self, dir: &Directory) -> Result<SignedDirectory, PkiError> {
+        let body = serde_json::to_vec(dir).map_err(|e| PkiError::Directory(e.to_string()))?;
+        let rng = ring::rand::SystemRandom::new();
+        let signer = EcdsaKeyPair::from_pkcs8(
+            &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            &self.key.serialize_der(),
+            &rng,
+        )
+        .map_err(|e| PkiError::Pem(format!("CA key is not ECDSA P-256: {e}")))?;
+        let sig = signer
+            .sign(&rng, &body)
+            .map_err(|_| PkiError::BadSignature)?;
+        debug_assert!(!signer.public_key().as_ref().is_empty());
+        Ok(SignedDirectory {
+            body,
+            signature: sig.as_ref().to_vec(),
+        })
+    }
+}
+
+/// Parse all certificates of a PEM text.
+pub fn certs_from_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>, PkiError> {
+    let certs: Vec<_> = pem_blocks(pem, "CERTIFICATE")?
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect();
+    if certs.is_empty() {
+        return Err(PkiError::Pem("no CERTIFICATE block found".into()));
+    }
+    Ok(certs)
+}
+
+/// Parse a PKCS#8 private key from PEM.
+pub fn key_from_pem(pem: &str) -> Result<PrivateKeyDer<'static>, PkiError> {
+    let mut blocks = pem_blocks(pem, "PRIVATE KEY")?;
+    if blocks.len() != 1 {
+        return Err(PkiError::Pem(
+            "expected exactly one PRIVATE KEY block".into(),
+        ));
+    }
+    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        blocks.remove(0),
+    )))
+}
+
+fn pem_blocks(pem: &str, tag: &str) -> Result<Vec<Vec<u8>>, PkiError> {
+    let mut out = Vec::new();
+    for p in x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes()) {
+        let p = p.map_err(|e| PkiError::Pem(e.to_string()))?;
+        if p.label == tag {
+            out.push(p.contents);
+        }
+    }
+    Ok(out)
+}
+
+/// The partner id in a certificate's URI SAN.
+pub fn peer_id_of(cert: &CertificateDer<'_>) -> Result<PeerId, PeerIdError> {
+    let ee = webpki::EndEntityCert::try_from(cert).map_err(|e| PeerIdError(e.to_string()))?;
+    let mut uris = ee.valid_uri_names();
+    let uri = uris
+        .next()
+        .ok_or_else(|| PeerIdError("certificate has no URI SAN".into()))?;
+    PeerId::from_uri(uri)
+}
+
+/// A contact person of a partner (Afspraak 3g: at most two per partner).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Name.
+    pub naam: String,
+    /// E-mail.
+    pub email: String,
+    /// Phone.
+    #[serde(default)]
+    pub telefoon: Option<String>,
+}
+
+/// One partner in the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    /// The partner id.
+    pub id: PeerId,
+    /// Its name.
+    pub name: String,
+    /// Where its node listens (`host:port`), if it accepts connections.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Its fixed contact persons.
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+}
+
+/// The federation directory: who takes part, where they are, whom to call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directory {
+    /// Increases with every change; a node never goes back to a lower version.
+    pub version: u64,
+    /// The partners.
+    pub partners: Vec<DirectoryEntry>,
+}
+
+impl Directory {
+    /// The entry of a partner.
+    pub fn get(&self, id: &PeerId) -> Option<&DirectoryEntry> {
+        self.partners.iter().find(|p| &p.id == id)
+    }
+}
+
+/// A directory with the federation CA's signature over its exact bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedDirectory {
+    /// The directory, as JSON bytes.
+    pub body: Vec<u8>,
+    /// ECDSA P-256 SHA-256 signature (ASN.1) by the CA key.
+    pub signature: Vec<u8>,
+}
+
+impl SignedDirectory {
+    /// Verify the signature against the CA certificate and return the directory.
+    pub fn verify(&self, ca_cert_pem: &str) -> Result<Directory, PkiError> {
+        let ca = certs_from_pem(ca_cert_pem)?.remove(0);
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(&ca).map_err(|e| PkiError::Pem(e.to_string()))?;
+        let public = cert.public_key().subject_public_key.data.to_vec();
+        signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, public)
+            .verify(&self.body, &self.signature)
+            .map_err(|_| PkiError::BadSignature)?;
+        serde_json::from_slice(&self.body).map_err(|e| PkiError::Directory(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    #[test]
+    fn node_certificates_carry_the_partner_id() {
+        let ca = FederationCa::create(
+            "test CA",
+            now() - Duration::days(1),
+            now() + Duration::days(30),
+        )
+        .unwrap();
+        let peer: PeerId = "gemeente:GM0080".parse().unwrap();
+        let ck = ca
+            .issue(&peer, now() - Duration::days(1), now() + Duration::days(30))
+            .unwrap();
+        let cert = certs_from_pem(&ck.cert_pem).unwrap().remove(0);
+        assert_eq!(peer_id_of(&cert).unwrap(), peer);
+        assert_eq!(peer.dns_name(), "gemeente-gm0080.weerthuis.invalid");
+        key_from_pem(&ck.key_pem).unwrap();
+        // The CA survives a round trip through PEM.
+        let again = FederationCa::from_pem(ca.cert_pem(), &ca.key_pem()).unwrap();
+        again
+            .issue(&peer, now(), now() + Duration::days(1))
+            .unwrap();
+    }
+
+    #[test]
+    fn directory_signature_verifies_and_detects_tampering() {
+        let ca = FederationCa::create(
+            "test CA",
+            now() - Duration::days(1),
+            now() + Duration::days(30),
+        )
+        .unwrap();
+        let dir = Directory {
+            version: 1,
+            partners: vec![DirectoryEntry {
+                id: "transferpunt:sdf".parse().unwrap(),
+                name: "Transferpunt".into(),
+                endpoint: Some("127.0.0.1:4433".into()),
+                contacts: vec![],
+            }],
+        };
+        let signed = ca.sign_directory(&dir).unwrap();
+        assert_eq!(signed.verify(ca.cert_pem()).unwrap(), dir);
+        let mut forged = signed.clone();
+        forged.body = forged
+            .body
+            .iter()
+            .map(|b| if *b == b'1' { b'2' } else { *b })
+            .collect();
+        assert!(matches!(
+            forged.verify(ca.cert_pem()),
+            Err(PkiError::BadSignature)
+        ));
+        let other = FederationCa::create(
+            "other CA",
+            now() - Duration::days(1),
+            now() + Duration::days(30),
+        )
+        .unwrap();
+        assert!(matches!(
+            signed.verify(other.cert_pem()),
+            Err(PkiError::BadSignature)
+        ));
+    }
+
+    #[test]
+    fn peer_ids_parse() {
+        assert!("corporatie:elkien".parse::<PeerId>().is_ok());
+        assert!("corporatie".parse::<PeerId>().is_err());
+        assert!("a:b/c".parse::<PeerId>().is_err());
+        assert_eq!(
+            PeerId::from_uri("weerthuis://zorgaanbieder/kwadrant")
+                .unwrap()
+                .as_str(),
+            "zorgaanbieder:kwadrant"
+        );
+    }
+}
