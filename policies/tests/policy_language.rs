@@ -460,6 +460,7 @@ fn diff_of_one_extra_field_in_a_flow_is_exact() {
             role: Role::Corporatie,
             relation: Relation::ToegewezenCorporatie,
             access: Access::Receive,
+            from: Some((Role::Transferpunt, Relation::Transferpunt)),
             field: f("registratie.geboortedatum"),
             added: true,
             contexts: vec![
@@ -535,6 +536,7 @@ fn diff_of_a_removed_flow_is_exact() {
             role: Role::Gemeente,
             relation: Relation::Uitstroomgemeente,
             access: Access::Receive,
+            from: Some((Role::Transferpunt, Relation::Transferpunt)),
             field,
             added: false,
             contexts: vec![(Plaatsing, true, BW), (Plaatsing, true, MO)],
@@ -544,6 +546,34 @@ fn diff_of_a_removed_flow_is_exact() {
     assert_eq!(d.entries, expected);
     assert_eq!(d.changed_requests(), 36);
     assert!(d.to_string().contains("- niet meer toegestaan"));
+}
+
+#[test]
+fn diff_sees_a_change_of_sender() {
+    // Regression: removing a corporatie → gemeente flow changed what a gemeente receives from the corporatie,
+    // but not what it may hold at all, and the diff used to miss it.
+    let old = Policy::covenant();
+    let new = Policy::load(&without_flow("melding van de corporatie aan de gemeente")).unwrap();
+    let d = old.diff(&new);
+    assert!(!d.is_empty());
+    assert_eq!(d.entries.len(), DocumentKind::Melding.fields().count());
+    for e in &d.entries {
+        assert_eq!(
+            (e.role, e.relation, e.access, e.from, e.added),
+            (
+                Role::Gemeente,
+                Relation::Uitstroomgemeente,
+                Access::Receive,
+                Some((Role::Corporatie, Relation::ToegewezenCorporatie)),
+                false
+            )
+        );
+        assert_eq!(e.field.document(), DocumentKind::Melding);
+    }
+    assert!(
+        d.to_string()
+            .contains("ontvangen van corporatie (toegewezen_corporatie)")
+    );
 }
 
 #[test]

@@ -519,7 +519,6 @@ mod tests {
         for f in FieldId::all() {
             assert_eq!(FieldId::parse(&f.qualified_name()), Some(f));
         }
-        assert!(FIELD_COUNT > 100, "the model has {FIELD_COUNT} fields");
     }
 
     #[test]

@@ -327,20 +327,53 @@ impl Policy {
             .collect()
     }
 
-    /// The exact difference from `self` (old) to `new`, over the whole request space.
+    /// The fields `c.role` (as `c.relation`) may receive from a sender with this role and relation.
+    pub fn receivable_from(&self, c: &Context, from: Role, from_relation: Relation) -> FieldSet {
+        self.flows
+            .iter()
+            .filter(|f| {
+                f.from == from
+                    && (f.from_relations.is_empty() || f.from_relations.contains(&from_relation))
+                    && f.to == c.role
+                    && f.relations.contains(&c.relation)
+                    && f.conditions.hold(c.consent, c.phase, Some(c.voorziening))
+            })
+            .fold(FieldSet::EMPTY, |acc, f| acc.union(f.fields))
+    }
+
+    /// The exact difference from `self` (old) to `new`, over the whole request space. Disclosures are compared
+    /// per sender too, so moving a flow from one sender to another shows.
     pub fn diff(&self, new: &Policy) -> Diff {
         let mut entries: BTreeMap<DiffKey, Vec<DiffContext>> = BTreeMap::new();
+        let senders: Vec<Sender> = Role::ALL
+            .into_iter()
+            .flat_map(|r| r.relations().iter().map(move |rel| (r, *rel)))
+            .collect();
         for c in Context::all() {
-            let (old_set, new_set) = (self.allowed_in(&c), new.allowed_in(&c));
-            for (set, added) in [
-                (new_set.difference(old_set), true),
-                (old_set.difference(new_set), false),
-            ] {
-                for field in set.iter() {
-                    entries
-                        .entry((c.role, c.relation, c.access, field, added))
-                        .or_default()
-                        .push((c.phase, c.consent, c.voorziening));
+            let pairs: Vec<(Option<Sender>, FieldSet, FieldSet)> = match c.access {
+                Access::Write => vec![(None, self.allowed_in(&c), new.allowed_in(&c))],
+                Access::Receive => senders
+                    .iter()
+                    .map(|&(r, rel)| {
+                        (
+                            Some((r, rel)),
+                            self.receivable_from(&c, r, rel),
+                            new.receivable_from(&c, r, rel),
+                        )
+                    })
+                    .collect(),
+            };
+            for (from, old_set, new_set) in pairs {
+                for (set, added) in [
+                    (new_set.difference(old_set), true),
+                    (old_set.difference(new_set), false),
+                ] {
+                    for field in set.iter() {
+                        entries
+                            .entry((c.role, c.relation, c.access, from, field, added))
+                            .or_default()
+                            .push((c.phase, c.consent, c.voorziening));
+                    }
                 }
             }
         }
@@ -348,10 +381,11 @@ impl Policy {
             entries: entries
                 .into_iter()
                 .map(
-                    |((role, relation, access, field, added), contexts)| DiffEntry {
+                    |((role, relation, access, from, field, added), contexts)| DiffEntry {
                         role,
                         relation,
                         access,
+                        from,
                         field,
                         added,
                         contexts,
@@ -362,8 +396,11 @@ impl Policy {
     }
 }
 
-/// (role, relation, access, field, newly allowed?): how diff entries are grouped.
-type DiffKey = (Role, Relation, Access, FieldId, bool);
+/// A sender's role and relation to the case.
+pub type Sender = (Role, Relation);
+
+/// (role, relation, access, sender, field, newly allowed?): how diff entries are grouped.
+type DiffKey = (Role, Relation, Access, Option<Sender>, FieldId, bool);
 
 /// (phase, consent, voorziening): a context in which a diff entry changed.
 pub type DiffContext = (Fase, bool, Voorziening);
@@ -377,6 +414,8 @@ pub struct DiffEntry {
     pub relation: Relation,
     /// Receive or write.
     pub access: Access,
+    /// For receiving: the sender's role and relation to the case. `None` for writing.
+    pub from: Option<Sender>,
     /// The field.
     pub field: FieldId,
     /// Newly allowed (`true`) or no longer allowed (`false`).
@@ -476,19 +515,17 @@ impl fmt::Display for Diff {
         }
         let mut current = None;
         for e in &self.entries {
-            let key = (e.role, e.relation, e.access);
+            let key = (e.role, e.relation, e.access, e.from);
             if current != Some(key) {
                 current = Some(key);
-                writeln!(
-                    f,
-                    "\n{} ({}) — {}:",
-                    e.role,
-                    e.relation,
-                    match e.access {
-                        Access::Receive => "ontvangen",
-                        Access::Write => "schrijven",
-                    }
-                )?;
+                match e.from {
+                    Some((from, from_rel)) => writeln!(
+                        f,
+                        "\n{} ({}) — ontvangen van {from} ({from_rel}):",
+                        e.role, e.relation
+                    )?,
+                    None => writeln!(f, "\n{} ({}) — schrijven:", e.role, e.relation)?,
+                }
             }
             writeln!(
                 f,
