@@ -1,5 +1,11 @@
 //! A partner's node in the Weer Thuis federation.
 //!
 //! - [`cli`]: the `weerthuis` command, one subcommand per module (`policy …`).
+//! - [`store`]: the database (SQLite or PostgreSQL): cases, Automerge documents, sync state, users, audit log.
+//! - [`doc`]: forms as Automerge documents, and actor ids bound to partner ids.
+//! - [`audit`]: audit entries after Logboek Dataverwerkingen, the hash chain and its verification.
 
+pub mod audit;
 pub mod cli;
+pub mod doc;
+pub mod store;

@@ -1,0 +1,429 @@
+//! The storage suite, run against SQLite and PostgreSQL alike: forms through Automerge and back, incremental
+//! changes and compaction, reopening the store, sync state, users and tokens, concurrent audited writes.
+
+mod common;
+
+use std::sync::Arc;
+
+use automerge::AutoCommit;
+use automerge::sync::SyncDoc;
+use automerge::transaction::Transactable;
+use common::{Db, aanmelding_json, beoordeling_json, registratie_json, validate};
+use node::audit::{AuditEntry, Operation, Status, new_span_id, new_trace_id};
+use node::doc;
+use node::store::{CaseId, Change, DocKey, Store, StoreOptions, WriteError};
+use policies::{DocumentKind, PartnerId};
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+
+backend_tests!(
+    forms_round_trip_through_automerge,
+    a_whole_form_write_is_exact,
+    compaction_keeps_heads_and_content,
+    reopening_keeps_everything,
+    sync_state_round_trips,
+    tokens_authenticate_until_revoked,
+    cases_and_documents_are_listed,
+    concurrent_audited_writes_all_land,
+);
+
+fn me() -> PartnerId {
+    "zorgaanbieder:de-zijlen".parse().unwrap()
+}
+
+fn entry(case: &CaseId, kind: DocumentKind, fields: &[&str]) -> AuditEntry {
+    let now = OffsetDateTime::now_utc();
+    AuditEntry {
+        trace_id: new_trace_id(),
+        span_id: new_span_id(),
+        name: Operation::Write,
+        start_time: now,
+        end_time: now,
+        status_code: Status::Ok,
+        processing_activity_id: "api.formulier_schrijven".into(),
+        data_subject_id: None,
+        user: Some("u1".into()),
+        case_id: Some(case.to_string()),
+        document: Some(kind.name().into()),
+        fields: fields
+            .iter()
+            .map(|f| format!("{}.{f}", kind.name()))
+            .collect(),
+        purpose: "registratie".into(),
+        peer: None,
+        policy_version: None,
+    }
+}
+
+/// Write `json` as the form of `key` into `doc` and store the change.
+async fn put_form(
+    store: &Store,
+    key: &DocKey,
+    doc: &mut AutoCommit,
+    json: &Json,
+) -> Option<node::store::WriteReceipt> {
+    let form = validate(key.kind, json);
+    let base = doc.get_heads();
+    doc::write_form(doc, &form).unwrap();
+    doc::commit(doc, 1_767_225_600);
+    let change = Change::since(doc, &base)?;
+    Some(store.write_document(key, &change).await.unwrap())
+}
+
+async fn reload(store: &Store, key: &DocKey) -> AutoCommit {
+    store
+        .load_document(key)
+        .await
+        .unwrap()
+        .expect("document exists")
+        .to_automerge(&me())
+        .unwrap()
+}
+
+async fn forms_round_trip_through_automerge(db: &Db) {
+    let store = db.open().await;
+    let case = CaseId::random();
+    store.create_case(&case).await.unwrap();
+    for (kind, json) in [
+        (DocumentKind::Registratie, registratie_json()),
+        (DocumentKind::Aanmelding, aanmelding_json()),
+        (DocumentKind::Beoordeling, beoordeling_json()),
+    ] {
+        let key = DocKey::single(case.clone(), kind);
+        let mut d = doc::new_document(&me());
+        put_form(&store, &key, &mut d, &json)
+            .await
+            .expect("a change");
+        let back = doc::read_json(&reload(&store, &key).await).unwrap();
+        assert_eq!(validate(kind, &back), validate(kind, &json), "{kind}");
+        assert_eq!(
+            back,
+            validate(kind, &json).to_json(),
+            "{kind}: same JSON shape"
+        );
+    }
+    store.close().await;
+}
+
+async fn a_whole_form_write_is_exact(db: &Db) {
+    let store = db.open().await;
+    let case = CaseId::random();
+    store.create_case(&case).await.unwrap();
+    let key = DocKey::single(case, DocumentKind::Registratie);
+    let mut d = doc::new_document(&me());
+    put_form(&store, &key, &mut d, &registratie_json())
+        .await
+        .unwrap();
+
+    // The same form again adds nothing.
+    let mut d = reload(&store, &key).await;
+    assert!(
+        put_form(&store, &key, &mut d, &registratie_json())
+            .await
+            .is_none()
+    );
+
+    // A field left out is deleted, a changed one changed.
+    let mut json = registratie_json();
+    json.as_object_mut()
+        .unwrap()
+        .remove("eerste_aanmelding_opvang");
+    json["achternaam_voorletters"] = "de Vries-Bakker, A.B.".into();
+    put_form(&store, &key, &mut d, &json).await.unwrap();
+    let back = doc::read_json(&reload(&store, &key).await).unwrap();
+    assert_eq!(back, validate(key.kind, &json).to_json());
+    assert!(back.get("eerste_aanmelding_opvang").is_none());
+    store.close().await;
+}
+
+async fn compaction_keeps_heads_and_content(db: &Db) {
+    let options = StoreOptions {
+        compact_after: 5,
+        ..StoreOptions::default()
+    };
+    let store = Store::open_with(&db.url(), options).await.unwrap();
+    let case = CaseId::random();
+    store.create_case(&case).await.unwrap();
+    let key = DocKey::single(case.clone(), DocumentKind::Registratie);
+    let mut d = doc::new_document(&me());
+    let mut compactions = 0;
+    for i in 0..12 {
+        let mut json = registratie_json();
+        json["achternaam_voorletters"] = format!("de Vries {i}, A.").into();
+        let r = put_form(&store, &key, &mut d, &json).await.unwrap();
+        assert_eq!(r.seq, i + 1);
+        compactions += usize::from(r.compacted);
+    }
+    assert_eq!(
+        compactions, 2,
+        "compacted after the 6th and the 12th change"
+    );
+    let stored = store.load_document(&key).await.unwrap().unwrap();
+    assert_eq!(stored.meta.pending, 0);
+    assert!(stored.changes.is_empty());
+
+    // Two more changes pile up; compacting them by hand leaves the same document.
+    for i in 12..14 {
+        let mut json = registratie_json();
+        json["achternaam_voorletters"] = format!("de Vries {i}, A.").into();
+        put_form(&store, &key, &mut d, &json).await.unwrap();
+    }
+    let before = store.load_document(&key).await.unwrap().unwrap();
+    assert_eq!(before.meta.pending, 2);
+    assert_eq!(before.changes.len(), 2);
+    let mut loaded_before = before.to_automerge(&me()).unwrap();
+    assert!(store.compact(&before.meta.doc_id).await.unwrap());
+    assert!(
+        !store.compact(&before.meta.doc_id).await.unwrap(),
+        "nothing left to compact"
+    );
+    let after = store.load_document(&key).await.unwrap().unwrap();
+    assert!(after.changes.is_empty());
+    let mut loaded_after = after.to_automerge(&me()).unwrap();
+    assert_eq!(loaded_after.get_heads(), loaded_before.get_heads());
+    assert_eq!(
+        loaded_after.get_heads(),
+        d.get_heads(),
+        "same heads as the writer's document"
+    );
+    assert_eq!(after.meta.heads, d.get_heads());
+    assert_eq!(
+        doc::read_json(&loaded_after).unwrap(),
+        doc::read_json(&d).unwrap()
+    );
+    assert_eq!(loaded_after.get_changes(&[]).len(), 14, "history kept");
+    store.close().await;
+}
+
+async fn reopening_keeps_everything(db: &Db) {
+    let store = db.open().await;
+    let case = CaseId::random();
+    store.create_case(&case).await.unwrap();
+    let key = DocKey::single(case.clone(), DocumentKind::Aanmelding);
+    let mut d = doc::new_document(&me());
+    let form = validate(key.kind, &aanmelding_json());
+    doc::write_form(&mut d, &form).unwrap();
+    let change = Change::since(&mut d, &[]).unwrap();
+    let receipt = store
+        .write_document_with_audit(&key, &change, &entry(&case, key.kind, &["leefsituatie"]))
+        .await
+        .unwrap();
+    let peer: PartnerId = "transferpunt:sdf".parse().unwrap();
+    store
+        .put_sync_state(&peer, &receipt.doc_id, b"state")
+        .await
+        .unwrap();
+    let user = store.create_user("Anna", "begeleider").await.unwrap();
+    store.close().await;
+    drop(store);
+
+    let store = db.open().await;
+    assert_eq!(store.list_cases().await.unwrap().len(), 1);
+    let mut back = reload(&store, &key).await;
+    assert_eq!(back.get_heads(), d.get_heads());
+    assert_eq!(validate(key.kind, &doc::read_json(&back).unwrap()), form);
+    assert_eq!(
+        store
+            .get_sync_state(&peer, &receipt.doc_id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"state"[..])
+    );
+    assert_eq!(
+        store.authenticate(&user.token).await.unwrap(),
+        Some(user.user)
+    );
+    assert_eq!(store.verify_audit().await.unwrap().seq, 1);
+    store.close().await;
+}
+
+async fn sync_state_round_trips(db: &Db) {
+    let store = db.open().await;
+    let case = CaseId::random();
+    store.create_case(&case).await.unwrap();
+    let key = DocKey::single(case, DocumentKind::Registratie);
+    let mut d = doc::new_document(&me());
+    let doc_id = put_form(&store, &key, &mut d, &registratie_json())
+        .await
+        .unwrap()
+        .doc_id;
+
+    let tp: PartnerId = "transferpunt:sdf".parse().unwrap();
+    let gm: PartnerId = "gemeente:GM0080".parse().unwrap();
+    assert_eq!(store.get_sync_state(&tp, &doc_id).await.unwrap(), None);
+    let mut state = automerge::sync::State::new();
+    let _ = d.sync().generate_sync_message(&mut state);
+    let encoded = state.encode();
+    store.put_sync_state(&tp, &doc_id, &encoded).await.unwrap();
+    let back = store.get_sync_state(&tp, &doc_id).await.unwrap().unwrap();
+    assert_eq!(back, encoded);
+    automerge::sync::State::decode(&back).expect("decodes");
+    store.put_sync_state(&tp, &doc_id, b"newer").await.unwrap();
+    assert_eq!(
+        store.get_sync_state(&tp, &doc_id).await.unwrap().unwrap(),
+        b"newer"
+    );
+    assert_eq!(
+        store.get_sync_state(&gm, &doc_id).await.unwrap(),
+        None,
+        "per peer"
+    );
+    store.close().await;
+}
+
+async fn tokens_authenticate_until_revoked(db: &Db) {
+    let store = db.open().await;
+    let anna = store
+        .create_user("Anna de Vries", "begeleider")
+        .await
+        .unwrap();
+    let bert = store.create_user("Bert", "import").await.unwrap();
+    assert_ne!(anna.token, bert.token);
+    assert_eq!(
+        store.authenticate(&anna.token).await.unwrap(),
+        Some(anna.user.clone())
+    );
+    assert_eq!(
+        store.authenticate(&bert.token).await.unwrap().unwrap().name,
+        "Bert"
+    );
+
+    let mut forged = anna.token.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(
+        store.authenticate(&forged).await.unwrap(),
+        None,
+        "one character off"
+    );
+    let other_id = format!(
+        "wt1.{}.{}",
+        bert.user.id,
+        anna.token.rsplit('.').next().unwrap()
+    );
+    assert_eq!(
+        store.authenticate(&other_id).await.unwrap(),
+        None,
+        "secret of another user"
+    );
+    for bad in ["", "wt1", "wt1..", "Bearer x", "wt1.a.b.c"] {
+        assert_eq!(store.authenticate(bad).await.unwrap(), None, "{bad:?}");
+    }
+
+    assert!(store.revoke_user(&anna.user.id).await.unwrap());
+    assert!(!store.revoke_user("nobody").await.unwrap());
+    assert_eq!(
+        store.authenticate(&anna.token).await.unwrap(),
+        None,
+        "revoked"
+    );
+    assert!(
+        store.authenticate(&bert.token).await.unwrap().is_some(),
+        "others unaffected"
+    );
+    let users = store.list_users().await.unwrap();
+    assert_eq!(users.len(), 2);
+    assert!(users.iter().any(|u| u.id == anna.user.id && u.revoked));
+    store.close().await;
+}
+
+async fn cases_and_documents_are_listed(db: &Db) {
+    let store = db.open().await;
+    let a = CaseId::random();
+    let b = CaseId::random();
+    store.create_case(&a).await.unwrap();
+    store.create_case(&b).await.unwrap();
+    assert!(store.create_case(&a).await.is_err(), "ids are unique");
+    let mut ids: Vec<_> = store
+        .list_cases()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    ids.sort();
+    let mut want = vec![a.clone(), b.clone()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert_eq!(store.get_case(&a).await.unwrap().unwrap().id, a);
+    assert_eq!(store.get_case(&CaseId::random()).await.unwrap(), None);
+
+    let mut d = doc::new_document(&me());
+    put_form(
+        &store,
+        &DocKey::single(a.clone(), DocumentKind::Registratie),
+        &mut d,
+        &registratie_json(),
+    )
+    .await;
+    let mut d = doc::new_document(&me());
+    put_form(
+        &store,
+        &DocKey::single(a.clone(), DocumentKind::Beoordeling),
+        &mut d,
+        &beoordeling_json(),
+    )
+    .await;
+    let docs = store.list_documents(&a).await.unwrap();
+    assert_eq!(
+        docs.iter().map(|m| m.key.kind).collect::<Vec<_>>(),
+        [DocumentKind::Registratie, DocumentKind::Beoordeling]
+    );
+    assert!(
+        docs.iter()
+            .all(|m| m.pending == 1 && m.key.case == a && !m.heads.is_empty())
+    );
+    assert!(store.list_documents(&b).await.unwrap().is_empty());
+
+    // A write to a case that does not exist stores nothing.
+    let ghost = CaseId::random();
+    let mut d = doc::new_document(&me());
+    doc::write_form(
+        &mut d,
+        &validate(DocumentKind::Registratie, &registratie_json()),
+    )
+    .unwrap();
+    let change = Change::since(&mut d, &[]).unwrap();
+    let key = DocKey::single(ghost.clone(), DocumentKind::Registratie);
+    assert!(
+        matches!(store.write_document(&key, &change).await, Err(WriteError::NoSuchCase(c)) if c == ghost)
+    );
+    assert!(store.load_document(&key).await.unwrap().is_none());
+    store.close().await;
+}
+
+async fn concurrent_audited_writes_all_land(db: &Db) {
+    let store = Arc::new(db.open().await);
+    let case = CaseId::random();
+    store.create_case(&case).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let case = case.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = DocKey::instance(case.clone(), DocumentKind::Melding, format!("m{i}"));
+            let mut d = doc::new_document(&me());
+            for j in 0..3 {
+                let base = d.get_heads();
+                d.put(automerge::ROOT, "omschrijving", format!("melding {i}.{j}"))
+                    .unwrap();
+                let change = Change::since(&mut d, &base).unwrap();
+                store
+                    .write_document_with_audit(
+                        &key,
+                        &change,
+                        &entry(&case, DocumentKind::Melding, &["omschrijving"]),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(store.list_documents(&case).await.unwrap().len(), 8);
+    assert_eq!(store.verify_audit().await.unwrap().seq, 24);
+    store.close().await;
+}
