@@ -5,7 +5,11 @@
 //! - [`doc`]: forms as Automerge documents, and actor ids bound to partner ids.
 //! - [`audit`]: audit entries after Logboek Dataverwerkingen, the hash chain and its verification.
 
+pub mod api;
+pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod config;
 pub mod doc;
+pub mod service;
 pub mod store;

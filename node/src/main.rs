@@ -1,9 +1,13 @@
 //! `weerthuis`: run and manage a node of the Weer Thuis federation.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use node::cli::admin::{AuditCommand, CaseCommand, DirArg, UserCommand};
 use node::cli::policy::PolicyCommand;
+use node::config::LogFormat;
+use policies::PartnerId;
 
 /// A node of the Weer Thuis federation: each covenant partner's own records, shared as the covenant's policy allows.
 #[derive(Debug, Parser)]
@@ -15,18 +19,122 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create a node's data directory: configuration, audit key and database.
+    Init {
+        /// The data directory.
+        #[command(flatten)]
+        dir: DirArg,
+        /// The partner this node is, e.g. gemeente:GM0080, zorgaanbieder:kwadrant, corporatie:elkien.
+        #[arg(long)]
+        partner: PartnerId,
+        /// A PostgreSQL URL (postgres://user:password@host/db); default: an SQLite file in the data directory.
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Run the node: its local API (and, once configured, its federation side) until Ctrl-C or SIGTERM.
+    Run(DirArg),
+    /// Manage the API's users and their tokens.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Verify the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Import cases from JSON files (one case per file, one entry per document).
+    Import {
+        /// The data directory.
+        #[command(flatten)]
+        dir: DirArg,
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show cases.
+    #[command(subcommand)]
+    Case(CaseCommand),
     /// Check, explain, compare a policy, or ask why a partner gets a field.
     #[command(subcommand)]
     Policy(PolicyCommand),
 }
 
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WEERTHUIS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn run(command: Command) -> anyhow::Result<u8> {
+    let mut stdout = std::io::stdout().lock();
+    match command {
+        Command::Policy(cmd) => node::cli::policy::run(cmd, &mut stdout),
+        Command::Init {
+            dir,
+            partner,
+            database,
+        } => {
+            node::cli::admin::init(&dir.dir, partner, database, &mut stdout).await?;
+            Ok(0)
+        }
+        Command::Run(dir) => {
+            drop(stdout);
+            let (cfg, node) = node::app::open(&dir.dir).await?;
+            init_logging(cfg.log.format);
+            let listener = tokio::net::TcpListener::bind(cfg.api.listen).await?;
+            node::app::serve(listener, node, cfg.api.max_body_bytes, shutdown_signal()).await?;
+            Ok(0)
+        }
+        Command::User(cmd) => {
+            node::cli::admin::user(cmd, &mut stdout).await?;
+            Ok(0)
+        }
+        Command::Audit(cmd) => node::cli::admin::audit(cmd, &mut stdout).await,
+        Command::Import { dir, files } => {
+            node::cli::admin::import(&dir.dir, &files, &mut stdout).await
+        }
+        Command::Case(cmd) => {
+            node::cli::admin::case(cmd, &mut stdout).await?;
+            Ok(0)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut stdout = std::io::stdout().lock();
-    let result = match cli.command {
-        Command::Policy(cmd) => node::cli::policy::run(cmd, &mut stdout),
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
     };
-    match result {
+    match runtime.block_on(run(cli.command)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // `{:#}` prints the whole chain: "policy x is refused: policy breaks 1 invariant(s): ...".

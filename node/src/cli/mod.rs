@@ -1,4 +1,5 @@
 //! The `weerthuis` command line. `main.rs` only parses arguments and reports errors; each subcommand lives in
 //! its own module so it can be tested without a process.
 
+pub mod admin;
 pub mod policy;

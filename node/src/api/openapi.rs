@@ -1,0 +1,226 @@
+//! The OpenAPI 3 description of the local API, generated from the covenant's data model so the two can never
+//! drift apart. A copy is kept in the repository (`node/openapi.json`); a test fails when it is stale.
+
+use policies::DocumentKind;
+use policies::model::{FieldSpec, FieldType, Required};
+use policies::validate::{MAX_LONG_TEXT, MAX_RECORDS, MAX_TEXT};
+use serde_json::{Map, Value, json};
+
+/// The API's version, sent in every response's `API-Version` header (NL API Design Rules).
+pub const API_VERSION: &str = "1.0.0";
+
+fn field_schema(f: &FieldSpec) -> Value {
+    let mut s = match f.ty {
+        FieldType::Text => json!({"type": "string", "maxLength": MAX_TEXT}),
+        FieldType::LongText => json!({"type": "string", "maxLength": MAX_LONG_TEXT}),
+        FieldType::Date { .. } => json!({"type": "string", "format": "date"}),
+        FieldType::Bool => json!({"type": "boolean"}),
+        FieldType::Integer { min, max } => {
+            json!({"type": "integer", "minimum": min, "maximum": max})
+        }
+        FieldType::Bsn => {
+            json!({"type": "string", "pattern": "^[0-9]{8,9}$", "description": "Burgerservicenummer; moet voldoen aan de elfproef"})
+        }
+        FieldType::Gemeente => {
+            json!({"type": "string", "pattern": "^GM[0-9]{4}$", "description": "CBS-gemeentecode van een bekende gemeente"})
+        }
+        FieldType::Email => json!({"type": "string", "format": "email"}),
+        FieldType::Telefoon => json!({"type": "string", "pattern": "^[0-9 +()-]+$"}),
+        FieldType::Enum(values) => json!({"type": "string", "enum": values}),
+        FieldType::Partner => {
+            json!({"type": "string", "pattern": "^[a-z]+:[A-Za-z0-9_-]+$", "description": "partner-id, rol:code"})
+        }
+        FieldType::FieldList => {
+            json!({"type": "array", "items": {"type": "string", "pattern": "^[a-z_]+\\.[a-z0-9_]+$"}})
+        }
+        FieldType::Records(sub) => {
+            json!({"type": "array", "maxItems": MAX_RECORDS, "items": object_schema(sub, None)})
+        }
+    };
+    let obj = s.as_object_mut().expect("schemas are objects");
+    if !obj.contains_key("description") {
+        obj.insert("description".into(), Value::String(f.label.to_string()));
+    } else {
+        let d = format!(
+            "{}. {}",
+            f.label,
+            obj["description"].as_str().unwrap_or_default()
+        );
+        obj.insert("description".into(), Value::String(d));
+    }
+    s
+}
+
+fn object_schema(fields: &[FieldSpec], description: Option<String>) -> Value {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for f in fields {
+        props.insert(f.name.to_string(), field_schema(f));
+        if f.required == Required::Always {
+            required.push(Value::String(f.name.to_string()));
+        }
+    }
+    let mut s = json!({"type": "object", "additionalProperties": false, "properties": props, "required": required});
+    if let Some(d) = description {
+        s["description"] = Value::String(d);
+    }
+    s
+}
+
+fn problem_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+/// The whole OpenAPI document.
+pub fn spec() -> Value {
+    let mut schemas = Map::new();
+    for kind in DocumentKind::ALL {
+        let spec = kind.spec();
+        schemas.insert(
+            kind.name().to_string(),
+            object_schema(
+                spec.fields,
+                Some(format!("{} ({})", spec.label, spec.source)),
+            ),
+        );
+    }
+    schemas.insert(
+        "Problem".into(),
+        json!({
+            "type": "object",
+            "description": "RFC 9457 problem details; bij validatiefouten alle fouten tegelijk in invalidParams",
+            "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "detail": {"type": "string"}, "instance": {"type": "string"},
+                "invalidParams": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string", "description": "document.veld, met pad in lijsten"},
+                    "code": {"type": "string", "description": "vaste naam van de regel, zoals bsn_elfproef"},
+                    "reason": {"type": "string", "description": "de regel in woorden"}}}}
+            },
+            "required": ["title", "status"]
+        }),
+    );
+    schemas.insert(
+        "Missing".into(),
+        json!({"type": "object", "properties": {
+            "document": {"type": "string"}, "field": {"type": "string"}, "label": {"type": "string"},
+            "because": {"type": ["string", "null"]}}}),
+    );
+    schemas.insert(
+        "CaseSummary".into(),
+        json!({"type": "object", "properties": {
+            "id": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+            "fase": {"type": "string", "enum": policies::Fase::ALL.map(|f| f.name())},
+            "documenten": {"type": "array", "items": {"type": "string"}},
+            "ontbrekend": {"type": "array", "items": {"$ref": "#/components/schemas/Missing"}}}}),
+    );
+    schemas.insert(
+        "Case".into(),
+        json!({"allOf": [{"$ref": "#/components/schemas/CaseSummary"}, {"type": "object", "properties": {
+            "voorwaarden_bemiddeling": {"type": "array", "items": {"type": "object", "properties": {
+                "voorwaarde": {"type": "string"}, "status": {"type": "string", "enum": ["voldaan", "niet_voldaan", "onbekend"]},
+                "toelichting": {"type": "string"}}}}}}]}),
+    );
+    schemas.insert(
+        "HistoryEntry".into(),
+        json!({"type": "object", "properties": {
+            "seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+            "operation": {"type": "string"}, "user": {"type": ["string", "null"]},
+            "document": {"type": ["string", "null"]}, "fields": {"type": "array", "items": {"type": "string"}},
+            "purpose": {"type": "string"}}}),
+    );
+    let doc_param = json!({"name": "document", "in": "path", "required": true,
+        "schema": {"type": "string", "enum": DocumentKind::ALL.map(|k| k.name())}});
+    let case_param = json!({"name": "id", "in": "path", "required": true,
+        "schema": {"type": "string"}, "description": "willekeurige casus-id; nooit een BSN"});
+    let instance_param = json!({"name": "instantie", "in": "path", "required": true,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_:-]{1,64}$"},
+        "description": "voor documenten die een casus vaker heeft (melding, reactie, aanmeldbericht, gemeente)"});
+    let form_body = json!({"required": true, "content": {"application/json": {"schema": {
+        "oneOf": DocumentKind::ALL.map(|k| json!({"$ref": format!("#/components/schemas/{}", k.name())}))}}}});
+    let form_ok = json!({"description": "het formulier zoals opgeslagen, met wat nog ontbreekt",
+        "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "document": {"type": "string"}, "instantie": {"type": ["string", "null"]}, "velden": {"type": "object"},
+            "ontbrekend": {"type": "array", "items": {"$ref": "#/components/schemas/Missing"}}}}}}});
+    let errors = |extra: &[(&str, &str)]| {
+        let mut m = Map::new();
+        m.insert("401".into(), problem_response("geen of ongeldig token"));
+        for (code, d) in extra {
+            m.insert((*code).into(), problem_response(d));
+        }
+        Value::Object(m)
+    };
+    let merge = |mut ok: Map<String, Value>, errs: Value| {
+        ok.extend(errs.as_object().cloned().unwrap_or_default());
+        Value::Object(ok)
+    };
+    let form_put = json!({
+        "summary": "Formulier opslaan (het hele formulier; velden die ontbreken worden leeg)",
+        "parameters": [],
+        "requestBody": form_body,
+        "responses": merge(
+            Map::from_iter([("200".to_string(), form_ok.clone())]),
+            errors(&[("400", "geen geldige JSON"), ("403", "deze partner mag dit veld niet schrijven"),
+                     ("404", "casus niet gevonden"), ("413", "verzoek te groot"),
+                     ("422", "het formulier voldoet niet aan de regels; alle fouten in invalidParams")]))
+    });
+    let form_get = json!({
+        "summary": "Formulier lezen",
+        "parameters": [],
+        "responses": merge(Map::from_iter([("200".to_string(), form_ok)]), errors(&[("404", "niet gevonden")]))
+    });
+    let with_params = |op: &Value, params: Vec<Value>| {
+        let mut op = op.clone();
+        op["parameters"] = Value::Array(params);
+        op
+    };
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Weer Thuis node API",
+            "version": API_VERSION,
+            "description": "Lokale API van een node in de Weer Thuis-federatie, voor de medewerkers en systemen van één partner. Volgt de NL API Design Rules: JSON onder /api/v1, fouten als application/problem+json, geen BSN in een URL.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas,
+            "headers": {"API-Version": {"schema": {"type": "string"}, "description": "versie van de API"}},
+        },
+        "paths": {
+            "/casussen": {
+                "get": {"summary": "Casussen met fase en wat nog ontbreekt", "responses": merge(
+                    Map::from_iter([("200".to_string(), json!({"description": "de casussen", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/CaseSummary"}}}}}))]),
+                    errors(&[]))},
+                "post": {"summary": "Nieuwe casus", "responses": merge(
+                    Map::from_iter([("201".to_string(), json!({"description": "aangemaakt", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseSummary"}}}}))]),
+                    errors(&[]))}
+            },
+            "/casussen/{id}": {
+                "get": {"summary": "Een casus: fase, formulieren, wat ontbreekt en de 8 voorwaarden voor bemiddeling",
+                    "parameters": [case_param.clone()],
+                    "responses": merge(Map::from_iter([("200".to_string(), json!({"description": "de casus", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Case"}}}}))]), errors(&[("404", "niet gevonden")]))}
+            },
+            "/casussen/{id}/historie": {
+                "get": {"summary": "Wie wanneer welke velden van de casus las of schreef (zonder waarden)",
+                    "parameters": [case_param.clone()],
+                    "responses": merge(Map::from_iter([("200".to_string(), json!({"description": "de historie", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/HistoryEntry"}}}}}))]), errors(&[("404", "niet gevonden")]))}
+            },
+            "/casussen/{id}/documenten/{document}": {
+                "get": with_params(&form_get, vec![case_param.clone(), doc_param.clone()]),
+                "put": with_params(&form_put, vec![case_param.clone(), doc_param.clone()]),
+            },
+            "/casussen/{id}/documenten/{document}/{instantie}": {
+                "get": with_params(&form_get, vec![case_param.clone(), doc_param.clone(), instance_param.clone()]),
+                "put": with_params(&form_put, vec![case_param, doc_param, instance_param]),
+            },
+            "/openapi.json": {
+                "get": {"summary": "Deze beschrijving", "security": [], "responses": {"200": {"description": "OpenAPI 3"}}}
+            },
+            "/health": {
+                "get": {"summary": "Draait de node en bereikt hij zijn database?", "security": [], "responses": {"200": {"description": "gezond"}, "503": {"description": "database niet bereikbaar"}}}
+            }
+        }
+    })
+}

@@ -1,0 +1,170 @@
+//! Assembling a node from its data directory, and serving its API until shutdown. The binary only parses
+//! arguments and passes a shutdown signal (mini-redis style: library first).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use policies::{Gemeenten, PartnerId, Policy};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+
+use crate::audit::Pseudonymiser;
+use crate::config::{CONFIG_FILE, Config, ConfigError};
+use crate::service::Node;
+use crate::store::{Clock, OpenError, Store, StoreOptions};
+
+/// The file holding the node's secret for pseudonymising data subjects in the audit log.
+pub const AUDIT_KEY_FILE: &str = "audit.key";
+
+/// Setting up or running a node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The configuration cannot be read.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database cannot be opened.
+    #[error("database: {0}")]
+    Open(#[from] OpenError),
+    /// The policy file is invalid or refused.
+    #[error("policy {path}: {source}")]
+    Policy {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: policies::PolicyError,
+    },
+    /// A file of the data directory cannot be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The data directory already holds a node.
+    #[error("{0} already holds a node configuration; refusing to overwrite it")]
+    Exists(PathBuf),
+    /// The audit key is malformed.
+    #[error("{0}: expected 64 hex digits")]
+    BadKey(PathBuf),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
+    move |source| AppError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Create a node's data directory: configuration, audit key, database with its schema.
+pub async fn init(
+    dir: &Path,
+    partner: PartnerId,
+    database: Option<String>,
+) -> Result<Config, AppError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    // Absolute, so the database is found whatever directory the service is started from.
+    let dir = &dir.canonicalize().map_err(io(dir))?;
+    let cfg_path = dir.join(CONFIG_FILE);
+    if cfg_path.exists() {
+        return Err(AppError::Exists(cfg_path));
+    }
+    let mut cfg = Config::new(partner, dir);
+    if let Some(db) = database {
+        cfg.database = db;
+    }
+    let key_path = dir.join(AUDIT_KEY_FILE);
+    write_secret(&key_path, &crate::audit::hex(&rand::random::<[u8; 32]>()))?;
+    std::fs::write(&cfg_path, cfg.to_toml()).map_err(io(&cfg_path))?;
+    // Create the database and run the migrations now, so a wrong URL shows at init, not at the first start.
+    Store::open(&cfg.database).await?.close().await;
+    Ok(cfg)
+}
+
+fn write_secret(path: &Path, text: &str) -> Result<(), AppError> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io(path))?;
+    f.write_all(text.as_bytes()).map_err(io(path))
+}
+
+fn read_key(dir: &Path) -> Result<[u8; 32], AppError> {
+    let path = dir.join(AUDIT_KEY_FILE);
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let text = text.trim();
+    if text.len() != 64 {
+        return Err(AppError::BadKey(path));
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+            .map_err(|_| AppError::BadKey(path.clone()))?;
+    }
+    Ok(key)
+}
+
+/// Load the policy in force: the configured file, or the shipped covenant policy.
+pub fn load_policy(cfg: &Config) -> Result<Policy, AppError> {
+    match &cfg.policy {
+        None => Ok(Policy::covenant()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(io(path))?;
+            Policy::load(&text).map_err(|source| AppError::Policy {
+                path: path.clone(),
+                source,
+            })
+        }
+    }
+}
+
+/// Open the node in a data directory, with the system clock.
+pub async fn open(dir: &Path) -> Result<(Config, Arc<Node>), AppError> {
+    open_with_clock(dir, Arc::new(OffsetDateTime::now_utc)).await
+}
+
+/// Open the node in a data directory with a given clock (tests, simulator).
+pub async fn open_with_clock(dir: &Path, clock: Clock) -> Result<(Config, Arc<Node>), AppError> {
+    let cfg = Config::load(dir)?;
+    let policy = load_policy(&cfg)?;
+    let key = read_key(dir)?;
+    let store = Store::open_with(
+        &cfg.database,
+        StoreOptions {
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        },
+    )
+    .await?;
+    let node = Node::new(
+        cfg.partner.clone(),
+        store,
+        Arc::new(policy),
+        Arc::new(Gemeenten::friesland()),
+        Pseudonymiser::new(key),
+        clock,
+    );
+    Ok((cfg, Arc::new(node)))
+}
+
+/// Serve the local API on `listener` until `shutdown` resolves; then finish the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    node: Arc<Node>,
+    max_body_bytes: usize,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = crate::api::router(node.clone(), max_body_bytes);
+    tracing::info!(partner = %node.partner(), addr = %listener.local_addr()?, "local API listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    node.store().close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,304 @@
+//! `weerthuis init | run | user | audit | import | case`: set up and operate a node from its data directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use policies::{DocumentKind, PartnerId};
+use time::OffsetDateTime;
+
+use crate::app;
+use crate::store::{CaseId, User};
+
+/// Where the node's data directory is.
+#[derive(Debug, Args)]
+pub struct DirArg {
+    /// The node's data directory (holds weerthuis.toml, the audit key and, by default, the SQLite database).
+    #[arg(long, env = "WEERTHUIS_DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// Manage API users.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print its bearer token (shown once; only its hash is stored).
+    Add {
+        /// The data directory.
+        #[command(flatten)]
+        dir: DirArg,
+        /// Who it is, e.g. "Anna de Vries" or "koppeling zaaksysteem".
+        #[arg(long)]
+        name: String,
+        /// What it does, e.g. begeleider, uitstroomcoordinator, koppeling.
+        #[arg(long, default_value = "medewerker")]
+        purpose: String,
+    },
+    /// List users (never their tokens).
+    List(DirArg),
+    /// Revoke a user's token.
+    Revoke {
+        /// The data directory.
+        #[command(flatten)]
+        dir: DirArg,
+        /// The user id (from `user list`).
+        id: String,
+    },
+}
+
+/// The audit log.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain: finds a changed, removed or reordered entry.
+    Verify(DirArg),
+}
+
+/// Cases.
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Show a case: its forms, phase, what is missing and the voorwaarden for bemiddeling (audited as a read).
+    Show {
+        /// The data directory.
+        #[command(flatten)]
+        dir: DirArg,
+        /// The case id.
+        id: String,
+    },
+}
+
+/// The user CLI actions are recorded under in the audit log.
+fn cli_user(what: &str) -> User {
+    User {
+        id: format!("cli:{what}"),
+        name: format!("weerthuis {what} (command line)"),
+        purpose: what.into(),
+        created_at: OffsetDateTime::now_utc(),
+        revoked: false,
+    }
+}
+
+/// Create a node's data directory.
+pub async fn init(
+    dir: &Path,
+    partner: PartnerId,
+    database: Option<String>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let cfg = app::init(dir, partner, database).await?;
+    writeln!(out, "Initialised node {} in {}", cfg.partner, dir.display())?;
+    writeln!(
+        out,
+        "  config:   {}",
+        dir.join(crate::config::CONFIG_FILE).display()
+    )?;
+    writeln!(out, "  database: {}", redact(&cfg.database))?;
+    writeln!(
+        out,
+        "Next: weerthuis user add --dir {} --name \"<naam>\", then weerthuis run --dir {}",
+        dir.display(),
+        dir.display()
+    )?;
+    Ok(())
+}
+
+/// Hide a password in a database URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Run a user command.
+pub async fn user(cmd: UserCommand, out: &mut impl Write) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Add { dir, name, purpose } => {
+            let (_, node) = app::open(&dir.dir).await?;
+            let new = node.store().create_user(&name, &purpose).await?;
+            writeln!(
+                out,
+                "Created user {} ({name}, {purpose}). Its token, shown only now:",
+                new.user.id
+            )?;
+            writeln!(out, "{}", new.token)?;
+            node.store().close().await;
+        }
+        UserCommand::List(dir) => {
+            let (_, node) = app::open(&dir.dir).await?;
+            for u in node.store().list_users().await? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}{}",
+                    u.id,
+                    u.name,
+                    u.purpose,
+                    u.created_at.date(),
+                    if u.revoked { "\tINGETROKKEN" } else { "" }
+                )?;
+            }
+            node.store().close().await;
+        }
+        UserCommand::Revoke { dir, id } => {
+            let (_, node) = app::open(&dir.dir).await?;
+            if !node.store().revoke_user(&id).await? {
+                bail!("no user {id}");
+            }
+            writeln!(out, "Revoked {id}.")?;
+            node.store().close().await;
+        }
+    }
+    Ok(())
+}
+
+/// Run an audit command. Returns the exit status: 0 when the chain is intact, 1 when it is not.
+pub async fn audit(cmd: AuditCommand, out: &mut impl Write) -> anyhow::Result<u8> {
+    match cmd {
+        AuditCommand::Verify(dir) => {
+            let (_, node) = app::open(&dir.dir).await?;
+            let result = node.store().verify_audit().await;
+            node.store().close().await;
+            match result {
+                Ok(head) => {
+                    writeln!(
+                        out,
+                        "OK: audit chain intact, {} entries; head {head}",
+                        head.seq
+                    )?;
+                    writeln!(
+                        out,
+                        "Record the head elsewhere: a later verify against it also detects entries cut from the end."
+                    )?;
+                    Ok(0)
+                }
+                Err(e) => {
+                    writeln!(out, "BROKEN: {e}")?;
+                    Ok(1)
+                }
+            }
+        }
+    }
+}
+
+/// Import cases from JSON files: each file one case, an object with a form (or a list of forms, for documents a
+/// case holds several of) per document. Everything is validated and checked as through the API; a file with any
+/// error is reported and skipped whole.
+pub async fn import(dir: &Path, files: &[PathBuf], out: &mut impl Write) -> anyhow::Result<u8> {
+    let (_, node) = app::open(dir).await?;
+    let user = cli_user("import");
+    let mut failed = 0;
+    for file in files {
+        match import_one(&node, &user, file).await {
+            Ok((id, n)) => writeln!(out, "{}: case {id} with {n} form(s)", file.display())?,
+            Err(e) => {
+                failed += 1;
+                writeln!(out, "{}: NOT imported: {e:#}", file.display())?;
+            }
+        }
+    }
+    node.store().close().await;
+    writeln!(out, "{} imported, {failed} refused.", files.len() - failed)?;
+    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// Forms are written in process order, so a registratie precedes what depends on it.
+async fn import_one(
+    node: &crate::service::Node,
+    user: &User,
+    file: &Path,
+) -> anyhow::Result<(String, usize)> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).context("not valid JSON")?;
+    let obj = json
+        .as_object()
+        .context("expected an object with one entry per document")?;
+    for name in obj.keys() {
+        if DocumentKind::from_name(name).is_none() {
+            bail!("unknown document {name:?}");
+        }
+    }
+    // Check every form before the case exists, so a refused file leaves nothing behind.
+    let gemeenten = policies::Gemeenten::friesland();
+    let validator = policies::Validator::new(&gemeenten, OffsetDateTime::now_utc().date());
+    for kind in DocumentKind::ALL {
+        for form in forms_of(obj.get(kind.name())) {
+            validator
+                .form(kind, &form)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    let case = node.create_case().await?;
+    let id: CaseId = case.id.parse().expect("ids the store makes parse");
+    let mut n = 0;
+    for kind in DocumentKind::ALL {
+        for (i, form) in forms_of(obj.get(kind.name())).into_iter().enumerate() {
+            let instance = (kind == DocumentKind::Melding).then(|| format!("melding-{}", i + 1));
+            node.write_form(user, &id, kind, instance.as_deref(), &form)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{kind}: {e} (case {id} was created and holds the forms before it)"
+                    )
+                })?;
+            n += 1;
+        }
+    }
+    Ok((case.id, n))
+}
+
+fn forms_of(v: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
+    match v {
+        None => Vec::new(),
+        Some(serde_json::Value::Array(items)) => items.clone(),
+        Some(other) => vec![other.clone()],
+    }
+}
+
+/// Run a case command.
+pub async fn case(cmd: CaseCommand, out: &mut impl Write) -> anyhow::Result<()> {
+    match cmd {
+        CaseCommand::Show { dir, id } => {
+            let (_, node) = app::open(&dir.dir).await?;
+            let case_id: CaseId = id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{id:?} is not a case id"))?;
+            let user = cli_user("case-show");
+            let detail = node.case_detail(&user, &case_id).await?;
+            let mut forms = serde_json::Map::new();
+            for doc in &detail.summary.documenten {
+                let (kind, instance) = match doc.split_once('/') {
+                    Some((k, i)) => (k, Some(i)),
+                    None => (doc.as_str(), None),
+                };
+                let kind = DocumentKind::from_name(kind).expect("stored kinds are known");
+                let view = node.read_form(&user, &case_id, kind, instance).await?;
+                forms.insert(doc.clone(), view.velden);
+            }
+            let shown = serde_json::json!({"casus": detail, "formulieren": forms});
+            writeln!(out, "{}", serde_json::to_string_pretty(&shown)?)?;
+            node.store().close().await;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_not_printed() {
+        assert_eq!(
+            super::redact("postgres://wt:geheim@db/wt"),
+            "postgres://wt:***@db/wt"
+        );
+        assert_eq!(
+            super::redact("sqlite:///var/lib/wt/node.db"),
+            "sqlite:///var/lib/wt/node.db"
+        );
+    }
+}

@@ -1,0 +1,549 @@
+//! The node's own logic, between its API (HTTP or CLI) and its store: validate, check the policy, apply to the
+//! case's Automerge document, store the change with its audit record. Nothing here knows HTTP.
+//!
+//! The path of a local write: [`Node::write_form`] → `policies::Validator` (every error at once) → the case's
+//! other forms (`Validator::in_case`) → `Policy::check_write` for this node's partner and its relation to the case
+//! → `doc::write_form` on the Automerge document → `Store::write_document_with_audit` (one transaction).
+
+use std::sync::Arc;
+
+use policies::completeness::{self, Missing, VoorwaardeCheck};
+use policies::form::Form;
+use policies::policy::WriteDenied;
+use policies::{
+    CaseDocuments, DocumentKind, FieldId, Gemeenten, PartnerId, Policy, Role, ValidationErrors,
+    Validator,
+};
+use serde::Serialize;
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+use tokio::sync::Mutex;
+
+use crate::audit::{
+    AuditEntry, Operation, Pseudonymiser, Status, StoredEntry, new_span_id, new_trace_id,
+};
+use crate::doc::{self, DocError};
+use crate::store::{CaseId, Change, Clock, DocKey, Store, StoreError, User, WriteError};
+
+/// Why a request to the node failed. Each variant maps to one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No such case (or document).
+    #[error("{0} niet gevonden")]
+    NotFound(String),
+    /// The form breaks the rules; every error is listed.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// This partner may not write a field.
+    #[error(transparent)]
+    Forbidden(#[from] WriteDenied),
+    /// The request is malformed in a way validation does not cover (a missing instance name).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The database failed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// The write (with its audit record) failed; nothing was stored.
+    #[error("write refused, nothing stored: {0}")]
+    Write(#[from] WriteError),
+    /// A stored document does not load.
+    #[error("stored document: {0}")]
+    Document(#[from] DocError),
+}
+
+/// A form as the API returns it: its fields and what is still missing before submission.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormView {
+    /// The document kind.
+    pub document: String,
+    /// Which instance, for kinds a case holds several of.
+    pub instantie: Option<String>,
+    /// The fields.
+    pub velden: Json,
+    /// What is still missing before it can be submitted.
+    pub ontbrekend: Vec<Missing>,
+}
+
+/// A case in a list: phase, forms, what is missing.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseSummary {
+    /// The case id.
+    pub id: String,
+    /// When the case was created on this node.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Its phase.
+    pub fase: policies::Fase,
+    /// The documents it holds (kind, or kind/instance).
+    pub documenten: Vec<String>,
+    /// What is still missing in its forms before they can be submitted.
+    pub ontbrekend: Vec<Missing>,
+}
+
+/// A case in full.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseDetail {
+    /// The summary.
+    #[serde(flatten)]
+    pub summary: CaseSummary,
+    /// The pre-check of the 8 voorwaarden for bemiddeling.
+    pub voorwaarden_bemiddeling: Vec<VoorwaardeCheck>,
+}
+
+/// One line of a case's history: who read or wrote which fields, when. Never values.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    /// Position in the audit log.
+    pub seq: u64,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Read, write, disclosure, …
+    pub operation: Operation,
+    /// The user id, if a person did it.
+    pub user: Option<String>,
+    /// The document.
+    pub document: Option<String>,
+    /// The fields.
+    pub fields: Vec<String>,
+    /// The purpose.
+    pub purpose: String,
+    /// The other partner, for disclosures.
+    pub peer: Option<String>,
+}
+
+/// The purpose recorded for writes and reads through the local API (the processing activity).
+pub const PURPOSE_API: &str =
+    "uitvoering Convenant Weer Thuis: registratie, bemiddeling en ondersteuning";
+
+/// A partner's node: its identity, store, policy and the rules it checks.
+pub struct Node {
+    partner: PartnerId,
+    store: Store,
+    policy: Arc<Policy>,
+    gemeenten: Arc<Gemeenten>,
+    pseudonymiser: Pseudonymiser,
+    clock: Clock,
+    /// Writes are serialised: a document is loaded, changed and stored as one step, and two interleaved writes to
+    /// the same document would otherwise produce two Automerge changes with the same actor and sequence number.
+    write_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("partner", &self.partner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// A node for `partner` on `store`.
+    pub fn new(
+        partner: PartnerId,
+        store: Store,
+        policy: Arc<Policy>,
+        gemeenten: Arc<Gemeenten>,
+        pseudonymiser: Pseudonymiser,
+        clock: Clock,
+    ) -> Self {
+        Node {
+            partner,
+            store,
+            policy,
+            gemeenten,
+            pseudonymiser,
+            clock,
+            write_lock: Mutex::new(()),
+        }
+    }
+
+    /// This node's partner id.
+    pub fn partner(&self) -> &PartnerId {
+        &self.partner
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        (self.clock)()
+    }
+
+    fn validator(&self) -> Validator<'_> {
+        Validator::new(&self.gemeenten, self.now().date())
+    }
+
+    async fn case_exists(&self, id: &CaseId) -> Result<(), ServiceError> {
+        match self.store.get_case(id).await? {
+            Some(_) => Ok(()),
+            None => Err(ServiceError::NotFound(format!("casus {id}"))),
+        }
+    }
+
+    /// Create a new, empty case. Its id is random.
+    pub async fn create_case(&self) -> Result<CaseSummary, ServiceError> {
+        let rec = self.store.create_case(&CaseId::random()).await?;
+        Ok(CaseSummary {
+            id: rec.id.to_string(),
+            created_at: rec.created_at,
+            fase: policies::Fase::Registratie,
+            documenten: Vec::new(),
+            ontbrekend: Vec::new(),
+        })
+    }
+
+    /// The instance a form is stored under: kinds a case holds once use none; the corporatie's reactie and a
+    /// gemeente's form are this node's own; an aanmeldbericht is the corporatie's it is addressed to; a melding
+    /// needs a name from the caller.
+    fn instance_for(
+        &self,
+        kind: DocumentKind,
+        given: Option<&str>,
+        form: Option<&Form>,
+    ) -> Result<String, ServiceError> {
+        if !kind.spec().multiple {
+            return match given {
+                None => Ok(String::new()),
+                Some(_) => Err(ServiceError::BadRequest(format!(
+                    "een casus heeft maar één {kind}; laat de instantie weg"
+                ))),
+            };
+        }
+        if let Some(g) = given {
+            let ok = !g.is_empty()
+                && g.len() <= 64
+                && g.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_:-".contains(c));
+            return if ok {
+                Ok(g.to_string())
+            } else {
+                Err(ServiceError::BadRequest(
+                    "de instantie bestaat uit 1-64 letters, cijfers, '_', ':' of '-'".into(),
+                ))
+            };
+        }
+        match kind {
+            DocumentKind::Reactie | DocumentKind::Gemeente => Ok(self.partner.to_string()),
+            DocumentKind::Aanmeldbericht => form
+                .and_then(|f| f.text("corporatie"))
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ServiceError::BadRequest("een aanmeldbericht noemt de corporatie".into())
+                }),
+            _ => Err(ServiceError::BadRequest(format!(
+                "een casus kan meer dan één {kind} hebben: geef de instantie in het pad (…/documenten/{kind}/<naam>)"
+            ))),
+        }
+    }
+
+    /// Load every form of a case, as this node holds it.
+    pub async fn case_documents(
+        &self,
+        id: &CaseId,
+    ) -> Result<(CaseDocuments, Vec<DocKey>), ServiceError> {
+        let validator = self.validator();
+        let mut case = CaseDocuments::new();
+        let mut keys = Vec::new();
+        for meta in self.store.list_documents(id).await? {
+            let Some(stored) = self.store.load_document(&meta.key).await? else {
+                continue;
+            };
+            let am = stored.to_automerge(&self.partner)?;
+            let json = doc::read_json(&am)?;
+            // Stored forms passed validation when written; one that no longer does (a gemeente removed from the
+            // list, say) is still shown in the history but left out of the case's facts.
+            match validator.form(meta.key.kind, &json) {
+                Ok(form) => case.insert(form),
+                Err(e) => {
+                    tracing::warn!(case = %id, document = %meta.key.kind, errors = e.0.len(), "stored form no longer validates")
+                }
+            }
+            keys.push(meta.key);
+        }
+        Ok((case, keys))
+    }
+
+    /// Write a whole form (fields left out are emptied). Validated, checked against the policy, stored with its
+    /// audit record in one transaction.
+    pub async fn write_form(
+        &self,
+        user: &User,
+        case_id: &CaseId,
+        kind: DocumentKind,
+        instance: Option<&str>,
+        json: &Json,
+    ) -> Result<FormView, ServiceError> {
+        let start = self.now();
+        self.case_exists(case_id).await?;
+        let form = self.validator().form(kind, json)?;
+        let instance = self.instance_for(kind, instance, Some(&form))?;
+        let key = DocKey::instance(case_id.clone(), kind, instance.clone());
+
+        let _guard = self.write_lock.lock().await;
+        let (mut case, _) = self.case_documents(case_id).await?;
+        let existing = self.store.load_document(&key).await?;
+        let mut am = match &existing {
+            Some(stored) => stored.to_automerge(&self.partner)?,
+            None => doc::new_document(&self.partner),
+        };
+        let old_json = existing.as_ref().map(|_| doc::read_json(&am)).transpose()?;
+
+        // Rules across forms, against the rest of the case.
+        self.validator().in_case(&form, &case)?;
+        self.own_identity_rules(&form)?;
+
+        // Every field this write sets or empties must be writable by this partner in its relation to the case,
+        // judged on the case as it will be (a registratie naming this zorgaanbieder makes it the betrokken one).
+        let touched = touched_fields(kind, old_json.as_ref(), &form);
+        case.insert(form.clone());
+        let facts = case.facts([&self.partner]);
+        self.policy
+            .check_write(&facts, &self.partner, touched.iter().copied())?;
+
+        doc::write_form(&mut am, &form)?;
+        doc::commit(&mut am, self.now().unix_timestamp());
+        if let Some(change) = Change::take(&mut am) {
+            let entry = self.entry(Operation::Write, Some(user), case_id, kind, &touched, start);
+            self.store
+                .write_document_with_audit(&key, &change, &entry)
+                .await?;
+        }
+        Ok(FormView {
+            document: kind.name().into(),
+            instantie: (!instance.is_empty()).then_some(instance),
+            velden: form.to_json(),
+            ontbrekend: completeness::missing(&form),
+        })
+    }
+
+    /// A zorgaanbieder registers its own clients only.
+    fn own_identity_rules(&self, form: &Form) -> Result<(), ServiceError> {
+        if form.kind() == DocumentKind::Registratie
+            && self.partner.role() == Role::Zorgaanbieder
+            && form.text("betrokken_zorgaanbieder") != Some(&self.partner.to_string())
+        {
+            return Err(ServiceError::Invalid(ValidationErrors(vec![
+                policies::ValidationError {
+                    document: DocumentKind::Registratie,
+                    field: "betrokken_zorgaanbieder".into(),
+                    rule: policies::validate::Rule::Partner {
+                        reden: format!(
+                            "deze node is {}; registreer alleen eigen cliënten",
+                            self.partner
+                        ),
+                    },
+                },
+            ])));
+        }
+        Ok(())
+    }
+
+    /// Read a form. The read is audited; when the audit record cannot be stored, the read is refused.
+    pub async fn read_form(
+        &self,
+        user: &User,
+        case_id: &CaseId,
+        kind: DocumentKind,
+        instance: Option<&str>,
+    ) -> Result<FormView, ServiceError> {
+        let start = self.now();
+        self.case_exists(case_id).await?;
+        let instance = self
+            .instance_for(kind, instance, None)
+            .or_else(|e| match kind {
+                // Reading an aanmeldbericht needs the instance in the path; so does a melding.
+                DocumentKind::Aanmeldbericht | DocumentKind::Melding => Err(e),
+                _ => Ok(self.partner.to_string()),
+            })?;
+        let key = DocKey::instance(case_id.clone(), kind, instance.clone());
+        let stored = self
+            .store
+            .load_document(&key)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("{kind} van casus {case_id}")))?;
+        let am = stored.to_automerge(&self.partner)?;
+        let json = doc::read_json(&am)?;
+        let form = self.validator().form(kind, &json)?;
+        let fields: Vec<FieldId> = form.field_ids().collect();
+        let entry = self.entry(Operation::Read, Some(user), case_id, kind, &fields, start);
+        self.store.append_audit(&entry).await?;
+        Ok(FormView {
+            document: kind.name().into(),
+            instantie: (!instance.is_empty()).then_some(instance),
+            velden: form.to_json(),
+            ontbrekend: completeness::missing(&form),
+        })
+    }
+
+    async fn summary(
+        &self,
+        id: CaseId,
+        created_at: OffsetDateTime,
+    ) -> Result<(CaseSummary, CaseDocuments), ServiceError> {
+        let (case, keys) = self.case_documents(&id).await?;
+        let documenten = keys
+            .iter()
+            .map(|k| {
+                if k.instance.is_empty() {
+                    k.kind.name().to_string()
+                } else {
+                    format!("{}/{}", k.kind, k.instance)
+                }
+            })
+            .collect();
+        let ontbrekend = case.iter().flat_map(completeness::missing).collect();
+        Ok((
+            CaseSummary {
+                id: id.to_string(),
+                created_at,
+                fase: case.phase(),
+                documenten,
+                ontbrekend,
+            },
+            case,
+        ))
+    }
+
+    /// The cases on this node, newest first, a page at a time, with phase and what is missing.
+    pub async fn list_cases(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<CaseSummary>, ServiceError> {
+        let mut records = self.store.list_cases().await?;
+        records.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let mut out = Vec::new();
+        for rec in records.into_iter().skip(offset).take(limit) {
+            out.push(self.summary(rec.id, rec.created_at).await?.0);
+        }
+        Ok(out)
+    }
+
+    /// One case in full, with the pre-check of the 8 voorwaarden. Audited as a read of the fields it uses.
+    pub async fn case_detail(
+        &self,
+        user: &User,
+        case_id: &CaseId,
+    ) -> Result<CaseDetail, ServiceError> {
+        let start = self.now();
+        let rec = self
+            .store
+            .get_case(case_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("casus {case_id}")))?;
+        let (summary, case) = self.summary(rec.id, rec.created_at).await?;
+        let voorwaarden = completeness::voorwaarden_bemiddeling(&case, self.now().date());
+        // The pre-check reads the birth date, registrations, income and debts: log it as such.
+        let used: Vec<FieldId> = [
+            "registratie.geboortedatum",
+            "registratie.soort_voorziening",
+            "aanmelding.inschrijvingen_woningcorporaties",
+            "aanmelding.schuldenproblematiek",
+            "aanmelding.vorm_ondersteuning_schulden",
+            "aanmelding.hoofdinkomen",
+        ]
+        .iter()
+        .filter_map(|f| FieldId::parse(f))
+        .collect();
+        let entry = self.entry(
+            Operation::Read,
+            Some(user),
+            case_id,
+            DocumentKind::Bemiddelingsverzoek,
+            &used,
+            start,
+        );
+        self.store.append_audit(&entry).await?;
+        Ok(CaseDetail {
+            summary,
+            voorwaarden_bemiddeling: voorwaarden,
+        })
+    }
+
+    /// Who read or wrote what of a case, from the audit log.
+    pub async fn history(&self, case_id: &CaseId) -> Result<Vec<HistoryEntry>, ServiceError> {
+        self.case_exists(case_id).await?;
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let batch = self.store.audit_records(after, 1000).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.seq;
+            for r in &batch {
+                let Ok(StoredEntry {
+                    seq,
+                    recorded_at,
+                    entry,
+                }) = r.parse()
+                else {
+                    continue;
+                };
+                if entry.case_id.as_deref() == Some(case_id.as_str()) {
+                    out.push(HistoryEntry {
+                        seq,
+                        at: recorded_at,
+                        operation: entry.name,
+                        user: entry.user,
+                        document: entry.document,
+                        fields: entry.fields,
+                        purpose: entry.purpose,
+                        peer: entry.peer,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn entry(
+        &self,
+        op: Operation,
+        user: Option<&User>,
+        case_id: &CaseId,
+        kind: DocumentKind,
+        fields: &[FieldId],
+        start: OffsetDateTime,
+    ) -> AuditEntry {
+        AuditEntry {
+            trace_id: new_trace_id(),
+            span_id: new_span_id(),
+            name: op,
+            start_time: start,
+            end_time: self.now().max(start),
+            status_code: Status::Ok,
+            processing_activity_id: "api.v1".into(),
+            data_subject_id: Some(self.pseudonymiser.data_subject_id(case_id.as_str())),
+            user: user.map(|u| u.id.clone()),
+            case_id: Some(case_id.to_string()),
+            document: Some(kind.name().into()),
+            fields: fields.iter().map(|f| f.qualified_name()).collect(),
+            purpose: PURPOSE_API.into(),
+            peer: None,
+            policy_version: Some(self.policy.meta.version.clone()),
+        }
+    }
+}
+
+/// The fields a whole-form write sets, changes or empties.
+fn touched_fields(kind: DocumentKind, old: Option<&Json>, new: &Form) -> Vec<FieldId> {
+    let new_json = new.to_json();
+    kind.fields()
+        .filter(|f| {
+            let before = old.and_then(|o| o.get(f.name()));
+            let after = new_json.get(f.name());
+            before != after
+        })
+        .collect()
+}
