@@ -54,6 +54,15 @@ enum Command {
     /// Check, explain, compare a policy, or ask why a partner gets a field.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The local API's description.
+    #[command(subcommand)]
+    Api(ApiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiCommand {
+    /// Print the OpenAPI 3 description (the same as GET /api/v1/openapi.json).
+    Openapi,
 }
 
 fn init_logging(format: LogFormat) {
@@ -94,6 +103,15 @@ async fn run(command: Command) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     match command {
         Command::Policy(cmd) => node::cli::policy::run(cmd, &mut stdout),
+        Command::Api(ApiCommand::Openapi) => {
+            use std::io::Write;
+            writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&node::api::openapi::spec())?
+            )?;
+            Ok(0)
+        }
         Command::Init {
             dir,
             partner,
