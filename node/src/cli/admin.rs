@@ -50,12 +50,21 @@ pub enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Verify the hash chain: finds a changed, removed or reordered entry.
-    Verify(DirArg),
+    Verify {
+        /// The data directory.
+        #[command(flatten)]
+        dir: DirArg,
+        /// A head printed by an earlier verify (SEQ:HASH): also detects entries cut from the end since.
+        #[arg(long)]
+        expect_head: Option<String>,
+    },
 }
 
 /// Cases.
 #[derive(Debug, Subcommand)]
 pub enum CaseCommand {
+    /// List cases, newest first: id, phase, forms and how many fields are still missing.
+    List(DirArg),
     /// Show a case: its forms, phase, what is missing and the voorwaarden for bemiddeling (audited as a read).
     Show {
         /// The data directory.
@@ -159,9 +168,29 @@ pub async fn user(cmd: UserCommand, out: &mut impl Write) -> anyhow::Result<()> 
 /// Run an audit command. Returns the exit status: 0 when the chain is intact, 1 when it is not.
 pub async fn audit(cmd: AuditCommand, out: &mut impl Write) -> anyhow::Result<u8> {
     match cmd {
-        AuditCommand::Verify(dir) => {
+        AuditCommand::Verify { dir, expect_head } => {
+            let anchor = expect_head.as_deref().map(parse_head).transpose()?;
             let (_, node) = app::open(&dir.dir).await?;
-            let result = node.store().verify_audit().await;
+            let mut result = node.store().verify_audit().await.map_err(|e| e.to_string());
+            if let (Ok(head), Some((seq, hash))) = (&result, anchor) {
+                let at = if seq == 0 {
+                    Some(crate::audit::GENESIS.to_vec())
+                } else {
+                    node.store()
+                        .audit_records(seq - 1, 1)
+                        .await?
+                        .into_iter()
+                        .find(|r| r.seq == seq)
+                        .map(|r| r.hash)
+                };
+                if at.as_deref() != Some(&hash[..]) {
+                    result = Err(format!(
+                        "the log holds {} entries and does not contain the head recorded earlier ({seq}:{}): entries were removed or rewritten",
+                        head.seq,
+                        crate::audit::hex(&hash)
+                    ));
+                }
+            }
             node.store().close().await;
             match result {
                 Ok(head) => {
@@ -183,6 +212,22 @@ pub async fn audit(cmd: AuditCommand, out: &mut impl Write) -> anyhow::Result<u8
             }
         }
     }
+}
+
+/// Parse `SEQ:HASH` as printed by `audit verify`.
+fn parse_head(s: &str) -> anyhow::Result<(u64, [u8; 32])> {
+    let (seq, hash) = s
+        .split_once(':')
+        .context("expected SEQ:HASH as printed by audit verify")?;
+    let seq = seq.parse().context("SEQ must be a number")?;
+    if hash.len() != 64 {
+        bail!("HASH must be 64 hex digits");
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).context("HASH must be hex")?;
+    }
+    Ok((seq, out))
 }
 
 /// Import cases from JSON files: each file one case, an object with a form (or a list of forms, for documents a
@@ -263,6 +308,28 @@ fn forms_of(v: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
 /// Run a case command.
 pub async fn case(cmd: CaseCommand, out: &mut impl Write) -> anyhow::Result<()> {
     match cmd {
+        CaseCommand::List(dir) => {
+            let (_, node) = app::open(&dir.dir).await?;
+            let mut offset = 0;
+            loop {
+                let page = node.list_cases(offset, 1000).await?;
+                if page.is_empty() {
+                    break;
+                }
+                offset += page.len();
+                for c in page {
+                    writeln!(
+                        out,
+                        "{}\t{}\t{}\t{} ontbrekend",
+                        c.id,
+                        c.fase,
+                        c.documenten.join(","),
+                        c.ontbrekend.len()
+                    )?;
+                }
+            }
+            node.store().close().await;
+        }
         CaseCommand::Show { dir, id } => {
             let (_, node) = app::open(&dir.dir).await?;
             let case_id: CaseId = id
