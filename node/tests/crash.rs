@@ -192,6 +192,9 @@ struct CaseState {
 #[derive(Debug, Default)]
 struct Ledger {
     cases: Mutex<BTreeMap<String, CaseState>>,
+    /// Cases created (201) whose id the API then refuses in every URL (see [`refused_in_urls`]); checked after a
+    /// restart with `weerthuis case show` instead.
+    unreachable: Mutex<Vec<String>>,
     acks: AtomicUsize,
 }
 
@@ -227,6 +230,16 @@ impl Ledger {
     }
 }
 
+/// Whether the API's "no BSN in a URL" guard refuses every URL holding this case id. A random UUID's first group
+/// is 8 hex digits; about 1 in 480 times they are all decimal and pass the elfproef, and `no_bsn_in_url`
+/// (node/src/api/mod.rs) then answers 400 to every request about that case. That bug has its own test below
+/// ([`a_case_whose_id_looks_like_a_bsn_is_reachable`]); this test steps around such cases instead of failing at
+/// random on them, and checks they survive through the CLI.
+fn refused_in_urls(id: &str) -> bool {
+    id.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|part| (8..=9).contains(&part.len()) && policies::bsn::Bsn::parse(part).is_ok())
+}
+
 /// A client of one running node, with one user's token.
 struct Client {
     agent: ureq::Agent,
@@ -244,6 +257,23 @@ impl Client {
             agent: agent(),
             base: node.base(),
             auth: format!("Bearer {token}"),
+        }
+    }
+
+    /// Create a case the API can be asked about: a case whose id the API refuses in URLs is set aside (it was
+    /// created all the same) and another is created.
+    fn create_usable_case(&self, ledger: &Ledger) -> Result<String, Gone> {
+        loop {
+            let id = self.create_case()?;
+            if !refused_in_urls(&id) {
+                ledger.case_created(&id);
+                return Ok(id);
+            }
+            eprintln!(
+                "case {id}: the API refuses its id in URLs (BSN look-alike); setting it aside"
+            );
+            ledger.unreachable.lock().unwrap().push(id);
+            ledger.acks.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -350,8 +380,7 @@ fn writer(
             n += 1;
             let marker = format!("{name} #{n}");
             let new_case = |n: usize| -> Result<(), Gone> {
-                let id = client.create_case()?;
-                ledger.case_created(&id);
+                let id = client.create_usable_case(&ledger)?;
                 let form = registratie(&format!("{marker} new {n}"));
                 ledger.sending(&id, &form);
                 client.put_registratie(&id, &form)?;
@@ -497,8 +526,7 @@ fn acknowledged_writes_survive_sigkill() {
     // A case of the test's own, for the request that is in flight at each kill.
     let inflight_case = {
         let client = Client::new(&node, &token);
-        let id = client.create_case().expect("create");
-        ledger.case_created(&id);
+        let id = client.create_usable_case(&ledger).expect("create");
         let form = registratie("first");
         ledger.sending(&id, &form);
         client.put_registratie(&id, &form).expect("write");
@@ -545,11 +573,15 @@ fn acknowledged_writes_survive_sigkill() {
         node = NodeProcess::start(&dir, round);
         let client = Client::new(&node, &token);
         let (forms, inflight_stored) = check_everything(&client, &ledger);
+        for id in ledger.unreachable.lock().unwrap().iter() {
+            weerthuis(&["case", "show", "--dir", dir_s, id]);
+        }
         weerthuis(&["audit", "verify", "--dir", dir_s]);
 
         // It keeps accepting writes.
-        let id = client.create_case().expect("create after restart");
-        ledger.case_created(&id);
+        let id = client
+            .create_usable_case(&ledger)
+            .expect("create after restart");
         let form = registratie(&format!("after restart {round}"));
         ledger.sending(&id, &form);
         client
@@ -569,4 +601,36 @@ fn acknowledged_writes_survive_sigkill() {
     }
     node.kill();
     weerthuis(&["audit", "verify", "--dir", dir_s]);
+}
+
+/// Bug, found while writing the benchmarks: a case id is a random UUID, and when its first group happens to be
+/// 8 decimal digits passing the elfproef (about 1 case in 480), `no_bsn_in_url` in node/src/api/mod.rs takes
+/// it for a BSN and answers 400 "Geen BSN in een URL" to every request about that case: the case was created (201)
+/// but can never be read or written through the API. Ignored until that is fixed; run with `--ignored`.
+#[test]
+#[ignore = "bug: no_bsn_in_url refuses case ids whose first UUID group passes the elfproef"]
+fn a_case_whose_id_looks_like_a_bsn_is_reachable() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("node");
+    let dir_s = dir.to_str().expect("utf-8 path");
+    weerthuis(&["init", "--dir", dir_s, "--partner", PARTNER]);
+    let out = weerthuis(&["user", "add", "--dir", dir_s, "--name", "bsn-lookalike"]);
+    let token = out.lines().last().expect("token line").trim().to_string();
+
+    // 12345684 passes the elfproef (as 012345684); the id is what `CaseId::random` returns for these bytes.
+    let mut bytes = [0u8; 16];
+    bytes[..4].copy_from_slice(&[0x12, 0x34, 0x56, 0x84]);
+    let id = node::store::CaseId::from_bytes(bytes);
+    assert!(id.as_str().starts_with("12345684-"), "{id}");
+    assert!(refused_in_urls(id.as_str()));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let (_, node) = node::app::open(&dir).await.expect("open");
+        node.store().create_case(&id).await.expect("create case");
+        node.store().close().await;
+    });
+
+    let node = NodeProcess::start(&dir, 0);
+    let client = Client::new(&node, &token);
+    assert_eq!(client.case_status(id.as_str()), 200, "GET /casussen/{id}");
 }
