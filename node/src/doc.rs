@@ -95,23 +95,64 @@ pub fn write_form(doc: &mut AutoCommit, form: &Form) -> Result<bool, DocError> {
         Json::Object(m) => m,
         _ => unreachable!("a form is always a JSON object"),
     };
+    sync_map(doc, &ROOT, &wanted, "")
+}
+
+/// Make the map `obj` hold exactly `wanted`: changed keys written, absent keys deleted, equal keys left alone.
+fn sync_map(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    wanted: &Map<String, Json>,
+    prefix: &str,
+) -> Result<bool, DocError> {
+    let mut changed = false;
+    let present: Vec<String> = doc.keys(obj).collect();
+    for key in present {
+        if !wanted.contains_key(&key) {
+            doc.delete(obj, key.as_str())?;
+            changed = true;
+        }
+    }
+    for (key, value) in wanted {
+        let path = format!("{prefix}{key}");
+        let current = match doc.get(obj, key.as_str())? {
+            Some((v, id)) => Some(read_value(doc, v, &id, &path)?),
+            None => None,
+        };
+        if current.as_ref() != Some(value) {
+            put_json(doc, obj, key, value)?;
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// Make a projection document hold exactly `sections`: one map per section at the root (`"aanmeldbericht"`,
+/// `"_meta"`), each synced like a form, so an unchanged field adds no operation. Returns whether anything changed.
+pub fn write_sections(
+    doc: &mut AutoCommit,
+    sections: &Map<String, Json>,
+) -> Result<bool, DocError> {
     let mut changed = false;
     let present: Vec<String> = doc.keys(ROOT).collect();
     for key in present {
-        if !wanted.contains_key(&key) {
+        if !sections.contains_key(&key) {
             doc.delete(ROOT, key.as_str())?;
             changed = true;
         }
     }
-    for (key, value) in &wanted {
-        let current = match doc.get(ROOT, key.as_str())? {
-            Some((v, id)) => Some(read_value(doc, v, &id, key)?),
-            None => None,
+    for (key, value) in sections {
+        let Json::Object(wanted) = value else {
+            unreachable!("sections are maps")
         };
-        if current.as_ref() != Some(value) {
-            put_json(doc, &ROOT, key, value)?;
-            changed = true;
-        }
+        let map = match doc.get(ROOT, key.as_str())? {
+            Some((automerge::Value::Object(ObjType::Map), id)) => id,
+            _ => {
+                changed = true;
+                doc.put_object(ROOT, key.as_str(), ObjType::Map)?
+            }
+        };
+        changed |= sync_map(doc, &map, wanted, &format!("{key}."))?;
     }
     Ok(changed)
 }

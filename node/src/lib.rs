@@ -13,3 +13,4 @@ pub mod config;
 pub mod doc;
 pub mod service;
 pub mod store;
+pub mod sync;

@@ -16,8 +16,11 @@ use policies::{
 };
 use serde::Serialize;
 use serde_json::Value as Json;
+use std::sync::RwLock;
 use time::OffsetDateTime;
-use tokio::sync::Mutex;
+
+use policies::Relation;
+use tokio::sync::{Mutex, broadcast};
 
 use crate::audit::{
     AuditEntry, Operation, Pseudonymiser, Status, StoredEntry, new_span_id, new_trace_id,
@@ -120,7 +123,10 @@ pub const PURPOSE_API: &str =
 pub struct Node {
     partner: PartnerId,
     store: Store,
-    policy: Arc<Policy>,
+    /// The policy in force; replaced when a newer signed version takes effect.
+    policy: RwLock<Arc<Policy>>,
+    /// Cases whose documents changed, for the sync loop.
+    changes: broadcast::Sender<CaseId>,
     gemeenten: Arc<Gemeenten>,
     pseudonymiser: Pseudonymiser,
     clock: Clock,
@@ -150,7 +156,8 @@ impl Node {
         Node {
             partner,
             store,
-            policy,
+            policy: RwLock::new(policy),
+            changes: broadcast::channel(4096).0,
             gemeenten,
             pseudonymiser,
             clock,
@@ -169,8 +176,45 @@ impl Node {
     }
 
     /// The policy in force.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.read().expect("policy lock").clone()
+    }
+
+    /// Put another policy in force (a signed version whose date has come).
+    pub fn set_policy(&self, policy: Arc<Policy>) {
+        tracing::info!(version = %policy.meta.version, "policy in force");
+        *self.policy.write().expect("policy lock") = policy;
+    }
+
+    /// The gemeenten this node knows.
+    pub fn gemeenten(&self) -> &Gemeenten {
+        &self.gemeenten
+    }
+
+    /// The node's pseudonymiser for audit entries.
+    pub fn pseudonymiser(&self) -> &Pseudonymiser {
+        &self.pseudonymiser
+    }
+
+    /// "Now", from the node's clock.
+    pub fn clock_now(&self) -> OffsetDateTime {
+        (self.clock)()
+    }
+
+    /// Subscribe to cases whose documents change (local writes and accepted incoming changes).
+    pub fn subscribe(&self) -> broadcast::Receiver<CaseId> {
+        self.changes.subscribe()
+    }
+
+    /// Tell the sync loop a case changed.
+    pub fn notify_changed(&self, case: &CaseId) {
+        // No subscriber (no federation configured) is fine.
+        let _ = self.changes.send(case.clone());
+    }
+
+    /// Serialise writes to documents: the sync layer takes the same lock as the API.
+    pub async fn write_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.write_lock.lock().await
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -244,7 +288,50 @@ impl Node {
         }
     }
 
-    /// Load every form of a case, as this node holds it.
+    /// Load every form of a case, as this node holds it: its own and received documents, and the fields other
+    /// partners projected to it, with the relations they declared this node has.
+    pub async fn load_case(&self, id: &CaseId) -> Result<LoadedCase, ServiceError> {
+        let (docs, keys) = self.case_documents(id).await?;
+        let mut loaded = LoadedCase {
+            docs,
+            keys,
+            declared: Vec::new(),
+            projected: Vec::new(),
+            projected_forms: Vec::new(),
+            declared_others: Default::default(),
+        };
+        let me = self.partner.to_string();
+        for p in self.store.projections_of_case(id).await? {
+            if p.receiver != me || p.retired {
+                continue;
+            }
+            let am = doc::load(&p.snapshot, [])?;
+            let content = crate::sync::projection::read(&am, &self.validator());
+            loaded.declared.extend(content.receiver_relations);
+            if let (Some(meta), Ok(sender)) = (&content.meta, p.sender.parse::<PartnerId>()) {
+                loaded
+                    .declared_others
+                    .entry(sender)
+                    .or_default()
+                    .extend(meta.afzender_relaties.iter().copied());
+            }
+            for (section, form) in content.forms {
+                loaded.projected.push(section);
+                loaded.projected_forms.push(form.clone());
+                loaded.docs.insert(form);
+            }
+        }
+        loaded.declared.sort();
+        loaded.declared.dedup();
+        Ok(loaded)
+    }
+
+    /// The facts of a loaded case for this node and `others`, with the relations declared to this node merged in.
+    pub fn facts(&self, loaded: &LoadedCase, others: &[&PartnerId]) -> policies::CaseFacts {
+        facts_of(&self.partner, loaded, others)
+    }
+
+    /// Load every form document of a case (not projections).
     pub async fn case_documents(
         &self,
         id: &CaseId,
@@ -288,7 +375,7 @@ impl Node {
         let key = DocKey::instance(case_id.clone(), kind, instance.clone());
 
         let _guard = self.write_lock.lock().await;
-        let (mut case, _) = self.case_documents(case_id).await?;
+        let mut loaded = self.load_case(case_id).await?;
         let existing = self.store.load_document(&key).await?;
         let mut am = match &existing {
             Some(stored) => stored.to_automerge(&self.partner)?,
@@ -297,15 +384,15 @@ impl Node {
         let old_json = existing.as_ref().map(|_| doc::read_json(&am)).transpose()?;
 
         // Rules across forms, against the rest of the case.
-        self.validator().in_case(&form, &case)?;
+        self.validator().in_case(&form, &loaded.docs)?;
         self.own_identity_rules(&form)?;
 
         // Every field this write sets or empties must be writable by this partner in its relation to the case,
         // judged on the case as it will be (a registratie naming this zorgaanbieder makes it the betrokken one).
         let touched = touched_fields(kind, old_json.as_ref(), &form);
-        case.insert(form.clone());
-        let facts = case.facts([&self.partner]);
-        self.policy
+        loaded.docs.insert(form.clone());
+        let facts = self.facts(&loaded, &[]);
+        self.policy()
             .check_write(&facts, &self.partner, touched.iter().copied())?;
 
         doc::write_form(&mut am, &form)?;
@@ -315,6 +402,7 @@ impl Node {
             self.store
                 .write_document_with_audit(&key, &change, &entry)
                 .await?;
+            self.notify_changed(case_id);
         }
         Ok(FormView {
             document: kind.name().into(),
@@ -388,7 +476,9 @@ impl Node {
         id: CaseId,
         created_at: OffsetDateTime,
     ) -> Result<(CaseSummary, CaseDocuments), ServiceError> {
-        let (case, keys) = self.case_documents(&id).await?;
+        let LoadedCase {
+            docs: case, keys, ..
+        } = self.load_case(&id).await?;
         let documenten = keys
             .iter()
             .map(|k| {
@@ -531,9 +621,48 @@ impl Node {
             fields: fields.iter().map(|f| f.qualified_name()).collect(),
             purpose: PURPOSE_API.into(),
             peer: None,
-            policy_version: Some(self.policy.meta.version.clone()),
+            policy_version: Some(self.policy().meta.version.clone()),
         }
     }
+}
+
+/// A case as this node holds it.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedCase {
+    /// Its forms: own, received whole, and the fields projected to this node.
+    pub docs: CaseDocuments,
+    /// The form documents stored (not projections).
+    pub keys: Vec<DocKey>,
+    /// The relations other partners declared this node has to the case, in the projections they sent.
+    pub declared: Vec<Relation>,
+    /// The sections received in projections (`registratie`, `aanmeldbericht/corporatie:elkien`).
+    pub projected: Vec<String>,
+    /// The forms of those sections, in the same order.
+    pub projected_forms: Vec<policies::form::Form>,
+    /// The relations senders of projections declared they have to the case.
+    pub declared_others: std::collections::BTreeMap<PartnerId, Vec<Relation>>,
+}
+
+/// The facts of a loaded case for node `me` and `others`: relations derived from the case's data, plus what
+/// senders of projections declared (about `me`, and about themselves).
+pub fn facts_of(me: &PartnerId, loaded: &LoadedCase, others: &[&PartnerId]) -> policies::CaseFacts {
+    let mut facts = loaded.docs.facts(others.iter().copied().chain([me]));
+    let mut merge = |who: &PartnerId, rels: &[Relation]| {
+        let known = facts.relations.entry(who.clone()).or_default();
+        known.extend(rels.iter().copied());
+        if known.len() > 1 {
+            known.retain(|r| *r != Relation::Geen);
+        }
+        known.sort();
+        known.dedup();
+    };
+    for (other, rels) in &loaded.declared_others {
+        if others.contains(&other) {
+            merge(other, rels);
+        }
+    }
+    merge(me, &loaded.declared);
+    facts
 }
 
 /// The fields a whole-form write sets, changes or empties.

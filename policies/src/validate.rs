@@ -262,6 +262,21 @@ impl<'g> Validator<'g> {
 
     /// Check a form as sent by a person or a system. Returns the typed form, or every error found.
     pub fn form(&self, kind: DocumentKind, json: &Json) -> Result<Form, ValidationErrors> {
+        self.form_with(kind, json, true)
+    }
+
+    /// Check the fields of a form that another partner was allowed to send (a projection): every value must be
+    /// valid, but required fields may be missing — the receiver may not be allowed to have them.
+    pub fn partial_form(&self, kind: DocumentKind, json: &Json) -> Result<Form, ValidationErrors> {
+        self.form_with(kind, json, false)
+    }
+
+    fn form_with(
+        &self,
+        kind: DocumentKind,
+        json: &Json,
+        required: bool,
+    ) -> Result<Form, ValidationErrors> {
         let mut errors = Vec::new();
         let Some(obj) = json.as_object() else {
             return Err(ValidationErrors(vec![ValidationError {
@@ -277,7 +292,7 @@ impl<'g> Validator<'g> {
                 rule,
             })
         };
-        let values = self.record(kind.spec().fields, obj, "", &mut err);
+        let values = self.record(kind.spec().fields, obj, "", required, &mut err);
         let form = Form::new(kind, values);
         for (earlier, later, equal_ok) in orders_within(kind) {
             if let (Some(a), Some(b)) = (form.date(earlier), form.date(later))
@@ -370,6 +385,7 @@ impl<'g> Validator<'g> {
         specs: &'static [FieldSpec],
         obj: &serde_json::Map<String, Json>,
         prefix: &str,
+        required: bool,
         err: &mut dyn FnMut(String, Rule),
     ) -> Record {
         let mut values = BTreeMap::new();
@@ -394,7 +410,7 @@ impl<'g> Validator<'g> {
             let present = values.get(spec.name).is_some_and(|v| !v.is_empty());
             let value_failed =
                 obj.get(spec.name).is_some_and(|v| !v.is_null()) && !values.contains_key(spec.name);
-            if present || value_failed {
+            if present || value_failed || !required {
                 continue;
             }
             match spec.required {
@@ -484,7 +500,7 @@ impl<'g> Validator<'g> {
                         continue;
                     };
                     let mut failed = false;
-                    let rec = self.record(sub, obj, &item_path, &mut |p, r| {
+                    let rec = self.record(sub, obj, &item_path, true, &mut |p, r| {
                         failed = true;
                         err(p, r)
                     });

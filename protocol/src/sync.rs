@@ -64,12 +64,12 @@ impl SyncSession {
     /// Apply a message only if `check` accepts every change it would add. `check` sees the fork with the changes
     /// applied (to resolve object paths) and the new changes. On refusal nothing changes: neither the document nor
     /// the session state.
-    pub fn receive_checked<E>(
+    pub fn receive_checked<T, E>(
         &mut self,
         doc: &mut AutoCommit,
         bytes: &[u8],
-        check: impl FnOnce(&mut AutoCommit, &[Change]) -> Result<(), E>,
-    ) -> Result<Result<(), E>, SyncError> {
+        check: impl FnOnce(&mut AutoCommit, &[Change]) -> Result<T, E>,
+    ) -> Result<Result<T, E>, SyncError> {
         let msg = sync::Message::decode(bytes).map_err(|e| SyncError::Decode(e.to_string()))?;
         let before: Vec<ChangeHash> = doc.get_heads();
         let mut fork = doc.fork();
@@ -78,11 +78,12 @@ impl SyncSession {
         fork.sync()
             .receive_sync_message(&mut trial_state, msg.clone())?;
         let new: Vec<Change> = fork.get_changes(&before);
-        if let Err(e) = check(&mut fork, &new) {
-            return Ok(Err(e));
-        }
+        let accepted = match check(&mut fork, &new) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
         doc.sync().receive_sync_message(&mut self.state, msg)?;
-        Ok(Ok(()))
+        Ok(Ok(accepted))
     }
 }
 
@@ -155,7 +156,7 @@ mod tests {
         let outcome = sb
             .receive_checked(&mut b, &changes, |_fork, new| {
                 assert_eq!(new.len(), 1);
-                Err("no")
+                Err::<(), _>("no")
             })
             .unwrap();
         assert_eq!(outcome, Err("no"));

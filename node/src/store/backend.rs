@@ -9,18 +9,32 @@ use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{Database, SqlSafeStr, Transaction};
 
 /// The SQLite migrations, embedded (`sqlx::migrate!` needs the `macros` feature, which we do without).
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "federation",
+        include_str!("../../migrations/sqlite/0002_federation.sql"),
+    ),
+];
 
 /// The PostgreSQL migrations, embedded.
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "federation",
+        include_str!("../../migrations/postgres/0002_federation.sql"),
+    ),
+];
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(

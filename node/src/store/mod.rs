@@ -19,6 +19,7 @@
 mod backend;
 mod documents;
 mod log;
+mod projections;
 mod users;
 
 use std::fmt;
@@ -33,6 +34,7 @@ use sqlx::sqlite::{
 use time::OffsetDateTime;
 
 pub use documents::{Change, DocKey, DocumentMeta, StoredDocument, WriteReceipt};
+pub use projections::{ProjectionRecord, StoredPolicy};
 pub use users::{NewUser, TOKEN_PREFIX, User};
 
 use crate::audit::{AuditEntryError, AuditError};

@@ -1,0 +1,194 @@
+//! Projections and signed policy versions: what the federation sync stores besides the case documents.
+
+use time::OffsetDateTime;
+
+use super::{CaseId, Store, StoreError, on_pool};
+
+/// A projection as stored, on the sending or the receiving node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectionRecord {
+    /// Its id on the wire (`p/<case>/<sender>/<receiver>/<generation>`).
+    pub wire_id: String,
+    /// The case.
+    pub case: CaseId,
+    /// Who writes it.
+    pub sender: String,
+    /// Whom it is for.
+    pub receiver: String,
+    /// Its generation: a rotation starts a new one.
+    pub generation: u64,
+    /// `AutoCommit::save` output.
+    pub snapshot: Vec<u8>,
+    /// The Automerge sync state with the other side.
+    pub sync_state: Option<Vec<u8>>,
+    /// No longer synced: replaced by a newer generation, or withdrawn.
+    pub retired: bool,
+}
+
+/// A policy version as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    /// Its version.
+    pub version: String,
+    /// When it takes effect (`YYYY-MM-DD`).
+    pub effective_from: String,
+    /// The signed bytes.
+    pub body: String,
+    /// The Transferpunt's signature over them.
+    pub signature: Vec<u8>,
+}
+
+type ProjectionRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Vec<u8>,
+    Option<Vec<u8>>,
+    bool,
+);
+
+fn record(
+    (wire_id, case, sender, receiver, generation, snapshot, sync_state, retired): ProjectionRow,
+) -> Result<ProjectionRecord, StoreError> {
+    Ok(ProjectionRecord {
+        wire_id,
+        case: case
+            .parse()
+            .map_err(|_| StoreError::Corrupt { what: "case id" })?,
+        sender,
+        receiver,
+        generation: generation as u64,
+        snapshot,
+        sync_state,
+        retired,
+    })
+}
+
+impl Store {
+    /// Store (insert or replace) a projection. The case is created if this node has not seen it yet.
+    pub async fn put_projection(&self, p: &ProjectionRecord) -> Result<(), StoreError> {
+        let now = self.now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO cases (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+                .bind(p.case.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO projections (wire_id, case_id, sender, receiver, generation, snapshot, sync_state, retired, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (wire_id) DO UPDATE SET snapshot = excluded.snapshot, sync_state = excluded.sync_state, \
+                 retired = excluded.retired, updated_at = excluded.updated_at",
+            )
+            .bind(p.wire_id.as_str())
+            .bind(p.case.as_str())
+            .bind(p.sender.as_str())
+            .bind(p.receiver.as_str())
+            .bind(p.generation as i64)
+            .bind(p.snapshot.as_slice())
+            .bind(p.sync_state.as_deref())
+            .bind(p.retired)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Only the sync state of a projection.
+    pub async fn put_projection_sync_state(
+        &self,
+        wire_id: &str,
+        state: &[u8],
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE projections SET sync_state = $1 WHERE wire_id = $2")
+                .bind(state)
+                .bind(wire_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// A projection by its wire id.
+    pub async fn load_projection(
+        &self,
+        wire_id: &str,
+    ) -> Result<Option<ProjectionRecord>, StoreError> {
+        let row: Option<ProjectionRow> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT wire_id, case_id, sender, receiver, generation, snapshot, sync_state, retired FROM projections WHERE wire_id = $1")
+                .bind(wire_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(record).transpose()
+    }
+
+    /// Every projection of a case, retired ones included, in generation order.
+    pub async fn projections_of_case(
+        &self,
+        case: &CaseId,
+    ) -> Result<Vec<ProjectionRecord>, StoreError> {
+        let rows: Vec<ProjectionRow> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT wire_id, case_id, sender, receiver, generation, snapshot, sync_state, retired FROM projections WHERE case_id = $1 ORDER BY generation, wire_id")
+                .bind(case.as_str())
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(record).collect()
+    }
+
+    /// Delete a projection this node received, when its sender withdraws it.
+    pub async fn delete_projection(&self, wire_id: &str) -> Result<bool, StoreError> {
+        let n = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM projections WHERE wire_id = $1")
+                .bind(wire_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Store a policy version received (once per version).
+    pub async fn put_policy(&self, p: &StoredPolicy) -> Result<(), StoreError> {
+        let now: OffsetDateTime = self.now();
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO policy_versions (version, effective_from, body, signature, received_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version) DO NOTHING",
+            )
+            .bind(p.version.as_str())
+            .bind(p.effective_from.as_str())
+            .bind(p.body.as_str())
+            .bind(p.signature.as_slice())
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Every policy version received.
+    pub async fn policies(&self) -> Result<Vec<StoredPolicy>, StoreError> {
+        let rows: Vec<(String, String, String, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT version, effective_from, body, signature FROM policy_versions ORDER BY effective_from, version")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(version, effective_from, body, signature)| StoredPolicy {
+                version,
+                effective_from,
+                body,
+                signature,
+            })
+            .collect())
+    }
+}

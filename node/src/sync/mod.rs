@@ -1,0 +1,259 @@
+//! The federation: policy-filtered Automerge sync with the other partners' nodes, over QUIC with mutual TLS.
+//!
+//! One connection per pair of nodes (the node with the smaller partner id dials, with backoff), one session task
+//! per connection. On every (re)connect a session reconciles every case; afterwards it pushes the cases whose
+//! documents change. What it shares comes from [`plan`]; what it accepts passes [`check`] op by op first.
+//!
+//! **Architecture invariant:** nothing leaves this node that [`plan::plan`] did not put in a full-document share or
+//! a projection for that peer, and nothing is stored that did not pass the checks in `session`.
+
+pub mod check;
+pub mod plan;
+pub mod projection;
+mod session;
+pub mod wire;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use policies::PartnerId;
+use protocol::{Admitted, Directory, Endpoint, PeerId, TlsSetup};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::service::Node;
+
+/// First wait before redialling a peer; doubles up to [`MAX_BACKOFF`].
+pub const MIN_BACKOFF: Duration = Duration::from_millis(50);
+/// Longest wait between dials.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Starting the federation side failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// The endpoint could not be set up.
+    #[error(transparent)]
+    Endpoint(#[from] protocol::EndpointError),
+    /// The certificate does not name this node's partner.
+    #[error("the node certificate is for {cert}, but this node is {node}")]
+    WrongCertificate {
+        /// What the certificate says.
+        cert: String,
+        /// What the configuration says.
+        node: String,
+    },
+    /// The certificate cannot be read.
+    #[error(transparent)]
+    Pki(#[from] protocol::pki::PkiError),
+}
+
+/// What the federation side needs.
+#[derive(Debug, Clone)]
+pub struct FederationConfig {
+    /// Where to listen (port 0 in tests).
+    pub listen: SocketAddr,
+    /// This node's certificate, key and the federation CA.
+    pub tls: TlsSetup,
+    /// The federation directory (verified).
+    pub directory: Directory,
+}
+
+/// Counters for monitoring.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Messages refused (security events).
+    pub refused: std::sync::atomic::AtomicU64,
+    /// Sync messages sent.
+    pub sent: std::sync::atomic::AtomicU64,
+    /// Sync messages received and accepted.
+    pub accepted: std::sync::atomic::AtomicU64,
+}
+
+pub(crate) struct Inner {
+    node: Arc<Node>,
+    me: PartnerId,
+    endpoint: Endpoint,
+    directory: RwLock<Directory>,
+    admitted: Admitted,
+    shutdown: watch::Receiver<bool>,
+    connected: RwLock<BTreeMap<PartnerId, protocol::Connection>>,
+    stats: Stats,
+}
+
+/// The running federation side of a node.
+pub struct Federation {
+    inner: Arc<Inner>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    dialing: std::collections::BTreeSet<PartnerId>,
+}
+
+impl std::fmt::Debug for Federation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Federation")
+            .field("me", &self.inner.me)
+            .finish_non_exhaustive()
+    }
+}
+
+fn partner_of(peer: &PeerId) -> Option<PartnerId> {
+    peer.as_str().parse().ok()
+}
+
+impl Federation {
+    /// Bind the endpoint, start accepting, and dial every partner in the directory this node should dial.
+    pub fn start(node: Arc<Node>, cfg: FederationConfig) -> Result<Federation, FederationError> {
+        let own = cfg.tls.own_id()?;
+        if own.as_str() != node.partner().to_string() {
+            return Err(FederationError::WrongCertificate {
+                cert: own.to_string(),
+                node: node.partner().to_string(),
+            });
+        }
+        let endpoint = Endpoint::bind(cfg.listen, &cfg.tls)?;
+        cfg.tls
+            .admitted
+            .replace(cfg.directory.partners.iter().map(|p| p.id.clone()));
+        let (stop, shutdown) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            me: node.partner().clone(),
+            node,
+            endpoint,
+            directory: RwLock::new(cfg.directory),
+            admitted: cfg.tls.admitted.clone(),
+            shutdown,
+            connected: RwLock::new(BTreeMap::new()),
+            stats: Stats::default(),
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(accept_loop(inner.clone()));
+        let mut fed = Federation {
+            inner,
+            stop,
+            tasks,
+            dialing: Default::default(),
+        };
+        fed.dial_new();
+        Ok(fed)
+    }
+
+    /// Start dialling the partners in the directory this node dials (those with a larger partner id and an
+    /// endpoint) that it does not dial yet.
+    fn dial_new(&mut self) {
+        let me = self.inner.me.to_string();
+        let peers: Vec<(PartnerId, SocketAddr)> = self
+            .inner
+            .directory
+            .read()
+            .expect("directory lock")
+            .partners
+            .iter()
+            .filter_map(|e| {
+                let id = partner_of(&e.id)?;
+                let addr = e.endpoint.as_deref()?.parse().ok()?;
+                (id.to_string() > me).then_some((id, addr))
+            })
+            .collect();
+        for (peer, addr) in peers {
+            if self.dialing.insert(peer.clone()) {
+                self.tasks.spawn(dial_loop(self.inner.clone(), peer, addr));
+            }
+        }
+    }
+
+    /// Where the endpoint listens.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.endpoint.local_addr()
+    }
+
+    /// The peers connected now.
+    pub fn connected(&self) -> Vec<PartnerId> {
+        self.inner
+            .connected
+            .read()
+            .expect("connected lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    /// Replace the directory: partners no longer in it are refused at their next handshake, and their current
+    /// connections are closed; new partners with an endpoint are dialled.
+    pub fn set_directory(&mut self, directory: Directory) {
+        self.inner
+            .admitted
+            .replace(directory.partners.iter().map(|p| p.id.clone()));
+        let still: Vec<PartnerId> = directory
+            .partners
+            .iter()
+            .filter_map(|p| partner_of(&p.id))
+            .collect();
+        for (peer, conn) in self.inner.connected.read().expect("connected lock").iter() {
+            if !still.contains(peer) {
+                conn.close("removed from the federation directory");
+            }
+        }
+        *self.inner.directory.write().expect("directory lock") = directory;
+        self.dial_new();
+    }
+
+    /// Stop: close connections, end every task.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        self.inner.endpoint.close();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+async fn accept_loop(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown.clone();
+    let mut sessions = JoinSet::new();
+    loop {
+        tokio::select! {
+            incoming = inner.endpoint.accept() => match incoming {
+                None => break,
+                Some(Ok(conn)) => {
+                    sessions.spawn(session::run(inner.clone(), conn));
+                }
+                Some(Err(e)) => {
+                    inner.stats.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(error = %e, "refused a connection at the handshake");
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+    sessions.shutdown().await;
+}
+
+async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) {
+    let mut shutdown = inner.shutdown.clone();
+    let mut backoff = MIN_BACKOFF;
+    let peer_id: PeerId = peer.to_string().parse().expect("partner ids are peer ids");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match inner.endpoint.connect(addr, &peer_id).await {
+            Ok(conn) => {
+                backoff = MIN_BACKOFF;
+                session::run(inner.clone(), conn).await;
+            }
+            Err(e) => {
+                tracing::debug!(peer = %peer, error = %e, "dial failed; retrying");
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Projections: documents a sender writes for one receiver, holding only the fields the policy lets that receiver
+//! have — so a partner that may see part of a case never receives the CRDT history of the rest.
+//!
+//! Layout: one map per source document at the root (`"aanmeldbericht/corporatie:elkien"`, `"registratie"`), each
+//! holding the allowed fields in the API's JSON shape, and `"_meta"` with the facts the sender decided on: the
+//! receiver's and the sender's relations to the case, the phase, consent, BW/MO and the policy version. The
+//! receiver checks every field against those facts, and uses its declared relations for its own writes.
+
+use policies::form::Form;
+use policies::{
+    CaseFacts, DocumentKind, Fase, FieldId, FieldSet, PartnerId, Relation, Validator, Voorziening,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+
+use automerge::AutoCommit;
+
+use crate::doc;
+
+/// The section holding the sender's facts.
+pub const META: &str = "_meta";
+
+/// The facts a projection was made under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The receiver's relations to the case.
+    pub ontvanger_relaties: Vec<Relation>,
+    /// The sender's relations to the case.
+    pub afzender_relaties: Vec<Relation>,
+    /// The phase.
+    pub fase: Fase,
+    /// Whether the client consented.
+    pub toestemming: bool,
+    /// BW or MO.
+    pub voorziening: Option<Voorziening>,
+    /// The policy version.
+    pub beleid: String,
+}
+
+impl Meta {
+    /// The case facts these declare, for `sender` and `receiver`.
+    pub fn facts(&self, sender: &PartnerId, receiver: &PartnerId) -> CaseFacts {
+        CaseFacts {
+            phase: self.fase,
+            consent: self.toestemming,
+            voorziening: self.voorziening,
+            relations: [
+                (sender.clone(), self.afzender_relaties.clone()),
+                (receiver.clone(), self.ontvanger_relaties.clone()),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+}
+
+/// The name of the section for a form.
+pub fn section_name(form_kind: DocumentKind, instance: &str) -> String {
+    if instance.is_empty() {
+        form_kind.name().to_string()
+    } else {
+        format!("{form_kind}/{instance}")
+    }
+}
+
+/// Parse a section name into a kind and instance.
+pub fn parse_section(name: &str) -> Option<(DocumentKind, &str)> {
+    let (kind, instance) = name.split_once('/').unwrap_or((name, ""));
+    let kind = DocumentKind::from_name(kind)?;
+    (kind.spec().multiple != instance.is_empty()).then_some((kind, instance))
+}
+
+/// The content of a projection: the allowed fields of each form, and the facts.
+pub fn build(forms: &[(String, &Form)], allowed: FieldSet, meta: &Meta) -> Map<String, Json> {
+    let mut sections = Map::new();
+    for (section, form) in forms {
+        let json = form.to_json();
+        let mut fields = Map::new();
+        for f in form.field_ids().filter(|f| allowed.contains(*f)) {
+            if let Some(v) = json.get(f.name()) {
+                fields.insert(f.name().to_string(), v.clone());
+            }
+        }
+        if !fields.is_empty() {
+            sections.insert(section.clone(), Json::Object(fields));
+        }
+    }
+    if !sections.is_empty() {
+        sections.insert(
+            META.into(),
+            serde_json::to_value(meta).expect("meta serialises"),
+        );
+    }
+    sections
+}
+
+/// The fields a projection's content holds.
+pub fn fields_of(sections: &Map<String, Json>) -> FieldSet {
+    let mut set = FieldSet::EMPTY;
+    for (name, fields) in sections {
+        let (Some((kind, _)), Json::Object(fields)) = (parse_section(name), fields) else {
+            continue;
+        };
+        for f in fields.keys() {
+            if let Some(id) = kind.field(f) {
+                set.insert(id);
+            }
+        }
+    }
+    set
+}
+
+/// What a received projection holds, read back and validated.
+#[derive(Debug, Clone, Default)]
+pub struct Content {
+    /// The partial forms, with their section names.
+    pub forms: Vec<(String, Form)>,
+    /// The relations the sender declared the receiver has.
+    pub receiver_relations: Vec<Relation>,
+    /// The declared facts.
+    pub meta: Option<Meta>,
+}
+
+/// Read a projection document. Sections or values that do not validate are left out (and logged): a projection
+/// was checked field by field when it arrived.
+pub fn read(am: &AutoCommit, validator: &Validator<'_>) -> Content {
+    let mut out = Content::default();
+    let Ok(Json::Object(root)) = doc::read_json(am) else {
+        return out;
+    };
+    for (name, value) in &root {
+        if name == META {
+            if let Ok(meta) = serde_json::from_value::<Meta>(value.clone()) {
+                out.receiver_relations = meta.ontvanger_relaties.clone();
+                out.meta = Some(meta);
+            }
+            continue;
+        }
+        let Some((kind, _)) = parse_section(name) else {
+            continue;
+        };
+        match validator.partial_form(kind, value) {
+            Ok(form) => out.forms.push((name.clone(), form)),
+            Err(e) => {
+                tracing::warn!(section = %name, errors = e.0.len(), "projected section does not validate")
+            }
+        }
+    }
+    out
+}
+
+/// The field a path inside a projection names: `[section, field, ...]`.
+pub fn field_at(path: &[String]) -> Option<FieldId> {
+    let (kind, _) = parse_section(path.first()?)?;
+    kind.field(path.get(1)?)
+}

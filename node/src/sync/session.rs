@@ -1,0 +1,944 @@
+//! One session with one peer over one connection: reconcile, push changes, check and apply what arrives.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use automerge::AutoCommit;
+use policies::{DocumentKind, FieldId, FieldSet, PartnerId, Role, Validator};
+use protocol::sync::SyncSession;
+use protocol::{Connection, EndpointError, Message};
+use tokio::sync::{broadcast, mpsc};
+
+use super::plan::{self, LocalDoc, Plan};
+use super::projection::{self, META};
+use super::wire::{DocKeyName, WireDoc};
+use super::{Inner, check};
+use crate::audit::{AuditEntry, Operation, Status, new_span_id, new_trace_id};
+use crate::doc;
+use crate::store::{CaseId, Change, ProjectionRecord};
+
+/// Why a message was refused: told to the peer and recorded as a security event.
+#[derive(Debug)]
+struct Refusal {
+    reason: String,
+    fields: Vec<FieldId>,
+}
+
+fn refuse(reason: impl Into<String>) -> Refusal {
+    Refusal {
+        reason: reason.into(),
+        fields: Vec::new(),
+    }
+}
+
+struct Session {
+    inner: Arc<Inner>,
+    conn: Connection,
+    peer: PartnerId,
+    syncs: HashMap<String, SyncSession>,
+    /// Documents this session no longer syncs: refused either way.
+    blocked: HashSet<String>,
+    /// Documents the peer said it cannot take (yet): retried when their case changes.
+    unavailable: HashSet<String>,
+}
+
+pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
+    let Some(peer) = super::partner_of(conn.peer()) else {
+        conn.close("peer id is not a partner id");
+        return;
+    };
+    if peer == inner.me {
+        conn.close("a node does not sync with itself");
+        return;
+    }
+    tracing::info!(peer = %peer, "connected");
+    inner
+        .connected
+        .write()
+        .expect("connected lock")
+        .insert(peer.clone(), conn.clone());
+
+    // Reading runs in its own task: `recv` is not cancellation safe, and the loop below selects.
+    let (tx, mut rx) = mpsc::channel::<Result<Message, String>>(256);
+    let reader_conn = conn.clone();
+    let reader = tokio::spawn(async move {
+        loop {
+            match reader_conn.recv().await {
+                Ok(Some(m)) => {
+                    if tx.send(Ok(m)).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(EndpointError::Frame(e)) => {
+                    if tx.send(Err(e.to_string())).await.is_err() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    });
+
+    let mut changes = inner.node.subscribe();
+    let mut shutdown = inner.shutdown.clone();
+    let mut s = Session {
+        inner: inner.clone(),
+        conn: conn.clone(),
+        peer: peer.clone(),
+        syncs: HashMap::new(),
+        blocked: HashSet::new(),
+        unavailable: HashSet::new(),
+    };
+    s.reconcile_all().await;
+    loop {
+        tokio::select! {
+            m = rx.recv() => match m {
+                Some(Ok(msg)) => s.handle(msg).await,
+                Some(Err(frame_error)) => {
+                    inner.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(peer = %peer, error = %frame_error, "security event: malformed frame refused");
+                    s.security_event(None, &format!("malformed frame: {frame_error}"), &[]).await;
+                }
+                None => break,
+            },
+            c = changes.recv() => match c {
+                Ok(case) => s.reconcile(&case).await,
+                Err(broadcast::error::RecvError::Lagged(_)) => s.reconcile_all().await,
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+    reader.abort();
+    conn.close("session ended");
+    let mut connected = inner.connected.write().expect("connected lock");
+    if connected
+        .get(&peer)
+        .is_some_and(|c| c.remote_address() == conn.remote_address())
+    {
+        connected.remove(&peer);
+    }
+    tracing::info!(peer = %peer, "disconnected");
+}
+
+impl Session {
+    fn me(&self) -> &PartnerId {
+        &self.inner.me
+    }
+
+    async fn send(&self, msg: Message) {
+        if let Err(e) = self.conn.send(&msg).await {
+            tracing::debug!(peer = %self.peer, error = %e, "send failed");
+        }
+    }
+
+    async fn reconcile_all(&mut self) {
+        let cases = match self.inner.node.store().list_cases().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list cases to reconcile");
+                return;
+            }
+        };
+        for c in cases {
+            self.reconcile(&c.id).await;
+        }
+    }
+
+    /// The case documents of a case, with who wrote them.
+    async fn local_docs(&self, case: &CaseId) -> Vec<LocalDoc> {
+        let node = &self.inner.node;
+        let validator = Validator::new(node.gemeenten(), node.clock_now().date());
+        let mut out = Vec::new();
+        let Ok(metas) = node.store().list_documents(case).await else {
+            return out;
+        };
+        for meta in metas {
+            let Ok(Some(stored)) = node.store().load_document(&meta.key).await else {
+                continue;
+            };
+            let Ok(mut am) = stored.to_automerge(self.me()) else {
+                continue;
+            };
+            let Ok(json) = doc::read_json(&am) else {
+                continue;
+            };
+            let Ok(form) = validator.partial_form(meta.key.kind, &json) else {
+                continue;
+            };
+            let actors = am
+                .get_changes(&[])
+                .iter()
+                .map(|c| c.actor_id().clone())
+                .collect();
+            out.push(LocalDoc {
+                key: DocKeyName::from(&meta.key),
+                form,
+                actors,
+            });
+        }
+        out
+    }
+
+    async fn plan(&self, case: &CaseId) -> Option<Plan> {
+        let loaded = self.inner.node.load_case(case).await.ok()?;
+        let docs = self.local_docs(case).await;
+        Some(plan::plan(
+            &self.inner.node.policy(),
+            self.me(),
+            &self.peer,
+            &loaded,
+            &docs,
+        ))
+    }
+
+    /// Bring the peer up to date on one case: update its projection (rotating it when it narrowed), and sync every
+    /// document shared with it.
+    async fn reconcile(&mut self, case: &CaseId) {
+        let Some(plan) = self.plan(case).await else {
+            return;
+        };
+        tracing::debug!(peer = %self.peer, case = %case, full = plan.full.len(), projected = plan.projected.len(), "reconcile");
+        // The projection first: it carries the facts (who relates how) the peer needs to accept the documents.
+        let mut docs: Vec<WireDoc> = Vec::new();
+        if let Some(p) = self.update_projection(case, &plan).await {
+            docs.push(p);
+        }
+        docs.extend(plan.full.iter().cloned().map(WireDoc::Form));
+        // A document the peer could not take before may be acceptable now.
+        self.unavailable
+            .retain(|d| WireDoc::parse(d).is_none_or(|w| w.case() != case));
+        for d in docs {
+            self.push(&d, &plan).await;
+        }
+    }
+
+    /// Write this node's projection for the peer. Returns the projection to sync, if there is one.
+    async fn update_projection(&mut self, case: &CaseId, plan: &Plan) -> Option<WireDoc> {
+        let store = self.inner.node.store();
+        let me = self.me().to_string();
+        let peer = self.peer.to_string();
+        let mine: Vec<ProjectionRecord> = store
+            .projections_of_case(case)
+            .await
+            .ok()?
+            .into_iter()
+            .filter(|p| p.sender == me && p.receiver == peer)
+            .collect();
+        let next_generation = mine.iter().map(|p| p.generation).max().unwrap_or(0) + 1;
+        let current = mine.into_iter().rev().find(|p| !p.retired);
+        let mut current = match current {
+            Some(p) => {
+                let am = doc::load(&p.snapshot, []).ok()?;
+                let held = match doc::read_json(&am) {
+                    Ok(serde_json::Value::Object(m)) => projection::fields_of(&m),
+                    _ => FieldSet::EMPTY,
+                };
+                // A field the peer held that it may no longer hold: the old projection's history has it, so the
+                // projection is replaced by a fresh one and the peer told to delete the old.
+                if !held.difference(plan.projected).is_empty() || plan.projection.is_empty() {
+                    let mut retired = p.clone();
+                    retired.retired = true;
+                    let _ = store.put_projection(&retired).await;
+                    self.send(Message::Forget {
+                        doc: p.wire_id.clone(),
+                        reason: "the policy no longer lets you hold every field of this projection; delete it"
+                            .into(),
+                    })
+                    .await;
+                    tracing::info!(peer = %self.peer, doc = %p.wire_id, "projection rotated");
+                    None
+                } else {
+                    Some((p, am))
+                }
+            }
+            None => None,
+        };
+        if plan.projection.is_empty() {
+            return None;
+        }
+        let (mut record, mut am) = match current.take() {
+            Some(x) => x,
+            None => {
+                let wire = WireDoc::Projection {
+                    case: case.clone(),
+                    sender: self.me().clone(),
+                    receiver: self.peer.clone(),
+                    generation: next_generation,
+                };
+                (
+                    ProjectionRecord {
+                        wire_id: wire.to_string(),
+                        case: case.clone(),
+                        sender: me.clone(),
+                        receiver: peer.clone(),
+                        generation: next_generation,
+                        snapshot: Vec::new(),
+                        sync_state: None,
+                        retired: false,
+                    },
+                    doc::new_document(self.me()),
+                )
+            }
+        };
+        am.set_actor(doc::actor_for(self.me()));
+        let changed = doc::write_sections(&mut am, &plan.projection).ok()?;
+        if changed || record.snapshot.is_empty() {
+            doc::commit(&mut am, self.inner.node.clock_now().unix_timestamp());
+            record.snapshot = am.save();
+            store.put_projection(&record).await.ok()?;
+        }
+        WireDoc::parse(&record.wire_id)
+    }
+
+    /// Load a document for syncing with this peer, and its sync session.
+    async fn load(&mut self, d: &WireDoc) -> Option<(AutoCommit, SyncSession)> {
+        let store = self.inner.node.store();
+        let name = d.to_string();
+        let (am, persisted) = match d {
+            WireDoc::Form(k) => {
+                let stored = store.load_document(&k.key()).await.ok()??;
+                let persisted = store
+                    .get_sync_state(&self.peer, &stored.meta.doc_id)
+                    .await
+                    .ok()
+                    .flatten();
+                (stored.to_automerge(self.me()).ok()?, persisted)
+            }
+            WireDoc::Projection { .. } => {
+                let p = store.load_projection(&name).await.ok()??;
+                let mut am = doc::load(&p.snapshot, []).ok()?;
+                am.set_actor(doc::actor_for(self.me()));
+                (am, p.sync_state)
+            }
+        };
+        let session = match self.syncs.remove(&name) {
+            Some(s) => s,
+            None => persisted
+                .and_then(|b| SyncSession::restore(&b).ok())
+                .unwrap_or_default(),
+        };
+        Some((am, session))
+    }
+
+    async fn persist(&mut self, d: &WireDoc, session: SyncSession) {
+        let store = self.inner.node.store();
+        let bytes = session.persist();
+        match d {
+            WireDoc::Form(k) => {
+                if let Ok(Some(stored)) = store.load_document(&k.key()).await {
+                    let _ = store
+                        .put_sync_state(&self.peer, &stored.meta.doc_id, &bytes)
+                        .await;
+                }
+            }
+            WireDoc::Projection { .. } => {
+                let _ = store
+                    .put_projection_sync_state(&d.to_string(), &bytes)
+                    .await;
+            }
+        }
+        self.syncs.insert(d.to_string(), session);
+    }
+
+    /// Send the next sync message for a shared document, recording a disclosure when it carries changes.
+    async fn push(&mut self, d: &WireDoc, plan: &Plan) {
+        let name = d.to_string();
+        if self.blocked.contains(&name) || self.unavailable.contains(&name) {
+            return;
+        }
+        let Some((am, session)) = self.load(d).await else {
+            return;
+        };
+        self.reply(d, am, session, plan).await;
+    }
+
+    /// Generate and send the next message of a sync session, then keep (and persist) the session.
+    async fn reply(
+        &mut self,
+        d: &WireDoc,
+        mut am: AutoCommit,
+        mut session: SyncSession,
+        plan: &Plan,
+    ) {
+        let name = d.to_string();
+        if let Some(bytes) = session.generate(&mut am) {
+            let carries =
+                automerge::sync::Message::decode(&bytes).is_ok_and(|m| !m.changes.is_empty());
+            if carries {
+                let fields: Vec<FieldId> = match d {
+                    WireDoc::Form(k) => {
+                        let json = doc::read_json(&am).unwrap_or_default();
+                        k.kind
+                            .fields()
+                            .filter(|f| json.get(f.name()).is_some())
+                            .collect()
+                    }
+                    WireDoc::Projection { .. } => plan.projected.iter().collect(),
+                };
+                let mut flows: BTreeSet<&str> = BTreeSet::new();
+                for f in &fields {
+                    if let Some((_, flow)) = plan.flows.iter().find(|(pf, _)| pf == f) {
+                        flows.insert(flow);
+                    }
+                }
+                let activity = if flows.is_empty() {
+                    // A document the peer writes too, echoed back: no flow needed, but still recorded.
+                    "gezamenlijk document".to_string()
+                } else {
+                    flows.into_iter().collect::<Vec<_>>().join("; ")
+                };
+                self.audit(
+                    Operation::Disclosure,
+                    d.case(),
+                    &name,
+                    &fields,
+                    &activity,
+                    Status::Ok,
+                )
+                .await;
+            }
+            self.inner.stats.sent.fetch_add(1, Ordering::Relaxed);
+            self.send(Message::Sync {
+                doc: name.clone(),
+                data: bytes,
+            })
+            .await;
+        }
+        self.persist(d, session).await;
+    }
+
+    async fn handle(&mut self, msg: Message) {
+        match msg {
+            Message::Sync { doc, data } => {
+                if self.blocked.contains(&doc) {
+                    return;
+                }
+                match WireDoc::parse(&doc) {
+                    Some(WireDoc::Form(k)) => self.receive_form(&doc, k, &data).await,
+                    Some(p @ WireDoc::Projection { .. }) => {
+                        self.receive_projection(&doc, p, &data).await
+                    }
+                    None => self.send(Message::NotAvailable { doc }).await,
+                }
+            }
+            Message::Forget { doc, reason } => {
+                if let Some(WireDoc::Projection {
+                    sender,
+                    receiver,
+                    case,
+                    ..
+                }) = WireDoc::parse(&doc)
+                    && sender == self.peer
+                    && &receiver == self.me()
+                {
+                    if let Ok(true) = self.inner.node.store().delete_projection(&doc).await {
+                        tracing::info!(peer = %self.peer, doc = %doc, reason = %reason, "projection withdrawn by its sender: deleted");
+                        self.audit(
+                            Operation::Receipt,
+                            &case,
+                            &doc,
+                            &[],
+                            "projectie ingetrokken en verwijderd",
+                            Status::Ok,
+                        )
+                        .await;
+                        self.inner.node.notify_changed(&case);
+                    }
+                }
+            }
+            Message::Refused { doc, reason } => {
+                tracing::warn!(peer = %self.peer, doc = %doc, reason = %reason, "peer refused our message; no longer syncing it on this connection");
+                self.blocked.insert(doc);
+            }
+            Message::NotAvailable { doc } => {
+                self.unavailable.insert(doc);
+            }
+            Message::Artefact { kind, .. } => {
+                tracing::debug!(peer = %self.peer, kind = %kind, "artefact ignored");
+            }
+        }
+    }
+
+    /// A case document from the peer: accepted only if every operation was made by the peer (or is this node's
+    /// own, echoed back), on a field the peer may write, that this node may hold.
+    async fn receive_form(&mut self, name: &str, k: DocKeyName, data: &[u8]) {
+        let node = self.inner.node.clone();
+        let _guard = node.write_guard().await;
+        let policy = node.policy();
+        let Ok(loaded) = node.load_case(&k.case).await else {
+            return;
+        };
+        let exists = node
+            .store()
+            .load_document(&k.key())
+            .await
+            .ok()
+            .flatten()
+            .is_some();
+        let case_known = !loaded.keys.is_empty() || !loaded.projected.is_empty();
+        let facts_before = node.facts(&loaded, &[&self.peer]);
+        // May the peer take part in this document at all? Otherwise: not available, as if it did not exist.
+        let peer_writes = policy.writable(self.peer.role(), &facts_before.relations_of(&self.peer));
+        let plan = self.plan(&k.case).await.unwrap_or_default();
+        let shared = plan.full.contains(&k);
+        let may_create = !case_known
+            && k.kind == DocumentKind::Registratie
+            && self.peer.role() == Role::Zorgaanbieder
+            || !peer_writes
+                .intersection(FieldSet::document(k.kind))
+                .is_empty();
+        if !shared && !may_create {
+            self.send(Message::NotAvailable {
+                doc: name.to_string(),
+            })
+            .await;
+            return;
+        }
+        let wire = WireDoc::Form(k.clone());
+        let Some((mut am, mut session)) = self
+            .load(&wire)
+            .await
+            .or_else(|| (!exists).then(|| (doc::new_document(&self.inner.me), SyncSession::new())))
+        else {
+            return;
+        };
+        let me = self.inner.me.clone();
+        let peer = self.peer.clone();
+        let validator = Validator::new(node.gemeenten(), node.clock_now().date());
+        let outcome = session.receive_checked(&mut am, data, |fork, new| {
+            check_form(
+                fork,
+                new,
+                &k,
+                &me,
+                &peer,
+                &policy,
+                &loaded,
+                case_known,
+                &facts_before,
+                &validator,
+            )
+        });
+        match outcome {
+            Err(e) => {
+                self.refused(
+                    name,
+                    &k.case,
+                    refuse(format!("not a valid sync message: {e}")),
+                )
+                .await
+            }
+            Ok(Err(refusal)) => self.refused(name, &k.case, refusal).await,
+            Ok(Ok(fields)) => {
+                if let Some(change) = Change::take(&mut am) {
+                    if node
+                        .store()
+                        .get_case(&k.case)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_none()
+                    {
+                        let _ = node.store().create_case(&k.case).await;
+                    }
+                    let entry = self.entry(
+                        Operation::Receipt,
+                        &k.case,
+                        name,
+                        &fields,
+                        "ontvangen van partner",
+                        Status::Ok,
+                    );
+                    if let Err(e) = node
+                        .store()
+                        .write_document_with_audit(&k.key(), &change, &entry)
+                        .await
+                    {
+                        tracing::error!(error = %e, doc = %name, "could not store an accepted change");
+                        return;
+                    }
+                    self.inner.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                    node.notify_changed(&k.case);
+                }
+                drop(_guard);
+                // Answer: the peer learns our heads, and gets what it lacks.
+                let plan = self.plan(&k.case).await.unwrap_or_default();
+                self.reply(&wire, am, session, &plan).await;
+            }
+        }
+    }
+
+    /// A projection: from the peer to this node (check every field against the facts the peer declared), or this
+    /// node's own projection for the peer, synced back (the peer may not write into it).
+    async fn receive_projection(&mut self, name: &str, wire: WireDoc, data: &[u8]) {
+        tracing::debug!(peer = %self.peer, doc = %name, bytes = data.len(), "projection message");
+        let WireDoc::Projection {
+            case,
+            sender,
+            receiver,
+            generation,
+        } = wire.clone()
+        else {
+            return;
+        };
+        let node = self.inner.node.clone();
+        let me = self.inner.me.clone();
+        if sender == me && receiver == self.peer {
+            // Our own projection, synced back by its receiver.
+            let Some((mut am, mut session)) = self.load(&wire).await else {
+                self.send(Message::NotAvailable {
+                    doc: name.to_string(),
+                })
+                .await;
+                return;
+            };
+            let peer_actor = doc::actor_for(&self.peer);
+            let outcome = session.receive_checked(&mut am, data, |_, new| {
+                if new.iter().any(|c| c.actor_id() != &doc::actor_for(&me)) {
+                    let _ = peer_actor;
+                    return Err(refuse("a projection is written by its sender only"));
+                }
+                Ok(())
+            });
+            match outcome {
+                Ok(Ok(())) => {
+                    let plan = self.plan(&case).await.unwrap_or_default();
+                    self.reply(&wire, am, session, &plan).await;
+                }
+                Ok(Err(r)) => self.refused(name, &case, r).await,
+                Err(e) => {
+                    self.refused(
+                        name,
+                        &case,
+                        refuse(format!("not a valid sync message: {e}")),
+                    )
+                    .await
+                }
+            }
+            return;
+        }
+        if receiver != me || sender != self.peer {
+            self.send(Message::NotAvailable {
+                doc: name.to_string(),
+            })
+            .await;
+            return;
+        }
+        let _guard = node.write_guard().await;
+        let policy = node.policy();
+        let stored = node.store().load_projection(name).await.ok().flatten();
+        let (mut am, mut session) = match self.load(&wire).await {
+            Some(x) => x,
+            None => (doc::new_document(&me), SyncSession::new()),
+        };
+        let peer = self.peer.clone();
+        let outcome = session.receive_checked(&mut am, data, |fork, new| {
+            check_projection(fork, new, &me, &peer, &policy)
+        });
+        match outcome {
+            Err(e) => {
+                self.refused(
+                    name,
+                    &case,
+                    refuse(format!("not a valid sync message: {e}")),
+                )
+                .await
+            }
+            Ok(Err(r)) => self.refused(name, &case, r).await,
+            Ok(Ok(fields)) => {
+                let record = ProjectionRecord {
+                    wire_id: name.to_string(),
+                    case: case.clone(),
+                    sender: sender.to_string(),
+                    receiver: receiver.to_string(),
+                    generation,
+                    snapshot: am.save(),
+                    sync_state: Some(session.persist()),
+                    retired: false,
+                };
+                let changed = stored
+                    .as_ref()
+                    .is_none_or(|s| s.snapshot != record.snapshot);
+                if let Err(e) = node.store().put_projection(&record).await {
+                    tracing::error!(error = %e, doc = %name, "could not store a projection");
+                    return;
+                }
+                if changed && !fields.is_empty() {
+                    self.audit(
+                        Operation::Receipt,
+                        &case,
+                        name,
+                        &fields,
+                        "projectie ontvangen",
+                        Status::Ok,
+                    )
+                    .await;
+                    self.inner.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                    node.notify_changed(&case);
+                }
+                drop(_guard);
+                let plan = self.plan(&case).await.unwrap_or_default();
+                self.reply(&wire, am, session, &plan).await;
+            }
+        }
+    }
+
+    async fn refused(&mut self, name: &str, case: &CaseId, r: Refusal) {
+        self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
+        self.blocked.insert(name.to_string());
+        tracing::warn!(peer = %self.peer, doc = %name, reason = %r.reason, "security event: message refused whole");
+        let fields: Vec<FieldId> = r.fields.clone();
+        self.audit(
+            Operation::Refusal,
+            case,
+            name,
+            &fields,
+            &r.reason,
+            Status::Error,
+        )
+        .await;
+        self.send(Message::Refused {
+            doc: name.to_string(),
+            reason: r.reason,
+        })
+        .await;
+    }
+
+    async fn security_event(&self, case: Option<&CaseId>, reason: &str, fields: &[FieldId]) {
+        let mut entry = self.entry(
+            Operation::Refusal,
+            &CaseId::from_bytes([0; 16]),
+            "",
+            fields,
+            reason,
+            Status::Error,
+        );
+        if case.is_none() {
+            entry.case_id = None;
+            entry.data_subject_id = None;
+            entry.document = None;
+        }
+        if let Err(e) = self.inner.node.store().append_audit(&entry).await {
+            tracing::error!(error = %e, "could not record a security event");
+        }
+    }
+
+    fn entry(
+        &self,
+        op: Operation,
+        case: &CaseId,
+        doc: &str,
+        fields: &[FieldId],
+        activity: &str,
+        status: Status,
+    ) -> AuditEntry {
+        let node = &self.inner.node;
+        let now = node.clock_now();
+        AuditEntry {
+            trace_id: new_trace_id(),
+            span_id: new_span_id(),
+            name: op,
+            start_time: now,
+            end_time: now,
+            status_code: status,
+            processing_activity_id: activity.chars().take(500).collect(),
+            data_subject_id: Some(node.pseudonymiser().data_subject_id(case.as_str())),
+            user: None,
+            case_id: Some(case.to_string()),
+            document: (!doc.is_empty()).then(|| doc.to_string()),
+            fields: fields.iter().map(|f| f.qualified_name()).collect(),
+            purpose: "federatie: gegevensdeling volgens het convenantbeleid".into(),
+            peer: Some(self.peer.to_string()),
+            policy_version: Some(node.policy().meta.version.clone()),
+        }
+    }
+
+    async fn audit(
+        &self,
+        op: Operation,
+        case: &CaseId,
+        doc: &str,
+        fields: &[FieldId],
+        activity: &str,
+        status: Status,
+    ) {
+        let entry = self.entry(op, case, doc, fields, activity, status);
+        if let Err(e) = self.inner.node.store().append_audit(&entry).await {
+            tracing::error!(error = %e, "could not record in the audit log");
+        }
+    }
+}
+
+/// The check of a case document's incoming changes. Returns the fields they touch.
+#[allow(clippy::too_many_arguments)]
+fn check_form(
+    fork: &mut AutoCommit,
+    new: &[automerge::Change],
+    k: &DocKeyName,
+    me: &PartnerId,
+    peer: &PartnerId,
+    policy: &policies::Policy,
+    loaded: &crate::service::LoadedCase,
+    case_known: bool,
+    facts_before: &policies::CaseFacts,
+    validator: &Validator<'_>,
+) -> Result<Vec<FieldId>, Refusal> {
+    if new.is_empty() {
+        // Only heads and wishes: nothing to check.
+        return Ok(Vec::new());
+    }
+    let json = doc::read_json(fork).map_err(|e| refuse(format!("document does not read: {e}")))?;
+    let form = validator.partial_form(k.kind, &json).map_err(|e| Refusal {
+        reason: format!("the document would not be a valid {}: {e}", k.kind),
+        fields: Vec::new(),
+    })?;
+    // Relations are judged on the case as this node knew it before the message; only a brand-new case is judged
+    // on what the message brings (a registratie naming the sending zorgaanbieder).
+    let facts = if case_known {
+        facts_before.clone()
+    } else {
+        let mut docs = loaded.docs.clone();
+        docs.insert(form.clone());
+        docs.facts([me, peer])
+    };
+    if k.kind == DocumentKind::Registratie
+        && peer.role() == Role::Zorgaanbieder
+        && form.text("betrokken_zorgaanbieder") != Some(&peer.to_string())
+    {
+        return Err(refuse(format!(
+            "a registratie from {peer} must name {peer} as betrokken_zorgaanbieder"
+        )));
+    }
+    let peer_actor = doc::actor_for(peer);
+    let my_actor = doc::actor_for(me);
+    let may_write = policy.writable(peer.role(), &facts.relations_of(peer));
+    let may_hold = policy.writable(me.role(), &facts.relations_of(me)).union(
+        policy
+            .allowed_fields(&facts, peer, me)
+            .iter()
+            .map(|a| a.field)
+            .collect(),
+    );
+    let mut fields: Vec<FieldId> = Vec::new();
+    for op in check::touched(fork, new) {
+        if op.actor == my_actor {
+            continue;
+        }
+        if op.actor != peer_actor {
+            return Err(refuse(format!(
+                "a change made by another partner, relayed by {peer}: only their own changes are accepted"
+            )));
+        }
+        let path = op
+            .path
+            .ok_or_else(|| refuse("an operation on an object that cannot be traced to a field"))?;
+        let field = path
+            .first()
+            .and_then(|f| k.kind.field(f))
+            .ok_or_else(|| refuse(format!("{} has no field {:?}", k.kind, path.first())))?;
+        if !may_write.contains(field) {
+            return Err(Refusal {
+                reason: format!(
+                    "{peer} may not write {field} under policy {}",
+                    policy.meta.version
+                ),
+                fields: vec![field],
+            });
+        }
+        if !may_hold.contains(field) {
+            return Err(Refusal {
+                reason: format!(
+                    "this node may not hold {field} under policy {}",
+                    policy.meta.version
+                ),
+                fields: vec![field],
+            });
+        }
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    Ok(fields)
+}
+
+/// The check of a projection's incoming changes, against the facts its sender declared in it.
+fn check_projection(
+    fork: &mut AutoCommit,
+    new: &[automerge::Change],
+    me: &PartnerId,
+    peer: &PartnerId,
+    policy: &policies::Policy,
+) -> Result<Vec<FieldId>, Refusal> {
+    let json =
+        doc::read_json(fork).map_err(|e| refuse(format!("projection does not read: {e}")))?;
+    let meta: Option<projection::Meta> = json
+        .get(META)
+        .and_then(|m| serde_json::from_value(m.clone()).ok());
+    let peer_actor = doc::actor_for(peer);
+    let touched = check::touched(fork, new);
+    if touched.is_empty() {
+        return Ok(Vec::new());
+    }
+    let meta =
+        meta.ok_or_else(|| refuse("a projection without the facts it was made under (_meta)"))?;
+    if meta
+        .ontvanger_relaties
+        .iter()
+        .any(|r| !me.role().relations().contains(r))
+    {
+        return Err(refuse(
+            "the projection declares relations this node's role cannot have",
+        ));
+    }
+    let facts = meta.facts(peer, me);
+    let allowed: FieldSet = policy
+        .allowed_fields(&facts, peer, me)
+        .iter()
+        .map(|a| a.field)
+        .collect();
+    let mut fields = Vec::new();
+    for op in touched {
+        if op.actor != peer_actor {
+            return Err(refuse(format!(
+                "a projection is written by its sender only, not by another actor relayed by {peer}"
+            )));
+        }
+        let path = op
+            .path
+            .ok_or_else(|| refuse("an operation on an object that cannot be traced to a field"))?;
+        match path.as_slice() {
+            [] => return Err(refuse("an operation without a key")),
+            [section] if section == META || projection::parse_section(section).is_some() => {}
+            [section, ..] if section == META => {}
+            _ => {
+                let field = projection::field_at(&path).ok_or_else(|| {
+                    refuse(format!(
+                        "the projection names an unknown field {}",
+                        path.join(".")
+                    ))
+                })?;
+                if !allowed.contains(field) {
+                    return Err(Refusal {
+                        reason: format!(
+                            "this node may not hold {field} from {peer} under policy {} (declared relations: {})",
+                            policy.meta.version,
+                            meta.ontvanger_relaties
+                                .iter()
+                                .map(|r| r.name())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        fields: vec![field],
+                    });
+                }
+                if !fields.contains(&field) {
+                    fields.push(field);
+                }
+            }
+        }
+    }
+    Ok(fields)
+}
