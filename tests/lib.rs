@@ -78,6 +78,11 @@ impl TestNet {
                         name: p.to_string(),
                         endpoint: None,
                         contacts: vec![],
+                        werkgebied: if p.starts_with("corporatie:") {
+                            vec!["GM0080".into(), "GM0074".into()]
+                        } else {
+                            vec![]
+                        },
                     })
                     .collect(),
             },
@@ -241,4 +246,38 @@ where
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// A valid BSN (elfproef) unique to `seed`: a canary to search for in other nodes' files.
+pub fn canary_bsn(seed: u32) -> String {
+    let mut n = 100_000_000 + (seed.wrapping_mul(7_919) % 800_000_000);
+    loop {
+        let s = format!("{n:09}");
+        if policies::bsn::Bsn::parse(&s).is_ok() {
+            return s;
+        }
+        n += 1;
+    }
+}
+
+/// Every file of a node's data directory with its bytes (database, write-ahead log, config).
+pub fn files_of(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("data dir") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            out.push((
+                path.display().to_string(),
+                std::fs::read(&path).expect("read"),
+            ));
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs in any of a node's files.
+pub fn node_files_contain(dir: &std::path::Path, needle: &str) -> bool {
+    files_of(dir)
+        .iter()
+        .any(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
 }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod bemiddeling;
 pub mod cli;
 pub mod config;
 pub mod doc;

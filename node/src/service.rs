@@ -130,6 +130,8 @@ pub struct Node {
     gemeenten: Arc<Gemeenten>,
     pseudonymiser: Pseudonymiser,
     clock: Clock,
+    /// The corporaties of the federation with the gemeenten where they let homes (from the directory).
+    corporaties: RwLock<Vec<(PartnerId, Vec<String>)>>,
     /// Writes are serialised: a document is loaded, changed and stored as one step, and two interleaved writes to
     /// the same document would otherwise produce two Automerge changes with the same actor and sequence number.
     write_lock: Mutex<()>,
@@ -158,6 +160,7 @@ impl Node {
             store,
             policy: RwLock::new(policy),
             changes: broadcast::channel(4096).0,
+            corporaties: RwLock::new(Vec::new()),
             gemeenten,
             pseudonymiser,
             clock,
@@ -184,6 +187,25 @@ impl Node {
     pub fn set_policy(&self, policy: Arc<Policy>) {
         tracing::info!(version = %policy.meta.version, "policy in force");
         *self.policy.write().expect("policy lock") = policy;
+    }
+
+    /// Set the corporaties and their werkgebied (from the federation directory).
+    pub fn set_corporaties(&self, list: Vec<(PartnerId, Vec<String>)>) {
+        *self.corporaties.write().expect("corporaties lock") = list;
+    }
+
+    /// The corporaties letting homes in a gemeente.
+    pub fn corporaties_in(&self, gemeente: &str) -> Vec<PartnerId> {
+        let mut out: Vec<PartnerId> = self
+            .corporaties
+            .read()
+            .expect("corporaties lock")
+            .iter()
+            .filter(|(_, gm)| gm.iter().any(|g| g == gemeente))
+            .map(|(p, _)| p.clone())
+            .collect();
+        out.sort();
+        out
     }
 
     /// The gemeenten this node knows.
@@ -299,6 +321,9 @@ impl Node {
             projected: Vec::new(),
             projected_forms: Vec::new(),
             declared_others: Default::default(),
+            declared_consent: false,
+            declared_phase: None,
+            declared_voorziening: None,
         };
         let me = self.partner.to_string();
         for p in self.store.projections_of_case(id).await? {
@@ -308,6 +333,11 @@ impl Node {
             let am = doc::load(&p.snapshot, [])?;
             let content = crate::sync::projection::read(&am, &self.validator());
             loaded.declared.extend(content.receiver_relations);
+            if let Some(meta) = &content.meta {
+                loaded.declared_consent |= meta.toestemming;
+                loaded.declared_phase = loaded.declared_phase.max(Some(meta.fase));
+                loaded.declared_voorziening = loaded.declared_voorziening.or(meta.voorziening);
+            }
             if let (Some(meta), Ok(sender)) = (&content.meta, p.sender.parse::<PartnerId>()) {
                 loaded
                     .declared_others
@@ -641,12 +671,25 @@ pub struct LoadedCase {
     pub projected_forms: Vec<policies::form::Form>,
     /// The relations senders of projections declared they have to the case.
     pub declared_others: std::collections::BTreeMap<PartnerId, Vec<Relation>>,
+    /// Whether a sender declared the client consented (this node may not hold the consent field itself).
+    pub declared_consent: bool,
+    /// The furthest phase a sender declared.
+    pub declared_phase: Option<policies::Fase>,
+    /// BW or MO, as a sender declared.
+    pub declared_voorziening: Option<policies::Voorziening>,
 }
 
-/// The facts of a loaded case for node `me` and `others`: relations derived from the case's data, plus what
-/// senders of projections declared (about `me`, and about themselves).
+/// The facts of a loaded case for node `me` and `others`: relations derived from the case's data, plus what senders
+/// of projections declared about `me` (the Transferpunt tells a corporatie it is the assigned one) and about the
+/// case (consent, phase). Never what a partner declared about itself: see [`facts_accepting`].
 pub fn facts_of(me: &PartnerId, loaded: &LoadedCase, others: &[&PartnerId]) -> policies::CaseFacts {
     let mut facts = loaded.docs.facts(others.iter().copied().chain([me]));
+    // What the senders of projections declared: they hold more of the case than this node may.
+    facts.consent |= loaded.declared_consent;
+    facts.phase = facts
+        .phase
+        .max(loaded.declared_phase.unwrap_or(facts.phase));
+    facts.voorziening = facts.voorziening.or(loaded.declared_voorziening);
     let mut merge = |who: &PartnerId, rels: &[Relation]| {
         let known = facts.relations.entry(who.clone()).or_default();
         known.extend(rels.iter().copied());
@@ -656,12 +699,33 @@ pub fn facts_of(me: &PartnerId, loaded: &LoadedCase, others: &[&PartnerId]) -> p
         known.sort();
         known.dedup();
     };
-    for (other, rels) in &loaded.declared_others {
-        if others.contains(&other) {
-            merge(other, rels);
-        }
-    }
     merge(me, &loaded.declared);
+    facts
+}
+
+/// The facts for accepting data from `sender`: as [`facts_of`], plus the relations `sender` declared about itself
+/// in its projections — except at the Transferpunt, which holds the whole case and judges on its own data.
+///
+/// A partner's word about itself may let this node *take* the partner's own data, never *give* it anything:
+/// what this node discloses is decided on [`facts_of`] alone (a corporatie declaring itself the assigned one must
+/// not receive an aanmeldbericht).
+pub fn facts_accepting(
+    me: &PartnerId,
+    loaded: &LoadedCase,
+    sender: &PartnerId,
+) -> policies::CaseFacts {
+    let mut facts = facts_of(me, loaded, &[sender]);
+    if me.role() != policies::Role::Transferpunt
+        && let Some(rels) = loaded.declared_others.get(sender)
+    {
+        let known = facts.relations.entry(sender.clone()).or_default();
+        known.extend(rels.iter().copied());
+        if known.len() > 1 {
+            known.retain(|r| *r != Relation::Geen);
+        }
+        known.sort();
+        known.dedup();
+    }
     facts
 }
 

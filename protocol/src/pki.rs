@@ -297,6 +297,9 @@ pub struct DirectoryEntry {
     /// Its fixed contact persons.
     #[serde(default)]
     pub contacts: Vec<Contact>,
+    /// For a corporatie: the gemeenten (CBS codes) where it lets homes, for the round-robin.
+    #[serde(default)]
+    pub werkgebied: Vec<String>,
 }
 
 /// The federation directory: who takes part, where they are, whom to call.
@@ -385,6 +388,7 @@ mod tests {
                 name: "Transferpunt".into(),
                 endpoint: Some("127.0.0.1:4433".into()),
                 contacts: vec![],
+                werkgebied: vec![],
             }],
         };
         let signed = ca.sign_directory(&dir).unwrap();

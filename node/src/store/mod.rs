@@ -353,6 +353,8 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
+                // Deleted content (a withdrawn projection, an erased case) is overwritten, not left in free pages.
+                .pragma("secure_delete", "on")
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
             let pool = SqlitePoolOptions::new()
                 .max_connections(MAX_CONNECTIONS)

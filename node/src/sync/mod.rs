@@ -98,6 +98,15 @@ impl std::fmt::Debug for Federation {
     }
 }
 
+fn corporaties(directory: &Directory) -> Vec<(PartnerId, Vec<String>)> {
+    directory
+        .partners
+        .iter()
+        .filter_map(|e| Some((partner_of(&e.id)?, e.werkgebied.clone())))
+        .filter(|(p, _)| p.role() == policies::Role::Corporatie)
+        .collect()
+}
+
 fn partner_of(peer: &PeerId) -> Option<PartnerId> {
     peer.as_str().parse().ok()
 }
@@ -113,6 +122,7 @@ impl Federation {
             });
         }
         let endpoint = Endpoint::bind(cfg.listen, &cfg.tls)?;
+        node.set_corporaties(corporaties(&cfg.directory));
         cfg.tls
             .admitted
             .replace(cfg.directory.partners.iter().map(|p| p.id.clone()));
@@ -200,6 +210,7 @@ impl Federation {
                 conn.close("removed from the federation directory");
             }
         }
+        self.inner.node.set_corporaties(corporaties(&directory));
         *self.inner.directory.write().expect("directory lock") = directory;
         self.dial_new();
     }
@@ -241,6 +252,16 @@ async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) {
         if *shutdown.borrow() {
             break;
         }
+        // The peer may have moved: take its address from the directory as it is now.
+        let addr = inner
+            .directory
+            .read()
+            .expect("directory lock")
+            .partners
+            .iter()
+            .find(|e| e.id == peer_id)
+            .and_then(|e| e.endpoint.as_deref()?.parse().ok())
+            .unwrap_or(addr);
         match inner.endpoint.connect(addr, &peer_id).await {
             Ok(conn) => {
                 backoff = MIN_BACKOFF;

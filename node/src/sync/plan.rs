@@ -97,7 +97,28 @@ pub fn plan(
         voorziening: facts.voorziening,
         beleid: policy.meta.version.clone(),
     };
+    // Partners of one role do not see each other's documents: an aanmeldbericht addressed to another corporatie,
+    // another gemeente's form. The policy grants fields per kind of document; this keeps them per addressee.
+    project.retain(|(section, _)| match section.split_once('/') {
+        Some((_, instance)) => instance
+            .parse::<PartnerId>()
+            .map_or(true, |p| p.role() != peer.role() || &p == peer),
+        None => true,
+    });
     plan.projection = projection::build(&project, allowed_set, &meta);
+    if plan.projection.is_empty()
+        && meta
+            .ontvanger_relaties
+            .iter()
+            .any(|r| *r != policies::Relation::Geen)
+    {
+        // Nothing to send, but the peer relates to the case: tell it how (a corporatie that refused learns it is
+        // now an earlier one, and keeps sending its refusal to the Transferpunt).
+        plan.projection.insert(
+            projection::META.into(),
+            serde_json::to_value(&meta).expect("meta serialises"),
+        );
+    }
     plan.projected = projection::fields_of(&plan.projection);
     plan
 }

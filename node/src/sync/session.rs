@@ -41,6 +41,8 @@ struct Session {
     blocked: HashSet<String>,
     /// Documents the peer said it cannot take (yet): retried when their case changes.
     unavailable: HashSet<String>,
+    /// Documents the peer offered that this node could not take yet: asked for when their case changes here.
+    deferred: HashSet<String>,
 }
 
 pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
@@ -90,10 +92,14 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         syncs: HashMap::new(),
         blocked: HashSet::new(),
         unavailable: HashSet::new(),
+        deferred: HashSet::new(),
     };
     s.reconcile_all().await;
+    let mut retry = tokio::time::interval(RETRY);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = retry.tick() => s.retry().await,
             m = rx.recv() => match m {
                 Some(Ok(msg)) => s.handle(msg).await,
                 Some(Err(frame_error)) => {
@@ -123,6 +129,9 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
     tracing::info!(peer = %peer, "disconnected");
 }
 
+/// How often documents one side could not take yet are offered or asked for again.
+const RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl Session {
     fn me(&self) -> &PartnerId {
         &self.inner.me
@@ -131,6 +140,20 @@ impl Session {
     async fn send(&self, msg: Message) {
         if let Err(e) = self.conn.send(&msg).await {
             tracing::debug!(peer = %self.peer, error = %e, "send failed");
+        }
+    }
+
+    /// Offer again what the peer could not take, ask again for what this node could not take: the facts that
+    /// decide it (a projection saying who relates how) may have arrived since.
+    async fn retry(&mut self) {
+        let cases: BTreeSet<CaseId> = self
+            .unavailable
+            .iter()
+            .chain(&self.deferred)
+            .filter_map(|d| WireDoc::parse(d).map(|w| w.case().clone()))
+            .collect();
+        for case in cases {
+            self.reconcile(&case).await;
         }
     }
 
@@ -210,6 +233,24 @@ impl Session {
         // A document the peer could not take before may be acceptable now.
         self.unavailable
             .retain(|d| WireDoc::parse(d).is_none_or(|w| w.case() != case));
+        // And one the peer offered that this node could not take: ask for it, starting from nothing.
+        let asks: Vec<String> = self
+            .deferred
+            .iter()
+            .filter(|d| WireDoc::parse(d).is_some_and(|w| w.case() == case))
+            .cloned()
+            .collect();
+        for d in asks {
+            self.deferred.remove(&d);
+            let mut empty = doc::new_document(self.me());
+            if let Some(bytes) = SyncSession::new().generate(&mut empty) {
+                self.send(Message::Sync {
+                    doc: d,
+                    data: bytes,
+                })
+                .await;
+            }
+        }
         for d in docs {
             self.push(&d, &plan).await;
         }
@@ -287,7 +328,7 @@ impl Session {
         let changed = doc::write_sections(&mut am, &plan.projection).ok()?;
         if changed || record.snapshot.is_empty() {
             doc::commit(&mut am, self.inner.node.clock_now().unix_timestamp());
-            record.snapshot = am.save();
+            record.snapshot = am.save_nocompress();
             store.put_projection(&record).await.ok()?;
         }
         WireDoc::parse(&record.wire_id)
@@ -364,7 +405,9 @@ impl Session {
         plan: &Plan,
     ) {
         let name = d.to_string();
-        if let Some(bytes) = session.generate(&mut am) {
+        let generated = session.generate(&mut am);
+        tracing::debug!(peer = %self.peer, doc = %name, bytes = generated.as_ref().map_or(0, Vec::len), "sync message");
+        if let Some(bytes) = generated {
             let carries =
                 automerge::sync::Message::decode(&bytes).is_ok_and(|m| !m.changes.is_empty());
             if carries {
@@ -465,8 +508,12 @@ impl Session {
     /// A case document from the peer: accepted only if every operation was made by the peer (or is this node's
     /// own, echoed back), on a field the peer may write, that this node may hold.
     async fn receive_form(&mut self, name: &str, k: DocKeyName, data: &[u8]) {
+        tracing::debug!(peer = %self.peer, doc = %name, "form message received");
+        // The peer engages with this document: whatever it could not take before, it wants now.
+        self.unavailable.remove(name);
         let node = self.inner.node.clone();
         let _guard = node.write_guard().await;
+        tracing::debug!(doc = %name, "form: write lock taken");
         let policy = node.policy();
         let Ok(loaded) = node.load_case(&k.case).await else {
             return;
@@ -479,10 +526,11 @@ impl Session {
             .flatten()
             .is_some();
         let case_known = !loaded.keys.is_empty() || !loaded.projected.is_empty();
-        let facts_before = node.facts(&loaded, &[&self.peer]);
+        let facts_before = crate::service::facts_accepting(&self.inner.me, &loaded, &self.peer);
         // May the peer take part in this document at all? Otherwise: not available, as if it did not exist.
         let peer_writes = policy.writable(self.peer.role(), &facts_before.relations_of(&self.peer));
         let plan = self.plan(&k.case).await.unwrap_or_default();
+        tracing::debug!(doc = %name, "form: planned");
         let shared = plan.full.contains(&k);
         let may_create = !case_known
             && k.kind == DocumentKind::Registratie
@@ -491,12 +539,34 @@ impl Session {
                 .intersection(FieldSet::document(k.kind))
                 .is_empty();
         if !shared && !may_create {
+            // Perhaps only not yet: the projection that tells this node how the peer relates to the case may still
+            // be on its way. Asked for again when the case changes here.
+            self.deferred.insert(name.to_string());
+            tracing::debug!(doc = %name, "form: not (yet) available");
+            // Answered alike whether the document exists or not; but changes pushed into a document the peer takes
+            // no part in are a security event all the same.
+            if automerge::sync::Message::decode(data).is_ok_and(|m| !m.changes.is_empty()) {
+                self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(peer = %self.peer, doc = %name, "security event: changes pushed for a document the peer takes no part in");
+                self.security_event(
+                    Some(&k.case),
+                    &format!(
+                        "{} pushed changes to {name}, in which it takes no part",
+                        self.peer
+                    ),
+                    &[],
+                )
+                .await;
+            }
             self.send(Message::NotAvailable {
                 doc: name.to_string(),
             })
             .await;
+            tracing::debug!(doc = %name, "form: not available sent");
             return;
         }
+        self.deferred.remove(name);
+        tracing::debug!(doc = %name, shared, may_create, exists, case_known, "form: taking part");
         let wire = WireDoc::Form(k.clone());
         let Some((mut am, mut session)) = self
             .load(&wire)
@@ -522,6 +592,7 @@ impl Session {
                 &validator,
             )
         });
+        tracing::debug!(doc = %name, ok = matches!(outcome, Ok(Ok(_))), "form: checked");
         match outcome {
             Err(e) => {
                 self.refused(
@@ -635,8 +706,13 @@ impl Session {
             None => (doc::new_document(&me), SyncSession::new()),
         };
         let peer = self.peer.clone();
+        let own = node.load_case(&case).await.ok().map(|l| {
+            let known = !l.keys.is_empty() || !l.projected.is_empty();
+            (crate::service::facts_accepting(&me, &l, &peer), known)
+        });
+        let validator = Validator::new(node.gemeenten(), node.clock_now().date());
         let outcome = session.receive_checked(&mut am, data, |fork, new| {
-            check_projection(fork, new, &me, &peer, &policy)
+            check_projection(fork, new, &me, &peer, &policy, own.as_ref(), &validator)
         });
         match outcome {
             Err(e) => {
@@ -655,7 +731,7 @@ impl Session {
                     sender: sender.to_string(),
                     receiver: receiver.to_string(),
                     generation,
-                    snapshot: am.save(),
+                    snapshot: am.save_nocompress(),
                     sync_state: Some(session.persist()),
                     retired: false,
                 };
@@ -710,7 +786,7 @@ impl Session {
     async fn security_event(&self, case: Option<&CaseId>, reason: &str, fields: &[FieldId]) {
         let mut entry = self.entry(
             Operation::Refusal,
-            &CaseId::from_bytes([0; 16]),
+            case.unwrap_or(&CaseId::from_bytes([0; 16])),
             "",
             fields,
             reason,
@@ -824,8 +900,11 @@ fn check_form(
     );
     let mut fields: Vec<FieldId> = Vec::new();
     for op in check::touched(fork, new) {
+        // A change new to this node cannot be its own echo: one under this node's actor id is forged.
         if op.actor == my_actor {
-            continue;
+            return Err(refuse(format!(
+                "a change under this node's own actor id, sent by {peer}: forged"
+            )));
         }
         if op.actor != peer_actor {
             return Err(refuse(format!(
@@ -871,6 +950,8 @@ fn check_projection(
     me: &PartnerId,
     peer: &PartnerId,
     policy: &policies::Policy,
+    own: Option<&(policies::CaseFacts, bool)>,
+    validator: &Validator<'_>,
 ) -> Result<Vec<FieldId>, Refusal> {
     let json =
         doc::read_json(fork).map_err(|e| refuse(format!("projection does not read: {e}")))?;
@@ -893,7 +974,31 @@ fn check_projection(
             "the projection declares relations this node's role cannot have",
         ));
     }
-    let facts = meta.facts(peer, me);
+    let mut facts = meta.facts(peer, me);
+    // The sender's relations are judged on what this node knows of the case, not on the sender's own word —
+    // at the Transferpunt only on that (see `service::facts_accepting`).
+    let mut sender: Vec<policies::Relation> = own
+        .map(|(f, _)| f.relations_of(peer))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| *r != policies::Relation::Geen)
+        .collect();
+    let case_known = own.is_some_and(|(_, known)| *known);
+    if me.role() != Role::Transferpunt {
+        sender.extend(facts.relations.get(peer).cloned().unwrap_or_default());
+    } else if sender.is_empty() && !case_known {
+        // A case new to the Transferpunt: the sender's relation follows from the data it sends (a registratie
+        // naming it as the betrokken zorgaanbieder). Every field of that data is checked below like any other.
+        let mut docs = policies::CaseDocuments::new();
+        for (_, form) in projection::read(fork, validator).forms {
+            docs.insert(form);
+        }
+        sender = docs.relations_of(peer);
+    }
+    if sender.len() > 1 {
+        sender.retain(|r| *r != policies::Relation::Geen);
+    }
+    facts.relations.insert(peer.clone(), sender);
     let allowed: FieldSet = policy
         .allowed_fields(&facts, peer, me)
         .iter()
