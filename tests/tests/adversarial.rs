@@ -871,3 +871,131 @@ async fn a_partner_removed_from_the_directory_is_refused_by_the_node() {
     assert!(still.contains(&partner(ZA)), "{still:?}");
     honest_nodes_keep_syncing(&net).await;
 }
+
+/// Regressions for bugs the adversarial tests found.
+mod regressions {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_push_by_a_non_participant_is_recorded_as_a_security_event() {
+        let (mut net, case) = assigned_case().await;
+        let audit_before = refusals(&net, TP).await.len();
+        let refused_before = refused_count(&net, TP);
+        let mut rogue = Rogue::connect(&mut net, ROGUE, TP).await;
+        let doc = format!("c/{case}/registratie");
+        let mut bsn = authored_as(ROGUE, &json!({ "bsn": "999999990" }));
+        rogue.sync(&doc, carrying_changes(&mut bsn)).await;
+        rogue.settle().await;
+        // Answered like a document that does not exist, but recorded and counted all the same.
+        assert!(matches!(rogue.about(&doc)[0], Message::NotAvailable { .. }));
+        assert!(refused_count(&net, TP) > refused_before);
+        assert!(refusals(&net, TP).await.len() > audit_before);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn changes_authored_as_the_receiver_are_refused() {
+        let mut net = TestNet::start(&[ZA, TP, GM]).await;
+        let mut rogue = Rogue::connect(&mut net, ROGUE_ZA, TP).await;
+        let case = node::store::CaseId::random();
+        let mut reg = authored_as(ROGUE_ZA, &registratie(ROGUE_ZA, "123456782"));
+        rogue
+            .sync(&format!("c/{case}/registratie"), carrying_changes(&mut reg))
+            .await;
+        eventually("registratie taken", WAIT, || async {
+            net.holds(TP, &case).await.contains_key("registratie")
+        })
+        .await;
+        let doc = format!("c/{case}/bemiddelingsverzoek");
+        let mut forged = authored_as(
+            TP,
+            &json!({ "datum_verzoek": "2025-11-03", "ontbrekende_gegevens": ["aanmelding.hoofdinkomen"],
+                     "toelichting_transferpunt": "geschreven door de rogue" }),
+        );
+        rogue.sync(&doc, carrying_changes(&mut forged)).await;
+        rogue.settle().await;
+        assert!(
+            !net.holds(TP, &case)
+                .await
+                .contains_key("bemiddelingsverzoek")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_corporatie_declaring_itself_assigned_gets_nothing() {
+        let (mut net, case) = assigned_case().await;
+        let mut rogue = Rogue::connect(&mut net, ROGUE, TP).await;
+        let meta = serde_json::to_value(node::sync::projection::Meta {
+            ontvanger_relaties: vec![policies::Relation::Transferpunt],
+            afzender_relaties: vec![policies::Relation::ToegewezenCorporatie],
+            fase: policies::Fase::Bemiddeling,
+            toestemming: true,
+            voorziening: None,
+            beleid: "2026.1".into(),
+        })
+        .unwrap();
+        let doc = format!("p/{case}/{ROGUE}/{TP}/1");
+        let mut p = authored_as(ROGUE, &json!({ "_meta": meta }));
+        rogue.sync(&doc, carrying_changes(&mut p)).await;
+        rogue.settle().await;
+        let doc2 = format!("p/{case}/{ROGUE}/{TP}/2");
+        let mut p = authored_as(
+            ROGUE,
+            &json!({ "_meta": meta, format!("reactie/{ROGUE}"): {
+                "besluit": "geaccepteerd", "datum_besluit": "2025-11-21" } }),
+        );
+        rogue.sync(&doc2, carrying_changes(&mut p)).await;
+        rogue.settle().await;
+        // Something changes in the case: the Transferpunt reconciles with every peer.
+        net.write(ZA, &case, DocumentKind::Aanmelding, None, {
+            let mut a = aanmelding();
+            a["hoofdinkomen"] = json!("werk");
+            a
+        })
+        .await
+        .unwrap();
+        eventually("TP has new aanmelding", WAIT, || async {
+            net.holds(TP, &case).await["aanmelding"].get("hoofdinkomen") == Some(&json!("werk"))
+        })
+        .await;
+        rogue.settle().await;
+        let pulled = rogue.pull(&format!("p/{case}/{TP}/{ROGUE}/1")).await;
+        let got: Vec<_> = rogue
+            .received()
+            .into_iter()
+            .filter(|m| matches!(m, Message::Sync { .. }))
+            .map(|m| m.doc().unwrap().to_string())
+            .collect();
+        assert!(!net.holds(TP, &case).await.keys().any(|k| k.contains(ROGUE)));
+        assert!(!rogue.received().iter().any(carries_changes));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bemiddelingsverzoek_right_after_the_registratie_arrives() {
+        let net = TestNet::start(&[ZA, TP]).await;
+        let case = net.new_case(ZA).await;
+        net.write(
+            ZA,
+            &case,
+            DocumentKind::Registratie,
+            None,
+            registratie(ZA, "123456782"),
+        )
+        .await
+        .unwrap();
+        net.write(
+            ZA,
+            &case,
+            DocumentKind::Bemiddelingsverzoek,
+            None,
+            json!({ "datum_verzoek": "2025-11-03" }),
+        )
+        .await
+        .unwrap();
+        eventually("TP holds the bemiddelingsverzoek", WAIT, || async {
+            net.holds(TP, &case)
+                .await
+                .contains_key("bemiddelingsverzoek")
+        })
+        .await;
+    }
+}

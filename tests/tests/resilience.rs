@@ -240,3 +240,24 @@ async fn a_gemeente_offline_while_many_cases_were_created_catches_up() {
         assert!(gm["registratie"].get("reden_dakloosheid").is_none());
     }
 }
+
+/// Regression: a peer that came back on a new address was never dialled again.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_zorgaanbieder_is_redialled_at_its_new_address() {
+    let mut net = TestNet::start(&[ZA, TP]).await;
+    let first = register(&net, 0, 1).await;
+    eventually("first arrives", WAIT, || async {
+        all_arrived(&net, TP, &first, &["registratie"]).await
+    })
+    .await;
+    net.stop(ZA).await;
+    let later = register(&net, 1, 1).await;
+    net.restart(ZA); // a new port, published in a new directory
+    eventually(
+        "the case written while the zorgaanbieder was down reaches the Transferpunt",
+        Duration::from_secs(20),
+        || async { all_arrived(&net, TP, &later, &["registratie"]).await },
+    )
+    .await;
+}

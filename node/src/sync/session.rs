@@ -99,7 +99,14 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = retry.tick() => s.retry().await,
+            _ = retry.tick() => {
+                // A partner removed from the directory while its connection was being set up is caught here.
+                if !inner.admitted.contains(conn.peer()) {
+                    tracing::warn!(peer = %peer, "partner no longer in the federation directory: closing");
+                    break;
+                }
+                s.retry().await
+            }
             m = rx.recv() => match m {
                 Some(Ok(msg)) => s.handle(msg).await,
                 Some(Err(frame_error)) => {
@@ -128,6 +135,9 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
     }
     tracing::info!(peer = %peer, "disconnected");
 }
+
+/// Most documents a session remembers to ask for again.
+const MAX_DEFERRED: usize = 256;
 
 /// How often documents one side could not take yet are offered or asked for again.
 const RETRY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -233,22 +243,42 @@ impl Session {
         // A document the peer could not take before may be acceptable now.
         self.unavailable
             .retain(|d| WireDoc::parse(d).is_none_or(|w| w.case() != case));
-        // And one the peer offered that this node could not take: ask for it, starting from nothing.
+        // And one the peer offered that this node could not take: ask for it, starting from nothing — once the
+        // peer takes part in it, as far as this node now knows.
         let asks: Vec<String> = self
             .deferred
             .iter()
             .filter(|d| WireDoc::parse(d).is_some_and(|w| w.case() == case))
             .cloned()
             .collect();
-        for d in asks {
-            self.deferred.remove(&d);
-            let mut empty = doc::new_document(self.me());
-            if let Some(bytes) = SyncSession::new().generate(&mut empty) {
-                self.send(Message::Sync {
-                    doc: d,
-                    data: bytes,
-                })
-                .await;
+        if !asks.is_empty() {
+            let policy = self.inner.node.policy();
+            let peer_writes = match self.inner.node.load_case(case).await {
+                Ok(l) => {
+                    let facts = crate::service::facts_accepting(self.me(), &l, &self.peer);
+                    policy.writable(self.peer.role(), &facts.relations_of(&self.peer))
+                }
+                Err(_) => FieldSet::EMPTY,
+            };
+            for d in asks {
+                let Some(WireDoc::Form(k)) = WireDoc::parse(&d) else {
+                    continue;
+                };
+                if peer_writes
+                    .intersection(FieldSet::document(k.kind))
+                    .is_empty()
+                {
+                    continue;
+                }
+                self.deferred.remove(&d);
+                let mut empty = doc::new_document(self.me());
+                if let Some(bytes) = SyncSession::new().generate(&mut empty) {
+                    self.send(Message::Sync {
+                        doc: d,
+                        data: bytes,
+                    })
+                    .await;
+                }
             }
         }
         for d in docs {
@@ -541,7 +571,10 @@ impl Session {
         if !shared && !may_create {
             // Perhaps only not yet: the projection that tells this node how the peer relates to the case may still
             // be on its way. Asked for again when the case changes here.
-            self.deferred.insert(name.to_string());
+            // Bounded, so a peer cannot make this node keep asking for ever more documents.
+            if self.deferred.len() < MAX_DEFERRED {
+                self.deferred.insert(name.to_string());
+            }
             tracing::debug!(doc = %name, "form: not (yet) available");
             // Answered alike whether the document exists or not; but changes pushed into a document the peer takes
             // no part in are a security event all the same.
