@@ -116,10 +116,10 @@ pub async fn assign_corporatie(
             && let Some(h) = b.get("corporatie_historie").and_then(|v| v.as_records())
         {
             for r in h {
-                if let Some(c) = r.get("corporatie").and_then(|v| v.as_text()) {
-                    if let Some(i) = candidates.iter().position(|p| p.to_string() == c) {
-                        counts[i] += 1;
-                    }
+                if let Some(c) = r.get("corporatie").and_then(|v| v.as_text())
+                    && let Some(i) = candidates.iter().position(|p| p.to_string() == c)
+                {
+                    counts[i] += 1;
                 }
             }
         }

@@ -15,9 +15,13 @@ pub struct InvalidParam {
     pub reason: String,
 }
 
-/// A problem response.
+/// A problem response. Boxed: handlers return it in `Result`s, and the error side should stay small.
 #[derive(Debug, Clone, Serialize)]
-pub struct Problem {
+#[serde(transparent)]
+pub struct Problem(Box<ProblemBody>);
+
+#[derive(Debug, Clone, Serialize)]
+struct ProblemBody {
     #[serde(rename = "type")]
     kind: String,
     title: String,
@@ -33,31 +37,31 @@ pub struct Problem {
 impl Problem {
     /// A problem with a status and a short Dutch title.
     pub fn new(status: StatusCode, title: &str) -> Self {
-        Problem {
+        Problem(Box::new(ProblemBody {
             kind: "about:blank".into(),
             title: title.into(),
             status: status.as_u16(),
             detail: None,
             invalid_params: Vec::new(),
             headers: Vec::new(),
-        }
+        }))
     }
 
     /// Add an explanation.
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.0.detail = Some(detail.into());
         self
     }
 
     /// Add the invalid fields.
     pub fn invalid_params(mut self, params: impl IntoIterator<Item = InvalidParam>) -> Self {
-        self.invalid_params.extend(params);
+        self.0.invalid_params.extend(params);
         self
     }
 
     /// Add a response header.
     pub fn header(mut self, name: &'static str, value: &'static str) -> Self {
-        self.headers.push((
+        self.0.headers.push((
             HeaderName::from_static_lower(name),
             HeaderValue::from_static(value),
         ));
@@ -66,7 +70,7 @@ impl Problem {
 
     /// The status.
     pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
@@ -91,7 +95,7 @@ impl IntoResponse for Problem {
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        for (k, v) in self.headers {
+        for (k, v) in self.0.headers {
             h.insert(k, v);
         }
         res

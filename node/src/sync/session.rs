@@ -506,8 +506,9 @@ impl Session {
                 }) = WireDoc::parse(&doc)
                     && sender == self.peer
                     && &receiver == self.me()
+                    && let Ok(true) = self.inner.node.store().delete_projection(&doc).await
                 {
-                    if let Ok(true) = self.inner.node.store().delete_projection(&doc).await {
+                    {
                         tracing::info!(peer = %self.peer, doc = %doc, reason = %reason, "projection withdrawn by its sender: deleted");
                         self.audit(
                             Operation::Receipt,
