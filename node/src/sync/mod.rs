@@ -69,6 +69,8 @@ pub struct Stats {
     pub sent: std::sync::atomic::AtomicU64,
     /// Sync messages received and accepted.
     pub accepted: std::sync::atomic::AtomicU64,
+    /// Bytes of sync payload sent (Automerge sync messages, before framing and QUIC).
+    pub bytes_sent: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) struct Inner {
