@@ -152,6 +152,36 @@ pub async fn open_with_clock(dir: &Path, clock: Clock) -> Result<(Config, Arc<No
     Ok((cfg, Arc::new(node)))
 }
 
+/// Start the federation side from the files named in the configuration.
+pub fn start_federation(
+    dir: &Path,
+    files: &crate::config::FederationFiles,
+    node: Arc<Node>,
+) -> anyhow::Result<crate::sync::Federation> {
+    use anyhow::Context as _;
+    let f = files.resolved(dir);
+    let read = |p: &PathBuf| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let tls = protocol::TlsSetup::from_pem(
+        &read(&f.certificate)?,
+        &read(&f.key)?,
+        &read(&f.ca)?,
+        protocol::Admitted::default(),
+    )?;
+    let directory = crate::cli::pki::load_directory(&f.ca, &f.directory)?;
+    let fed = crate::sync::Federation::start(
+        node,
+        crate::sync::FederationConfig {
+            listen: f.listen,
+            tls,
+            directory,
+        },
+    )?;
+    tracing::info!(addr = %fed.local_addr()?, "federation listening");
+    Ok(fed)
+}
+
 /// Serve the local API on `listener` until `shutdown` resolves; then finish the requests in flight.
 pub async fn serve(
     listener: TcpListener,

@@ -30,6 +30,46 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// The federation side: absent, the node runs its local API only.
+    #[serde(default)]
+    pub federation: Option<FederationFiles>,
+}
+
+/// Where the federation side listens and finds its certificate, the federation CA and the signed directory.
+/// Relative paths are relative to the data directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationFiles {
+    /// The UDP address for QUIC (`0.0.0.0:4433`).
+    pub listen: SocketAddr,
+    /// This node's certificate (PEM), issued by the federation CA.
+    pub certificate: PathBuf,
+    /// This node's private key (PEM).
+    pub key: PathBuf,
+    /// The federation CA's certificate (PEM).
+    pub ca: PathBuf,
+    /// The federation directory, signed by the CA (JSON).
+    pub directory: PathBuf,
+}
+
+impl FederationFiles {
+    /// The same, with relative paths made relative to `dir`.
+    pub fn resolved(&self, dir: &Path) -> FederationFiles {
+        let r = |p: &PathBuf| {
+            if p.is_relative() {
+                dir.join(p)
+            } else {
+                p.clone()
+            }
+        };
+        FederationFiles {
+            listen: self.listen,
+            certificate: r(&self.certificate),
+            key: r(&self.key),
+            ca: r(&self.ca),
+            directory: r(&self.directory),
+        }
+    }
 }
 
 /// The local HTTP API.
@@ -122,6 +162,7 @@ impl Config {
             api: ApiConfig::default(),
             policy: None,
             log: LogConfig::default(),
+            federation: None,
         }
     }
 

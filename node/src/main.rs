@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use node::cli::admin::{AuditCommand, CaseCommand, DirArg, UserCommand};
+use node::cli::pki::{CaCommand, DirectoryCommand};
 use node::cli::policy::PolicyCommand;
 use node::config::LogFormat;
 use policies::PartnerId;
@@ -54,6 +55,12 @@ enum Command {
     /// Check, explain, compare a policy, or ask why a partner gets a field.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The federation CA (at the Transferpunt): create it, issue node certificates.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// The signed federation directory: partners, roles, endpoints, contact persons.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// The local API's description.
     #[command(subcommand)]
     Api(ApiCommand),
@@ -103,6 +110,14 @@ async fn run(command: Command) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     match command {
         Command::Policy(cmd) => node::cli::policy::run(cmd, &mut stdout),
+        Command::Ca(cmd) => {
+            node::cli::pki::ca(cmd, &mut stdout)?;
+            Ok(0)
+        }
+        Command::Directory(cmd) => {
+            node::cli::pki::directory(cmd, &mut stdout)?;
+            Ok(0)
+        }
         Command::Api(ApiCommand::Openapi) => {
             use std::io::Write;
             writeln!(
@@ -124,8 +139,18 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             drop(stdout);
             let (cfg, node) = node::app::open(&dir.dir).await?;
             init_logging(cfg.log.format);
+            let federation = match &cfg.federation {
+                Some(files) => Some(node::app::start_federation(&dir.dir, files, node.clone())?),
+                None => {
+                    tracing::info!("no [federation] section: running the local API only");
+                    None
+                }
+            };
             let listener = tokio::net::TcpListener::bind(cfg.api.listen).await?;
             node::app::serve(listener, node, cfg.api.max_body_bytes, shutdown_signal()).await?;
+            if let Some(f) = federation {
+                f.shutdown().await;
+            }
             Ok(0)
         }
         Command::User(cmd) => {

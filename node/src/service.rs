@@ -482,14 +482,28 @@ impl Node {
                 _ => Ok(self.partner.to_string()),
             })?;
         let key = DocKey::instance(case_id.clone(), kind, instance.clone());
-        let stored = self
-            .store
-            .load_document(&key)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("{kind} van casus {case_id}")))?;
-        let am = stored.to_automerge(&self.partner)?;
-        let json = doc::read_json(&am)?;
-        let form = self.validator().form(kind, &json)?;
+        let form = match self.store.load_document(&key).await? {
+            Some(stored) => {
+                let am = stored.to_automerge(&self.partner)?;
+                let json = doc::read_json(&am)?;
+                self.validator().partial_form(kind, &json)?
+            }
+            // Not a document of this node's own: the fields another partner projected to it, read only.
+            None => {
+                let loaded = self.load_case(case_id).await?;
+                let section = crate::sync::projection::section_name(kind, &instance);
+                let section_plain = crate::sync::projection::section_name(kind, "");
+                loaded
+                    .projected
+                    .iter()
+                    .zip(&loaded.projected_forms)
+                    .find(|(s, _)| {
+                        **s == section || (**s == section_plain && !kind.spec().multiple)
+                    })
+                    .map(|(_, f)| f.clone())
+                    .ok_or_else(|| ServiceError::NotFound(format!("{kind} van casus {case_id}")))?
+            }
+        };
         let fields: Vec<FieldId> = form.field_ids().collect();
         let entry = self.entry(Operation::Read, Some(user), case_id, kind, &fields, start);
         self.store.append_audit(&entry).await?;
@@ -507,9 +521,12 @@ impl Node {
         created_at: OffsetDateTime,
     ) -> Result<(CaseSummary, CaseDocuments), ServiceError> {
         let LoadedCase {
-            docs: case, keys, ..
+            docs: case,
+            keys,
+            projected,
+            ..
         } = self.load_case(&id).await?;
-        let documenten = keys
+        let mut documenten: Vec<String> = keys
             .iter()
             .map(|k| {
                 if k.instance.is_empty() {
@@ -519,7 +536,15 @@ impl Node {
                 }
             })
             .collect();
-        let ontbrekend = case.iter().flat_map(completeness::missing).collect();
+        // What other partners projected to this node, read only.
+        for s in projected {
+            if !documenten.contains(&s) {
+                documenten.push(s);
+            }
+        }
+        // What is missing is reported for the forms this node holds whole, not for fields projected to it.
+        let (whole, _) = self.case_documents(&id).await?;
+        let ontbrekend = whole.iter().flat_map(completeness::missing).collect();
         Ok((
             CaseSummary {
                 id: id.to_string(),

@@ -2,4 +2,5 @@
 //! its own module so it can be tested without a process.
 
 pub mod admin;
+pub mod pki;
 pub mod policy;

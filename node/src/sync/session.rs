@@ -474,7 +474,10 @@ impl Session {
                 .await;
             }
             self.inner.stats.sent.fetch_add(1, Ordering::Relaxed);
-            self.inner.stats.bytes_sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            self.inner
+                .stats
+                .bytes_sent
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             self.send(Message::Sync {
                 doc: name.clone(),
                 data: bytes,

@@ -1,0 +1,243 @@
+//! Two real `weerthuis run` processes federated the way an operator sets them up: `ca create`, `ca issue`,
+//! `directory sign`, a `[federation]` section in each node's configuration. A registratie written through the
+//! zorgaanbieder's API is read through the Transferpunt's API.
+
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_weerthuis");
+
+fn weerthuis(args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("WEERTHUIS_DIR")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "weerthuis {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn free_tcp() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_udp() -> u16 {
+    UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+fn call(method: &str, url: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+    let a = agent();
+    let auth = format!("Bearer {token}");
+    let res = match (method, body) {
+        ("POST", _) => a.post(url).header("Authorization", &auth).send_empty(),
+        ("PUT", Some(b)) => a
+            .put(url)
+            .header("Authorization", &auth)
+            .content_type("application/json")
+            .send(b.to_string()),
+        _ => a.get(url).header("Authorization", &auth).call(),
+    };
+    match res {
+        Ok(mut r) => {
+            let status = r.status().as_u16();
+            let text = r.body_mut().read_to_string().unwrap_or_default();
+            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        }
+        Err(_) => (0, Value::Null),
+    }
+}
+
+fn setup_node(root: &Path, name: &str, partner: &str, udp: u16) -> std::path::PathBuf {
+    let dir = root.join(name);
+    let d = dir.to_str().unwrap();
+    weerthuis(&["init", "--dir", d, "--partner", partner]);
+    let ca = root.join("ca");
+    weerthuis(&[
+        "ca",
+        "issue",
+        "--ca",
+        ca.to_str().unwrap(),
+        "--partner",
+        partner,
+        "--out",
+        d,
+    ]);
+    let signed = root.join("directory.signed.json");
+    std::fs::copy(&signed, dir.join("directory.json")).unwrap();
+    let mut cfg = std::fs::read_to_string(dir.join("weerthuis.toml")).unwrap();
+    cfg.push_str(&format!(
+        "\n[federation]\nlisten = \"127.0.0.1:{udp}\"\ncertificate = \"node.pem\"\nkey = \"node.key\"\n\
+         ca = \"federation-ca.pem\"\ndirectory = \"directory.json\"\n"
+    ));
+    std::fs::write(dir.join("weerthuis.toml"), cfg).unwrap();
+    dir
+}
+
+fn start(dir: &Path, api: u16) -> Running {
+    let log = std::fs::File::create(dir.join("node.log")).unwrap();
+    Running(
+        Command::new(BIN)
+            .args(["run", "--dir", dir.to_str().unwrap()])
+            .env("WEERTHUIS_API_LISTEN", format!("127.0.0.1:{api}"))
+            .env_remove("WEERTHUIS_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if f() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[test]
+fn two_processes_federate_with_cli_made_certificates() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let ca = r.join("ca");
+    let out = weerthuis(&["ca", "create", "--out", ca.to_str().unwrap()]);
+    assert!(out.contains("Created federation CA"), "{out}");
+
+    let (udp_tp, udp_za) = (free_udp(), free_udp());
+    let directory = json!({"version": 1, "partners": [
+        {"id": "transferpunt:sdf", "name": "Transferpunt Sociaal Domein Fryslân", "endpoint": format!("127.0.0.1:{udp_tp}"),
+         "contacts": [{"naam": "Uitstroomcoördinator", "email": "transferpunt@example.invalid"}]},
+        {"id": "zorgaanbieder:kwadrant", "name": "Kwadrant", "endpoint": format!("127.0.0.1:{udp_za}")}
+    ]});
+    let unsigned = r.join("directory.json");
+    std::fs::write(&unsigned, directory.to_string()).unwrap();
+    let signed = r.join("directory.signed.json");
+    weerthuis(&[
+        "directory",
+        "sign",
+        "--ca",
+        ca.to_str().unwrap(),
+        unsigned.to_str().unwrap(),
+        "--out",
+        signed.to_str().unwrap(),
+    ]);
+    let shown = weerthuis(&[
+        "directory",
+        "show",
+        "--ca",
+        ca.join("federation-ca.pem").to_str().unwrap(),
+        signed.to_str().unwrap(),
+    ]);
+    assert!(
+        shown.contains("signature valid") && shown.contains("zorgaanbieder:kwadrant"),
+        "{shown}"
+    );
+
+    let tp = setup_node(r, "tp", "transferpunt:sdf", udp_tp);
+    let za = setup_node(r, "za", "zorgaanbieder:kwadrant", udp_za);
+    let token = |dir: &Path| {
+        weerthuis(&[
+            "user",
+            "add",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--name",
+            "test",
+        ])
+        .lines()
+        .last()
+        .unwrap()
+        .to_string()
+    };
+    let (tp_token, za_token) = (token(&tp), token(&za));
+    let (api_tp, api_za) = (free_tcp(), free_tcp());
+    let _tp_proc = start(&tp, api_tp);
+    let _za_proc = start(&za, api_za);
+    let za_api = format!("http://127.0.0.1:{api_za}/api/v1");
+    let tp_api = format!("http://127.0.0.1:{api_tp}/api/v1");
+    wait_until("both nodes answer", || {
+        call("GET", &format!("{za_api}/health"), "", None).0 == 200
+            && call("GET", &format!("{tp_api}/health"), "", None).0 == 200
+    });
+
+    let (status, case) = call("POST", &format!("{za_api}/casussen"), &za_token, None);
+    assert_eq!(status, 201);
+    let id = case["id"].as_str().unwrap().to_string();
+    let fixture: Value =
+        serde_json::from_str(include_str!("fixtures/case_bemiddeling.json")).unwrap();
+    let (status, _) = call(
+        "PUT",
+        &format!("{za_api}/casussen/{id}/documenten/registratie"),
+        &za_token,
+        Some(&fixture["registratie"]),
+    );
+    assert_eq!(status, 200);
+
+    wait_until("the Transferpunt's API shows the registratie", || {
+        call(
+            "GET",
+            &format!("{tp_api}/casussen/{id}/documenten/registratie"),
+            &tp_token,
+            None,
+        )
+        .0 == 200
+    });
+    let (_, view) = call(
+        "GET",
+        &format!("{tp_api}/casussen/{id}/documenten/registratie"),
+        &tp_token,
+        None,
+    );
+    assert_eq!(view["velden"]["bsn"], "123456782");
+    assert_eq!(
+        view["velden"]["reden_dakloosheid"],
+        fixture["registratie"]["reden_dakloosheid"]
+    );
+    let (_, list) = call("GET", &format!("{tp_api}/casussen"), &tp_token, None);
+    assert!(
+        list[0]["documenten"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("registratie")),
+        "{list}"
+    );
+}
