@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bemiddeling;
 pub mod cli;
 pub mod config;
+pub mod distribution;
 pub mod doc;
 pub mod service;
 pub mod store;

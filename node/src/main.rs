@@ -109,6 +109,10 @@ async fn shutdown_signal() {
 async fn run(command: Command) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     match command {
+        Command::Policy(PolicyCommand::Publish { dir, signed }) => {
+            node::cli::admin::publish_policy(&dir.dir, &signed, &mut stdout).await?;
+            Ok(0)
+        }
         Command::Policy(cmd) => node::cli::policy::run(cmd, &mut stdout),
         Command::Ca(cmd) => {
             node::cli::pki::ca(cmd, &mut stdout)?;

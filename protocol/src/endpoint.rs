@@ -148,6 +148,7 @@ impl Endpoint {
 pub struct Connection {
     inner: quinn::Connection,
     peer: PeerId,
+    certificate: CertificateDer<'static>,
 }
 
 impl Connection {
@@ -162,12 +163,21 @@ impl Connection {
             .first()
             .ok_or_else(|| EndpointError::Identity("empty certificate chain".into()))?;
         let peer = peer_id_of(first).map_err(|e| EndpointError::Identity(e.to_string()))?;
-        Ok(Connection { inner, peer })
+        Ok(Connection {
+            inner,
+            peer,
+            certificate: first.clone(),
+        })
     }
 
     /// The partner at the other end, from its certificate — never from anything it says.
     pub fn peer(&self) -> &PeerId {
         &self.peer
+    }
+
+    /// The partner's certificate, as presented in the handshake (to verify what it signed).
+    pub fn peer_certificate(&self) -> &CertificateDer<'static> {
+        &self.certificate
     }
 
     /// The partner's address.

@@ -226,6 +226,39 @@ impl FederationCa {
     }
 }
 
+/// Sign `body` with a node's private key (ECDSA P-256, PKCS#8 PEM): how the Transferpunt signs a policy version.
+pub fn sign_with_key(key_pem: &str, body: &[u8]) -> Result<Vec<u8>, PkiError> {
+    let PrivateKeyDer::Pkcs8(der) = key_from_pem(key_pem)? else {
+        return Err(PkiError::Pem("expected a PKCS#8 key".into()));
+    };
+    let rng = ring::rand::SystemRandom::new();
+    let signer = EcdsaKeyPair::from_pkcs8(
+        &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        der.secret_pkcs8_der(),
+        &rng,
+    )
+    .map_err(|e| PkiError::Pem(format!("key is not ECDSA P-256: {e}")))?;
+    Ok(signer
+        .sign(&rng, body)
+        .map_err(|_| PkiError::BadSignature)?
+        .as_ref()
+        .to_vec())
+}
+
+/// Verify a signature made with [`sign_with_key`] against the signer's certificate.
+pub fn verify_with_cert(
+    cert: &CertificateDer<'_>,
+    body: &[u8],
+    sig: &[u8],
+) -> Result<(), PkiError> {
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(cert).map_err(|e| PkiError::Pem(e.to_string()))?;
+    let public = parsed.public_key().subject_public_key.data.to_vec();
+    signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, public)
+        .verify(body, sig)
+        .map_err(|_| PkiError::BadSignature)
+}
+
 /// Parse all certificates of a PEM text.
 pub fn certs_from_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>, PkiError> {
     let certs: Vec<_> = pem_blocks(pem, "CERTIFICATE")?

@@ -230,6 +230,37 @@ fn parse_head(s: &str) -> anyhow::Result<(u64, [u8; 32])> {
     Ok((seq, out))
 }
 
+/// Store a signed policy version at the Transferpunt's node, after checking its signature against the node's own
+/// certificate and proving its invariants.
+pub async fn publish_policy(dir: &Path, signed: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let (cfg, node) = app::open(dir).await?;
+    if node.partner().role() != policies::Role::Transferpunt {
+        bail!(
+            "only the Transferpunt publishes policy versions; this node is {}",
+            node.partner()
+        );
+    }
+    let files = cfg
+        .federation
+        .as_ref()
+        .context("publishing needs the [federation] section (the node's certificate checks the signature)")?
+        .resolved(dir);
+    let cert_pem = std::fs::read_to_string(&files.certificate)?;
+    let cert = protocol::pki::certs_from_pem(&cert_pem)?.remove(0);
+    let text = std::fs::read_to_string(signed)
+        .with_context(|| format!("cannot read {}", signed.display()))?;
+    let signed = crate::distribution::SignedPolicy::from_bytes(text.as_bytes())?;
+    let policy = signed.verify(&cert)?;
+    crate::distribution::store(&node, &signed, &policy).await?;
+    node.store().close().await;
+    writeln!(
+        out,
+        "Published {} version {}: passed to every partner, in force from {}.",
+        policy.meta.name, policy.meta.version, policy.meta.effective_from
+    )?;
+    Ok(())
+}
+
 /// Import cases from JSON files: each file one case, an object with a form (or a list of forms, for documents a
 /// case holds several of) per document. Everything is validated and checked as through the API; a file with any
 /// error is reported and skipped whole.

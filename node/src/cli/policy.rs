@@ -29,6 +29,26 @@ pub enum PolicyCommand {
     },
     /// Explain why a partner does or does not get (or may write) a field of a described case.
     Why(WhyArgs),
+    /// Sign a policy with the Transferpunt's node key, after checking it (run a what-if first).
+    Sign {
+        /// The policy file.
+        file: PathBuf,
+        /// The Transferpunt's node key (node.key).
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the signed policy (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// At the Transferpunt: store a signed policy version, to be passed to every partner and put in force on its
+    /// effective date.
+    Publish {
+        /// The data directory.
+        #[command(flatten)]
+        dir: crate::cli::admin::DirArg,
+        /// The signed policy (from `policy sign`).
+        signed: PathBuf,
+    },
     /// Show exactly which fields became allowed or disallowed, per role and relation, from OLD to NEW.
     Diff {
         /// The policy in force.
@@ -171,6 +191,32 @@ pub fn run(cmd: PolicyCommand, out: &mut impl Write) -> anyhow::Result<u8> {
             Ok(0)
         }
         PolicyCommand::Why(args) => why(args, out),
+        PolicyCommand::Sign {
+            file,
+            key,
+            out: path,
+        } => {
+            let body = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let key_pem = std::fs::read_to_string(&key)
+                .with_context(|| format!("cannot read {}", key.display()))?;
+            let signed = crate::distribution::SignedPolicy::sign(&body, &key_pem)
+                .with_context(|| format!("policy {} is not signed", file.display()))?;
+            std::fs::write(&path, serde_json::to_string_pretty(&signed)?)?;
+            let p = Policy::load(&body)?;
+            writeln!(
+                out,
+                "Signed {} version {} (effective {}): {}",
+                p.meta.name,
+                p.meta.version,
+                p.meta.effective_from,
+                path.display()
+            )?;
+            Ok(0)
+        }
+        PolicyCommand::Publish { .. } => {
+            bail!("policy publish runs through the node (internal error: dispatched wrongly)")
+        }
         PolicyCommand::Diff { old, new, deny_new } => {
             let old_p = load_path(&old)?;
             let new_p = load_path(&new)?;

@@ -141,6 +141,7 @@ impl Federation {
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(inner.clone()));
+        tasks.spawn(adopt_loop(inner.clone()));
         let mut fed = Federation {
             inner,
             stop,
@@ -222,6 +223,36 @@ impl Federation {
         let _ = self.stop.send(true);
         self.inner.endpoint.close();
         while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// How often stored policy versions are checked for one whose date has come.
+pub const ADOPT_EVERY: Duration = Duration::from_millis(500);
+
+/// Put stored policy versions in force when their date comes; then let every session re-plan every case (a
+/// narrowed policy rotates projections).
+async fn adopt_loop(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown.clone();
+    let mut tick = tokio::time::interval(ADOPT_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        match crate::distribution::adopt_due(&inner.node).await {
+            Ok(Some(version)) => {
+                tracing::info!(version = %version, "new policy version in force; re-planning every case");
+                if let Ok(cases) = inner.node.store().list_cases().await {
+                    for c in cases {
+                        inner.node.notify_changed(&c.id);
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "a stored policy version could not be put in force")
+            }
+        }
     }
 }
 

@@ -43,6 +43,8 @@ struct Session {
     unavailable: HashSet<String>,
     /// Documents the peer offered that this node could not take yet: asked for when their case changes here.
     deferred: HashSet<String>,
+    /// Policy versions passed on to the peer on this connection.
+    policies_sent: HashSet<String>,
 }
 
 pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
@@ -93,7 +95,9 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         blocked: HashSet::new(),
         unavailable: HashSet::new(),
         deferred: HashSet::new(),
+        policies_sent: HashSet::new(),
     };
+    s.pass_on_policies().await;
     s.reconcile_all().await;
     let mut retry = tokio::time::interval(RETRY);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -105,6 +109,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                     tracing::warn!(peer = %peer, "partner no longer in the federation directory: closing");
                     break;
                 }
+                s.pass_on_policies().await;
                 s.retry().await
             }
             m = rx.recv() => match m {
@@ -150,6 +155,68 @@ impl Session {
     async fn send(&self, msg: Message) {
         if let Err(e) = self.conn.send(&msg).await {
             tracing::debug!(peer = %self.peer, error = %e, "send failed");
+        }
+    }
+
+    /// The Transferpunt passes every signed policy version it holds to every peer, once per connection.
+    async fn pass_on_policies(&mut self) {
+        if self.me().role() != Role::Transferpunt {
+            return;
+        }
+        let Ok(versions) = crate::distribution::stored(&self.inner.node).await else {
+            return;
+        };
+        for signed in versions {
+            let key = signed.signature.clone();
+            if self.policies_sent.insert(key) {
+                self.send(Message::Artefact {
+                    kind: "policy".into(),
+                    data: signed.to_bytes(),
+                })
+                .await;
+            }
+        }
+    }
+
+    /// A policy version from the peer: only from the Transferpunt, only with its signature, only if it keeps every
+    /// invariant. Stored; put in force by the federation when its date has come.
+    async fn receive_policy(&mut self, data: &[u8]) {
+        if self.peer.role() != Role::Transferpunt {
+            self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(peer = %self.peer, "security event: a policy from a partner that is not the Transferpunt, ignored");
+            self.security_event(
+                None,
+                &format!("policy offered by {}, not by the Transferpunt", self.peer),
+                &[],
+            )
+            .await;
+            return;
+        }
+        let outcome = crate::distribution::SignedPolicy::from_bytes(data).and_then(|signed| {
+            let policy = signed.verify(self.conn.peer_certificate())?;
+            Ok((signed, policy))
+        });
+        match outcome {
+            Ok((signed, policy)) => {
+                let version = policy.meta.version.clone();
+                match crate::distribution::store(&self.inner.node, &signed, &policy).await {
+                    Ok(()) => {
+                        tracing::info!(version = %version, effective_from = %policy.meta.effective_from, "policy version received")
+                    }
+                    Err(e) => tracing::error!(error = %e, "could not store a policy version"),
+                }
+            }
+            Err(e) => {
+                self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(peer = %self.peer, error = %e, "security event: policy version refused");
+                self.security_event(None, &format!("policy version refused: {e}"), &[])
+                    .await;
+                self.send(Message::Refused {
+                    doc: "beleid".into(),
+                    reason: e.to_string(),
+                })
+                .await;
+            }
         }
     }
 
@@ -534,8 +601,11 @@ impl Session {
             Message::NotAvailable { doc } => {
                 self.unavailable.insert(doc);
             }
+            Message::Artefact { kind, data } if kind == "policy" => {
+                self.receive_policy(&data).await
+            }
             Message::Artefact { kind, .. } => {
-                tracing::debug!(peer = %self.peer, kind = %kind, "artefact ignored");
+                tracing::debug!(peer = %self.peer, kind = %kind, "artefact of an unknown kind ignored");
             }
         }
     }
