@@ -174,6 +174,38 @@ fn two_processes_federate_with_cli_made_certificates() {
 
     let tp = setup_node(r, "tp", "transferpunt:sdf", udp_tp);
     let za = setup_node(r, "za", "zorgaanbieder:kwadrant", udp_za);
+
+    // The Transferpunt signs and publishes a new policy version (here: the shipped one, renumbered).
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../policies/covenant/policy.toml"
+    ))
+    .unwrap();
+    let proposal = r.join("policy-2026.2.toml");
+    std::fs::write(
+        &proposal,
+        shipped.replace("version = \"2026.1\"", "version = \"2026.2\""),
+    )
+    .unwrap();
+    let signed_policy = r.join("policy-2026.2.signed.json");
+    let out = weerthuis(&[
+        "policy",
+        "sign",
+        proposal.to_str().unwrap(),
+        "--key",
+        tp.join("node.key").to_str().unwrap(),
+        "--out",
+        signed_policy.to_str().unwrap(),
+    ]);
+    assert!(out.contains("version 2026.2"), "{out}");
+    let out = weerthuis(&[
+        "policy",
+        "publish",
+        "--dir",
+        tp.to_str().unwrap(),
+        signed_policy.to_str().unwrap(),
+    ]);
+    assert!(out.contains("Published"), "{out}");
     let token = |dir: &Path| {
         weerthuis(&[
             "user",
@@ -240,4 +272,9 @@ fn two_processes_federate_with_cli_made_certificates() {
             .contains(&json!("registratie")),
         "{list}"
     );
+
+    // The zorgaanbieder received the signed version and put it in force.
+    wait_until("the zorgaanbieder runs policy 2026.2", || {
+        call("GET", &format!("{za_api}/health"), "", None).1["beleid"] == "2026.2"
+    });
 }

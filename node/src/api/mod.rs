@@ -188,10 +188,12 @@ async fn openapi_json() -> Json<serde_json::Value> {
 async fn health(State(state): State<ApiState>) -> Response {
     // A query the database must answer: proves the connection, costs little.
     match state.node.store().audit_len().await {
-        Ok(_) => {
-            Json(serde_json::json!({"status": "ok", "partner": state.node.partner().to_string()}))
-                .into_response()
-        }
+        Ok(_) => Json(serde_json::json!({
+            "status": "ok",
+            "partner": state.node.partner().to_string(),
+            "beleid": state.node.policy().meta.version,
+        }))
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Database niet bereikbaar")
