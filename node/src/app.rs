@@ -189,7 +189,18 @@ pub async fn serve(
     max_body_bytes: usize,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = crate::api::router(node.clone(), max_body_bytes);
+    serve_with_metrics(listener, node, max_body_bytes, Arc::default(), shutdown).await
+}
+
+/// [`serve`], with `GET /metrics` reporting from `metrics` (to which the federation is attached).
+pub async fn serve_with_metrics(
+    listener: TcpListener,
+    node: Arc<Node>,
+    max_body_bytes: usize,
+    metrics: Arc<crate::metrics::Registry>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = crate::api::router_with_metrics(node.clone(), max_body_bytes, metrics);
     tracing::info!(partner = %node.partner(), addr = %listener.local_addr()?, "local API listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -4,6 +4,7 @@
 //! - [`store`]: the database (SQLite or PostgreSQL): cases, Automerge documents, sync state, users, audit log.
 //! - [`doc`]: forms as Automerge documents, and actor ids bound to partner ids.
 //! - [`audit`]: audit entries after Logboek Dataverwerkingen, the hash chain and its verification.
+//! - [`metrics`]: Prometheus metrics for `GET /metrics` (connections, sync counters, refused messages).
 
 pub mod api;
 pub mod app;
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod distribution;
 pub mod doc;
+pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod sync;

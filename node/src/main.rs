@@ -150,8 +150,19 @@ async fn run(command: Command) -> anyhow::Result<u8> {
                     None
                 }
             };
+            let metrics = std::sync::Arc::new(node::metrics::Registry::new());
+            if let Some(f) = &federation {
+                metrics.attach_federation(f.probe());
+            }
             let listener = tokio::net::TcpListener::bind(cfg.api.listen).await?;
-            node::app::serve(listener, node, cfg.api.max_body_bytes, shutdown_signal()).await?;
+            node::app::serve_with_metrics(
+                listener,
+                node,
+                cfg.api.max_body_bytes,
+                metrics,
+                shutdown_signal(),
+            )
+            .await?;
             if let Some(f) = federation {
                 f.shutdown().await;
             }

@@ -30,6 +30,8 @@ use crate::store::{CaseId, User};
 pub struct ApiState {
     /// The node.
     pub node: Arc<Node>,
+    /// What `GET /metrics` reports (shared with whoever starts the federation).
+    pub metrics: Arc<crate::metrics::Registry>,
 }
 
 /// Default and largest page size for lists.
@@ -37,8 +39,17 @@ pub const DEFAULT_PAGE: usize = 100;
 /// The largest page a client may ask for.
 pub const MAX_PAGE: usize = 1000;
 
-/// The router, with a body limit of `max_body_bytes`.
+/// The router, with a body limit of `max_body_bytes`; `/metrics` reports the node without a federation.
 pub fn router(node: Arc<Node>, max_body_bytes: usize) -> Router {
+    router_with_metrics(node, max_body_bytes, Arc::default())
+}
+
+/// The router, with `/metrics` reporting from `metrics` (attach the federation to it to see peers and sync).
+pub fn router_with_metrics(
+    node: Arc<Node>,
+    max_body_bytes: usize,
+    metrics: Arc<crate::metrics::Registry>,
+) -> Router {
     let v1 = Router::new()
         .route("/openapi.json", get(openapi_json))
         .route("/health", get(health))
@@ -55,6 +66,7 @@ pub fn router(node: Arc<Node>, max_body_bytes: usize) -> Router {
         );
     Router::new()
         .nest("/api/v1", v1)
+        .route("/metrics", get(metrics_text))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Niet gevonden").into_response() })
         .method_not_allowed_fallback(|| async {
             Problem::new(StatusCode::METHOD_NOT_ALLOWED, "Deze methode kan hier niet")
@@ -63,7 +75,20 @@ pub fn router(node: Arc<Node>, max_body_bytes: usize) -> Router {
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(no_bsn_in_url))
         .layer(middleware::map_response(api_version))
-        .with_state(ApiState { node })
+        .with_state(ApiState { node, metrics })
+}
+
+/// `GET /metrics`: Prometheus text format, no token needed (counts and partner ids only, no personal data).
+async fn metrics_text(State(state): State<ApiState>) -> Response {
+    let body = state.metrics.render(&state.node).await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn api_version(mut res: Response) -> Response {

@@ -82,6 +82,8 @@ pub(crate) struct Inner {
     shutdown: watch::Receiver<bool>,
     connected: RwLock<BTreeMap<PartnerId, protocol::Connection>>,
     stats: Stats,
+    /// When a message last arrived from each peer (for metrics: see [`Probe`]).
+    last_received: RwLock<BTreeMap<PartnerId, std::time::Instant>>,
 }
 
 /// The running federation side of a node.
@@ -138,6 +140,7 @@ impl Federation {
             shutdown,
             connected: RwLock::new(BTreeMap::new()),
             stats: Stats::default(),
+            last_received: RwLock::new(BTreeMap::new()),
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(inner.clone()));
@@ -195,6 +198,11 @@ impl Federation {
     /// Counters.
     pub fn stats(&self) -> &Stats {
         &self.inner.stats
+    }
+
+    /// A read-only handle for the metrics endpoint (see [`Probe`]).
+    pub fn probe(&self) -> Probe {
+        Probe(Arc::downgrade(&self.inner))
     }
 
     /// Replace the directory: partners no longer in it are refused at their next handshake, and their current
@@ -309,5 +317,73 @@ async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) {
             () = tokio::time::sleep(backoff) => {}
             _ = shutdown.changed() => break,
         }
+    }
+}
+
+// --- Metrics: a read-only view of a running federation, for `crate::metrics` (GET /metrics).
+
+/// A read-only handle on a running federation for the metrics endpoint. It keeps nothing alive: once the
+/// federation has shut down, [`Probe::read`] answers `None`.
+#[derive(Debug, Clone)]
+pub struct Probe(std::sync::Weak<Inner>);
+
+/// What a [`Probe`] reads at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    /// Every partner in the directory but this node (and any connected peer not in it), in id order.
+    pub peers: Vec<PeerReading>,
+    /// The counters of [`Stats`], as they are now.
+    pub sent: u64,
+    /// Sync messages received and accepted.
+    pub accepted: u64,
+    /// Messages refused (security events).
+    pub refused: u64,
+    /// Bytes of sync payload sent.
+    pub bytes_sent: u64,
+}
+
+/// One peer, as a [`Probe`] reads it.
+#[derive(Debug, Clone)]
+pub struct PeerReading {
+    /// The peer.
+    pub peer: PartnerId,
+    /// Whether a connection to it is up now.
+    pub connected: bool,
+    /// How long ago its last message arrived, if one did since the federation started.
+    pub since_last_message: Option<Duration>,
+}
+
+impl Probe {
+    /// Read connections and counters now; `None` once the federation has shut down.
+    pub fn read(&self) -> Option<Reading> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let inner = self.0.upgrade()?;
+        let connected = inner.connected.read().expect("connected lock");
+        let last = inner.last_received.read().expect("last_received lock");
+        let mut peers: std::collections::BTreeSet<PartnerId> = inner
+            .directory
+            .read()
+            .expect("directory lock")
+            .partners
+            .iter()
+            .filter_map(|e| partner_of(&e.id))
+            .collect();
+        peers.extend(connected.keys().cloned());
+        peers.remove(&inner.me);
+        let now = std::time::Instant::now();
+        Some(Reading {
+            peers: peers
+                .into_iter()
+                .map(|peer| PeerReading {
+                    connected: connected.contains_key(&peer),
+                    since_last_message: last.get(&peer).map(|t| now.saturating_duration_since(*t)),
+                    peer,
+                })
+                .collect(),
+            sent: inner.stats.sent.load(Relaxed),
+            accepted: inner.stats.accepted.load(Relaxed),
+            refused: inner.stats.refused.load(Relaxed),
+            bytes_sent: inner.stats.bytes_sent.load(Relaxed),
+        })
     }
 }

@@ -113,7 +113,10 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                 s.retry().await
             }
             m = rx.recv() => match m {
-                Some(Ok(msg)) => s.handle(msg).await,
+                Some(Ok(msg)) => {
+                    inner.last_received.write().expect("last_received lock").insert(peer.clone(), std::time::Instant::now());
+                    s.handle(msg).await
+                }
                 Some(Err(frame_error)) => {
                     inner.stats.refused.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(peer = %peer, error = %frame_error, "security event: malformed frame refused");
