@@ -5,6 +5,7 @@
 //! - [`doc`]: forms as Automerge documents, and actor ids bound to partner ids.
 //! - [`audit`]: audit entries after Logboek Dataverwerkingen, the hash chain and its verification.
 //! - [`metrics`]: Prometheus metrics for `GET /metrics` (connections, sync counters, refused messages).
+//! - [`demo`]: `weerthuis demo`, a whole federation in one process playing a scripted bemiddeling.
 
 pub mod api;
 pub mod app;
@@ -12,6 +13,7 @@ pub mod audit;
 pub mod bemiddeling;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod distribution;
 pub mod doc;
 pub mod metrics;

@@ -64,6 +64,17 @@ enum Command {
     /// The local API's description.
     #[command(subcommand)]
     Api(ApiCommand),
+    /// A whole demo federation in this process: seven nodes over real QUIC on 127.0.0.1, a scripted bemiddeling,
+    /// what each node holds, the monitor's summary; then the nodes keep running until Ctrl-C.
+    Demo {
+        /// Where to put the CA, certificates and databases (a new or empty directory; kept afterwards).
+        /// Default: a temporary directory, removed on exit.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Stop the nodes and exit once the scenario has played (for tests and CI).
+        #[arg(long)]
+        exit_after_scenario: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +93,17 @@ fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+/// The demo prints its story on stdout; the nodes' logs go to stderr, warnings only unless `WEERTHUIS_LOG` says
+/// otherwise (e.g. `WEERTHUIS_LOG=info` to see connections).
+fn init_demo_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WEERTHUIS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn shutdown_signal() {
@@ -166,6 +188,19 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             if let Some(f) = federation {
                 f.shutdown().await;
             }
+            Ok(0)
+        }
+        Command::Demo {
+            dir,
+            exit_after_scenario,
+        } => {
+            drop(stdout);
+            init_demo_logging();
+            let options = node::demo::Options {
+                dir,
+                exit_after_scenario,
+            };
+            node::demo::run(options, &mut std::io::stdout(), shutdown_signal()).await?;
             Ok(0)
         }
         Command::User(cmd) => {
