@@ -324,3 +324,28 @@ async fn metrics_report_the_node_and_its_federation() {
     let (_, _, text) = get_metrics(router).await;
     assert!(text.contains("weerthuis_federation_running 0\n"), "{text}");
 }
+
+/// The shipped systemd unit runs `weerthuis run` as its own user, hardened, logging JSON.
+#[test]
+fn systemd_unit_runs_the_node_hardened() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/weerthuis.service");
+    let unit = std::fs::read_to_string(&path).unwrap();
+    let lines: BTreeSet<&str> = unit.lines().map(str::trim).collect();
+    for line in [
+        "ExecStart=/usr/local/bin/weerthuis run --dir /var/lib/weerthuis",
+        "User=weerthuis",
+        "Restart=on-failure",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/weerthuis",
+        "PrivateTmp=yes",
+        "ProtectHome=yes",
+        "Environment=WEERTHUIS_LOG_FORMAT=json",
+    ] {
+        assert!(
+            lines.contains(line),
+            "{line} missing from {}",
+            path.display()
+        );
+    }
+}
