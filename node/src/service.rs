@@ -326,8 +326,21 @@ impl Node {
             declared_voorziening: None,
         };
         let me = self.partner.to_string();
-        for p in self.store.projections_of_case(id).await? {
-            if p.receiver != me || p.retired {
+        let received: Vec<_> = self
+            .store
+            .projections_of_case(id)
+            .await?
+            .into_iter()
+            .filter(|p| p.receiver == me)
+            .collect();
+        for p in &received {
+            // A withdrawn projection keeps only the facts it was made under (no data, no history); they count
+            // until its sender's next projection arrives.
+            let superseded = p.retired
+                && received
+                    .iter()
+                    .any(|q| !q.retired && q.sender == p.sender && q.generation > p.generation);
+            if superseded {
                 continue;
             }
             let am = doc::load(&p.snapshot, [])?;

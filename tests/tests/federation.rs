@@ -433,7 +433,157 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
     )
     .await;
 
-    // === What each node holds.
+    // === A second case, BW, from Heerenveen: back to the herkomstgemeente, round-robin to the next corporatie.
+    let c2 = Canaries {
+        bsn: canary_bsn(seed + 2),
+        name: format!("Tweede{seed}, T."),
+        reden: format!("kanarie-tweede-{seed}"),
+        weigering: String::new(),
+    };
+    let case2 = net.new_case(ZA).await;
+    net.write(
+        ZA,
+        &case2,
+        D::Registratie,
+        None,
+        registratie(&c2, true, "beschermd_wonen", "GM0074"),
+    )
+    .await
+    .unwrap();
+    net.write(ZA, &case2, D::Aanmelding, None, aanmelding(&c2))
+        .await
+        .unwrap();
+    net.write(ZA, &case2, D::VervolgWonen, None, vervolg(&c2, "GM0074"))
+        .await
+        .unwrap();
+    let mut verzoek2 = verzoek_zonder_woonwens();
+    verzoek2["woonwens"] = json!("Benedenwoning in Heerenveen");
+    net.write(ZA, &case2, D::Bemiddelingsverzoek, None, verzoek2)
+        .await
+        .unwrap();
+    wait_for(
+        &net,
+        TP,
+        &case2,
+        "bemiddelingsverzoek",
+        "woonwens",
+        json!("Benedenwoning in Heerenveen"),
+    )
+    .await;
+    net.write(TP, &case2, D::Beoordeling, None, json!({
+        "status": "goedgekeurd", "datum_ontvangen": "2025-10-02", "datum_volledig": "2025-10-02",
+        "gekozen_uitstroomgemeente": "GM0074"
+    })).await.unwrap();
+    wait_for(
+        &net,
+        HRV,
+        &case2,
+        "beoordeling",
+        "gekozen_uitstroomgemeente",
+        json!("GM0074"),
+    )
+    .await;
+    net.write(
+        HRV,
+        &case2,
+        D::Gemeente,
+        None,
+        json!({"akkoord_uitstroom": "akkoord", "datum_akkoord": "2025-10-06"}),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        &net,
+        TP,
+        &case2,
+        &format!("gemeente/{HRV}"),
+        "akkoord_uitstroom",
+        json!("akkoord"),
+    )
+    .await;
+    let next = node::bemiddeling::assign_corporatie(&tp.node, &tp.user, &case2)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.to_string(),
+        ACC,
+        "one case each so far: om en om, ties by name"
+    );
+    wait_for(
+        &net,
+        ACC,
+        &case2,
+        &format!("aanmeldbericht/{ACC}"),
+        "beoogde_uitstroomgemeente",
+        json!("GM0074"),
+    )
+    .await;
+    net.write(ACC, &case2, D::Reactie, None, json!({
+        "besluit": "geaccepteerd", "datum_besluit": "2025-10-10",
+        "aanbiedingen": [{"datum_aanbod": "2025-10-20", "adres": "Gracht 3, Heerenveen", "reactie_client": "geaccepteerd"}],
+        "soort_huurcontract": "eigen_naam", "datum_ondertekening": "2025-11-01"
+    })).await.unwrap();
+    wait_for(
+        &net,
+        ZA,
+        &case2,
+        &format!("reactie/{ACC}"),
+        "soort_huurcontract",
+        json!("eigen_naam"),
+    )
+    .await;
+    net.write(ZA, &case2, D::Plaatsing, None, json!({
+        "achternaam_voorletters": c2.name, "soort_mutatie": "uitstroom_zelfstandig", "datum_mutatie": "2025-11-01",
+        "mutatie_adres": "Gracht 3, Heerenveen", "definitief_uitstroomprofiel": "zelfstandig_wonen",
+        "naam_verhuurder": "Accolade", "definitieve_uitstroomgemeente": "GM0074", "type_woning": "sociale_huur",
+        "soort_huurcontract": "eigen_naam", "wijze_van_toewijzing": "bemiddeling"
+    })).await.unwrap();
+    wait_for(
+        &net,
+        HRV,
+        &case2,
+        "plaatsing",
+        "definitieve_uitstroomgemeente",
+        json!("GM0074"),
+    )
+    .await;
+    assert!(
+        net.holds(ELK, &case2).await.is_empty(),
+        "elkien has no part in the second case"
+    );
+    assert_eq!(
+        section_names(&net.holds(ACC, &case2).await),
+        vec![format!("aanmeldbericht/{ACC}"), format!("reactie/{ACC}")]
+    );
+    let hrv2 = net.holds(HRV, &case2).await;
+    assert!(hrv2["registratie"].get("reden_dakloosheid").is_none());
+    assert!(
+        !node_files_contain(net.node(HRV).dir.path(), &c2.reden),
+        "reden_dakloosheid leaked to the uitstroomgemeente"
+    );
+    assert!(
+        !node_files_contain(net.node(ELK).dir.path(), &c2.bsn),
+        "the second case's BSN reached elkien"
+    );
+
+    // === What each node holds (sync is eventual: wait until the Transferpunt has every section).
+    eventually(
+        "the Transferpunt holds every section of the first case",
+        WAIT,
+        || async {
+            let h = net.holds(TP, &case).await;
+            [
+                "registratie".to_string(),
+                "plaatsing".to_string(),
+                format!("reactie/{ACC}"),
+                format!("reactie/{ELK}"),
+                format!("gemeente/{LWD}"),
+            ]
+            .iter()
+            .all(|s| h.contains_key(s))
+        },
+    )
+    .await;
     let tp_holds = net.holds(TP, &case).await;
     for section in [
         "registratie",

@@ -45,6 +45,8 @@ struct Session {
     deferred: HashSet<String>,
     /// Policy versions passed on to the peer on this connection.
     policies_sent: HashSet<String>,
+    /// Rotated projections to tell the peer to delete, once their successors are on their way.
+    forget: Vec<String>,
 }
 
 pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
@@ -96,6 +98,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         unavailable: HashSet::new(),
         deferred: HashSet::new(),
         policies_sent: HashSet::new(),
+        forget: Vec::new(),
     };
     s.pass_on_policies().await;
     s.reconcile_all().await;
@@ -178,6 +181,53 @@ impl Session {
                 })
                 .await;
             }
+        }
+    }
+
+    /// A projection withdrawn by its sender: its data and history are deleted; only the facts it was made under
+    /// (the relations declared, no personal data) stay, so this node still knows how it relates to the case until
+    /// the sender's next projection arrives.
+    async fn withdraw(&mut self, doc: &str, case: &CaseId, reason: &str) {
+        let store = self.inner.node.store();
+        let Ok(Some(mut record)) = store.load_projection(doc).await else {
+            return;
+        };
+        let validator = Validator::new(
+            self.inner.node.gemeenten(),
+            self.inner.node.clock_now().date(),
+        );
+        let meta = doc::load(&record.snapshot, [])
+            .ok()
+            .and_then(|am| projection::read(&am, &validator).meta);
+        let mut facts_only = doc::new_document(self.me());
+        if let Some(meta) = meta {
+            let mut sections = serde_json::Map::new();
+            sections.insert(
+                META.into(),
+                serde_json::to_value(&meta).expect("meta serialises"),
+            );
+            let _ = doc::write_sections(&mut facts_only, &sections);
+            doc::commit(
+                &mut facts_only,
+                self.inner.node.clock_now().unix_timestamp(),
+            );
+        }
+        record.snapshot = facts_only.save_nocompress();
+        record.sync_state = None;
+        record.retired = true;
+        if store.put_projection(&record).await.is_ok() {
+            self.syncs.remove(doc);
+            tracing::info!(peer = %self.peer, doc = %doc, reason = %reason, "projection withdrawn by its sender: deleted");
+            self.audit(
+                Operation::Receipt,
+                case,
+                doc,
+                &[],
+                "projectie ingetrokken en verwijderd",
+                Status::Ok,
+            )
+            .await;
+            self.inner.node.notify_changed(case);
         }
     }
 
@@ -354,6 +404,15 @@ impl Session {
         for d in docs {
             self.push(&d, &plan).await;
         }
+        for doc in std::mem::take(&mut self.forget) {
+            self.send(Message::Forget {
+                doc,
+                reason:
+                    "the policy no longer lets you hold every field of this projection; delete it"
+                        .into(),
+            })
+            .await;
+        }
     }
 
     /// Write this node's projection for the peer. Returns the projection to sync, if there is one.
@@ -383,12 +442,8 @@ impl Session {
                     let mut retired = p.clone();
                     retired.retired = true;
                     let _ = store.put_projection(&retired).await;
-                    self.send(Message::Forget {
-                        doc: p.wire_id.clone(),
-                        reason: "the policy no longer lets you hold every field of this projection; delete it"
-                            .into(),
-                    })
-                    .await;
+                    // Told after the new generation is sent, so the peer never lacks the facts it decides on.
+                    self.forget.push(p.wire_id.clone());
                     tracing::info!(peer = %self.peer, doc = %p.wire_id, "projection rotated");
                     None
                 } else {
@@ -580,21 +635,8 @@ impl Session {
                 }) = WireDoc::parse(&doc)
                     && sender == self.peer
                     && &receiver == self.me()
-                    && let Ok(true) = self.inner.node.store().delete_projection(&doc).await
                 {
-                    {
-                        tracing::info!(peer = %self.peer, doc = %doc, reason = %reason, "projection withdrawn by its sender: deleted");
-                        self.audit(
-                            Operation::Receipt,
-                            &case,
-                            &doc,
-                            &[],
-                            "projectie ingetrokken en verwijderd",
-                            Status::Ok,
-                        )
-                        .await;
-                        self.inner.node.notify_changed(&case);
-                    }
+                    self.withdraw(&doc, &case, &reason).await;
                 }
             }
             Message::Refused { doc, reason } => {
