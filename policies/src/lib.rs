@@ -20,6 +20,7 @@ pub mod model;
 pub mod partner;
 pub mod policy;
 pub mod validate;
+pub mod werkdagen;
 
 pub use case::{CaseDocuments, CaseFacts};
 pub use form::{Form, Value};
