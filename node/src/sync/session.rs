@@ -658,12 +658,10 @@ impl Session {
     /// A case document from the peer: accepted only if every operation was made by the peer (or is this node's
     /// own, echoed back), on a field the peer may write, that this node may hold.
     async fn receive_form(&mut self, name: &str, k: DocKeyName, data: &[u8]) {
-        tracing::debug!(peer = %self.peer, doc = %name, "form message received");
         // The peer engages with this document: whatever it could not take before, it wants now.
         self.unavailable.remove(name);
         let node = self.inner.node.clone();
         let _guard = node.write_guard().await;
-        tracing::debug!(doc = %name, "form: write lock taken");
         let policy = node.policy();
         let Ok(loaded) = node.load_case(&k.case).await else {
             return;
@@ -680,7 +678,6 @@ impl Session {
         // May the peer take part in this document at all? Otherwise: not available, as if it did not exist.
         let peer_writes = policy.writable(self.peer.role(), &facts_before.relations_of(&self.peer));
         let plan = self.plan(&k.case).await.unwrap_or_default();
-        tracing::debug!(doc = %name, "form: planned");
         let shared = plan.full.contains(&k);
         let may_create = !case_known
             && k.kind == DocumentKind::Registratie
@@ -695,7 +692,7 @@ impl Session {
             if self.deferred.len() < MAX_DEFERRED {
                 self.deferred.insert(name.to_string());
             }
-            tracing::debug!(doc = %name, "form: not (yet) available");
+            tracing::debug!(peer = %self.peer, doc = %name, "not (yet) available to this peer");
             // Answered alike whether the document exists or not; but changes pushed into a document the peer takes
             // no part in are a security event all the same.
             if automerge::sync::Message::decode(data).is_ok_and(|m| !m.changes.is_empty()) {
@@ -715,11 +712,10 @@ impl Session {
                 doc: name.to_string(),
             })
             .await;
-            tracing::debug!(doc = %name, "form: not available sent");
             return;
         }
         self.deferred.remove(name);
-        tracing::debug!(doc = %name, shared, may_create, exists, case_known, "form: taking part");
+        tracing::debug!(peer = %self.peer, doc = %name, shared, may_create, "case document message");
         let wire = WireDoc::Form(k.clone());
         let Some((mut am, mut session)) = self
             .load(&wire)
@@ -745,7 +741,6 @@ impl Session {
                 &validator,
             )
         });
-        tracing::debug!(doc = %name, ok = matches!(outcome, Ok(Ok(_))), "form: checked");
         match outcome {
             Err(e) => {
                 self.refused(
@@ -819,10 +814,8 @@ impl Session {
                 .await;
                 return;
             };
-            let peer_actor = doc::actor_for(&self.peer);
             let outcome = session.receive_checked(&mut am, data, |_, new| {
                 if new.iter().any(|c| c.actor_id() != &doc::actor_for(&me)) {
-                    let _ = peer_actor;
                     return Err(refuse("a projection is written by its sender only"));
                 }
                 Ok(())
