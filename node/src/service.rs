@@ -728,17 +728,21 @@ pub fn facts_of(me: &PartnerId, loaded: &LoadedCase, others: &[&PartnerId]) -> p
         .phase
         .max(loaded.declared_phase.unwrap_or(facts.phase));
     facts.voorziening = facts.voorziening.or(loaded.declared_voorziening);
-    let mut merge = |who: &PartnerId, rels: &[Relation]| {
-        let known = facts.relations.entry(who.clone()).or_default();
-        known.extend(rels.iter().copied());
-        if known.len() > 1 {
-            known.retain(|r| *r != Relation::Geen);
-        }
-        known.sort();
-        known.dedup();
-    };
-    merge(me, &loaded.declared);
+    add_relations(
+        facts.relations.entry(me.clone()).or_default(),
+        loaded.declared.iter().copied(),
+    );
     facts
+}
+
+/// Add relations to a partner's known ones: `geen` only stands when nothing else does.
+pub(crate) fn add_relations(known: &mut Vec<Relation>, more: impl IntoIterator<Item = Relation>) {
+    known.extend(more);
+    if known.len() > 1 {
+        known.retain(|r| *r != Relation::Geen);
+    }
+    known.sort();
+    known.dedup();
 }
 
 /// The facts for accepting data from `sender`: as [`facts_of`], plus the relations `sender` declared about itself
@@ -756,13 +760,10 @@ pub fn facts_accepting(
     if me.role() != policies::Role::Transferpunt
         && let Some(rels) = loaded.declared_others.get(sender)
     {
-        let known = facts.relations.entry(sender.clone()).or_default();
-        known.extend(rels.iter().copied());
-        if known.len() > 1 {
-            known.retain(|r| *r != Relation::Geen);
-        }
-        known.sort();
-        known.dedup();
+        add_relations(
+            facts.relations.entry(sender.clone()).or_default(),
+            rels.iter().copied(),
+        );
     }
     facts
 }

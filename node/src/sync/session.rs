@@ -1131,7 +1131,10 @@ fn check_projection(
         .collect();
     let case_known = own.is_some_and(|(_, known)| *known);
     if me.role() != Role::Transferpunt {
-        sender.extend(facts.relations.get(peer).cloned().unwrap_or_default());
+        crate::service::add_relations(
+            &mut sender,
+            facts.relations.get(peer).cloned().unwrap_or_default(),
+        );
     } else if sender.is_empty() && !case_known {
         // A case new to the Transferpunt: the sender's relation follows from the data it sends (a registratie
         // naming it as the betrokken zorgaanbieder). Every field of that data is checked below like any other.
@@ -1140,9 +1143,6 @@ fn check_projection(
             docs.insert(form);
         }
         sender = docs.relations_of(peer);
-    }
-    if sender.len() > 1 {
-        sender.retain(|r| *r != policies::Relation::Geen);
     }
     facts.relations.insert(peer.clone(), sender);
     let allowed: FieldSet = policy
