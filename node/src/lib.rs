@@ -17,6 +17,7 @@ pub mod demo;
 pub mod distribution;
 pub mod doc;
 pub mod metrics;
+pub mod monitor;
 pub mod service;
 pub mod store;
 pub mod sync;

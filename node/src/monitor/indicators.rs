@@ -1,0 +1,408 @@
+//! The monitor's figures per year: the nine indicators of Afspraak 3d, the evaluation's table (requests,
+//! bemiddelingen, mean lead time, share returned to the herkomstgemeente, lease types), the step durations of the
+//! evaluation's figure 4, and refusals by corporatie with their reasons.
+//!
+//! Attribution to a year: a request by `bemiddelingsverzoek.datum_verzoek`; an outflow, uitval and the end of a
+//! stay by `plaatsing.datum_mutatie`; a refusal by `reactie.datum_besluit`; the start of a stay by
+//! `registratie.start_verblijf_opvang`; a completed request by `beoordeling.datum_volledig`; a rejection or
+//! withdrawal by `beoordeling.datum_afgesloten` (else `datum_ontvangen`).
+//!
+//! Definitions: *uitstroom* is `soort_mutatie = uitstroom_zelfstandig`; it is *bemiddeld* when
+//! `wijze_van_toewijzing = bemiddeling`, or when that is unknown and the case has a bemiddelingsverzoek; otherwise
+//! *regulier*. *Uitval* is every other mutatie. Lead time runs from `datum_verzoek` to `datum_mutatie` of a
+//! bemiddelde uitstroom.
+
+use std::collections::BTreeMap;
+
+use policies::form::Form;
+use policies::{DocumentKind as K, Value};
+use time::Date;
+
+use super::{MonitorCase, as_months, days};
+
+/// A running mean.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Mean {
+    /// Sum of the values.
+    pub sum: f64,
+    /// Number of values.
+    pub n: u32,
+}
+
+impl Mean {
+    /// Add a value.
+    pub fn add(&mut self, v: f64) {
+        self.sum += v;
+        self.n += 1;
+    }
+
+    /// The mean, when there are values.
+    pub fn value(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.sum / f64::from(self.n))
+    }
+}
+
+/// Figures of one corporatie in a year.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CorporatieCijfers {
+    /// Aanmeldberichten received (by `datum_verzonden`).
+    pub aanmeldberichten: u32,
+    /// Bemiddelingen accepted (by `datum_besluit`).
+    pub geaccepteerd: u32,
+    /// Information requested (by `datum_besluit`).
+    pub informatie_gevraagd: u32,
+    /// Refused, per reason (by `datum_besluit`).
+    pub weigeringen: BTreeMap<String, u32>,
+    /// Housing offers made (by `datum_aanbod`).
+    pub aanbiedingen: u32,
+    /// Offers the client refused (by `datum_aanbod`).
+    pub aanbiedingen_geweigerd_door_client: u32,
+    /// Days from aanmeldbericht to the corporatie's answer.
+    pub dagen_tot_besluit: Mean,
+    /// Days from aanmeldbericht to the first offer.
+    pub dagen_tot_aanbod: Mean,
+}
+
+impl CorporatieCijfers {
+    /// All refusals.
+    pub fn weigeringen_totaal(&self) -> u32 {
+        self.weigeringen.values().sum()
+    }
+}
+
+/// Figures of one gemeente in a year.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GemeenteCijfers {
+    /// Bemiddelingsverzoeken with this herkomstgemeente.
+    pub verzoeken_herkomst: u32,
+    /// Bemiddelde uitstroom into this gemeente.
+    pub uitstroom_bemiddeld: u32,
+    /// Regular uitstroom into this gemeente.
+    pub uitstroom_regulier: u32,
+    /// Uitval of clients with this herkomstgemeente.
+    pub uitval: u32,
+}
+
+impl GemeenteCijfers {
+    /// All uitstroom (indicator 1).
+    pub fn uitstroom(&self) -> u32 {
+        self.uitstroom_bemiddeld + self.uitstroom_regulier
+    }
+}
+
+/// The monitor's figures for one year.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Jaarcijfers {
+    /// The year.
+    pub jaar: i32,
+    /// Bemiddelingsverzoeken (by `datum_verzoek`).
+    pub verzoeken: u32,
+    /// Requests rejected or withdrawn by the Transferpunt, per reason.
+    pub afwijzingen: BTreeMap<String, u32>,
+    /// Indicator 3: bemiddelde uitstroom (the evaluation's "bemiddelingen").
+    pub bemiddeld: u32,
+    /// Indicator 2: regular uitstroom per landlord type (`sociale_huur`, `particuliere_huur`, other types as named).
+    pub regulier: BTreeMap<String, u32>,
+    /// Indicator 1: uitstroom per gemeente, and per gemeente the other figures.
+    pub per_gemeente: BTreeMap<String, GemeenteCijfers>,
+    /// Indicator 4: 3-partijen leases among uitstroom (by `plaatsing.soort_huurcontract`).
+    pub drie_partijen: u32,
+    /// Leases on the client's own name among uitstroom.
+    pub eigen_naam: u32,
+    /// Uitstroom with the lease type unknown.
+    pub huurcontract_onbekend: u32,
+    /// Indicator 5 and refusals: per corporatie.
+    pub per_corporatie: BTreeMap<String, CorporatieCijfers>,
+    /// Indicator 6: uitval per kind of mutatie.
+    pub uitval: BTreeMap<String, u32>,
+    /// Indicator 7: stays started, per voorziening.
+    pub gestart: BTreeMap<String, u32>,
+    /// Indicator 8: stays ended, per voorziening.
+    pub beeindigd: BTreeMap<String, u32>,
+    /// Indicator 9: uitstroom with a known registration date at a corporatie.
+    pub inschrijving_bekend: u32,
+    /// Indicator 9: months registered at a corporatie (earliest registration to outflow), uitstroom only.
+    pub inschrijfduur_maanden: Mean,
+    /// Lead time in days from request to bemiddelde uitstroom.
+    pub doorlooptijd_dagen: Mean,
+    /// Bemiddelde uitstroom with both herkomst- and uitstroomgemeente known.
+    pub herkomst_bekend: u32,
+    /// Of those, the ones that returned to the herkomstgemeente.
+    pub terug_naar_herkomst: u32,
+    /// Step: days from request received to request complete (by `datum_volledig`).
+    pub dagen_tot_volledig: Mean,
+    /// Step: requests sent back incomplete at least once (by `datum_ontvangen`).
+    pub teruggestuurd: u32,
+    /// Uitstroom where the gebiedsteam's first contact is known and came on or before the move.
+    pub gebiedsteam_voor_verhuizing: u32,
+    /// Uitstroom where the gebiedsteam's first contact came after the move or is not known.
+    pub gebiedsteam_na_of_onbekend: u32,
+}
+
+impl Jaarcijfers {
+    /// All uitstroom (bemiddeld and regulier).
+    pub fn uitstroom(&self) -> u32 {
+        self.bemiddeld + self.regulier_totaal()
+    }
+
+    /// All regular uitstroom.
+    pub fn regulier_totaal(&self) -> u32 {
+        self.regulier.values().sum()
+    }
+
+    /// Mean lead time in months.
+    pub fn doorlooptijd_maanden(&self) -> Option<f64> {
+        self.doorlooptijd_dagen.value().map(as_months)
+    }
+
+    /// Share of bemiddelde uitstroom back to the herkomstgemeente (0..=1).
+    pub fn aandeel_herkomst(&self) -> Option<f64> {
+        (self.herkomst_bekend > 0)
+            .then(|| f64::from(self.terug_naar_herkomst) / f64::from(self.herkomst_bekend))
+    }
+
+    /// All refusals by corporaties (indicator 5).
+    pub fn weigeringen(&self) -> u32 {
+        self.per_corporatie
+            .values()
+            .map(CorporatieCijfers::weigeringen_totaal)
+            .sum()
+    }
+
+    /// Refusals per reason, over all corporaties.
+    pub fn weigeringen_per_reden(&self) -> BTreeMap<String, u32> {
+        let mut out = BTreeMap::new();
+        for c in self.per_corporatie.values() {
+            for (r, n) in &c.weigeringen {
+                *out.entry(r.clone()).or_default() += n;
+            }
+        }
+        out
+    }
+
+    /// All uitval.
+    pub fn uitval_totaal(&self) -> u32 {
+        self.uitval.values().sum()
+    }
+}
+
+/// The figures for every year that has any, in year order.
+pub fn per_jaar(cases: &[MonitorCase]) -> BTreeMap<i32, Jaarcijfers> {
+    let mut years = BTreeMap::new();
+    for case in cases {
+        add_case(case, &mut years);
+    }
+    years
+}
+
+type Years = BTreeMap<i32, Jaarcijfers>;
+
+fn yr(years: &mut Years, d: Date) -> &mut Jaarcijfers {
+    years.entry(d.year()).or_insert_with(|| Jaarcijfers {
+        jaar: d.year(),
+        ..Default::default()
+    })
+}
+
+/// The figures of one year (empty when nothing happened that year).
+pub fn jaar(cases: &[MonitorCase], jaar: i32) -> Jaarcijfers {
+    per_jaar(cases).remove(&jaar).unwrap_or(Jaarcijfers {
+        jaar,
+        ..Default::default()
+    })
+}
+
+fn key(s: Option<&str>) -> String {
+    s.unwrap_or("onbekend").to_string()
+}
+
+fn add_case(case: &MonitorCase, years: &mut Years) {
+    let herkomst = case.docs.herkomstgemeente().map(str::to_string);
+    let voorziening = key(case.text(K::Registratie, "soort_voorziening"));
+    let verzoek = case.date(K::Bemiddelingsverzoek, "datum_verzoek");
+
+    if let Some(d) = verzoek {
+        let y = yr(years, d);
+        y.verzoeken += 1;
+        y.per_gemeente
+            .entry(key(herkomst.as_deref()))
+            .or_default()
+            .verzoeken_herkomst += 1;
+    }
+    if let Some(d) = case.date(K::Registratie, "start_verblijf_opvang") {
+        *yr(years, d).gestart.entry(voorziening.clone()).or_default() += 1;
+    }
+
+    if let Some(b) = case.form(K::Beoordeling) {
+        if let Some(ontvangen) = b.date("datum_ontvangen") {
+            if b.date("datum_teruggestuurd").is_some()
+                || b.get("aantal_keer_teruggestuurd")
+                    .is_some_and(|v| matches!(v, Value::Integer(n) if *n > 0))
+            {
+                yr(years, ontvangen).teruggestuurd += 1;
+            }
+            if let Some(volledig) = b.date("datum_volledig") {
+                yr(years, volledig)
+                    .dagen_tot_volledig
+                    .add(days(ontvangen, volledig) as f64);
+            }
+        }
+        if matches!(b.text("status"), Some("afgewezen" | "ingetrokken"))
+            && let Some(d) = b.date("datum_afgesloten").or(b.date("datum_ontvangen"))
+        {
+            *yr(years, d)
+                .afwijzingen
+                .entry(key(b.text("reden_afwijzing")))
+                .or_default() += 1;
+        }
+    }
+
+    add_corporaties(case, years);
+
+    let Some(p) = case.form(K::Plaatsing) else {
+        return;
+    };
+    let Some(mutatie_datum) = p.date("datum_mutatie") else {
+        return;
+    };
+    let mutatie = key(p.text("soort_mutatie"));
+    let uitstroomgemeente = p
+        .text("definitieve_uitstroomgemeente")
+        .or(case.docs.uitstroomgemeente())
+        .map(str::to_string);
+    let y = yr(years, mutatie_datum);
+    *y.beeindigd.entry(voorziening).or_default() += 1;
+    if mutatie != "uitstroom_zelfstandig" {
+        *y.uitval.entry(mutatie).or_default() += 1;
+        y.per_gemeente
+            .entry(key(herkomst.as_deref()))
+            .or_default()
+            .uitval += 1;
+        return;
+    }
+    let bemiddeld = match p.text("wijze_van_toewijzing") {
+        Some("bemiddeling") => true,
+        Some(_) => false,
+        None => verzoek.is_some(),
+    };
+    let gemeente = y
+        .per_gemeente
+        .entry(key(uitstroomgemeente.as_deref()))
+        .or_default();
+    if bemiddeld {
+        gemeente.uitstroom_bemiddeld += 1;
+        y.bemiddeld += 1;
+        if let Some(v) = verzoek {
+            y.doorlooptijd_dagen.add(days(v, mutatie_datum) as f64);
+        }
+        if let (Some(h), Some(u)) = (&herkomst, &uitstroomgemeente) {
+            y.herkomst_bekend += 1;
+            if h == u {
+                y.terug_naar_herkomst += 1;
+            }
+        }
+    } else {
+        gemeente.uitstroom_regulier += 1;
+        *y.regulier.entry(key(p.text("type_woning"))).or_default() += 1;
+    }
+    match p.text("soort_huurcontract") {
+        Some("drie_partijen") => y.drie_partijen += 1,
+        Some("eigen_naam") => y.eigen_naam += 1,
+        _ => y.huurcontract_onbekend += 1,
+    }
+    let inschrijving = case
+        .form(K::Aanmelding)
+        .and_then(|a| a.get("inschrijvingen_woningcorporaties"))
+        .and_then(Value::as_records)
+        .and_then(|rs| {
+            rs.iter()
+                .filter_map(|r| r.get("datum_inschrijving").and_then(Value::as_date))
+                .min()
+        });
+    if let Some(i) = inschrijving {
+        y.inschrijving_bekend += 1;
+        y.inschrijfduur_maanden
+            .add(as_months(days(i, mutatie_datum) as f64));
+    }
+    let contact = case
+        .gemeenten
+        .iter()
+        .filter_map(|g| g.form.date("datum_contact_gebiedsteam"))
+        .min();
+    if contact.is_some_and(|c| c <= mutatie_datum) {
+        y.gebiedsteam_voor_verhuizing += 1;
+    } else {
+        y.gebiedsteam_na_of_onbekend += 1;
+    }
+}
+
+fn offers(reactie: &Form) -> &[policies::form::Record] {
+    reactie
+        .get("aanbiedingen")
+        .and_then(Value::as_records)
+        .unwrap_or_default()
+}
+
+fn add_corporaties(case: &MonitorCase, years: &mut Years) {
+    for bericht in case.docs.all(K::Aanmeldbericht) {
+        let (Some(corporatie), Some(verzonden)) =
+            (bericht.text("corporatie"), bericht.date("datum_verzonden"))
+        else {
+            continue;
+        };
+        let c = yr(years, verzonden)
+            .per_corporatie
+            .entry(corporatie.to_string())
+            .or_default();
+        c.aanmeldberichten += 1;
+        let Some(reactie) = case.reactie_of(corporatie) else {
+            continue;
+        };
+        if let Some(besluit) = reactie.date("datum_besluit")
+            && reactie
+                .text("besluit")
+                .is_some_and(|b| b != "in_behandeling")
+        {
+            c.dagen_tot_besluit.add(days(verzonden, besluit) as f64);
+        }
+        if let Some(first) = offers(reactie)
+            .iter()
+            .filter_map(|o| o.get("datum_aanbod").and_then(Value::as_date))
+            .min()
+        {
+            c.dagen_tot_aanbod.add(days(verzonden, first) as f64);
+        }
+    }
+    for inst in &case.reacties {
+        let r = &inst.form;
+        if let Some(d) = r.date("datum_besluit") {
+            let c = yr(years, d)
+                .per_corporatie
+                .entry(inst.partner.clone())
+                .or_default();
+            match r.text("besluit") {
+                Some("geaccepteerd") => c.geaccepteerd += 1,
+                Some("informatie_gevraagd") => c.informatie_gevraagd += 1,
+                Some("geweigerd") => {
+                    *c.weigeringen
+                        .entry(key(r.text("reden_weigering")))
+                        .or_default() += 1
+                }
+                _ => {}
+            }
+        }
+        for o in offers(r) {
+            let Some(d) = o.get("datum_aanbod").and_then(Value::as_date) else {
+                continue;
+            };
+            let c = yr(years, d)
+                .per_corporatie
+                .entry(inst.partner.clone())
+                .or_default();
+            c.aanbiedingen += 1;
+            if o.get("reactie_client").and_then(Value::as_text) == Some("geweigerd") {
+                c.aanbiedingen_geweigerd_door_client += 1;
+            }
+        }
+    }
+}
