@@ -22,6 +22,8 @@ use weerthuis_tests::{TestNet, canary_bsn, eventually};
 
 const ZA: &str = "zorgaanbieder:kwadrant";
 const TP: &str = "transferpunt:sdf";
+/// No message sent by either side and nothing accepted for this long: the sync has stalled.
+const STALL: Duration = Duration::from_secs(20);
 
 fn registratie(i: u32) -> Value {
     json!({
@@ -153,6 +155,9 @@ async fn main() {
     let mut last_t = Instant::now();
     let mut progress: Vec<(f64, u64)> = Vec::new();
     let held_at;
+    let mut activity = (0, 0, 0);
+    let mut last_activity = Instant::now();
+    let nf_fill = f64::from(n);
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let tp = counters(&net, TP);
@@ -171,6 +176,35 @@ async fn main() {
         if tp.accepted >= u64::from(n) {
             held_at = start.elapsed();
             break;
+        }
+        let za = counters(&net, ZA);
+        let now = (za.sent, tp.sent, tp.accepted);
+        if now != activity {
+            activity = now;
+            last_activity = Instant::now();
+        } else if last_activity.elapsed() >= STALL {
+            let tp_cases = net
+                .node(TP)
+                .node
+                .store()
+                .list_cases_count()
+                .await
+                .unwrap_or(0);
+            println!();
+            println!(
+                "STALLED: first sync of {n} cases made no progress for {} s (after {:.1} s). Zorgaanbieder sent {} \
+                 sync messages ({} B); Transferpunt sent {}, accepted {} with data, knows {tp_cases} cases. \
+                 Fill took {:.1} s ({:.0} cases/s).",
+                STALL.as_secs(),
+                start.elapsed().as_secs_f64(),
+                za.sent - za0.sent,
+                za.bytes - za0.bytes,
+                tp.sent,
+                tp.accepted,
+                fill.as_secs_f64(),
+                nf_fill / fill.as_secs_f64()
+            );
+            std::process::exit(2);
         }
         if start.elapsed() > Duration::from_secs(3_600) {
             panic!("first sync did not finish within an hour");
