@@ -35,6 +35,9 @@ fn refuse(reason: impl Into<String>) -> Refusal {
 struct Session {
     inner: Arc<Inner>,
     conn: Connection,
+    /// Messages to the peer, written by their own task: the session never waits on the peer's flow control, so
+    /// two sessions replying to each other cannot each wait for the other to read.
+    outbox: mpsc::UnboundedSender<Message>,
     peer: PartnerId,
     syncs: HashMap<String, SyncSession>,
     /// Documents this session no longer syncs: refused either way.
@@ -89,9 +92,21 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
 
     let mut changes = inner.node.subscribe();
     let mut shutdown = inner.shutdown.clone();
+    let (outbox, mut outgoing) = mpsc::unbounded_channel::<Message>();
+    let writer_conn = conn.clone();
+    let writer_peer = peer.clone();
+    let writer = tokio::spawn(async move {
+        while let Some(m) = outgoing.recv().await {
+            if let Err(e) = writer_conn.send(&m).await {
+                tracing::debug!(peer = %writer_peer, error = %e, "send failed; the connection is gone");
+                break;
+            }
+        }
+    });
     let mut s = Session {
         inner: inner.clone(),
         conn: conn.clone(),
+        outbox,
         peer: peer.clone(),
         syncs: HashMap::new(),
         blocked: HashSet::new(),
@@ -136,6 +151,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         }
     }
     reader.abort();
+    writer.abort();
     conn.close("session ended");
     let mut connected = inner.connected.write().expect("connected lock");
     if connected
@@ -159,9 +175,9 @@ impl Session {
     }
 
     async fn send(&self, msg: Message) {
-        if let Err(e) = self.conn.send(&msg).await {
-            tracing::debug!(peer = %self.peer, error = %e, "send failed");
-        }
+        // Queued for the writer task; it fails only when the connection is gone, which the loop learns from the
+        // reader.
+        let _ = self.outbox.send(msg);
     }
 
     /// The Transferpunt passes every signed policy version it holds to every peer, once per connection.
