@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod indicators;
+pub mod suppress;
 
 use policies::form::Form;
 use policies::{CaseDocuments, DocumentKind};
