@@ -119,6 +119,9 @@ pub struct HistoryEntry {
 pub const PURPOSE_API: &str =
     "uitvoering Convenant Weer Thuis: registratie, bemiddeling en ondersteuning";
 
+/// How many case changes the sync sessions may lag behind before they fall back to reconciling every case.
+pub const CHANGE_QUEUE: usize = 1 << 16;
+
 /// A partner's node: its identity, store, policy and the rules it checks.
 pub struct Node {
     partner: PartnerId,
@@ -159,7 +162,7 @@ impl Node {
             partner,
             store,
             policy: RwLock::new(policy),
-            changes: broadcast::channel(4096).0,
+            changes: broadcast::channel(CHANGE_QUEUE).0,
             corporaties: RwLock::new(Vec::new()),
             gemeenten,
             pseudonymiser,

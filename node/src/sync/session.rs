@@ -143,7 +143,27 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                 None => break,
             },
             c = changes.recv() => match c {
-                Ok(case) => s.reconcile(&case).await,
+                Ok(case) => {
+                    // Coalesce: a burst of changes (a first sync) names the same case many times.
+                    let mut cases = BTreeSet::from([case]);
+                    let mut lagged = false;
+                    loop {
+                        match changes.try_recv() {
+                            Ok(c) => {
+                                cases.insert(c);
+                            }
+                            Err(broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
+                            Err(_) => break,
+                        }
+                    }
+                    if lagged {
+                        s.reconcile_all().await;
+                    } else {
+                        for case in cases {
+                            s.reconcile(&case).await;
+                        }
+                    }
+                }
                 Err(broadcast::error::RecvError::Lagged(_)) => s.reconcile_all().await,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
