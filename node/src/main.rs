@@ -52,6 +52,21 @@ enum Command {
     /// Show cases.
     #[command(subcommand)]
     Case(CaseCommand),
+    /// Write the jaarverslag of a year (Markdown, HTML with charts, CSV tables) from the cases this node holds.
+    Jaarverslag {
+        /// The data directory.
+        #[command(flatten)]
+        dir: DirArg,
+        /// The year.
+        #[arg(long)]
+        jaar: i32,
+        /// Where to write the files.
+        #[arg(long)]
+        out: PathBuf,
+        /// Counts below this are suppressed.
+        #[arg(long, default_value_t = 5)]
+        drempel: u32,
+    },
     /// Check, explain, compare a policy, or ask why a partner gets a field.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -213,6 +228,15 @@ async fn run(command: Command) -> anyhow::Result<u8> {
         }
         Command::Case(cmd) => {
             node::cli::admin::case(cmd, &mut stdout).await?;
+            Ok(0)
+        }
+        Command::Jaarverslag {
+            dir,
+            jaar,
+            out,
+            drempel,
+        } => {
+            node::monitor::jaarverslag::command(&dir.dir, jaar, drempel, &out, &mut stdout).await?;
             Ok(0)
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod indicators;
+pub mod jaarverslag;
 pub mod suppress;
 
 use policies::form::Form;

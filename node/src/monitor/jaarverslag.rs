@@ -1,0 +1,774 @@
+//! The jaarverslag (Afspraak 3h): the monitor's figures for one year in Dutch, as Markdown, as HTML with inline SVG
+//! charts, and as CSV tables. Aggregate and not traceable to individuals: counts under the threshold are suppressed
+//! with secondary suppression ([`super::suppress`]); means and shares are shown only over at least the threshold
+//! number of cases.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use policies::Gemeenten;
+
+use super::MonitorCase;
+use super::indicators::{Jaarcijfers, Mean, per_jaar};
+use super::suppress::{Published, Table};
+
+/// The mark of a suppressed value.
+pub const VERBORGEN: &str = "*";
+
+/// One year of the evaluation's overview table (published: small values already hidden).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverzichtRij {
+    /// The year.
+    pub jaar: i32,
+    /// Bemiddelingsverzoeken.
+    pub verzoeken: Option<u32>,
+    /// Bemiddelingen (bemiddelde uitstroom).
+    pub bemiddelingen: Option<u32>,
+    /// Mean lead time in months.
+    pub doorlooptijd_maanden: Option<f64>,
+    /// Share back to the herkomstgemeente (0..=1).
+    pub aandeel_herkomst: Option<f64>,
+    /// Shares of 3-partijen, own name and unknown leases among uitstroom (0..=1).
+    pub huurcontracten: Option<(f64, f64, f64)>,
+}
+
+/// A mean or duration shown in the report, with how many cases it is over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kengetal {
+    /// What it is (Dutch).
+    pub naam: String,
+    /// The value, or `None` when over fewer cases than the threshold.
+    pub waarde: Option<f64>,
+    /// The unit (Dutch).
+    pub eenheid: String,
+}
+
+/// The jaarverslag of one year.
+#[derive(Debug, Clone)]
+pub struct Jaarverslag {
+    /// The year.
+    pub jaar: i32,
+    /// The suppression threshold.
+    pub drempel: u32,
+    /// The overview over every year up to this one.
+    pub overzicht: Vec<OverzichtRij>,
+    /// Means and durations of the year (figure 4 and indicator 9).
+    pub kengetallen: Vec<Kengetal>,
+    /// The year's tables, suppressed.
+    pub tabellen: Vec<Published>,
+}
+
+fn mean(naam: &str, m: &Mean, drempel: u32, eenheid: &str, scale: f64) -> Kengetal {
+    Kengetal {
+        naam: naam.into(),
+        waarde: (m.n >= drempel).then(|| m.value().unwrap_or(0.0) * scale),
+        eenheid: eenheid.into(),
+    }
+}
+
+fn count(n: u32, drempel: u32) -> Option<u32> {
+    (n == 0 || n >= drempel).then_some(n)
+}
+
+fn label(code: &str) -> String {
+    code.replace('_', " ")
+}
+
+fn corporatie(id: &str) -> String {
+    id.strip_prefix("corporatie:").unwrap_or(id).to_string()
+}
+
+fn single(titel: &str, kop: &str, rows: Vec<(String, u32)>) -> Table {
+    let (rijen, cellen) = rows.into_iter().map(|(r, n)| (r, vec![n])).unzip();
+    Table::new(titel, kop, rijen, vec!["Aantal".into()], cellen, false)
+}
+
+/// Build the jaarverslag of `jaar` from every case, with `drempel` as the smallest count shown.
+pub fn build(cases: &[MonitorCase], jaar: i32, drempel: u32, gemeenten: &Gemeenten) -> Jaarverslag {
+    let alle = per_jaar(cases);
+    let y = alle.get(&jaar).cloned().unwrap_or(Jaarcijfers {
+        jaar,
+        ..Default::default()
+    });
+    let naam = |code: &str| {
+        gemeenten
+            .name(code)
+            .map_or_else(|| label(code), str::to_string)
+    };
+
+    let overzicht = alle
+        .values()
+        .filter(|c| c.jaar <= jaar && (c.verzoeken > 0 || c.uitstroom() > 0))
+        .map(|c| {
+            let u = c.uitstroom();
+            OverzichtRij {
+                jaar: c.jaar,
+                verzoeken: count(c.verzoeken, drempel),
+                bemiddelingen: count(c.bemiddeld, drempel),
+                doorlooptijd_maanden: (c.doorlooptijd_dagen.n >= drempel)
+                    .then(|| c.doorlooptijd_maanden().unwrap_or(0.0)),
+                aandeel_herkomst: (c.herkomst_bekend >= drempel)
+                    .then(|| c.aandeel_herkomst().unwrap_or(0.0)),
+                huurcontracten: (u >= drempel).then(|| {
+                    let f = |n: u32| f64::from(n) / f64::from(u);
+                    (
+                        f(c.drie_partijen),
+                        f(c.eigen_naam),
+                        f(c.huurcontract_onbekend),
+                    )
+                }),
+            }
+        })
+        .collect();
+
+    let mut besluit = Mean::default();
+    let mut aanbod = Mean::default();
+    for c in y.per_corporatie.values() {
+        besluit.sum += c.dagen_tot_besluit.sum;
+        besluit.n += c.dagen_tot_besluit.n;
+        aanbod.sum += c.dagen_tot_aanbod.sum;
+        aanbod.n += c.dagen_tot_aanbod.n;
+    }
+    let kengetallen = vec![
+        mean(
+            "Verzoek compleet maken (ontvangen → volledig)",
+            &y.dagen_tot_volledig,
+            drempel,
+            "dagen",
+            1.0,
+        ),
+        mean(
+            "Corporatie beoordeelt (aanmeldbericht → besluit)",
+            &besluit,
+            drempel,
+            "dagen",
+            1.0,
+        ),
+        mean(
+            "Corporatie doet een aanbod (aanmeldbericht → eerste aanbod)",
+            &aanbod,
+            drempel,
+            "dagen",
+            1.0,
+        ),
+        mean(
+            "Doorlooptijd bemiddeling (verzoek → verhuizing)",
+            &y.doorlooptijd_dagen,
+            drempel,
+            "maanden",
+            12.0 / 365.25,
+        ),
+        mean(
+            "Inschrijfduur bij een corporatie bij uitstroom",
+            &y.inschrijfduur_maanden,
+            drempel,
+            "maanden",
+            1.0,
+        ),
+    ];
+
+    let mut tabellen = Vec::new();
+    let uitstroom: Vec<_> = y
+        .per_gemeente
+        .iter()
+        .filter(|(_, g)| g.uitstroom() > 0)
+        .collect();
+    tabellen.push(Table::new(
+        "Uitstroom per gemeente",
+        "Gemeente",
+        uitstroom.iter().map(|(k, _)| naam(k)).collect(),
+        vec!["Bemiddeld".into(), "Regulier".into()],
+        uitstroom
+            .iter()
+            .map(|(_, g)| vec![g.uitstroom_bemiddeld, g.uitstroom_regulier])
+            .collect(),
+        true,
+    ));
+    tabellen.push(single(
+        "Bemiddelingsverzoeken per herkomstgemeente",
+        "Herkomstgemeente",
+        y.per_gemeente
+            .iter()
+            .filter(|(_, g)| g.verzoeken_herkomst > 0)
+            .map(|(k, g)| (naam(k), g.verzoeken_herkomst))
+            .collect(),
+    ));
+    let mut soort = vec![("Bemiddeld".to_string(), y.bemiddeld)];
+    soort.extend(
+        y.regulier
+            .iter()
+            .map(|(t, n)| (format!("Regulier, {}", label(t)), *n)),
+    );
+    tabellen.push(single(
+        "Uitstroom naar wijze en soort verhuurder",
+        "Uitstroom",
+        soort,
+    ));
+    tabellen.push(single(
+        "Huurcontracten bij uitstroom",
+        "Huurcontract",
+        vec![
+            ("3-partijenhuurovereenkomst".into(), y.drie_partijen),
+            ("Op eigen naam".into(), y.eigen_naam),
+            ("Onbekend".into(), y.huurcontract_onbekend),
+        ],
+    ));
+    let redenen: Vec<String> = y.weigeringen_per_reden().into_keys().collect();
+    let weigerend: Vec<_> = y
+        .per_corporatie
+        .iter()
+        .filter(|(_, c)| c.weigeringen_totaal() > 0)
+        .collect();
+    tabellen.push(Table::new(
+        "Weigeringen door corporaties, naar reden",
+        "Corporatie",
+        weigerend.iter().map(|(k, _)| corporatie(k)).collect(),
+        redenen.iter().map(|r| label(r)).collect(),
+        weigerend
+            .iter()
+            .map(|(_, c)| {
+                redenen
+                    .iter()
+                    .map(|r| c.weigeringen.get(r).copied().unwrap_or(0))
+                    .collect()
+            })
+            .collect(),
+        true,
+    ));
+    tabellen.push(Table::new(
+        "Reacties van corporaties",
+        "Corporatie",
+        y.per_corporatie.keys().map(|k| corporatie(k)).collect(),
+        [
+            "Aanmeldberichten",
+            "Geaccepteerd",
+            "Informatie gevraagd",
+            "Geweigerd",
+            "Aanbiedingen",
+            "Aanbod door cliënt geweigerd",
+        ]
+        .map(String::from)
+        .to_vec(),
+        y.per_corporatie
+            .values()
+            .map(|c| {
+                vec![
+                    c.aanmeldberichten,
+                    c.geaccepteerd,
+                    c.informatie_gevraagd,
+                    c.weigeringen_totaal(),
+                    c.aanbiedingen,
+                    c.aanbiedingen_geweigerd_door_client,
+                ]
+            })
+            .collect(),
+        false,
+    ));
+    tabellen.push(single(
+        "Uitval",
+        "Soort mutatie",
+        y.uitval.iter().map(|(k, n)| (label(k), *n)).collect(),
+    ));
+    let voorzieningen: Vec<String> = y
+        .gestart
+        .keys()
+        .chain(y.beeindigd.keys())
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    tabellen.push(Table::new(
+        "Start en einde verblijf",
+        "Voorziening",
+        voorzieningen.iter().map(|v| label(v)).collect(),
+        vec!["Gestart".into(), "Beëindigd".into()],
+        voorzieningen
+            .iter()
+            .map(|v| {
+                vec![
+                    y.gestart.get(v).copied().unwrap_or(0),
+                    y.beeindigd.get(v).copied().unwrap_or(0),
+                ]
+            })
+            .collect(),
+        false,
+    ));
+    tabellen.push(single(
+        "Afgewezen of ingetrokken verzoeken, naar reden",
+        "Reden",
+        y.afwijzingen.iter().map(|(k, n)| (label(k), *n)).collect(),
+    ));
+    tabellen.push(single(
+        "Zachte landing: contact gebiedsteam bij uitstroom",
+        "Eerste contact gebiedsteam",
+        vec![
+            (
+                "Vóór of op de verhuisdatum".into(),
+                y.gebiedsteam_voor_verhuizing,
+            ),
+            (
+                "Na de verhuizing of onbekend".into(),
+                y.gebiedsteam_na_of_onbekend,
+            ),
+        ],
+    ));
+    let tabellen = tabellen
+        .into_iter()
+        .filter(|t| !t.rijen.is_empty() && !t.kolommen.is_empty())
+        .map(|t| t.suppress(drempel))
+        .collect();
+    Jaarverslag {
+        jaar,
+        drempel,
+        overzicht,
+        kengetallen,
+        tabellen,
+    }
+}
+
+fn show(v: Option<u32>) -> String {
+    v.map_or_else(|| VERBORGEN.to_string(), |n| n.to_string())
+}
+
+fn dec(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(
+        || VERBORGEN.to_string(),
+        |x| format!("{x:.digits$}").replace('.', ","),
+    )
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| VERBORGEN.to_string(), |x| format!("{:.0}%", x * 100.0))
+}
+
+/// A published table as text rows: the header, then each row and the totals row.
+pub fn text_rows(p: &Published) -> (Vec<String>, Vec<Vec<String>>) {
+    let t = &p.table;
+    let mut header = vec![t.kop.clone()];
+    header.extend(t.kolommen.iter().cloned());
+    if t.rijtotalen {
+        header.push("Totaal".into());
+    }
+    let rows = t
+        .rijen
+        .iter()
+        .chain(std::iter::once(&"Totaal".to_string()))
+        .zip(&p.entries)
+        .map(|(label, entries)| {
+            let mut row = vec![label.clone()];
+            row.extend(entries.iter().map(|e| show(*e)));
+            row
+        })
+        .collect();
+    (header, rows)
+}
+
+impl OverzichtRij {
+    fn cells(&self) -> Vec<String> {
+        let (d, e, o) = match self.huurcontracten {
+            Some((d, e, o)) => (Some(d), Some(e), Some(o)),
+            None => (None, None, None),
+        };
+        vec![
+            self.jaar.to_string(),
+            show(self.verzoeken),
+            show(self.bemiddelingen),
+            dec(self.doorlooptijd_maanden, 1),
+            pct(self.aandeel_herkomst),
+            format!("{} / {} / {}", pct(d), pct(e), pct(o)),
+        ]
+    }
+}
+
+const OVERZICHT_KOP: [&str; 6] = [
+    "Jaar",
+    "Bemiddelingsverzoeken",
+    "Bemiddelingen",
+    "Gem. doorlooptijd (maanden)",
+    "Terug naar herkomstgemeente",
+    "3-partijen / eigen naam / onbekend",
+];
+
+fn md_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
+    for r in rows {
+        let _ = writeln!(out, "| {} |", r.join(" | "));
+    }
+    out.push('\n');
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
+    out.push_str("<table>\n<thead><tr>");
+    for h in header {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for r in rows {
+        out.push_str("<tr>");
+        for (i, c) in r.iter().enumerate() {
+            let tag = if i == 0 { "th" } else { "td" };
+            let _ = write!(out, "<{tag}>{}</{tag}>", esc(c));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// A horizontal bar chart as inline SVG; a bar without a value is marked as suppressed.
+pub fn bar_chart(
+    titel: &str,
+    bars: &[(String, Option<f64>)],
+    fmt: impl Fn(f64) -> String,
+) -> String {
+    let (label_w, chart_w, bar_h, gap) = (220.0, 360.0, 18.0, 6.0);
+    let max = bars
+        .iter()
+        .filter_map(|(_, v)| *v)
+        .fold(0.0_f64, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let height = 30.0 + bars.len() as f64 * (bar_h + gap) + 10.0;
+    let width = label_w + chart_w + 80.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{t}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12"><title>{t}</title><text x="0" y="16" font-weight="bold">{t}</text>"#,
+        t = esc(titel)
+    );
+    for (i, (label, value)) in bars.iter().enumerate() {
+        let y = 30.0 + i as f64 * (bar_h + gap);
+        let _ = write!(
+            s,
+            r#"<text x="{x}" y="{ty}" text-anchor="end">{l}</text>"#,
+            x = label_w - 8.0,
+            ty = y + bar_h * 0.75,
+            l = esc(label)
+        );
+        match value {
+            Some(v) => {
+                let w = (v / max * chart_w).max(1.0);
+                let _ = write!(
+                    s,
+                    r##"<rect x="{label_w}" y="{y}" width="{w:.1}" height="{bar_h}" fill="#2a6f97"/><text x="{tx:.1}" y="{ty}">{v}</text>"##,
+                    tx = label_w + w + 4.0,
+                    ty = y + bar_h * 0.75,
+                    v = esc(&fmt(*v))
+                );
+            }
+            None => {
+                let _ = write!(
+                    s,
+                    r##"<text x="{tx}" y="{ty}" fill="#666">{VERBORGEN} (klein aantal)</text>"##,
+                    tx = label_w + 4.0,
+                    ty = y + bar_h * 0.75
+                );
+            }
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+impl Jaarverslag {
+    fn intro(&self) -> String {
+        format!(
+            "Dit jaarverslag van het Transferpunt Weer Thuis geeft de cijfers van de uitstroommonitor over {} \
+             (Afspraak 3d en 3h van het convenant). Het is geaggregeerd en niet herleidbaar tot personen: aantallen \
+             kleiner dan {} worden niet getoond ({VERBORGEN}), en waar een verborgen aantal uit een totaal te \
+             herleiden zou zijn, is ook een tweede cel of het totaal verborgen. Gemiddelden en percentages staan er \
+             alleen bij als ze over minstens {} casussen gaan.",
+            self.jaar, self.drempel, self.drempel
+        )
+    }
+
+    fn overzicht_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        (
+            OVERZICHT_KOP.map(String::from).to_vec(),
+            self.overzicht.iter().map(OverzichtRij::cells).collect(),
+        )
+    }
+
+    fn kengetal_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        (
+            vec!["Stap".into(), "Gemiddeld".into(), "Eenheid".into()],
+            self.kengetallen
+                .iter()
+                .map(|k| vec![k.naam.clone(), dec(k.waarde, 1), k.eenheid.clone()])
+                .collect(),
+        )
+    }
+
+    const DEFINITIES: &'static str = "Uitstroom is een afmelding met soort mutatie ‘uitstroom zelfstandig’; bemiddeld \
+        als de woning via bemiddeling is toegewezen, anders regulier. Uitval is elke andere mutatie. De doorlooptijd \
+        loopt van de datum van het bemiddelingsverzoek tot de verhuisdatum; een maand is 365,25/12 dagen. Jaren \
+        volgen de datum van de gebeurtenis (verzoek, afmelding, besluit).";
+
+    /// The report in Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "# Jaarverslag Transferpunt Weer Thuis {}\n\n{}\n\n",
+            self.jaar,
+            self.intro()
+        );
+        out.push_str("## Overzicht per jaar\n\n");
+        let (h, r) = self.overzicht_rows();
+        md_table(&mut out, &h, &r);
+        out.push_str("## Duur van de stappen\n\n");
+        let (h, r) = self.kengetal_rows();
+        md_table(&mut out, &h, &r);
+        for t in &self.tabellen {
+            let _ = writeln!(out, "## {}\n", t.table.titel);
+            let (h, r) = text_rows(t);
+            md_table(&mut out, &h, &r);
+        }
+        let _ = writeln!(out, "## Definities\n\n{}", Self::DEFINITIES);
+        out
+    }
+
+    fn charts(&self) -> Vec<String> {
+        let mut charts = Vec::new();
+        let jaren = |f: &dyn Fn(&OverzichtRij) -> Option<f64>| -> Vec<(String, Option<f64>)> {
+            self.overzicht
+                .iter()
+                .map(|r| (r.jaar.to_string(), f(r)))
+                .collect()
+        };
+        charts.push(bar_chart(
+            "Gemiddelde doorlooptijd per jaar (maanden)",
+            &jaren(&|r| r.doorlooptijd_maanden),
+            |v| format!("{v:.1}").replace('.', ","),
+        ));
+        charts.push(bar_chart(
+            "Terug naar de herkomstgemeente",
+            &jaren(&|r| r.aandeel_herkomst),
+            |v| format!("{:.0}%", v * 100.0),
+        ));
+        let by_title = |titel: &str| self.tabellen.iter().find(|t| t.table.titel == titel);
+        if let Some(t) = by_title("Uitstroom per gemeente") {
+            let col = t.table.kolommen.len();
+            let bars: Vec<_> = t
+                .table
+                .rijen
+                .iter()
+                .zip(&t.entries)
+                .map(|(r, e)| (r.clone(), e[col].map(f64::from)))
+                .collect();
+            charts.push(bar_chart(
+                &format!("Uitstroom per gemeente, {}", self.jaar),
+                &bars,
+                |v| format!("{v:.0}"),
+            ));
+        }
+        if let Some(t) = by_title("Weigeringen door corporaties, naar reden") {
+            let totals = t.entries.last().expect("a totals row");
+            let bars: Vec<_> = t
+                .table
+                .kolommen
+                .iter()
+                .zip(totals)
+                .map(|(k, e)| (k.clone(), e.map(f64::from)))
+                .collect();
+            charts.push(bar_chart(
+                &format!("Weigeringen door corporaties naar reden, {}", self.jaar),
+                &bars,
+                |v| format!("{v:.0}"),
+            ));
+        }
+        charts
+    }
+
+    /// The report in HTML, with inline SVG charts and no external resources.
+    pub fn html(&self) -> String {
+        let mut out = format!(
+            "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n<title>Jaarverslag Transferpunt Weer Thuis {jaar}</title>\n\
+             <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}\
+             th,td{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}th:first-child{{text-align:left}}figure{{margin:1.5em 0}}</style>\n\
+             </head>\n<body>\n<h1>Jaarverslag Transferpunt Weer Thuis {jaar}</h1>\n<p>{intro}</p>\n",
+            jaar = self.jaar,
+            intro = esc(&self.intro())
+        );
+        out.push_str("<h2>Grafieken</h2>\n");
+        for c in self.charts() {
+            let _ = writeln!(out, "<figure>{c}</figure>");
+        }
+        out.push_str("<h2>Overzicht per jaar</h2>\n");
+        let (h, r) = self.overzicht_rows();
+        html_table(&mut out, &h, &r);
+        out.push_str("<h2>Duur van de stappen</h2>\n");
+        let (h, r) = self.kengetal_rows();
+        html_table(&mut out, &h, &r);
+        for t in &self.tabellen {
+            let _ = writeln!(out, "<h2>{}</h2>", esc(&t.table.titel));
+            let (h, r) = text_rows(t);
+            html_table(&mut out, &h, &r);
+        }
+        let _ = writeln!(
+            out,
+            "<h2>Definities</h2>\n<p>{}</p>\n</body>\n</html>",
+            esc(Self::DEFINITIES)
+        );
+        out
+    }
+
+    /// The tables as CSV documents, by file name.
+    pub fn csv(&self) -> Result<BTreeMap<String, String>, csv::Error> {
+        let mut files = BTreeMap::new();
+        let mut put =
+            |name: String, (h, r): (Vec<String>, Vec<Vec<String>>)| -> Result<(), csv::Error> {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(&h)?;
+                for row in r {
+                    w.write_record(&row)?;
+                }
+                let bytes = w.into_inner().map_err(|e| e.into_error())?;
+                files.insert(name, String::from_utf8(bytes).expect("CSV of UTF-8 text"));
+                Ok(())
+            };
+        put(
+            format!("jaarverslag-{}-overzicht.csv", self.jaar),
+            self.overzicht_rows(),
+        )?;
+        put(
+            format!("jaarverslag-{}-stappen.csv", self.jaar),
+            self.kengetal_rows(),
+        )?;
+        for t in &self.tabellen {
+            put(
+                format!("jaarverslag-{}-{}.csv", self.jaar, slug(&t.table.titel)),
+                text_rows(t),
+            )?;
+        }
+        Ok(files)
+    }
+
+    /// Write the Markdown, HTML and CSV files into `dir` (created when missing); returns the paths written.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir)?;
+        let mut files = vec![
+            (format!("jaarverslag-{}.md", self.jaar), self.markdown()),
+            (format!("jaarverslag-{}.html", self.jaar), self.html()),
+        ];
+        files.extend(self.csv()?);
+        let mut written = Vec::new();
+        for (name, content) in files {
+            let path = dir.join(name);
+            std::fs::write(&path, content)?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+/// `weerthuis jaarverslag`: open the node in `dir`, build the jaarverslag of `jaar` from every case it holds and
+/// write it into `out`.
+pub async fn command(
+    dir: &Path,
+    jaar: i32,
+    drempel: u32,
+    out: &Path,
+    w: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let (_, node) = crate::app::open(dir).await?;
+    let cases = super::load_cases(&node).await?;
+    let report = build(&cases, jaar, drempel.max(1), node.gemeenten());
+    let written = report.write(out)?;
+    writeln!(
+        w,
+        "Jaarverslag {jaar}: {} casussen gelezen, {} bestanden geschreven in {}",
+        cases.len(),
+        written.len(),
+        out.display()
+    )?;
+    for path in written {
+        writeln!(w, "  {}", path.display())?;
+    }
+    Ok(())
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let c = match c {
+            'ë' | 'é' => 'e',
+            'ó' => 'o',
+            'ï' => 'i',
+            c => c,
+        };
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture_tests::fixture;
+    use super::super::suppress::recoverable;
+    use super::*;
+
+    #[test]
+    fn threshold_one_shows_the_hand_counted_figures() {
+        let r = build(&fixture(), 2025, 1, &Gemeenten::friesland());
+        assert_eq!(r.overzicht.len(), 2);
+        let y = &r.overzicht[1];
+        assert_eq!(
+            (y.jaar, y.verzoeken, y.bemiddelingen),
+            (2025, Some(3), Some(2))
+        );
+        assert_eq!(y.aandeel_herkomst, Some(0.5));
+        let md = r.markdown();
+        assert!(md.contains("# Jaarverslag Transferpunt Weer Thuis 2025"));
+        assert!(md.contains("| Leeuwarden | 2 | 0 | 2 |"), "{md}");
+        assert!(md.contains("| Smallingerland | 0 | 1 | 1 |"), "{md}");
+        assert!(md.contains("| accolade | 1 | 0 | 0 | 1 | 0 | 0 |"), "{md}");
+        assert!(
+            md.contains("| 2025 | 3 | 2 | 3,4 | 50% | 33% / 67% / 0% |"),
+            "{md}"
+        );
+        let html = r.html();
+        assert!(html.contains("<svg") && html.contains("Gemiddelde doorlooptijd per jaar"));
+        assert!(html.contains("lang=\"nl\""));
+        let csv = r.csv().unwrap();
+        assert_eq!(
+            csv["jaarverslag-2025-uitstroom-per-gemeente.csv"],
+            "Gemeente,Bemiddeld,Regulier,Totaal\nLeeuwarden,2,0,2\nSmallingerland,0,1,1\nTotaal,2,1,3\n"
+        );
+    }
+
+    #[test]
+    fn default_threshold_hides_small_counts_and_nothing_is_recoverable() {
+        let r = build(&fixture(), 2025, 5, &Gemeenten::friesland());
+        for t in &r.tabellen {
+            assert_eq!(recoverable(t), None, "{}", t.table.titel);
+            for (row, pub_row) in t.table.extended().iter().zip(&t.entries) {
+                for (v, e) in row.iter().zip(pub_row) {
+                    if (1..5).contains(v) {
+                        assert_eq!(*e, None, "{}", t.table.titel);
+                    }
+                }
+            }
+        }
+        // Means over fewer than 5 cases are not shown.
+        assert!(r.kengetallen.iter().all(|k| k.waarde.is_none()));
+        assert!(r.overzicht.iter().all(|o| o.doorlooptijd_maanden.is_none()));
+        let md = r.markdown();
+        assert!(md.contains("| Leeuwarden | * | 0 | * |"), "{md}");
+        let html = r.html();
+        assert!(html.contains("* (klein aantal)"));
+        let dir = tempfile::tempdir().unwrap();
+        let written = r.write(dir.path()).unwrap();
+        assert!(written.len() > 5);
+        assert!(dir.path().join("jaarverslag-2025.html").exists());
+    }
+}
