@@ -53,6 +53,7 @@ pub fn router_with_metrics(
     let v1 = Router::new()
         .route("/openapi.json", get(openapi_json))
         .route("/health", get(health))
+        .route("/monitor", get(monitor_page))
         .route("/casussen", get(list_cases).post(create_case))
         .route("/casussen/{id}", get(case_detail))
         .route("/casussen/{id}/historie", get(history))
@@ -76,6 +77,27 @@ pub fn router_with_metrics(
         .layer(middleware::from_fn(no_bsn_in_url))
         .layer(middleware::map_response(api_version))
         .with_state(ApiState { node, metrics })
+}
+
+/// `GET /api/v1/monitor`: the Transferpunt's monitor page (HTML, Dutch) with its figures and open alerts. Other
+/// nodes do not keep the monitor.
+async fn monitor_page(State(state): State<ApiState>, _user: AuthUser) -> Result<Response, Problem> {
+    if state.node.partner().role() != policies::Role::Transferpunt {
+        return Err(Problem::new(StatusCode::NOT_FOUND, "Niet gevonden")
+            .detail("De uitstroommonitor staat alleen op de node van het Transferpunt."));
+    }
+    let cases = crate::monitor::load_cases(&state.node).await?;
+    let html = crate::monitor::page::render(
+        &cases,
+        state.node.clock_now().date(),
+        &policies::werkdagen::Werkdagen::new(),
+        state.node.gemeenten(),
+    );
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response())
 }
 
 /// `GET /metrics`: Prometheus text format, no token needed (counts and partner ids only, no personal data).

@@ -220,6 +220,9 @@ pub fn spec() -> Value {
             },
             "/health": {
                 "get": {"summary": "Draait de node en bereikt hij zijn database?", "security": [], "responses": {"200": {"description": "gezond"}, "503": {"description": "database niet bereikbaar"}}}
+            },
+            "/monitor": {
+                "get": {"summary": "De uitstroommonitor van het Transferpunt: open signalen en de cijfers van dit jaar (HTML)", "responses": {"200": {"description": "de pagina", "content": {"text/html": {"schema": {"type": "string"}}}}, "401": {"description": "geen of een ongeldig token"}, "404": {"description": "deze node is niet het Transferpunt"}}}
             }
         }
     })

@@ -399,14 +399,27 @@ fn md_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
     out.push('\n');
 }
 
-fn esc(s: &str) -> String {
+/// A whole Dutch HTML page around `body`, with the report's style and no external resources.
+pub fn html_page(titel: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n\
+         <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}\
+         th,td{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}th:first-child{{text-align:left}}figure{{margin:1.5em 0}}</style>\n\
+         </head>\n<body>\n{body}</body>\n</html>\n",
+        esc(titel)
+    )
+}
+
+/// Escape text for HTML.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn html_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
+/// An HTML table from a header and rows of text.
+pub fn html_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
     out.push_str("<table>\n<thead><tr>");
     for h in header {
         let _ = write!(out, "<th>{}</th>", esc(h));
@@ -587,15 +600,19 @@ impl Jaarverslag {
 
     /// The report in HTML, with inline SVG charts and no external resources.
     pub fn html(&self) -> String {
-        let mut out = format!(
-            "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n<title>Jaarverslag Transferpunt Weer Thuis {jaar}</title>\n\
-             <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}\
-             th,td{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}th:first-child{{text-align:left}}figure{{margin:1.5em 0}}</style>\n\
-             </head>\n<body>\n<h1>Jaarverslag Transferpunt Weer Thuis {jaar}</h1>\n<p>{intro}</p>\n",
-            jaar = self.jaar,
-            intro = esc(&self.intro())
+        let titel = format!("Jaarverslag Transferpunt Weer Thuis {}", self.jaar);
+        let body = format!(
+            "<h1>{}</h1>\n<p>{}</p>\n{}",
+            esc(&titel),
+            esc(&self.intro()),
+            self.html_sections()
         );
-        out.push_str("<h2>Grafieken</h2>\n");
+        html_page(&titel, &body)
+    }
+
+    /// The charts, tables and definitions as HTML (no page around them).
+    pub fn html_sections(&self) -> String {
+        let mut out = String::from("<h2>Grafieken</h2>\n");
         for c in self.charts() {
             let _ = writeln!(out, "<figure>{c}</figure>");
         }
@@ -610,11 +627,7 @@ impl Jaarverslag {
             let (h, r) = text_rows(t);
             html_table(&mut out, &h, &r);
         }
-        let _ = writeln!(
-            out,
-            "<h2>Definities</h2>\n<p>{}</p>\n</body>\n</html>",
-            esc(Self::DEFINITIES)
-        );
+        let _ = writeln!(out, "<h2>Definities</h2>\n<p>{}</p>", esc(Self::DEFINITIES));
         out
     }
 

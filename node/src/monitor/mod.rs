@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod indicators;
 pub mod jaarverslag;
+pub mod page;
 pub mod suppress;
 
 use policies::form::Form;

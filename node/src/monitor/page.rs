@@ -1,0 +1,99 @@
+//! The monitor page on the Transferpunt's local API (`GET /api/v1/monitor`, token-protected): the open alerts,
+//! then the current year's figures with their charts. For the Transferpunt's own staff, so counts are not
+//! suppressed (as the Excel monitor before it); the jaarverslag for others is.
+
+use std::fmt::Write as _;
+
+use policies::Gemeenten;
+use policies::werkdagen::Werkdagen;
+use time::Date;
+
+use super::MonitorCase;
+use super::alerts::open_alerts;
+use super::jaarverslag::{self, esc, html_page, html_table};
+
+/// The page for `today`: open alerts and the figures of `today`'s year.
+pub fn render(
+    cases: &[MonitorCase],
+    today: Date,
+    cal: &Werkdagen,
+    gemeenten: &Gemeenten,
+) -> String {
+    let alerts = open_alerts(cases, today, cal);
+    let verlopen = alerts.iter().filter(|a| a.verlopen).count();
+    let mut body = format!(
+        "<h1>Uitstroommonitor Transferpunt Weer Thuis</h1>\n<p>Stand op {}: {} casussen, {} open signalen \
+         waarvan {} over de termijn.</p>\n<h2>Open signalen</h2>\n",
+        policies::form::format_date(today),
+        cases.len(),
+        alerts.len(),
+        verlopen
+    );
+    if alerts.is_empty() {
+        body.push_str("<p>Geen open signalen.</p>\n");
+    } else {
+        let header = ["Termijn", "Signaal", "Aan", "Casus", "Status"].map(String::from);
+        let rows: Vec<Vec<String>> = alerts
+            .iter()
+            .map(|a| {
+                vec![
+                    policies::form::format_date(a.termijn),
+                    a.kind.omschrijving().to_string(),
+                    a.aan.clone(),
+                    a.case.clone(),
+                    if a.verlopen { "verlopen" } else { "binnenkort" }.to_string(),
+                ]
+            })
+            .collect();
+        html_table(&mut body, &header, &rows);
+    }
+    let report = jaarverslag::build(cases, today.year(), 1, gemeenten);
+    let _ = write!(
+        body,
+        "<h2>Cijfers {}</h2>\n{}",
+        today.year(),
+        report.html_sections()
+    );
+    html_page(
+        &format!(
+            "Uitstroommonitor {}",
+            esc(&policies::form::format_date(today))
+        ),
+        &body,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture_tests::fixture;
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn page_shows_alerts_and_figures() {
+        let html = render(
+            &fixture(),
+            date!(2025 - 12 - 01),
+            &Werkdagen::new(),
+            &Gemeenten::friesland(),
+        );
+        assert!(html.contains("<html lang=\"nl\">"));
+        assert!(html.contains("6 casussen, 0 open signalen"), "{html}");
+        assert!(
+            html.contains("<th>Leeuwarden</th><td>2</td><td>0</td><td>2</td>"),
+            "{html}"
+        );
+        assert!(html.contains("<svg"));
+        let later = render(
+            &fixture(),
+            date!(2027 - 03 - 01),
+            &Werkdagen::new(),
+            &Gemeenten::friesland(),
+        );
+        assert!(
+            later.contains("3-partijenhuurovereenkomst loopt af"),
+            "{later}"
+        );
+        assert!(later.contains("corporatie:elkien"));
+    }
+}
