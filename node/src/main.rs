@@ -52,7 +52,7 @@ enum Command {
     /// Show cases.
     #[command(subcommand)]
     Case(CaseCommand),
-    /// Write the jaarverslag of a year (Markdown, HTML with charts, CSV tables) from the cases this node holds.
+    /// Write the jaarverslag of a year (Markdown, HTML with charts, CSV and XLSX tables) from the cases this node holds.
     Jaarverslag {
         /// The data directory.
         #[command(flatten)]

@@ -70,6 +70,7 @@ fn jaarverslag_from_stored_cases() {
     .unwrap();
     assert_eq!(csv, "Herkomstgemeente,Aantal\nLeeuwarden,2\nTotaal,2\n");
     assert!(out_dir.join("jaarverslag-2025.html").exists());
+    assert!(out_dir.join("jaarverslag-2025.xlsx").exists());
 
     // With the default threshold of 5, two requests are not shown.
     ok(&[

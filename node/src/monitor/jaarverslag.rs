@@ -1,5 +1,5 @@
 //! The jaarverslag (Afspraak 3h): the monitor's figures for one year in Dutch, as Markdown, as HTML with inline SVG
-//! charts, and as CSV tables. Aggregate and not traceable to individuals: counts under the threshold are suppressed
+//! charts, and as CSV and XLSX tables. Aggregate and not traceable to individuals: counts under the threshold are suppressed
 //! with secondary suppression ([`super::suppress`]); means and shares are shown only over at least the threshold
 //! number of cases.
 
@@ -662,7 +662,45 @@ impl Jaarverslag {
         Ok(files)
     }
 
-    /// Write the Markdown, HTML and CSV files into `dir` (created when missing); returns the paths written.
+    /// The tables as one XLSX workbook, a sheet per table: counts as numbers, suppressed cells as `*`.
+    pub fn xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let mut sheets = vec![
+            ("Overzicht".to_string(), self.overzicht_rows()),
+            ("Duur van de stappen".to_string(), self.kengetal_rows()),
+        ];
+        sheets.extend(
+            self.tabellen
+                .iter()
+                .map(|t| (t.table.titel.clone(), text_rows(t))),
+        );
+        for (i, (titel, (header, rows))) in sheets.into_iter().enumerate() {
+            let ws = book.add_worksheet();
+            // Sheet names: at most 31 characters, unique.
+            let name: String = format!("{} {}", i + 1, titel)
+                .chars()
+                .filter(|c| !"[]:*?/\\".contains(*c))
+                .take(31)
+                .collect();
+            ws.set_name(name.trim_end())?;
+            ws.set_column_width(0, 40)?;
+            for (c, h) in header.iter().enumerate() {
+                ws.write_string(0, c as u16, h)?;
+            }
+            for (r, row) in rows.iter().enumerate() {
+                for (c, cell) in row.iter().enumerate() {
+                    let (r, c) = (r as u32 + 1, c as u16);
+                    match cell.parse::<f64>() {
+                        Ok(n) if c > 0 => ws.write_number(r, c, n)?,
+                        _ => ws.write_string(r, c, cell)?,
+                    };
+                }
+            }
+        }
+        book.save_to_buffer()
+    }
+
+    /// Write the Markdown, HTML, CSV and XLSX files into `dir` (created when missing); returns the paths written.
     pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir)?;
         let mut files = vec![
@@ -676,6 +714,9 @@ impl Jaarverslag {
             std::fs::write(&path, content)?;
             written.push(path);
         }
+        let path = dir.join(format!("jaarverslag-{}.xlsx", self.jaar));
+        std::fs::write(&path, self.xlsx()?)?;
+        written.push(path);
         Ok(written)
     }
 }
@@ -783,5 +824,7 @@ mod tests {
         let written = r.write(dir.path()).unwrap();
         assert!(written.len() > 5);
         assert!(dir.path().join("jaarverslag-2025.html").exists());
+        let xlsx = std::fs::read(dir.path().join("jaarverslag-2025.xlsx")).unwrap();
+        assert!(xlsx.starts_with(b"PK"), "an XLSX is a zip archive");
     }
 }
