@@ -533,3 +533,72 @@ fn fixture_has_no_open_alerts_after_placement() {
     assert_eq!(alerts[0].kind, AlertKind::DriePartijenLooptAf);
     assert_eq!(alerts[0].case, "a");
 }
+
+#[test]
+fn withdrawn_aanmeldbericht_counts_from_the_historie_and_negative_durations_are_left_out() {
+    let c = case(
+        "h",
+        &[
+            (
+                "beoordeling",
+                json!({"status": "goedgekeurd", "datum_ontvangen": "2025-10-01", "corporatie_historie": [
+                {"corporatie": "corporatie:accolade", "datum_aanmelding": "2025-10-20", "uitkomst": "geweigerd"},
+                {"corporatie": "corporatie:elkien", "datum_aanmelding": "2025-11-01", "uitkomst": "lopend"}]}),
+            ),
+            // The aanmeldbericht itself carries a later date than the corporatie's answer: a data error.
+            (
+                "aanmeldbericht",
+                json!({"corporatie": "corporatie:elkien", "datum_verzonden": "2025-12-01"}),
+            ),
+            (
+                "reactie/corporatie:accolade",
+                json!({"besluit": "geweigerd", "datum_besluit": "2025-10-24", "reden_weigering": "overlast", "toelichting_weigering": "x"}),
+            ),
+            (
+                "reactie/corporatie:elkien",
+                json!({"besluit": "geaccepteerd", "datum_besluit": "2025-11-03"}),
+            ),
+        ],
+    );
+    assert_eq!(
+        super::indicators::aanmeldingen(&c),
+        vec![
+            ("corporatie:accolade".to_string(), date!(2025 - 10 - 20)),
+            ("corporatie:elkien".to_string(), date!(2025 - 11 - 01))
+        ]
+    );
+    let y = jaar(&[c], 2025);
+    assert_eq!(y.per_corporatie["corporatie:accolade"].aanmeldberichten, 1);
+    assert_eq!(
+        y.per_corporatie["corporatie:accolade"]
+            .dagen_tot_besluit
+            .value(),
+        Some(4.0)
+    );
+    assert_eq!(
+        y.per_corporatie["corporatie:elkien"]
+            .dagen_tot_besluit
+            .value(),
+        Some(2.0)
+    );
+
+    let late = case(
+        "n",
+        &[
+            (
+                "aanmeldbericht",
+                json!({"corporatie": "corporatie:elkien", "datum_verzonden": "2025-12-01"}),
+            ),
+            (
+                "reactie/corporatie:elkien",
+                json!({"besluit": "geaccepteerd", "datum_besluit": "2025-11-03"}),
+            ),
+        ],
+    );
+    assert_eq!(
+        jaar(&[late], 2025).per_corporatie["corporatie:elkien"]
+            .dagen_tot_besluit
+            .n,
+        0
+    );
+}

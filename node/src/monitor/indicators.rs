@@ -242,9 +242,11 @@ fn add_case(case: &MonitorCase, years: &mut Years) {
                 yr(years, ontvangen).teruggestuurd += 1;
             }
             if let Some(volledig) = b.date("datum_volledig") {
-                yr(years, volledig)
-                    .dagen_tot_volledig
-                    .add(days(ontvangen, volledig) as f64);
+                add_days(
+                    &mut yr(years, volledig).dagen_tot_volledig,
+                    ontvangen,
+                    volledig,
+                );
             }
         }
         if matches!(b.text("status"), Some("afgewezen" | "ingetrokken"))
@@ -293,7 +295,7 @@ fn add_case(case: &MonitorCase, years: &mut Years) {
         gemeente.uitstroom_bemiddeld += 1;
         y.bemiddeld += 1;
         if let Some(v) = verzoek {
-            y.doorlooptijd_dagen.add(days(v, mutatie_datum) as f64);
+            add_days(&mut y.doorlooptijd_dagen, v, mutatie_datum);
         }
         if let (Some(h), Some(u)) = (&herkomst, &uitstroomgemeente) {
             y.herkomst_bekend += 1;
@@ -319,7 +321,7 @@ fn add_case(case: &MonitorCase, years: &mut Years) {
                 .filter_map(|r| r.get("datum_inschrijving").and_then(Value::as_date))
                 .min()
         });
-    if let Some(i) = inschrijving {
+    if let Some(i) = inschrijving.filter(|&i| i <= mutatie_datum) {
         y.inschrijving_bekend += 1;
         y.inschrijfduur_maanden
             .add(as_months(days(i, mutatie_datum) as f64));
@@ -343,13 +345,43 @@ fn offers(reactie: &Form) -> &[policies::form::Record] {
         .unwrap_or_default()
 }
 
-fn add_corporaties(case: &MonitorCase, years: &mut Years) {
+/// The aanmeldberichten of a case: the Transferpunt's corporatie_historie (which keeps those withdrawn after a
+/// refusal), plus aanmeldberichten to corporaties it does not list.
+pub fn aanmeldingen(case: &MonitorCase) -> Vec<(String, Date)> {
+    let mut out: Vec<(String, Date)> = case
+        .form(K::Beoordeling)
+        .and_then(|b| b.get("corporatie_historie"))
+        .and_then(Value::as_records)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.get("corporatie")?.as_text()?.to_string(),
+                r.get("datum_aanmelding")?.as_date()?,
+            ))
+        })
+        .collect();
     for bericht in case.docs.all(K::Aanmeldbericht) {
-        let (Some(corporatie), Some(verzonden)) =
-            (bericht.text("corporatie"), bericht.date("datum_verzonden"))
-        else {
-            continue;
-        };
+        if let (Some(c), Some(d)) = (bericht.text("corporatie"), bericht.date("datum_verzonden"))
+            && !out.iter().any(|(known, _)| known == c)
+        {
+            out.push((c.to_string(), d));
+        }
+    }
+    out
+}
+
+/// A duration in days, when it is not negative (a negative one is a data error and left out).
+fn add_days(m: &mut Mean, from: Date, to: Date) {
+    let d = days(from, to);
+    if d >= 0 {
+        m.add(d as f64);
+    }
+}
+
+fn add_corporaties(case: &MonitorCase, years: &mut Years) {
+    for (corporatie, verzonden) in aanmeldingen(case) {
+        let corporatie = corporatie.as_str();
         let c = yr(years, verzonden)
             .per_corporatie
             .entry(corporatie.to_string())
@@ -363,14 +395,14 @@ fn add_corporaties(case: &MonitorCase, years: &mut Years) {
                 .text("besluit")
                 .is_some_and(|b| b != "in_behandeling")
         {
-            c.dagen_tot_besluit.add(days(verzonden, besluit) as f64);
+            add_days(&mut c.dagen_tot_besluit, verzonden, besluit);
         }
         if let Some(first) = offers(reactie)
             .iter()
             .filter_map(|o| o.get("datum_aanbod").and_then(Value::as_date))
             .min()
         {
-            c.dagen_tot_aanbod.add(days(verzonden, first) as f64);
+            add_days(&mut c.dagen_tot_aanbod, verzonden, first);
         }
     }
     for inst in &case.reacties {
