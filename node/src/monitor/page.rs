@@ -96,4 +96,52 @@ mod tests {
         );
         assert!(later.contains("corporatie:elkien"));
     }
+
+    /// The page in headless Chromium (Debian's `chromium`): it parses, and the DOM holds the numbers and the
+    /// charts. Skipped when Chromium is not installed, unless `WEERTHUIS_REQUIRE_CHROMIUM` is set (CI sets it).
+    #[test]
+    fn page_renders_in_headless_chromium() {
+        let required = std::env::var_os("WEERTHUIS_REQUIRE_CHROMIUM").is_some();
+        let html = render(
+            &fixture(),
+            date!(2027 - 03 - 01),
+            &Werkdagen::new(),
+            &Gemeenten::friesland(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("monitor.html");
+        std::fs::write(&file, html).unwrap();
+        // Bounded: a browser that hangs must not hang the test run.
+        let out = std::process::Command::new("timeout")
+            .args([
+                "60",
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--dump-dom",
+            ])
+            .arg(format!("file://{}", file.display()))
+            .output()
+            .expect("coreutils timeout runs");
+        // 127: chromium is not installed.
+        if out.status.code() == Some(127) {
+            assert!(!required, "chromium is required but not installed");
+            eprintln!("chromium not installed: skipped");
+            return;
+        }
+        assert!(
+            out.status.success(),
+            "chromium failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            dom.contains("Uitstroommonitor Transferpunt Weer Thuis"),
+            "{dom}"
+        );
+        assert!(dom.contains("<th>2025</th><td>3</td><td>2</td>"), "{dom}");
+        assert!(dom.contains("3-partijenhuurovereenkomst loopt af"));
+        assert!(dom.matches("<svg").count() >= 2, "{dom}");
+    }
 }
