@@ -1,7 +1,7 @@
 //! The jaarverslag (Afspraak 3h): the monitor's figures for one year in Dutch, as Markdown, as HTML with inline SVG
-//! charts, and as CSV and XLSX tables. Aggregate and not traceable to individuals: counts under the threshold are suppressed
-//! with secondary suppression ([`super::suppress`]); means and shares are shown only over at least the threshold
-//! number of cases.
+//! charts, and as CSV and XLSX tables. Aggregate and not traceable to individuals: counts under the threshold are
+//! suppressed with secondary suppression ([`super::suppress`]); means and shares are shown only over at least the
+//! threshold number of cases.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
