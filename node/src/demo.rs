@@ -1077,6 +1077,11 @@ impl Demo {
             writeln!(out, "  {:<24} token {}", "", n.token)?;
         }
         let tp = self.node(TRANSFERPUNT);
+        writeln!(
+            out,
+            "Uitstroommonitor (the Transferpunt's page, with its token): http://{}/api/v1/monitor",
+            tp.api
+        )?;
         writeln!(out, "Try:")?;
         writeln!(
             out,
@@ -1084,6 +1089,11 @@ impl Demo {
             tp.token, tp.api
         )?;
         writeln!(out, "  curl http://{}/metrics", tp.api)?;
+        writeln!(
+            out,
+            "  curl -H 'Authorization: Bearer {}' http://{}/api/v1/monitor > monitor.html",
+            tp.token, tp.api
+        )?;
         writeln!(out)?;
         Ok(())
     }

@@ -220,6 +220,13 @@ fn demo_plays_the_scenario_and_shows_what_each_node_holds() {
     // Every node's API with a token.
     assert_eq!(out.matches(" token wt1.").count(), PARTNERS.len(), "{out}");
     assert!(out.contains("/metrics"));
+    assert!(
+        out.contains(
+            "Uitstroommonitor (the Transferpunt's page, with its token): http://127.0.0.1:"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("/api/v1/monitor"), "{out}");
 }
 
 async fn get_metrics(router: axum::Router) -> (StatusCode, String, String) {
