@@ -25,6 +25,7 @@ backend_tests!(
     tokens_authenticate_until_revoked,
     cases_and_documents_are_listed,
     concurrent_audited_writes_all_land,
+    projections_and_policy_versions_round_trip,
 );
 
 fn me() -> PartnerId {
@@ -425,5 +426,63 @@ async fn concurrent_audited_writes_all_land(db: &Db) {
     }
     assert_eq!(store.list_documents(&case).await.unwrap().len(), 8);
     assert_eq!(store.verify_audit().await.unwrap().seq, 24);
+    store.close().await;
+}
+
+async fn projections_and_policy_versions_round_trip(db: &Db) {
+    use node::store::{ProjectionRecord, StoredPolicy};
+    let store = db.open().await;
+    // A projection for a case this node has not seen yet creates the case.
+    let case = CaseId::random();
+    let wire = format!("p/{case}/transferpunt:sdf/corporatie:elkien/1");
+    let mut p = ProjectionRecord {
+        wire_id: wire.clone(),
+        case: case.clone(),
+        sender: "transferpunt:sdf".into(),
+        receiver: "corporatie:elkien".into(),
+        generation: 1,
+        snapshot: b"snapshot".to_vec(),
+        sync_state: None,
+        retired: false,
+    };
+    store.put_projection(&p).await.unwrap();
+    assert!(store.get_case(&case).await.unwrap().is_some());
+    assert_eq!(store.load_projection(&wire).await.unwrap().unwrap(), p);
+    store
+        .put_projection_sync_state(&wire, b"state")
+        .await
+        .unwrap();
+    p.sync_state = Some(b"state".to_vec());
+    assert_eq!(store.load_projection(&wire).await.unwrap().unwrap(), p);
+    // Rotation: a retired generation and its successor, in generation order.
+    p.retired = true;
+    store.put_projection(&p).await.unwrap();
+    let next = ProjectionRecord {
+        wire_id: format!("p/{case}/transferpunt:sdf/corporatie:elkien/2"),
+        generation: 2,
+        retired: false,
+        sync_state: None,
+        ..p.clone()
+    };
+    store.put_projection(&next).await.unwrap();
+    let all = store.projections_of_case(&case).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|r| (r.generation, r.retired))
+            .collect::<Vec<_>>(),
+        vec![(1, true), (2, false)]
+    );
+    assert!(store.delete_projection(&wire).await.unwrap());
+    assert!(store.load_projection(&wire).await.unwrap().is_none());
+
+    let v = StoredPolicy {
+        version: "2026.2".into(),
+        effective_from: "2026-02-01".into(),
+        body: "[policy]".into(),
+        signature: vec![1, 2, 3],
+    };
+    store.put_policy(&v).await.unwrap();
+    store.put_policy(&v).await.unwrap(); // once per version
+    assert_eq!(store.policies().await.unwrap(), vec![v]);
     store.close().await;
 }
