@@ -579,14 +579,10 @@ impl Node {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<CaseSummary>, ServiceError> {
-        let mut records = self.store.list_cases().await?;
-        records.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        // One page from the database: listing does not grow with the number of cases stored.
+        let records = self.store.list_cases_page(offset, limit).await?;
         let mut out = Vec::new();
-        for rec in records.into_iter().skip(offset).take(limit) {
+        for rec in records {
             out.push(self.summary(rec.id, rec.created_at).await?.0);
         }
         Ok(out)

@@ -26,6 +26,7 @@ backend_tests!(
     cases_and_documents_are_listed,
     concurrent_audited_writes_all_land,
     projections_and_policy_versions_round_trip,
+    cases_are_paged_newest_first,
 );
 
 fn me() -> PartnerId {
@@ -484,5 +485,25 @@ async fn projections_and_policy_versions_round_trip(db: &Db) {
     store.put_policy(&v).await.unwrap();
     store.put_policy(&v).await.unwrap(); // once per version
     assert_eq!(store.policies().await.unwrap(), vec![v]);
+    store.close().await;
+}
+
+async fn cases_are_paged_newest_first(db: &Db) {
+    let store = db.open().await;
+    for _ in 0..5 {
+        store.create_case(&CaseId::random()).await.unwrap();
+    }
+    let mut all = store.list_cases().await.unwrap();
+    all.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let first = store.list_cases_page(0, 2).await.unwrap();
+    let rest = store.list_cases_page(2, 10).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(rest.len(), 3);
+    assert_eq!(first.into_iter().chain(rest).collect::<Vec<_>>(), all);
+    assert!(store.list_cases_page(5, 10).await.unwrap().is_empty());
     store.close().await;
 }

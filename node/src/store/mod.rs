@@ -425,6 +425,32 @@ impl Store {
             .collect()
     }
 
+    /// A page of cases, newest first (ties by id), without loading the others.
+    pub async fn list_cases_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<CaseRecord>, StoreError> {
+        let (offset, limit) = (offset as i64, limit as i64);
+        let rows: Vec<(String, OffsetDateTime)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT id, created_at FROM cases ORDER BY created_at DESC, id LIMIT $1 OFFSET $2")
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(p)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(id, created_at)| {
+                Ok(CaseRecord {
+                    id: id
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt { what: "case id" })?,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
     /// How many cases there are (cheap; also a health check that the database answers).
     pub async fn list_cases_count(&self) -> Result<u64, StoreError> {
         let (n,): (i64,) = on_pool!(self, p => {
