@@ -313,6 +313,20 @@ id_type!(
     DocId
 );
 
+/// Case rows as records.
+fn case_records(rows: Vec<(String, OffsetDateTime)>) -> Result<Vec<CaseRecord>, StoreError> {
+    rows.into_iter()
+        .map(|(id, created_at)| {
+            Ok(CaseRecord {
+                id: id
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt { what: "case id" })?,
+                created_at,
+            })
+        })
+        .collect()
+}
+
 /// A case as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRecord {
@@ -413,16 +427,7 @@ impl Store {
                 .fetch_all(p)
                 .await?
         });
-        rows.into_iter()
-            .map(|(id, created_at)| {
-                Ok(CaseRecord {
-                    id: id
-                        .parse()
-                        .map_err(|_| StoreError::Corrupt { what: "case id" })?,
-                    created_at,
-                })
-            })
-            .collect()
+        case_records(rows)
     }
 
     /// A page of cases, newest first (ties by id), without loading the others.
@@ -439,16 +444,7 @@ impl Store {
                 .fetch_all(p)
                 .await?
         });
-        rows.into_iter()
-            .map(|(id, created_at)| {
-                Ok(CaseRecord {
-                    id: id
-                        .parse()
-                        .map_err(|_| StoreError::Corrupt { what: "case id" })?,
-                    created_at,
-                })
-            })
-            .collect()
+        case_records(rows)
     }
 
     /// How many cases there are (cheap; also a health check that the database answers).
