@@ -1,1 +1,17 @@
-//! A whole Weer Thuis federation in one process, to test a policy change before it takes effect (#5).
+//! The Weer Thuis simulator: a whole federation in one process, to see what a policy change does before it takes
+//! effect.
+//!
+//! - [`population`]: a synthetic population of clients and their paths through the covenant, calibrated on the
+//!   2025 evaluation's figures, from Friesland to national size.
+//! - [`federation`]: a deterministic in-memory federation running the nodes' own logic (validation, write checks,
+//!   `node::sync::plan` projections) over every event of every case, recording every disclosure.
+//! - [`calibration`]: the Transferpunt's monitor (the node's own `monitor` code) over what the simulated
+//!   Transferpunt holds, side by side with the published figures.
+//! - [`whatif`]: the same population under two policies; disclosures newly made, no longer made and uncertain,
+//!   invariant violations, unused fields, graded findings; a Dutch report for a privacy officer.
+//! - [`faults`]: real nodes over real QUIC with injected partitions, crashes, loss, duplication and reordering;
+//!   convergence and canary checks.
+//! - [`replay`]: a proposed policy against the disclosures a node recorded in its audit log.
+
+pub mod faults;
+pub mod replay;
