@@ -141,6 +141,7 @@ impl TestNet {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 tls,
                 directory: self.directory.clone(),
+                faults: None,
             },
         )
         .expect("federation starts")

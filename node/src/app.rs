@@ -176,6 +176,7 @@ pub fn start_federation(
             listen: f.listen,
             tls,
             directory,
+            faults: None,
         },
     )?;
     tracing::info!(addr = %fed.local_addr()?, "federation listening");

@@ -291,6 +291,7 @@ async fn start_node(
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls,
             directory: directory.clone(),
+            faults: None,
         },
     )?;
     let quic = fed.local_addr()?;

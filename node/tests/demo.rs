@@ -303,6 +303,7 @@ async fn metrics_report_the_node_and_its_federation() {
                 version: 1,
                 partners: vec![entry("gemeente:GM0080"), entry("transferpunt:sdf")],
             },
+            faults: None,
         },
     )
     .unwrap();

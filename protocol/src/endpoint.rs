@@ -7,6 +7,7 @@ use std::time::Duration;
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use rustls::pki_types::CertificateDer;
 
+use crate::faulty::FaultHandle;
 use crate::frame::{FrameError, Message, read_frame, write_frame};
 use crate::pki::{PeerId, peer_id_of};
 use crate::tls::TlsSetup;
@@ -75,12 +76,34 @@ fn transport() -> Arc<quinn::TransportConfig> {
 impl Endpoint {
     /// Bind a UDP socket (use port 0 in tests) and serve and dial with `tls`.
     pub fn bind(addr: SocketAddr, tls: &TlsSetup) -> Result<Endpoint, EndpointError> {
+        Self::bind_with(addr, tls, None)
+    }
+
+    /// As [`Endpoint::bind`], but with `faults` the socket drops, duplicates, reorders or cuts off datagrams as
+    /// the handle says (the simulator's fault injection). `None` is exactly [`Endpoint::bind`].
+    pub fn bind_with(
+        addr: SocketAddr,
+        tls: &TlsSetup,
+        faults: Option<&FaultHandle>,
+    ) -> Result<Endpoint, EndpointError> {
         let server_crypto = QuicServerConfig::try_from(tls.server_config()?)
             .map_err(|e| EndpointError::Tls(rustls::Error::General(e.to_string())))?;
         let mut server = quinn::ServerConfig::with_crypto(Arc::new(server_crypto));
         server.transport_config(transport());
-        let mut inner = quinn::Endpoint::server(server, addr)
-            .map_err(|source| EndpointError::Bind { addr, source })?;
+        let bound = match faults {
+            None => quinn::Endpoint::server(server, addr),
+            Some(faults) => std::net::UdpSocket::bind(addr).and_then(|socket| {
+                let runtime = Arc::new(quinn::TokioRuntime);
+                let socket = quinn::Runtime::wrap_udp_socket(&*runtime, socket)?;
+                quinn::Endpoint::new_with_abstract_socket(
+                    quinn::EndpointConfig::default(),
+                    Some(server),
+                    faults.wrap(socket),
+                    runtime,
+                )
+            }),
+        };
+        let mut inner = bound.map_err(|source| EndpointError::Bind { addr, source })?;
         let client_crypto = QuicClientConfig::try_from(tls.client_config()?)
             .map_err(|e| EndpointError::Tls(rustls::Error::General(e.to_string())))?;
         let mut client = quinn::ClientConfig::new(Arc::new(client_crypto));

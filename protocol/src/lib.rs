@@ -8,9 +8,11 @@
 //! - [`pki`]: the federation CA, node certificates with the partner id as URI SAN, the signed directory.
 //! - [`tls`]: mutual TLS that refuses another CA, an expired certificate, or a partner not in the directory.
 //! - [`endpoint`]: quinn endpoints and authenticated connections (ALPN `weerthuis/1`).
+//! - [`faulty`]: a UDP socket that drops, duplicates, reorders and partitions datagrams (fault injection only).
 //! - [`sync`]: one Automerge sync session per (peer, document), persistable.
 
 pub mod endpoint;
+pub mod faulty;
 pub mod frame;
 pub mod pki;
 pub mod sync;

@@ -58,6 +58,8 @@ pub struct FederationConfig {
     pub tls: TlsSetup,
     /// The federation directory (verified).
     pub directory: Directory,
+    /// Faults to inject into the node's UDP socket (the simulator only); `None` in production: quinn's own socket.
+    pub faults: Option<protocol::faulty::FaultHandle>,
 }
 
 /// Counters for monitoring.
@@ -125,7 +127,7 @@ impl Federation {
                 node: node.partner().to_string(),
             });
         }
-        let endpoint = Endpoint::bind(cfg.listen, &cfg.tls)?;
+        let endpoint = Endpoint::bind_with(cfg.listen, &cfg.tls, cfg.faults.as_ref())?;
         node.set_corporaties(corporaties(&cfg.directory));
         cfg.tls
             .admitted
