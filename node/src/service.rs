@@ -317,17 +317,7 @@ impl Node {
     /// partners projected to it, with the relations they declared this node has.
     pub async fn load_case(&self, id: &CaseId) -> Result<LoadedCase, ServiceError> {
         let (docs, keys) = self.case_documents(id).await?;
-        let mut loaded = LoadedCase {
-            docs,
-            keys,
-            declared: Vec::new(),
-            projected: Vec::new(),
-            projected_forms: Vec::new(),
-            declared_others: Default::default(),
-            declared_consent: false,
-            declared_phase: None,
-            declared_voorziening: None,
-        };
+        let mut loaded = LoadedCase::new(docs, keys);
         let me = self.partner.to_string();
         let received: Vec<_> = self
             .store
@@ -348,27 +338,8 @@ impl Node {
             }
             let am = doc::load(&p.snapshot, [])?;
             let content = crate::sync::projection::read(&am, &self.validator());
-            loaded.declared.extend(content.receiver_relations);
-            if let Some(meta) = &content.meta {
-                loaded.declared_consent |= meta.toestemming;
-                loaded.declared_phase = loaded.declared_phase.max(Some(meta.fase));
-                loaded.declared_voorziening = loaded.declared_voorziening.or(meta.voorziening);
-            }
-            if let (Some(meta), Ok(sender)) = (&content.meta, p.sender.parse::<PartnerId>()) {
-                loaded
-                    .declared_others
-                    .entry(sender)
-                    .or_default()
-                    .extend(meta.afzender_relaties.iter().copied());
-            }
-            for (section, form) in content.forms {
-                loaded.projected.push(section);
-                loaded.projected_forms.push(form.clone());
-                loaded.docs.insert(form);
-            }
+            loaded.add_projection(p.sender.parse::<PartnerId>().ok(), content);
         }
-        loaded.declared.sort();
-        loaded.declared.dedup();
         Ok(loaded)
     }
 
@@ -429,17 +400,14 @@ impl Node {
         };
         let old_json = existing.as_ref().map(|_| doc::read_json(&am)).transpose()?;
 
-        // Rules across forms, against the rest of the case.
-        self.validator().in_case(&form, &loaded.docs)?;
-        self.own_identity_rules(&form)?;
-
-        // Every field this write sets or empties must be writable by this partner in its relation to the case,
-        // judged on the case as it will be (a registratie naming this zorgaanbieder makes it the betrokken one).
-        let touched = touched_fields(kind, old_json.as_ref(), &form);
-        loaded.docs.insert(form.clone());
-        let facts = self.facts(&loaded, &[]);
-        self.policy()
-            .check_write(&facts, &self.partner, touched.iter().copied())?;
+        let touched = decide_write(
+            &self.policy(),
+            &self.validator(),
+            &self.partner,
+            &mut loaded,
+            old_json.as_ref(),
+            &form,
+        )?;
 
         doc::write_form(&mut am, &form)?;
         doc::commit(&mut am, self.now().unix_timestamp());
@@ -456,28 +424,6 @@ impl Node {
             velden: form.to_json(),
             ontbrekend: completeness::missing(&form),
         })
-    }
-
-    /// A zorgaanbieder registers its own clients only.
-    fn own_identity_rules(&self, form: &Form) -> Result<(), ServiceError> {
-        if form.kind() == DocumentKind::Registratie
-            && self.partner.role() == Role::Zorgaanbieder
-            && form.text("betrokken_zorgaanbieder") != Some(&self.partner.to_string())
-        {
-            return Err(ServiceError::Invalid(ValidationErrors(vec![
-                policies::ValidationError {
-                    document: DocumentKind::Registratie,
-                    field: "betrokken_zorgaanbieder".into(),
-                    rule: policies::validate::Rule::Partner {
-                        reden: format!(
-                            "deze node is {}; registreer alleen eigen cliënten",
-                            self.partner
-                        ),
-                    },
-                },
-            ])));
-        }
-        Ok(())
     }
 
     /// Read a form. The read is audited; when the audit record cannot be stored, the read is refused.
@@ -716,6 +662,55 @@ pub struct LoadedCase {
     pub declared_voorziening: Option<policies::Voorziening>,
 }
 
+impl LoadedCase {
+    /// A case as held by a node that has these form documents and has received no projection yet.
+    pub fn new(docs: CaseDocuments, keys: Vec<DocKey>) -> LoadedCase {
+        LoadedCase {
+            docs,
+            keys,
+            declared: Vec::new(),
+            projected: Vec::new(),
+            projected_forms: Vec::new(),
+            declared_others: Default::default(),
+            declared_consent: false,
+            declared_phase: None,
+            declared_voorziening: None,
+        }
+    }
+
+    /// Add what a projection received from `sender` holds: its forms, and the facts the sender declared.
+    pub fn add_projection(
+        &mut self,
+        sender: Option<PartnerId>,
+        content: crate::sync::projection::Content,
+    ) {
+        let crate::sync::projection::Content {
+            forms,
+            receiver_relations,
+            meta,
+        } = content;
+        self.declared.extend(receiver_relations);
+        self.declared.sort();
+        self.declared.dedup();
+        if let Some(meta) = &meta {
+            self.declared_consent |= meta.toestemming;
+            self.declared_phase = self.declared_phase.max(Some(meta.fase));
+            self.declared_voorziening = self.declared_voorziening.or(meta.voorziening);
+            if let Some(sender) = sender {
+                self.declared_others
+                    .entry(sender)
+                    .or_default()
+                    .extend(meta.afzender_relaties.iter().copied());
+            }
+        }
+        for (section, form) in forms {
+            self.projected.push(section);
+            self.projected_forms.push(form.clone());
+            self.docs.insert(form);
+        }
+    }
+}
+
 /// The facts of a loaded case for node `me` and `others`: relations derived from the case's data, plus what senders
 /// of projections declared about `me` (the Transferpunt tells a corporatie it is the assigned one) and about the
 /// case (consent, phase). Never what a partner declared about itself: see [`facts_accepting`].
@@ -777,4 +772,40 @@ fn touched_fields(kind: DocumentKind, old: Option<&Json>, new: &Form) -> Vec<Fie
             before != after
         })
         .collect()
+}
+
+/// Decide whether `me` may write `form` into a case as loaded here: the rules across forms, a zorgaanbieder
+/// registering only its own clients, and the policy's write rules for every field the write sets or empties —
+/// judged on the case as it will be (a registratie naming this zorgaanbieder makes it the betrokken one). On
+/// success `loaded` holds the form and the touched fields are returned.
+///
+/// Pure: the node's write path and the simulator decide writes with this same function.
+pub fn decide_write(
+    policy: &Policy,
+    validator: &Validator<'_>,
+    me: &PartnerId,
+    loaded: &mut LoadedCase,
+    old: Option<&Json>,
+    form: &Form,
+) -> Result<Vec<FieldId>, ServiceError> {
+    validator.in_case(form, &loaded.docs)?;
+    if form.kind() == DocumentKind::Registratie
+        && me.role() == Role::Zorgaanbieder
+        && form.text("betrokken_zorgaanbieder") != Some(&me.to_string())
+    {
+        return Err(ServiceError::Invalid(ValidationErrors(vec![
+            policies::ValidationError {
+                document: DocumentKind::Registratie,
+                field: "betrokken_zorgaanbieder".into(),
+                rule: policies::validate::Rule::Partner {
+                    reden: format!("deze node is {me}; registreer alleen eigen cliënten"),
+                },
+            },
+        ])));
+    }
+    let touched = touched_fields(form.kind(), old, form);
+    loaded.docs.insert(form.clone());
+    let facts = facts_of(me, loaded, &[]);
+    policy.check_write(&facts, me, touched.iter().copied())?;
+    Ok(touched)
 }

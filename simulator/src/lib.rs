@@ -13,5 +13,9 @@
 //!   convergence and canary checks.
 //! - [`replay`]: a proposed policy against the disclosures a node recorded in its audit log.
 
+pub mod calibration;
 pub mod faults;
+pub mod federation;
+pub mod live;
+pub mod population;
 pub mod replay;

@@ -124,11 +124,16 @@ pub struct Content {
 /// Read a projection document. Sections or values that do not validate are left out (and logged): a projection
 /// was checked field by field when it arrived.
 pub fn read(am: &AutoCommit, validator: &Validator<'_>) -> Content {
+    match doc::read_json(am) {
+        Ok(Json::Object(root)) => content_of(&root, validator),
+        _ => Content::default(),
+    }
+}
+
+/// What a projection's content holds (see [`read`]), from its JSON: what the simulator hands a receiver.
+pub fn content_of(root: &Map<String, Json>, validator: &Validator<'_>) -> Content {
     let mut out = Content::default();
-    let Ok(Json::Object(root)) = doc::read_json(am) else {
-        return out;
-    };
-    for (name, value) in &root {
+    for (name, value) in root {
         if name == META {
             if let Ok(meta) = serde_json::from_value::<Meta>(value.clone()) {
                 out.receiver_relations = meta.ontvanger_relaties.clone();

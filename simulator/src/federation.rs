@@ -1,0 +1,427 @@
+//! A deterministic in-memory federation: every client's path written at the partners' nodes and shared the way
+//! the nodes share it, with the nodes' own code deciding.
+//!
+//! For every event of a case, in date order:
+//! 1. the author's node decides the write exactly as `Node::write_form` does — [`Validator::form`], then
+//!    [`node::service::decide_write`] (rules across forms, own clients only, the policy's write rules);
+//! 2. the change travels: every node holding something of the case re-plans what it shares with every partner
+//!    involved in the case (and with one uninvolved partner of each role, a *bystander*, standing in for all of
+//!    them — the policy cannot tell uninvolved partners of a role apart) using [`node::sync::plan::plan`];
+//!    whole documents and projections arrive as the receiving node would store them
+//!    ([`node::sync::projection::content_of`], [`node::service::LoadedCase::add_projection`]), and nodes that
+//!    received something plan again, until nothing changes.
+//!
+//! The network is perfect and instant here: faults are [`crate::faults`]' business, with real nodes over real QUIC.
+//! Every field that crosses from one partner to another is a [`Disclosure`], with the flow that allowed it.
+//!
+//! Cases are independent, so they are simulated on all cores; results are merged in client order, so the outcome
+//! does not depend on scheduling.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use node::service::{LoadedCase, decide_write, facts_of};
+use node::store::CaseId;
+use node::sync::plan::{LocalDoc, plan};
+use node::sync::projection::{self, Content};
+use node::sync::wire::DocKeyName;
+use policies::{DocumentKind, FieldId, PartnerId, Policy, Role, Validator};
+use serde_json::{Map, Value as Json};
+
+use crate::population::{Client, Event, Partners, Population};
+
+/// The flow recorded for a field that travels in a document shared whole between co-writers.
+pub const CO_WRITER: &str = "mede-auteur (gedeeld document)";
+
+/// Roles that get a bystander: an uninvolved partner standing in for every uninvolved partner of its role.
+pub const BYSTANDER_ROLES: [Role; 4] = [
+    Role::Gemeente,
+    Role::Corporatie,
+    Role::Zorgaanbieder,
+    Role::Huurdersorganisatie,
+];
+
+/// One field that crossed from one partner to another in one case (the first time it did).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Disclosure {
+    /// The sender.
+    pub sender: PartnerId,
+    /// The receiver.
+    pub receiver: PartnerId,
+    /// The field.
+    pub field: FieldId,
+}
+
+/// What is known of a disclosure beyond its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisclosureInfo {
+    /// The flow that allowed it (its name), or [`CO_WRITER`].
+    pub flow: String,
+    /// Whether the receiver is a bystander (uninvolved in the case).
+    pub bystander: bool,
+    /// The receiver's relations to the case, as the sender saw them.
+    pub relations: Vec<policies::Relation>,
+    /// A case attribute the decision may depend on that the case did not record yet (`herkomstgemeente`,
+    /// `BW/MO`): a change in such a disclosure is *uncertain* — it may go either way once the attribute is known.
+    pub missing: Option<&'static str>,
+    /// The index of the event after which it happened.
+    pub event: usize,
+}
+
+/// A write the author's node refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedWrite {
+    /// The index of the event.
+    pub event: usize,
+    /// Why, as the node says it.
+    pub reason: String,
+}
+
+/// The outcome of one client's case.
+#[derive(Debug, Clone)]
+pub struct CaseOutcome {
+    /// The client's number.
+    pub client: u32,
+    /// Every disclosure.
+    pub disclosures: BTreeMap<Disclosure, DisclosureInfo>,
+    /// Writes refused.
+    pub refused: Vec<RefusedWrite>,
+    /// What the Transferpunt holds at the end, for its monitor.
+    pub transferpunt: node::monitor::MonitorCase,
+    /// Plans evaluated (for benchmarks).
+    pub plans: usize,
+}
+
+/// A node's holdings of one case.
+#[derive(Debug, Clone, Default)]
+struct Holding {
+    /// Its own documents and those shared whole with it.
+    docs: BTreeMap<(DocumentKind, String), LocalDoc>,
+    /// Projections received, by sender: the content and what the node reads in it.
+    received: BTreeMap<PartnerId, (Map<String, Json>, Content)>,
+}
+
+impl Holding {
+    fn loaded(&self) -> LoadedCase {
+        let mut docs = policies::CaseDocuments::new();
+        for d in self.docs.values() {
+            docs.insert(d.form.clone());
+        }
+        let mut loaded = LoadedCase::new(docs, Vec::new());
+        for (sender, (_, content)) in &self.received {
+            loaded.add_projection(Some(sender.clone()), content.clone());
+        }
+        loaded
+    }
+
+    fn local_docs(&self) -> Vec<LocalDoc> {
+        self.docs.values().cloned().collect()
+    }
+}
+
+/// Runs cases under one policy.
+#[derive(Debug)]
+pub struct Engine<'a> {
+    policy: &'a Policy,
+    partners: &'a Partners,
+}
+
+impl<'a> Engine<'a> {
+    /// An engine for a policy and a federation.
+    pub fn new(policy: &'a Policy, partners: &'a Partners) -> Self {
+        Engine { policy, partners }
+    }
+
+    /// Simulate one client's case.
+    pub fn run_case(&self, client: &Client) -> CaseOutcome {
+        let case_id = case_id(client.number);
+        let mut holdings: BTreeMap<PartnerId, Holding> = BTreeMap::new();
+        let mut involved: BTreeSet<PartnerId> =
+            BTreeSet::from([self.partners.transferpunt.clone()]);
+        let mut out = CaseOutcome {
+            client: client.number,
+            disclosures: BTreeMap::new(),
+            refused: Vec::new(),
+            transferpunt: node::monitor::MonitorCase::default(),
+            plans: 0,
+        };
+        for (i, event) in client.events.iter().enumerate() {
+            involved.insert(event.author.clone());
+            collect_partners(&event.form, &mut involved);
+            if let Err(reason) = self.write(&case_id, &mut holdings, event) {
+                out.refused.push(RefusedWrite { event: i, reason });
+                continue;
+            }
+            let peers: Vec<(PartnerId, bool)> = involved
+                .iter()
+                .map(|p| (p.clone(), false))
+                .chain(self.bystanders(&involved).into_iter().map(|p| (p, true)))
+                .collect();
+            self.propagate(&mut holdings, &event.author, &peers, i, &mut out);
+        }
+        let tp = holdings
+            .remove(&self.partners.transferpunt)
+            .unwrap_or_default();
+        out.transferpunt = node::monitor::MonitorCase::from_loaded(
+            &format!("client-{:05}", client.number),
+            &transferpunt_view(&tp),
+        );
+        out
+    }
+
+    /// The first uninvolved partner of each bystander role.
+    fn bystanders(&self, involved: &BTreeSet<PartnerId>) -> Vec<PartnerId> {
+        BYSTANDER_ROLES
+            .iter()
+            .filter_map(|role| {
+                self.partners
+                    .all()
+                    .find(|p| p.role() == *role && !involved.contains(*p))
+                    .cloned()
+            })
+            .collect()
+    }
+
+    /// The author's node decides the write as `Node::write_form` does.
+    fn write(
+        &self,
+        case_id: &CaseId,
+        holdings: &mut BTreeMap<PartnerId, Holding>,
+        event: &Event,
+    ) -> Result<(), String> {
+        let validator = Validator::new(&self.partners.register, event.date);
+        let form = validator
+            .form(event.kind, &event.form)
+            .map_err(|e| node::service::ServiceError::from(e).to_string())?;
+        let holding = holdings.entry(event.author.clone()).or_default();
+        let key = (event.kind, event.instance.clone());
+        let old = holding.docs.get(&key).map(|d| d.form.to_json());
+        let mut loaded = holding.loaded();
+        decide_write(
+            self.policy,
+            &validator,
+            &event.author,
+            &mut loaded,
+            old.as_ref(),
+            &form,
+        )
+        .map_err(|e| e.to_string())?;
+        let doc = holding.docs.entry(key).or_insert_with(|| LocalDoc {
+            key: DocKeyName {
+                case: case_id.clone(),
+                kind: event.kind,
+                instance: event.instance.clone(),
+            },
+            form: form.clone(),
+            actors: BTreeSet::new(),
+        });
+        doc.form = form;
+        doc.actors.insert(node::doc::actor_for(&event.author));
+        Ok(())
+    }
+
+    /// Share until nothing changes: every node that changed plans for every peer.
+    fn propagate(
+        &self,
+        holdings: &mut BTreeMap<PartnerId, Holding>,
+        author: &PartnerId,
+        peers: &[(PartnerId, bool)],
+        event: usize,
+        out: &mut CaseOutcome,
+    ) {
+        let missing = missing_attribute(holdings);
+        let mut dirty: BTreeSet<PartnerId> = BTreeSet::from([author.clone()]);
+        // Every round moves data one hop; a case has few hops (author → Transferpunt → corporatie), so a bound
+        // this size is never reached by a policy that converges.
+        for _ in 0..16 {
+            if dirty.is_empty() {
+                break;
+            }
+            let mut next = BTreeSet::new();
+            for sender in std::mem::take(&mut dirty) {
+                let Some(h) = holdings.get(&sender) else {
+                    continue;
+                };
+                let loaded = h.loaded();
+                let docs = h.local_docs();
+                let validator = Validator::new(&self.partners.register, time::Date::MAX);
+                for (peer, bystander) in peers.iter().filter(|(p, _)| *p != sender) {
+                    let p = plan(self.policy, &sender, peer, &loaded, &docs);
+                    out.plans += 1;
+                    let flows: BTreeMap<FieldId, &str> =
+                        p.flows.iter().map(|(f, n)| (*f, n.as_str())).collect();
+                    let facts = facts_of(&sender, &loaded, &[peer]);
+                    let relations = facts.relations_of(peer);
+                    let mut record = |field: FieldId, flow: &str| {
+                        out.disclosures
+                            .entry(Disclosure {
+                                sender: sender.clone(),
+                                receiver: peer.clone(),
+                                field,
+                            })
+                            .or_insert_with(|| DisclosureInfo {
+                                flow: flow.to_string(),
+                                bystander: *bystander,
+                                relations: relations.clone(),
+                                missing,
+                                event,
+                            });
+                    };
+                    for f in p.projected.iter() {
+                        record(f, flows.get(&f).copied().unwrap_or(CO_WRITER));
+                    }
+                    let target = holdings.entry(peer.clone()).or_default();
+                    let mut changed = false;
+                    for key in &p.full {
+                        let Some(doc) = docs
+                            .iter()
+                            .find(|d| d.key.kind == key.kind && d.key.instance == key.instance)
+                        else {
+                            continue;
+                        };
+                        for f in doc.form.field_ids() {
+                            record(f, flows.get(&f).copied().unwrap_or(CO_WRITER));
+                        }
+                        let slot = (key.kind, key.instance.clone());
+                        let same = target
+                            .docs
+                            .get(&slot)
+                            .is_some_and(|d| d.form == doc.form && d.actors == doc.actors);
+                        if !same {
+                            target.docs.insert(slot, doc.clone());
+                            changed = true;
+                        }
+                    }
+                    let held = target.received.get(&sender).map(|(m, _)| m);
+                    if p.projection.is_empty() {
+                        // A projection that would hold nothing is withdrawn (rotated away in the real node).
+                        if target.received.remove(&sender).is_some() {
+                            changed = true;
+                        }
+                    } else if held != Some(&p.projection) {
+                        let content = projection::content_of(&p.projection, &validator);
+                        target
+                            .received
+                            .insert(sender.clone(), (p.projection.clone(), content));
+                        changed = true;
+                    }
+                    if changed {
+                        next.insert(peer.clone());
+                    }
+                }
+            }
+            dirty = next;
+        }
+    }
+}
+
+/// The first attribute relations or flows depend on that the case's registratie (wherever it is held whole) does
+/// not record yet.
+fn missing_attribute(holdings: &BTreeMap<PartnerId, Holding>) -> Option<&'static str> {
+    let registratie = holdings
+        .values()
+        .find_map(|h| h.docs.get(&(DocumentKind::Registratie, String::new())))?;
+    if registratie.form.text("herkomstgemeente").is_none() {
+        Some("herkomstgemeente")
+    } else if registratie.form.text("soort_voorziening").is_none() {
+        Some("BW/MO")
+    } else {
+        None
+    }
+}
+
+/// The Transferpunt's holding as its node would load it; instance documents it stores itself keep their keys.
+fn transferpunt_view(h: &Holding) -> LoadedCase {
+    let mut loaded = h.loaded();
+    loaded.keys = h
+        .docs
+        .values()
+        .map(|d| {
+            node::store::DocKey::instance(d.key.case.clone(), d.key.kind, d.key.instance.clone())
+        })
+        .collect();
+    loaded
+}
+
+/// A stable case id for a client: the simulated federation's ids do not come from a random source.
+pub fn case_id(client: u32) -> CaseId {
+    format!("00000000-0000-4000-8000-{client:012}")
+        .parse()
+        .expect("a valid UUID")
+}
+
+/// Every partner a form names: partner ids (`corporatie:elkien`) and gemeente codes (`GM0080`).
+fn collect_partners(form: &Json, into: &mut BTreeSet<PartnerId>) {
+    match form {
+        Json::String(s) => {
+            if let Ok(p) = s.parse::<PartnerId>() {
+                into.insert(p);
+            } else if policies::gemeenten::is_cbs_code_format(s)
+                && let Ok(p) = PartnerId::new(Role::Gemeente, s)
+            {
+                into.insert(p);
+            }
+        }
+        Json::Array(v) => v.iter().for_each(|x| collect_partners(x, into)),
+        Json::Object(m) => m.values().for_each(|x| collect_partners(x, into)),
+        _ => {}
+    }
+}
+
+/// Run every client of a population under a policy, on all cores; `progress` is told how many are done.
+pub fn run(
+    policy: &Policy,
+    population: &Population,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<CaseOutcome> {
+    run_with(population, progress, |client| {
+        Engine::new(policy, &population.partners).run_case(client)
+    })
+}
+
+/// Run `f` for every client on all cores and return the results in client order.
+pub fn run_with<T: Send>(
+    population: &Population,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    f: impl Fn(&Client) -> T + Sync,
+) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(16);
+    let total = population.clients.len();
+    let done = AtomicUsize::new(0);
+    let mut parts: Vec<Vec<(usize, T)>> = Vec::new();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let done = &done;
+                let f = &f;
+                s.spawn(move || {
+                    let mut mine = Vec::new();
+                    for (i, client) in population
+                        .clients
+                        .iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                    {
+                        mine.push((i, f(client)));
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if t == 0 {
+                            progress(n, total);
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        for h in handles {
+            parts.push(h.join().expect("a simulation thread panicked"));
+        }
+    });
+    progress(total, total);
+    let mut all: Vec<(usize, T)> = parts.into_iter().flatten().collect();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, t)| t).collect()
+}

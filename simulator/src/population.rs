@@ -1,0 +1,1131 @@
+//! A synthetic population: partners, clients and every form of each client's path through the covenant, dated.
+//!
+//! Calibrated on the 2025 evaluation of the Convenant Weer Thuis (DOMAIN.md, "Figures from the evaluation"): per
+//! year the bemiddeling requests, the bemiddelingen, the mean lead time from request to move, the share returned
+//! to the herkomstgemeente and the lease types are *targets* the generator meets by construction (exact counts
+//! and shares, lead times shifted to the target mean). [`crate::calibration`] then measures them back with the
+//! node's own monitor over what the simulated Transferpunt received — so the figures prove the whole path:
+//! forms, policy, projections, monitor.
+//!
+//! What the evaluation does not publish is an **assumption**, named in [`Assumptions`] and printed in every
+//! report: how often a request is sent back incomplete and how long completing takes, how often a corporatie
+//! refuses, regular outflow, uitval, and the national outflow (see [`Scale::National`]).
+//!
+//! Everything is drawn from one seeded PCG generator per client (PCG's output is fixed by its specification), so
+//! a seed means the same population on every machine.
+
+use std::collections::BTreeMap;
+
+use policies::{DocumentKind, Gemeenten, PartnerId, Role};
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use serde_json::{Value as Json, json};
+use time::{Date, Duration, Month};
+
+/// The evaluation's figures for one year.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YearTarget {
+    /// The year.
+    pub year: i32,
+    /// Bemiddeling requests (by request date).
+    pub requests: u32,
+    /// Successful bemiddelingen (by the date of the move).
+    pub bemiddelingen: u32,
+    /// Mean lead time from request to move, in months.
+    pub lead_time_months: f64,
+    /// Share of bemiddelingen returned to the herkomstgemeente.
+    pub herkomst_share: f64,
+    /// Lease types (3-partijen, own name, unknown) as published; `None` where the evaluation has none.
+    pub lease: Option<[f64; 3]>,
+}
+
+/// The evaluation's table (2022–2024). 2024 publishes no lease types.
+pub const EVALUATION: [YearTarget; 3] = [
+    YearTarget {
+        year: 2022,
+        requests: 95,
+        bemiddelingen: 45,
+        lead_time_months: 4.2,
+        herkomst_share: 0.53,
+        lease: Some([0.34, 0.61, 0.05]),
+    },
+    YearTarget {
+        year: 2023,
+        requests: 135,
+        bemiddelingen: 71,
+        lead_time_months: 6.1,
+        herkomst_share: 0.64,
+        lease: Some([0.25, 0.71, 0.04]),
+    },
+    YearTarget {
+        year: 2024,
+        requests: 141,
+        bemiddelingen: 52,
+        lead_time_months: 7.2,
+        herkomst_share: 0.70,
+        lease: None,
+    },
+];
+
+/// What the evaluation does not publish, and the simulation must assume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assumptions {
+    /// Share of requests sent back incomplete at least once (the evaluation's main failure).
+    pub sent_back: f64,
+    /// Mean days a provider needs to complete a request sent back (BW 2024: 60 days).
+    pub days_to_complete: f64,
+    /// Share of aanmeldberichten a corporatie refuses with a reason (nobody counted it; see the evaluation).
+    pub corporatie_refusal: f64,
+    /// Share of first offers the client refuses.
+    pub first_offer_refused: f64,
+    /// Regular outflow per bemiddeling (moves without the Transferpunt, reported to it).
+    pub regular_per_bemiddeling: f64,
+    /// Uitval (return to a provider, eviction) per bemiddeling.
+    pub uitval_per_bemiddeling: f64,
+    /// Lease types where the evaluation publishes none (2024): the 2023 shares.
+    pub lease_fallback: [f64; 3],
+    /// Share of clients who consent to data exchange.
+    pub consent: f64,
+    /// Share of registraties saved before the herkomstgemeente is known (filled in at the aanmelding).
+    pub herkomst_unknown: f64,
+    /// Share of placed clients the uitstroomgemeente's gebiedsteam writes an ondersteuningsplan for.
+    pub ondersteuningsplan: f64,
+    /// Share of placed clients about whom a corporatie files a melding.
+    pub melding: f64,
+    /// Clients in BW/MO per Frisian client with an outflow path, for the stock that only registers.
+    pub stock_per_outflow: f64,
+}
+
+impl Default for Assumptions {
+    fn default() -> Self {
+        Assumptions {
+            sent_back: 0.40,
+            days_to_complete: 60.0,
+            corporatie_refusal: 0.25,
+            first_offer_refused: 0.15,
+            regular_per_bemiddeling: 1.5,
+            uitval_per_bemiddeling: 0.2,
+            lease_fallback: [0.25, 0.71, 0.04],
+            consent: 0.95,
+            herkomst_unknown: 0.03,
+            ondersteuningsplan: 0.5,
+            melding: 0.05,
+            stock_per_outflow: 2.5,
+        }
+    }
+}
+
+/// How big a federation to simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Scale {
+    /// Friesland: 18 gemeenten, 9 corporaties, 24 zorgaanbieders; the evaluation's years 2022–2024.
+    Friesland,
+    /// The Netherlands: 342 gemeenten, 280 corporaties, 2,000 zorgaanbieders, 25,400 clients in BW/MO; one year.
+    ///
+    /// No national outflow is published. Assumed: Friesland's 2024 rates per client in BW/MO hold nationally.
+    /// Friesland has 3.6 % of the Dutch population, so ~915 of the 25,400 clients; its 141 requests and 52
+    /// bemiddelingen in 2024 scale by 25,400 / 915 to ~3,910 requests and ~1,440 bemiddelingen a year.
+    National,
+}
+
+/// Friesland's share of the Dutch population (CBS 2024: 0.66 of 18.0 million), for scaling to national size.
+pub const FRIESLAND_SHARE: f64 = 0.036;
+/// Clients in beschermd wonen and maatschappelijke opvang nationally (2024).
+pub const NATIONAL_CLIENTS: u32 = 25_400;
+
+impl Scale {
+    /// Its name in reports.
+    pub fn label_nl(self) -> &'static str {
+        match self {
+            Scale::Friesland => "Friesland",
+            Scale::National => "landelijk",
+        }
+    }
+
+    /// The yearly targets at this scale.
+    pub fn targets(self) -> Vec<YearTarget> {
+        match self {
+            Scale::Friesland => EVALUATION.to_vec(),
+            Scale::National => {
+                let factor = national_factor();
+                let t = EVALUATION[2];
+                vec![YearTarget {
+                    requests: (f64::from(t.requests) * factor).round() as u32,
+                    bemiddelingen: (f64::from(t.bemiddelingen) * factor).round() as u32,
+                    ..t
+                }]
+            }
+        }
+    }
+}
+
+/// National clients per Frisian client.
+pub fn national_factor() -> f64 {
+    f64::from(NATIONAL_CLIENTS) / (f64::from(NATIONAL_CLIENTS) * FRIESLAND_SHARE)
+}
+
+/// The partners of the simulated federation.
+#[derive(Debug, Clone)]
+pub struct Partners {
+    /// The Transferpunt.
+    pub transferpunt: PartnerId,
+    /// The gemeenten.
+    pub gemeenten: Vec<PartnerId>,
+    /// The corporaties.
+    pub corporaties: Vec<PartnerId>,
+    /// Per gemeente code, the corporaties working there (indices into `corporaties`), in round-robin order.
+    pub werkgebied: BTreeMap<String, Vec<usize>>,
+    /// The zorgaanbieders.
+    pub zorgaanbieders: Vec<PartnerId>,
+    /// The huurdersorganisaties (in stuur- and projectgroep, never in cases).
+    pub huurdersorganisaties: Vec<PartnerId>,
+    /// The gemeenten a form may name.
+    pub register: Gemeenten,
+}
+
+impl Partners {
+    /// Every partner.
+    pub fn all(&self) -> impl Iterator<Item = &PartnerId> {
+        std::iter::once(&self.transferpunt)
+            .chain(&self.gemeenten)
+            .chain(&self.corporaties)
+            .chain(&self.zorgaanbieders)
+            .chain(&self.huurdersorganisaties)
+    }
+
+    /// How many partners have this role.
+    pub fn count(&self, role: Role) -> usize {
+        self.all().filter(|p| p.role() == role).count()
+    }
+}
+
+const FRISIAN_CORPORATIES: [&str; 9] = [
+    "elkien",
+    "accolade",
+    "woonfriesland",
+    "thus-wonen",
+    "wonen-noordwest-friesland",
+    "woningbouw-achtkarspelen",
+    "woningstichting-weststellingwerf",
+    "harlinger-bouwvereniging",
+    "dynhus",
+];
+
+fn partner(role: Role, code: &str) -> PartnerId {
+    PartnerId::new(role, code).expect("generated partner codes are valid")
+}
+
+/// The partners at a scale. National gemeenten beyond Friesland's 18 get synthetic codes `GM2000`–`GM2323`, outside
+/// the CBS range in use, and names `Simulatiegemeente N`.
+pub fn partners(scale: Scale) -> Partners {
+    let mut register = Gemeenten::friesland();
+    let (n_gemeenten, n_corporaties, n_zorg): (usize, usize, usize) = match scale {
+        Scale::Friesland => (18, 9, 24),
+        Scale::National => (342, 280, 2_000),
+    };
+    let mut codes: Vec<String> = register.iter().map(|(c, _)| c.to_string()).collect();
+    for i in 0..n_gemeenten.saturating_sub(codes.len()) {
+        let code = format!("GM{}", 2000 + i);
+        register
+            .add(&code, &format!("Simulatiegemeente {}", i + 1))
+            .expect("synthetic gemeente codes are valid");
+        codes.push(code);
+    }
+    let gemeenten: Vec<PartnerId> = codes.iter().map(|c| partner(Role::Gemeente, c)).collect();
+    let corporaties: Vec<PartnerId> = (0..n_corporaties)
+        .map(|i| match FRISIAN_CORPORATIES.get(i) {
+            Some(name) => partner(Role::Corporatie, name),
+            None => partner(Role::Corporatie, &format!("corporatie-{:03}", i + 1)),
+        })
+        .collect();
+    // Every gemeente has two or three corporaties; big ones (the first of each block) work in many gemeenten.
+    let mut werkgebied: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (g, code) in codes.iter().enumerate() {
+        let first = g * n_corporaties / codes.len();
+        let mut here = vec![first, (first + 1) % n_corporaties];
+        if g % 3 == 0 {
+            here.push((first + n_corporaties / 2) % n_corporaties);
+        }
+        here.sort_unstable();
+        here.dedup();
+        werkgebied.insert(code.clone(), here);
+    }
+    let zorgaanbieders = (0..n_zorg)
+        .map(|i| partner(Role::Zorgaanbieder, &format!("zorgaanbieder-{:04}", i + 1)))
+        .collect();
+    Partners {
+        transferpunt: partner(Role::Transferpunt, "sdf"),
+        gemeenten,
+        corporaties,
+        werkgebied,
+        zorgaanbieders,
+        huurdersorganisaties: vec![partner(Role::Huurdersorganisatie, "huurdersplatform")],
+        register,
+    }
+}
+
+/// One write in a client's path: who writes which form when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// When.
+    pub date: Date,
+    /// The writing partner.
+    pub author: PartnerId,
+    /// The form.
+    pub kind: DocumentKind,
+    /// Its instance (`corporatie:elkien` for a reactie), or `""`.
+    pub instance: String,
+    /// The whole form as the author saves it.
+    pub form: Json,
+    /// The step, in plain Dutch, for the example stories of a report.
+    pub step: &'static str,
+}
+
+/// How a client's path ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Path {
+    /// Still in BW/MO: registered and aangemeld only.
+    InZorg,
+    /// Moved with the Transferpunt's bemiddeling.
+    Bemiddeld,
+    /// A request that was refused, withdrawn, or still running at the end.
+    VerzoekZonderBemiddeling,
+    /// Moved without the Transferpunt.
+    Regulier,
+    /// Uitval: eviction or return to a provider.
+    Uitval,
+}
+
+/// One synthetic client and every write of its path, in date order.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Its number (the only identifier reports use).
+    pub number: u32,
+    /// How its path ends.
+    pub path: Path,
+    /// The writes, in date order.
+    pub events: Vec<Event>,
+}
+
+/// The simulated federation and its clients.
+#[derive(Debug, Clone)]
+pub struct Population {
+    /// The scale.
+    pub scale: Scale,
+    /// The seed.
+    pub seed: u64,
+    /// The partners.
+    pub partners: Partners,
+    /// The clients, by number.
+    pub clients: Vec<Client>,
+    /// The targets the population was built to.
+    pub targets: Vec<YearTarget>,
+    /// The assumptions.
+    pub assumptions: Assumptions,
+}
+
+/// What one bemiddeled or requesting client's path is to be, decided at year level before its forms are drawn.
+#[derive(Debug, Clone)]
+struct Plan {
+    path: Path,
+    /// Request date (bemiddeling paths), or the date of the move (regular, uitval), or the registration.
+    anchor: Date,
+    /// Days from request to move (bemiddeld).
+    lead_days: i64,
+    to_herkomst: bool,
+    lease: &'static str,
+    /// How a request without bemiddeling ends.
+    ending: &'static str,
+}
+
+fn date(year: i32, day_of_year: u16) -> Date {
+    Date::from_ordinal_date(year, day_of_year.clamp(1, 365)).expect("valid ordinal")
+}
+
+fn day_in(rng: &mut Pcg64Mcg, year: i32) -> Date {
+    date(year, rng.random_range(1..=365u16))
+}
+
+/// Draw `n` values with mean `mean` (days), at least `min`: a gamma(2)-shaped spread, shifted so the sample mean
+/// is the target (the evaluation publishes means; the spread is an assumption).
+fn lead_times(rng: &mut Pcg64Mcg, n: usize, mean: f64, min: i64) -> Vec<i64> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| {
+            let a: f64 = rng.random_range(f64::EPSILON..1.0);
+            let b: f64 = rng.random_range(f64::EPSILON..1.0);
+            -(mean / 2.0) * (a.ln() + b.ln())
+        })
+        .collect();
+    for _ in 0..20 {
+        let shift = mean - v.iter().sum::<f64>() / n as f64;
+        for x in &mut v {
+            *x = (*x + shift).max(min as f64);
+        }
+    }
+    let mut days: Vec<i64> = v.iter().map(|x| x.round() as i64).collect();
+    // Rounding: put the remainder where it keeps every value above the minimum, so the integer mean is exact.
+    let target = (mean * n as f64).round() as i64;
+    let mut diff = target - days.iter().sum::<i64>();
+    let mut i = 0;
+    while diff != 0 && i < 10 * n {
+        let d = &mut days[i % n];
+        if diff > 0 {
+            *d += 1;
+            diff -= 1;
+        } else if *d > min {
+            *d -= 1;
+            diff += 1;
+        }
+        i += 1;
+    }
+    days
+}
+
+/// Exactly `round(share × n)` of `n` flags set, in a seeded order.
+fn exact_flags(rng: &mut Pcg64Mcg, n: usize, share: f64) -> Vec<bool> {
+    let k = (share * n as f64).round() as usize;
+    let mut v: Vec<bool> = (0..n).map(|i| i < k).collect();
+    shuffle(rng, &mut v);
+    v
+}
+
+fn shuffle<T>(rng: &mut Pcg64Mcg, v: &mut [T]) {
+    for i in (1..v.len()).rev() {
+        let j = rng.random_range(0..=i);
+        v.swap(i, j);
+    }
+}
+
+/// Lease types for `n` moves with exactly these shares (largest remainder).
+fn exact_leases(rng: &mut Pcg64Mcg, n: usize, shares: [f64; 3]) -> Vec<&'static str> {
+    const KINDS: [&str; 3] = ["drie_partijen", "eigen_naam", "onbekend"];
+    let raw: Vec<f64> = shares.iter().map(|s| s * n as f64).collect();
+    let mut counts: Vec<usize> = raw.iter().map(|r| r.floor() as usize).collect();
+    let mut order: Vec<usize> = (0..3).collect();
+    order.sort_by(|&a, &b| {
+        (raw[b] - raw[b].floor())
+            .partial_cmp(&(raw[a] - raw[a].floor()))
+            .expect("finite")
+    });
+    for &i in order.iter().cycle().take(n - counts.iter().sum::<usize>()) {
+        counts[i] += 1;
+    }
+    let mut v: Vec<&'static str> = counts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &c)| std::iter::repeat_n(KINDS[i], c))
+        .collect();
+    shuffle(rng, &mut v);
+    v
+}
+
+/// Generate the population for a scale and seed.
+pub fn generate(scale: Scale, seed: u64) -> Population {
+    let assumptions = Assumptions::default();
+    let partners = partners(scale);
+    let targets = scale.targets();
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let mut plans: Vec<Plan> = Vec::new();
+    let last_year = targets.last().map(|t| t.year).unwrap_or(2024);
+    // First every year's bemiddelingen: their requests fall in their own year or the one before.
+    let mut successful_requests: BTreeMap<i32, u32> = BTreeMap::new();
+    for t in &targets {
+        let n = t.bemiddelingen as usize;
+        let leads = lead_times(
+            &mut rng,
+            n,
+            t.lead_time_months * 365.25 / 12.0,
+            MIN_LEAD_DAYS,
+        );
+        let herkomst = exact_flags(&mut rng, n, t.herkomst_share);
+        let leases = exact_leases(&mut rng, n, t.lease.unwrap_or(assumptions.lease_fallback));
+        for i in 0..n {
+            let moved = day_in(&mut rng, t.year);
+            let request = moved - Duration::days(leads[i]);
+            *successful_requests.entry(request.year()).or_default() += 1;
+            plans.push(Plan {
+                path: Path::Bemiddeld,
+                anchor: request,
+                lead_days: leads[i],
+                to_herkomst: herkomst[i],
+                lease: leases[i],
+                ending: "",
+            });
+        }
+    }
+    for t in &targets {
+        let requests_in_year = successful_requests.get(&t.year).copied().unwrap_or(0);
+        // The rest of the year's requests end without a bemiddeling (or are still running at the end).
+        for _ in 0..t.requests.saturating_sub(requests_in_year) {
+            let r: f64 = rng.random_range(0.0..1.0);
+            let ending = if t.year == last_year && r < 0.35 {
+                "lopend"
+            } else if r < 0.55 {
+                "onvolledige_informatie"
+            } else if r < 0.80 {
+                "onvoldoende_eigen_inspanning"
+            } else {
+                "client_trekt_in"
+            };
+            // A request still running at the end was made late in the year.
+            let request = if ending == "lopend" {
+                date(t.year, rng.random_range(200..=330u16))
+            } else {
+                date(t.year, rng.random_range(1..=300u16))
+            };
+            plans.push(Plan {
+                path: Path::VerzoekZonderBemiddeling,
+                anchor: request,
+                lead_days: 0,
+                to_herkomst: false,
+                lease: "",
+                ending,
+            });
+        }
+        let regular = (f64::from(t.bemiddelingen) * assumptions.regular_per_bemiddeling).round();
+        for _ in 0..regular as u32 {
+            plans.push(Plan {
+                path: Path::Regulier,
+                anchor: day_in(&mut rng, t.year),
+                lead_days: 0,
+                to_herkomst: rng.random_bool(t.herkomst_share),
+                lease: "eigen_naam",
+                ending: "",
+            });
+        }
+        let uitval = (f64::from(t.bemiddelingen) * assumptions.uitval_per_bemiddeling).round();
+        for _ in 0..uitval as u32 {
+            plans.push(Plan {
+                path: Path::Uitval,
+                anchor: day_in(&mut rng, t.year),
+                lead_days: 0,
+                to_herkomst: false,
+                lease: "",
+                ending: "",
+            });
+        }
+    }
+    let outflow = plans.len();
+    let stock = match scale {
+        Scale::National => (NATIONAL_CLIENTS as usize).saturating_sub(outflow),
+        Scale::Friesland => (outflow as f64 * assumptions.stock_per_outflow) as usize,
+    };
+    let first_year = targets.first().map(|t| t.year).unwrap_or(2022);
+    for _ in 0..stock {
+        let year = rng.random_range(first_year..=last_year);
+        plans.push(Plan {
+            path: Path::InZorg,
+            anchor: day_in(&mut rng, year),
+            lead_days: 0,
+            to_herkomst: false,
+            lease: "",
+            ending: "",
+        });
+    }
+    let client_seeds: Vec<u64> = plans.iter().map(|_| rng.random()).collect();
+    let clients = plans
+        .iter()
+        .zip(client_seeds)
+        .enumerate()
+        .map(|(i, (plan, s))| {
+            let number = i as u32 + 1;
+            let mut writer = ClientGen {
+                rng: Pcg64Mcg::seed_from_u64(s),
+                partners: &partners,
+                assumptions: &assumptions,
+                number,
+                events: Vec::new(),
+            };
+            writer.path(plan);
+            let mut events = writer.events;
+            events.sort_by_key(|e| e.date);
+            Client {
+                number,
+                path: plan.path,
+                events,
+            }
+        })
+        .collect();
+    Population {
+        scale,
+        seed,
+        partners,
+        clients,
+        targets,
+        assumptions,
+    }
+}
+
+/// The shortest lead time from request to move: completing, assessing, the corporatie's answer, an offer.
+const MIN_LEAD_DAYS: i64 = 45;
+
+/// A valid, made-up BSN (elfproef) for client `n`: distinct per client; 9-digit numbers starting with 9 are not
+/// issued, so no real person's number is generated by accident.
+pub fn bsn(n: u32) -> String {
+    let mut base = 900_000_000u64 + u64::from(n) * 11;
+    loop {
+        let s = format!("{base:09}");
+        if policies::bsn::Bsn::parse(&s).is_ok() {
+            return s;
+        }
+        base += 1;
+    }
+}
+
+struct ClientGen<'a> {
+    rng: Pcg64Mcg,
+    partners: &'a Partners,
+    assumptions: &'a Assumptions,
+    number: u32,
+    events: Vec<Event>,
+}
+
+fn fmt(d: Date) -> String {
+    policies::form::format_date(d)
+}
+
+impl ClientGen<'_> {
+    fn pick<'p>(&mut self, v: &'p [PartnerId]) -> &'p PartnerId {
+        &v[self.rng.random_range(0..v.len())]
+    }
+
+    fn push(
+        &mut self,
+        date: Date,
+        author: &PartnerId,
+        kind: DocumentKind,
+        form: Json,
+        step: &'static str,
+    ) {
+        self.push_instance(date, author, kind, String::new(), form, step);
+    }
+
+    fn push_instance(
+        &mut self,
+        date: Date,
+        author: &PartnerId,
+        kind: DocumentKind,
+        instance: String,
+        form: Json,
+        step: &'static str,
+    ) {
+        self.events.push(Event {
+            date,
+            author: author.clone(),
+            kind,
+            instance,
+            form,
+            step,
+        });
+    }
+
+    fn path(&mut self, plan: &Plan) {
+        let p = self.partners;
+        let zorg = self.pick(&p.zorgaanbieders).clone();
+        let herkomst = self.pick(&p.gemeenten).code().to_string();
+        let verblijf = if self.rng.random_bool(0.6) {
+            herkomst.clone()
+        } else {
+            self.pick(&p.gemeenten).code().to_string()
+        };
+        let mo = self.rng.random_bool(0.45);
+        // A bemiddeling needs the client's consent (nothing reaches the Transferpunt without it); only clients in
+        // care, regular outflow and uitval can be without.
+        let bemiddeling = matches!(plan.path, Path::Bemiddeld | Path::VerzoekZonderBemiddeling);
+        let consent = bemiddeling || self.rng.random_bool(self.assumptions.consent);
+        let name = format!("Cliënt {:05}", self.number);
+        let request = plan.anchor;
+        // The registration: long enough before what follows (requests come after months in care).
+        let registered = match plan.path {
+            Path::InZorg => plan.anchor,
+            Path::Bemiddeld | Path::VerzoekZonderBemiddeling => {
+                request - Duration::days(self.rng.random_range(120..=540))
+            }
+            Path::Regulier | Path::Uitval => {
+                plan.anchor - Duration::days(self.rng.random_range(90..=720))
+            }
+        };
+        let voorziening = if mo {
+            "maatschappelijke_opvang"
+        } else {
+            "beschermd_wonen"
+        };
+        let mut reg = json!({
+            "achternaam_voorletters": name,
+            "bsn": bsn(self.number),
+            "geboortedatum": fmt(date(self.rng.random_range(1960..=2004), self.rng.random_range(1..=365u16))),
+            "soort_voorziening": voorziening,
+            "herkomstgemeente": herkomst,
+            "verblijfgemeente": verblijf,
+            "start_verblijf_opvang": fmt(registered),
+            "betrokken_zorgaanbieder": zorg.to_string(),
+            "reden_dakloosheid": "Huisuitzetting na relatiebreuk",
+            "toestemming_gegevensdeling": consent,
+        });
+        if consent {
+            reg["datum_toestemming"] = json!(fmt(registered));
+        }
+        let aangemeld = registered + Duration::days(self.rng.random_range(3..=13));
+        if self.rng.random_bool(self.assumptions.herkomst_unknown) {
+            // Saved as a concept without the herkomstgemeente (often unknown at intake in the opvang); completed at
+            // the aanmelding.
+            let mut concept = reg.clone();
+            concept
+                .as_object_mut()
+                .expect("object")
+                .remove("herkomstgemeente");
+            self.push(
+                registered,
+                &zorg,
+                DocumentKind::Registratie,
+                concept,
+                "registreert de cliënt (herkomstgemeente nog onbekend)",
+            );
+            self.push(
+                aangemeld,
+                &zorg,
+                DocumentKind::Registratie,
+                reg.clone(),
+                "vult de herkomstgemeente aan",
+            );
+        } else {
+            self.push(
+                registered,
+                &zorg,
+                DocumentKind::Registratie,
+                reg.clone(),
+                "registreert de cliënt",
+            );
+        }
+        let aanmelding = json!({
+            "achternaam_voorletters": name,
+            "datum_aanmelding": fmt(aangemeld),
+            "leefsituatie": "alleenstaand",
+            "hoofdinkomen": "participatiewet",
+            "schuldenproblematiek": "ja",
+            "vorm_ondersteuning_schulden": "budgetbeheer",
+            "inschrijvingen_woningcorporaties": [
+                {"corporatie": "Woningcorporatie", "datum_inschrijving": fmt(registered - Duration::days(400))}
+            ]
+        });
+        self.push(
+            aangemeld,
+            &zorg,
+            DocumentKind::Aanmelding,
+            aanmelding,
+            "meldt de cliënt aan",
+        );
+        match plan.path {
+            Path::InZorg => {}
+            Path::Regulier => self.regular(plan, &zorg, &name, &herkomst),
+            Path::Uitval => {
+                let soort = if self.rng.random_bool(0.5) {
+                    "terugkeer_zorgaanbieder"
+                } else {
+                    "huisuitzetting"
+                };
+                self.push(
+                    plan.anchor,
+                    &zorg,
+                    DocumentKind::Plaatsing,
+                    json!({"achternaam_voorletters": name, "soort_mutatie": soort, "datum_mutatie": fmt(plan.anchor)}),
+                    "meldt uitval",
+                );
+            }
+            Path::Bemiddeld | Path::VerzoekZonderBemiddeling => {
+                self.bemiddeling(plan, &zorg, &name, &herkomst, consent)
+            }
+        }
+    }
+
+    fn regular(&mut self, plan: &Plan, zorg: &PartnerId, name: &str, herkomst: &str) {
+        let gemeente = if plan.to_herkomst {
+            herkomst.to_string()
+        } else {
+            self.pick(&self.partners.gemeenten).code().to_string()
+        };
+        let vervolg_date = plan.anchor - Duration::days(self.rng.random_range(20..=60));
+        self.push(
+            vervolg_date,
+            zorg,
+            DocumentKind::VervolgWonen,
+            json!({"achternaam_voorletters": name, "datum_formulier": fmt(vervolg_date),
+                "uitstroomprofiel": "zelfstandig_wonen", "uitstroomgemeente": gemeente, "soort_uitstroom": "regulier"}),
+            "legt de verwachte uitstroom vast",
+        );
+        let woning = if self.rng.random_bool(0.7) {
+            "sociale_huur"
+        } else {
+            "particuliere_huur"
+        };
+        self.push(
+            plan.anchor,
+            zorg,
+            DocumentKind::Plaatsing,
+            json!({"achternaam_voorletters": name, "soort_mutatie": "uitstroom_zelfstandig",
+                "datum_mutatie": fmt(plan.anchor), "mutatie_adres": format!("Adres {}", self.number),
+                "definitief_uitstroomprofiel": "zelfstandig_wonen", "naam_verhuurder": "Verhuurder",
+                "definitieve_uitstroomgemeente": gemeente, "type_woning": woning,
+                "soort_huurcontract": plan.lease, "wijze_van_toewijzing": "regulier"}),
+            "meldt de reguliere uitstroom",
+        );
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn bemiddeling(
+        &mut self,
+        plan: &Plan,
+        zorg: &PartnerId,
+        name: &str,
+        herkomst: &str,
+        consent: bool,
+    ) {
+        let p = self.partners;
+        let tp = &p.transferpunt;
+        let q = plan.anchor;
+        let uitstroom = if plan.path == Path::Bemiddeld && !plan.to_herkomst {
+            loop {
+                let g = self.pick(&p.gemeenten).code().to_string();
+                if g != herkomst {
+                    break g;
+                }
+            }
+        } else {
+            herkomst.to_string()
+        };
+        let vervolg_date = q - Duration::days(self.rng.random_range(14..=45));
+        self.push(
+            vervolg_date,
+            zorg,
+            DocumentKind::VervolgWonen,
+            json!({"achternaam_voorletters": name, "datum_formulier": fmt(vervolg_date),
+                "uitstroomprofiel": "zelfstandig_wonen_met_ondersteuning", "uitstroomgemeente": herkomst,
+                "soort_uitstroom": "bemiddeling"}),
+            "legt de verwachte uitstroom vast",
+        );
+        let verzoek = json!({
+            "datum_verzoek": fmt(q), "achttien_jaar_of_ouder": true, "verblijf_mo_of_bw_indicatie": true,
+            "ingeschreven_meerdere_corporaties": true, "documenten_in_portaal_corporatie": true, "actief_gezocht": true,
+            "toelichting_zoekgedrag": "Reageert wekelijks op woningaanbod", "voldoende_zelfredzaam": true,
+            "stabiele_daginvulling": true, "soort_daginvulling": "dagbesteding", "inkomen_en_schulden_in_beeld": true,
+            "ondersteuningsprofiel": "Ambulante begeleiding twee keer per week",
+            "woonwens": "Eenkamerwoning",
+            "contactpersonen": [{"naam": "Begeleider", "organisatie": zorg.to_string(), "functie": "begeleider"}]
+        });
+        let lead = plan.lead_days.max(MIN_LEAD_DAYS);
+        let sent_back = self.rng.random_bool(self.assumptions.sent_back);
+        let received = q;
+        let mut beoordeling = json!({"status": "ontvangen", "datum_ontvangen": fmt(received)});
+        let complete;
+        if sent_back {
+            let mut concept = verzoek.clone();
+            concept.as_object_mut().expect("object").remove("woonwens");
+            self.push(
+                q,
+                zorg,
+                DocumentKind::Bemiddelingsverzoek,
+                concept,
+                "dient een onvolledig bemiddelingsverzoek in",
+            );
+            let back = q + Duration::days(2);
+            beoordeling = json!({"status": "teruggestuurd_onvolledig", "datum_ontvangen": fmt(received),
+                "datum_teruggestuurd": fmt(back), "ontbrekende_gegevens": ["bemiddelingsverzoek.woonwens"],
+                "aantal_keer_teruggestuurd": 1});
+            self.push(
+                back,
+                tp,
+                DocumentKind::Beoordeling,
+                beoordeling.clone(),
+                "stuurt het verzoek terug: onvolledig",
+            );
+            // Completing takes the provider weeks; within a bemiddeling it leaves time for the rest.
+            let drawn = (-self.assumptions.days_to_complete
+                * self.rng.random_range(f64::EPSILON..1.0f64).ln())
+            .round() as i64;
+            let most = if plan.path == Path::Bemiddeld {
+                (lead - 30) / 2
+            } else {
+                180
+            };
+            complete = back + Duration::days(drawn.clamp(3, most.max(3)));
+            if plan.ending == "onvolledige_informatie" {
+                let closed = back + Duration::days(90);
+                beoordeling["status"] = json!("afgewezen");
+                beoordeling["reden_afwijzing"] = json!("onvolledige_informatie");
+                beoordeling["datum_afgesloten"] = json!(fmt(closed));
+                self.push(
+                    closed,
+                    tp,
+                    DocumentKind::Beoordeling,
+                    beoordeling,
+                    "wijst het verzoek af: onvolledig gebleven",
+                );
+                return;
+            }
+            self.push(
+                complete,
+                zorg,
+                DocumentKind::Bemiddelingsverzoek,
+                verzoek.clone(),
+                "vult het verzoek aan",
+            );
+        } else {
+            self.push(
+                q,
+                zorg,
+                DocumentKind::Bemiddelingsverzoek,
+                verzoek.clone(),
+                "dient een bemiddelingsverzoek in",
+            );
+            complete = q + Duration::days(1);
+        }
+        beoordeling["datum_volledig"] = json!(fmt(complete));
+        match plan.ending {
+            "lopend" => {
+                beoordeling["status"] = json!("in_behandeling");
+                self.push(
+                    complete,
+                    tp,
+                    DocumentKind::Beoordeling,
+                    beoordeling,
+                    "neemt het verzoek in behandeling",
+                );
+                return;
+            }
+            "onvolledige_informatie" | "onvoldoende_eigen_inspanning" | "client_trekt_in" => {
+                let closed = complete + Duration::days(self.rng.random_range(10..=60));
+                let (status, reden) = if plan.ending == "client_trekt_in" {
+                    ("ingetrokken", "client_trekt_in")
+                } else {
+                    ("afgewezen", "onvoldoende_eigen_inspanning")
+                };
+                beoordeling["status"] = json!(status);
+                beoordeling["reden_afwijzing"] = json!(reden);
+                beoordeling["datum_afgesloten"] = json!(fmt(closed));
+                self.push(
+                    closed,
+                    tp,
+                    DocumentKind::Beoordeling,
+                    beoordeling,
+                    "sluit het verzoek af zonder bemiddeling",
+                );
+                return;
+            }
+            _ => {}
+        }
+        // Bemiddeld: the Transferpunt approves and picks the uitstroomgemeente; the gemeente agrees.
+        let moved = q + Duration::days(lead);
+        let gemeente = partner(Role::Gemeente, &uitstroom);
+        beoordeling["status"] = json!("goedgekeurd");
+        beoordeling["gekozen_uitstroomgemeente"] = json!(uitstroom);
+        if uitstroom != herkomst {
+            beoordeling["reden_andere_gemeente"] = json!(
+                [
+                    "veiligheid",
+                    "negatief_netwerk",
+                    "huiselijk_geweld",
+                    "verslavingsnetwerk"
+                ][self.rng.random_range(0..4)]
+            );
+        }
+        self.push(
+            complete,
+            tp,
+            DocumentKind::Beoordeling,
+            beoordeling.clone(),
+            "keurt het verzoek goed en kiest de uitstroomgemeente",
+        );
+        let akkoord = complete + Duration::days(1);
+        let mut gemeente_form =
+            json!({"akkoord_uitstroom": "akkoord", "datum_akkoord": fmt(akkoord)});
+        self.push_instance(
+            akkoord,
+            &gemeente,
+            DocumentKind::Gemeente,
+            gemeente.to_string(),
+            gemeente_form.clone(),
+            "geeft akkoord op de uitstroom",
+        );
+        // Round-robin in the gemeente's werkgebied, starting at a seeded place; a refusal sends the next one.
+        let area = &p.werkgebied[&uitstroom];
+        let start = self.rng.random_range(0..area.len());
+        let mut historie: Vec<Json> = Vec::new();
+        let mut sent = akkoord + Duration::days(1);
+        let deadline = moved - Duration::days(25);
+        let mut chosen = None;
+        for k in 0..area.len() {
+            let corp = p.corporaties[area[(start + k) % area.len()]].clone();
+            historie.push(json!({"corporatie": corp.to_string(), "datum_aanmelding": fmt(sent), "uitkomst": "lopend"}));
+            beoordeling["toegewezen_corporatie"] = json!(corp.to_string());
+            beoordeling["corporatie_historie"] = json!(historie);
+            self.push(
+                sent,
+                tp,
+                DocumentKind::Beoordeling,
+                beoordeling.clone(),
+                "wijst een woningcorporatie toe",
+            );
+            let bericht = json!({"corporatie": corp.to_string(), "datum_verzonden": fmt(sent),
+                "bsn": bsn(self.number), "achternaam_initialen": name, "leefsituatie": "alleenstaand",
+                "beoogde_uitstroomgemeente": uitstroom,
+                "ondersteuningsprofiel": "Ambulante begeleiding twee keer per week",
+                "contactpersonen": [{"naam": "Begeleider", "organisatie": zorg.to_string(), "functie": "begeleider"}]});
+            self.push_instance(
+                sent,
+                tp,
+                DocumentKind::Aanmeldbericht,
+                corp.to_string(),
+                bericht,
+                "stuurt het aanmeldbericht",
+            );
+            let answered = sent + Duration::days(4);
+            let last = k + 1 == area.len();
+            if !last
+                && answered + Duration::days(10) < deadline
+                && self.rng.random_bool(self.assumptions.corporatie_refusal)
+            {
+                let reden = [
+                    "overlast",
+                    "huurachterstand",
+                    "schade_aan_woning",
+                    "hennepteelt",
+                ][self.rng.random_range(0..4)];
+                self.push_instance(answered, &corp, DocumentKind::Reactie, corp.to_string(),
+                    json!({"besluit": "geweigerd", "datum_besluit": fmt(answered), "reden_weigering": reden,
+                        "toelichting_weigering": "Eerdere problemen bij een vorige verhuurder"}),
+                    "weigert de kandidaat met een reden");
+                if let Some(h) = historie.last_mut() {
+                    h["uitkomst"] = json!("geweigerd");
+                }
+                sent = answered + Duration::days(3);
+                continue;
+            }
+            chosen = Some((corp, answered));
+            break;
+        }
+        let Some((corp, accepted)) = chosen else {
+            return;
+        };
+        if let Some(h) = historie.last_mut() {
+            h["uitkomst"] = json!("geaccepteerd");
+        }
+        beoordeling["corporatie_historie"] = json!(historie);
+        self.push(
+            accepted,
+            tp,
+            DocumentKind::Beoordeling,
+            beoordeling.clone(),
+            "legt de acceptatie vast",
+        );
+        let mut reactie = json!({"besluit": "geaccepteerd", "datum_besluit": fmt(accepted)});
+        self.push_instance(
+            accepted,
+            &corp,
+            DocumentKind::Reactie,
+            corp.to_string(),
+            reactie.clone(),
+            "accepteert de kandidaat",
+        );
+        let offer_date = moved - Duration::days(14);
+        let mut offers = Vec::new();
+        let room = (offer_date - accepted).whole_days();
+        if room > 30 && self.rng.random_bool(self.assumptions.first_offer_refused) {
+            let first = accepted + Duration::days(room / 2);
+            offers.push(json!({"datum_aanbod": fmt(first), "adres": format!("Eerste adres {}", self.number),
+                "type_woning": "sociale_huur", "reactie_client": "geweigerd", "reden_weigering_client": "Te ver van de dagbesteding"}));
+            reactie["aanbiedingen"] = json!(offers);
+            self.push_instance(
+                first,
+                &corp,
+                DocumentKind::Reactie,
+                corp.to_string(),
+                reactie.clone(),
+                "doet een aanbod dat de cliënt weigert",
+            );
+        }
+        offers.push(
+            json!({"datum_aanbod": fmt(offer_date), "adres": format!("Adres {}", self.number),
+            "type_woning": "sociale_huur", "reactie_client": "geaccepteerd"}),
+        );
+        reactie["aanbiedingen"] = json!(offers);
+        if plan.lease != "onbekend" {
+            reactie["soort_huurcontract"] = json!(plan.lease);
+            reactie["datum_ondertekening"] = json!(fmt(moved - Duration::days(3)));
+        }
+        if plan.lease == "drie_partijen" {
+            // At most two years (Afspraak 2d), counted from the signing.
+            reactie["einddatum_drie_partijen"] = json!(fmt(moved + Duration::days(700)));
+            reactie["omklapvoorwaarden"] = json!("Huur op tijd betalen, geen overlast");
+        }
+        self.push_instance(
+            moved - Duration::days(3),
+            &corp,
+            DocumentKind::Reactie,
+            corp.to_string(),
+            reactie,
+            "legt het aanbod en het huurcontract vast",
+        );
+        gemeente_form["gebiedsteam_contactpersoon"] = json!("Gebiedsteam");
+        let contact = if self.rng.random_bool(0.6) {
+            moved - Duration::days(7)
+        } else {
+            moved + Duration::days(14)
+        };
+        gemeente_form["datum_contact_gebiedsteam"] = json!(fmt(contact));
+        self.push_instance(
+            contact,
+            &gemeente,
+            DocumentKind::Gemeente,
+            gemeente.to_string(),
+            gemeente_form,
+            "legt het contact met het gebiedsteam vast",
+        );
+        self.push(
+            moved,
+            zorg,
+            DocumentKind::Plaatsing,
+            json!({"achternaam_voorletters": name, "soort_mutatie": "uitstroom_zelfstandig",
+                "datum_mutatie": fmt(moved), "mutatie_adres": format!("Adres {}", self.number),
+                "definitief_uitstroomprofiel": "zelfstandig_wonen_met_ondersteuning", "naam_verhuurder": "Woningcorporatie",
+                "definitieve_uitstroomgemeente": uitstroom, "type_woning": "sociale_huur",
+                "soort_huurcontract": plan.lease, "wijze_van_toewijzing": "bemiddeling"}),
+            "meldt de verhuizing",
+        );
+        if self.rng.random_bool(self.assumptions.ondersteuningsplan) {
+            let d = moved + Duration::days(10);
+            self.push(d, &gemeente, DocumentKind::Ondersteuningsplan,
+                json!({"datum_vastgesteld": fmt(d), "gebiedsteam": "Gebiedsteam",
+                    "uitvoerende_zorgaanbieder": zorg.to_string(), "daginvulling": "Dagbesteding drie dagen",
+                    "netwerk": "Zus en een vriend"}),
+                "stelt het ondersteuningsplan op");
+        }
+        if consent && self.rng.random_bool(self.assumptions.melding) {
+            let d = moved + Duration::days(60);
+            self.push_instance(d, &corp, DocumentKind::Melding, format!("{corp}-1"),
+                json!({"datum_melding": fmt(d), "melder": "corporatie", "soort": "signaal", "ave_niveau": 1,
+                    "omschrijving": "Geluidsoverlast gemeld door buren", "status": "open"}),
+                "meldt een signaal");
+        }
+    }
+}
+
+/// The month of a date, for reports.
+pub fn month_nl(m: Month) -> &'static str {
+    match m {
+        Month::January => "januari",
+        Month::February => "februari",
+        Month::March => "maart",
+        Month::April => "april",
+        Month::May => "mei",
+        Month::June => "juni",
+        Month::July => "juli",
+        Month::August => "augustus",
+        Month::September => "september",
+        Month::October => "oktober",
+        Month::November => "november",
+        Month::December => "december",
+    }
+}
