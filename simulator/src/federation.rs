@@ -30,8 +30,9 @@ use serde_json::{Map, Value as Json};
 
 use crate::population::{Client, Event, Partners, Population};
 
-/// The flow recorded for a field that travels in a document shared whole between co-writers.
-pub const CO_WRITER: &str = "mede-auteur (gedeeld document)";
+/// The flow recorded for a projected field no flow explains. `plan` projects only allowed fields, so this never
+/// shows unless that invariant breaks — and then the report shows it rather than hiding it.
+pub const UNEXPLAINED: &str = "zonder stroom (fout in de node)";
 
 /// Roles that get a bystander: an uninvolved partner standing in for every uninvolved partner of its role.
 pub const BYSTANDER_ROLES: [Role; 4] = [
@@ -268,7 +269,7 @@ impl<'a> Engine<'a> {
                             });
                     };
                     for f in p.projected.iter() {
-                        record(f, flows.get(&f).copied().unwrap_or(CO_WRITER));
+                        record(f, flows.get(&f).copied().unwrap_or(UNEXPLAINED));
                     }
                     let target = holdings.entry(peer.clone()).or_default();
                     let mut changed = false;
@@ -279,8 +280,12 @@ impl<'a> Engine<'a> {
                         else {
                             continue;
                         };
+                        // Fields no flow lets the peer receive are the peer's own writes in the shared document:
+                        // nothing is disclosed by handing them back.
                         for f in doc.form.field_ids() {
-                            record(f, flows.get(&f).copied().unwrap_or(CO_WRITER));
+                            if let Some(flow) = flows.get(&f) {
+                                record(f, flow);
+                            }
                         }
                         let slot = (key.kind, key.instance.clone());
                         let same = target

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use simulator::{faults, replay};
+use simulator::{faults, replay, run, whatif};
 
 /// Simulate a Weer Thuis federation in one process: test a policy change before it takes effect.
 #[derive(Debug, Parser)]
@@ -15,6 +15,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the same population under the current and a proposed policy and report, for a privacy officer, what
+    /// the proposal would disclose newly or no longer, every invariant it breaks, and graded findings. Exit status
+    /// 1 on a blocking finding.
+    WhatIf(whatif::Args),
+    /// Simulate a federation under one policy: the calibration report and every disclosure.
+    Run(run::Args),
     /// Run real nodes over real QUIC with injected partitions, crashes, loss, duplication and reordering; check
     /// that every node converged and no canary leaked.
     Faults(faults::Args),
@@ -35,6 +41,8 @@ fn main() -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     match cli.command {
+        Command::Run(a) => run::main(a),
+        Command::WhatIf(a) => whatif::main(a),
         Command::Faults(a) => rt.block_on(faults::main(a)),
         Command::Replay(a) => rt.block_on(replay::main(a)),
     }
