@@ -935,6 +935,10 @@ impl Session {
                     )
                     .await;
                     self.inner.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                }
+                // Re-plan also when only the facts (`_meta`) changed: they decide what this node sends on (the
+                // phase it declares, a case it learns it relates to). Found by the simulator's convergence check.
+                if changed {
                     node.notify_changed(&case);
                 }
                 drop(_guard);
