@@ -34,6 +34,15 @@ use crate::population::{Client, Event, Partners, Population};
 /// shows unless that invariant breaks — and then the report shows it rather than hiding it.
 pub const UNEXPLAINED: &str = "zonder stroom (fout in de node)";
 
+/// A flow of the policy a run used, by its position in [`Policy::flows`]; `None`: [`UNEXPLAINED`].
+pub type FlowIndex = Option<u16>;
+
+/// The name of a flow index under a policy.
+pub fn flow_name(policy: &Policy, flow: FlowIndex) -> &str {
+    flow.and_then(|i| policy.flows.get(usize::from(i)))
+        .map_or(UNEXPLAINED, |f| f.name.as_str())
+}
+
 /// Roles that get a bystander: an uninvolved partner standing in for every uninvolved partner of its role.
 pub const BYSTANDER_ROLES: [Role; 4] = [
     Role::Gemeente,
@@ -56,8 +65,8 @@ pub struct Disclosure {
 /// What is known of a disclosure beyond its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisclosureInfo {
-    /// The flow that allowed it (its name), or [`CO_WRITER`].
-    pub flow: String,
+    /// The flow that allowed it.
+    pub flow: FlowIndex,
     /// Whether the receiver is a bystander (uninvolved in the case).
     pub bystander: bool,
     /// The receiver's relations to the case, as the sender saw them.
@@ -93,6 +102,55 @@ pub struct CaseOutcome {
     pub plans: usize,
 }
 
+/// What a run keeps of a case: counts and the Transferpunt's view, not every disclosure — so a national run holds
+/// little more than the monitor's data.
+#[derive(Debug, Clone)]
+pub struct CaseSummary {
+    /// The client's number.
+    pub client: u32,
+    /// Disclosures per (flow, receiving role, field).
+    pub per_flow: BTreeMap<(FlowIndex, Role, FieldId), u32>,
+    /// The fields each partner received, and whether it was a bystander.
+    pub received: BTreeMap<PartnerId, (policies::FieldSet, bool)>,
+    /// Writes refused.
+    pub refused: Vec<RefusedWrite>,
+    /// What the Transferpunt holds at the end.
+    pub transferpunt: node::monitor::MonitorCase,
+    /// Plans evaluated.
+    pub plans: usize,
+}
+
+impl CaseSummary {
+    /// All disclosures of the case.
+    pub fn disclosures(&self) -> usize {
+        self.per_flow.values().map(|&n| n as usize).sum()
+    }
+}
+
+impl CaseOutcome {
+    /// Keep the counts and the Transferpunt's view.
+    pub fn summarise(self) -> CaseSummary {
+        let mut per_flow: BTreeMap<(FlowIndex, Role, FieldId), u32> = BTreeMap::new();
+        let mut received: BTreeMap<PartnerId, (policies::FieldSet, bool)> = BTreeMap::new();
+        for (d, info) in self.disclosures {
+            *per_flow
+                .entry((info.flow, d.receiver.role(), d.field))
+                .or_default() += 1;
+            let e = received.entry(d.receiver).or_default();
+            e.0.insert(d.field);
+            e.1 |= info.bystander;
+        }
+        CaseSummary {
+            client: self.client,
+            per_flow,
+            received,
+            refused: self.refused,
+            transferpunt: self.transferpunt,
+            plans: self.plans,
+        }
+    }
+}
+
 /// A node's holdings of one case.
 #[derive(Debug, Clone, Default)]
 struct Holding {
@@ -125,12 +183,24 @@ impl Holding {
 pub struct Engine<'a> {
     policy: &'a Policy,
     partners: &'a Partners,
+    flow_index: BTreeMap<&'a str, u16>,
 }
 
 impl<'a> Engine<'a> {
     /// An engine for a policy and a federation.
     pub fn new(policy: &'a Policy, partners: &'a Partners) -> Self {
-        Engine { policy, partners }
+        let flow_index = policy
+            .flows
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, f)| (f.name.as_str(), i as u16))
+            .collect();
+        Engine {
+            policy,
+            partners,
+            flow_index,
+        }
     }
 
     /// Simulate one client's case.
@@ -249,11 +319,14 @@ impl<'a> Engine<'a> {
                 for (peer, bystander) in peers.iter().filter(|(p, _)| *p != sender) {
                     let p = plan(self.policy, &sender, peer, &loaded, &docs);
                     out.plans += 1;
-                    let flows: BTreeMap<FieldId, &str> =
-                        p.flows.iter().map(|(f, n)| (*f, n.as_str())).collect();
+                    let flows: BTreeMap<FieldId, FlowIndex> = p
+                        .flows
+                        .iter()
+                        .map(|(f, name)| (*f, self.flow_index.get(name.as_str()).copied()))
+                        .collect();
                     let facts = facts_of(&sender, &loaded, &[peer]);
                     let relations = facts.relations_of(peer);
-                    let mut record = |field: FieldId, flow: &str| {
+                    let mut record = |field: FieldId, flow: FlowIndex| {
                         out.disclosures
                             .entry(Disclosure {
                                 sender: sender.clone(),
@@ -261,7 +334,7 @@ impl<'a> Engine<'a> {
                                 field,
                             })
                             .or_insert_with(|| DisclosureInfo {
-                                flow: flow.to_string(),
+                                flow,
                                 bystander: *bystander,
                                 relations: relations.clone(),
                                 missing,
@@ -269,7 +342,7 @@ impl<'a> Engine<'a> {
                             });
                     };
                     for f in p.projected.iter() {
-                        record(f, flows.get(&f).copied().unwrap_or(UNEXPLAINED));
+                        record(f, flows.get(&f).copied().flatten());
                     }
                     let target = holdings.entry(peer.clone()).or_default();
                     let mut changed = false;
@@ -284,7 +357,7 @@ impl<'a> Engine<'a> {
                         // nothing is disclosed by handing them back.
                         for f in doc.form.field_ids() {
                             if let Some(flow) = flows.get(&f) {
-                                record(f, flow);
+                                record(f, *flow);
                             }
                         }
                         let slot = (key.kind, key.instance.clone());
@@ -378,9 +451,10 @@ pub fn run(
     policy: &Policy,
     population: &Population,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Vec<CaseOutcome> {
+) -> Vec<CaseSummary> {
+    let engine = Engine::new(policy, &population.partners);
     run_with(population, progress, |client| {
-        Engine::new(policy, &population.partners).run_case(client)
+        engine.run_case(client).summarise()
     })
 }
 

@@ -19,3 +19,6 @@ pub mod federation;
 pub mod live;
 pub mod population;
 pub mod replay;
+pub mod report;
+pub mod run;
+pub mod whatif;

@@ -10,7 +10,7 @@ use anyhow::Context;
 use policies::{Policy, Role};
 
 use crate::calibration::{self, Row};
-use crate::federation::{self, CaseOutcome};
+use crate::federation::{self, CaseSummary};
 use crate::population::{self, Population, Scale};
 use crate::report::{Doc, n};
 
@@ -168,27 +168,30 @@ pub fn calibration_table(doc: &mut Doc, rows: &[Row]) {
     );
 }
 
-/// Disclosures per flow and receiving role, with the number of fields and cases.
-pub fn disclosure_totals(outcomes: &[CaseOutcome]) -> BTreeMap<(String, Role), (usize, usize)> {
-    let mut totals: BTreeMap<(String, Role), (usize, std::collections::BTreeSet<u32>)> =
-        BTreeMap::new();
+/// Disclosures per flow and receiving role, with the number of cases.
+pub fn disclosure_totals(
+    policy: &Policy,
+    outcomes: &[CaseSummary],
+) -> BTreeMap<(String, Role), (usize, usize)> {
+    let mut totals: BTreeMap<(String, Role), (usize, usize)> = BTreeMap::new();
     for o in outcomes {
-        for (d, info) in &o.disclosures {
-            let e = totals
-                .entry((info.flow.clone(), d.receiver.role()))
-                .or_default();
-            e.0 += 1;
-            e.1.insert(o.client);
+        let mut here: BTreeMap<(String, Role), usize> = BTreeMap::new();
+        for ((flow, role, _), count) in &o.per_flow {
+            *here
+                .entry((federation::flow_name(policy, *flow).to_string(), *role))
+                .or_default() += *count as usize;
+        }
+        for (k, count) in here {
+            let e = totals.entry(k).or_default();
+            e.0 += count;
+            e.1 += 1;
         }
     }
     totals
-        .into_iter()
-        .map(|(k, (count, cases))| (k, (count, cases.len())))
-        .collect()
 }
 
 /// The report of one run.
-pub fn report(policy: &Policy, pop: &Population, outcomes: &[CaseOutcome]) -> (Doc, Vec<Row>) {
+pub fn report(policy: &Policy, pop: &Population, outcomes: &[CaseSummary]) -> (Doc, Vec<Row>) {
     let mut doc = Doc::new(format!(
         "Simulatie van de federatie onder beleid {} ({})",
         policy.meta.name, policy.meta.version
@@ -217,7 +220,7 @@ pub fn report(policy: &Policy, pop: &Population, outcomes: &[CaseOutcome]) -> (D
     );
     doc.table(
         &["stroom", "ontvanger", "verstrekkingen", "casussen"],
-        disclosure_totals(outcomes)
+        disclosure_totals(policy, outcomes)
             .into_iter()
             .map(|((flow, role), (count, cases))| {
                 vec![flow, role.label_nl().to_string(), n(count), n(cases)]

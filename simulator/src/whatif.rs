@@ -20,7 +20,7 @@ use policies::model::Category;
 use policies::{FieldId, PartnerId, Policy, Role};
 
 use crate::calibration::{self, Row};
-use crate::federation::{self, CaseOutcome, Disclosure, DisclosureInfo, Engine};
+use crate::federation::{self, CaseSummary, Disclosure, DisclosureInfo, Engine};
 use crate::population::{self, Client, Population, Scale};
 use crate::report::{Doc, n};
 use crate::run::{calibration_table, describe_population, progress, read_policy};
@@ -199,8 +199,8 @@ impl Analysis {
 /// What one client contributes.
 struct ClientDiff {
     changes: Vec<(ChangeKey, Example)>,
-    current: CaseOutcome,
-    proposed: CaseOutcome,
+    current: CaseSummary,
+    proposed: CaseSummary,
 }
 
 /// Run the population under both policies and compare.
@@ -210,51 +210,54 @@ pub fn analyse(
     population: &Population,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Analysis {
+    let engine_a = Engine::new(current, &population.partners);
+    let engine_b = Engine::new(proposed, &population.partners);
     let per_client = federation::run_with(population, progress, |client| {
-        let a = Engine::new(current, &population.partners).run_case(client);
-        let b = Engine::new(proposed, &population.partners).run_case(client);
+        let a = engine_a.run_case(client);
+        let b = engine_b.run_case(client);
         let mut changes = Vec::new();
-        let mut note = |direction: Direction, d: &Disclosure, info: &DisclosureInfo| {
-            let direction = if info.missing.is_some() {
-                Direction::Uncertain
-            } else {
-                direction
+        let mut note =
+            |direction: Direction, policy: &Policy, d: &Disclosure, info: &DisclosureInfo| {
+                let direction = if info.missing.is_some() {
+                    Direction::Uncertain
+                } else {
+                    direction
+                };
+                changes.push((
+                    ChangeKey {
+                        direction,
+                        flow: federation::flow_name(policy, info.flow).to_string(),
+                        role: d.receiver.role(),
+                        field: d.field,
+                    },
+                    Example {
+                        client: client.number,
+                        disclosure: d.clone(),
+                        info: info.clone(),
+                    },
+                ));
             };
-            changes.push((
-                ChangeKey {
-                    direction,
-                    flow: info.flow.clone(),
-                    role: d.receiver.role(),
-                    field: d.field,
-                },
-                Example {
-                    client: client.number,
-                    disclosure: d.clone(),
-                    info: info.clone(),
-                },
-            ));
-        };
         for (d, info) in &b.disclosures {
             if !a.disclosures.contains_key(d) {
-                note(Direction::Newly, d, info);
+                note(Direction::Newly, proposed, d, info);
             }
         }
         for (d, info) in &a.disclosures {
             if !b.disclosures.contains_key(d) {
-                note(Direction::NoLonger, d, info);
+                note(Direction::NoLonger, current, d, info);
             }
         }
         ClientDiff {
             changes,
-            current: a,
-            proposed: b,
+            current: a.summarise(),
+            proposed: b.summarise(),
         }
     });
 
     let mut changes: BTreeMap<ChangeKey, (usize, BTreeSet<u32>, Example)> = BTreeMap::new();
     let mut received_a: BTreeMap<PartnerId, BTreeSet<FieldId>> = BTreeMap::new();
     let mut received_b: BTreeMap<PartnerId, (BTreeSet<FieldId>, bool)> = BTreeMap::new();
-    let mut used: BTreeSet<(String, FieldId)> = BTreeSet::new();
+    let mut used: BTreeSet<(federation::FlowIndex, FieldId)> = BTreeSet::new();
     let mut totals = (0, 0);
     let mut refused = (0, 0, None);
     for c in &per_client {
@@ -265,19 +268,21 @@ pub fn analyse(
             e.0 += 1;
             e.1.insert(ex.client);
         }
-        totals.0 += c.current.disclosures.len();
-        totals.1 += c.proposed.disclosures.len();
-        for d in c.current.disclosures.keys() {
+        totals.0 += c.current.disclosures();
+        totals.1 += c.proposed.disclosures();
+        for (partner, (fields, _)) in &c.current.received {
             received_a
-                .entry(d.receiver.clone())
+                .entry(partner.clone())
                 .or_default()
-                .insert(d.field);
+                .extend(fields.iter());
         }
-        for (d, info) in &c.proposed.disclosures {
-            let e = received_b.entry(d.receiver.clone()).or_default();
-            e.0.insert(d.field);
-            e.1 |= info.bystander;
-            used.insert((info.flow.clone(), d.field));
+        for (partner, (fields, bystander)) in &c.proposed.received {
+            let e = received_b.entry(partner.clone()).or_default();
+            e.0.extend(fields.iter());
+            e.1 |= *bystander;
+        }
+        for (flow, _, field) in c.proposed.per_flow.keys() {
+            used.insert((*flow, *field));
         }
         refused.0 += c.current.refused.len();
         refused.1 += c.proposed.refused.len();
@@ -327,11 +332,12 @@ pub fn analyse(
     let unused = proposed
         .flows
         .iter()
-        .map(|flow| {
+        .enumerate()
+        .map(|(i, flow)| {
             let never: Vec<FieldId> = flow
                 .fields
                 .iter()
-                .filter(|f| !used.contains(&(flow.name.clone(), *f)))
+                .filter(|f| !used.contains(&(Some(i as u16), *f)))
                 .collect();
             (flow.name.clone(), never)
         })
@@ -382,7 +388,7 @@ fn clause(author: &PartnerId, step: &str, pop: &Population) -> String {
 }
 
 fn partner_label(p: &PartnerId, pop: &Population) -> String {
-    let name = match p.role() {
+    match p.role() {
         Role::Transferpunt => "het Transferpunt".to_string(),
         Role::Gemeente => pop
             .partners
@@ -391,12 +397,11 @@ fn partner_label(p: &PartnerId, pop: &Population) -> String {
             .map(|n| format!("gemeente {n}"))
             .unwrap_or_else(|| p.to_string()),
         _ => p.to_string(),
-    };
-    name
+    }
 }
 
 /// The example told as a story: who the client is, what happened, what the proposal would change.
-pub fn story(ex: &Example, direction: Direction, pop: &Population) -> String {
+pub fn story(ex: &Example, direction: Direction, flow: &str, pop: &Population) -> String {
     let client: &Client = pop
         .client(ex.client)
         .expect("examples name simulated clients");
@@ -442,7 +447,7 @@ pub fn story(ex: &Example, direction: Direction, pop: &Population) -> String {
         partner_label(&ex.disclosure.sender, pop),
         field_label(ex.disclosure.field),
     );
-    s.push_str(&format!(" (stroom \"{}\").", ex.info.flow));
+    s.push_str(&format!(" (stroom \"{flow}\")."));
     if let Some(missing) = ex.info.missing {
         s.push_str(&format!(
             " De casus had op dat moment nog geen {missing}; als die bekend is, kan de beslissing anders uitvallen."
@@ -504,7 +509,7 @@ fn findings(a: &Analysis, proposed: &Policy, pop: &Population) -> Vec<Finding> {
                 && v.fields.contains(&k.field)
         });
         let example = match simulated {
-            Some((k, s)) => story(&s.example, k.direction, pop),
+            Some((k, s)) => story(&s.example, k.direction, &k.flow, pop),
             None => format!(
                 "Geen gesimuleerde casus kwam in deze situatie, maar het bewijs over alle situaties vond er één: \
                  {} met relatie \"{}\" in fase {}, {}, {}, zou {} ontvangen.",
@@ -556,8 +561,8 @@ fn findings(a: &Analysis, proposed: &Policy, pop: &Population) -> Vec<Finding> {
         });
     }
     // New disclosures, grouped per flow and receiving role.
-    let mut groups: BTreeMap<(String, Role, bool), Vec<(&ChangeKey, &ChangeStats)>> =
-        BTreeMap::new();
+    type Group<'a> = Vec<(&'a ChangeKey, &'a ChangeStats)>;
+    let mut groups: BTreeMap<(String, Role, bool), Group<'_>> = BTreeMap::new();
     for (k, s) in &a.changes {
         if k.direction == Direction::Newly {
             groups
@@ -586,7 +591,7 @@ fn findings(a: &Analysis, proposed: &Policy, pop: &Population) -> Vec<Finding> {
                  leg het doel en de grondslag vast en informeer de cliënten (AVG art. 13–14).",
                 role.label_nl()
             ),
-            example: story(&items[0].1.example, Direction::Newly, pop),
+            example: story(&items[0].1.example, Direction::Newly, &items[0].0.flow, pop),
         });
     }
     for (role, (partners, fields, bystander)) in &a.new_receivers {
@@ -784,7 +789,7 @@ pub fn report(a: &Analysis, current: &Policy, proposed: &Policy, pop: &Populatio
             if let Some((k, s)) = a.changes.iter().find(|(k, _)| k.direction == direction) {
                 doc.p(format!(
                     "Voorbeeld: {}",
-                    story(&s.example, k.direction, pop)
+                    story(&s.example, k.direction, &k.flow, pop)
                 ));
             }
         }

@@ -159,12 +159,12 @@ fn narrowing_a_flow_shows_zero_findings_and_exactly_the_disclosures_that_stop() 
     let count = |policy: &Policy| {
         federation::run(policy, &pop, &|_, _| {})
             .iter()
-            .flat_map(|o| o.disclosures.keys())
-            .filter(|d| {
-                d.receiver.role() == Role::Gemeente
-                    && d.field.qualified_name() == "registratie.geboortedatum"
+            .flat_map(|o| &o.per_flow)
+            .filter(|((_, role, field), _)| {
+                *role == Role::Gemeente && field.qualified_name() == "registratie.geboortedatum"
             })
-            .count()
+            .map(|(_, n)| *n as usize)
+            .sum::<usize>()
     };
     let stopped: usize = a.changes.values().map(|s| s.disclosures).sum();
     assert_eq!(stopped, count(&current) - count(&proposed));
