@@ -112,6 +112,8 @@ pub struct CaseSummary {
     pub per_flow: BTreeMap<(FlowIndex, Role, FieldId), u32>,
     /// The fields each partner received, and whether it was a bystander.
     pub received: BTreeMap<PartnerId, (policies::FieldSet, bool)>,
+    /// The pairs of partners that exchanged data (smaller id first): the connections the case needs.
+    pub pairs: BTreeSet<(PartnerId, PartnerId)>,
     /// Writes refused.
     pub refused: Vec<RefusedWrite>,
     /// What the Transferpunt holds at the end.
@@ -132,7 +134,14 @@ impl CaseOutcome {
     pub fn summarise(self) -> CaseSummary {
         let mut per_flow: BTreeMap<(FlowIndex, Role, FieldId), u32> = BTreeMap::new();
         let mut received: BTreeMap<PartnerId, (policies::FieldSet, bool)> = BTreeMap::new();
+        let mut pairs = BTreeSet::new();
         for (d, info) in self.disclosures {
+            let pair = if d.sender < d.receiver {
+                (d.sender, d.receiver.clone())
+            } else {
+                (d.receiver.clone(), d.sender)
+            };
+            pairs.insert(pair);
             *per_flow
                 .entry((info.flow, d.receiver.role(), d.field))
                 .or_default() += 1;
@@ -144,6 +153,7 @@ impl CaseOutcome {
             client: self.client,
             per_flow,
             received,
+            pairs,
             refused: self.refused,
             transferpunt: self.transferpunt,
             plans: self.plans,

@@ -28,7 +28,19 @@ enum Command {
     Replay(replay::Args),
 }
 
-fn main() -> anyhow::Result<ExitCode> {
+/// Exit status 1 means the check failed (a blocking finding, a fault run that did not converge or leaked, a
+/// calibration out of tolerance); 2 means the command could not run (a policy that does not parse, a missing file).
+fn main() -> ExitCode {
+    match run_command() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_command() -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WEERTHUIS_LOG")

@@ -227,6 +227,19 @@ pub fn report(policy: &Policy, pop: &Population, outcomes: &[CaseSummary]) -> (D
             })
             .collect(),
     );
+    let pairs: std::collections::BTreeSet<_> =
+        outcomes.iter().flat_map(|o| o.pairs.iter()).collect();
+    let partners = pop.partners.all().count();
+    doc.h(1, "Verbindingen");
+    doc.p(format!(
+        "{} paren van partners wisselden gegevens uit, van de {} paren die een volledig netwerk ({} partners, \
+         ieder met ieder) zou verbinden ({:.2} %). Een node hoeft alleen verbinding te maken met partners die \
+         een plan noemt.",
+        n(pairs.len()),
+        n(partners * (partners - 1) / 2),
+        n(partners),
+        100.0 * pairs.len() as f64 / (partners * (partners - 1) / 2) as f64
+    ));
     let refused: usize = outcomes.iter().map(|o| o.refused.len()).sum();
     doc.h(1, "Geweigerde schrijfacties");
     doc.p(format!(

@@ -170,3 +170,32 @@ fn narrowing_a_flow_shows_zero_findings_and_exactly_the_disclosures_that_stop() 
     assert_eq!(stopped, count(&current) - count(&proposed));
     assert!(stopped > 300, "{stopped}");
 }
+
+#[test]
+fn a_proposal_that_does_not_parse_is_an_error_naming_the_place_not_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let proposed = dir.path().join("proposed.toml");
+    std::fs::write(
+        &proposed,
+        edit(
+            r#"fields = ["aanmeldbericht.*"]"#,
+            r#"fields = ["aanmeldbericht.bestaat_niet"]"#,
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_weerthuis-sim"))
+        .args([
+            "what-if",
+            "--current",
+            "../policies/covenant/policy.toml",
+            "--proposed",
+        ])
+        .arg(&proposed)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "2: the command could not run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("proposed.toml"), "{err}");
+    assert!(err.contains("aanmeldbericht.bestaat_niet"), "{err}");
+    assert!(out.stdout.is_empty());
+}
