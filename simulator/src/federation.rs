@@ -72,7 +72,8 @@ pub struct DisclosureInfo {
     /// The receiver's relations to the case, as the sender saw them.
     pub relations: Vec<policies::Relation>,
     /// A case attribute the decision may depend on that the case did not record yet (`herkomstgemeente`,
-    /// `BW/MO`): a change in such a disclosure is *uncertain* — it may go either way once the attribute is known.
+    /// `BW/MO`) whenever this disclosure was made: a change in such a disclosure is *uncertain* — it may go either
+    /// way once the attribute is known. Cleared when the same disclosure is made again with the case complete.
     pub missing: Option<&'static str>,
     /// The index of the event after which it happened.
     pub event: usize,
@@ -342,6 +343,13 @@ impl<'a> Engine<'a> {
                                 sender: sender.clone(),
                                 receiver: peer.clone(),
                                 field,
+                            })
+                            .and_modify(|known| {
+                                // Made again once the case is complete: it does not hang on the missing
+                                // attribute.
+                                if missing.is_none() {
+                                    known.missing = None;
+                                }
                             })
                             .or_insert_with(|| DisclosureInfo {
                                 flow,
