@@ -57,8 +57,9 @@ async fn publish_raw(
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signed_narrowing_policy_is_adopted_and_rotates_projections() {
+/// A case whose projection from the zorgaanbieder to the gemeente was rotated by a narrowing policy version (the
+/// income left the aanmelding flows).
+async fn rotated_case() -> (TestNet, node::store::CaseId) {
     let net = TestNet::start(&[TP, ZA, GM]).await;
     let case = net.new_case(ZA).await;
     net.write(ZA, &case, DocumentKind::Registratie, None, json!({
@@ -102,6 +103,12 @@ async fn a_signed_narrowing_policy_is_adopted_and_rotates_projections() {
             .is_some_and(|a| a.get("hoofdinkomen").is_none() && a.get("leefsituatie").is_some())
     })
     .await;
+    (net, case)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_narrowing_policy_is_adopted_and_rotates_projections() {
+    let (net, case) = rotated_case().await;
     let projections: Vec<_> = net
         .node(GM)
         .node
@@ -248,4 +255,86 @@ async fn bad_policy_versions_are_refused_and_future_ones_wait() {
         "{text:?}"
     );
     assert!(text.iter().any(|e| e.contains("signature")), "{text:?}");
+}
+
+/// Found by the simulator's crash runs: a sync message for a withdrawn projection — one that overtook the `Forget`
+/// on another stream, or was sent before a crash — brought the deleted fields back at the receiver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_message_for_a_rotated_projection_does_not_bring_it_back() {
+    let (net, case) = rotated_case().await;
+    // The old generation, as its sender keeps it (retired, history and all).
+    let old = net
+        .node(ZA)
+        .node
+        .store()
+        .projections_of_case(&case)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.sender == ZA && p.receiver == GM && p.retired)
+        .expect("the retired generation at its sender");
+    assert!(String::from_utf8_lossy(&old.snapshot).contains("participatiewet"));
+
+    // Played to the gemeente by the zorgaanbieder (its own certificate) as a late message, then a sentinel the
+    // gemeente answers after it: a node handles one connection's messages in order.
+    let za = net.node(ZA);
+    let tls = protocol::TlsSetup::from_pem(
+        &za.cert.cert_pem,
+        &za.cert.key_pem,
+        net.ca.cert_pem(),
+        protocol::Admitted::new([GM.parse().unwrap()]),
+    )
+    .unwrap();
+    let endpoint = protocol::Endpoint::bind("127.0.0.1:0".parse().unwrap(), &tls).unwrap();
+    let gm_addr = net.node(GM).fed.as_ref().unwrap().local_addr().unwrap();
+    let conn = endpoint
+        .connect(gm_addr, &GM.parse().unwrap())
+        .await
+        .unwrap();
+    let mut am = node::doc::load(&old.snapshot, []).unwrap();
+    let data = protocol::sync::SyncSession::new()
+        .generate(&mut am)
+        .expect("a first sync message");
+    conn.send(&protocol::Message::Sync {
+        doc: old.wire_id.clone(),
+        data,
+    })
+    .await
+    .unwrap();
+    conn.send(&protocol::Message::Sync {
+        doc: "sentinel".into(),
+        data: Vec::new(),
+    })
+    .await
+    .unwrap();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match conn.recv().await {
+                Ok(Some(m)) if m.doc() == Some("sentinel") => break,
+                Ok(Some(_)) | Err(protocol::EndpointError::Frame(_)) => {}
+                other => panic!("connection ended before the sentinel: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the gemeente answers the sentinel");
+
+    let at_gemeente = net
+        .node(GM)
+        .node
+        .store()
+        .load_projection(&old.wire_id)
+        .await
+        .unwrap()
+        .expect("the withdrawn generation's facts");
+    assert!(at_gemeente.retired, "still withdrawn");
+    assert!(
+        !String::from_utf8_lossy(&at_gemeente.snapshot).contains("participatiewet"),
+        "the deleted income did not come back"
+    );
+    let h = net.holds(GM, &case).await;
+    assert!(
+        h.get("aanmelding")
+            .is_some_and(|a| a.get("hoofdinkomen").is_none())
+    );
 }

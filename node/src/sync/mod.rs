@@ -29,6 +29,9 @@ use crate::service::Node;
 pub const MIN_BACKOFF: Duration = Duration::from_millis(50);
 /// Longest wait between dials.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Longest a dial may take. A peer that went away answers nothing, so without a bound a dial waits for QUIC's idle
+/// timeout (30 s) before the directory's new address for a restarted peer is tried.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Starting the federation side failed.
 #[derive(Debug, thiserror::Error)]
@@ -305,13 +308,17 @@ async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) {
             .find(|e| e.id == peer_id)
             .and_then(|e| e.endpoint.as_deref()?.parse().ok())
             .unwrap_or(addr);
-        match inner.endpoint.connect(addr, &peer_id).await {
-            Ok(conn) => {
+        match tokio::time::timeout(DIAL_TIMEOUT, inner.endpoint.connect(addr, &peer_id)).await {
+            Ok(Ok(conn)) => {
                 backoff = MIN_BACKOFF;
                 session::run(inner.clone(), conn).await;
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::debug!(peer = %peer, error = %e, "dial failed; retrying");
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            Err(_) => {
+                tracing::debug!(peer = %peer, %addr, "dial timed out; retrying");
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }

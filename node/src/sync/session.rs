@@ -50,6 +50,8 @@ struct Session {
     policies_sent: HashSet<String>,
     /// Rotated projections to tell the peer to delete, once their successors are on their way.
     forget: Vec<String>,
+    /// Retired projections the peer was told to delete on this connection.
+    forgets_sent: HashSet<String>,
 }
 
 pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
@@ -71,7 +73,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
     // Reading runs in its own task: `recv` is not cancellation safe, and the loop below selects.
     let (tx, mut rx) = mpsc::channel::<Result<Message, String>>(256);
     let reader_conn = conn.clone();
-    let reader = tokio::spawn(async move {
+    let _reader = AbortOnDrop(tokio::spawn(async move {
         loop {
             match reader_conn.recv().await {
                 Ok(Some(m)) => {
@@ -88,21 +90,21 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                 Err(_) => break,
             }
         }
-    });
+    }));
 
     let mut changes = inner.node.subscribe();
     let mut shutdown = inner.shutdown.clone();
     let (outbox, mut outgoing) = mpsc::unbounded_channel::<Message>();
     let writer_conn = conn.clone();
     let writer_peer = peer.clone();
-    let writer = tokio::spawn(async move {
+    let _writer = AbortOnDrop(tokio::spawn(async move {
         while let Some(m) = outgoing.recv().await {
             if let Err(e) = writer_conn.send(&m).await {
                 tracing::debug!(peer = %writer_peer, error = %e, "send failed; the connection is gone");
                 break;
             }
         }
-    });
+    }));
     let mut s = Session {
         inner: inner.clone(),
         conn: conn.clone(),
@@ -114,6 +116,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         deferred: HashSet::new(),
         policies_sent: HashSet::new(),
         forget: Vec::new(),
+        forgets_sent: HashSet::new(),
     };
     s.pass_on_policies().await;
     s.reconcile_all().await;
@@ -170,8 +173,6 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
             _ = shutdown.changed() => break,
         }
     }
-    reader.abort();
-    writer.abort();
     conn.close("session ended");
     let mut connected = inner.connected.write().expect("connected lock");
     if connected
@@ -181,6 +182,17 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         connected.remove(&peer);
     }
     tracing::info!(peer = %peer, "disconnected");
+}
+
+/// Aborts a task when dropped. A session's reader and writer hold the connection; they must end with the session
+/// even when the session itself is aborted (a federation dropped without `shutdown`, as a crash does), or the
+/// connection outlives it, keeps answering the peer's keep-alives, and the peer never redials.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Most documents a session remembers to ask for again.
@@ -228,6 +240,10 @@ impl Session {
         let Ok(Some(mut record)) = store.load_projection(doc).await else {
             return;
         };
+        if record.retired {
+            // Withdrawn before: a sender tells again after a reconnect, in case the first word was lost.
+            return;
+        }
         let validator = Validator::new(
             self.inner.node.gemeenten(),
             self.inner.node.clock_now().date(),
@@ -464,6 +480,13 @@ impl Session {
             .filter(|p| p.sender == me && p.receiver == peer)
             .collect();
         let next_generation = mine.iter().map(|p| p.generation).max().unwrap_or(0) + 1;
+        // A retired generation the peer may still hold — its `Forget` lost with a connection, or this node crashed
+        // between retiring it and telling — is told again, once per connection. Deleting is idempotent.
+        for p in mine.iter().filter(|p| p.retired) {
+            if self.forgets_sent.insert(p.wire_id.clone()) {
+                self.forget.push(p.wire_id.clone());
+            }
+        }
         let current = mine.into_iter().rev().find(|p| !p.retired);
         let mut current = match current {
             Some(p) => {
@@ -479,6 +502,7 @@ impl Session {
                     retired.retired = true;
                     let _ = store.put_projection(&retired).await;
                     // Told after the new generation is sent, so the peer never lacks the facts it decides on.
+                    self.forgets_sent.insert(p.wire_id.clone());
                     self.forget.push(p.wire_id.clone());
                     tracing::info!(peer = %self.peer, doc = %p.wire_id, "projection rotated");
                     None
@@ -541,6 +565,10 @@ impl Session {
             }
             WireDoc::Projection { .. } => {
                 let p = store.load_projection(&name).await.ok()??;
+                // A retired projection is never synced again, either way: its sender withdrew it.
+                if p.retired {
+                    return None;
+                }
                 let mut am = doc::load(&p.snapshot, []).ok()?;
                 am.set_actor(doc::actor_for(self.me()));
                 (am, p.sync_state)
@@ -842,7 +870,18 @@ impl Session {
         let node = self.inner.node.clone();
         let me = self.inner.me.clone();
         if sender == me && receiver == self.peer {
-            // Our own projection, synced back by its receiver.
+            // Our own projection, synced back by its receiver. One this node retired is not answered with data:
+            // the receiver still has it (a `Forget` lost or overtaken), so it is told again to delete it.
+            if let Ok(Some(p)) = node.store().load_projection(name).await
+                && p.retired
+            {
+                self.send(Message::Forget {
+                    doc: name.to_string(),
+                    reason: "this projection was withdrawn; delete it".into(),
+                })
+                .await;
+                return;
+            }
             let Some((mut am, mut session)) = self.load(&wire).await else {
                 self.send(Message::NotAvailable {
                     doc: name.to_string(),
@@ -883,6 +922,12 @@ impl Session {
         let _guard = node.write_guard().await;
         let policy = node.policy();
         let stored = node.store().load_projection(name).await.ok().flatten();
+        if stored.as_ref().is_some_and(|s| s.retired) {
+            // Withdrawn by its sender: a sync message that overtook the `Forget`, or came after it, must not bring
+            // the deleted fields back. New data comes in a new generation.
+            tracing::debug!(peer = %self.peer, doc = %name, "data for a withdrawn projection ignored");
+            return;
+        }
         let (mut am, mut session) = match self.load(&wire).await {
             Some(x) => x,
             None => (doc::new_document(&me), SyncSession::new()),
