@@ -11,13 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use automerge::ActorId;
 use node::service::{FormView, Node, ServiceError};
 use node::store::{CaseId, User};
-use node::sync::plan::{LocalDoc, Plan};
-use node::sync::wire::DocKeyName;
+use node::sync::plan::Plan;
 use node::sync::{Federation, FederationConfig};
-use policies::{DocumentKind, PartnerId, Validator};
+use policies::{DocumentKind, PartnerId};
 use protocol::faulty::FaultHandle;
 use protocol::pki::CertifiedKey;
 use protocol::{Admitted, Directory, DirectoryEntry, FederationCa, PeerId, TlsSetup};
@@ -362,20 +360,10 @@ impl LiveNet {
         out
     }
 
-    /// What `sender`'s plan for `receiver` is for a case now: computed exactly as the sender's session does.
+    /// What `sender`'s plan for `receiver` is for a case now: the plan the sender's session makes.
     pub async fn plan(&self, sender: &str, receiver: &str, case: &CaseId) -> Option<Plan> {
-        let n = self.get(sender);
-        let node = n.node();
-        let loaded = node.load_case(case).await.ok()?;
-        let docs = local_docs(node, case).await;
         let peer: PartnerId = receiver.parse().ok()?;
-        Some(node::sync::plan::plan(
-            &node.policy(),
-            &n.id,
-            &peer,
-            &loaded,
-            &docs,
-        ))
+        node::sync::plan::plan_for(self.get(sender).node(), &peer, case).await
     }
 
     /// Where `sender`'s plan for `receiver` and what `receiver` holds from `sender` differ for a case, in words;
@@ -480,40 +468,6 @@ fn json_difference(held: &Value, planned: &Value) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// The case documents of a case with who wrote them, as the node's sync session reads them.
-async fn local_docs(node: &Node, case: &CaseId) -> Vec<LocalDoc> {
-    let validator = Validator::new(node.gemeenten(), node.clock_now().date());
-    let mut out = Vec::new();
-    let Ok(metas) = node.store().list_documents(case).await else {
-        return out;
-    };
-    for meta in metas {
-        let Ok(Some(stored)) = node.store().load_document(&meta.key).await else {
-            continue;
-        };
-        let Ok(mut am) = stored.to_automerge(node.partner()) else {
-            continue;
-        };
-        let Ok(json) = node::doc::read_json(&am) else {
-            continue;
-        };
-        let Ok(form) = validator.partial_form(meta.key.kind, &json) else {
-            continue;
-        };
-        let actors: std::collections::BTreeSet<ActorId> = am
-            .get_changes(&[])
-            .iter()
-            .map(|c| c.actor_id().clone())
-            .collect();
-        out.push(LocalDoc {
-            key: DocKeyName::from(&meta.key),
-            form,
-            actors,
-        });
-    }
-    out
 }
 
 /// Every file of a data directory with its bytes (database, write-ahead log, config), in name order.

@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json};
 use super::projection::{self, Meta};
 use super::wire::DocKeyName;
 use crate::service::LoadedCase;
+use crate::store::CaseId;
 
 /// A case document as held here: its key, content and who wrote it.
 #[derive(Debug, Clone)]
@@ -121,4 +122,50 @@ pub fn plan(
     }
     plan.projected = projection::fields_of(&plan.projection);
     plan
+}
+
+/// The case documents of a case as `node` holds them, with who wrote them.
+pub async fn local_docs(node: &crate::service::Node, case: &CaseId) -> Vec<LocalDoc> {
+    let validator = policies::Validator::new(node.gemeenten(), node.clock_now().date());
+    let mut out = Vec::new();
+    let Ok(metas) = node.store().list_documents(case).await else {
+        return out;
+    };
+    for meta in metas {
+        let Ok(Some(stored)) = node.store().load_document(&meta.key).await else {
+            continue;
+        };
+        let Ok(mut am) = stored.to_automerge(node.partner()) else {
+            continue;
+        };
+        let Ok(json) = crate::doc::read_json(&am) else {
+            continue;
+        };
+        let Ok(form) = validator.partial_form(meta.key.kind, &json) else {
+            continue;
+        };
+        let actors = am
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.actor_id().clone())
+            .collect();
+        out.push(LocalDoc {
+            key: DocKeyName::from(&meta.key),
+            form,
+            actors,
+        });
+    }
+    out
+}
+
+/// What `node` shares with `peer` for a case now: the plan its sync session makes (and what the simulator checks
+/// convergence against).
+pub async fn plan_for(
+    node: &crate::service::Node,
+    peer: &PartnerId,
+    case: &CaseId,
+) -> Option<Plan> {
+    let loaded = node.load_case(case).await.ok()?;
+    let docs = local_docs(node, case).await;
+    Some(plan(&node.policy(), node.partner(), peer, &loaded, &docs))
 }

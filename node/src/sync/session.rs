@@ -10,7 +10,7 @@ use protocol::sync::SyncSession;
 use protocol::{Connection, EndpointError, Message};
 use tokio::sync::{broadcast, mpsc};
 
-use super::plan::{self, LocalDoc, Plan};
+use super::plan::{self, Plan};
 use super::projection::{self, META};
 use super::wire::{DocKeyName, WireDoc};
 use super::{Inner, check};
@@ -352,51 +352,8 @@ impl Session {
         }
     }
 
-    /// The case documents of a case, with who wrote them.
-    async fn local_docs(&self, case: &CaseId) -> Vec<LocalDoc> {
-        let node = &self.inner.node;
-        let validator = Validator::new(node.gemeenten(), node.clock_now().date());
-        let mut out = Vec::new();
-        let Ok(metas) = node.store().list_documents(case).await else {
-            return out;
-        };
-        for meta in metas {
-            let Ok(Some(stored)) = node.store().load_document(&meta.key).await else {
-                continue;
-            };
-            let Ok(mut am) = stored.to_automerge(self.me()) else {
-                continue;
-            };
-            let Ok(json) = doc::read_json(&am) else {
-                continue;
-            };
-            let Ok(form) = validator.partial_form(meta.key.kind, &json) else {
-                continue;
-            };
-            let actors = am
-                .get_changes(&[])
-                .iter()
-                .map(|c| c.actor_id().clone())
-                .collect();
-            out.push(LocalDoc {
-                key: DocKeyName::from(&meta.key),
-                form,
-                actors,
-            });
-        }
-        out
-    }
-
     async fn plan(&self, case: &CaseId) -> Option<Plan> {
-        let loaded = self.inner.node.load_case(case).await.ok()?;
-        let docs = self.local_docs(case).await;
-        Some(plan::plan(
-            &self.inner.node.policy(),
-            self.me(),
-            &self.peer,
-            &loaded,
-            &docs,
-        ))
+        plan::plan_for(&self.inner.node, &self.peer, case).await
     }
 
     /// Bring the peer up to date on one case: update its projection (rotating it when it narrowed), and sync every
