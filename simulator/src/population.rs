@@ -88,6 +88,8 @@ pub struct Assumptions {
     pub consent: f64,
     /// Share of registraties saved before the herkomstgemeente is known (filled in at the aanmelding).
     pub herkomst_unknown: f64,
+    /// Share of clients still in care whose herkomstgemeente stays unknown (no known last address).
+    pub herkomst_never_known: f64,
     /// Share of placed clients the uitstroomgemeente's gebiedsteam writes an ondersteuningsplan for.
     pub ondersteuningsplan: f64,
     /// Share of placed clients about whom a corporatie files a melding.
@@ -108,6 +110,7 @@ impl Default for Assumptions {
             lease_fallback: [0.25, 0.71, 0.04],
             consent: 0.95,
             herkomst_unknown: 0.03,
+            herkomst_never_known: 0.01,
             ondersteuningsplan: 0.5,
             melding: 0.05,
             stock_per_outflow: 2.5,
@@ -687,7 +690,20 @@ impl ClientGen<'_> {
             reg["datum_toestemming"] = json!(fmt(registered));
         }
         let aangemeld = registered + Duration::days(self.rng.random_range(3..=13));
-        if self.rng.random_bool(self.assumptions.herkomst_unknown) {
+        let never_known = plan.path == Path::InZorg
+            && self.rng.random_bool(self.assumptions.herkomst_never_known);
+        if never_known {
+            reg.as_object_mut()
+                .expect("object")
+                .remove("herkomstgemeente");
+            self.push(
+                registered,
+                &zorg,
+                DocumentKind::Registratie,
+                reg.clone(),
+                "registreert de cliënt (herkomstgemeente onbekend)",
+            );
+        } else if self.rng.random_bool(self.assumptions.herkomst_unknown) {
             // Saved as a concept without the herkomstgemeente (often unknown at intake in the opvang); completed at
             // the aanmelding.
             let mut concept = reg.clone();

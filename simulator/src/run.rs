@@ -117,8 +117,10 @@ pub fn describe_population(doc: &mut Doc, pop: &Population) {
             a.consent * 100.0
         ),
         format!(
-            "{:.0} % van de registraties wordt eerst zonder herkomstgemeente opgeslagen.",
-            a.herkomst_unknown * 100.0
+            "{:.0} % van de registraties wordt eerst zonder herkomstgemeente opgeslagen; van {:.0} % van de \
+             cliënten in zorg blijft die onbekend.",
+            a.herkomst_unknown * 100.0,
+            a.herkomst_never_known * 100.0
         ),
     ];
     if pop.scale == Scale::National {

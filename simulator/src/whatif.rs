@@ -95,6 +95,8 @@ pub struct Example {
     pub disclosure: Disclosure,
     /// What was known of it.
     pub info: DisclosureInfo,
+    /// Newly or no longer made (also for an uncertain change).
+    pub change: Direction,
 }
 
 /// The changed disclosures of one group.
@@ -217,11 +219,11 @@ pub fn analyse(
         let b = engine_b.run_case(client);
         let mut changes = Vec::new();
         let mut note =
-            |direction: Direction, policy: &Policy, d: &Disclosure, info: &DisclosureInfo| {
+            |change: Direction, policy: &Policy, d: &Disclosure, info: &DisclosureInfo| {
                 let direction = if info.missing.is_some() {
                     Direction::Uncertain
                 } else {
-                    direction
+                    change
                 };
                 changes.push((
                     ChangeKey {
@@ -234,6 +236,7 @@ pub fn analyse(
                         client: client.number,
                         disclosure: d.clone(),
                         info: info.clone(),
+                        change,
                     },
                 ));
             };
@@ -430,12 +433,11 @@ pub fn story(ex: &Example, direction: Direction, flow: &str, pop: &Population) -
             relations.join(", ")
         }
     );
-    let what = match direction {
-        Direction::Newly => "ontvangt onder het voorgestelde beleid",
-        Direction::NoLonger => {
-            "ontving onder het huidige beleid, maar onder het voorgestelde niet meer,"
+    let what = match (direction, ex.change) {
+        (Direction::Newly, _) | (Direction::Uncertain, Direction::Newly) => {
+            "ontvangt onder het voorgestelde beleid"
         }
-        Direction::Uncertain => "ontvangt onder één van beide beleidsversies",
+        _ => "ontving onder het huidige beleid, maar onder het voorgestelde niet meer,",
     };
     let mut s = format!(
         "Cliënt {:05} verblijft in {voorziening}. Op {} {} (formulier {}). Daarna {what} {receiver} van {} het veld \

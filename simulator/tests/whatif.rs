@@ -166,6 +166,21 @@ fn narrowing_a_flow_shows_zero_findings_and_exactly_the_disclosures_that_stop() 
             .map(|(_, n)| *n as usize)
             .sum::<usize>()
     };
+    // Clients whose herkomstgemeente is unknown: their verblijfgemeente might also be their herkomstgemeente, which
+    // the policy may treat differently, so those changes are uncertain, and told so.
+    let uncertain: Vec<_> = a
+        .changes
+        .iter()
+        .filter(|(k, _)| k.direction == Direction::Uncertain)
+        .collect();
+    assert!(!uncertain.is_empty());
+    let story = whatif::story(
+        &uncertain[0].1.example,
+        Direction::Uncertain,
+        &uncertain[0].0.flow,
+        &pop,
+    );
+    assert!(story.contains("nog geen herkomstgemeente"), "{story}");
     let stopped: usize = a.changes.values().map(|s| s.disclosures).sum();
     assert_eq!(stopped, count(&current) - count(&proposed));
     assert!(stopped > 300, "{stopped}");
