@@ -325,13 +325,16 @@ pub struct Population {
     pub targets: Vec<YearTarget>,
     /// The assumptions.
     pub assumptions: Assumptions,
+    /// 1, or N when only every N-th client is simulated ([`Population::sample`]).
+    pub every: usize,
 }
 
 impl Population {
     /// Every `every`-th client only, for a quick look (and quick tests). Each path keeps its share, but the
     /// calibration no longer holds: the targets are for the whole population.
     pub fn sample(mut self, every: usize) -> Population {
-        let every = every.max(1) as u32;
+        self.every = every.max(1);
+        let every = self.every as u32;
         self.clients.retain(|c| c.number % every == 0);
         self
     }
@@ -577,6 +580,7 @@ pub fn generate(scale: Scale, seed: u64) -> Population {
         clients,
         targets,
         assumptions,
+        every: 1,
     }
 }
 

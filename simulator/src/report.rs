@@ -131,9 +131,13 @@ impl Doc {
                 }
             }
         }
+        // Text tables read left-aligned (the jaarverslag's page style right-aligns its figures).
         html_page(
             &self.title,
-            &format!("<h1>{}</h1>\n{body}", esc(&self.title)),
+            &format!(
+                "<style>td,th{{text-align:left;vertical-align:top}}</style>\n<h1>{}</h1>\n{body}",
+                esc(&self.title)
+            ),
         )
     }
 }

@@ -98,6 +98,13 @@ pub fn describe_population(doc: &mut Doc, pop: &Population) {
         n(p.zorgaanbieders.len()),
         n(p.huurdersorganisaties.len()),
     ));
+    if pop.every > 1 {
+        doc.p(format!(
+            "**Steekproef**: alleen elke {}e cliënt is gesimuleerd; de aantallen zijn daardoor kleiner en de \
+             kalibratie geldt niet.",
+            pop.every
+        ));
+    }
     let a = &pop.assumptions;
     let mut items = vec![
         format!(

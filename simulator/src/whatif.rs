@@ -736,8 +736,8 @@ pub fn report(a: &Analysis, current: &Policy, proposed: &Policy, pop: &Populatio
             n(a.newly_disclosed())
         ),
         format!(
-            "Verschil over alle situaties (niet alleen de gesimuleerde): {} regels van de beleidsruimte, {} \
-             aanvragen.",
+            "Verschil over alle situaties (niet alleen de gesimuleerde): {} verschil(len) per rol, relatie, \
+             afzender en veld, in {} aanvragen.",
             n(a.diff.entries.len()),
             n(a.diff.changed_requests())
         ),
