@@ -216,6 +216,16 @@ impl<'a> Engine<'a> {
 
     /// Simulate one client's case.
     pub fn run_case(&self, client: &Client) -> CaseOutcome {
+        self.run_case_observed(client, None)
+    }
+
+    /// Simulate one client's case, showing `observe` what every partner holds after each event (accepted or
+    /// refused): how the simulation is checked against real nodes.
+    pub fn run_case_observed(
+        &self,
+        client: &Client,
+        mut observe: Option<&mut dyn FnMut(usize, &HoldingsView)>,
+    ) -> CaseOutcome {
         let case_id = case_id(client.number);
         let mut holdings: BTreeMap<PartnerId, Holding> = BTreeMap::new();
         let mut involved: BTreeSet<PartnerId> =
@@ -232,14 +242,17 @@ impl<'a> Engine<'a> {
             collect_partners(&event.form, &mut involved);
             if let Err(reason) = self.write(&case_id, &mut holdings, event) {
                 out.refused.push(RefusedWrite { event: i, reason });
-                continue;
+            } else {
+                let peers: Vec<(PartnerId, bool)> = involved
+                    .iter()
+                    .map(|p| (p.clone(), false))
+                    .chain(self.bystanders(&involved).into_iter().map(|p| (p, true)))
+                    .collect();
+                self.propagate(&mut holdings, &event.author, &peers, i, &mut out);
             }
-            let peers: Vec<(PartnerId, bool)> = involved
-                .iter()
-                .map(|p| (p.clone(), false))
-                .chain(self.bystanders(&involved).into_iter().map(|p| (p, true)))
-                .collect();
-            self.propagate(&mut holdings, &event.author, &peers, i, &mut out);
+            if let Some(observe) = observe.as_mut() {
+                observe(i, &view(&holdings));
+            }
         }
         let tp = holdings
             .remove(&self.partners.transferpunt)
@@ -408,6 +421,50 @@ impl<'a> Engine<'a> {
             }
             dirty = next;
         }
+    }
+}
+
+/// What each partner holds of a case: per section (`registratie`, `reactie/corporatie:elkien`) the fields as JSON —
+/// its own and whole-shared documents, and the fields of every projection it received, merged per section.
+pub type HoldingsView = BTreeMap<PartnerId, BTreeMap<String, Json>>;
+
+fn view(holdings: &BTreeMap<PartnerId, Holding>) -> HoldingsView {
+    holdings
+        .iter()
+        .map(|(p, h)| {
+            let mut sections: BTreeMap<String, Json> = h
+                .docs
+                .values()
+                .map(|d| {
+                    (
+                        projection::section_name(d.key.kind, &d.key.instance),
+                        d.form.to_json(),
+                    )
+                })
+                .collect();
+            for (_, content) in h.received.values() {
+                for (section, form) in &content.forms {
+                    merge_section(&mut sections, section, form.to_json());
+                }
+            }
+            (p.clone(), sections)
+        })
+        .filter(|(_, s)| !s.is_empty())
+        .collect()
+}
+
+/// Add a projected section's fields to what is held under its name; a field already held is kept.
+pub fn merge_section(sections: &mut BTreeMap<String, Json>, section: &str, fields: Json) {
+    match (sections.get_mut(section), fields) {
+        (Some(Json::Object(held)), Json::Object(more)) => {
+            for (k, v) in more {
+                held.entry(k).or_insert(v);
+            }
+        }
+        (None, fields) => {
+            sections.insert(section.to_string(), fields);
+        }
+        _ => {}
     }
 }
 

@@ -14,6 +14,7 @@
 //! - [`replay`]: a proposed policy against the disclosures a node recorded in its audit log.
 
 pub mod calibration;
+pub mod crosscheck;
 pub mod faults;
 pub mod federation;
 pub mod live;

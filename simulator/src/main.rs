@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use simulator::{faults, replay, run, whatif};
+use simulator::{crosscheck, faults, replay, run, whatif};
 
 /// Simulate a Weer Thuis federation in one process: test a policy change before it takes effect.
 #[derive(Debug, Parser)]
@@ -26,6 +26,9 @@ enum Command {
     Faults(faults::Args),
     /// Check a proposed policy against the disclosures a node recorded in its audit log.
     Replay(replay::Args),
+    /// Play a small population through seven real nodes and check that after every event each holds exactly what
+    /// the in-memory simulation says.
+    Crosscheck(crosscheck::Args),
 }
 
 /// Exit status 1 means the check failed (a blocking finding, a fault run that did not converge or leaked, a
@@ -57,5 +60,6 @@ fn run_command() -> anyhow::Result<ExitCode> {
         Command::WhatIf(a) => whatif::main(a),
         Command::Faults(a) => rt.block_on(faults::main(a)),
         Command::Replay(a) => rt.block_on(replay::main(a)),
+        Command::Crosscheck(a) => rt.block_on(crosscheck::main(a)),
     }
 }

@@ -129,6 +129,10 @@ pub enum Scale {
     /// Friesland has 3.6 % of the Dutch population, so ~915 of the 25,400 clients; its 141 requests and 52
     /// bemiddelingen in 2024 scale by 25,400 / 915 to ~3,910 requests and ~1,440 bemiddelingen a year.
     National,
+    /// The demo's seven partners (the Transferpunt, gemeenten Leeuwarden and Heerenveen, corporaties Elkien and
+    /// Accolade, zorgaanbieders Kwadrant and Limor) with a tenth of Friesland's 2024 clients: small enough to play
+    /// through real nodes, which is how the in-memory federation is checked against them.
+    Demo,
 }
 
 /// Friesland's share of the Dutch population (CBS 2024: 0.66 of 18.0 million), for scaling to national size.
@@ -142,6 +146,7 @@ impl Scale {
         match self {
             Scale::Friesland => "Friesland",
             Scale::National => "landelijk",
+            Scale::Demo => "demo (zeven partners)",
         }
     }
 
@@ -149,6 +154,14 @@ impl Scale {
     pub fn targets(self) -> Vec<YearTarget> {
         match self {
             Scale::Friesland => EVALUATION.to_vec(),
+            Scale::Demo => {
+                let t = EVALUATION[2];
+                vec![YearTarget {
+                    requests: t.requests / 10,
+                    bemiddelingen: t.bemiddelingen / 10,
+                    ..t
+                }]
+            }
             Scale::National => {
                 let factor = national_factor();
                 let t = EVALUATION[2];
@@ -221,10 +234,14 @@ fn partner(role: Role, code: &str) -> PartnerId {
 /// The partners at a scale. National gemeenten beyond Friesland's 18 get synthetic codes `GM2000`–`GM2323`, outside
 /// the CBS range in use, and names `Simulatiegemeente N`.
 pub fn partners(scale: Scale) -> Partners {
+    if scale == Scale::Demo {
+        return demo_partners();
+    }
     let mut register = Gemeenten::friesland();
     let (n_gemeenten, n_corporaties, n_zorg): (usize, usize, usize) = match scale {
         Scale::Friesland => (18, 9, 24),
         Scale::National => (342, 280, 2_000),
+        Scale::Demo => unreachable!("the demo's partners are named"),
     };
     let mut codes: Vec<String> = register.iter().map(|(c, _)| c.to_string()).collect();
     for i in 0..n_gemeenten.saturating_sub(codes.len()) {
@@ -264,6 +281,31 @@ pub fn partners(scale: Scale) -> Partners {
         zorgaanbieders,
         huurdersorganisaties: vec![partner(Role::Huurdersorganisatie, "huurdersplatform")],
         register,
+    }
+}
+
+/// The demo's partners (`weerthuis demo`).
+fn demo_partners() -> Partners {
+    Partners {
+        transferpunt: partner(Role::Transferpunt, "sdf"),
+        gemeenten: vec![
+            partner(Role::Gemeente, "GM0074"),
+            partner(Role::Gemeente, "GM0080"),
+        ],
+        corporaties: vec![
+            partner(Role::Corporatie, "accolade"),
+            partner(Role::Corporatie, "elkien"),
+        ],
+        werkgebied: ["GM0074", "GM0080"]
+            .into_iter()
+            .map(|g| (g.to_string(), vec![0, 1]))
+            .collect(),
+        zorgaanbieders: vec![
+            partner(Role::Zorgaanbieder, "kwadrant"),
+            partner(Role::Zorgaanbieder, "limor"),
+        ],
+        huurdersorganisaties: Vec::new(),
+        register: Gemeenten::friesland(),
     }
 }
 
@@ -535,7 +577,7 @@ pub fn generate(scale: Scale, seed: u64) -> Population {
     let outflow = plans.len();
     let stock = match scale {
         Scale::National => (NATIONAL_CLIENTS as usize).saturating_sub(outflow),
-        Scale::Friesland => (outflow as f64 * assumptions.stock_per_outflow) as usize,
+        Scale::Friesland | Scale::Demo => (outflow as f64 * assumptions.stock_per_outflow) as usize,
     };
     let first_year = targets.first().map(|t| t.year).unwrap_or(2022);
     for _ in 0..stock {

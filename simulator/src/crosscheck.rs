@@ -1,0 +1,224 @@
+//! The in-memory federation checked against real nodes.
+//!
+//! The what-if's claim is that a simulated disclosure is one the nodes would make. This plays the same clients
+//! through a [`LiveNet`] of the demo's seven partners — SQLite, certificates, QUIC on 127.0.0.1 — and after every
+//! event requires every node to hold exactly what [`Engine`] says it holds: the same sections, fields and values,
+//! and nothing at all where the simulation has nothing. A write the simulation refuses must be refused by the real
+//! node too.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use node::store::CaseId;
+use policies::Policy;
+use serde_json::Value as Json;
+
+use crate::federation::{Engine, HoldingsView, merge_section};
+use crate::live::{LiveNet, eventually};
+use crate::population::{self, Population, Scale};
+
+/// Options of `weerthuis-sim crosscheck`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The seed of the population (at the demo's scale: seven partners).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Play every N-th client only.
+    #[arg(long, default_value_t = 1)]
+    pub every: usize,
+    /// How long to wait, at most, for the nodes to agree after an event, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub limit: u64,
+}
+
+/// Where the real nodes and the simulation disagree.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("client {client}, event {event} ({what}): {detail}")]
+pub struct Mismatch {
+    /// The client.
+    pub client: u32,
+    /// The index of its event.
+    pub event: usize,
+    /// The event, in words.
+    pub what: String,
+    /// The difference.
+    pub detail: String,
+}
+
+/// What a passing check compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    /// Clients played.
+    pub clients: usize,
+    /// Events written.
+    pub events: usize,
+    /// Writes refused, by both.
+    pub refused: usize,
+    /// Node holdings compared (one node, one case, after one event).
+    pub comparisons: usize,
+}
+
+/// What a real node holds of a case, per section, as the simulation's [`HoldingsView`] shows it.
+pub async fn live_view(net: &LiveNet, at: &str, case: &CaseId) -> BTreeMap<String, Json> {
+    let mut sections = net.documents(at, case).await;
+    if let Ok(loaded) = net.get(at).node().load_case(case).await {
+        for (section, form) in loaded.projected.iter().zip(&loaded.projected_forms) {
+            merge_section(&mut sections, section, form.to_json());
+        }
+    }
+    sections
+}
+
+fn first_difference(expected: &BTreeMap<String, Json>, live: &BTreeMap<String, Json>) -> String {
+    let sections: BTreeSet<&String> = expected.keys().chain(live.keys()).collect();
+    for s in sections {
+        match (expected.get(s), live.get(s)) {
+            (Some(e), Some(l)) if e != l => {
+                return format!("section {s}: simulation {e}, node {l}");
+            }
+            (Some(_), None) => {
+                return format!("section {s}: simulation holds it, the node does not");
+            }
+            (None, Some(_)) => {
+                return format!("section {s}: the node holds it, the simulation does not");
+            }
+            _ => {}
+        }
+    }
+    "no difference".into()
+}
+
+/// Play a population through real nodes (which run the shipped covenant policy) and compare after every event with
+/// the simulation under `policy` — the covenant, unless the check itself is being tested.
+pub async fn check(
+    pop: &Population,
+    policy: &Policy,
+    limit: Duration,
+) -> Result<Checked, Mismatch> {
+    let fail = |client: u32, event: usize, what: String, detail: String| Mismatch {
+        client,
+        event,
+        what,
+        detail,
+    };
+    let ids: Vec<String> = pop.partners.all().map(|p| p.to_string()).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let net = LiveNet::start(&refs)
+        .await
+        .map_err(|e| fail(0, 0, "start".into(), e.to_string()))?;
+    let engine = Engine::new(policy, &pop.partners);
+    let mut checked = Checked {
+        clients: 0,
+        events: 0,
+        refused: 0,
+        comparisons: 0,
+    };
+    for client in &pop.clients {
+        let mut steps: Vec<HoldingsView> = Vec::new();
+        let outcome = engine.run_case_observed(client, Some(&mut |_, v| steps.push(v.clone())));
+        let refused: BTreeSet<usize> = outcome.refused.iter().map(|r| r.event).collect();
+        let mut case: Option<CaseId> = None;
+        for (i, event) in client.events.iter().enumerate() {
+            let what = format!("{} writes {} {}", event.author, event.kind, event.instance);
+            let author = event.author.to_string();
+            let c = match &case {
+                Some(c) => c.clone(),
+                None => {
+                    let c = net
+                        .new_case(&author)
+                        .await
+                        .map_err(|e| fail(client.number, i, what.clone(), e.to_string()))?;
+                    case = Some(c.clone());
+                    c
+                }
+            };
+            let instance = (!event.instance.is_empty()).then_some(event.instance.as_str());
+            let written = net
+                .write(&author, &c, event.kind, instance, &event.form)
+                .await;
+            match (&written, refused.contains(&i)) {
+                (Ok(_), true) => {
+                    return Err(fail(
+                        client.number,
+                        i,
+                        what,
+                        "the simulation refuses this write, the node accepts it".into(),
+                    ));
+                }
+                (Err(e), false) => {
+                    return Err(fail(
+                        client.number,
+                        i,
+                        what,
+                        format!("the node refuses this write, the simulation accepts it: {e}"),
+                    ));
+                }
+                (Err(_), true) => checked.refused += 1,
+                (Ok(_), false) => {}
+            }
+            let expected = &steps[i];
+            let agree = || async {
+                for id in &ids {
+                    let want = expected
+                        .get(&id.parse().expect("partner ids parse"))
+                        .cloned()
+                        .unwrap_or_default();
+                    if live_view(&net, id, &c).await != want {
+                        return false;
+                    }
+                }
+                true
+            };
+            if !eventually(limit, agree).await {
+                for id in &ids {
+                    let want = expected
+                        .get(&id.parse().expect("partner ids parse"))
+                        .cloned()
+                        .unwrap_or_default();
+                    let live = live_view(&net, id, &c).await;
+                    if live != want {
+                        return Err(fail(
+                            client.number,
+                            i,
+                            what,
+                            format!("at {id}: {}", first_difference(&want, &live)),
+                        ));
+                    }
+                }
+            }
+            checked.events += 1;
+            checked.comparisons += ids.len();
+        }
+        checked.clients += 1;
+    }
+    Ok(checked)
+}
+
+/// Run `weerthuis-sim crosscheck`.
+pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
+    let pop = population::generate(Scale::Demo, args.seed).sample(args.every);
+    eprintln!(
+        "playing {} clients ({} events) through seven real nodes",
+        pop.clients.len(),
+        pop.clients.iter().map(|c| c.events.len()).sum::<usize>()
+    );
+    match check(&pop, &Policy::covenant(), Duration::from_secs(args.limit)).await {
+        Ok(c) => {
+            println!(
+                "The simulation and the real nodes agree: {} clients, {} events ({} refused by both), {} node \
+                 holdings compared after every event.",
+                c.clients, c.events, c.refused, c.comparisons
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(m) => {
+            println!("The simulation and the real nodes disagree: {m}");
+            println!(
+                "Replay: weerthuis-sim crosscheck --seed {} --every {}",
+                args.seed, args.every
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
