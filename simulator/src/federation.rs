@@ -224,7 +224,7 @@ impl<'a> Engine<'a> {
     pub fn run_case_observed(
         &self,
         client: &Client,
-        mut observe: Option<&mut dyn FnMut(usize, &HoldingsView)>,
+        mut observe: Option<&mut Observer<'_>>,
     ) -> CaseOutcome {
         let case_id = case_id(client.number);
         let mut holdings: BTreeMap<PartnerId, Holding> = BTreeMap::new();
@@ -427,6 +427,9 @@ impl<'a> Engine<'a> {
 /// What each partner holds of a case: per section (`registratie`, `reactie/corporatie:elkien`) the fields as JSON —
 /// its own and whole-shared documents, and the fields of every projection it received, merged per section.
 pub type HoldingsView = BTreeMap<PartnerId, BTreeMap<String, Json>>;
+
+/// Told, after each event of a case (by index), what every partner holds.
+pub type Observer<'a> = dyn FnMut(usize, &HoldingsView) + 'a;
 
 fn view(holdings: &BTreeMap<PartnerId, Holding>) -> HoldingsView {
     holdings
