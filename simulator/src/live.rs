@@ -5,6 +5,7 @@
 //! Nodes can be stopped and started (the federation side only), or crashed: the federation's tasks are aborted
 //! where they are and the [`Node`] dropped, then reopened from its directory as a restarted process would be.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -262,18 +263,18 @@ impl LiveNet {
         Ok(c.id.parse().expect("a node's case ids parse"))
     }
 
-    /// Write a form at a node, as its user.
+    /// Write a form (by value or by reference) at a node, as its user.
     pub async fn write(
         &self,
         at: &str,
         case: &CaseId,
         kind: DocumentKind,
         instance: Option<&str>,
-        form: &Value,
+        form: impl Borrow<Value>,
     ) -> Result<FormView, ServiceError> {
         let n = self.get(at);
         n.node()
-            .write_form(&n.user, case, kind, instance, form)
+            .write_form(&n.user, case, kind, instance, form.borrow())
             .await
     }
 
@@ -290,6 +291,15 @@ impl LiveNet {
         self.start_federation(id)?;
         self.publish_endpoints();
         Ok(())
+    }
+
+    /// Start a stopped node's federation side again on a port other than its last, and publish it: a node that
+    /// moved, which peers find only through the new directory (the old port is held while binding, so the
+    /// operating system cannot hand it out again).
+    pub fn restart_elsewhere(&mut self, id: &str) -> Result<(), LiveError> {
+        let old = self.nodes.get_mut(id).expect("node").last_addr.take();
+        let _held = old.and_then(|addr| std::net::UdpSocket::bind(addr).ok());
+        self.restart(id)
     }
 
     /// Crash a node: its federation tasks are aborted wherever they are (an unfinished database transaction is
@@ -497,7 +507,28 @@ pub fn files_contain(dir: &Path, needle: &str) -> bool {
 }
 
 /// Wait until `check` holds, polling every 50 ms; `false` if it still does not after `limit`.
-pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+pub async fn eventually<F, Fut>(limit: Duration, check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    poll(limit, Duration::from_millis(50), check).await
+}
+
+/// Wait until `check` holds, polling every 25 ms; panics with `what` after `limit`. Sync is eventual: tests wait
+/// for the state they expect, with a generous bound, rather than for a fixed time.
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    // The end-to-end tests' pace: some check a state that lasts only until a node's next redial.
+    if !poll(limit, Duration::from_millis(25), check).await {
+        panic!("timed out waiting until {what}");
+    }
+}
+
+async fn poll<F, Fut>(limit: Duration, every: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -510,6 +541,6 @@ where
         if tokio::time::Instant::now() > deadline {
             return false;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(every).await;
     }
 }

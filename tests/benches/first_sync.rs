@@ -18,7 +18,9 @@ use node::store::CaseId;
 use policies::DocumentKind as D;
 use protocol::Message;
 use serde_json::{Value, json};
-use weerthuis_tests::{TestNet, canary_bsn, eventually};
+use simulator::faults::scenario::canary_bsn;
+use simulator::live::wait_until;
+use weerthuis_tests::TestNet;
 
 const ZA: &str = "zorgaanbieder:kwadrant";
 const TP: &str = "transferpunt:sdf";
@@ -27,7 +29,7 @@ const STALL: Duration = Duration::from_secs(20);
 
 fn registratie(i: u32) -> Value {
     json!({
-        "achternaam_voorletters": format!("Cliënt{i}, B."), "bsn": canary_bsn(i),
+        "achternaam_voorletters": format!("Cliënt{i}, B."), "bsn": canary_bsn(i.into()),
         "geboortedatum": "1988-05-17", "soort_voorziening": "maatschappelijke_opvang",
         "herkomstgemeente": "GM0080", "verblijfgemeente": "GM0080", "start_verblijf_opvang": "2025-06-01",
         "betrokken_zorgaanbieder": ZA, "reden_dakloosheid": "Huisuitzetting na relatiebreuk",
@@ -69,7 +71,7 @@ fn counters(net: &TestNet, id: &str) -> Counters {
 
 /// What the Transferpunt holds: (cases holding both sections with the values written, JSON bytes of those forms).
 async fn check_transferpunt(net: &TestNet, expect: &[(CaseId, String)]) -> (usize, u64) {
-    let tp = &net.node(TP).node;
+    let tp = net.node(TP).node();
     let mut complete = 0;
     let mut json_bytes = 0u64;
     for (case, tel) in expect {
@@ -99,7 +101,7 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     let mut net = TestNet::start(&[ZA, TP]).await;
-    eventually("the nodes connect", Duration::from_secs(30), || async {
+    wait_until("the nodes connect", Duration::from_secs(30), || async {
         net.node(ZA)
             .fed
             .as_ref()
@@ -107,7 +109,7 @@ async fn main() {
     })
     .await;
     net.stop(TP).await;
-    eventually(
+    wait_until(
         "the zorgaanbieder sees the Transferpunt gone",
         Duration::from_secs(30),
         || async {
@@ -185,7 +187,7 @@ async fn main() {
         } else if last_activity.elapsed() >= STALL {
             let tp_cases = net
                 .node(TP)
-                .node
+                .node()
                 .store()
                 .list_cases_count()
                 .await

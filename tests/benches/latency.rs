@@ -20,8 +20,10 @@ use node::store::CaseId;
 use policies::DocumentKind as D;
 use protocol::{Admitted, Endpoint, EndpointError, Message, PeerId, TlsSetup};
 use serde_json::{Value, json};
+use simulator::faults::scenario::canary_bsn;
+use simulator::live::wait_until;
 use tokio::sync::broadcast::error::RecvError;
-use weerthuis_tests::{TestNet, canary_bsn, eventually};
+use weerthuis_tests::TestNet;
 
 const ZA: &str = "zorgaanbieder:kwadrant";
 const TP: &str = "transferpunt:sdf";
@@ -29,7 +31,7 @@ const WARMUP: usize = 50;
 
 fn registratie(seed: u32) -> Value {
     json!({
-        "achternaam_voorletters": format!("Benchmark{seed}, B."), "bsn": canary_bsn(seed),
+        "achternaam_voorletters": format!("Benchmark{seed}, B."), "bsn": canary_bsn(seed.into()),
         "geboortedatum": "1988-05-17", "soort_voorziening": "maatschappelijke_opvang",
         "herkomstgemeente": "GM0080", "verblijfgemeente": "GM0080", "start_verblijf_opvang": "2025-06-01",
         "betrokken_zorgaanbieder": ZA, "reden_dakloosheid": "Huisuitzetting na relatiebreuk",
@@ -94,7 +96,7 @@ struct Edit {
 
 /// One edit: write a new telefoonnummer, wait until the Transferpunt holds it.
 async fn edit(net: &TestNet, case: &CaseId, seed: u32, i: usize) -> Edit {
-    let mut changes = net.node(TP).node.subscribe();
+    let mut changes = net.node(TP).node().subscribe();
     let want = telefoon(i);
     let call = Instant::now();
     net.write(ZA, case, D::Aanmelding, None, aanmelding(seed, i))
@@ -233,7 +235,7 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000);
     let net = TestNet::start(&[ZA, TP]).await;
-    eventually("the nodes connect", Duration::from_secs(30), || async {
+    wait_until("the nodes connect", Duration::from_secs(30), || async {
         net.node(ZA)
             .fed
             .as_ref()
@@ -249,7 +251,7 @@ async fn main() {
     net.write(ZA, &case, D::Aanmelding, None, aanmelding(seed, 0))
         .await
         .expect("aanmelding");
-    eventually(
+    wait_until(
         "the Transferpunt holds the aanmelding",
         Duration::from_secs(30),
         || async { tp_telefoon(&net, &case).await.as_deref() == Some(telefoon(0).as_str()) },

@@ -18,8 +18,9 @@ use protocol::{
     Admitted, Connection, DirectoryEntry, Endpoint, FederationCa, Message, PeerId, TlsSetup,
 };
 use serde_json::{Value, json};
+use simulator::live::wait_until;
 use time::{Duration as TimeDuration, OffsetDateTime};
-use weerthuis_tests::{TestNet, eventually};
+use weerthuis_tests::TestNet;
 
 const ZA: &str = "zorgaanbieder:kwadrant";
 const TP: &str = "transferpunt:sdf";
@@ -246,7 +247,7 @@ impl Rogue {
         let doc = format!("sentinel/{}", self.sentinels);
         self.sync(&doc, asking()).await;
         let inbox = self.inbox.clone();
-        eventually("the node answers the sentinel", WAIT, || {
+        wait_until("the node answers the sentinel", WAIT, || {
             let found = inbox.lock().unwrap().iter().any(|m| m.doc() == Some(&doc));
             async move { found }
         })
@@ -284,7 +285,7 @@ impl Rogue {
 
     /// Wait for the first answer about `doc`.
     async fn answer(&self, doc: &str) -> Message {
-        eventually(&format!("an answer about {doc}"), WAIT, || {
+        wait_until(&format!("an answer about {doc}"), WAIT, || {
             let found = !self.about(doc).is_empty();
             async move { found }
         })
@@ -295,7 +296,7 @@ impl Rogue {
 
 async fn refusals(net: &TestNet, at: &str) -> Vec<String> {
     net.node(at)
-        .node
+        .node()
         .store()
         .audit_records(0, 100_000)
         .await
@@ -333,7 +334,7 @@ async fn assigned_case() -> (TestNet, node::store::CaseId) {
         .await
         .unwrap();
     // The Transferpunt must know the zorgaanbieder is the case's before it takes the bemiddelingsverzoek from it.
-    eventually("the Transferpunt holds the registratie", WAIT, || async {
+    wait_until("the Transferpunt holds the registratie", WAIT, || async {
         net.holds(TP, &case).await.contains_key("registratie")
     })
     .await;
@@ -346,7 +347,7 @@ async fn assigned_case() -> (TestNet, node::store::CaseId) {
     )
     .await
     .unwrap();
-    eventually(
+    wait_until(
         "the Transferpunt holds the bemiddelingsverzoek",
         WAIT,
         || async {
@@ -379,7 +380,7 @@ async fn assigned_case() -> (TestNet, node::store::CaseId) {
     )
     .await
     .unwrap();
-    eventually("elkien holds its aanmeldbericht", WAIT, || async {
+    wait_until("elkien holds its aanmeldbericht", WAIT, || async {
         net.holds(ELKIEN, &case)
             .await
             .get(&format!("aanmeldbericht/{ELKIEN}"))
@@ -402,7 +403,7 @@ async fn honest_nodes_keep_syncing(net: &TestNet) {
     )
     .await
     .unwrap();
-    eventually(
+    wait_until(
         "a new registratie reaches the Transferpunt",
         WAIT,
         || async {
@@ -472,7 +473,7 @@ async fn a_rogue_corporatie_gets_nothing_it_may_not_have() {
     })
     .await
     .unwrap();
-    eventually(
+    wait_until(
         "the Transferpunt holds the new aanmelding",
         WAIT,
         || async {
@@ -556,7 +557,7 @@ async fn a_field_the_peer_may_not_write_is_refused_recorded_and_told() {
     rogue
         .sync(&format!("c/{case}/registratie"), carrying_changes(&mut reg))
         .await;
-    eventually(
+    wait_until(
         "the Transferpunt takes the rogue's own registratie",
         WAIT,
         || async { net.holds(TP, &case).await.contains_key("registratie") },
@@ -797,7 +798,7 @@ async fn a_certificate_from_another_ca_is_refused_by_the_node() {
     // Even under an honest partner's id.
     let endpoint = endpoint_with(&other, net.ca.cert_pem(), ZA, &[TP]);
     assert!(refused_at_handshake(&endpoint, &net, TP).await);
-    eventually("the node counts both refusals", WAIT, || async {
+    wait_until("the node counts both refusals", WAIT, || async {
         refused_count(&net, TP) >= refused_before + 2
     })
     .await;
@@ -815,7 +816,7 @@ async fn a_certificate_from_another_ca_is_refused_by_the_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_removed_from_the_directory_is_refused_by_the_node() {
     let mut net = TestNet::start(&[ZA, TP, ELKIEN]).await;
-    eventually("elkien is connected to the Transferpunt", WAIT, || async {
+    wait_until("elkien is connected to the Transferpunt", WAIT, || async {
         net.node(TP)
             .fed
             .as_ref()
@@ -828,7 +829,7 @@ async fn a_partner_removed_from_the_directory_is_refused_by_the_node() {
     // own node's redials and a hand-made connection with its certificate are refused at the handshake.
     net.directory.partners.retain(|p| p.id.as_str() != ELKIEN);
     net.publish_endpoints();
-    eventually("the Transferpunt dropped elkien", WAIT, || async {
+    wait_until("the Transferpunt dropped elkien", WAIT, || async {
         !net.node(TP)
             .fed
             .as_ref()
@@ -848,7 +849,7 @@ async fn a_partner_removed_from_the_directory_is_refused_by_the_node() {
     .unwrap();
     let endpoint = Endpoint::bind("127.0.0.1:0".parse().unwrap(), &tls).unwrap();
     assert!(refused_at_handshake(&endpoint, &net, TP).await);
-    eventually("the node counts the refusal", WAIT, || async {
+    wait_until("the node counts the refusal", WAIT, || async {
         refused_count(&net, TP) > refused_before
     })
     .await;
@@ -901,7 +902,7 @@ mod regressions {
         rogue
             .sync(&format!("c/{case}/registratie"), carrying_changes(&mut reg))
             .await;
-        eventually("registratie taken", WAIT, || async {
+        wait_until("registratie taken", WAIT, || async {
             net.holds(TP, &case).await.contains_key("registratie")
         })
         .await;
@@ -953,7 +954,7 @@ mod regressions {
         })
         .await
         .unwrap();
-        eventually("TP has new aanmelding", WAIT, || async {
+        wait_until("TP has new aanmelding", WAIT, || async {
             net.holds(TP, &case).await["aanmelding"].get("hoofdinkomen") == Some(&json!("werk"))
         })
         .await;
@@ -988,7 +989,7 @@ mod regressions {
         )
         .await
         .unwrap();
-        eventually("TP holds the bemiddelingsverzoek", WAIT, || async {
+        wait_until("TP holds the bemiddelingsverzoek", WAIT, || async {
             net.holds(TP, &case)
                 .await
                 .contains_key("bemiddelingsverzoek")

@@ -15,7 +15,9 @@ use std::time::Duration;
 use node::store::CaseId;
 use policies::DocumentKind as D;
 use serde_json::{Value, json};
-use weerthuis_tests::{TestNet, canary_bsn, eventually, node_files_contain};
+use simulator::faults::scenario::canary_bsn;
+use simulator::live::{files_contain, wait_until};
+use weerthuis_tests::TestNet;
 
 const ZA: &str = "zorgaanbieder:kwadrant";
 const TP: &str = "transferpunt:sdf";
@@ -82,7 +84,7 @@ async fn wait_for(
     field: &str,
     value: Value,
 ) {
-    eventually(
+    wait_until(
         &format!("{at} holds {section}.{field} = {value}"),
         WAIT,
         || async { holds(net, at, case, section, field).await.as_ref() == Some(&value) },
@@ -147,7 +149,7 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
     let logs = capture_logs();
     let _dump = DumpOnDrop(logs.clone());
     let net = TestNet::start(&[TP, LWD, HRV, ACC, ELK, ZA]).await;
-    let seed = std::process::id();
+    let seed = u64::from(std::process::id());
     let c = Canaries {
         bsn: canary_bsn(seed),
         name: format!("Kanarievogel{seed}, Q."),
@@ -300,7 +302,7 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
 
     // --- Round-robin: the first corporatie asks for information, then refuses with a reason.
     let tp = net.node(TP);
-    let first = node::bemiddeling::assign_corporatie(&tp.node, &tp.user, &case)
+    let first = node::bemiddeling::assign_corporatie(tp.node(), &tp.user, &case)
         .await
         .unwrap();
     assert_eq!(first.to_string(), ACC, "fewest cases so far, ties by name");
@@ -358,7 +360,7 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
     .await;
 
     // The refusal goes to the next corporatie in the same gemeente; the first no longer holds the aanmeldbericht.
-    let second = node::bemiddeling::assign_corporatie(&tp.node, &tp.user, &case)
+    let second = node::bemiddeling::assign_corporatie(tp.node(), &tp.user, &case)
         .await
         .unwrap();
     assert_eq!(second.to_string(), ELK);
@@ -371,7 +373,7 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
         json!(c.name),
     )
     .await;
-    eventually(
+    wait_until(
         "the refusing corporatie deleted its aanmeldbericht",
         WAIT,
         || async { section_names(&net.holds(ACC, &case).await) == vec![format!("reactie/{ACC}")] },
@@ -501,7 +503,7 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
         json!("akkoord"),
     )
     .await;
-    let next = node::bemiddeling::assign_corporatie(&tp.node, &tp.user, &case2)
+    let next = node::bemiddeling::assign_corporatie(tp.node(), &tp.user, &case2)
         .await
         .unwrap();
     assert_eq!(
@@ -558,16 +560,16 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
     let hrv2 = net.holds(HRV, &case2).await;
     assert!(hrv2["registratie"].get("reden_dakloosheid").is_none());
     assert!(
-        !node_files_contain(net.node(HRV).dir.path(), &c2.reden),
+        !files_contain(net.node(HRV).dir.path(), &c2.reden),
         "reden_dakloosheid leaked to the uitstroomgemeente"
     );
     assert!(
-        !node_files_contain(net.node(ELK).dir.path(), &c2.bsn),
+        !files_contain(net.node(ELK).dir.path(), &c2.bsn),
         "the second case's BSN reached elkien"
     );
 
     // === What each node holds (sync is eventual: wait until the Transferpunt has every section).
-    eventually(
+    wait_until(
         "the Transferpunt holds every section of the first case",
         WAIT,
         || async {
@@ -667,7 +669,7 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
 
     // === Canaries, as raw bytes in every node's files (database, WAL, config) and in every log line.
     let dir = |p: &str| net.node(p).dir.path().to_path_buf();
-    let found = |p: &str, needle: &str| node_files_contain(&dir(p), needle);
+    let found = |p: &str, needle: &str| files_contain(&dir(p), needle);
     for p in [ZA, TP] {
         assert!(
             found(p, &c.reden),
@@ -717,7 +719,7 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
     }
 
     // === Every disclosure is in the sender's audit log, with the flow and the policy version.
-    let audit = tp.node.store().audit_records(0, 100_000).await.unwrap();
+    let audit = tp.node().store().audit_records(0, 100_000).await.unwrap();
     let to_elkien: Vec<_> = audit
         .iter()
         .map(|r| r.parse().unwrap())

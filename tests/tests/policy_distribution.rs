@@ -9,7 +9,8 @@ use node::store::StoredPolicy;
 use policies::DocumentKind;
 use policies::policy::COVENANT_POLICY;
 use serde_json::json;
-use weerthuis_tests::{TestNet, eventually};
+use simulator::live::wait_until;
+use weerthuis_tests::TestNet;
 
 const ZA: &str = "zorgaanbieder:kwadrant";
 const TP: &str = "transferpunt:sdf";
@@ -45,7 +46,7 @@ async fn publish_raw(
 ) {
     let sig = protocol::pki::sign_with_key(key_pem, body.as_bytes()).unwrap();
     net.node(TP)
-        .node
+        .node()
         .store()
         .put_policy(&StoredPolicy {
             version: version.into(),
@@ -72,7 +73,7 @@ async fn rotated_case() -> (TestNet, node::store::CaseId) {
         "achternaam_voorletters": "Dijkstra, A.", "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
         "hoofdinkomen": "participatiewet"
     })).await.unwrap();
-    eventually("the gemeente holds the income", WAIT, || async {
+    wait_until("the gemeente holds the income", WAIT, || async {
         net.holds(GM, &case)
             .await
             .get("aanmelding")
@@ -86,18 +87,18 @@ async fn rotated_case() -> (TestNet, node::store::CaseId) {
     let body = narrowed();
     let signed = SignedPolicy::sign(&body, &tp.cert.key_pem).unwrap();
     let policy = policies::Policy::load(&body).unwrap();
-    node::distribution::store(&tp.node, &signed, &policy)
+    node::distribution::store(tp.node(), &signed, &policy)
         .await
         .unwrap();
     for p in [TP, ZA, GM] {
-        eventually(&format!("{p} has 2026.2 in force"), WAIT, || async {
-            net.node(p).node.policy().meta.version == "2026.2"
+        wait_until(&format!("{p} has 2026.2 in force"), WAIT, || async {
+            net.node(p).node().policy().meta.version == "2026.2"
         })
         .await;
     }
 
     // The gemeente's projection was rotated: the old generation is gone, the new one lacks the income.
-    eventually("the gemeente no longer holds the income", WAIT, || async {
+    wait_until("the gemeente no longer holds the income", WAIT, || async {
         let h = net.holds(GM, &case).await;
         h.get("aanmelding")
             .is_some_and(|a| a.get("hoofdinkomen").is_none() && a.get("leefsituatie").is_some())
@@ -111,7 +112,7 @@ async fn a_signed_narrowing_policy_is_adopted_and_rotates_projections() {
     let (net, case) = rotated_case().await;
     let projections: Vec<_> = net
         .node(GM)
-        .node
+        .node()
         .store()
         .projections_of_case(&case)
         .await
@@ -131,7 +132,7 @@ async fn a_signed_narrowing_policy_is_adopted_and_rotates_projections() {
     // Every disclosure after the change names the new version.
     let za_audit = net
         .node(ZA)
-        .node
+        .node()
         .store()
         .audit_records(0, 100_000)
         .await
@@ -185,14 +186,14 @@ async fn bad_policy_versions_are_refused_and_future_ones_wait() {
         );
     let signed = SignedPolicy::sign(&future, &tp_key).unwrap();
     node::distribution::store(
-        &net.node(TP).node,
+        net.node(TP).node(),
         &signed,
         &policies::Policy::load(&future).unwrap(),
     )
     .await
     .unwrap();
 
-    eventually("the zorgaanbieder refused two versions", WAIT, || async {
+    wait_until("the zorgaanbieder refused two versions", WAIT, || async {
         net.node(ZA)
             .fed
             .as_ref()
@@ -203,12 +204,12 @@ async fn bad_policy_versions_are_refused_and_future_ones_wait() {
             >= refused_before + 2
     })
     .await;
-    eventually(
+    wait_until(
         "the zorgaanbieder stored the future version",
         WAIT,
         || async {
             net.node(ZA)
-                .node
+                .node()
                 .store()
                 .policies()
                 .await
@@ -220,7 +221,7 @@ async fn bad_policy_versions_are_refused_and_future_ones_wait() {
     .await;
     let stored: Vec<String> = net
         .node(ZA)
-        .node
+        .node()
         .store()
         .policies()
         .await
@@ -233,13 +234,13 @@ async fn bad_policy_versions_are_refused_and_future_ones_wait() {
         "{stored:?}"
     );
     assert_eq!(
-        net.node(ZA).node.policy().meta.version,
+        net.node(ZA).node().policy().meta.version,
         "2026.1",
         "nothing new in force"
     );
     let refusals = net
         .node(ZA)
-        .node
+        .node()
         .store()
         .audit_records(0, 100_000)
         .await
@@ -265,7 +266,7 @@ async fn a_late_message_for_a_rotated_projection_does_not_bring_it_back() {
     // The old generation, as its sender keeps it (retired, history and all).
     let old = net
         .node(ZA)
-        .node
+        .node()
         .store()
         .projections_of_case(&case)
         .await
@@ -321,7 +322,7 @@ async fn a_late_message_for_a_rotated_projection_does_not_bring_it_back() {
 
     let at_gemeente = net
         .node(GM)
-        .node
+        .node()
         .store()
         .load_projection(&old.wire_id)
         .await

@@ -7,7 +7,8 @@ use std::time::Duration;
 use node::store::CaseId;
 use policies::DocumentKind;
 use serde_json::{Value, json};
-use weerthuis_tests::{TestNet, eventually};
+use simulator::live::wait_until;
+use weerthuis_tests::TestNet;
 
 const ZA: &str = "zorgaanbieder:kwadrant";
 const TP: &str = "transferpunt:sdf";
@@ -72,7 +73,7 @@ async fn a_transferpunt_restarted_mid_sync_catches_up() {
     let mut net = TestNet::start(&[ZA, TP, GM]).await;
     let first = register(&net, 0, 20).await;
     // Stop it as soon as the first case is in: the rest is still on its way.
-    eventually("the first case reaches the Transferpunt", WAIT, || async {
+    wait_until("the first case reaches the Transferpunt", WAIT, || async {
         net.holds(TP, &first[0]).await.contains_key("registratie")
     })
     .await;
@@ -87,7 +88,7 @@ async fn a_transferpunt_restarted_mid_sync_catches_up() {
     net.restart(TP);
 
     let all: Vec<CaseId> = first.iter().chain(&second).cloned().collect();
-    eventually(
+    wait_until(
         "every case reaches the Transferpunt as written",
         WAIT,
         || async { all_arrived(&net, TP, &all, &["registratie", "aanmelding"]).await },
@@ -97,7 +98,7 @@ async fn a_transferpunt_restarted_mid_sync_catches_up() {
         net.holds(TP, &first[0]).await["aanmelding"]["hoofdinkomen"],
         "werk"
     );
-    eventually("and the gemeente", WAIT, || async {
+    wait_until("and the gemeente", WAIT, || async {
         all_arrived(&net, GM, &all, &["registratie", "aanmelding"]).await
     })
     .await;
@@ -115,7 +116,7 @@ async fn a_transferpunt_restarted_mid_sync_catches_up() {
 async fn concurrent_edits_on_both_sides_of_a_partition_merge() {
     let mut net = TestNet::start(&[ZA, TP, GM]).await;
     let case = register(&net, 0, 1).await.remove(0);
-    eventually("the Transferpunt holds the registratie", WAIT, || async {
+    wait_until("the Transferpunt holds the registratie", WAIT, || async {
         net.holds(TP, &case).await.contains_key("registratie")
     })
     .await;
@@ -129,7 +130,7 @@ async fn concurrent_edits_on_both_sides_of_a_partition_merge() {
     )
     .await
     .unwrap();
-    eventually(
+    wait_until(
         "the Transferpunt holds the bemiddelingsverzoek",
         WAIT,
         || async { net.holds(TP, &case).await.get("bemiddelingsverzoek") == Some(&verzoek) },
@@ -180,12 +181,12 @@ async fn concurrent_edits_on_both_sides_of_a_partition_merge() {
         "ontbrekende_gegevens": ["aanmelding.hoofdinkomen"],
         "toelichting_transferpunt": "Graag het hoofdinkomen aanvullen."
     });
-    eventually("both hold the merged bemiddelingsverzoek", WAIT, || async {
+    wait_until("both hold the merged bemiddelingsverzoek", WAIT, || async {
         net.holds(TP, &case).await.get("bemiddelingsverzoek") == Some(&merged)
             && net.holds(ZA, &case).await.get("bemiddelingsverzoek") == Some(&merged)
     })
     .await;
-    eventually(
+    wait_until(
         "the Transferpunt holds the new aanmelding",
         WAIT,
         || async { net.holds(TP, &case).await.get("aanmelding") == Some(&za_aanmelding) },
@@ -197,12 +198,12 @@ async fn concurrent_edits_on_both_sides_of_a_partition_merge() {
         let key =
             node::store::DocKey::instance(case.clone(), DocumentKind::Bemiddelingsverzoek, "");
         async move {
-            let stored = n.node.store().load_document(&key).await.unwrap().unwrap();
+            let stored = n.node().store().load_document(&key).await.unwrap().unwrap();
             let mut am = stored.to_automerge(&n.id).unwrap();
             am.get_heads()
         }
     };
-    eventually(
+    wait_until(
         "the bemiddelingsverzoek has the same heads on both",
         WAIT,
         || async { heads(TP).await == heads(ZA).await },
@@ -214,13 +215,13 @@ async fn concurrent_edits_on_both_sides_of_a_partition_merge() {
 async fn a_gemeente_offline_while_many_cases_were_created_catches_up() {
     let mut net = TestNet::start(&[ZA, TP, GM]).await;
     let before = register(&net, 0, 3).await;
-    eventually("the gemeente holds the first cases", WAIT, || async {
+    wait_until("the gemeente holds the first cases", WAIT, || async {
         all_arrived(&net, GM, &before, &["aanmelding"]).await
     })
     .await;
     net.stop(GM).await;
     let during = register(&net, 3, 40).await;
-    eventually("the Transferpunt holds them all", WAIT, || async {
+    wait_until("the Transferpunt holds them all", WAIT, || async {
         all_arrived(&net, TP, &during, &["registratie", "aanmelding"]).await
     })
     .await;
@@ -231,7 +232,7 @@ async fn a_gemeente_offline_while_many_cases_were_created_catches_up() {
         );
     }
     net.restart(GM);
-    eventually("the gemeente catches up on every case", WAIT, || async {
+    wait_until("the gemeente catches up on every case", WAIT, || async {
         all_arrived(&net, GM, &during, &["registratie", "aanmelding"]).await
     })
     .await;
@@ -247,14 +248,14 @@ async fn a_gemeente_offline_while_many_cases_were_created_catches_up() {
 async fn a_restarted_zorgaanbieder_is_redialled_at_its_new_address() {
     let mut net = TestNet::start(&[ZA, TP]).await;
     let first = register(&net, 0, 1).await;
-    eventually("first arrives", WAIT, || async {
+    wait_until("first arrives", WAIT, || async {
         all_arrived(&net, TP, &first, &["registratie"]).await
     })
     .await;
     net.stop(ZA).await;
     let later = register(&net, 1, 1).await;
     net.restart(ZA); // a new port, published in a new directory
-    eventually(
+    wait_until(
         "the case written while the zorgaanbieder was down reaches the Transferpunt",
         Duration::from_secs(20),
         || async { all_arrived(&net, TP, &later, &["registratie"]).await },
