@@ -64,6 +64,7 @@ pub enum EndpointError {
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     inner: quinn::Endpoint,
+    admitted: crate::Admitted,
 }
 
 fn transport() -> Arc<quinn::TransportConfig> {
@@ -109,7 +110,10 @@ impl Endpoint {
         let mut client = quinn::ClientConfig::new(Arc::new(client_crypto));
         client.transport_config(transport());
         inner.set_default_client_config(client);
-        Ok(Endpoint { inner })
+        Ok(Endpoint {
+            inner,
+            admitted: tls.admitted.clone(),
+        })
     }
 
     /// The bound address.
@@ -137,7 +141,21 @@ impl Endpoint {
                 peer: peer.to_string(),
                 source,
             })?;
-        Connection::new(conn)
+        self.admit(Connection::new(conn)?)
+    }
+
+    /// The directory, checked once more after the handshake: whatever path the TLS library took, a partner not
+    /// admitted now gets no connection.
+    fn admit(&self, conn: Connection) -> Result<Connection, EndpointError> {
+        if self.admitted.contains(conn.peer()) {
+            Ok(conn)
+        } else {
+            conn.close("not in the federation directory");
+            Err(EndpointError::Identity(format!(
+                "{} is not in the federation directory",
+                conn.peer()
+            )))
+        }
     }
 
     /// Accept the next incoming connection; `None` when the endpoint is closed.
@@ -149,7 +167,7 @@ impl Endpoint {
                     peer: "unknown".into(),
                     source,
                 })?;
-                Connection::new(conn)
+                self.admit(Connection::new(conn)?)
             }
             .await,
         )

@@ -100,6 +100,10 @@ impl TlsSetup {
             .with_client_cert_verifier(verifier)
             .with_single_cert(self.chain.clone(), self.key.clone_key())?;
         cfg.alpn_protocols = vec![ALPN.to_vec()];
+        // No resumption: a resumed handshake restores the peer's certificate without running the verifier, so a
+        // partner removed from the directory (or whose certificate expired) could come back on an old ticket.
+        cfg.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        cfg.send_tls13_tickets = 0;
         Ok(cfg)
     }
 
@@ -120,6 +124,8 @@ impl TlsSetup {
             .with_custom_certificate_verifier(verifier)
             .with_client_auth_cert(self.chain.clone(), self.key.clone_key())?;
         cfg.alpn_protocols = vec![ALPN.to_vec()];
+        // Every handshake verifies the server against the directory as it is now (see `server_config`).
+        cfg.resumption = rustls::client::Resumption::disabled();
         Ok(cfg)
     }
 }

@@ -260,3 +260,43 @@ async fn malformed_and_oversized_frames_cost_only_their_stream() {
     );
     let _ = FrameError::Truncated; // the error type is public API
 }
+
+/// A partner that held a connection long enough to be given session tickets, then was removed from the
+/// directory, is refused too: a resumed handshake must not skip the directory check.
+#[tokio::test]
+async fn a_removed_partner_cannot_resume_an_earlier_session() {
+    let ca = ca("federatie");
+    let admitted = Admitted::new([id("transferpunt:sdf"), id("corporatie:elkien")]);
+    let tp = node(&ca, &issue(&ca, "transferpunt:sdf"), &admitted);
+    let corp = node(
+        &ca,
+        &issue(&ca, "corporatie:elkien"),
+        &Admitted::new([id("transferpunt:sdf")]),
+    );
+    let echo = spawn_echo(tp.clone());
+    let c = corp
+        .connect(addr(&tp), &id("transferpunt:sdf"))
+        .await
+        .unwrap();
+    // A round trip: by now the server has sent whatever tickets it sends.
+    c.send(&Message::NotAvailable { doc: "ping".into() })
+        .await
+        .unwrap();
+    assert!(matches!(c.recv().await, Ok(Some(_))));
+    c.close("bye");
+    echo.await.unwrap();
+
+    admitted.replace([id("transferpunt:sdf")]);
+    let server = tp.clone();
+    let second =
+        tokio::spawn(async move { server.accept().await.unwrap().map(|c| c.peer().clone()) });
+    if let Ok(conn) = corp.connect(addr(&tp), &id("transferpunt:sdf")).await {
+        let _ = conn.send(&Message::NotAvailable { doc: "x".into() }).await;
+        conn.closed().await;
+    }
+    let refused = second.await.unwrap();
+    assert!(
+        refused.is_err(),
+        "a removed partner was admitted: {refused:?}"
+    );
+}
