@@ -15,7 +15,7 @@ use std::time::Duration;
 use node::store::CaseId;
 use policies::DocumentKind as D;
 use serde_json::{Value, json};
-use simulator::faults::scenario::canary_bsn;
+use simulator::faults::scenario::{self, Canaries, aanmelding, canary_bsn, registratie, vervolg};
 use simulator::live::{files_contain, wait_until};
 use weerthuis_tests::TestNet;
 
@@ -92,52 +92,35 @@ async fn wait_for(
     .await;
 }
 
-struct Canaries {
-    bsn: String,
-    name: String,
-    reden: String,
-    weigering: String,
-}
-
-fn registratie(c: &Canaries, consent: bool, voorziening: &str, herkomst: &str) -> Value {
-    let mut r = json!({
-        "achternaam_voorletters": c.name, "bsn": c.bsn, "geboortedatum": "1988-05-17",
-        "soort_voorziening": voorziening, "herkomstgemeente": herkomst, "verblijfgemeente": "GM0080",
-        "start_verblijf_opvang": "2025-06-01", "betrokken_zorgaanbieder": ZA,
-        "reden_dakloosheid": c.reden, "toestemming_gegevensdeling": consent
-    });
-    if consent {
-        r["datum_toestemming"] = json!("2025-06-01");
-    }
-    r
-}
-
-fn aanmelding(c: &Canaries) -> Value {
-    json!({
-        "achternaam_voorletters": c.name, "datum_aanmelding": "2025-06-10", "leefsituatie": "alleenstaand",
-        "hoofdinkomen": "participatiewet", "schuldenproblematiek": "ja", "vorm_ondersteuning_schulden": "budgetbeheer",
-        "inschrijvingen_woningcorporaties": [
-            {"corporatie": "Elkien", "datum_inschrijving": "2025-06-02"},
-            {"corporatie": "Accolade", "datum_inschrijving": "2025-06-03"}
-        ]
-    })
-}
-
-fn vervolg(c: &Canaries, gemeente: &str) -> Value {
-    json!({"achternaam_voorletters": c.name, "datum_formulier": "2025-09-01",
-        "uitstroomprofiel": "zelfstandig_wonen_met_ondersteuning", "uitstroomgemeente": gemeente,
-        "soort_uitstroom": "bemiddeling"})
-}
-
+/// The request as the begeleider first sends it: complete but for the woonwens.
 fn verzoek_zonder_woonwens() -> Value {
-    json!({
-        "datum_verzoek": "2025-10-01", "achttien_jaar_of_ouder": true, "verblijf_mo_of_bw_indicatie": true,
-        "ingeschreven_meerdere_corporaties": true, "documenten_in_portaal_corporatie": true, "actief_gezocht": true,
-        "toelichting_zoekgedrag": "Reageert wekelijks via FrieslandHuurt", "voldoende_zelfredzaam": true,
-        "stabiele_daginvulling": true, "soort_daginvulling": "dagbesteding", "inkomen_en_schulden_in_beeld": true,
-        "ondersteuningsprofiel": "Ambulante begeleiding twee keer per week",
-        "contactpersonen": [{"naam": "M. de Boer", "organisatie": "Kwadrant", "functie": "begeleider"}]
-    })
+    let mut v = scenario::verzoek("");
+    v.as_object_mut().expect("a form").remove("woonwens");
+    v
+}
+
+/// A new case at the zorgaanbieder: registratie and aanmelding.
+async fn aanmelden(
+    net: &TestNet,
+    c: &Canaries,
+    consent: bool,
+    voorziening: &str,
+    herkomst: &str,
+) -> CaseId {
+    let case = net.new_case(ZA).await;
+    net.write(
+        ZA,
+        &case,
+        D::Registratie,
+        None,
+        registratie(c, consent, voorziening, herkomst),
+    )
+    .await
+    .unwrap();
+    net.write(ZA, &case, D::Aanmelding, None, aanmelding(c))
+        .await
+        .unwrap();
+    case
 }
 
 fn section_names(h: &std::collections::BTreeMap<String, Value>) -> Vec<String> {
@@ -158,19 +141,7 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
     };
 
     // --- The zorgaanbieder registers (with consent), reports and asks for bemiddeling, without a woonwens.
-    let case = net.new_case(ZA).await;
-    net.write(
-        ZA,
-        &case,
-        D::Registratie,
-        None,
-        registratie(&c, true, "maatschappelijke_opvang", "GM0080"),
-    )
-    .await
-    .unwrap();
-    net.write(ZA, &case, D::Aanmelding, None, aanmelding(&c))
-        .await
-        .unwrap();
+    let case = aanmelden(&net, &c, true, "maatschappelijke_opvang", "GM0080").await;
     net.write(ZA, &case, D::VervolgWonen, None, vervolg(&c, "GM0080"))
         .await
         .unwrap();
@@ -191,19 +162,7 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
         reden: format!("kanarie-zonder-{seed}"),
         weigering: String::new(),
     };
-    let silent = net.new_case(ZA).await;
-    net.write(
-        ZA,
-        &silent,
-        D::Registratie,
-        None,
-        registratie(&other, false, "maatschappelijke_opvang", "GM0080"),
-    )
-    .await
-    .unwrap();
-    net.write(ZA, &silent, D::Aanmelding, None, aanmelding(&other))
-        .await
-        .unwrap();
+    let silent = aanmelden(&net, &other, false, "maatschappelijke_opvang", "GM0080").await;
 
     // --- The Transferpunt assesses: incomplete, sent back, marking the missing field in the request itself.
     wait_for(
@@ -442,24 +401,11 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
         reden: format!("kanarie-tweede-{seed}"),
         weigering: String::new(),
     };
-    let case2 = net.new_case(ZA).await;
-    net.write(
-        ZA,
-        &case2,
-        D::Registratie,
-        None,
-        registratie(&c2, true, "beschermd_wonen", "GM0074"),
-    )
-    .await
-    .unwrap();
-    net.write(ZA, &case2, D::Aanmelding, None, aanmelding(&c2))
-        .await
-        .unwrap();
+    let case2 = aanmelden(&net, &c2, true, "beschermd_wonen", "GM0074").await;
     net.write(ZA, &case2, D::VervolgWonen, None, vervolg(&c2, "GM0074"))
         .await
         .unwrap();
-    let mut verzoek2 = verzoek_zonder_woonwens();
-    verzoek2["woonwens"] = json!("Benedenwoning in Heerenveen");
+    let verzoek2 = scenario::verzoek("Benedenwoning in Heerenveen");
     net.write(ZA, &case2, D::Bemiddelingsverzoek, None, verzoek2)
         .await
         .unwrap();

@@ -136,7 +136,8 @@ pub fn consents(case: usize) -> bool {
     case != 3
 }
 
-fn registratie(c: &Canaries, consent: bool, voorziening: &str, herkomst: &str) -> Value {
+/// The zorgaanbieder's registratie carrying a case's canaries (verblijf in Leeuwarden).
+pub fn registratie(c: &Canaries, consent: bool, voorziening: &str, herkomst: &str) -> Value {
     let mut r = json!({
         "achternaam_voorletters": c.name, "bsn": c.bsn, "geboortedatum": "1988-05-17",
         "soort_voorziening": voorziening, "herkomstgemeente": herkomst, "verblijfgemeente": "GM0080",
@@ -149,7 +150,8 @@ fn registratie(c: &Canaries, consent: bool, voorziening: &str, herkomst: &str) -
     r
 }
 
-fn aanmelding(c: &Canaries) -> Value {
+/// The aanmelding carrying a case's name canary.
+pub fn aanmelding(c: &Canaries) -> Value {
     json!({
         "achternaam_voorletters": c.name, "datum_aanmelding": "2025-06-10", "leefsituatie": "alleenstaand",
         "hoofdinkomen": "participatiewet", "schuldenproblematiek": "ja", "vorm_ondersteuning_schulden": "budgetbeheer",
@@ -160,13 +162,15 @@ fn aanmelding(c: &Canaries) -> Value {
     })
 }
 
-fn vervolg(c: &Canaries, gemeente: &str) -> Value {
+/// Vervolg wonen, expecting outflow to `gemeente` through bemiddeling.
+pub fn vervolg(c: &Canaries, gemeente: &str) -> Value {
     json!({"achternaam_voorletters": c.name, "datum_formulier": "2025-09-01",
         "uitstroomprofiel": "zelfstandig_wonen_met_ondersteuning", "uitstroomgemeente": gemeente,
         "soort_uitstroom": "bemiddeling"})
 }
 
-fn verzoek(woonwens: &str) -> Value {
+/// A complete bemiddelingsverzoek with this woonwens.
+pub fn verzoek(woonwens: &str) -> Value {
     json!({
         "datum_verzoek": "2025-10-01", "achttien_jaar_of_ouder": true, "verblijf_mo_of_bw_indicatie": true,
         "ingeschreven_meerdere_corporaties": true, "documenten_in_portaal_corporatie": true, "actief_gezocht": true,
