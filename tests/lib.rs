@@ -67,3 +67,28 @@ impl TestNet {
         self.0.restart_elsewhere(id).expect("federation restarts");
     }
 }
+
+/// The registratie of the `n`-th of many made-up clients (the benchmarks): with consent, MO, in Leeuwarden — the
+/// fault scenario's form with that client's canaries.
+pub fn client_registratie(n: u64) -> serde_json::Value {
+    use simulator::faults::scenario;
+    scenario::registratie(
+        &scenario::canaries(n, 2),
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+    )
+}
+
+/// A telefoonnummer unique to `i`: what a benchmark edits, and then looks for at the receiver.
+pub fn telefoon(i: u64) -> String {
+    format!("06{:08}", 10_000_000 + i)
+}
+
+/// The `n`-th client's aanmelding, carrying [`telefoon`]`(i)`.
+pub fn client_aanmelding(n: u64, i: u64) -> serde_json::Value {
+    use simulator::faults::scenario;
+    let mut a = scenario::aanmelding(&scenario::canaries(n, 2));
+    a["telefoonnummer"] = serde_json::json!(telefoon(i));
+    a
+}

@@ -17,41 +17,14 @@ use std::time::{Duration, Instant};
 use node::store::CaseId;
 use policies::DocumentKind as D;
 use protocol::Message;
-use serde_json::{Value, json};
-use simulator::faults::scenario::canary_bsn;
+use serde_json::Value;
 use simulator::live::wait_until;
-use weerthuis_tests::TestNet;
+use weerthuis_tests::{TestNet, client_aanmelding, client_registratie, telefoon};
 
 const ZA: &str = "zorgaanbieder:kwadrant";
 const TP: &str = "transferpunt:sdf";
 /// No message sent by either side and nothing accepted for this long: the sync has stalled.
 const STALL: Duration = Duration::from_secs(20);
-
-fn registratie(i: u32) -> Value {
-    json!({
-        "achternaam_voorletters": format!("Cliënt{i}, B."), "bsn": canary_bsn(i.into()),
-        "geboortedatum": "1988-05-17", "soort_voorziening": "maatschappelijke_opvang",
-        "herkomstgemeente": "GM0080", "verblijfgemeente": "GM0080", "start_verblijf_opvang": "2025-06-01",
-        "betrokken_zorgaanbieder": ZA, "reden_dakloosheid": "Huisuitzetting na relatiebreuk",
-        "toestemming_gegevensdeling": true, "datum_toestemming": "2025-06-01"
-    })
-}
-
-fn telefoon(i: u32) -> String {
-    format!("06{:08}", 10_000_000 + i)
-}
-
-fn aanmelding(i: u32) -> Value {
-    json!({
-        "achternaam_voorletters": format!("Cliënt{i}, B."), "datum_aanmelding": "2025-06-10",
-        "telefoonnummer": telefoon(i), "leefsituatie": "alleenstaand", "hoofdinkomen": "participatiewet",
-        "schuldenproblematiek": "ja", "vorm_ondersteuning_schulden": "budgetbeheer",
-        "inschrijvingen_woningcorporaties": [
-            {"corporatie": "Elkien", "datum_inschrijving": "2025-06-02"},
-            {"corporatie": "Accolade", "datum_inschrijving": "2025-06-03"}
-        ]
-    })
-}
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Counters {
@@ -127,7 +100,10 @@ async fn main() {
     let mut json_written = 0u64;
     for i in 0..n {
         let case = net.new_case(ZA).await;
-        let (r, a) = (registratie(i), aanmelding(i));
+        let (r, a) = (
+            client_registratie(i.into()),
+            client_aanmelding(i.into(), i.into()),
+        );
         json_written +=
             (serde_json::to_vec(&r).unwrap().len() + serde_json::to_vec(&a).unwrap().len()) as u64;
         net.write(ZA, &case, D::Registratie, None, r)
@@ -136,7 +112,7 @@ async fn main() {
         net.write(ZA, &case, D::Aanmelding, None, a)
             .await
             .expect("aanmelding");
-        expect.push((case, telefoon(i)));
+        expect.push((case, telefoon(i.into())));
         if (i + 1) % 1_000 == 0 {
             eprintln!(
                 "filled {} cases in {:.1} s",

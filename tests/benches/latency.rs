@@ -19,41 +19,13 @@ use std::time::{Duration, Instant};
 use node::store::CaseId;
 use policies::DocumentKind as D;
 use protocol::{Admitted, Endpoint, EndpointError, Message, PeerId, TlsSetup};
-use serde_json::{Value, json};
-use simulator::faults::scenario::canary_bsn;
 use simulator::live::wait_until;
 use tokio::sync::broadcast::error::RecvError;
-use weerthuis_tests::TestNet;
+use weerthuis_tests::{TestNet, client_aanmelding, client_registratie, telefoon};
 
 const ZA: &str = "zorgaanbieder:kwadrant";
 const TP: &str = "transferpunt:sdf";
 const WARMUP: usize = 50;
-
-fn registratie(seed: u32) -> Value {
-    json!({
-        "achternaam_voorletters": format!("Benchmark{seed}, B."), "bsn": canary_bsn(seed.into()),
-        "geboortedatum": "1988-05-17", "soort_voorziening": "maatschappelijke_opvang",
-        "herkomstgemeente": "GM0080", "verblijfgemeente": "GM0080", "start_verblijf_opvang": "2025-06-01",
-        "betrokken_zorgaanbieder": ZA, "reden_dakloosheid": "Huisuitzetting na relatiebreuk",
-        "toestemming_gegevensdeling": true, "datum_toestemming": "2025-06-01"
-    })
-}
-
-fn telefoon(i: usize) -> String {
-    format!("06{:08}", 10_000_000 + i)
-}
-
-fn aanmelding(seed: u32, i: usize) -> Value {
-    json!({
-        "achternaam_voorletters": format!("Benchmark{seed}, B."), "datum_aanmelding": "2025-06-10",
-        "telefoonnummer": telefoon(i), "leefsituatie": "alleenstaand", "hoofdinkomen": "participatiewet",
-        "schuldenproblematiek": "ja", "vorm_ondersteuning_schulden": "budgetbeheer",
-        "inschrijvingen_woningcorporaties": [
-            {"corporatie": "Elkien", "datum_inschrijving": "2025-06-02"},
-            {"corporatie": "Accolade", "datum_inschrijving": "2025-06-03"}
-        ]
-    })
-}
 
 /// The telefoonnummer the Transferpunt holds for the case, in whichever section it arrived.
 async fn tp_telefoon(net: &TestNet, case: &CaseId) -> Option<String> {
@@ -97,11 +69,17 @@ struct Edit {
 /// One edit: write a new telefoonnummer, wait until the Transferpunt holds it.
 async fn edit(net: &TestNet, case: &CaseId, seed: u32, i: usize) -> Edit {
     let mut changes = net.node(TP).node().subscribe();
-    let want = telefoon(i);
+    let want = telefoon(i as u64);
     let call = Instant::now();
-    net.write(ZA, case, D::Aanmelding, None, aanmelding(seed, i))
-        .await
-        .expect("edit");
+    net.write(
+        ZA,
+        case,
+        D::Aanmelding,
+        None,
+        client_aanmelding(seed.into(), i as u64),
+    )
+    .await
+    .expect("edit");
     let written = Instant::now();
     // The notification may already be queued (the sync runs while `write` returns): the value is then checked at
     // once, and the time is still measured from `written`.
@@ -245,12 +223,24 @@ async fn main() {
 
     let seed = std::process::id();
     let case = net.new_case(ZA).await;
-    net.write(ZA, &case, D::Registratie, None, registratie(seed))
-        .await
-        .expect("registratie");
-    net.write(ZA, &case, D::Aanmelding, None, aanmelding(seed, 0))
-        .await
-        .expect("aanmelding");
+    net.write(
+        ZA,
+        &case,
+        D::Registratie,
+        None,
+        client_registratie(seed.into()),
+    )
+    .await
+    .expect("registratie");
+    net.write(
+        ZA,
+        &case,
+        D::Aanmelding,
+        None,
+        client_aanmelding(seed.into(), 0),
+    )
+    .await
+    .expect("aanmelding");
     wait_until(
         "the Transferpunt holds the aanmelding",
         Duration::from_secs(30),
