@@ -162,6 +162,24 @@ async fn an_expired_certificate_is_refused() {
     );
 }
 
+/// Remove the corporatie from the Transferpunt's directory and let it dial again: what the Transferpunt's accept
+/// makes of it.
+async fn dial_after_removal(
+    tp: &Endpoint,
+    corp: &Endpoint,
+    admitted: &Admitted,
+) -> Result<PeerId, EndpointError> {
+    admitted.replace([id("transferpunt:sdf")]);
+    let server = tp.clone();
+    let accepted =
+        tokio::spawn(async move { server.accept().await.unwrap().map(|c| c.peer().clone()) });
+    if let Ok(conn) = corp.connect(addr(tp), &id("transferpunt:sdf")).await {
+        let _ = conn.send(&Message::NotAvailable { doc: "x".into() }).await;
+        conn.closed().await;
+    }
+    accepted.await.unwrap()
+}
+
 #[tokio::test]
 async fn a_partner_removed_from_the_directory_is_refused_at_the_next_handshake() {
     let ca = ca("federatie");
@@ -185,15 +203,10 @@ async fn a_partner_removed_from_the_directory_is_refused_at_the_next_handshake()
     c.close("bye");
 
     // A new directory without the corporatie takes effect without a restart.
-    admitted.replace([id("transferpunt:sdf")]);
-    let server = tp.clone();
-    let second =
-        tokio::spawn(async move { server.accept().await.unwrap().map(|c| c.peer().clone()) });
-    if let Ok(conn) = corp.connect(addr(&tp), &id("transferpunt:sdf")).await {
-        let _ = conn.send(&Message::NotAvailable { doc: "x".into() }).await;
-        conn.closed().await;
-    }
-    let err = second.await.unwrap().unwrap_err().to_string();
+    let err = dial_after_removal(&tp, &corp, &admitted)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("not in the federation directory") || err.contains("certificate"),
         "{err}"
@@ -286,15 +299,7 @@ async fn a_removed_partner_cannot_resume_an_earlier_session() {
     c.close("bye");
     echo.await.unwrap();
 
-    admitted.replace([id("transferpunt:sdf")]);
-    let server = tp.clone();
-    let second =
-        tokio::spawn(async move { server.accept().await.unwrap().map(|c| c.peer().clone()) });
-    if let Ok(conn) = corp.connect(addr(&tp), &id("transferpunt:sdf")).await {
-        let _ = conn.send(&Message::NotAvailable { doc: "x".into() }).await;
-        conn.closed().await;
-    }
-    let refused = second.await.unwrap();
+    let refused = dial_after_removal(&tp, &corp, &admitted).await;
     assert!(
         refused.is_err(),
         "a removed partner was admitted: {refused:?}"
