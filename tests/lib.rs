@@ -56,6 +56,16 @@ impl TestNet {
         self.0.get(id)
     }
 
+    /// Every record of a node's audit log, in order.
+    pub async fn audit(&self, at: &str) -> Vec<node::audit::AuditRecord> {
+        self.node(at)
+            .node()
+            .store()
+            .audit_records(0, u32::MAX)
+            .await
+            .expect("the audit log reads")
+    }
+
     /// Create a case at a node.
     pub async fn new_case(&self, at: &str) -> CaseId {
         self.0.new_case(at).await.expect("case")

@@ -295,12 +295,8 @@ impl Rogue {
 }
 
 async fn refusals(net: &TestNet, at: &str) -> Vec<String> {
-    net.node(at)
-        .node()
-        .store()
-        .audit_records(0, 100_000)
+    net.audit(at)
         .await
-        .unwrap()
         .into_iter()
         .map(|r| r.entry)
         .filter(|e| e.contains(r#""name":"refusal""#))

@@ -665,7 +665,7 @@ async fn bemiddeling_end_to_end_across_six_nodes_with_canaries() {
     }
 
     // === Every disclosure is in the sender's audit log, with the flow and the policy version.
-    let audit = tp.node().store().audit_records(0, 100_000).await.unwrap();
+    let audit = net.audit(TP).await;
     let to_elkien: Vec<_> = audit
         .iter()
         .map(|r| r.parse().unwrap())

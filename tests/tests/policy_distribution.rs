@@ -130,13 +130,7 @@ async fn a_signed_narrowing_policy_is_adopted_and_rotates_projections() {
         projections.iter().map(|p| &p.wire_id).collect::<Vec<_>>()
     );
     // Every disclosure after the change names the new version.
-    let za_audit = net
-        .node(ZA)
-        .node()
-        .store()
-        .audit_records(0, 100_000)
-        .await
-        .unwrap();
+    let za_audit = net.audit(ZA).await;
     let last_disclosure = za_audit
         .iter()
         .rev()
@@ -238,13 +232,7 @@ async fn bad_policy_versions_are_refused_and_future_ones_wait() {
         "2026.1",
         "nothing new in force"
     );
-    let refusals = net
-        .node(ZA)
-        .node()
-        .store()
-        .audit_records(0, 100_000)
-        .await
-        .unwrap();
+    let refusals = net.audit(ZA).await;
     let text: Vec<String> = refusals
         .iter()
         .map(|r| r.entry.clone())
