@@ -270,8 +270,9 @@ impl<'a> Engine<'a> {
             .iter()
             .filter_map(|role| {
                 self.partners
-                    .all()
-                    .find(|p| p.role() == *role && !involved.contains(*p))
+                    .of_role(*role)
+                    .iter()
+                    .find(|p| !involved.contains(*p))
                     .cloned()
             })
             .collect()

@@ -209,9 +209,20 @@ impl Partners {
             .chain(&self.huurdersorganisaties)
     }
 
+    /// The partners with this role.
+    pub fn of_role(&self, role: Role) -> &[PartnerId] {
+        match role {
+            Role::Transferpunt => std::slice::from_ref(&self.transferpunt),
+            Role::Gemeente => &self.gemeenten,
+            Role::Corporatie => &self.corporaties,
+            Role::Zorgaanbieder => &self.zorgaanbieders,
+            Role::Huurdersorganisatie => &self.huurdersorganisaties,
+        }
+    }
+
     /// How many partners have this role.
     pub fn count(&self, role: Role) -> usize {
-        self.all().filter(|p| p.role() == role).count()
+        self.of_role(role).len()
     }
 }
 

@@ -84,11 +84,8 @@ pub struct Args {
 
 /// Run `weerthuis-sim replay`: prints the Markdown report; exit status 1 when the proposal breaks an invariant.
 pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.proposed)
-        .with_context(|| format!("cannot read {}", args.proposed.display()))?;
-    // `parse`, not `load`: a proposal that breaks an invariant must still be replayed, to show what it would do.
-    let proposed =
-        Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.proposed.display()))?;
+    // Parsed, not loaded: a proposal that breaks an invariant must still be replayed, to show what it would do.
+    let proposed = crate::run::read_policy(&args.proposed)?;
     let node = match (&args.dir, &args.database, &args.partner) {
         (Some(dir), _, _) => node::app::open(dir).await?.1,
         (None, Some(url), Some(partner)) => {
