@@ -20,7 +20,7 @@ use policies::{DocumentKind, Gemeenten, PartnerId, Role};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde_json::{Value as Json, json};
-use time::{Date, Duration, Month};
+use time::{Date, Duration};
 
 /// The evaluation's figures for one year.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1200,23 +1200,5 @@ impl ClientGen<'_> {
                     "omschrijving": "Geluidsoverlast gemeld door buren", "status": "open"}),
                 "meldt een signaal");
         }
-    }
-}
-
-/// The month of a date, for reports.
-pub fn month_nl(m: Month) -> &'static str {
-    match m {
-        Month::January => "januari",
-        Month::February => "februari",
-        Month::March => "maart",
-        Month::April => "april",
-        Month::May => "mei",
-        Month::June => "juni",
-        Month::July => "juli",
-        Month::August => "augustus",
-        Month::September => "september",
-        Month::October => "oktober",
-        Month::November => "november",
-        Month::December => "december",
     }
 }

@@ -686,29 +686,6 @@ fn field_cell(f: FieldId) -> String {
     format!("{} ({})", f.spec().label, f.qualified_name())
 }
 
-fn date_nl(t: OffsetDateTime) -> String {
-    const MONTHS: [&str; 12] = [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
-    format!(
-        "{} {} {}",
-        t.day(),
-        MONTHS[usize::from(u8::from(t.month())) - 1],
-        t.year()
-    )
-}
-
 fn relations_nl(facts: &CaseFacts, p: &PartnerId) -> String {
     let rels = facts.relations_of(p);
     let words: Vec<String> = rels.iter().map(|r| r.label_nl(p.role())).collect();
@@ -749,7 +726,7 @@ pub fn story_nl(e: &Example, proposed_version: &str) -> String {
             "Op {} verstrekte deze node ({}) in dossier #{} het veld {field} aan {receiver}, onder de stroom ‘{}’ \
              van beleid {}; {}. Onder het voorgestelde beleid {proposed_version} laat geen stroom dit veld in deze \
              situatie nog toe: deze verstrekking zou niet meer mogen.",
-            date_nl(e.at),
+            crate::report::date_nl(e.at.date()),
             role_word(e.sender.role()),
             e.case,
             e.flow,
@@ -760,7 +737,7 @@ pub fn story_nl(e: &Example, proposed_version: &str) -> String {
             "Op {} verstrekte deze node ({}) in dossier #{} gegevens aan {receiver} onder beleid {}; {}. Onder het \
              voorgestelde beleid {proposed_version} zou daarbij ook het veld {field} zijn meegestuurd, via de stroom \
              ‘{}’: deze node heeft dat veld voor dit dossier.",
-            date_nl(e.at),
+            crate::report::date_nl(e.at.date()),
             role_word(e.sender.role()),
             e.case,
             e.policy_version,

@@ -164,6 +164,30 @@ fn inline(text: &str) -> String {
     out
 }
 
+/// A date as Dutch prose writes it: `4 mei 2022`.
+pub fn date_nl(d: time::Date) -> String {
+    const MONTHS: [&str; 12] = [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ];
+    format!(
+        "{} {} {}",
+        d.day(),
+        MONTHS[usize::from(u8::from(d.month())) - 1],
+        d.year()
+    )
+}
+
 /// A number with a thin space between thousands, as Dutch reports write it (`25 400`).
 pub fn n(v: usize) -> String {
     let s = v.to_string();

@@ -443,7 +443,7 @@ pub fn story(ex: &Example, direction: Direction, flow: &str, pop: &Population) -
         "Cliënt {:05} verblijft in {voorziening}. Op {} {} (formulier {}). Daarna {what} {receiver} van {} het veld \
          {}",
         client.number,
-        format_date_nl(event.date),
+        crate::report::date_nl(event.date),
         clause(&event.author, event.step, pop),
         event.kind.name(),
         partner_label(&ex.disclosure.sender, pop),
@@ -456,15 +456,6 @@ pub fn story(ex: &Example, direction: Direction, flow: &str, pop: &Population) -
         ));
     }
     s
-}
-
-fn format_date_nl(d: time::Date) -> String {
-    format!(
-        "{} {} {}",
-        d.day(),
-        population::month_nl(d.month()),
-        d.year()
-    )
 }
 
 fn plural(role: Role) -> &'static str {
@@ -646,7 +637,7 @@ fn findings(a: &Analysis, proposed: &Policy, pop: &Population) -> Vec<Finding> {
             example: format!(
                 "Cliënt {:05}: op {} {} (formulier {}); de node van {} weigert dat onder het voorgestelde beleid.",
                 c.number,
-                format_date_nl(e.date),
+                crate::report::date_nl(e.date),
                 clause(&e.author, e.step, pop),
                 e.kind.name(),
                 partner_label(&e.author, pop)
