@@ -17,6 +17,7 @@ pub mod config;
 pub mod demo;
 pub mod distribution;
 pub mod doc;
+pub mod facts;
 pub mod metrics;
 pub mod monitor;
 pub mod service;

@@ -19,7 +19,6 @@ use serde_json::Value as Json;
 use std::sync::RwLock;
 use time::OffsetDateTime;
 
-use policies::Relation;
 use tokio::sync::{Mutex, broadcast};
 
 use crate::audit::{
@@ -646,20 +645,13 @@ pub struct LoadedCase {
     pub docs: CaseDocuments,
     /// The form documents stored (not projections).
     pub keys: Vec<DocKey>,
-    /// The relations other partners declared this node has to the case, in the projections they sent.
-    pub declared: Vec<Relation>,
     /// The sections received in projections (`registratie`, `aanmeldbericht/corporatie:elkien`).
     pub projected: Vec<String>,
     /// The forms of those sections, in the same order.
     pub projected_forms: Vec<policies::form::Form>,
-    /// The relations senders of projections declared they have to the case.
-    pub declared_others: std::collections::BTreeMap<PartnerId, Vec<Relation>>,
-    /// Whether a sender declared the client consented (this node may not hold the consent field itself).
-    pub declared_consent: bool,
-    /// The furthest phase a sender declared.
-    pub declared_phase: Option<policies::Fase>,
-    /// BW or MO, as a sender declared.
-    pub declared_voorziening: Option<policies::Voorziening>,
+    /// What each sender of a projection declared in its `_meta`. Which of them count is
+    /// [`crate::facts::authorities`]' business.
+    pub declarations: std::collections::BTreeMap<PartnerId, crate::sync::projection::Meta>,
 }
 
 impl LoadedCase {
@@ -668,13 +660,7 @@ impl LoadedCase {
         LoadedCase {
             docs,
             keys,
-            declared: Vec::new(),
-            projected: Vec::new(),
-            projected_forms: Vec::new(),
-            declared_others: Default::default(),
-            declared_consent: false,
-            declared_phase: None,
-            declared_voorziening: None,
+            ..LoadedCase::default()
         }
     }
 
@@ -684,24 +670,9 @@ impl LoadedCase {
         sender: Option<PartnerId>,
         content: crate::sync::projection::Content,
     ) {
-        let crate::sync::projection::Content {
-            forms,
-            receiver_relations,
-            meta,
-        } = content;
-        self.declared.extend(receiver_relations);
-        self.declared.sort();
-        self.declared.dedup();
-        if let Some(meta) = &meta {
-            self.declared_consent |= meta.toestemming;
-            self.declared_phase = self.declared_phase.max(Some(meta.fase));
-            self.declared_voorziening = self.declared_voorziening.or(meta.voorziening);
-            if let Some(sender) = sender {
-                self.declared_others
-                    .entry(sender)
-                    .or_default()
-                    .extend(meta.afzender_relaties.iter().copied());
-            }
+        let crate::sync::projection::Content { forms, meta, .. } = content;
+        if let (Some(sender), Some(meta)) = (sender, meta) {
+            self.declarations.insert(sender, meta);
         }
         for (section, form) in forms {
             self.projected.push(section);
@@ -711,56 +682,7 @@ impl LoadedCase {
     }
 }
 
-/// The facts of a loaded case for node `me` and `others`: relations derived from the case's data, plus what senders
-/// of projections declared about `me` (the Transferpunt tells a corporatie it is the assigned one) and about the
-/// case (consent, phase). Never what a partner declared about itself: see [`facts_accepting`].
-pub fn facts_of(me: &PartnerId, loaded: &LoadedCase, others: &[&PartnerId]) -> policies::CaseFacts {
-    let mut facts = loaded.docs.facts(others.iter().copied().chain([me]));
-    // What the senders of projections declared: they hold more of the case than this node may.
-    facts.consent |= loaded.declared_consent;
-    facts.phase = facts
-        .phase
-        .max(loaded.declared_phase.unwrap_or(facts.phase));
-    facts.voorziening = facts.voorziening.or(loaded.declared_voorziening);
-    add_relations(
-        facts.relations.entry(me.clone()).or_default(),
-        loaded.declared.iter().copied(),
-    );
-    facts
-}
-
-/// Add relations to a partner's known ones: `geen` only stands when nothing else does.
-pub(crate) fn add_relations(known: &mut Vec<Relation>, more: impl IntoIterator<Item = Relation>) {
-    known.extend(more);
-    if known.len() > 1 {
-        known.retain(|r| *r != Relation::Geen);
-    }
-    known.sort();
-    known.dedup();
-}
-
-/// The facts for accepting data from `sender`: as [`facts_of`], plus the relations `sender` declared about itself
-/// in its projections — except at the Transferpunt, which holds the whole case and judges on its own data.
-///
-/// A partner's word about itself may let this node *take* the partner's own data, never *give* it anything:
-/// what this node discloses is decided on [`facts_of`] alone (a corporatie declaring itself the assigned one must
-/// not receive an aanmeldbericht).
-pub fn facts_accepting(
-    me: &PartnerId,
-    loaded: &LoadedCase,
-    sender: &PartnerId,
-) -> policies::CaseFacts {
-    let mut facts = facts_of(me, loaded, &[sender]);
-    if me.role() != policies::Role::Transferpunt
-        && let Some(rels) = loaded.declared_others.get(sender)
-    {
-        add_relations(
-            facts.relations.entry(sender.clone()).or_default(),
-            rels.iter().copied(),
-        );
-    }
-    facts
-}
+pub use crate::facts::{accepting as facts_accepting, add_relations, facts_of};
 
 /// The fields a whole-form write sets, changes or empties.
 fn touched_fields(kind: DocumentKind, old: Option<&Json>, new: &Form) -> Vec<FieldId> {

@@ -293,7 +293,7 @@ impl<'a> Engine<'a> {
         let key = (event.kind, event.instance.clone());
         let old = holding.docs.get(&key).map(|d| d.form.to_json());
         let mut loaded = holding.loaded();
-        decide_write(
+        let touched = decide_write(
             self.policy,
             &validator,
             &event.author,
@@ -309,10 +309,17 @@ impl<'a> Engine<'a> {
                 instance: event.instance.clone(),
             },
             form: form.clone(),
-            actors: BTreeSet::new(),
+            authors: BTreeMap::new(),
+            creator: Some(node::doc::actor_for(&event.author)),
         });
         doc.form = form;
-        doc.actors.insert(node::doc::actor_for(&event.author));
+        let written = doc
+            .authors
+            .entry(node::doc::actor_for(&event.author))
+            .or_default();
+        for f in touched {
+            written.insert(f);
+        }
         Ok(())
     }
 
@@ -396,7 +403,7 @@ impl<'a> Engine<'a> {
                         let same = target
                             .docs
                             .get(&slot)
-                            .is_some_and(|d| d.form == doc.form && d.actors == doc.actors);
+                            .is_some_and(|d| d.form == doc.form && d.authors == doc.authors);
                         if !same {
                             target.docs.insert(slot, doc.clone());
                             changed = true;

@@ -48,6 +48,37 @@ fn registratie(zorgaanbieder: &str, bsn: &str) -> Value {
     })
 }
 
+/// The rogue zorgaanbieder registers a client of its own at the Transferpunt, as an honest node does: a projection
+/// holding the registratie and the facts (a registratie is only ever the zorgaanbieder's to write, so it never
+/// travels whole).
+async fn rogue_registers(net: &TestNet, rogue: &Rogue, case: &node::store::CaseId) {
+    let meta = serde_json::to_value(node::sync::projection::Meta {
+        ontvanger_relaties: vec![policies::Relation::Transferpunt],
+        afzender_relaties: vec![policies::Relation::BetrokkenZorgaanbieder],
+        fase: policies::Fase::Registratie,
+        toestemming: true,
+        voorziening: None,
+        beleid: "2026.1".into(),
+    })
+    .unwrap();
+    let mut projection = authored_as(
+        ROGUE_ZA,
+        &json!({ "_meta": meta, "registratie": registratie(ROGUE_ZA, "123456782") }),
+    );
+    rogue
+        .sync(
+            &format!("p/{case}/{ROGUE_ZA}/{TP}/1"),
+            carrying_changes(&mut projection),
+        )
+        .await;
+    wait_until(
+        "the Transferpunt takes the rogue's own registratie",
+        WAIT,
+        || async { net.holds(TP, case).await.contains_key("registratie") },
+    )
+    .await;
+}
+
 fn aanmelding() -> Value {
     json!({ "achternaam_voorletters": "Jansen, P.", "datum_aanmelding": "2025-09-10", "leefsituatie": "alleenstaand" })
 }
@@ -549,16 +580,7 @@ async fn a_field_the_peer_may_not_write_is_refused_recorded_and_told() {
     let mut rogue = Rogue::connect(&mut net, ROGUE_ZA, TP).await;
     // Its own client: a registratie naming itself is a new case it may start.
     let case = node::store::CaseId::random();
-    let mut reg = authored_as(ROGUE_ZA, &registratie(ROGUE_ZA, "123456782"));
-    rogue
-        .sync(&format!("c/{case}/registratie"), carrying_changes(&mut reg))
-        .await;
-    wait_until(
-        "the Transferpunt takes the rogue's own registratie",
-        WAIT,
-        || async { net.holds(TP, &case).await.contains_key("registratie") },
-    )
-    .await;
+    rogue_registers(&net, &rogue, &case).await;
     let refused_before = refused_count(&net, TP);
     let audit_before = refusals(&net, TP).await.len();
 
@@ -609,22 +631,27 @@ async fn changes_authored_as_another_partner_are_refused() {
     let mut rogue = Rogue::connect(&mut net, ROGUE_ZA, TP).await;
     let audit_before = refusals(&net, TP).await.len();
 
-    // A registratie naming the rogue, but authored as the honest zorgaanbieder.
+    // A registratie is the zorgaanbieder's alone to write: pushed whole it is never taken, whoever's it says it is.
     let case = node::store::CaseId::random();
     let doc = format!("c/{case}/registratie");
     let mut forged = authored_as(ZA, &registratie(ROGUE_ZA, "123456782"));
     rogue.sync(&doc, carrying_changes(&mut forged)).await;
     let answer = rogue.answer(&doc).await;
-    assert!(matches!(answer, Message::Refused { .. }), "{answer:?}");
+    assert!(
+        matches!(
+            answer,
+            Message::Refused { .. } | Message::NotAvailable { .. }
+        ),
+        "{answer:?}"
+    );
 
-    // Its own registratie, with one change by itself and one forged as kwadrant's on top.
+    // Its own case, then a bemiddelingsverzoek with one change by itself and one forged as kwadrant's on top.
     let case2 = node::store::CaseId::random();
-    let doc2 = format!("c/{case2}/registratie");
-    let mut mixed = authored_as(ROGUE_ZA, &registratie(ROGUE_ZA, "123456782"));
+    rogue_registers(&net, &rogue, &case2).await;
+    let doc2 = format!("c/{case2}/bemiddelingsverzoek");
+    let mut mixed = authored_as(ROGUE_ZA, &json!({ "datum_verzoek": "2025-11-03" }));
     mixed.set_actor(node::doc::actor_for(&partner(ZA)));
-    mixed
-        .put(ROOT, "achternaam_voorletters", "Vries, de A.")
-        .unwrap();
+    mixed.put(ROOT, "woonwens", "Leeuwarden").unwrap();
     mixed.commit();
     rogue.sync(&doc2, carrying_changes(&mut mixed)).await;
     let answer = rogue.answer(&doc2).await;
@@ -648,9 +675,15 @@ async fn changes_authored_as_another_partner_are_refused() {
     assert!(matches!(answer, Message::Refused { .. }), "{answer:?}");
 
     rogue.settle().await;
-    for c in [&case, &case2, &case3] {
+    for c in [&case, &case3] {
         assert!(net.holds(TP, c).await.is_empty(), "nothing of {c} stored");
     }
+    assert!(
+        !net.holds(TP, &case2)
+            .await
+            .contains_key("bemiddelingsverzoek"),
+        "the mixed bemiddelingsverzoek is not stored"
+    );
     assert!(refusals(&net, TP).await.len() >= audit_before + 3);
     honest_nodes_keep_syncing(&net).await;
 }
@@ -894,14 +927,7 @@ mod regressions {
         let mut net = TestNet::start(&[ZA, TP, GM]).await;
         let mut rogue = Rogue::connect(&mut net, ROGUE_ZA, TP).await;
         let case = node::store::CaseId::random();
-        let mut reg = authored_as(ROGUE_ZA, &registratie(ROGUE_ZA, "123456782"));
-        rogue
-            .sync(&format!("c/{case}/registratie"), carrying_changes(&mut reg))
-            .await;
-        wait_until("registratie taken", WAIT, || async {
-            net.holds(TP, &case).await.contains_key("registratie")
-        })
-        .await;
+        rogue_registers(&net, &rogue, &case).await;
         let doc = format!("c/{case}/bemiddelingsverzoek");
         let mut forged = authored_as(
             TP,

@@ -452,4 +452,47 @@ impl Store {
         });
         Ok(row.map(|(s,)| s))
     }
+
+    /// Forget that a peer holds a document (it was told to delete it).
+    pub async fn delete_sync_state(&self, peer: &PartnerId, doc: &DocId) -> Result<(), StoreError> {
+        let peer = peer.to_string();
+        on_pool!(self, p => {
+            sqlx::query("DELETE FROM sync_state WHERE peer = $1 AND doc_id = $2")
+                .bind(peer.as_str())
+                .bind(doc.as_str())
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Delete a document with its whole history and every sync state for it, in one transaction (a document
+    /// withdrawn by the partner that shared it). SQLite's `secure_delete` overwrites the freed pages.
+    pub async fn delete_document(&self, key: &DocKey) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let row: Option<(String,)> = sqlx::query_as(
+                "SELECT doc_id FROM documents WHERE case_id = $1 AND kind = $2 AND instance = $3",
+            )
+            .bind(key.case.as_str())
+            .bind(key.kind.name())
+            .bind(key.instance.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((doc_id,)) = row {
+                for statement in [
+                    "DELETE FROM sync_state WHERE doc_id = $1",
+                    "DELETE FROM doc_changes WHERE doc_id = $1",
+                    "DELETE FROM documents WHERE doc_id = $1",
+                ] {
+                    sqlx::query(statement)
+                        .bind(doc_id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
 }

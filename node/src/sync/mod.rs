@@ -7,6 +7,7 @@
 //! **Architecture invariant:** nothing leaves this node that [`plan::plan`] did not put in a full-document share or
 //! a projection for that peer, and nothing is stored that did not pass the checks in `session`.
 
+pub mod accept;
 pub mod check;
 pub mod plan;
 pub mod projection;

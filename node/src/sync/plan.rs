@@ -1,16 +1,22 @@
 //! What this node shares with a peer for one case: documents whole, and one projection of the rest.
 //!
-//! A case document travels whole only between its co-writers: when the peer writes part of it, may hold every
-//! field of it (it writes them, or a flow lets it receive them from this node), and every change in it was made by
-//! this node or by the peer — so no node relays a third party's history. Every other field the policy lets the
-//! peer receive from this node goes into the projection this node writes for the peer, with the facts it was
-//! decided on.
+//! **Invariant:** what a peer can reconstruct from everything this node sends it — documents with their whole
+//! Automerge history, projections, `_meta` — is a subset of what the policy lets that peer hold under this
+//! node's authoritative facts ([`crate::facts`]) at the time of sending.
+//!
+//! A case document travels whole only when that holds for its entire history: the peer may write into that very
+//! instance ([`may_write_into`]: a co-writer, as the zorgaanbieder and the Transferpunt are of the
+//! bemiddelingsverzoek), every change in it was made by this node or by the peer (no node relays a third party's
+//! history), and every field this node's changes ever set is one a flow lets the peer receive from this node now.
+//! Being allowed to *write* part of a kind of document never makes a partner allowed to *hold* another partner's
+//! instance of it. Every other field the policy lets the peer receive goes into the projection this node writes for
+//! the peer, with the facts it was decided on.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use automerge::ActorId;
 use policies::form::Form;
-use policies::{FieldSet, PartnerId, Policy};
+use policies::{CaseFacts, DocumentKind, FieldSet, PartnerId, Policy, Relation};
 use serde_json::{Map, Value as Json};
 
 use super::projection::{self, Meta};
@@ -18,15 +24,17 @@ use super::wire::DocKeyName;
 use crate::service::LoadedCase;
 use crate::store::CaseId;
 
-/// A case document as held here: its key, content and who wrote it.
+/// A case document as held here: its key, content and who wrote what in it.
 #[derive(Debug, Clone)]
 pub struct LocalDoc {
     /// Its key.
     pub key: DocKeyName,
     /// Its content, validated.
     pub form: Form,
-    /// The actors of every change in its history.
-    pub actors: BTreeSet<ActorId>,
+    /// For every actor in its history, the fields its changes set or removed.
+    pub authors: BTreeMap<ActorId, FieldSet>,
+    /// The actor of its first change: who created this instance.
+    pub creator: Option<ActorId>,
 }
 
 /// What to share with one peer for one case.
@@ -40,6 +48,35 @@ pub struct Plan {
     pub projected: FieldSet,
     /// For each field the peer may receive from this node, the flow that allows it (for the audit log).
     pub flows: Vec<(policies::FieldId, String)>,
+    /// Whether the client consents, as this node knows it.
+    pub consent: bool,
+    /// When the client's consent is not (or no longer) given: the facts to tell a peer that received this case
+    /// before — and only such a peer — so it knows at once (a `_meta` holding no field).
+    pub withdrawal_notice: Option<Map<String, Json>>,
+}
+
+/// The fields `partner` may write into one document instance, under `facts`: those of its write rules for the
+/// kind, if the instance is its to write in. A corporatie's reactie and a gemeente's form are their own
+/// (`reactie/<partner>`, `gemeente/<partner>`); a melding belongs to whoever created it; the other kinds to every
+/// partner with a write rule for them.
+///
+/// Pure: what the node accepts from a peer and what it shares whole are both decided with this.
+pub fn may_write_into(
+    policy: &Policy,
+    facts: &CaseFacts,
+    partner: &PartnerId,
+    key: &DocKeyName,
+    creator: Option<&ActorId>,
+) -> FieldSet {
+    let writable = policy
+        .writable(partner.role(), &facts.relations_of(partner))
+        .intersection(FieldSet::document(key.kind));
+    let owns = match key.kind {
+        DocumentKind::Reactie | DocumentKind::Gemeente => key.instance == partner.to_string(),
+        DocumentKind::Melding => creator.is_none_or(|c| *c == crate::doc::actor_for(partner)),
+        _ => true,
+    };
+    if owns { writable } else { FieldSet::EMPTY }
 }
 
 /// Decide what `me` shares with `peer` for a case.
@@ -50,15 +87,14 @@ pub fn plan(
     loaded: &LoadedCase,
     docs: &[LocalDoc],
 ) -> Plan {
-    let facts = crate::service::facts_of(me, loaded, &[peer]);
+    let facts = crate::facts::facts_of(me, loaded, &[peer]);
     let allowed = policy.allowed_fields(&facts, me, peer);
     let allowed_set: FieldSet = allowed.iter().map(|a| a.field).collect();
-    let peer_writes = policy.writable(peer.role(), &facts.relations_of(peer));
-    let holdable = allowed_set.union(peer_writes);
-    let authors: BTreeSet<ActorId> =
-        [crate::doc::actor_for(me), crate::doc::actor_for(peer)].into();
+    let my_actor = crate::doc::actor_for(me);
+    let peer_actor = crate::doc::actor_for(peer);
 
     let mut plan = Plan {
+        consent: facts.consent,
         flows: allowed
             .iter()
             .map(|a| (a.field, policy.flows[a.flow].name.clone()))
@@ -67,10 +103,11 @@ pub fn plan(
     };
     let mut project: Vec<(String, &Form)> = Vec::new();
     for d in docs {
-        let whole = FieldSet::document(d.key.kind);
-        // Whole only between co-writers: the peer writes part of it and may hold all of it.
-        let co_writer = !whole.intersection(peer_writes).is_empty();
-        if co_writer && holdable.intersection(whole) == whole && d.actors.is_subset(&authors) {
+        let co_writer =
+            !may_write_into(policy, &facts, peer, &d.key, d.creator.as_ref()).is_empty();
+        let only_us = d.authors.keys().all(|a| *a == my_actor || *a == peer_actor);
+        let mine = d.authors.get(&my_actor).copied().unwrap_or(FieldSet::EMPTY);
+        if co_writer && only_us && mine.difference(allowed_set).is_empty() {
             plan.full.push(d.key.clone());
         } else {
             project.push((
@@ -107,18 +144,24 @@ pub fn plan(
         None => true,
     });
     plan.projection = projection::build(&project, allowed_set, &meta);
-    if plan.projection.is_empty()
-        && meta
-            .ontvanger_relaties
-            .iter()
-            .any(|r| *r != policies::Relation::Geen)
-    {
-        // Nothing to send, but the peer relates to the case: tell it how (a corporatie that refused learns it is
-        // now an earlier one, and keeps sending its refusal to the Transferpunt).
-        plan.projection.insert(
+    let relates = meta.ontvanger_relaties.iter().any(|r| *r != Relation::Geen);
+    let meta_only = || {
+        let mut m = Map::new();
+        m.insert(
             projection::META.into(),
             serde_json::to_value(&meta).expect("meta serialises"),
         );
+        m
+    };
+    if plan.projection.is_empty() && relates {
+        if facts.consent {
+            // Nothing to send, but the peer relates to the case and the client consented: tell it how (a
+            // corporatie that refused learns it is now an earlier one, and keeps sending its refusal to the
+            // Transferpunt). Without consent a partner learns nothing of the client.
+            plan.projection = meta_only();
+        } else {
+            plan.withdrawal_notice = Some(meta_only());
+        }
     }
     plan.projected = projection::fields_of(&plan.projection);
     plan
@@ -144,18 +187,42 @@ pub async fn local_docs(node: &crate::service::Node, case: &CaseId) -> Vec<Local
         let Ok(form) = validator.partial_form(meta.key.kind, &json) else {
             continue;
         };
-        let actors = am
-            .get_changes(&[])
-            .iter()
-            .map(|c| c.actor_id().clone())
-            .collect();
+        let (authors, creator) = authors_of(&mut am, meta.key.kind);
         out.push(LocalDoc {
             key: DocKeyName::from(&meta.key),
             form,
-            actors,
+            authors,
+            creator,
         });
     }
     out
+}
+
+/// Who wrote which fields of a case document, over its whole history, and who created it.
+pub fn authors_of(
+    am: &mut automerge::AutoCommit,
+    kind: DocumentKind,
+) -> (BTreeMap<ActorId, FieldSet>, Option<ActorId>) {
+    let changes = am.get_changes(&[]);
+    let creator = changes.first().map(|c| c.actor_id().clone());
+    let mut authors: BTreeMap<ActorId, FieldSet> = BTreeMap::new();
+    for c in &changes {
+        authors.entry(c.actor_id().clone()).or_default();
+    }
+    for op in super::check::touched(am, &changes) {
+        let field = op
+            .path
+            .as_ref()
+            .and_then(|p| p.first())
+            .and_then(|f| kind.field(f));
+        let set = authors.entry(op.actor).or_default();
+        match field {
+            Some(field) => set.insert(field),
+            // An operation that cannot be traced to a field might touch any: it must not pass as none.
+            None => *set = set.union(FieldSet::document(kind)),
+        }
+    }
+    (authors, creator)
 }
 
 /// What `node` shares with `peer` for a case now: the plan its sync session makes (and what the simulator checks

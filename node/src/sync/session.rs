@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use automerge::AutoCommit;
-use policies::{DocumentKind, FieldId, FieldSet, PartnerId, Role, Validator};
+use policies::{DocumentKind, FieldId, PartnerId, Role, Validator};
 use protocol::sync::SyncSession;
 use protocol::{Connection, EndpointError, Message};
 use tokio::sync::{broadcast, mpsc};
 
+use super::accept::{self, Refusal};
 use super::plan::{self, Plan};
 use super::projection::{self, META};
 use super::wire::{DocKeyName, WireDoc};
@@ -18,18 +19,8 @@ use crate::audit::{AuditEntry, Operation, Status, new_span_id, new_trace_id};
 use crate::doc;
 use crate::store::{CaseId, Change, ProjectionRecord};
 
-/// Why a message was refused: told to the peer and recorded as a security event.
-#[derive(Debug)]
-struct Refusal {
-    reason: String,
-    fields: Vec<FieldId>,
-}
-
 fn refuse(reason: impl Into<String>) -> Refusal {
-    Refusal {
-        reason: reason.into(),
-        fields: Vec::new(),
-    }
+    Refusal::new(reason)
 }
 
 struct Session {
@@ -283,6 +274,44 @@ impl Session {
         }
     }
 
+    /// A document the peer shared whole and withdraws: deleted here, history and all — but only one this node
+    /// holds because of that peer (the peer created it); a document this node created is its own.
+    async fn forget_whole(&mut self, name: &str, k: &DocKeyName, reason: &str) {
+        let node = self.inner.node.clone();
+        let _guard = node.write_guard().await;
+        let store = node.store();
+        let Ok(Some(stored)) = store.load_document(&k.key()).await else {
+            return;
+        };
+        let Ok(mut am) = stored.to_automerge(self.me()) else {
+            return;
+        };
+        let (_, creator) = plan::authors_of(&mut am, k.kind);
+        if creator != Some(doc::actor_for(&self.peer)) {
+            tracing::debug!(peer = %self.peer, doc = %name, "a Forget for a document the peer did not create: ignored");
+            return;
+        }
+        match store.delete_document(&k.key()).await {
+            Ok(()) => {
+                self.syncs.remove(name);
+                tracing::info!(peer = %self.peer, doc = %name, reason = %reason, "document withdrawn by its creator: deleted");
+                self.audit(
+                    Operation::Receipt,
+                    &k.case,
+                    name,
+                    &[],
+                    "document ingetrokken en verwijderd",
+                    Status::Ok,
+                )
+                .await;
+                node.notify_changed(&k.case);
+            }
+            Err(e) => {
+                tracing::error!(doc = %name, error = %e, "could not delete a withdrawn document")
+            }
+        }
+    }
+
     /// A policy version from the peer: only from the Transferpunt, only with its signature, only if it keeps every
     /// invariant. Stored; put in force by the federation when its date has come.
     async fn receive_policy(&mut self, data: &[u8]) {
@@ -356,24 +385,30 @@ impl Session {
         plan::plan_for(&self.inner.node, &self.peer, case).await
     }
 
-    /// Bring the peer up to date on one case: update its projection (rotating it when it narrowed), and sync every
-    /// document shared with it.
+    /// Bring the peer up to date on one case: update its projection (rotating it when it narrowed), sync every
+    /// document shared with it whole, and tell it to delete a document it held whole that it may hold no longer.
     async fn reconcile(&mut self, case: &CaseId) {
-        let Some(plan) = self.plan(case).await else {
+        let node = self.inner.node.clone();
+        let Ok(loaded) = node.load_case(case).await else {
             return;
         };
+        let docs = plan::local_docs(&node, case).await;
+        let policy = node.policy();
+        let plan = plan::plan(&policy, self.me(), &self.peer, &loaded, &docs);
         tracing::debug!(peer = %self.peer, case = %case, full = plan.full.len(), projected = plan.projected.len(), "reconcile");
         // The projection first: it carries the facts (who relates how) the peer needs to accept the documents.
-        let mut docs: Vec<WireDoc> = Vec::new();
+        let mut shared: Vec<WireDoc> = Vec::new();
         if let Some(p) = self.update_projection(case, &plan).await {
-            docs.push(p);
+            shared.push(p);
         }
-        docs.extend(plan.full.iter().cloned().map(WireDoc::Form));
+        shared.extend(plan.full.iter().cloned().map(WireDoc::Form));
+        self.withdraw_whole(&docs, &plan, policy.on_withdrawal)
+            .await;
         // A document the peer could not take before may be acceptable now.
         self.unavailable
             .retain(|d| WireDoc::parse(d).is_none_or(|w| w.case() != case));
         // And one the peer offered that this node could not take: ask for it, starting from nothing — once the
-        // peer takes part in it, as far as this node now knows.
+        // peer may write into it, as far as this node now knows.
         let asks: Vec<String> = self
             .deferred
             .iter()
@@ -381,20 +416,16 @@ impl Session {
             .cloned()
             .collect();
         if !asks.is_empty() {
-            let policy = self.inner.node.policy();
-            let peer_writes = match self.inner.node.load_case(case).await {
-                Ok(l) => {
-                    let facts = crate::service::facts_accepting(self.me(), &l, &self.peer);
-                    policy.writable(self.peer.role(), &facts.relations_of(&self.peer))
-                }
-                Err(_) => FieldSet::EMPTY,
-            };
+            let facts = crate::facts::facts_of(self.me(), &loaded, &[&self.peer]);
             for d in asks {
                 let Some(WireDoc::Form(k)) = WireDoc::parse(&d) else {
                     continue;
                 };
-                if peer_writes
-                    .intersection(FieldSet::document(k.kind))
+                let creator = docs
+                    .iter()
+                    .find(|l| l.key == k)
+                    .and_then(|l| l.creator.clone());
+                if plan::may_write_into(&policy, &facts, &self.peer, &k, creator.as_ref())
                     .is_empty()
                 {
                     continue;
@@ -410,7 +441,7 @@ impl Session {
                 }
             }
         }
-        for d in docs {
+        for d in shared {
             self.push(&d, &plan).await;
         }
         for doc in std::mem::take(&mut self.forget) {
@@ -424,7 +455,59 @@ impl Session {
         }
     }
 
+    /// Documents the peer held whole and may no longer hold whole (a relation ended, the policy narrowed, consent
+    /// was withdrawn under `on_withdrawal = "forget"`): the peer is told to delete them, as a rotated projection's
+    /// receiver is. Under `"keep"` a withdrawal only stops them: what the peer lawfully received stays with it.
+    async fn withdraw_whole(
+        &mut self,
+        docs: &[plan::LocalDoc],
+        plan: &Plan,
+        on_withdrawal: policies::policy::Withdrawal,
+    ) {
+        let withdrawn_and_kept =
+            !plan.consent && on_withdrawal == policies::policy::Withdrawal::Keep;
+        let peer_actor = doc::actor_for(&self.peer);
+        let store = self.inner.node.store();
+        for d in docs {
+            if plan.full.contains(&d.key) || d.creator.as_ref() == Some(&peer_actor) {
+                continue;
+            }
+            let Ok(Some(stored)) = store.load_document(&d.key.key()).await else {
+                continue;
+            };
+            let held = store
+                .get_sync_state(&self.peer, &stored.meta.doc_id)
+                .await
+                .ok()
+                .flatten()
+                .is_some();
+            if !held || withdrawn_and_kept {
+                continue;
+            }
+            let name = WireDoc::Form(d.key.clone()).to_string();
+            if store
+                .delete_sync_state(&self.peer, &stored.meta.doc_id)
+                .await
+                .is_ok()
+            {
+                self.syncs.remove(&name);
+                tracing::info!(peer = %self.peer, doc = %name, "document no longer shared whole: the peer is told to delete it");
+                self.send(Message::Forget {
+                    doc: name,
+                    reason: "the policy no longer lets you hold this document whole; delete it"
+                        .into(),
+                })
+                .await;
+            }
+        }
+    }
+
     /// Write this node's projection for the peer. Returns the projection to sync, if there is one.
+    ///
+    /// A projection that would lose a field the peer held is rotated: a fresh generation, the old one retired and
+    /// the peer told to delete it. Consent withdrawn is told at once to a peer that received this case before
+    /// (and to no other): under `on_withdrawal = "keep"` only the facts of its projection change (what it holds
+    /// stays, nothing new is added); under `"forget"` it is rotated, and the new generation holds only the facts.
     async fn update_projection(&mut self, case: &CaseId, plan: &Plan) -> Option<WireDoc> {
         let store = self.inner.node.store();
         let me = self.me().to_string();
@@ -444,17 +527,40 @@ impl Session {
                 self.forget.push(p.wire_id.clone());
             }
         }
+        let told_before = !mine.is_empty();
+        let keep = self.inner.node.policy().on_withdrawal == policies::policy::Withdrawal::Keep;
         let current = mine.into_iter().rev().find(|p| !p.retired);
+        let mut wanted = plan.projection.clone();
+        if wanted.is_empty()
+            && told_before
+            && let Some(notice) = &plan.withdrawal_notice
+        {
+            wanted = notice.clone();
+        }
         let mut current = match current {
             Some(p) => {
                 let am = doc::load(&p.snapshot, []).ok()?;
-                let held = match doc::read_json(&am) {
-                    Ok(serde_json::Value::Object(m)) => projection::fields_of(&m),
-                    _ => FieldSet::EMPTY,
+                let held_json = match doc::read_json(&am) {
+                    Ok(serde_json::Value::Object(m)) => m,
+                    _ => serde_json::Map::new(),
                 };
-                // A field the peer held that it may no longer hold: the old projection's history has it, so the
-                // projection is replaced by a fresh one and the peer told to delete the old.
-                if !held.difference(plan.projected).is_empty() || plan.projection.is_empty() {
+                let held = projection::fields_of(&held_json);
+                if keep && !plan.consent {
+                    // Consent withdrawn, and what the peer lawfully received stays with it: nothing it holds is
+                    // removed or updated, the facts change, and only fields that need no consent are added.
+                    let mut frozen = held_json;
+                    for (section, fields) in &plan.projection {
+                        frozen.insert(section.clone(), fields.clone());
+                    }
+                    if let Some(notice) = plan.withdrawal_notice.as_ref().and_then(|n| n.get(META))
+                    {
+                        frozen.insert(META.into(), notice.clone());
+                    }
+                    wanted = frozen;
+                    Some((p, am))
+                } else if !held.difference(plan.projected).is_empty() || wanted.is_empty() {
+                    // A field the peer held that it may no longer hold: the old projection's history has it, so the
+                    // projection is replaced by a fresh one and the peer told to delete the old.
                     let mut retired = p.clone();
                     retired.retired = true;
                     let _ = store.put_projection(&retired).await;
@@ -469,7 +575,7 @@ impl Session {
             }
             None => None,
         };
-        if plan.projection.is_empty() {
+        if wanted.is_empty() {
             return None;
         }
         let (mut record, mut am) = match current.take() {
@@ -497,7 +603,7 @@ impl Session {
             }
         };
         am.set_actor(doc::actor_for(self.me()));
-        let changed = doc::write_sections(&mut am, &plan.projection).ok()?;
+        let changed = doc::write_sections(&mut am, &wanted).ok()?;
         if changed || record.snapshot.is_empty() {
             doc::commit(&mut am, self.inner.node.clock_now().unix_timestamp());
             record.snapshot = am.save_nocompress();
@@ -609,15 +715,20 @@ impl Session {
                 } else {
                     flows.into_iter().collect::<Vec<_>>().join("; ")
                 };
-                self.audit(
+                // Fail closed: no disclosure without its audit record. The session is not advanced, so the
+                // message is generated again at the next reconcile.
+                let entry = self.entry(
                     Operation::Disclosure,
                     d.case(),
                     &name,
                     &fields,
                     &activity,
                     Status::Ok,
-                )
-                .await;
+                );
+                if let Err(e) = self.inner.node.store().append_audit(&entry).await {
+                    tracing::error!(peer = %self.peer, doc = %name, error = %e, "disclosure not sent: its audit record could not be stored");
+                    return;
+                }
             }
             self.inner.stats.sent.fetch_add(1, Ordering::Relaxed);
             self.inner
@@ -647,25 +758,29 @@ impl Session {
                     None => self.send(Message::NotAvailable { doc }).await,
                 }
             }
-            Message::Forget { doc, reason } => {
-                if let Some(WireDoc::Projection {
+            Message::Forget { doc, reason } => match WireDoc::parse(&doc) {
+                Some(WireDoc::Projection {
                     sender,
                     receiver,
                     case,
                     ..
-                }) = WireDoc::parse(&doc)
-                    && sender == self.peer
-                    && &receiver == self.me()
-                {
+                }) if sender == self.peer && &receiver == self.me() => {
                     self.withdraw(&doc, &case, &reason).await;
                 }
-            }
+                Some(WireDoc::Form(k)) => self.forget_whole(&doc, &k, &reason).await,
+                _ => {}
+            },
             Message::Refused { doc, reason } => {
                 tracing::warn!(peer = %self.peer, doc = %doc, reason = %reason, "peer refused our message; no longer syncing it on this connection");
                 self.blocked.insert(doc);
             }
             Message::NotAvailable { doc } => {
-                self.unavailable.insert(doc);
+                // The peer did not take what was sent: start over when it is offered again, or Automerge, counting
+                // those changes as delivered, would not send them again. Bounded, so a peer cannot grow the set.
+                self.syncs.insert(doc.clone(), SyncSession::new());
+                if self.unavailable.len() < MAX_DEFERRED {
+                    self.unavailable.insert(doc);
+                }
             }
             Message::Artefact { kind, data } if kind == "policy" => {
                 self.receive_policy(&data).await
@@ -676,59 +791,87 @@ impl Session {
         }
     }
 
-    /// A case document from the peer: accepted only if every operation was made by the peer (or is this node's
-    /// own, echoed back), on a field the peer may write, that this node may hold.
+    /// A sync message about a case document. A request (no changes) is answered only when the plan shares the
+    /// document whole with the peer; a push only into an instance the peer may write into, and only with fields
+    /// it may write and this node may receive from it ([`accept`]). Everything else is answered "not available",
+    /// as for a document that does not exist — and a push into another partner's instance is refused and
+    /// recorded.
     async fn receive_form(&mut self, name: &str, k: DocKeyName, data: &[u8]) {
         // The peer engages with this document: whatever it could not take before, it wants now.
         self.unavailable.remove(name);
+        let Ok(message) = automerge::sync::Message::decode(data) else {
+            self.refused(name, &k.case, refuse("not a valid sync message"))
+                .await;
+            return;
+        };
+        let carries = !message.changes.is_empty();
         let node = self.inner.node.clone();
         let _guard = node.write_guard().await;
         let policy = node.policy();
         let Ok(loaded) = node.load_case(&k.case).await else {
             return;
         };
-        let exists = node
-            .store()
-            .load_document(&k.key())
-            .await
-            .ok()
-            .flatten()
-            .is_some();
-        let case_known = !loaded.keys.is_empty() || !loaded.projected.is_empty();
-        let facts_before = crate::service::facts_accepting(&self.inner.me, &loaded, &self.peer);
-        // May the peer take part in this document at all? Otherwise: not available, as if it did not exist.
-        let peer_writes = policy.writable(self.peer.role(), &facts_before.relations_of(&self.peer));
-        let plan = self.plan(&k.case).await.unwrap_or_default();
-        let shared = plan.full.contains(&k);
-        let may_create = !case_known
-            && k.kind == DocumentKind::Registratie
-            && self.peer.role() == Role::Zorgaanbieder
-            || !peer_writes
-                .intersection(FieldSet::document(k.kind))
-                .is_empty();
-        if !shared && !may_create {
-            // Perhaps only not yet: the projection that tells this node how the peer relates to the case may still
-            // be on its way. Asked for again when the case changes here.
-            // Bounded, so a peer cannot make this node keep asking for ever more documents.
-            if self.deferred.len() < MAX_DEFERRED {
-                self.deferred.insert(name.to_string());
-            }
-            tracing::debug!(peer = %self.peer, doc = %name, "not (yet) available to this peer");
-            // Answered alike whether the document exists or not; but changes pushed into a document the peer takes
-            // no part in are a security event all the same.
-            if automerge::sync::Message::decode(data).is_ok_and(|m| !m.changes.is_empty()) {
+        let docs = plan::local_docs(&node, &k.case).await;
+        let local = docs.iter().find(|d| d.key == k);
+        let exists = local.is_some()
+            || node
+                .store()
+                .load_document(&k.key())
+                .await
+                .ok()
+                .flatten()
+                .is_some();
+        let creator = local.and_then(|d| d.creator.clone());
+        let shared = accept::answers_pull(
+            &plan::plan(&policy, &self.inner.me, &self.peer, &loaded, &docs),
+            &k,
+        );
+        let me = self.inner.me.clone();
+        let peer = self.peer.clone();
+        let facts = crate::facts::facts_of(&me, &loaded, &[&peer]);
+        let cx = accept::FormContext {
+            policy: &policy,
+            me: &me,
+            peer: &peer,
+            key: &k,
+            creator: creator.as_ref(),
+            facts: &facts,
+        };
+        // A co-writer may push into the document, and may ask for one this node does not hold yet (the answer
+        // carries nothing).
+        let co_writer = accept::may_push(&cx);
+        let may_push = co_writer && (carries || !exists);
+        if !shared && !may_push {
+            if carries {
                 self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(peer = %self.peer, doc = %name, "security event: changes pushed for a document the peer takes no part in");
+                tracing::warn!(peer = %self.peer, doc = %name, "security event: changes pushed for a document the peer may not write into");
                 self.security_event(
                     Some(&k.case),
                     &format!(
-                        "{} pushed changes to {name}, in which it takes no part",
+                        "{} pushed changes to {name}, which it may not write into",
                         self.peer
                     ),
                     &[],
                 )
                 .await;
+                if owned_by_another(&k, creator.as_ref(), &self.peer) {
+                    // Another partner's instance: refused outright, not merely "not yet".
+                    self.blocked.insert(name.to_string());
+                    self.send(Message::Refused {
+                        doc: name.to_string(),
+                        reason: format!("{name} is not {}'s to write into", self.peer),
+                    })
+                    .await;
+                    return;
+                }
+                // Perhaps only not yet: the projection that tells this node how the peer relates to the case may
+                // still be on its way. Asked for again when the case changes here; bounded, so a peer cannot make
+                // this node keep asking for ever more documents.
+                if self.deferred.len() < MAX_DEFERRED {
+                    self.deferred.insert(name.to_string());
+                }
             }
+            tracing::debug!(peer = %self.peer, doc = %name, "not available to this peer");
             self.send(Message::NotAvailable {
                 doc: name.to_string(),
             })
@@ -736,7 +879,7 @@ impl Session {
             return;
         }
         self.deferred.remove(name);
-        tracing::debug!(peer = %self.peer, doc = %name, shared, may_create, "case document message");
+        tracing::debug!(peer = %self.peer, doc = %name, shared, may_push, "case document message");
         let wire = WireDoc::Form(k.clone());
         let Some((mut am, mut session)) = self
             .load(&wire)
@@ -745,22 +888,17 @@ impl Session {
         else {
             return;
         };
-        let me = self.inner.me.clone();
-        let peer = self.peer.clone();
         let validator = Validator::new(node.gemeenten(), node.clock_now().date());
         let outcome = session.receive_checked(&mut am, data, |fork, new| {
-            check_form(
-                fork,
-                new,
-                &k,
-                &me,
-                &peer,
-                &policy,
-                &loaded,
-                case_known,
-                &facts_before,
-                &validator,
-            )
+            if new.is_empty() {
+                return Ok(Vec::new());
+            }
+            let json =
+                doc::read_json(fork).map_err(|e| refuse(format!("document does not read: {e}")))?;
+            let form = validator.partial_form(k.kind, &json).map_err(|e| {
+                refuse(format!("the document would not be a valid {}: {e}", k.kind))
+            })?;
+            accept::form_changes(&cx, fork, new, &form)
         });
         match outcome {
             Err(e) => {
@@ -804,9 +942,15 @@ impl Session {
                     node.notify_changed(&k.case);
                 }
                 drop(_guard);
-                // Answer: the peer learns our heads, and gets what it lacks.
+                // Answer when the document is shared whole with the peer (now): the peer learns our heads, and
+                // gets what it lacks; or when this node had nothing of it before (the answer asks for everything
+                // and carries nothing). Otherwise the peer gets nothing of it back.
                 let plan = self.plan(&k.case).await.unwrap_or_default();
-                self.reply(&wire, am, session, &plan).await;
+                if accept::answers_pull(&plan, &k) || !exists {
+                    self.reply(&wire, am, session, &plan).await;
+                } else {
+                    self.persist(&wire, session).await;
+                }
             }
         }
     }
@@ -890,13 +1034,20 @@ impl Session {
             None => (doc::new_document(&me), SyncSession::new()),
         };
         let peer = self.peer.clone();
-        let own = node.load_case(&case).await.ok().map(|l| {
-            let known = !l.keys.is_empty() || !l.projected.is_empty();
-            (crate::service::facts_accepting(&me, &l, &peer), known)
-        });
+        let Ok(loaded) = node.load_case(&case).await else {
+            return;
+        };
         let validator = Validator::new(node.gemeenten(), node.clock_now().date());
         let outcome = session.receive_checked(&mut am, data, |fork, new| {
-            check_projection(fork, new, &me, &peer, &policy, own.as_ref(), &validator)
+            if check::touched(fork, new).is_empty() {
+                return Ok(Vec::new());
+            }
+            let content = projection::read(fork, &validator);
+            let meta = content.meta.as_ref().ok_or_else(|| {
+                refuse("a projection without the facts it was made under (_meta)")
+            })?;
+            let facts = accept::projection_facts(&me, &peer, &loaded, meta, &content.forms)?;
+            accept::projection_changes(&policy, &peer, &me, &facts, fork, new)
         });
         match outcome {
             Err(e) => {
@@ -951,6 +1102,14 @@ impl Session {
     }
 
     async fn refused(&mut self, name: &str, case: &CaseId, r: Refusal) {
+        if r.not_yet {
+            tracing::debug!(peer = %self.peer, doc = %name, reason = %r.reason, "not available (yet)");
+            self.send(Message::NotAvailable {
+                doc: name.to_string(),
+            })
+            .await;
+            return;
+        }
         self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
         self.blocked.insert(name.to_string());
         tracing::warn!(peer = %self.peer, doc = %name, reason = %r.reason, "security event: message refused whole");
@@ -1036,202 +1195,16 @@ impl Session {
     }
 }
 
-/// The check of a case document's incoming changes. Returns the fields they touch.
-#[allow(clippy::too_many_arguments)]
-fn check_form(
-    fork: &mut AutoCommit,
-    new: &[automerge::Change],
+/// Whether case document `k` (existing here, created by `creator`) is another partner's instance than `peer`'s: a
+/// reactie or gemeente form of another partner, or a melding someone else created.
+fn owned_by_another(
     k: &DocKeyName,
-    me: &PartnerId,
+    creator: Option<&automerge::ActorId>,
     peer: &PartnerId,
-    policy: &policies::Policy,
-    loaded: &crate::service::LoadedCase,
-    case_known: bool,
-    facts_before: &policies::CaseFacts,
-    validator: &Validator<'_>,
-) -> Result<Vec<FieldId>, Refusal> {
-    if new.is_empty() {
-        // Only heads and wishes: nothing to check.
-        return Ok(Vec::new());
+) -> bool {
+    match k.kind {
+        DocumentKind::Reactie | DocumentKind::Gemeente => k.instance != peer.to_string(),
+        DocumentKind::Melding => creator.is_some_and(|c| *c != doc::actor_for(peer)),
+        _ => false,
     }
-    let json = doc::read_json(fork).map_err(|e| refuse(format!("document does not read: {e}")))?;
-    let form = validator.partial_form(k.kind, &json).map_err(|e| Refusal {
-        reason: format!("the document would not be a valid {}: {e}", k.kind),
-        fields: Vec::new(),
-    })?;
-    // Relations are judged on the case as this node knew it before the message; only a brand-new case is judged
-    // on what the message brings (a registratie naming the sending zorgaanbieder).
-    let facts = if case_known {
-        facts_before.clone()
-    } else {
-        let mut docs = loaded.docs.clone();
-        docs.insert(form.clone());
-        docs.facts([me, peer])
-    };
-    if k.kind == DocumentKind::Registratie
-        && peer.role() == Role::Zorgaanbieder
-        && form.text("betrokken_zorgaanbieder") != Some(&peer.to_string())
-    {
-        return Err(refuse(format!(
-            "a registratie from {peer} must name {peer} as betrokken_zorgaanbieder"
-        )));
-    }
-    let peer_actor = doc::actor_for(peer);
-    let my_actor = doc::actor_for(me);
-    let may_write = policy.writable(peer.role(), &facts.relations_of(peer));
-    let may_hold = policy.writable(me.role(), &facts.relations_of(me)).union(
-        policy
-            .allowed_fields(&facts, peer, me)
-            .iter()
-            .map(|a| a.field)
-            .collect(),
-    );
-    let mut fields: Vec<FieldId> = Vec::new();
-    for op in check::touched(fork, new) {
-        // A change new to this node cannot be its own echo: one under this node's actor id is forged.
-        if op.actor == my_actor {
-            return Err(refuse(format!(
-                "a change under this node's own actor id, sent by {peer}: forged"
-            )));
-        }
-        if op.actor != peer_actor {
-            return Err(refuse(format!(
-                "a change made by another partner, relayed by {peer}: only their own changes are accepted"
-            )));
-        }
-        let path = op
-            .path
-            .ok_or_else(|| refuse("an operation on an object that cannot be traced to a field"))?;
-        let field = path
-            .first()
-            .and_then(|f| k.kind.field(f))
-            .ok_or_else(|| refuse(format!("{} has no field {:?}", k.kind, path.first())))?;
-        if !may_write.contains(field) {
-            return Err(Refusal {
-                reason: format!(
-                    "{peer} may not write {field} under policy {}",
-                    policy.meta.version
-                ),
-                fields: vec![field],
-            });
-        }
-        if !may_hold.contains(field) {
-            return Err(Refusal {
-                reason: format!(
-                    "this node may not hold {field} under policy {}",
-                    policy.meta.version
-                ),
-                fields: vec![field],
-            });
-        }
-        if !fields.contains(&field) {
-            fields.push(field);
-        }
-    }
-    Ok(fields)
-}
-
-/// The check of a projection's incoming changes, against the facts its sender declared in it.
-fn check_projection(
-    fork: &mut AutoCommit,
-    new: &[automerge::Change],
-    me: &PartnerId,
-    peer: &PartnerId,
-    policy: &policies::Policy,
-    own: Option<&(policies::CaseFacts, bool)>,
-    validator: &Validator<'_>,
-) -> Result<Vec<FieldId>, Refusal> {
-    let json =
-        doc::read_json(fork).map_err(|e| refuse(format!("projection does not read: {e}")))?;
-    let meta: Option<projection::Meta> = json
-        .get(META)
-        .and_then(|m| serde_json::from_value(m.clone()).ok());
-    let peer_actor = doc::actor_for(peer);
-    let touched = check::touched(fork, new);
-    if touched.is_empty() {
-        return Ok(Vec::new());
-    }
-    let meta =
-        meta.ok_or_else(|| refuse("a projection without the facts it was made under (_meta)"))?;
-    if meta
-        .ontvanger_relaties
-        .iter()
-        .any(|r| !me.role().relations().contains(r))
-    {
-        return Err(refuse(
-            "the projection declares relations this node's role cannot have",
-        ));
-    }
-    let mut facts = meta.facts(peer, me);
-    // The sender's relations are judged on what this node knows of the case, not on the sender's own word —
-    // at the Transferpunt only on that (see `service::facts_accepting`).
-    let mut sender: Vec<policies::Relation> = own
-        .map(|(f, _)| f.relations_of(peer))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| *r != policies::Relation::Geen)
-        .collect();
-    let case_known = own.is_some_and(|(_, known)| *known);
-    if me.role() != Role::Transferpunt {
-        crate::service::add_relations(
-            &mut sender,
-            facts.relations.get(peer).cloned().unwrap_or_default(),
-        );
-    } else if sender.is_empty() && !case_known {
-        // A case new to the Transferpunt: the sender's relation follows from the data it sends (a registratie
-        // naming it as the betrokken zorgaanbieder). Every field of that data is checked below like any other.
-        let mut docs = policies::CaseDocuments::new();
-        for (_, form) in projection::read(fork, validator).forms {
-            docs.insert(form);
-        }
-        sender = docs.relations_of(peer);
-    }
-    facts.relations.insert(peer.clone(), sender);
-    let allowed: FieldSet = policy
-        .allowed_fields(&facts, peer, me)
-        .iter()
-        .map(|a| a.field)
-        .collect();
-    let mut fields = Vec::new();
-    for op in touched {
-        if op.actor != peer_actor {
-            return Err(refuse(format!(
-                "a projection is written by its sender only, not by another actor relayed by {peer}"
-            )));
-        }
-        let path = op
-            .path
-            .ok_or_else(|| refuse("an operation on an object that cannot be traced to a field"))?;
-        match path.as_slice() {
-            [] => return Err(refuse("an operation without a key")),
-            [section] if section == META || projection::parse_section(section).is_some() => {}
-            [section, ..] if section == META => {}
-            _ => {
-                let field = projection::field_at(&path).ok_or_else(|| {
-                    refuse(format!(
-                        "the projection names an unknown field {}",
-                        path.join(".")
-                    ))
-                })?;
-                if !allowed.contains(field) {
-                    return Err(Refusal {
-                        reason: format!(
-                            "this node may not hold {field} from {peer} under policy {} (declared relations: {})",
-                            policy.meta.version,
-                            meta.ontvanger_relaties
-                                .iter()
-                                .map(|r| r.name())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                        fields: vec![field],
-                    });
-                }
-                if !fields.contains(&field) {
-                    fields.push(field);
-                }
-            }
-        }
-    }
-    Ok(fields)
 }

@@ -314,6 +314,16 @@ impl Policy {
             "Bewaartermijn: {} jaar na de laatste wijziging ({}).\n",
             self.retention.years, self.retention.basis
         );
+        let _ = writeln!(
+            out,
+            "Intrekking van toestemming: {}\n",
+            match self.on_withdrawal {
+                super::Withdrawal::Keep =>
+                    "na intrekking gaan er geen nieuwe gegevens meer naar partners; wat zij eerder rechtmatig ontvingen, mogen zij bewaren (AVG art. 7 lid 3).",
+                super::Withdrawal::Forget =>
+                    "na intrekking gaan er geen nieuwe gegevens meer naar partners, en verwijderen zij wat zij eerder ontvingen.",
+            }
+        );
         for role in Role::ALL
             .into_iter()
             .filter(|r| only.is_none_or(|o| o == *r))

@@ -53,6 +53,37 @@ pub struct Retention {
     pub basis: String,
 }
 
+/// What happens to data partners lawfully received once the client withdraws consent (AVG art. 7(3): the
+/// withdrawal does not make earlier processing unlawful, so keeping is allowed; a covenant may choose to forget).
+/// Either way no new field that needs consent travels after the withdrawal, and every receiver is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Withdrawal {
+    /// Receivers keep what they received before; nothing new travels (`on_withdrawal = "keep"`, the default).
+    #[default]
+    Keep,
+    /// Receivers are told to delete what they received that needed consent (`on_withdrawal = "forget"`).
+    Forget,
+}
+
+impl Withdrawal {
+    /// From the policy file's name.
+    pub fn from_name(s: &str) -> Option<Withdrawal> {
+        match s {
+            "keep" => Some(Withdrawal::Keep),
+            "forget" => Some(Withdrawal::Forget),
+            _ => None,
+        }
+    }
+
+    /// The policy file's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Withdrawal::Keep => "keep",
+            Withdrawal::Forget => "forget",
+        }
+    }
+}
+
 /// Where a rule stands in its file, so messages can point at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Location {
@@ -176,6 +207,8 @@ pub struct Policy {
     pub meta: PolicyMeta,
     /// Retention.
     pub retention: Retention,
+    /// What receivers do with what they hold when consent is withdrawn.
+    pub on_withdrawal: Withdrawal,
     /// The flows, in file order.
     pub flows: Vec<Flow>,
     /// The write rules, in file order.

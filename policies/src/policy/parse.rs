@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::space::{Access, Request, Violation};
 use super::{
     BASELINE_INVARIANTS, Conditions, Example, Flow, Invariant, Location, Policy, PolicyMeta,
-    Retention, WriteRule,
+    Retention, Withdrawal, WriteRule,
 };
 use crate::form::parse_date;
 use crate::model::{Category, DocumentKind, FieldId, FieldSet};
@@ -66,6 +66,8 @@ struct RawPolicy {
     policy: RawMeta,
     retention: RawRetention,
     #[serde(default)]
+    consent: RawConsent,
+    #[serde(default)]
     writes: Vec<Spanned<RawWrite>>,
     #[serde(default)]
     flows: Vec<Spanned<RawFlow>>,
@@ -98,6 +100,13 @@ struct RawMeta {
 struct RawRetention {
     years: u32,
     basis: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConsent {
+    #[serde(default)]
+    on_withdrawal: Option<Spanned<String>>,
 }
 
 type Names = Vec<Spanned<String>>;
@@ -470,6 +479,19 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
     if raw.retention.years == 0 {
         r.error(0..0, "retention.years must be at least 1");
     }
+    let on_withdrawal = match &raw.consent.on_withdrawal {
+        None => Withdrawal::default(),
+        Some(s) => Withdrawal::from_name(s.get_ref()).unwrap_or_else(|| {
+            r.error(
+                s.span(),
+                format!(
+                    "consent.on_withdrawal must be \"keep\" or \"forget\", not {:?}",
+                    s.get_ref()
+                ),
+            );
+            Withdrawal::default()
+        }),
+    };
 
     let writes = raw
         .writes
@@ -603,6 +625,7 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
             years: raw.retention.years,
             basis: raw.retention.basis,
         },
+        on_withdrawal,
         flows,
         writes,
         invariants,
