@@ -34,7 +34,9 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT};
 use node::store::CaseId;
 use policies::{DocumentKind as D, Fase, PartnerId, Relation, Voorziening};
-use protocol::{Admitted, Connection, DirectoryEntry, Endpoint, FederationCa, Message, PeerId, TlsSetup};
+use protocol::{
+    Admitted, Connection, DirectoryEntry, Endpoint, FederationCa, Message, PeerId, TlsSetup,
+};
 use serde_json::{Value, json};
 use simulator::faults::scenario::{self, Canaries, canary_bsn};
 use simulator::live::{LiveNet, LiveOptions, eventually, files_contain, wait_until};
@@ -146,7 +148,14 @@ async fn held(net: &TestNet, at: &str, case: &CaseId, section: &str, field: &str
         .cloned()
 }
 
-async fn wait_for(net: &TestNet, at: &str, case: &CaseId, section: &str, field: &str, value: Value) {
+async fn wait_for(
+    net: &TestNet,
+    at: &str,
+    case: &CaseId,
+    section: &str,
+    field: &str,
+    value: Value,
+) {
     wait_until(
         &format!("{at} holds {section}.{field} = {value}"),
         WAIT,
@@ -164,13 +173,22 @@ async fn shows_up(net: &TestNet, at: &str, needle: &str) -> bool {
     eventually(SETTLE, || async { found(net, at, needle) }).await
 }
 
-/// A witness: a second client with consent, registered after whatever must not travel, whose aanmelding reaches
-/// every node in `at` — so the zorgaanbieder's sessions to them have run since.
-async fn witness_reaches(net: &TestNet, tag: u64, at: &[&str]) {
+/// A witness: a second client with consent (MO from `herkomst`, staying in Leeuwarden), registered after whatever
+/// must not travel, whose aanmelding reaches every node in `at` — so the zorgaanbieder's sessions to them have run
+/// since.
+async fn witness_reaches(net: &TestNet, tag: u64, herkomst: &str, at: &[&str]) {
     let w = canaries(tag);
-    let case = aanmelden(net, &w, true, "GM0080", "GM0080").await;
+    let case = aanmelden(net, &w, true, herkomst, "GM0080").await;
     for p in at {
-        wait_for(net, p, &case, "aanmelding", "achternaam_voorletters", json!(w.name)).await;
+        wait_for(
+            net,
+            p,
+            &case,
+            "aanmelding",
+            "achternaam_voorletters",
+            json!(w.name),
+        )
+        .await;
     }
 }
 
@@ -227,13 +245,29 @@ async fn assign(net: &TestNet, case: &CaseId, c: &Canaries, corporatie: &str, hi
         net.holds(TP, case).await.contains_key("registratie")
     })
     .await;
-    if !net.holds(TP, case).await.contains_key("bemiddelingsverzoek") {
-        net.write(ZA, case, D::Bemiddelingsverzoek, None, scenario::verzoek("Eenpersoonswoning"))
-            .await
-            .unwrap();
-        wait_until("the Transferpunt holds the bemiddelingsverzoek", WAIT, || async {
-            net.holds(TP, case).await.contains_key("bemiddelingsverzoek")
-        })
+    if !net
+        .holds(TP, case)
+        .await
+        .contains_key("bemiddelingsverzoek")
+    {
+        net.write(
+            ZA,
+            case,
+            D::Bemiddelingsverzoek,
+            None,
+            scenario::verzoek("Eenpersoonswoning"),
+        )
+        .await
+        .unwrap();
+        wait_until(
+            "the Transferpunt holds the bemiddelingsverzoek",
+            WAIT,
+            || async {
+                net.holds(TP, case)
+                    .await
+                    .contains_key("bemiddelingsverzoek")
+            },
+        )
         .await;
     }
     net.write(
@@ -439,7 +473,11 @@ fn enlist(net: &mut TestNet, id: &str) {
 fn endpoint_with(ca: &FederationCa, id: &str, admitted: &[&str]) -> Endpoint {
     let now = OffsetDateTime::now_utc();
     let cert = ca
-        .issue(&peer(id), now - TimeDuration::days(1), now + TimeDuration::days(30))
+        .issue(
+            &peer(id),
+            now - TimeDuration::days(1),
+            now + TimeDuration::days(30),
+        )
         .unwrap();
     let tls = TlsSetup::from_pem(
         &cert.cert_pem,
@@ -612,32 +650,82 @@ async fn a_zorgaanbieders_melding_reaches_the_assigned_corporatie_only_as_its_su
     let omschrijving = text_canary("omschrijving", 1);
     let case = aanmelden(&net, &c, true, "GM0080", "GM0080").await;
     assign(&net, &case, &c, ELK, json!([])).await;
-    wait_for(&net, ELK, &case, &format!("aanmeldbericht/{ELK}"), "bsn", json!(c.bsn)).await;
+    wait_for(
+        &net,
+        ELK,
+        &case,
+        &format!("aanmeldbericht/{ELK}"),
+        "bsn",
+        json!(c.bsn),
+    )
+    .await;
     // The zorgaanbieder knows which corporatie is assigned (the Transferpunt's progress report).
-    wait_for(&net, ZA, &case, "beoordeling", "toegewezen_corporatie", json!(ELK)).await;
+    wait_for(
+        &net,
+        ZA,
+        &case,
+        "beoordeling",
+        "toegewezen_corporatie",
+        json!(ELK),
+    )
+    .await;
 
-    net.write(ZA, &case, D::Melding, Some("signaal-1"), melding(&omschrijving))
-        .await
-        .unwrap();
+    net.write(
+        ZA,
+        &case,
+        D::Melding,
+        Some("signaal-1"),
+        melding(&omschrijving),
+    )
+    .await
+    .unwrap();
     // The Transferpunt may hold all of it: the canary is findable where it may be.
-    wait_for(&net, TP, &case, "melding/signaal-1", "omschrijving", json!(omschrijving)).await;
-    assert!(found(&net, TP, &omschrijving), "the canary search finds what is there");
+    wait_for(
+        &net,
+        TP,
+        &case,
+        "melding/signaal-1",
+        "omschrijving",
+        json!(omschrijving),
+    )
+    .await;
+    assert!(
+        found(&net, TP, &omschrijving),
+        "the canary search finds what is there"
+    );
     // The corporatie gets the summary…
-    wait_for(&net, ELK, &case, "melding/signaal-1", "soort", json!("signaal")).await;
+    wait_for(
+        &net,
+        ELK,
+        &case,
+        "melding/signaal-1",
+        "soort",
+        json!("signaal"),
+    )
+    .await;
 
     // …and nothing else, in no form and no history.
     let mut failures = Vec::new();
     let at_elk = net.holds(ELK, &case).await["melding/signaal-1"].clone();
     for field in at_elk.as_object().unwrap().keys() {
         if !MELDING_SUMMARY.contains(&field.as_str()) {
-            failures.push(format!("the corporatie holds melding.{field}, not in the summary"));
+            failures.push(format!(
+                "the corporatie holds melding.{field}, not in the summary"
+            ));
         }
     }
     if found(&net, ELK, &omschrijving) {
         failures.push("the melding's omschrijving is in the corporatie's files".into());
     }
-    if net.documents(ELK, &case).await.contains_key("melding/signaal-1") {
-        failures.push("the corporatie holds the zorgaanbieder's melding document whole (its CRDT history)".into());
+    if net
+        .documents(ELK, &case)
+        .await
+        .contains_key("melding/signaal-1")
+    {
+        failures.push(
+            "the corporatie holds the zorgaanbieder's melding document whole (its CRDT history)"
+                .into(),
+        );
     }
     assert_none(&failures);
 }
@@ -652,8 +740,24 @@ async fn a_verblijfgemeentes_own_gemeente_form_does_not_reach_the_herkomstgemeen
     let toelichting = text_canary("toelichting-niet-akkoord", 2);
     // MO from Heerenveen, staying in Leeuwarden: both gemeenten get the aanmelding.
     let case = aanmelden(&net, &c, true, "GM0074", "GM0080").await;
-    wait_for(&net, HRV, &case, "aanmelding", "achternaam_voorletters", json!(c.name)).await;
-    wait_for(&net, LWD, &case, "aanmelding", "achternaam_voorletters", json!(c.name)).await;
+    wait_for(
+        &net,
+        HRV,
+        &case,
+        "aanmelding",
+        "achternaam_voorletters",
+        json!(c.name),
+    )
+    .await;
+    wait_for(
+        &net,
+        LWD,
+        &case,
+        "aanmelding",
+        "achternaam_voorletters",
+        json!(c.name),
+    )
+    .await;
 
     net.write(
         LWD,
@@ -669,7 +773,15 @@ async fn a_verblijfgemeentes_own_gemeente_form_does_not_reach_the_herkomstgemeen
     .unwrap();
     let section = format!("gemeente/{LWD}");
     // The Transferpunt may have it…
-    wait_for(&net, TP, &case, &section, "toelichting_niet_akkoord", json!(toelichting)).await;
+    wait_for(
+        &net,
+        TP,
+        &case,
+        &section,
+        "toelichting_niet_akkoord",
+        json!(toelichting),
+    )
+    .await;
     // …and the herkomstgemeente keeps receiving the aanmelding after it, but never the form.
     rewrite_aanmelding(&net, &case, &c, "Woonstichting De Kei").await;
     wait_for(
@@ -683,7 +795,10 @@ async fn a_verblijfgemeentes_own_gemeente_form_does_not_reach_the_herkomstgemeen
     .await;
     let mut failures = Vec::new();
     if shows_up(&net, HRV, &toelichting).await {
-        failures.push("the verblijfgemeente's toelichting_niet_akkoord is in the herkomstgemeente's files".into());
+        failures.push(
+            "the verblijfgemeente's toelichting_niet_akkoord is in the herkomstgemeente's files"
+                .into(),
+        );
     }
     if let Some(form) = net.holds(HRV, &case).await.get(&section) {
         failures.push(format!("the herkomstgemeente holds {section}: {form}"));
@@ -700,7 +815,15 @@ async fn consented_case_everyone_holds(net: &TestNet, c: &Canaries) -> CaseId {
     let case = aanmelden(net, c, true, "GM0080", "GM0080").await;
     wait_for(net, TP, &case, "registratie", "bsn", json!(c.bsn)).await;
     wait_for(net, LWD, &case, "registratie", "bsn", json!(c.bsn)).await;
-    wait_for(net, LWD, &case, "aanmelding", "achternaam_voorletters", json!(c.name)).await;
+    wait_for(
+        net,
+        LWD,
+        &case,
+        "aanmelding",
+        "achternaam_voorletters",
+        json!(c.name),
+    )
+    .await;
     wait_until(
         "the zorgaanbieder holds a projection whose _meta declares consent",
         WAIT,
@@ -720,11 +843,13 @@ async fn consented_case_everyone_holds(net: &TestNet, c: &Canaries) -> CaseId {
 async fn nothing_new_travels(net: &TestNet, case: &CaseId, c: &Canaries, tag: u64) -> Vec<String> {
     let after = text_canary("na-intrekking", tag);
     rewrite_aanmelding(net, case, c, &after).await;
-    witness_reaches(net, tag + 50, &[TP, LWD]).await;
+    witness_reaches(net, tag + 50, "GM0080", &[TP, LWD]).await;
     let mut failures = Vec::new();
     for p in [TP, LWD] {
         if shows_up(net, p, &after).await {
-            failures.push(format!("a change made after consent was withdrawn reached {p}"));
+            failures.push(format!(
+                "a change made after consent was withdrawn reached {p}"
+            ));
         }
     }
     failures
@@ -748,10 +873,14 @@ async fn consent_withdrawn_keep_leaves_earlier_data_and_sends_nothing_new() {
     let mut failures = nothing_new_travels(&net, &case, &c, 4).await;
     // What they lawfully received, they keep.
     if held(&net, TP, &case, "registratie", "bsn").await != Some(json!(c.bsn)) {
-        failures.push("the Transferpunt no longer holds the BSN it received before the withdrawal".into());
+        failures.push(
+            "the Transferpunt no longer holds the BSN it received before the withdrawal".into(),
+        );
     }
     if held(&net, LWD, &case, "aanmelding", "achternaam_voorletters").await != Some(json!(c.name)) {
-        failures.push("the gemeente no longer holds the aanmelding it received before the withdrawal".into());
+        failures.push(
+            "the gemeente no longer holds the aanmelding it received before the withdrawal".into(),
+        );
     }
     assert_none(&failures);
 }
@@ -763,19 +892,28 @@ async fn consent_withdrawn_forget_deletes_what_partners_received() {
     let case = consented_case_everyone_holds(&net, &c).await;
     withdraw_consent(&net, &case, &c, "GM0080").await;
     for p in [TP, LWD] {
-        wait_until(&format!("{p} no longer holds the client's BSN or name"), WAIT, || async {
-            let text = serde_json::to_string(&net.holds(p, &case).await).unwrap();
-            !text.contains(&c.bsn) && !text.contains(&c.name)
-        })
+        wait_until(
+            &format!("{p} no longer holds the client's BSN or name"),
+            WAIT,
+            || async {
+                let text = serde_json::to_string(&net.holds(p, &case).await).unwrap();
+                !text.contains(&c.bsn) && !text.contains(&c.name)
+            },
+        )
         .await;
         wait_until(
-            &format!("{p}'s files (database, history, write-ahead log) no longer contain the BSN or name"),
+            &format!(
+                "{p}'s files (database, history, write-ahead log) no longer contain the BSN or name"
+            ),
             WAIT,
             || async { !found(&net, p, &c.bsn) && !found(&net, p, &c.name) },
         )
         .await;
     }
-    assert!(found(&net, ZA, &c.bsn), "the zorgaanbieder keeps its own client");
+    assert!(
+        found(&net, ZA, &c.bsn),
+        "the zorgaanbieder keeps its own client"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -790,7 +928,15 @@ async fn a_pull_outside_the_plan_is_not_answered() {
     let case = aanmelden(&net, &c, true, "GM0080", "GM0080").await;
     // Elkien is assigned first, and refuses.
     assign(&net, &case, &c, ELK, json!([])).await;
-    wait_for(&net, ELK, &case, &format!("aanmeldbericht/{ELK}"), "bsn", json!(c.bsn)).await;
+    wait_for(
+        &net,
+        ELK,
+        &case,
+        &format!("aanmeldbericht/{ELK}"),
+        "bsn",
+        json!(c.bsn),
+    )
+    .await;
     net.write(
         ELK,
         &case,
@@ -801,11 +947,33 @@ async fn a_pull_outside_the_plan_is_not_answered() {
     )
     .await
     .unwrap();
-    wait_for(&net, TP, &case, &format!("reactie/{ELK}"), "toelichting_weigering", json!(weigering)).await;
-    net.write(ZA, &case, D::Melding, Some("signaal-1"), melding(&omschrijving))
-        .await
-        .unwrap();
-    wait_for(&net, TP, &case, "melding/signaal-1", "omschrijving", json!(omschrijving)).await;
+    wait_for(
+        &net,
+        TP,
+        &case,
+        &format!("reactie/{ELK}"),
+        "toelichting_weigering",
+        json!(weigering),
+    )
+    .await;
+    net.write(
+        ZA,
+        &case,
+        D::Melding,
+        Some("signaal-1"),
+        melding(&omschrijving),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        &net,
+        TP,
+        &case,
+        "melding/signaal-1",
+        "omschrijving",
+        json!(omschrijving),
+    )
+    .await;
     // Then the rogue corporatie is assigned: it may write reacties and meldingen — its own.
     assign(
         &net,
@@ -842,7 +1010,11 @@ async fn a_pull_outside_the_plan_is_not_answered() {
         true,
     );
     intruder
-        .push(&format!("p/{case}/{INTRUDER}/{ZA}/1"), INTRUDER, &json!({ "_meta": forged }))
+        .push(
+            &format!("p/{case}/{INTRUDER}/{ZA}/1"),
+            INTRUDER,
+            &json!({ "_meta": forged }),
+        )
         .await;
     intruder.settle().await;
     failures.extend(
@@ -885,7 +1057,15 @@ async fn a_push_into_another_corporaties_reactie_is_refused() {
                      "informatieverzoek": "Graag de huurhistorie" }),
         )
         .await;
-    wait_for(&net, TP, &case, &format!("reactie/{ROGUE}"), "besluit", json!("informatie_gevraagd")).await;
+    wait_for(
+        &net,
+        TP,
+        &case,
+        &format!("reactie/{ROGUE}"),
+        "besluit",
+        json!("informatie_gevraagd"),
+    )
+    .await;
     let refusals_before = refusals(&net, TP).await.len();
 
     // Another corporatie's: a refusal in elkien's name.
@@ -903,11 +1083,19 @@ async fn a_push_into_another_corporaties_reactie_is_refused() {
     rogue.settle().await;
 
     let mut failures = Vec::new();
-    if !matches!(answer, Message::Refused { .. } | Message::NotAvailable { .. }) {
-        failures.push(format!("the push was answered {}, not refused", kind_of(&answer)));
+    if !matches!(
+        answer,
+        Message::Refused { .. } | Message::NotAvailable { .. }
+    ) {
+        failures.push(format!(
+            "the push was answered {}, not refused",
+            kind_of(&answer)
+        ));
     }
     if let Some(r) = net.holds(TP, &case).await.get(&format!("reactie/{ELK}")) {
-        failures.push(format!("the Transferpunt stored a reactie in elkien's name: {r}"));
+        failures.push(format!(
+            "the Transferpunt stored a reactie in elkien's name: {r}"
+        ));
     }
     if found(&net, TP, &toelichting) {
         failures.push("the forged toelichting_weigering is in the Transferpunt's files".into());
@@ -918,7 +1106,9 @@ async fn a_push_into_another_corporaties_reactie_is_refused() {
     }
     let counted = monitor_refusals(&net, ELK).await;
     if counted != 0 {
-        failures.push(format!("the monitor counts {counted} refusal(s) for elkien"));
+        failures.push(format!(
+            "the monitor counts {counted} refusal(s) for elkien"
+        ));
     }
     assert_none(&failures);
     honest_nodes_keep_syncing(&net, 57).await;
@@ -928,10 +1118,24 @@ async fn a_push_into_another_corporaties_reactie_is_refused() {
 async fn a_push_into_another_partners_melding_is_refused() {
     let (net, case, _c, mut rogue) = assigned_to_the_rogue(8).await;
     let omschrijving = text_canary("omschrijving", 8);
-    net.write(ZA, &case, D::Melding, Some("signaal-1"), melding(&omschrijving))
-        .await
-        .unwrap();
-    wait_for(&net, TP, &case, "melding/signaal-1", "omschrijving", json!(omschrijving)).await;
+    net.write(
+        ZA,
+        &case,
+        D::Melding,
+        Some("signaal-1"),
+        melding(&omschrijving),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        &net,
+        TP,
+        &case,
+        "melding/signaal-1",
+        "omschrijving",
+        json!(omschrijving),
+    )
+    .await;
     // Its own melding is taken: it may write meldingen.
     rogue
         .push(
@@ -941,28 +1145,45 @@ async fn a_push_into_another_partners_melding_is_refused() {
                      "omschrijving": "Geluidsoverlast gemeld door buren", "status": "open" }),
         )
         .await;
-    wait_for(&net, TP, &case, "melding/rogue-1", "melder", json!("corporatie")).await;
+    wait_for(
+        &net,
+        TP,
+        &case,
+        "melding/rogue-1",
+        "melder",
+        json!("corporatie"),
+    )
+    .await;
     let before = net.holds(TP, &case).await["melding/signaal-1"].clone();
     let refusals_before = refusals(&net, TP).await.len();
 
     let doc = format!("c/{case}/melding/signaal-1");
-    let forged = text_canary("valse-terugkoppeling", 8);
+    // A field the zorgaanbieder left empty, so the forged value would show (no conflict to lose).
+    let forged = text_canary("valse-afhandeling", 8);
     rogue
-        .push(&doc, ROGUE, &json!({ "terugkoppeling_aan_melder": forged, "status": "afgehandeld" }))
+        .push(&doc, ROGUE, &json!({ "afhandeling": forged }))
         .await;
     let answer = rogue.answer(&doc).await;
     rogue.settle().await;
 
     let mut failures = Vec::new();
-    if !matches!(answer, Message::Refused { .. } | Message::NotAvailable { .. }) {
-        failures.push(format!("the push was answered {}, not refused", kind_of(&answer)));
+    if !matches!(
+        answer,
+        Message::Refused { .. } | Message::NotAvailable { .. }
+    ) {
+        failures.push(format!(
+            "the push was answered {}, not refused",
+            kind_of(&answer)
+        ));
     }
     let after = net.holds(TP, &case).await["melding/signaal-1"].clone();
     if after != before {
-        failures.push(format!("the zorgaanbieder's melding changed at the Transferpunt: {before} -> {after}"));
+        failures.push(format!(
+            "the zorgaanbieder's melding changed at the Transferpunt: {before} -> {after}"
+        ));
     }
     if found(&net, TP, &forged) {
-        failures.push("the forged terugkoppeling is in the Transferpunt's files".into());
+        failures.push("the forged afhandeling is in the Transferpunt's files".into());
     }
     let recorded = refusals(&net, TP).await;
     if !recorded[refusals_before..].iter().any(|e| e.contains(&doc)) {
@@ -987,22 +1208,37 @@ async fn a_forged_meta_from_an_unrelated_partner_changes_nothing() {
     let forgeries: [(&str, Vec<Relation>); 4] = [
         (ZA, vec![Relation::BetrokkenZorgaanbieder]),
         (TP, vec![Relation::Transferpunt]),
-        (LWD, vec![Relation::Verblijfgemeente, Relation::Uitstroomgemeente]),
-        (HRV, vec![Relation::Herkomstgemeente, Relation::Uitstroomgemeente]),
+        (
+            LWD,
+            vec![Relation::Verblijfgemeente, Relation::Uitstroomgemeente],
+        ),
+        (
+            HRV,
+            vec![Relation::Herkomstgemeente, Relation::Uitstroomgemeente],
+        ),
     ];
     let mut rogues = Vec::new();
     for (to, ontvanger) in forgeries {
         let mut rogue = Rogue::connect(&mut net, ROGUE, to).await;
-        let forged = meta(&ontvanger, &[Relation::ToegewezenCorporatie], Fase::Bemiddeling, true);
+        let forged = meta(
+            &ontvanger,
+            &[Relation::ToegewezenCorporatie],
+            Fase::Bemiddeling,
+            true,
+        );
         rogue
-            .push(&format!("p/{case}/{ROGUE}/{to}/1"), ROGUE, &json!({ "_meta": forged }))
+            .push(
+                &format!("p/{case}/{ROGUE}/{to}/1"),
+                ROGUE,
+                &json!({ "_meta": forged }),
+            )
             .await;
         rogue.settle().await;
         rogues.push(rogue);
     }
     // The case changes after the forgery; then a witness proves the zorgaanbieder's sessions ran since.
     rewrite_aanmelding(&net, &case, &c, &later).await;
-    witness_reaches(&net, 59, &[TP, LWD, HRV]).await;
+    witness_reaches(&net, 59, "GM0074", &[TP, LWD, HRV]).await;
 
     let mut failures = Vec::new();
     for p in [TP, LWD, HRV] {
@@ -1013,12 +1249,17 @@ async fn a_forged_meta_from_an_unrelated_partner_changes_nothing() {
             ("later change", later.as_str()),
         ] {
             if shows_up(&net, p, needle).await {
-                failures.push(format!("the client without consent: its {label} reached {p}"));
+                failures.push(format!(
+                    "the client without consent: its {label} reached {p}"
+                ));
             }
         }
         let holds = net.holds(p, &case).await;
         if !holds.is_empty() {
-            failures.push(format!("{p} holds {:?} of the client without consent", holds.keys().collect::<Vec<_>>()));
+            failures.push(format!(
+                "{p} holds {:?} of the client without consent",
+                holds.keys().collect::<Vec<_>>()
+            ));
         }
     }
     assert_none(&failures);
@@ -1029,7 +1270,15 @@ async fn a_forged_closed_phase_from_an_unrelated_partner_stops_no_flow() {
     let mut net = TestNet::start(&[ZA, TP, LWD]).await;
     let c = canaries(10);
     let case = aanmelden(&net, &c, true, "GM0080", "GM0080").await;
-    wait_for(&net, LWD, &case, "aanmelding", "achternaam_voorletters", json!(c.name)).await;
+    wait_for(
+        &net,
+        LWD,
+        &case,
+        "aanmelding",
+        "achternaam_voorletters",
+        json!(c.name),
+    )
+    .await;
 
     let mut rogues = Vec::new();
     for (to, ontvanger) in [
@@ -1038,9 +1287,18 @@ async fn a_forged_closed_phase_from_an_unrelated_partner_stops_no_flow() {
         (LWD, Relation::Verblijfgemeente),
     ] {
         let mut rogue = Rogue::connect(&mut net, ROGUE, to).await;
-        let forged = meta(&[ontvanger], &[Relation::ToegewezenCorporatie], Fase::Afgesloten, true);
+        let forged = meta(
+            &[ontvanger],
+            &[Relation::ToegewezenCorporatie],
+            Fase::Afgesloten,
+            true,
+        );
         rogue
-            .push(&format!("p/{case}/{ROGUE}/{to}/1"), ROGUE, &json!({ "_meta": forged }))
+            .push(
+                &format!("p/{case}/{ROGUE}/{to}/1"),
+                ROGUE,
+                &json!({ "_meta": forged }),
+            )
             .await;
         rogue.settle().await;
         rogues.push(rogue);
@@ -1085,12 +1343,22 @@ async fn a_meta_only_projection_tells_nothing_without_consent() {
     let w = canaries(61);
     let witness = aanmelden(&net, &w, true, "GM0074", "GM0080").await;
     for p in [TP, LWD, HRV] {
-        wait_for(&net, p, &witness, "aanmelding", "achternaam_voorletters", json!(w.name)).await;
+        wait_for(
+            &net,
+            p,
+            &witness,
+            "aanmelding",
+            "achternaam_voorletters",
+            json!(w.name),
+        )
+        .await;
     }
     let mut failures = Vec::new();
     for p in [LWD, HRV, TP] {
         if shows_up(&net, p, case.as_str()).await {
-            failures.push(format!("{p}'s files contain the id of the case without consent"));
+            failures.push(format!(
+                "{p}'s files contain the id of the case without consent"
+            ));
         }
         let projections = net
             .node(p)
@@ -1101,7 +1369,9 @@ async fn a_meta_only_projection_tells_nothing_without_consent() {
             .unwrap_or_default();
         if !projections.is_empty() {
             let names: Vec<_> = projections.iter().map(|r| r.wire_id.as_str()).collect();
-            failures.push(format!("{p} holds projections of the case without consent: {names:?}"));
+            failures.push(format!(
+                "{p} holds projections of the case without consent: {names:?}"
+            ));
         }
         let holds = net.holds(p, &case).await;
         if !holds.is_empty() {
@@ -1121,18 +1391,40 @@ async fn a_whole_document_share_is_withdrawn_when_the_relation_ends() {
     let woonwens = text_canary("woonwens", 12);
     let case = aanmelden(&net, &c, true, "GM0080", "GM0080").await;
     wait_for(&net, TP, &case, "registratie", "bsn", json!(c.bsn)).await;
-    net.write(ZA, &case, D::Bemiddelingsverzoek, None, scenario::verzoek(&woonwens))
-        .await
-        .unwrap();
-    wait_for(&net, TP, &case, "bemiddelingsverzoek", "woonwens", json!(woonwens)).await;
+    net.write(
+        ZA,
+        &case,
+        D::Bemiddelingsverzoek,
+        None,
+        scenario::verzoek(&woonwens),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        &net,
+        TP,
+        &case,
+        "bemiddelingsverzoek",
+        "woonwens",
+        json!(woonwens),
+    )
+    .await;
     assert!(
-        net.documents(TP, &case).await.contains_key("bemiddelingsverzoek"),
+        net.documents(TP, &case)
+            .await
+            .contains_key("bemiddelingsverzoek"),
         "the bemiddelingsverzoek is shared whole with the Transferpunt (the premise of this test)"
     );
     withdraw_consent(&net, &case, &c, "GM0080").await;
-    wait_until("the Transferpunt no longer holds the bemiddelingsverzoek", WAIT, || async {
-        !net.holds(TP, &case).await.contains_key("bemiddelingsverzoek")
-    })
+    wait_until(
+        "the Transferpunt no longer holds the bemiddelingsverzoek",
+        WAIT,
+        || async {
+            !net.holds(TP, &case)
+                .await
+                .contains_key("bemiddelingsverzoek")
+        },
+    )
     .await;
     wait_until(
         "the woonwens is gone from the Transferpunt's files (database, history, write-ahead log)",
@@ -1183,7 +1475,15 @@ async fn a_disclosure_is_not_sent_without_its_audit_record() {
         .expect("the trigger is dropped");
     conn.close().await.ok();
     rewrite_aanmelding(&net, &case, &c, "Woonstichting Zuid").await;
-    wait_for(&net, TP, &case, "registratie", "bsn", json!(c.bsn)).await;
+    wait_for(
+        &net,
+        TP,
+        &case,
+        "aanmelding",
+        "naam_vorige_verhuurder_of_instantie",
+        json!("Woonstichting Zuid"),
+    )
+    .await;
     let audit = net.audit(ZA).await;
     let disclosed = audit.iter().any(|r| {
         r.entry.contains(r#""name":"disclosure""#)
