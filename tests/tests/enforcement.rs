@@ -825,18 +825,93 @@ async fn consented_case_everyone_holds(net: &TestNet, c: &Canaries) -> CaseId {
     )
     .await;
     wait_until(
-        "the zorgaanbieder holds a projection whose _meta declares consent",
+        "the zorgaanbieder holds the Transferpunt's projection, whose _meta declares consent",
         WAIT,
-        || async {
-            net.node(ZA)
-                .node()
-                .load_case(&case)
-                .await
-                .is_ok_and(|l| l.declared_consent)
-        },
+        || async { declared_consent(net, ZA, TP, &case).await },
     )
     .await;
     case
+}
+
+/// Whether `at` holds a live projection from `sender` whose `_meta` says the client consented.
+async fn declared_consent(net: &TestNet, at: &str, sender: &str, case: &CaseId) -> bool {
+    let records = net
+        .node(at)
+        .node()
+        .store()
+        .projections_of_case(case)
+        .await
+        .unwrap_or_default();
+    records.iter().any(|p| {
+        p.sender == sender
+            && p.receiver == at
+            && !p.retired
+            && node::doc::load(&p.snapshot, [])
+                .ok()
+                .and_then(|am| node::doc::read_json(&am).ok())
+                .is_some_and(|j| j["_meta"]["toestemming"] == json!(true))
+    })
+}
+
+/// The zorgaanbieder expects outflow to Heerenveen and asks for bemiddeling; Heerenveen, the uitstroomgemeente,
+/// hears of it from the Transferpunt.
+async fn towards_heerenveen(net: &TestNet, case: &CaseId, c: &Canaries) {
+    wait_until("the Transferpunt holds the registratie", WAIT, || async {
+        net.holds(TP, case).await.contains_key("registratie")
+    })
+    .await;
+    net.write(
+        ZA,
+        case,
+        D::VervolgWonen,
+        None,
+        scenario::vervolg(c, "GM0074"),
+    )
+    .await
+    .unwrap();
+    net.write(
+        ZA,
+        case,
+        D::Bemiddelingsverzoek,
+        None,
+        scenario::verzoek("Benedenwoning"),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        net,
+        TP,
+        case,
+        "bemiddelingsverzoek",
+        "woonwens",
+        json!("Benedenwoning"),
+    )
+    .await;
+    wait_for(
+        net,
+        HRV,
+        case,
+        "vervolg_wonen",
+        "uitstroomgemeente",
+        json!("GM0074"),
+    )
+    .await;
+}
+
+/// The Transferpunt approves the request and chooses Heerenveen (not the
+/// herkomstgemeente: away from a negative network).
+async fn approve_for_heerenveen(net: &TestNet, case: &CaseId) {
+    net.write(
+        TP,
+        case,
+        D::Beoordeling,
+        None,
+        json!({ "status": "goedgekeurd", "datum_ontvangen": "2025-10-02", "datum_volledig": "2025-10-02",
+                "gekozen_uitstroomgemeente": "GM0074",
+                "reden_andere_gemeente": "negatief_netwerk" }),
+    )
+    .await
+    .unwrap();
 }
 
 /// After the withdrawal: a new aanmelding value with a canary, then a witness; the canary must reach nobody.
@@ -857,11 +932,42 @@ async fn nothing_new_travels(net: &TestNet, case: &CaseId, c: &Canaries, tag: u6
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_withdrawn_stops_every_new_field() {
-    let net = TestNet::start(&[ZA, TP, LWD]).await;
+    let net = TestNet::start(&[ZA, TP, LWD, HRV]).await;
     let c = canaries(3);
     let case = consented_case_everyone_holds(&net, &c).await;
+    towards_heerenveen(&net, &case, &c).await;
     withdraw_consent(&net, &case, &c, "GM0080").await;
-    assert_none(&nothing_new_travels(&net, &case, &c, 3).await);
+    // Nothing new from the zorgaanbieder, though the Transferpunt told it in its `_meta` that consent was given.
+    let mut failures = nothing_new_travels(&net, &case, &c, 3).await;
+
+    // Nor from the Transferpunt, which was told consent was given too: its beoordeling, written after the
+    // withdrawal, stays with it — while another client's reaches Heerenveen.
+    approve_for_heerenveen(&net, &case).await;
+    let w = canaries(63);
+    let witness = aanmelden(&net, &w, true, "GM0080", "GM0080").await;
+    towards_heerenveen(&net, &witness, &w).await;
+    approve_for_heerenveen(&net, &witness).await;
+    wait_for(
+        &net,
+        HRV,
+        &witness,
+        "beoordeling",
+        "status",
+        json!("goedgekeurd"),
+    )
+    .await;
+    if eventually(SETTLE, || async {
+        net.holds(HRV, &case).await.contains_key("beoordeling")
+    })
+    .await
+    {
+        failures.push("the Transferpunt's beoordeling, written after the withdrawal, reached the uitstroomgemeente".into());
+    }
+    if found(&net, HRV, &text_canary("na-intrekking", 3)) {
+        failures
+            .push("a change made after consent was withdrawn reached the uitstroomgemeente".into());
+    }
+    assert_none(&failures);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
