@@ -168,6 +168,35 @@ fn found(net: &TestNet, at: &str, needle: &str) -> bool {
     files_contain(net.node(at).path(), needle)
 }
 
+/// The names of `at`'s files that contain `needle`.
+fn files_with(net: &TestNet, at: &str, needle: &str) -> Vec<String> {
+    simulator::live::files_of(net.node(at).path())
+        .into_iter()
+        .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        .map(|(path, _)| {
+            path.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// Wait until none of `at`'s files contains any of `needles`; panic naming the files that still do.
+async fn wait_until_gone(net: &TestNet, at: &str, what: &str, needles: &[&str]) {
+    let gone = eventually(WAIT, || async {
+        needles.iter().all(|n| !found(net, at, n))
+    })
+    .await;
+    if !gone {
+        let left: Vec<String> = needles
+            .iter()
+            .map(|n| format!("{n} in {:?}", files_with(net, at, n)))
+            .collect();
+        panic!("{what} is still in {at}'s files: {}", left.join("; "));
+    }
+}
+
 /// Whether `needle` shows up in `at`'s files within the settle period (polled: it fails fast when it does).
 async fn shows_up(net: &TestNet, at: &str, needle: &str) -> bool {
     eventually(SETTLE, || async { found(net, at, needle) }).await
@@ -1007,14 +1036,7 @@ async fn consent_withdrawn_forget_deletes_what_partners_received() {
             },
         )
         .await;
-        wait_until(
-            &format!(
-                "{p}'s files (database, history, write-ahead log) no longer contain the BSN or name"
-            ),
-            WAIT,
-            || async { !found(&net, p, &c.bsn) && !found(&net, p, &c.name) },
-        )
-        .await;
+        wait_until_gone(&net, p, "the BSN or name", &[&c.bsn, &c.name]).await;
     }
     assert!(
         found(&net, ZA, &c.bsn),
@@ -1532,12 +1554,7 @@ async fn a_whole_document_share_is_withdrawn_when_the_relation_ends() {
         },
     )
     .await;
-    wait_until(
-        "the woonwens is gone from the Transferpunt's files (database, history, write-ahead log)",
-        WAIT,
-        || async { !found(&net, TP, &woonwens) },
-    )
-    .await;
+    wait_until_gone(&net, TP, "the bemiddelingsverzoek's woonwens", &[&woonwens]).await;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
