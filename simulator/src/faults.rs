@@ -526,6 +526,7 @@ pub async fn run(seed: u64, kind: Kind, options: &RunOptions) -> anyhow::Result<
         LiveOptions {
             faults: factory,
             clock: Some(clock()),
+            ..LiveOptions::default()
         },
     )
     .await?;

@@ -80,6 +80,9 @@ pub struct LiveOptions {
     pub faults: Option<FaultFactory>,
     /// The nodes' clock (dates a node writes itself, e.g. in an assignment); `None`: the system clock.
     pub clock: Option<node::store::Clock>,
+    /// The policy every node runs (TOML text, written to each data directory and named in its configuration);
+    /// `None`: the shipped covenant policy.
+    pub policy: Option<String>,
 }
 
 fn now() -> OffsetDateTime {
@@ -143,9 +146,16 @@ impl LiveNet {
     async fn add_node(&mut self, p: &str) -> Result<(), LiveError> {
         let id: PartnerId = p.parse().map_err(|e| err(p, e))?;
         let dir = tempfile::tempdir().map_err(|e| err("temp dir", e))?;
-        node::app::init(dir.path(), id.clone(), None)
+        let mut cfg = node::app::init(dir.path(), id.clone(), None)
             .await
             .map_err(|e| err("init", e))?;
+        if let Some(text) = &self.options.policy {
+            let path = dir.path().join("policy.toml");
+            std::fs::write(&path, text).map_err(|e| err("policy", e))?;
+            cfg.policy = Some(path);
+            std::fs::write(dir.path().join(node::config::CONFIG_FILE), cfg.to_toml())
+                .map_err(|e| err("config", e))?;
+        }
         let node = self.open(dir.path()).await?;
         let user = node
             .store()
