@@ -24,6 +24,7 @@ use tokio::task::JoinSet;
 
 use crate::faulty::FaultHandle;
 use crate::frame::{FrameError, Message, read_frame, write_frame};
+use crate::inbox::{Inbox, bounded_by_bytes};
 use crate::pki::{PeerId, peer_id_of};
 use crate::tls::TlsSetup;
 
@@ -505,6 +506,34 @@ impl Connection {
             Some(m) => Ok(Some(m)),
             None => Err(EndpointError::Frame(FrameError::Truncated)),
         }
+    }
+
+    /// Read this connection's messages ahead, in a task of their own, into an [`Inbox`] holding at most
+    /// `max_bytes` of messages ([`crate::inbox::INBOX_MAX_BYTES`] is the default to use): when it is full, reading
+    /// waits, QUIC flow control holds the peer back, and the node's memory for this peer stays bounded by
+    /// `max_bytes` plus the one frame being read. Call it once per connection (two readers would share the
+    /// messages). The reader ends when the connection does, or when the inbox is dropped.
+    pub fn inbox(&self, max_bytes: usize) -> Inbox {
+        let (tx, rx) = bounded_by_bytes(max_bytes);
+        let conn = self.clone();
+        let reader = tokio::spawn(async move {
+            loop {
+                let item = match conn.recv().await {
+                    Ok(Some(m)) => Ok(m),
+                    Ok(None) => break,
+                    Err(EndpointError::Frame(e)) => Err(e),
+                    Err(e) => {
+                        tracing::debug!(peer = %conn.peer, error = %e, "connection ended");
+                        break;
+                    }
+                };
+                let bytes = item.as_ref().map_or(0, Message::heap_len);
+                if tx.send(item, bytes).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Inbox::new(rx, reader)
     }
 
     /// Send raw bytes on a fresh stream: for tests of what a hostile peer can send.

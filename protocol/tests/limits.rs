@@ -336,3 +336,85 @@ async fn a_connection_is_closed_when_the_peer_certificate_expires_and_cannot_com
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_holds_no_more_than_its_byte_budget() {
+    let ca = ca();
+    let admitted = admitted();
+    let tp = Endpoint::bind(
+        local(),
+        &tls(&ca, &issue(&ca, "transferpunt:sdf"), &admitted),
+    )
+    .unwrap();
+    let corp = Endpoint::bind(
+        local(),
+        &tls(&ca, &issue(&ca, "corporatie:elkien"), &admitted),
+    )
+    .unwrap();
+    let mut accepted = accept_all(tp.clone());
+    let conn = corp
+        .connect(tp.local_addr().unwrap(), &id("transferpunt:sdf"))
+        .await
+        .unwrap();
+    let server_side = accepted.recv().await.unwrap().unwrap();
+
+    const SIZE: usize = 100_000;
+    const BUDGET: usize = 250_000;
+    let mut inbox = server_side.inbox(BUDGET);
+    assert_eq!(inbox.max_bytes(), BUDGET);
+    let sender = conn.clone();
+    let sending = tokio::spawn(async move {
+        for i in 0..10u8 {
+            let msg = Message::Sync {
+                doc: format!("case-{i}/registratie"),
+                data: vec![i; SIZE],
+            };
+            sender.send(&msg).await.unwrap();
+        }
+    });
+    // Nobody takes from the inbox: it fills to two messages and stays there while the peer sends ten.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while inbox.queued_bytes() < 2 * SIZE {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the inbox never filled"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let queued = inbox.queued_bytes();
+    assert!(
+        (2 * SIZE..=BUDGET).contains(&queued),
+        "{queued} bytes queued for a budget of {BUDGET}"
+    );
+
+    // Taking frees room; every message arrives, in order, intact.
+    for i in 0..10u8 {
+        let got = tokio::time::timeout(PATIENCE, inbox.recv())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            got,
+            Message::Sync {
+                doc: format!("case-{i}/registratie"),
+                data: vec![i; SIZE]
+            }
+        );
+        assert!(inbox.queued_bytes() <= BUDGET);
+    }
+    sending.await.unwrap();
+    // A malformed frame is an item, not the end; the end of the connection is.
+    conn.send_raw(b"\x01\x00\x00\x00\x04\xff\xff\xff\xff")
+        .await
+        .unwrap();
+    assert!(matches!(inbox.recv().await, Some(Err(_))));
+    conn.close("done");
+    assert!(
+        tokio::time::timeout(PATIENCE, inbox.recv())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
