@@ -109,7 +109,9 @@ pub enum EndpointError {
     #[error("peer identity: {0}")]
     Identity(String),
     /// An incoming handshake did not finish within the handshake timeout.
-    #[error("handshake with {remote} did not finish within the handshake timeout of {timeout:?}")]
+    #[error(
+        "handshake with {remote} did not finish within the handshake timeout (HANDSHAKE_TIMEOUT) of {timeout:?}"
+    )]
     HandshakeTimeout {
         /// The address the attempt came from.
         remote: SocketAddr,
@@ -304,12 +306,19 @@ async fn take_incoming(
                 let Some(incoming) = incoming else { break };
                 let remote = incoming.remote_address();
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    counts.refused_at_capacity.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        %remote,
-                        max_in_progress = limits.max_in_progress,
-                        "refused a connection attempt: the limit of concurrent handshakes is reached"
-                    );
+                    let n = counts.refused_at_capacity.fetch_add(1, Ordering::Relaxed) + 1;
+                    // A flood must not flood the log too: a warning at 1, 2, 4, 8, … refusals.
+                    if n.is_power_of_two() {
+                        tracing::warn!(
+                            %remote,
+                            max_in_progress = limits.max_in_progress,
+                            refused_so_far = n,
+                            "refused a connection attempt: the limit of concurrent handshakes \
+                             (MAX_CONCURRENT_HANDSHAKES) is reached"
+                        );
+                    } else {
+                        tracing::debug!(%remote, refused_so_far = n, "refused a connection attempt at capacity");
+                    }
                     incoming.refuse();
                     continue;
                 };
@@ -322,8 +331,12 @@ async fn take_incoming(
                             source,
                         }),
                         Err(_) => {
-                            counts.timed_out.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(%remote, timeout = ?limits.timeout, "abandoned a handshake that did not finish in time");
+                            let n = counts.timed_out.fetch_add(1, Ordering::Relaxed) + 1;
+                            if n.is_power_of_two() {
+                                tracing::warn!(%remote, timeout = ?limits.timeout, timed_out_so_far = n, "abandoned a handshake that did not finish in time");
+                            } else {
+                                tracing::debug!(%remote, timed_out_so_far = n, "abandoned a handshake that did not finish in time");
+                            }
                             Err(EndpointError::HandshakeTimeout {
                                 remote,
                                 timeout: limits.timeout,
