@@ -71,6 +71,18 @@ impl Message {
             Message::Artefact { .. } => None,
         }
     }
+
+    /// The bytes the message holds on the heap (its texts and data): what it costs while queued.
+    pub fn heap_len(&self) -> usize {
+        match self {
+            Message::Sync { doc, data } => doc.len() + data.len(),
+            Message::Refused { doc, reason } | Message::Forget { doc, reason } => {
+                doc.len() + reason.len()
+            }
+            Message::NotAvailable { doc } => doc.len(),
+            Message::Artefact { kind, data } => kind.len() + data.len(),
+        }
+    }
 }
 
 /// A frame that could not be read or written.

@@ -10,15 +10,21 @@
 //! - [`endpoint`]: quinn endpoints and authenticated connections (ALPN `weerthuis/1`).
 //! - [`faulty`]: a UDP socket that drops, duplicates, reorders and partitions datagrams (fault injection only).
 //! - [`sync`]: one Automerge sync session per (peer, document), persistable.
+//! - [`inbox`]: queues bounded by bytes; a connection's messages read ahead into one.
+//! - [`chunks`]: what a sync message's Automerge chunks decompress to, bounded before Automerge inflates them.
 
+pub mod chunks;
 pub mod endpoint;
 pub mod faulty;
 pub mod frame;
+pub mod inbox;
 pub mod pki;
 pub mod sync;
 pub mod tls;
 
-pub use endpoint::{Connection, Endpoint, EndpointError};
+pub use chunks::{DecompressionError, DecompressionLimits, MAX_DECOMPRESSED_LEN};
+pub use endpoint::{Connection, Endpoint, EndpointError, HandshakeLimits};
 pub use frame::{FrameError, Message};
+pub use inbox::{INBOX_MAX_BYTES, Inbox};
 pub use pki::{Directory, DirectoryEntry, FederationCa, PeerId, SignedDirectory};
 pub use tls::{ALPN, Admitted, TlsSetup};

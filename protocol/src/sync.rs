@@ -4,9 +4,15 @@
 //! first and hands every new change to a check (the node's policy check). Only if the check passes is the message
 //! applied to the real document. A diff of the document would not be enough: a write that lost a conflict does not
 //! show in a diff, but it is in the history.
+//!
+//! Before Automerge sees a message, what its chunks decompress to is checked against the session's
+//! [`DecompressionLimits`] ([`crate::chunks`]): a message that would inflate past them is refused with
+//! [`SyncError::Decompression`], having cost a fixed, small buffer.
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, Change, ChangeHash};
+
+use crate::chunks::{DecompressionError, DecompressionLimits, decompressed_size};
 
 /// A sync session failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,12 +26,31 @@ pub enum SyncError {
     /// Automerge refused the message.
     #[error("Automerge refused the sync message: {0}")]
     Apply(#[from] automerge::AutomergeError),
+    /// The message would decompress past a limit (or its chunks do not parse): refused before Automerge
+    /// decompressed anything.
+    #[error("sync message refused: {0}")]
+    Decompression(#[from] DecompressionError),
 }
 
 /// The sync state with one peer for one document.
 #[derive(Debug, Default)]
 pub struct SyncSession {
     state: sync::State,
+    limits: DecompressionLimits,
+}
+
+/// Decode a sync message and check what it decompresses to, before Automerge inflates any of it.
+pub fn decode_checked(
+    bytes: &[u8],
+    limits: DecompressionLimits,
+) -> Result<sync::Message, SyncError> {
+    // Decoding copies the chunks as they are (at most a frame); it inflates nothing.
+    let msg = sync::Message::decode(bytes).map_err(|e| SyncError::Decode(e.to_string()))?;
+    if let Err(e) = decompressed_size(&msg, limits) {
+        tracing::warn!(error = %e, "refused a sync message before decompressing it");
+        return Err(e.into());
+    }
+    Ok(msg)
 }
 
 impl SyncSession {
@@ -37,7 +62,18 @@ impl SyncSession {
     /// Restore a persisted session.
     pub fn restore(bytes: &[u8]) -> Result<Self, SyncError> {
         let state = sync::State::decode(bytes).map_err(|e| SyncError::State(e.to_string()))?;
-        Ok(SyncSession { state })
+        Ok(SyncSession {
+            state,
+            limits: DecompressionLimits::default(),
+        })
+    }
+
+    /// The same session with other decompression limits than the defaults
+    /// ([`crate::chunks::MAX_DECOMPRESSED_LEN`], [`crate::chunks::MAX_DECOMPRESSED_CHANGE_LEN`]). Limits are not
+    /// persisted.
+    pub fn with_limits(mut self, limits: DecompressionLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The session as bytes to persist. Only the shared heads survive: the peer's in-flight knowledge is
@@ -56,12 +92,12 @@ impl SyncSession {
     /// Apply a message without a check: for documents this node receives from their only writer, after the
     /// caller has checked the author some other way. Prefer [`SyncSession::receive_checked`].
     pub fn receive(&mut self, doc: &mut AutoCommit, bytes: &[u8]) -> Result<(), SyncError> {
-        let msg = sync::Message::decode(bytes).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let msg = decode_checked(bytes, self.limits)?;
         doc.sync().receive_sync_message(&mut self.state, msg)?;
         Ok(())
     }
 
-    /// Apply a message only if `check` accepts every change it would add. `check` sees the fork with the changes
+    /// Apply a message only if it is within the decompression limits and `check` accepts every change it would add. `check` sees the fork with the changes
     /// applied (to resolve object paths) and the new changes. On refusal nothing changes: neither the document nor
     /// the session state.
     pub fn receive_checked<T, E>(
@@ -70,7 +106,7 @@ impl SyncSession {
         bytes: &[u8],
         check: impl FnOnce(&mut AutoCommit, &[Change]) -> Result<T, E>,
     ) -> Result<Result<T, E>, SyncError> {
-        let msg = sync::Message::decode(bytes).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let msg = decode_checked(bytes, self.limits)?;
         let before: Vec<ChangeHash> = doc.get_heads();
         let mut fork = doc.fork();
         let mut trial_state = sync::State::decode(&self.state.encode())
@@ -168,6 +204,61 @@ mod tests {
             .unwrap();
         assert!(outcome.is_ok());
         assert!(b.get(ROOT, "bsn").unwrap().is_some());
+    }
+
+    /// A whole saved document (DEFLATE columns) and a compressed change, as a v2 sync message carries them: within
+    /// the default limits they apply; under a tight limit they are refused and nothing changes.
+    #[test]
+    fn compressed_content_within_the_limits_applies_and_beyond_them_is_refused() {
+        use automerge::sync::{ChunkList, MessageVersion};
+
+        let mut a = doc(1);
+        for i in 0..1500 {
+            a.put(ROOT, format!("veld_{}", i % 50), i as i64).unwrap();
+        }
+        a.commit();
+        a.put(ROOT, "toelichting", "a".repeat(20_000)).unwrap();
+        a.commit();
+        let mut last = a.get_last_local_change().unwrap().clone();
+        let mut saved = a.save();
+        saved.extend_from_slice(&last.bytes());
+        let bytes = sync::Message {
+            heads: a.get_heads(),
+            need: vec![],
+            have: vec![],
+            changes: ChunkList::from(saved),
+            flags: None,
+            version: MessageVersion::V2,
+        }
+        .encode();
+
+        let mut tight = SyncSession::new().with_limits(DecompressionLimits {
+            per_message: bytes.len() as u64,
+            ..Default::default()
+        });
+        let mut b = doc(2);
+        let heads = b.get_heads();
+        let refused = tight.receive_checked(&mut b, &bytes, |_, _| Ok::<(), ()>(()));
+        assert!(
+            matches!(
+                refused,
+                Err(SyncError::Decompression(
+                    DecompressionError::MessageTooLarge { .. }
+                ))
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(b.get_heads(), heads);
+
+        let outcome = SyncSession::new()
+            .receive_checked(&mut b, &bytes, |_, new| {
+                assert!(!new.is_empty());
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        assert!(outcome.is_ok());
+        assert_eq!(b.get_heads(), a.get_heads());
+        assert!(b.get(ROOT, "toelichting").unwrap().is_some());
     }
 
     #[test]
