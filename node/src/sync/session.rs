@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use automerge::AutoCommit;
 use policies::{DocumentKind, FieldId, PartnerId, Role, Validator};
 use protocol::sync::SyncSession;
-use protocol::{Connection, EndpointError, Message};
+use protocol::{Connection, Message};
 use tokio::sync::{broadcast, mpsc};
 
 use super::accept::{self, Refusal};
@@ -61,27 +61,9 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         .expect("connected lock")
         .insert(peer.clone(), conn.clone());
 
-    // Reading runs in its own task: `recv` is not cancellation safe, and the loop below selects.
-    let (tx, mut rx) = mpsc::channel::<Result<Message, String>>(256);
-    let reader_conn = conn.clone();
-    let _reader = AbortOnDrop(tokio::spawn(async move {
-        loop {
-            match reader_conn.recv().await {
-                Ok(Some(m)) => {
-                    if tx.send(Ok(m)).await.is_err() {
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(EndpointError::Frame(e)) => {
-                    if tx.send(Err(e.to_string())).await.is_err() {
-                        break;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-    }));
+    // Reading runs ahead in its own task (ended when the inbox is dropped), queueing at most
+    // `protocol::INBOX_MAX_BYTES` of messages: a peer cannot make this node buffer without bound.
+    let mut rx = conn.inbox(protocol::INBOX_MAX_BYTES);
 
     let mut changes = inner.node.subscribe();
     let mut shutdown = inner.shutdown.clone();
