@@ -393,6 +393,25 @@ impl Node {
         let _guard = self.write_lock.lock().await;
         let mut loaded = self.load_case(case_id).await?;
         let existing = self.store.load_document(&key).await?;
+        // Another partner's instance is not this node's to write: its reactie or gemeente form, a melding it
+        // projected here under that name.
+        let other_owner = match kind {
+            DocumentKind::Reactie | DocumentKind::Gemeente
+                if instance != self.partner.to_string() =>
+            {
+                Some(instance.clone())
+            }
+            DocumentKind::Melding if existing.is_none() => loaded
+                .section_senders
+                .get(&crate::sync::projection::section_name(kind, &instance))
+                .map(ToString::to_string),
+            _ => None,
+        };
+        if let Some(owner) = other_owner {
+            return Err(ServiceError::BadRequest(format!(
+                "{kind}/{instance} is van {owner}; schrijf in een eigen {kind}"
+            )));
+        }
         let mut am = match &existing {
             Some(stored) => stored.to_automerge(&self.partner)?,
             None => doc::new_document(&self.partner),
@@ -649,6 +668,9 @@ pub struct LoadedCase {
     pub projected: Vec<String>,
     /// The forms of those sections, in the same order.
     pub projected_forms: Vec<policies::form::Form>,
+    /// Who sent each section received in a projection: a melding instance another partner projected here is
+    /// that partner's.
+    pub section_senders: std::collections::BTreeMap<String, PartnerId>,
     /// What each sender of a projection declared in its `_meta`. Which of them count is
     /// [`crate::facts::authorities`]' business.
     pub declarations: std::collections::BTreeMap<PartnerId, crate::sync::projection::Meta>,
@@ -671,10 +693,13 @@ impl LoadedCase {
         content: crate::sync::projection::Content,
     ) {
         let crate::sync::projection::Content { forms, meta, .. } = content;
-        if let (Some(sender), Some(meta)) = (sender, meta) {
+        if let (Some(sender), Some(meta)) = (sender.clone(), meta) {
             self.declarations.insert(sender, meta);
         }
         for (section, form) in forms {
+            if let Some(sender) = &sender {
+                self.section_senders.insert(section.clone(), sender.clone());
+            }
             self.projected.push(section);
             self.projected_forms.push(form.clone());
             self.docs.insert(form);

@@ -59,6 +59,24 @@ impl SyncSession {
         Self::default()
     }
 
+    /// A session with a peer known to hold nothing of the document (it answered "not available"): its first
+    /// message carries every change, so the peer can take the document as a push instead of being asked to
+    /// answer a request for something it does not hold.
+    pub fn for_empty_peer() -> Self {
+        let mut session = Self::default();
+        let mut empty = automerge::AutoCommit::new();
+        let ask = empty
+            .sync()
+            .generate_sync_message(&mut sync::State::new())
+            .expect("a fresh document has a first message");
+        // The empty peer's first message carries no changes: receiving it only tells the state what the peer has.
+        empty
+            .sync()
+            .receive_sync_message(&mut session.state, ask)
+            .expect("a message without changes applies");
+        session
+    }
+
     /// Restore a persisted session.
     pub fn restore(bytes: &[u8]) -> Result<Self, SyncError> {
         let state = sync::State::decode(bytes).map_err(|e| SyncError::State(e.to_string()))?;

@@ -404,6 +404,19 @@ impl Store {
             .expect("a truncated nanosecond is in range")
     }
 
+    /// Make deleted data unrecoverable from the database's files: SQLite's `secure_delete` overwrites freed pages
+    /// in the database, but the write-ahead log still holds the pages as they were until it is checkpointed, so
+    /// it is checkpointed and truncated here. PostgreSQL keeps old row versions until `VACUUM`, which the
+    /// operator's autovacuum runs; nothing is done for it here.
+    pub async fn scrub(&self) -> Result<(), StoreError> {
+        if let Pool::Sqlite(p) = &self.pool {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(p)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Create a case.
     pub async fn create_case(&self, id: &CaseId) -> Result<CaseRecord, StoreError> {
         let now = self.now();

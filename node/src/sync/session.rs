@@ -241,6 +241,9 @@ impl Session {
         record.sync_state = None;
         record.retired = true;
         if store.put_projection(&record).await.is_ok() {
+            if let Err(e) = store.scrub().await {
+                tracing::warn!(error = %e, "deleted data may linger in the write-ahead log until the next checkpoint");
+            }
             self.syncs.remove(doc);
             tracing::info!(peer = %self.peer, doc = %doc, reason = %reason, "projection withdrawn by its sender: deleted");
             self.audit(
@@ -275,6 +278,9 @@ impl Session {
         }
         match store.delete_document(&k.key()).await {
             Ok(()) => {
+                if let Err(e) = store.scrub().await {
+                    tracing::warn!(error = %e, "deleted data may linger in the write-ahead log until the next checkpoint");
+                }
                 self.syncs.remove(name);
                 tracing::info!(peer = %self.peer, doc = %name, reason = %reason, "document withdrawn by its creator: deleted");
                 self.audit(
@@ -757,9 +763,11 @@ impl Session {
                 self.blocked.insert(doc);
             }
             Message::NotAvailable { doc } => {
-                // The peer did not take what was sent: start over when it is offered again, or Automerge, counting
-                // those changes as delivered, would not send them again. Bounded, so a peer cannot grow the set.
-                self.syncs.insert(doc.clone(), SyncSession::new());
+                // The peer did not take what was sent, or holds nothing of it: start over, carrying every change,
+                // when it is offered again (Automerge, counting those changes as delivered, would not send them
+                // again; and a request for a document a node does not share is not answered). Bounded, so a peer cannot grow the set.
+                self.syncs
+                    .insert(doc.clone(), SyncSession::for_empty_peer());
                 if self.unavailable.len() < MAX_DEFERRED {
                     self.unavailable.insert(doc);
                 }
@@ -803,7 +811,13 @@ impl Session {
                 .ok()
                 .flatten()
                 .is_some();
-        let creator = local.and_then(|d| d.creator.clone());
+        // Who the instance belongs to: whoever created it here, or the partner that projected it here.
+        let creator = local.and_then(|d| d.creator.clone()).or_else(|| {
+            loaded
+                .section_senders
+                .get(&projection::section_name(k.kind, &k.instance))
+                .map(doc::actor_for)
+        });
         let shared = accept::answers_pull(
             &plan::plan(&policy, &self.inner.me, &self.peer, &loaded, &docs),
             &k,
@@ -819,10 +833,7 @@ impl Session {
             creator: creator.as_ref(),
             facts: &facts,
         };
-        // A co-writer may push into the document, and may ask for one this node does not hold yet (the answer
-        // carries nothing).
-        let co_writer = accept::may_push(&cx);
-        let may_push = co_writer && (carries || !exists);
+        let may_push = carries && accept::may_push(&cx);
         if !shared && !may_push {
             if carries {
                 self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
