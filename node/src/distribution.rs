@@ -39,8 +39,8 @@ const POLICY_DOMAIN: &[u8] = b"weerthuis policy version\0";
 /// Likewise for a revocation.
 const REVOCATION_DOMAIN: &[u8] = b"weerthuis policy revocation\0";
 
-/// The bytes a policy version's signature covers: the domain, the sequence (8 bytes big-endian), the text.
-fn policy_payload(sequence: u64, body: &str) -> Vec<u8> {
+/// The bytes a policy version's signature covers: a domain prefix, the sequence (8 bytes big-endian), the text.
+pub fn policy_payload(sequence: u64, body: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(POLICY_DOMAIN.len() + 8 + body.len());
     out.extend_from_slice(POLICY_DOMAIN);
     out.extend_from_slice(&sequence.to_be_bytes());
@@ -48,8 +48,8 @@ fn policy_payload(sequence: u64, body: &str) -> Vec<u8> {
     out
 }
 
-/// The bytes a revocation's signature covers: the domain and the revoked sequence (8 bytes big-endian).
-fn revocation_payload(sequence: u64) -> Vec<u8> {
+/// The bytes a revocation's signature covers: a domain prefix and the revoked sequence (8 bytes big-endian).
+pub fn revocation_payload(sequence: u64) -> Vec<u8> {
     let mut out = REVOCATION_DOMAIN.to_vec();
     out.extend_from_slice(&sequence.to_be_bytes());
     out
