@@ -353,24 +353,24 @@ fn publish_refuses_a_sequence_that_is_not_new_and_revoke_takes_a_version_out_for
         std::fs::read_to_string(format!("{}/../{SHIPPED}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let v =
         |label: &str| shipped.replace("version = \"2026.1\"", &format!("version = \"{label}\""));
-    for (label, seq) in [("2026.2", "1"), ("2026.3", "2")] {
+    for (label, seq) in [("2026.2", "1"), ("2026.3", "3")] {
         let signed = sign(r, &tp, &v(label), seq);
         let (code, _, err) = weerthuis(&["policy", "publish", "--dir", dir, &signed]);
         assert_eq!(code, 0, "{err}");
     }
-    // Another text under sequence 2, and an older sequence after 2: both refused, naming the numbers.
-    let signed = sign(r, &tp, &format!("{}\n", v("2026.3b")), "2");
+    // Another text under sequence 3, and sequence 2 after 3: both refused, naming the numbers.
+    let signed = sign(r, &tp, &format!("{}\n", v("2026.3b")), "3");
     let (code, _, err) = weerthuis(&["policy", "publish", "--dir", dir, &signed]);
     assert_ne!(code, 0);
     assert!(
-        err.contains("`sequence` 2 already belongs to version 2026.3"),
+        err.contains("`sequence` 3 already belongs to version 2026.3"),
         "{err}"
     );
-    let signed = sign(r, &tp, &format!("{}\n\n", v("2026.1b")), "1");
+    let signed = sign(r, &tp, &format!("{}\n\n", v("2026.1b")), "2");
     let (code, _, err) = weerthuis(&["policy", "publish", "--dir", dir, &signed]);
     assert_ne!(code, 0);
     assert!(
-        err.contains("`sequence` is 1, not above sequence 2"),
+        err.contains("`sequence` is 2, not above sequence 3"),
         "both numbers: {err}"
     );
     let (code, _, err) = weerthuis(&[
@@ -387,18 +387,18 @@ fn publish_refuses_a_sequence_that_is_not_new_and_revoke_takes_a_version_out_for
     assert_ne!(code, 0);
     assert!(err.contains("`sequence` is 0"), "{err}");
 
-    let (code, out, err) = weerthuis(&["policy", "revoke", "--dir", dir, "--sequence", "2"]);
+    let (code, out, err) = weerthuis(&["policy", "revoke", "--dir", dir, "--sequence", "3"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Revoked version 2026.3 (sequence 2)"), "{out}");
+    assert!(out.contains("Revoked version 2026.3 (sequence 3)"), "{out}");
     let (_, out, _) = weerthuis(&["policy", "pending", "--dir", dir]);
     assert!(
-        out.contains("Ingetrokken (nooit meer in werking): volgnummer 2")
+        out.contains("Ingetrokken (nooit meer in werking): volgnummer 3")
             && !out.contains("Versie 2026.3"),
         "{out}"
     );
-    let (code, _, err) = weerthuis(&["policy", "accept", "--dir", dir, "2"]);
+    let (code, _, err) = weerthuis(&["policy", "accept", "--dir", dir, "3"]);
     assert_ne!(code, 0);
-    assert!(err.contains("2026.3 (sequence 2) is revoked"), "{err}");
+    assert!(err.contains("2026.3 (sequence 3) is revoked"), "{err}");
     let (code, _, err) = weerthuis(&["policy", "revoke", "--dir", dir, "--sequence", "9"]);
     assert_ne!(code, 0);
     assert!(err.contains("\"9\""), "{err}");
