@@ -141,6 +141,41 @@ async fn refusals(net: &TestNet, p: &str) -> Vec<String> {
         .collect()
 }
 
+/// Send `to` one artefact over a new connection made with `from`'s own certificate; the reason of the `Refused`
+/// that comes back.
+async fn send_artefact(net: &TestNet, from: &str, to: &str, kind: &str, data: Vec<u8>) -> String {
+    let me = net.node(from);
+    let tls = protocol::TlsSetup::from_pem(
+        &me.cert.cert_pem,
+        &me.cert.key_pem,
+        net.ca.cert_pem(),
+        protocol::Admitted::new([to.parse().unwrap()]),
+    )
+    .unwrap();
+    let endpoint = protocol::Endpoint::bind("127.0.0.1:0".parse().unwrap(), &tls).unwrap();
+    let addr = net.node(to).fed.as_ref().unwrap().local_addr().unwrap();
+    let conn = endpoint.connect(addr, &to.parse().unwrap()).await.unwrap();
+    conn.send(&protocol::Message::Artefact {
+        kind: kind.into(),
+        data,
+    })
+    .await
+    .unwrap();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match conn.recv().await {
+                Ok(Some(protocol::Message::Refused { doc, reason })) if doc == "beleid" => {
+                    break reason;
+                }
+                Ok(Some(_)) | Err(protocol::EndpointError::Frame(_)) => {}
+                other => panic!("connection ended before the refusal: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the artefact is refused")
+}
+
 /// A case whose projection from the zorgaanbieder to the gemeente was rotated by a narrowing policy version (the
 /// income left the aanmelding flows).
 async fn rotated_case() -> (TestNet, node::store::CaseId) {
@@ -341,38 +376,14 @@ async fn a_replayed_old_policy_version_is_refused() {
     );
 
     // Replayed to the gemeente over a connection with the Transferpunt's own certificate.
-    let tls = protocol::TlsSetup::from_pem(
-        &tp.cert.cert_pem,
-        &tp.cert.key_pem,
-        net.ca.cert_pem(),
-        protocol::Admitted::new([GM.parse().unwrap()]),
+    let reason = send_artefact(
+        &net,
+        TP,
+        GM,
+        node::distribution::POLICY_KIND,
+        old.to_bytes(),
     )
-    .unwrap();
-    let endpoint = protocol::Endpoint::bind("127.0.0.1:0".parse().unwrap(), &tls).unwrap();
-    let gm_addr = net.node(GM).fed.as_ref().unwrap().local_addr().unwrap();
-    let conn = endpoint
-        .connect(gm_addr, &GM.parse().unwrap())
-        .await
-        .unwrap();
-    conn.send(&protocol::Message::Artefact {
-        kind: node::distribution::POLICY_KIND.into(),
-        data: old.to_bytes(),
-    })
-    .await
-    .unwrap();
-    let reason = tokio::time::timeout(WAIT, async {
-        loop {
-            match conn.recv().await {
-                Ok(Some(protocol::Message::Refused { doc, reason })) if doc == "beleid" => {
-                    break reason;
-                }
-                Ok(Some(_)) | Err(protocol::EndpointError::Frame(_)) => {}
-                other => panic!("connection ended before the refusal: {other:?}"),
-            }
-        }
-    })
-    .await
-    .expect("the gemeente refuses the replay");
+    .await;
     assert!(
         reason.contains("2026.2-concept")
             && reason.contains("is 1")
@@ -490,6 +501,51 @@ async fn a_forged_revocation_is_refused() {
             })
     })
     .await;
+    // A revocation signed by the Transferpunt, but offered by the zorgaanbieder: only the Transferpunt's word
+    // counts, whatever it carries (security event; the gemeente does not answer it).
+    let genuine = SignedRevocation::sign(1, &net.node(TP).cert.key_pem).unwrap();
+    let before = refused(&net, GM);
+    let za = net.node(ZA);
+    let tls = protocol::TlsSetup::from_pem(
+        &za.cert.cert_pem,
+        &za.cert.key_pem,
+        net.ca.cert_pem(),
+        protocol::Admitted::new([GM.parse().unwrap()]),
+    )
+    .unwrap();
+    let endpoint = protocol::Endpoint::bind("127.0.0.1:0".parse().unwrap(), &tls).unwrap();
+    let conn = endpoint
+        .connect(
+            net.node(GM).fed.as_ref().unwrap().local_addr().unwrap(),
+            &GM.parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    conn.send(&protocol::Message::Artefact {
+        kind: node::distribution::REVOCATION_KIND.into(),
+        data: genuine.to_bytes(),
+    })
+    .await
+    .unwrap();
+    wait_until("the gemeente refused it", WAIT, || async {
+        refused(&net, GM) > before
+            && refusals(&net, GM).await.iter().any(|e| {
+                e.contains(
+                    "policy-revocation offered by zorgaanbieder:kwadrant, not by the Transferpunt",
+                )
+            })
+    })
+    .await;
+    assert!(
+        net.node(GM)
+            .node()
+            .store()
+            .revocations()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     assert!(
         net.node(ZA)
             .node()
