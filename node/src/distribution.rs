@@ -895,6 +895,28 @@ mod tests {
     }
 
     #[test]
+    fn widening_is_judged_per_sending_role() {
+        let current = Policy::covenant();
+        // The uitstroomgemeente also gets the date the Transferpunt received the request.
+        let wider = Policy::load(&policies::policy::COVENANT_POLICY.replace(
+            r#""beoordeling.status", "beoordeling.gekozen_uitstroomgemeente""#,
+            r#""beoordeling.status", "beoordeling.datum_ontvangen", "beoordeling.gekozen_uitstroomgemeente""#,
+        ))
+        .unwrap();
+        let newly = newly_disclosed(Role::Transferpunt, &current, &wider);
+        assert!(!newly.is_empty());
+        assert!(newly.entries.iter().all(|e| e.added
+            && e.from.map(|f| f.0) == Some(Role::Transferpunt)
+            && e.field.qualified_name() == "beoordeling.datum_ontvangen"));
+        // The gemeente receives more, but discloses nothing more: not its privacy officer's decision.
+        assert!(newly_disclosed(Role::Gemeente, &current, &wider).is_empty());
+        // Back again is a narrowing for everyone.
+        for role in Role::ALL {
+            assert!(newly_disclosed(role, &wider, &current).is_empty(), "{role}");
+        }
+    }
+
+    #[test]
     fn signatures_cover_the_sequence_and_are_not_interchangeable() {
         let now = time::OffsetDateTime::now_utc();
         let (from, to) = (now - time::Duration::days(1), now + time::Duration::days(1));
