@@ -649,7 +649,7 @@ impl Adopter {
             ),
             None => (
                 base.clone(),
-                "eigen beleid van deze node; hogere versies ingetrokken",
+                "als eigen beleid van deze node: geen ondertekende versie komt (nog) in aanmerking",
             ),
         };
         let version = policy.meta.version.clone();
