@@ -40,6 +40,9 @@ pub enum Operation {
     Receipt,
     /// Data received from another node and refused (a security event).
     Refusal,
+    /// A decision about the policy in force, not about a data subject: a policy version accepted by this
+    /// node's privacy officer, or put in force.
+    PolicyDecision,
 }
 
 /// The outcome of the processing (`status_code`, as in OpenTelemetry).

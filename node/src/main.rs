@@ -146,9 +146,8 @@ async fn shutdown_signal() {
 async fn run(command: Command) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     match command {
-        Command::Policy(PolicyCommand::Publish { dir, signed }) => {
-            node::cli::admin::publish_policy(&dir.dir, &signed, &mut stdout).await?;
-            Ok(0)
+        Command::Policy(cmd) if cmd.needs_node() => {
+            node::cli::policy::run_on_node(cmd, &mut stdout).await
         }
         Command::Policy(cmd) => node::cli::policy::run(cmd, &mut stdout),
         Command::Ca(cmd) => {

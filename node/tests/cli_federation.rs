@@ -194,6 +194,8 @@ fn two_processes_federate_with_cli_made_certificates() {
         proposal.to_str().unwrap(),
         "--key",
         tp.join("node.key").to_str().unwrap(),
+        "--sequence",
+        "1",
         "--out",
         signed_policy.to_str().unwrap(),
     ]);

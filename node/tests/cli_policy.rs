@@ -215,3 +215,212 @@ fn diff_is_exact_and_can_gate_new_disclosures() {
     assert_eq!(code, 0);
     assert!(out.contains("Geen verschil"), "{out}");
 }
+
+/// A Transferpunt node's data directory with a certificate and key from a fresh federation CA.
+fn transferpunt_dir(root: &std::path::Path) -> std::path::PathBuf {
+    let ok = |args: &[&str]| {
+        let (code, out, err) = weerthuis(args);
+        assert_eq!(code, 0, "weerthuis {args:?}: {out}{err}");
+    };
+    let ca = root.join("ca");
+    let tp = root.join("tp");
+    ok(&["ca", "create", "--out", ca.to_str().unwrap()]);
+    ok(&[
+        "init",
+        "--dir",
+        tp.to_str().unwrap(),
+        "--partner",
+        "transferpunt:sdf",
+    ]);
+    ok(&[
+        "ca",
+        "issue",
+        "--ca",
+        ca.to_str().unwrap(),
+        "--partner",
+        "transferpunt:sdf",
+        "--out",
+        tp.to_str().unwrap(),
+    ]);
+    let mut cfg = std::fs::read_to_string(tp.join("weerthuis.toml")).unwrap();
+    cfg.push_str(
+        "\n[federation]\nlisten = \"127.0.0.1:0\"\ncertificate = \"node.pem\"\nkey = \"node.key\"\n\
+         ca = \"federation-ca.pem\"\ndirectory = \"directory.json\"\n",
+    );
+    std::fs::write(tp.join("weerthuis.toml"), cfg).unwrap();
+    tp
+}
+
+/// Sign `text` as the Transferpunt under `sequence`; the path of the signed file.
+fn sign(root: &std::path::Path, tp: &std::path::Path, text: &str, sequence: &str) -> String {
+    let file = root.join(format!("policy-{sequence}-{}.toml", text.len()));
+    std::fs::write(&file, text).unwrap();
+    let signed = root.join(format!("policy-{sequence}-{}.signed.json", text.len()));
+    let (code, out, err) = weerthuis(&[
+        "policy",
+        "sign",
+        file.to_str().unwrap(),
+        "--key",
+        tp.join("node.key").to_str().unwrap(),
+        "--sequence",
+        sequence,
+        "--out",
+        signed.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("as sequence {sequence}")), "{out}");
+    signed.to_str().unwrap().to_string()
+}
+
+#[test]
+fn pending_shows_in_dutch_what_this_node_would_newly_disclose_and_accept_puts_it_on_record() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let tp = transferpunt_dir(r);
+    let dir = tp.to_str().unwrap();
+    let shipped =
+        std::fs::read_to_string(format!("{}/../{SHIPPED}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    // The Transferpunt would also send the uitstroomgemeente the date it received the request.
+    let wider = shipped
+        .replace(
+            r#""beoordeling.status", "beoordeling.gekozen_uitstroomgemeente""#,
+            r#""beoordeling.status", "beoordeling.datum_ontvangen", "beoordeling.gekozen_uitstroomgemeente""#,
+        )
+        .replace("version = \"2026.1\"", "version = \"2026.2\"");
+    assert!(wider.contains("datum_ontvangen") && wider.contains("2026.2"));
+    let signed = sign(r, &tp, &wider, "1");
+    let (code, out, err) = weerthuis(&["policy", "publish", "--dir", dir, &signed]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sequence 1"), "{out}");
+
+    let (code, out, err) = weerthuis(&["policy", "pending", "--dir", dir]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Nu in werking: versie 2026.1"), "{out}");
+    assert!(
+        out.contains("Versie 2026.2 (volgnummer 1)") && out.contains("WACHT OP UW AKKOORD"),
+        "{out}"
+    );
+    assert!(
+        out.contains("gemeente (uitstroomgemeente) — ontvangen van transferpunt")
+            && out.contains("+ nieuw toegestaan")
+            && out.contains("beoordeling.datum_ontvangen"),
+        "the diff, restricted to what the Transferpunt sends: {out}"
+    );
+    assert!(!out.contains("niet meer toegestaan"), "{out}");
+    assert!(out.contains("weerthuis policy accept 1"), "{out}");
+    assert!(out.contains("1 versie(s) wacht(en)"), "{out}");
+
+    let (code, out, err) =
+        weerthuis(&["policy", "accept", "--dir", dir, "2026.2", "--by", "FG SDF"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Aanvaard: beleidsversie 2026.2 (volgnummer 1) door FG SDF"),
+        "{out}"
+    );
+    let (_, out, _) = weerthuis(&["policy", "accept", "--dir", dir, "1"]);
+    assert!(out.contains("was al aanvaard"), "{out}");
+    let (_, out, _) = weerthuis(&["policy", "pending", "--dir", dir]);
+    assert!(
+        out.contains("aanvaard door FG SDF") && out.contains("0 versie(s) wacht(en)"),
+        "{out}"
+    );
+    // On record: the audit log still verifies, with the acceptance in it.
+    let (code, out, err) = weerthuis(&["audit", "verify", "--dir", dir]);
+    assert_eq!(code, 0, "{out}{err}");
+    let db = std::fs::read(tp.join("node.db")).unwrap_or_default();
+    let wal = std::fs::read(tp.join("node.db-wal")).unwrap_or_default();
+    let text = String::from_utf8_lossy(&[db, wal].concat()).into_owned();
+    assert!(
+        text.contains("aanvaard door de privacy officer (FG SDF)"),
+        "in the audit log"
+    );
+
+    let (code, _, err) = weerthuis(&["policy", "accept", "--dir", dir, "2099.9"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("no policy version with label or sequence \"2099.9\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn publish_refuses_a_sequence_that_is_not_new_and_revoke_takes_a_version_out_for_good() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let tp = transferpunt_dir(r);
+    let dir = tp.to_str().unwrap();
+    let shipped =
+        std::fs::read_to_string(format!("{}/../{SHIPPED}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let v =
+        |label: &str| shipped.replace("version = \"2026.1\"", &format!("version = \"{label}\""));
+    for (label, seq) in [("2026.2", "1"), ("2026.3", "3")] {
+        let signed = sign(r, &tp, &v(label), seq);
+        let (code, _, err) = weerthuis(&["policy", "publish", "--dir", dir, &signed]);
+        assert_eq!(code, 0, "{err}");
+    }
+    // Another text under sequence 3, and sequence 2 after 3: both refused, naming the numbers.
+    let signed = sign(r, &tp, &format!("{}\n", v("2026.3b")), "3");
+    let (code, _, err) = weerthuis(&["policy", "publish", "--dir", dir, &signed]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("`sequence` 3 already belongs to version 2026.3"),
+        "{err}"
+    );
+    let signed = sign(r, &tp, &format!("{}\n\n", v("2026.1b")), "2");
+    let (code, _, err) = weerthuis(&["policy", "publish", "--dir", dir, &signed]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("`sequence` is 2, not above sequence 3"),
+        "both numbers: {err}"
+    );
+    let (code, _, err) = weerthuis(&[
+        "policy",
+        "sign",
+        SHIPPED,
+        "--key",
+        tp.join("node.key").to_str().unwrap(),
+        "--sequence",
+        "0",
+        "--out",
+        r.join("x.json").to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("`sequence` is 0"), "{err}");
+
+    let (code, out, err) = weerthuis(&["policy", "revoke", "--dir", dir, "--sequence", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Revoked version 2026.3 (sequence 3)"), "{out}");
+    let (_, out, _) = weerthuis(&["policy", "pending", "--dir", dir]);
+    assert!(
+        out.contains("Ingetrokken (nooit meer in werking): volgnummer 3")
+            && !out.contains("Versie 2026.3"),
+        "{out}"
+    );
+    let (code, _, err) = weerthuis(&["policy", "accept", "--dir", dir, "3"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("2026.3 (sequence 3) is revoked"), "{err}");
+    let (code, _, err) = weerthuis(&["policy", "revoke", "--dir", dir, "--sequence", "9"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("\"9\""), "{err}");
+
+    // Only the Transferpunt revokes.
+    let gm = r.join("gm");
+    let (code, _, err) = weerthuis(&[
+        "init",
+        "--dir",
+        gm.to_str().unwrap(),
+        "--partner",
+        "gemeente:GM0080",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = weerthuis(&[
+        "policy",
+        "revoke",
+        "--dir",
+        gm.to_str().unwrap(),
+        "--sequence",
+        "1",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("only the Transferpunt revokes"), "{err}");
+}

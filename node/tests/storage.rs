@@ -26,6 +26,7 @@ backend_tests!(
     cases_and_documents_are_listed,
     concurrent_audited_writes_all_land,
     projections_and_policy_versions_round_trip,
+    policy_revocations_acceptances_and_adoptions_round_trip,
     cases_are_paged_newest_first,
 );
 
@@ -477,14 +478,103 @@ async fn projections_and_policy_versions_round_trip(db: &Db) {
     assert!(store.load_projection(&wire).await.unwrap().is_none());
 
     let v = StoredPolicy {
+        sequence: 2,
         version: "2026.2".into(),
         effective_from: "2026-02-01".into(),
         body: "[policy]".into(),
         signature: vec![1, 2, 3],
     };
-    store.put_policy(&v).await.unwrap();
-    store.put_policy(&v).await.unwrap(); // once per version
-    assert_eq!(store.policies().await.unwrap(), vec![v]);
+    assert!(store.put_policy(&v).await.unwrap());
+    assert!(!store.put_policy(&v).await.unwrap(), "once per sequence");
+    let same_label = StoredPolicy {
+        sequence: 3,
+        ..v.clone()
+    };
+    assert!(
+        !store.put_policy(&same_label).await.unwrap(),
+        "once per label"
+    );
+    let v1 = StoredPolicy {
+        sequence: 1,
+        version: "2026.10".into(),
+        ..v.clone()
+    };
+    assert!(store.put_policy(&v1).await.unwrap());
+    assert_eq!(
+        store.policies().await.unwrap(),
+        vec![v1, v],
+        "in sequence order"
+    );
+    store.close().await;
+}
+
+async fn policy_revocations_acceptances_and_adoptions_round_trip(db: &Db) {
+    use node::store::{PolicyAcceptance, StoredRevocation};
+    let store = db.open().await;
+    let r = StoredRevocation {
+        sequence: 4,
+        signature: vec![9],
+    };
+    assert!(store.put_revocation(&r).await.unwrap());
+    assert!(!store.put_revocation(&r).await.unwrap());
+    assert_eq!(store.revocations().await.unwrap(), vec![r]);
+
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let decision = |purpose: &str| AuditEntry {
+        trace_id: new_trace_id(),
+        span_id: new_span_id(),
+        name: Operation::PolicyDecision,
+        start_time: now,
+        end_time: now,
+        status_code: Status::Ok,
+        processing_activity_id: "beleid.aanvaard".into(),
+        data_subject_id: None,
+        user: Some("privacy officer".into()),
+        case_id: None,
+        document: None,
+        fields: vec![],
+        purpose: purpose.into(),
+        peer: None,
+        policy_version: Some("2026.3".into()),
+    };
+    let a = PolicyAcceptance {
+        sequence: 3,
+        version: "2026.3".into(),
+        accepted_by: "privacy officer".into(),
+        accepted_at: now,
+    };
+    assert!(
+        store
+            .accept_policy_with_audit(&a, &decision("aanvaard"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .accept_policy_with_audit(&a, &decision("nog eens"))
+            .await
+            .unwrap(),
+        "accepted once"
+    );
+    assert_eq!(store.policy_acceptances().await.unwrap(), vec![a]);
+    store
+        .record_adoption_with_audit(3, "2026.3", &decision("in werking"))
+        .await
+        .unwrap();
+    store
+        .record_adoption_with_audit(0, "2026.1", &decision("terug"))
+        .await
+        .unwrap();
+    let adopted: Vec<(u64, String)> = store
+        .policy_adoptions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.sequence, a.version))
+        .collect();
+    assert_eq!(adopted, vec![(3, "2026.3".into()), (0, "2026.1".into())]);
+    // Three records: the repeated acceptance left none.
+    assert_eq!(store.verify_audit().await.unwrap().seq, 3);
     store.close().await;
 }
 

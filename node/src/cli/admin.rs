@@ -251,12 +251,21 @@ pub async fn publish_policy(dir: &Path, signed: &Path, out: &mut impl Write) -> 
         .with_context(|| format!("cannot read {}", signed.display()))?;
     let signed = crate::distribution::SignedPolicy::from_bytes(text.as_bytes())?;
     let policy = signed.verify(&cert)?;
-    crate::distribution::store(&node, &signed, &policy).await?;
+    let new = crate::distribution::store(&node, &signed, &policy).await;
     node.store().close().await;
+    if !new? {
+        writeln!(
+            out,
+            "Already published: {} version {} (sequence {}).",
+            policy.meta.name, policy.meta.version, signed.sequence
+        )?;
+        return Ok(());
+    }
     writeln!(
         out,
-        "Published {} version {}: passed to every partner, in force from {}.",
-        policy.meta.name, policy.meta.version, policy.meta.effective_from
+        "Published {} version {} (sequence {}): passed to every partner, in force from {} (where it widens what \
+         a partner discloses, once that partner's privacy officer accepts it).",
+        policy.meta.name, policy.meta.version, signed.sequence, policy.meta.effective_from
     )?;
     Ok(())
 }

@@ -29,13 +29,17 @@ pub enum PolicyCommand {
     },
     /// Explain why a partner does or does not get (or may write) a field of a described case.
     Why(WhyArgs),
-    /// Sign a policy with the Transferpunt's node key, after checking it (run a what-if first).
+    /// Sign a policy with the Transferpunt's node key under a sequence number, after checking it (run a what-if
+    /// first). The sequence must be above every one published before: nodes refuse a lower one as a replay.
     Sign {
         /// The policy file.
         file: PathBuf,
         /// The Transferpunt's node key (node.key).
         #[arg(long)]
         key: PathBuf,
+        /// The version's sequence number (1, 2, …), signed with it; decides which version is newest.
+        #[arg(long)]
+        sequence: u64,
         /// Where to write the signed policy (JSON).
         #[arg(long)]
         out: PathBuf,
@@ -48,6 +52,39 @@ pub enum PolicyCommand {
         dir: crate::cli::admin::DirArg,
         /// The signed policy (from `policy sign`).
         signed: PathBuf,
+    },
+    /// At the Transferpunt: sign "revoke sequence N" with the node key and store it, to be passed to every
+    /// partner. No node puts that version in force (again); one that has it in force falls back to the highest
+    /// version before it.
+    Revoke {
+        /// The data directory.
+        #[command(flatten)]
+        dir: crate::cli::admin::DirArg,
+        /// The sequence number of the version to revoke.
+        #[arg(long)]
+        sequence: u64,
+        /// The Transferpunt's node key; by default the key of the node's [federation] section.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// For this node's privacy officer: the stored versions not yet in force, and for each, in Dutch, what this
+    /// node would newly disclose under it (the exact diff, restricted to this node's role as sender).
+    Pending {
+        /// The data directory.
+        #[command(flatten)]
+        dir: crate::cli::admin::DirArg,
+    },
+    /// For this node's privacy officer: accept a version that widens what this node discloses, so it is put in
+    /// force on its date (recorded in the node's store and audit log).
+    Accept {
+        /// The data directory.
+        #[command(flatten)]
+        dir: crate::cli::admin::DirArg,
+        /// The version, by label (2026.3) or sequence number (3).
+        version: String,
+        /// Who accepts it (name or function), for the audit log.
+        #[arg(long, default_value = "privacy officer")]
+        by: String,
     },
     /// Show exactly which fields became allowed or disallowed, per role and relation, from OLD to NEW.
     Diff {
@@ -194,19 +231,20 @@ pub fn run(cmd: PolicyCommand, out: &mut impl Write) -> anyhow::Result<u8> {
         PolicyCommand::Sign {
             file,
             key,
+            sequence,
             out: path,
         } => {
             let body = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let key_pem = std::fs::read_to_string(&key)
                 .with_context(|| format!("cannot read {}", key.display()))?;
-            let signed = crate::distribution::SignedPolicy::sign(&body, &key_pem)
+            let signed = crate::distribution::SignedPolicy::sign(&body, sequence, &key_pem)
                 .with_context(|| format!("policy {} is not signed", file.display()))?;
             std::fs::write(&path, serde_json::to_string_pretty(&signed)?)?;
             let p = Policy::load(&body)?;
             writeln!(
                 out,
-                "Signed {} version {} (effective {}): {}",
+                "Signed {} version {} as sequence {sequence} (effective {}): {}",
                 p.meta.name,
                 p.meta.version,
                 p.meta.effective_from,
@@ -214,8 +252,11 @@ pub fn run(cmd: PolicyCommand, out: &mut impl Write) -> anyhow::Result<u8> {
             )?;
             Ok(0)
         }
-        PolicyCommand::Publish { .. } => {
-            bail!("policy publish runs through the node (internal error: dispatched wrongly)")
+        PolicyCommand::Publish { .. }
+        | PolicyCommand::Revoke { .. }
+        | PolicyCommand::Pending { .. }
+        | PolicyCommand::Accept { .. } => {
+            bail!("this policy command runs on a node (internal error: dispatched wrongly)")
         }
         PolicyCommand::Diff { old, new, deny_new } => {
             let old_p = load_path(&old)?;
@@ -231,6 +272,179 @@ pub fn run(cmd: PolicyCommand, out: &mut impl Write) -> anyhow::Result<u8> {
             Ok(if deny_new && widened { 1 } else { 0 })
         }
     }
+}
+
+impl PolicyCommand {
+    /// Whether the command works on a node's data directory ([`run_on_node`]) rather than on files ([`run`]).
+    pub fn needs_node(&self) -> bool {
+        matches!(
+            self,
+            PolicyCommand::Publish { .. }
+                | PolicyCommand::Revoke { .. }
+                | PolicyCommand::Pending { .. }
+                | PolicyCommand::Accept { .. }
+        )
+    }
+}
+
+/// Run a policy command that works on a node's data directory (`publish`, `revoke`, `pending`, `accept`).
+/// Returns the process exit status.
+pub async fn run_on_node(cmd: PolicyCommand, out: &mut impl Write) -> anyhow::Result<u8> {
+    match cmd {
+        PolicyCommand::Publish { dir, signed } => {
+            crate::cli::admin::publish_policy(&dir.dir, &signed, out).await?;
+            Ok(0)
+        }
+        PolicyCommand::Revoke { dir, sequence, key } => {
+            revoke(&dir.dir, sequence, key.as_deref(), out).await?;
+            Ok(0)
+        }
+        PolicyCommand::Pending { dir } => pending(&dir.dir, out).await,
+        PolicyCommand::Accept { dir, version, by } => {
+            let (_, node) = crate::app::open(&dir.dir).await?;
+            let result = crate::distribution::accept(&node, &version, &by).await;
+            node.store().close().await;
+            let (v, new) =
+                result.with_context(|| format!("policy version {version} is not accepted"))?;
+            if new {
+                writeln!(
+                    out,
+                    "Aanvaard: beleidsversie {} (volgnummer {}) door {by}. Deze node past haar toe vanaf {} \
+                     (vastgelegd in het auditlog).",
+                    v.version, v.sequence, v.effective_from
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "Beleidsversie {} (volgnummer {}) was al aanvaard.",
+                    v.version, v.sequence
+                )?;
+            }
+            Ok(0)
+        }
+        other => run(other, out),
+    }
+}
+
+/// `policy revoke`: at the Transferpunt, sign a revocation with the node key, check it against the node's own
+/// certificate, and store it.
+async fn revoke(
+    dir: &Path,
+    sequence: u64,
+    key: Option<&Path>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let (cfg, node) = crate::app::open(dir).await?;
+    if node.partner().role() != Role::Transferpunt {
+        bail!(
+            "only the Transferpunt revokes policy versions; this node is {}",
+            node.partner()
+        );
+    }
+    let files = cfg
+        .federation
+        .as_ref()
+        .context(
+            "revoking needs the [federation] section (the node's certificate checks the signature)",
+        )?
+        .resolved(dir);
+    let key_path = key.map_or(files.key.clone(), Path::to_path_buf);
+    let key_pem = std::fs::read_to_string(&key_path)
+        .with_context(|| format!("cannot read {}", key_path.display()))?;
+    let cert_pem = std::fs::read_to_string(&files.certificate)
+        .with_context(|| format!("cannot read {}", files.certificate.display()))?;
+    let cert = protocol::pki::certs_from_pem(&cert_pem)?.remove(0);
+    crate::distribution::SignedRevocation::sign(sequence, &key_pem)?
+        .verify(&cert)
+        .context("the key does not belong to this node's certificate")?;
+    let result = crate::distribution::revoke(&node, sequence, &key_pem).await;
+    node.store().close().await;
+    let (_, version) = result.with_context(|| format!("sequence {sequence} is not revoked"))?;
+    writeln!(
+        out,
+        "Revoked version {version} (sequence {sequence}): passed to every partner; no node puts it in force \
+         (again), and one that has it in force falls back to the highest version before it."
+    )?;
+    Ok(())
+}
+
+/// `policy pending`: what the privacy officer must decide, in Dutch.
+async fn pending(dir: &Path, out: &mut impl Write) -> anyhow::Result<u8> {
+    let (cfg, node) = crate::app::open(dir).await?;
+    let base = crate::app::load_policy(&cfg)?;
+    let outlook = crate::distribution::outlook(&node, &base).await;
+    node.store().close().await;
+    let outlook = outlook.context("cannot read the stored policy versions")?;
+    let me = node.partner();
+    writeln!(
+        out,
+        "# Beleidsversies voor {me}\n\nNu in werking: versie {} ({}).",
+        outlook.version,
+        if outlook.sequence == 0 {
+            "het eigen beleid van deze node".to_string()
+        } else {
+            format!("volgnummer {}", outlook.sequence)
+        }
+    )?;
+    let waiting = outlook
+        .upcoming
+        .iter()
+        .filter(|u| u.standing == crate::distribution::Standing::AwaitsAcceptance)
+        .count();
+    if outlook.upcoming.is_empty() {
+        writeln!(out, "\nEr is geen nieuwere beleidsversie.")?;
+    }
+    for u in &outlook.upcoming {
+        let v = &u.version;
+        write!(
+            out,
+            "\n## Versie {} (volgnummer {}), ingangsdatum {}\n\n",
+            v.version, v.sequence, v.effective_from
+        )?;
+        match &u.standing {
+            crate::distribution::Standing::Automatic => writeln!(
+                out,
+                "Verruimt niet wat deze node verstrekt: gaat vanzelf in op de ingangsdatum."
+            )?,
+            crate::distribution::Standing::Accepted(a) => writeln!(
+                out,
+                "Verruimt wat deze node verstrekt; aanvaard door {} op {}: gaat in op de ingangsdatum.",
+                a.accepted_by,
+                policies::form::format_date(a.accepted_at.date())
+            )?,
+            crate::distribution::Standing::AwaitsAcceptance => writeln!(
+                out,
+                "WACHT OP UW AKKOORD. Deze versie verruimt wat deze node ({role}) verstrekt; zij gaat pas in \
+                 als de privacy officer haar aanvaardt: weerthuis policy accept {}",
+                v.sequence,
+                role = me.role()
+            )?,
+        }
+        if !u.newly.is_empty() {
+            writeln!(
+                out,
+                "\nWat deze node onder deze versie nieuw zou verstrekken, per ontvanger en veld:"
+            )?;
+            write!(out, "{}", u.newly)?;
+        }
+    }
+    if !outlook.revoked.is_empty() {
+        writeln!(
+            out,
+            "\nIngetrokken (nooit meer in werking): volgnummer {}.",
+            outlook
+                .revoked
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    writeln!(
+        out,
+        "\n{waiting} versie(s) wacht(en) op het akkoord van de privacy officer."
+    )?;
+    Ok(0)
 }
 
 fn load_path(p: &Path) -> anyhow::Result<Policy> {

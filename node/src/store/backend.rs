@@ -20,6 +20,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "federation",
         include_str!("../../migrations/sqlite/0002_federation.sql"),
     ),
+    (
+        3,
+        "policy sequence",
+        include_str!("../../migrations/sqlite/0003_policy_sequence.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded.
@@ -33,6 +38,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "federation",
         include_str!("../../migrations/postgres/0002_federation.sql"),
+    ),
+    (
+        3,
+        "policy sequence",
+        include_str!("../../migrations/postgres/0003_policy_sequence.sql"),
     ),
 ];
 

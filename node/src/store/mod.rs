@@ -19,6 +19,7 @@
 mod backend;
 mod documents;
 mod log;
+mod policy;
 mod projections;
 mod users;
 
@@ -34,7 +35,8 @@ use sqlx::sqlite::{
 use time::OffsetDateTime;
 
 pub use documents::{Change, DocKey, DocumentMeta, StoredDocument, WriteReceipt};
-pub use projections::{ProjectionRecord, StoredPolicy};
+pub use policy::{PolicyAcceptance, PolicyAdoption, StoredPolicy, StoredRevocation};
+pub use projections::ProjectionRecord;
 pub use users::{NewUser, TOKEN_PREFIX, User};
 
 use crate::audit::{AuditEntryError, AuditError};

@@ -1,6 +1,4 @@
-//! Projections and signed policy versions: what the federation sync stores besides the case documents.
-
-use time::OffsetDateTime;
+//! Projections: what the federation sync stores besides the case documents.
 
 use super::{CaseId, Store, StoreError, on_pool};
 
@@ -23,19 +21,6 @@ pub struct ProjectionRecord {
     pub sync_state: Option<Vec<u8>>,
     /// No longer synced: replaced by a newer generation, or withdrawn.
     pub retired: bool,
-}
-
-/// A policy version as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredPolicy {
-    /// Its version.
-    pub version: String,
-    /// When it takes effect (`YYYY-MM-DD`).
-    pub effective_from: String,
-    /// The signed bytes.
-    pub body: String,
-    /// The Transferpunt's signature over them.
-    pub signature: Vec<u8>,
 }
 
 type ProjectionRow = (
@@ -153,42 +138,5 @@ impl Store {
                 .rows_affected()
         });
         Ok(n > 0)
-    }
-
-    /// Store a policy version received (once per version).
-    pub async fn put_policy(&self, p: &StoredPolicy) -> Result<(), StoreError> {
-        let now: OffsetDateTime = self.now();
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO policy_versions (version, effective_from, body, signature, received_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version) DO NOTHING",
-            )
-            .bind(p.version.as_str())
-            .bind(p.effective_from.as_str())
-            .bind(p.body.as_str())
-            .bind(p.signature.as_slice())
-            .bind(now)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
-    /// Every policy version received.
-    pub async fn policies(&self) -> Result<Vec<StoredPolicy>, StoreError> {
-        let rows: Vec<(String, String, String, Vec<u8>)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT version, effective_from, body, signature FROM policy_versions ORDER BY effective_from, version")
-                .fetch_all(pool)
-                .await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|(version, effective_from, body, signature)| StoredPolicy {
-                version,
-                effective_from,
-                body,
-                signature,
-            })
-            .collect())
     }
 }

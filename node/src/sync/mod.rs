@@ -248,12 +248,13 @@ pub const ADOPT_EVERY: Duration = Duration::from_millis(500);
 async fn adopt_loop(inner: Arc<Inner>) {
     let mut shutdown = inner.shutdown.clone();
     let mut tick = tokio::time::interval(ADOPT_EVERY);
+    let mut adopter = crate::distribution::Adopter::new(&inner.node);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.changed() => break,
         }
-        match crate::distribution::adopt_due(&inner.node).await {
+        match adopter.adopt_due(&inner.node).await {
             Ok(Some(version)) => {
                 tracing::info!(version = %version, "new policy version in force; re-planning every case");
                 if let Ok(cases) = inner.node.store().list_cases().await {

@@ -185,20 +185,20 @@ impl Session {
         let _ = self.outbox.send(msg);
     }
 
-    /// The Transferpunt passes every signed policy version it holds to every peer, once per connection.
+    /// The Transferpunt passes every signed policy version (in sequence order) and revocation it holds to every
+    /// peer, once per connection.
     async fn pass_on_policies(&mut self) {
         if self.me().role() != Role::Transferpunt {
             return;
         }
-        let Ok(versions) = crate::distribution::stored(&self.inner.node).await else {
+        let Ok(artefacts) = crate::distribution::artefacts(&self.inner.node).await else {
             return;
         };
-        for signed in versions {
-            let key = signed.signature.clone();
-            if self.policies_sent.insert(key) {
+        for a in artefacts {
+            if self.policies_sent.insert(a.key) {
                 self.send(Message::Artefact {
-                    kind: "policy".into(),
-                    data: signed.to_bytes(),
+                    kind: a.kind.into(),
+                    data: a.data,
                 })
                 .await;
             }
@@ -300,38 +300,37 @@ impl Session {
         }
     }
 
-    /// A policy version from the peer: only from the Transferpunt, only with its signature, only if it keeps every
-    /// invariant. Stored; put in force by the federation when its date has come.
-    async fn receive_policy(&mut self, data: &[u8]) {
+    /// A policy version or revocation from the peer: only from the Transferpunt, only with its signature; a
+    /// version only if it keeps every invariant and its sequence is above every one stored. Stored; the federation
+    /// decides what is in force (`adopt_loop`).
+    async fn receive_policy(&mut self, kind: &str, data: &[u8]) {
         if self.peer.role() != Role::Transferpunt {
             self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(peer = %self.peer, "security event: a policy from a partner that is not the Transferpunt, ignored");
+            tracing::warn!(peer = %self.peer, kind = %kind, "security event: a policy artefact from a partner that is not the Transferpunt, ignored");
             self.security_event(
                 None,
-                &format!("policy offered by {}, not by the Transferpunt", self.peer),
+                &format!("{kind} offered by {}, not by the Transferpunt", self.peer),
                 &[],
             )
             .await;
             return;
         }
-        let outcome = crate::distribution::SignedPolicy::from_bytes(data).and_then(|signed| {
-            let policy = signed.verify(self.conn.peer_certificate())?;
-            Ok((signed, policy))
-        });
-        match outcome {
-            Ok((signed, policy)) => {
-                let version = policy.meta.version.clone();
-                match crate::distribution::store(&self.inner.node, &signed, &policy).await {
-                    Ok(()) => {
-                        tracing::info!(version = %version, effective_from = %policy.meta.effective_from, "policy version received")
-                    }
-                    Err(e) => tracing::error!(error = %e, "could not store a policy version"),
-                }
+        match crate::distribution::receive(
+            &self.inner.node,
+            kind,
+            data,
+            self.conn.peer_certificate(),
+        )
+        .await
+        {
+            Ok(received) => tracing::info!(?received, "policy artefact received"),
+            Err(crate::distribution::DistributionError::Store(e)) => {
+                tracing::error!(error = %e, "could not store a policy artefact")
             }
             Err(e) => {
                 self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(peer = %self.peer, error = %e, "security event: policy version refused");
-                self.security_event(None, &format!("policy version refused: {e}"), &[])
+                tracing::warn!(peer = %self.peer, kind = %kind, error = %e, "security event: policy artefact refused");
+                self.security_event(None, &format!("{kind} refused: {e}"), &[])
                     .await;
                 self.send(Message::Refused {
                     doc: "beleid".into(),
@@ -772,8 +771,11 @@ impl Session {
                     self.unavailable.insert(doc);
                 }
             }
-            Message::Artefact { kind, data } if kind == "policy" => {
-                self.receive_policy(&data).await
+            Message::Artefact { kind, data }
+                if kind == crate::distribution::POLICY_KIND
+                    || kind == crate::distribution::REVOCATION_KIND =>
+            {
+                self.receive_policy(&kind, &data).await
             }
             Message::Artefact { kind, .. } => {
                 tracing::debug!(peer = %self.peer, kind = %kind, "artefact of an unknown kind ignored");
