@@ -137,6 +137,8 @@ pub struct Node {
     /// Writes are serialised: a document is loaded, changed and stored as one step, and two interleaved writes to
     /// the same document would otherwise produce two Automerge changes with the same actor and sequence number.
     write_lock: Mutex<()>,
+    /// Case documents with who wrote what, as last read (the sync plan reads them for every peer).
+    local_docs: crate::sync::plan::LocalDocCache,
 }
 
 impl std::fmt::Debug for Node {
@@ -167,12 +169,18 @@ impl Node {
             pseudonymiser,
             clock,
             write_lock: Mutex::new(()),
+            local_docs: Default::default(),
         }
     }
 
     /// This node's partner id.
     pub fn partner(&self) -> &PartnerId {
         &self.partner
+    }
+
+    /// Case documents as last read, for the sync plan.
+    pub fn local_doc_cache(&self) -> &crate::sync::plan::LocalDocCache {
+        &self.local_docs
     }
 
     /// The store.

@@ -153,7 +153,18 @@ pub fn plan(
         );
         m
     };
-    if plan.projection.is_empty() && relates {
+    // A partner learns how it relates to a case only from the Transferpunt, which assigns and informs (Afspraak
+    // 3), or from a sender some flow of the policy names for it.
+    let may_tell = me.role() == policies::Role::Transferpunt
+        || policy.flows.iter().any(|f| {
+            f.from == me.role()
+                && f.to == peer.role()
+                && meta
+                    .ontvanger_relaties
+                    .iter()
+                    .any(|r| f.relations.contains(r))
+        });
+    if plan.projection.is_empty() && relates && may_tell {
         if facts.consent {
             // Nothing to send, but the peer relates to the case and the client consented: tell it how (a
             // corporatie that refused learns it is now an earlier one, and keeps sending its refusal to the
@@ -167,7 +178,9 @@ pub fn plan(
     plan
 }
 
-/// The case documents of a case as `node` holds them, with who wrote them.
+/// The case documents of a case as `node` holds them, with who wrote them. A document whose heads have not
+/// changed since it was last read comes from the node's cache: walking a document's whole history on every plan
+/// would cost more than everything else a plan does.
 pub async fn local_docs(node: &crate::service::Node, case: &CaseId) -> Vec<LocalDoc> {
     let validator = policies::Validator::new(node.gemeenten(), node.clock_now().date());
     let mut out = Vec::new();
@@ -175,6 +188,10 @@ pub async fn local_docs(node: &crate::service::Node, case: &CaseId) -> Vec<Local
         return out;
     };
     for meta in metas {
+        if let Some(cached) = node.local_doc_cache().get(&meta.doc_id, &meta.heads) {
+            out.push(cached);
+            continue;
+        }
         let Ok(Some(stored)) = node.store().load_document(&meta.key).await else {
             continue;
         };
@@ -188,14 +205,50 @@ pub async fn local_docs(node: &crate::service::Node, case: &CaseId) -> Vec<Local
             continue;
         };
         let (authors, creator) = authors_of(&mut am, meta.key.kind);
-        out.push(LocalDoc {
+        let doc = LocalDoc {
             key: DocKeyName::from(&meta.key),
             form,
             authors,
             creator,
-        });
+        };
+        node.local_doc_cache()
+            .put(meta.doc_id.clone(), stored.meta.heads.clone(), doc.clone());
+        out.push(doc);
     }
     out
+}
+
+/// Case documents as last read, by document id and heads (see [`local_docs`]). Bounded: emptied when full.
+#[derive(Debug, Default)]
+pub struct LocalDocCache(
+    std::sync::Mutex<
+        std::collections::HashMap<crate::store::DocId, (Vec<automerge::ChangeHash>, LocalDoc)>,
+    >,
+);
+
+/// Most documents [`LocalDocCache`] keeps.
+pub const LOCAL_DOC_CACHE: usize = 20_000;
+
+impl LocalDocCache {
+    fn get(&self, id: &crate::store::DocId, heads: &[automerge::ChangeHash]) -> Option<LocalDoc> {
+        let map = self.0.lock().expect("local doc cache lock");
+        map.get(id)
+            .filter(|(h, _)| h.as_slice() == heads)
+            .map(|(_, d)| d.clone())
+    }
+
+    fn put(&self, id: crate::store::DocId, heads: Vec<automerge::ChangeHash>, doc: LocalDoc) {
+        let mut map = self.0.lock().expect("local doc cache lock");
+        if map.len() >= LOCAL_DOC_CACHE {
+            map.clear();
+        }
+        map.insert(id, (heads, doc));
+    }
+
+    /// Forget a document (deleted).
+    pub fn remove(&self, id: &crate::store::DocId) {
+        self.0.lock().expect("local doc cache lock").remove(id);
+    }
 }
 
 /// Who wrote which fields of a case document, over its whole history, and who created it.
