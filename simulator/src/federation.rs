@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use node::service::{LoadedCase, decide_write, facts_of};
 use node::store::CaseId;
+use node::sync::accept;
 use node::sync::plan::{LocalDoc, plan};
 use node::sync::projection::{self, Content};
 use node::sync::wire::DocKeyName;
@@ -384,6 +385,9 @@ impl<'a> Engine<'a> {
                         record(f, flows.get(&f).copied().flatten());
                     }
                     let target = holdings.entry(peer.clone()).or_default();
+                    // The receiver takes data in with the node's own accept code (`node::sync::accept`).
+                    let target_loaded = target.loaded();
+                    let target_facts = facts_of(peer, &target_loaded, &[&sender]);
                     let mut changed = false;
                     for key in &p.full {
                         let Some(doc) = docs
@@ -392,6 +396,28 @@ impl<'a> Engine<'a> {
                         else {
                             continue;
                         };
+                        let creator = target
+                            .docs
+                            .get(&(key.kind, key.instance.clone()))
+                            .and_then(|d| d.creator.clone())
+                            .or_else(|| doc.creator.clone());
+                        let cx = accept::FormContext {
+                            policy: self.policy,
+                            me: peer,
+                            peer: &sender,
+                            key,
+                            creator: creator.as_ref(),
+                            facts: &target_facts,
+                        };
+                        let sent = doc
+                            .authors
+                            .get(&node::doc::actor_for(&sender))
+                            .copied()
+                            .unwrap_or_default();
+                        if let Err(refusal) = accept::form_fields(&cx, sent.iter()) {
+                            tracing::warn!(sender = %sender, receiver = %peer, doc = ?key, %refusal, "the receiver refuses a whole document the sender shares");
+                            continue;
+                        }
                         // Fields no flow lets the peer receive are the peer's own writes in the shared document:
                         // nothing is disclosed by handing them back.
                         for f in doc.form.field_ids() {
@@ -417,10 +443,40 @@ impl<'a> Engine<'a> {
                         }
                     } else if held != Some(&p.projection) {
                         let content = projection::content_of(&p.projection, &validator);
-                        target
-                            .received
-                            .insert(sender.clone(), (p.projection.clone(), content));
-                        changed = true;
+                        let taken = content
+                            .meta
+                            .as_ref()
+                            .ok_or_else(|| accept::Refusal::new("a projection without _meta"))
+                            .and_then(|meta| {
+                                accept::projection_facts(
+                                    peer,
+                                    &sender,
+                                    &target_loaded,
+                                    meta,
+                                    &content.forms,
+                                )
+                            })
+                            .and_then(|facts| {
+                                accept::projection_fields(
+                                    self.policy,
+                                    &sender,
+                                    peer,
+                                    &facts,
+                                    p.projected,
+                                )
+                            });
+                        match taken {
+                            Ok(()) => {
+                                let target = holdings.entry(peer.clone()).or_default();
+                                target
+                                    .received
+                                    .insert(sender.clone(), (p.projection.clone(), content));
+                                changed = true;
+                            }
+                            Err(refusal) => {
+                                tracing::debug!(sender = %sender, receiver = %peer, %refusal, "the receiver does not take the projection (yet)");
+                            }
+                        }
                     }
                     if changed {
                         next.insert(peer.clone());

@@ -94,6 +94,114 @@ pub fn may_push(cx: &FormContext<'_>) -> bool {
     !may_write_into(cx.policy, cx.facts, cx.peer, cx.key, cx.creator).is_empty()
 }
 
+/// What a push into one document instance may touch: the fields the sender may write into it, and those a flow
+/// lets this node receive from it. This node's own write rights never make it a holder of another partner's data.
+#[derive(Debug, Clone, Copy)]
+pub struct FormRules {
+    may_write: FieldSet,
+    may_hold: FieldSet,
+}
+
+impl FormRules {
+    /// The rules for a push; refused outright when the sender may not write into the instance at all.
+    pub fn of(cx: &FormContext<'_>) -> Result<FormRules, Refusal> {
+        let may_write = may_write_into(cx.policy, cx.facts, cx.peer, cx.key, cx.creator);
+        if may_write.is_empty() {
+            return Err(Refusal::new(format!(
+                "{} may not write into {} {}: not its instance, or no write rule of policy {} covers it",
+                cx.peer, cx.key.kind, cx.key.instance, cx.policy.meta.version
+            )));
+        }
+        let may_hold = cx
+            .policy
+            .allowed_fields(cx.facts, cx.peer, cx.me)
+            .iter()
+            .map(|a| a.field)
+            .collect();
+        Ok(FormRules {
+            may_write,
+            may_hold,
+        })
+    }
+
+    /// Whether one field may be pushed.
+    pub fn check(&self, cx: &FormContext<'_>, field: FieldId) -> Result<(), Refusal> {
+        let version = &cx.policy.meta.version;
+        if !self.may_write.contains(field) {
+            return Err(Refusal::field(
+                format!("{} may not write {field} under policy {version}", cx.peer),
+                field,
+            ));
+        }
+        if !self.may_hold.contains(field) {
+            return Err(Refusal::field(
+                format!(
+                    "this node may not hold {field} from {} under policy {version}: no flow allows it",
+                    cx.peer
+                ),
+                field,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Check the fields a whole document brings (the simulator's in-memory federation, which moves forms, not
+/// changes): the same rules as [`form_changes`] applies op by op.
+pub fn form_fields(
+    cx: &FormContext<'_>,
+    fields: impl IntoIterator<Item = FieldId>,
+) -> Result<(), Refusal> {
+    let rules = FormRules::of(cx)?;
+    fields.into_iter().try_for_each(|f| rules.check(cx, f))
+}
+
+/// Check the fields of a projection from `sender` against `facts` ([`projection_facts`]): the same rule as
+/// [`projection_changes`] applies op by op.
+pub fn projection_fields(
+    policy: &Policy,
+    sender: &PartnerId,
+    me: &PartnerId,
+    facts: &CaseFacts,
+    fields: FieldSet,
+) -> Result<(), Refusal> {
+    let allowed = allowed_from(policy, sender, me, facts);
+    match fields.difference(allowed).iter().next() {
+        None => Ok(()),
+        Some(field) => Err(not_holdable(policy, sender, me, facts, field)),
+    }
+}
+
+fn allowed_from(
+    policy: &Policy,
+    sender: &PartnerId,
+    me: &PartnerId,
+    facts: &CaseFacts,
+) -> FieldSet {
+    policy
+        .allowed_fields(facts, sender, me)
+        .iter()
+        .map(|a| a.field)
+        .collect()
+}
+
+fn not_holdable(
+    policy: &Policy,
+    sender: &PartnerId,
+    me: &PartnerId,
+    facts: &CaseFacts,
+    field: FieldId,
+) -> Refusal {
+    Refusal::field(
+        format!(
+            "this node may not hold {field} from {sender} under policy {} ({})",
+            policy.meta.version,
+            describe(facts, me)
+        ),
+        field,
+    )
+}
+
 /// Check the new changes of a push into a case document, applied on a fork (`fork` holds them). Returns the
 /// fields they touch.
 pub fn form_changes(
@@ -105,7 +213,7 @@ pub fn form_changes(
     if new.is_empty() {
         return Ok(Vec::new());
     }
-    let (me, peer, policy) = (cx.me, cx.peer, cx.policy);
+    let (me, peer) = (cx.me, cx.peer);
     if cx.key.kind == DocumentKind::Registratie
         && peer.role() == Role::Zorgaanbieder
         && form.text("betrokken_zorgaanbieder") != Some(&peer.to_string())
@@ -114,20 +222,7 @@ pub fn form_changes(
             "a registratie from {peer} must name {peer} as betrokken_zorgaanbieder"
         )));
     }
-    let may_write = may_write_into(policy, cx.facts, peer, cx.key, cx.creator);
-    if may_write.is_empty() {
-        return Err(Refusal::new(format!(
-            "{peer} may not write into {} {}: not its instance, or no write rule of policy {} covers it",
-            cx.key.kind, cx.key.instance, policy.meta.version
-        )));
-    }
-    // Holding follows the flows only: this node's own write rights never make it a holder of another partner's
-    // data.
-    let may_hold: FieldSet = policy
-        .allowed_fields(cx.facts, peer, me)
-        .iter()
-        .map(|a| a.field)
-        .collect();
+    let rules = FormRules::of(cx)?;
     let peer_actor = crate::doc::actor_for(peer);
     let my_actor = crate::doc::actor_for(me);
     let mut fields: Vec<FieldId> = Vec::new();
@@ -152,24 +247,7 @@ pub fn form_changes(
             .ok_or_else(|| {
                 Refusal::new(format!("{} has no field {:?}", cx.key.kind, path.first()))
             })?;
-        if !may_write.contains(field) {
-            return Err(Refusal::field(
-                format!(
-                    "{peer} may not write {field} under policy {}",
-                    policy.meta.version
-                ),
-                field,
-            ));
-        }
-        if !may_hold.contains(field) {
-            return Err(Refusal::field(
-                format!(
-                    "this node may not hold {field} from {peer} under policy {}: no flow allows it",
-                    policy.meta.version
-                ),
-                field,
-            ));
-        }
+        rules.check(cx, field)?;
         if !fields.contains(&field) {
             fields.push(field);
         }
@@ -257,11 +335,7 @@ pub fn projection_changes(
     fork: &mut AutoCommit,
     new: &[Change],
 ) -> Result<Vec<FieldId>, Refusal> {
-    let allowed: FieldSet = policy
-        .allowed_fields(facts, sender, me)
-        .iter()
-        .map(|a| a.field)
-        .collect();
+    let allowed = allowed_from(policy, sender, me, facts);
     let sender_actor = crate::doc::actor_for(sender);
     let mut fields = Vec::new();
     for op in check::touched(fork, new) {
@@ -285,14 +359,7 @@ pub fn projection_changes(
                     ))
                 })?;
                 if !allowed.contains(field) {
-                    return Err(Refusal::field(
-                        format!(
-                            "this node may not hold {field} from {sender} under policy {} ({})",
-                            policy.meta.version,
-                            describe(facts, me)
-                        ),
-                        field,
-                    ));
+                    return Err(not_holdable(policy, sender, me, facts, field));
                 }
                 if !fields.contains(&field) {
                     fields.push(field);

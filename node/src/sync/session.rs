@@ -39,6 +39,9 @@ struct Session {
     deferred: HashSet<String>,
     /// Policy versions passed on to the peer on this connection.
     policies_sent: HashSet<String>,
+    /// Cases whose reconcile failed half-way (a busy database, an audit record that could not be stored): tried
+    /// again at the next retry tick rather than at the case's next change.
+    failed: BTreeSet<CaseId>,
     /// Rotated projections to tell the peer to delete, once their successors are on their way.
     forget: Vec<String>,
     /// Retired projections the peer was told to delete on this connection.
@@ -88,6 +91,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         unavailable: HashSet::new(),
         deferred: HashSet::new(),
         policies_sent: HashSet::new(),
+        failed: BTreeSet::new(),
         forget: Vec::new(),
         forgets_sent: HashSet::new(),
     };
@@ -344,14 +348,22 @@ impl Session {
     /// Offer again what the peer could not take, ask again for what this node could not take: the facts that
     /// decide it (a projection saying who relates how) may have arrived since.
     async fn retry(&mut self) {
-        let cases: BTreeSet<CaseId> = self
-            .unavailable
-            .iter()
-            .chain(&self.deferred)
-            .filter_map(|d| WireDoc::parse(d).map(|w| w.case().clone()))
-            .collect();
+        let mut cases: BTreeSet<CaseId> = std::mem::take(&mut self.failed);
+        cases.extend(
+            self.unavailable
+                .iter()
+                .chain(&self.deferred)
+                .filter_map(|d| WireDoc::parse(d).map(|w| w.case().clone())),
+        );
         for case in cases {
             self.reconcile(&case).await;
+        }
+    }
+
+    /// Reconcile a case again at the next retry tick. Bounded like the other retry sets.
+    fn retry_later(&mut self, case: &CaseId) {
+        if self.failed.len() < MAX_DEFERRED {
+            self.failed.insert(case.clone());
         }
     }
 
@@ -377,6 +389,7 @@ impl Session {
     async fn reconcile(&mut self, case: &CaseId) {
         let node = self.inner.node.clone();
         let Ok(loaded) = node.load_case(case).await else {
+            self.retry_later(case);
             return;
         };
         let docs = plan::local_docs(&node, case).await;
@@ -385,8 +398,13 @@ impl Session {
         tracing::debug!(peer = %self.peer, case = %case, full = plan.full.len(), projected = plan.projected.len(), "reconcile");
         // The projection first: it carries the facts (who relates how) the peer needs to accept the documents.
         let mut shared: Vec<WireDoc> = Vec::new();
-        if let Some(p) = self.update_projection(case, &plan).await {
-            shared.push(p);
+        match self.update_projection(case, &plan).await {
+            Ok(Some(p)) => shared.push(p),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(peer = %self.peer, case = %case, error = %e, "projection not updated; retrying");
+                self.retry_later(case);
+            }
         }
         shared.extend(plan.full.iter().cloned().map(WireDoc::Form));
         self.withdraw_whole(&docs, &plan, policy.on_withdrawal)
@@ -495,14 +513,17 @@ impl Session {
     /// the peer told to delete it. Consent withdrawn is told at once to a peer that received this case before
     /// (and to no other): under `on_withdrawal = "keep"` only the facts of its projection change (what it holds
     /// stays, nothing new is added); under `"forget"` it is rotated, and the new generation holds only the facts.
-    async fn update_projection(&mut self, case: &CaseId, plan: &Plan) -> Option<WireDoc> {
+    async fn update_projection(
+        &mut self,
+        case: &CaseId,
+        plan: &Plan,
+    ) -> Result<Option<WireDoc>, crate::store::StoreError> {
         let store = self.inner.node.store();
         let me = self.me().to_string();
         let peer = self.peer.to_string();
         let mine: Vec<ProjectionRecord> = store
             .projections_of_case(case)
-            .await
-            .ok()?
+            .await?
             .into_iter()
             .filter(|p| p.sender == me && p.receiver == peer)
             .collect();
@@ -526,7 +547,10 @@ impl Session {
         }
         let mut current = match current {
             Some(p) => {
-                let am = doc::load(&p.snapshot, []).ok()?;
+                let Ok(am) = doc::load(&p.snapshot, []) else {
+                    tracing::error!(doc = %p.wire_id, "a stored projection does not load");
+                    return Ok(None);
+                };
                 let held_json = match doc::read_json(&am) {
                     Ok(serde_json::Value::Object(m)) => m,
                     _ => serde_json::Map::new(),
@@ -550,7 +574,7 @@ impl Session {
                     // projection is replaced by a fresh one and the peer told to delete the old.
                     let mut retired = p.clone();
                     retired.retired = true;
-                    let _ = store.put_projection(&retired).await;
+                    store.put_projection(&retired).await?;
                     // Told after the new generation is sent, so the peer never lacks the facts it decides on.
                     self.forgets_sent.insert(p.wire_id.clone());
                     self.forget.push(p.wire_id.clone());
@@ -563,7 +587,7 @@ impl Session {
             None => None,
         };
         if wanted.is_empty() {
-            return None;
+            return Ok(None);
         }
         let (mut record, mut am) = match current.take() {
             Some(x) => x,
@@ -590,13 +614,16 @@ impl Session {
             }
         };
         am.set_actor(doc::actor_for(self.me()));
-        let changed = doc::write_sections(&mut am, &wanted).ok()?;
+        let Ok(changed) = doc::write_sections(&mut am, &wanted) else {
+            tracing::error!(case = %case, "a projection could not be written");
+            return Ok(None);
+        };
         if changed || record.snapshot.is_empty() {
             doc::commit(&mut am, self.inner.node.clock_now().unix_timestamp());
             record.snapshot = am.save_nocompress();
-            store.put_projection(&record).await.ok()?;
+            store.put_projection(&record).await?;
         }
-        WireDoc::parse(&record.wire_id)
+        Ok(WireDoc::parse(&record.wire_id))
     }
 
     /// Load a document for syncing with this peer, and its sync session.
@@ -714,6 +741,7 @@ impl Session {
                 );
                 if let Err(e) = self.inner.node.store().append_audit(&entry).await {
                     tracing::error!(peer = %self.peer, doc = %name, error = %e, "disclosure not sent: its audit record could not be stored");
+                    self.retry_later(d.case());
                     return;
                 }
             }
