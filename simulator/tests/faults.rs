@@ -136,10 +136,11 @@ async fn the_checks_can_fail() {
     );
 }
 
-/// A projection whose change touches only its facts (`_meta`) must make the receiver re-plan the case: here a
-/// gemeente learns of a case without consent only through a facts-only projection, and must then tell the
-/// Transferpunt how it relates (its own facts-only projection). Before the fix it waited for the next reconnect
-/// — found by the convergence check of every fault run.
+/// A projection whose change touches only its facts (`_meta`) must make the receiver re-plan the case: here the
+/// zorgaanbieder withdraws consent, its projection to the gemeente changes only its facts, and the gemeente must
+/// then bring what it shares with the Transferpunt in line at once. Before the fix such a receiver waited for the
+/// next reconnect — found by the convergence check of every fault run. (Without consent a gemeente learns nothing
+/// of a client at all: `tests/tests/enforcement.rs`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_facts_only_projection_makes_the_receiver_replan() {
     use serde_json::json;
@@ -150,28 +151,39 @@ async fn a_facts_only_projection_makes_the_receiver_replan() {
     const TP: &str = "transferpunt:sdf";
     let net = LiveNet::start(&[ZA, GM, TP]).await.unwrap();
     let case = net.new_case(ZA).await.unwrap();
-    net.write(ZA, &case, policies::DocumentKind::Registratie, None, &json!({
-        "achternaam_voorletters": "Zonder, Z.", "bsn": "123456782", "geboortedatum": "1990-04-12",
-        "soort_voorziening": "maatschappelijke_opvang", "herkomstgemeente": "GM0080", "verblijfgemeente": "GM0080",
-        "start_verblijf_opvang": "2025-09-01", "betrokken_zorgaanbieder": ZA,
-        "reden_dakloosheid": "Huisuitzetting", "toestemming_gegevensdeling": false
+    let registratie = |consent: bool| {
+        let mut r = json!({
+            "achternaam_voorletters": "Zonder, Z.", "bsn": "123456782", "geboortedatum": "1990-04-12",
+            "soort_voorziening": "maatschappelijke_opvang", "herkomstgemeente": "GM0080", "verblijfgemeente": "GM0080",
+            "start_verblijf_opvang": "2025-09-01", "betrokken_zorgaanbieder": ZA,
+            "reden_dakloosheid": "Huisuitzetting", "toestemming_gegevensdeling": consent
+        });
+        if consent {
+            r["datum_toestemming"] = json!("2025-09-01");
+        }
+        r
+    };
+    net.write(ZA, &case, policies::DocumentKind::Registratie, None, &registratie(true))
+        .await
+        .unwrap();
+    net.write(ZA, &case, policies::DocumentKind::Aanmelding, None, &json!({
+        "achternaam_voorletters": "Zonder, Z.", "datum_aanmelding": "2025-09-10", "leefsituatie": "alleenstaand"
     }))
     .await
     .unwrap();
     let limit = std::time::Duration::from_secs(60);
-    let knows = eventually(limit, || async {
-        let cases = net.get(GM).node().store().list_cases().await.unwrap();
-        cases.iter().any(|c| c.id == case)
+    let holds = eventually(limit, || async {
+        net.holds(GM, &case).await.contains_key("aanmelding")
     })
     .await;
-    assert!(knows, "the gemeente learns of the case from the facts");
+    assert!(holds, "the gemeente holds the aanmelding");
+    net.write(ZA, &case, policies::DocumentKind::Registratie, None, &registratie(false))
+        .await
+        .unwrap();
     let sent = eventually(limit, || async {
         net.plan_differences(GM, TP, &case).await.is_empty()
+            && net.plan(GM, TP, &case).await.is_some_and(|p| !p.consent)
     })
     .await;
     assert!(sent, "{:?}", net.plan_differences(GM, TP, &case).await);
-    assert!(
-        net.holds(GM, &case).await.is_empty(),
-        "no consent: the gemeente holds no form"
-    );
 }
