@@ -18,6 +18,7 @@ pub mod crosscheck;
 pub mod faults;
 pub mod federation;
 pub mod live;
+pub mod oracle;
 pub mod population;
 pub mod replay;
 pub mod report;
