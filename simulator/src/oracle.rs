@@ -1069,20 +1069,16 @@ impl Oracle {
             for (section, form) in &truth.forms {
                 let json = form.to_json();
                 for f in form.field_ids() {
-                    let distinctive = matches!(
-                        f.spec().ty,
-                        FieldType::Text | FieldType::LongText | FieldType::Bsn
-                    );
-                    // Records (offers, contacts) hold text too: they count as their field.
-                    let records = matches!(f.spec().ty, FieldType::Records(_));
-                    if !distinctive && !records {
-                        continue;
-                    }
+                    // Records (offers, contacts) hold text too: it counts as their field.
                     let mut strings = Vec::new();
                     if let Some(v) = json.get(f.name()) {
-                        strings_in(v, &mut strings);
+                        texts_in(&f.spec().ty, v, &mut strings);
                     }
-                    for s in strings.into_iter().filter(|s| s.len() >= 8) {
+                    // Distinctive: long enough, and naming a client (a number); not a word every case has.
+                    for s in strings
+                        .into_iter()
+                        .filter(|s| s.len() >= 8 && s.bytes().any(|b| b.is_ascii_digit()))
+                    {
                         values.entry(s).or_default().insert((case.clone(), section.clone(), f));
                     }
                 }
@@ -1119,12 +1115,22 @@ impl Oracle {
     }
 }
 
-/// Every string in a JSON value, nested ones included.
-fn strings_in(v: &Json, out: &mut Vec<String>) {
-    match v {
-        Json::String(s) => out.push(s.clone()),
-        Json::Array(items) => items.iter().for_each(|i| strings_in(i, out)),
-        Json::Object(m) => m.values().for_each(|i| strings_in(i, out)),
+/// The free text and BSNs in a field's value, those in its records included (not dates, codes or partner ids,
+/// which many cases share).
+fn texts_in(ty: &FieldType, v: &Json, out: &mut Vec<String>) {
+    match (ty, v) {
+        (FieldType::Text | FieldType::LongText | FieldType::Bsn, Json::String(s)) => {
+            out.push(s.clone());
+        }
+        (FieldType::Records(specs), Json::Array(items)) => {
+            for item in items.iter().filter_map(Json::as_object) {
+                for spec in specs.iter() {
+                    if let Some(v) = item.get(spec.name) {
+                        texts_in(&spec.ty, v, out);
+                    }
+                }
+            }
+        }
         _ => {}
     }
 }
@@ -1210,4 +1216,194 @@ fn truth_of(snap: &Snapshot, case: &CaseId, partners: &[PartnerId], gemeenten: &
         facts,
         consent_ever,
     }
+}
+
+/// A violation found while playing a population, with the event after which it was first seen.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The client.
+    pub client: u32,
+    /// The index of its event.
+    pub event: usize,
+    /// The event, in words.
+    pub what: String,
+    /// The violation.
+    pub violation: Violation,
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "after client {} event {} ({}): {}",
+            self.client, self.event, self.what, self.violation
+        )
+    }
+}
+
+/// What [`play`] did and found.
+#[derive(Debug, Clone, Default)]
+pub struct Played {
+    /// Clients played.
+    pub clients: usize,
+    /// Events written (accepted by the author's node).
+    pub events: usize,
+    /// Writes the author's node refused, in words.
+    pub refused: Vec<String>,
+    /// Events after which the nodes did not settle within the limit (the oracle ran anyway).
+    pub unsettled: usize,
+    /// Every violation, once, with the event after which it was first seen; then those only the final check of
+    /// every case and the canary search found.
+    pub violations: Vec<Found>,
+    /// Values checked.
+    pub values: usize,
+    /// Values a `keep` policy may let stay whose change could not be dated (see [`Report::undated_keep`]).
+    pub undated_keep: usize,
+    /// The flows and write rules exercised.
+    pub coverage: Coverage,
+    /// Time spent waiting for the nodes to settle.
+    pub settling: std::time::Duration,
+    /// Time spent in the oracle.
+    pub checking: std::time::Duration,
+}
+
+/// What the nodes store of a case, as a fingerprint: the heads of every case document and every projection's
+/// bytes, per node. Equal fingerprints some time apart mean the federation has settled for the case.
+async fn fingerprint(net: &LiveNet, case: &CaseId) -> Vec<u8> {
+    let mut out = Vec::new();
+    for n in net.nodes.values() {
+        let Some(node) = n.node.as_ref() else {
+            continue;
+        };
+        out.extend(n.id.to_string().as_bytes());
+        for meta in node.store().list_documents(case).await.unwrap_or_default() {
+            out.extend(format!("{:?}{:?}", meta.key, meta.heads).as_bytes());
+        }
+        for p in node.store().projections_of_case(case).await.unwrap_or_default() {
+            out.extend(p.wire_id.as_bytes());
+            out.push(u8::from(p.retired));
+            out.extend(&p.snapshot);
+        }
+    }
+    out
+}
+
+/// Wait until what the nodes store of `case` has not changed for `quiet`, at most `limit`; whether it settled.
+pub async fn settle(
+    net: &LiveNet,
+    case: &CaseId,
+    quiet: std::time::Duration,
+    limit: std::time::Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut last = fingerprint(net, case).await;
+    let mut since = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let now = fingerprint(net, case).await;
+        if now != last {
+            last = now;
+            since = tokio::time::Instant::now();
+        } else if since.elapsed() >= quiet {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+    }
+}
+
+/// Play a population event by event through a [`LiveNet`] of its partners (which run the shipped covenant
+/// policy), wait after every event until the nodes settle, run the oracle on the event's case, and at the end
+/// check every case once more and search every data directory for canaries.
+///
+/// `quiet` is how long nothing may change before the nodes count as settled (above the sessions' 500 ms retry);
+/// `limit` bounds the wait per event.
+pub async fn play(
+    pop: &crate::population::Population,
+    oracle: &mut Oracle,
+    quiet: std::time::Duration,
+    limit: std::time::Duration,
+) -> Result<Played, PlayError> {
+    let ids: Vec<String> = pop.partners.all().map(|p| p.to_string()).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let net = LiveNet::start(&refs).await?;
+    let mut played = Played::default();
+    for client in &pop.clients {
+        let mut case: Option<CaseId> = None;
+        for (i, event) in client.events.iter().enumerate() {
+            let what = format!(
+                "{} writes {} {} ({})",
+                event.author, event.kind, event.instance, event.step
+            );
+            let author = event.author.to_string();
+            let c = match &case {
+                Some(c) => c.clone(),
+                None => {
+                    let c = net
+                        .new_case(&author)
+                        .await
+                        .map_err(|e| PlayError::Live(crate::live::LiveError::from_message(e)))?;
+                    case = Some(c.clone());
+                    c
+                }
+            };
+            let instance = (!event.instance.is_empty()).then_some(event.instance.as_str());
+            match net.write(&author, &c, event.kind, instance, &event.form).await {
+                Ok(_) => played.events += 1,
+                Err(e) => {
+                    played
+                        .refused
+                        .push(format!("client {} event {i} ({what}): {e}", client.number));
+                    continue;
+                }
+            }
+            let t = std::time::Instant::now();
+            if !settle(&net, &c, quiet, limit).await {
+                played.unsettled += 1;
+            }
+            played.settling += t.elapsed();
+            let t = std::time::Instant::now();
+            let report = oracle.observe(&net, Some(std::slice::from_ref(&c))).await?;
+            played.checking += t.elapsed();
+            played.values += report.values;
+            played.undated_keep += report.undated_keep;
+            played
+                .violations
+                .extend(report.violations.into_iter().map(|violation| Found {
+                    client: client.number,
+                    event: i,
+                    what: what.clone(),
+                    violation,
+                }));
+        }
+        played.clients += 1;
+    }
+    // Every case once more (a late message for an earlier case), then the files.
+    let last = oracle.observe(&net, None).await?;
+    let canaries = oracle.canaries(&net);
+    played.violations.extend(
+        last.violations
+            .into_iter()
+            .chain(canaries)
+            .map(|violation| Found {
+                client: 0,
+                event: 0,
+                what: "the final check".into(),
+                violation,
+            }),
+    );
+    played.coverage = oracle.coverage();
+    Ok(played)
+}
+
+/// Playing a population through live nodes failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayError {
+    /// Starting or driving the live federation failed.
+    #[error(transparent)]
+    Live(#[from] crate::live::LiveError),
+    /// Reading a node's store failed.
+    #[error(transparent)]
+    Oracle(#[from] OracleError),
 }
