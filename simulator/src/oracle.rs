@@ -448,6 +448,8 @@ pub struct Oracle {
     policy: Policy,
     on_withdrawal: OnWithdrawal,
     gemeenten: Gemeenten,
+    /// The federation's one Transferpunt, once seen: another partner with that role relates to no case.
+    transferpunt: Option<PartnerId>,
     history: BTreeMap<CaseId, CaseHistory>,
     truths: BTreeMap<CaseId, CaseTruth>,
     flow_hits: BTreeSet<(usize, String, String, String)>,
@@ -548,6 +550,7 @@ impl Oracle {
             policy,
             on_withdrawal,
             gemeenten: Gemeenten::friesland(),
+            transferpunt: None,
             history: BTreeMap::new(),
             truths: BTreeMap::new(),
             flow_hits: BTreeSet::new(),
@@ -579,6 +582,13 @@ impl Oracle {
     ) -> Result<Report, OracleError> {
         let snap = snapshot(net, cases).await?;
         let partners: Vec<PartnerId> = net.nodes.values().map(|n| n.id.clone()).collect();
+        if let [tp] = partners
+            .iter()
+            .filter(|p| p.role() == policies::Role::Transferpunt)
+            .collect::<Vec<_>>()[..]
+        {
+            self.transferpunt = Some(tp.clone());
+        }
         let case_ids: BTreeSet<CaseId> = snap.values().flat_map(|m| m.keys().cloned()).collect();
         let mut report = Report::default();
         for case in &case_ids {
@@ -641,16 +651,7 @@ impl Oracle {
         let mut report = Report::default();
         let mut out = Vec::new();
         // Only reading: the coverage of a one-off check is not the run's.
-        let mut scratch = Oracle {
-            flow_hits: BTreeSet::new(),
-            write_hits: BTreeSet::new(),
-            seen: BTreeSet::new(),
-            history: self.history.clone(),
-            truths: self.truths.clone(),
-            policy: self.policy.clone(),
-            on_withdrawal: self.on_withdrawal,
-            gemeenten: self.gemeenten.clone(),
-        };
+        let mut scratch = self.scratch();
         for case in wanted {
             let held = held_of(store, &n.id, &case).await?;
             scratch.truths.entry(case.clone()).or_insert_with(|| {
@@ -673,6 +674,60 @@ impl Oracle {
         Ok(report)
     }
 
+    /// Check a document a partner outside the live federation (a rogue peer driven by hand) received under the wire
+    /// name `wire` (`c/<case>/<kind>[/<instance>]` or `p/<case>/<sender>/<receiver>/<generation>`), against the
+    /// truth the oracle last computed for its case. A name that does not parse is checked as nothing.
+    pub fn check_received(&self, me: &PartnerId, wire: &str, doc: &mut AutoCommit) -> Vec<Violation> {
+        let Some(parsed) = node::sync::wire::WireDoc::parse(wire) else {
+            return Vec::new();
+        };
+        let case = parsed.case().clone();
+        let place = match parsed {
+            node::sync::wire::WireDoc::Form(k) => Place::Document {
+                kind: k.kind,
+                instance: k.instance,
+            },
+            node::sync::wire::WireDoc::Projection {
+                sender,
+                receiver,
+                generation,
+                ..
+            } => Place::Projection {
+                sender: sender.to_string(),
+                receiver: receiver.to_string(),
+                generation,
+                retired: false,
+            },
+        };
+        let changes = doc.get_changes(&[]);
+        let held = [Held {
+            place,
+            ops: set_ops(&changes),
+            changes,
+        }];
+        let mut scratch = self.scratch();
+        scratch
+            .truths
+            .entry(case.clone())
+            .or_insert_with(|| truth_of(&Snapshot::new(), &case, &[], &self.gemeenten));
+        scratch.check_held(me, &case, &held, &mut Report::default())
+    }
+
+    /// A copy for one-off checks: same truth and history, its own coverage.
+    fn scratch(&self) -> Oracle {
+        Oracle {
+            flow_hits: BTreeSet::new(),
+            write_hits: BTreeSet::new(),
+            seen: BTreeSet::new(),
+            history: self.history.clone(),
+            truths: self.truths.clone(),
+            policy: self.policy.clone(),
+            on_withdrawal: self.on_withdrawal,
+            gemeenten: self.gemeenten.clone(),
+            transferpunt: self.transferpunt.clone(),
+        }
+    }
+
     /// Which flows and write rules the checks so far saw used.
     pub fn coverage(&self) -> Coverage {
         let mut c = Coverage::default();
@@ -687,9 +742,22 @@ impl Oracle {
         c
     }
 
+    /// A partner's relations to a case under the truth facts. The covenant has one Transferpunt: a partner with
+    /// that role that is not the federation's relates to nothing (the policy's own rule, "the Transferpunt always
+    /// relates", is about the one).
+    fn rels(&self, facts: &CaseFacts, p: &PartnerId) -> Vec<Relation> {
+        if p.role() == policies::Role::Transferpunt
+            && self.transferpunt.as_ref().is_some_and(|t| t != p)
+        {
+            return vec![Relation::Geen];
+        }
+        facts.relations_of(p)
+    }
+
     /// The relations a partner has, or had while the oracle watched.
     fn relations_ever(&self, case: &CaseId, p: &PartnerId) -> Vec<Relation> {
-        let mut rels: BTreeSet<Relation> = self.truths[case].facts.relations_of(p).into_iter().collect();
+        let mut rels: BTreeSet<Relation> =
+            self.rels(&self.truths[case].facts, p).into_iter().collect();
         if let Some(h) = self.history.get(case).and_then(|h| h.relations_ever.get(p)) {
             rels.extend(h.iter().copied());
         }
@@ -709,7 +777,7 @@ impl Oracle {
     fn receivable(&self, facts: &CaseFacts, p: &PartnerId, consent: bool) -> FieldSet {
         self.policy.receivable(
             p.role(),
-            &facts.relations_of(p),
+            &self.rels(facts, p),
             consent,
             facts.phase,
             facts.voorziening,
@@ -889,7 +957,7 @@ impl Oracle {
                         out.push(violation(
                             qualified,
                             Reason::NotReceivable {
-                                relations: facts.relations_of(me),
+                                relations: self.rels(facts, me),
                                 phase: facts.phase,
                                 consent: facts.consent,
                             },
@@ -942,7 +1010,7 @@ impl Oracle {
                 out.push(violation(
                     qualified,
                     Reason::NotReceivable {
-                        relations: facts.relations_of(me),
+                        relations: self.rels(facts, me),
                         phase: facts.phase,
                         consent: facts.consent,
                     },
@@ -1005,7 +1073,7 @@ impl Oracle {
         field: FieldId,
     ) {
         let from = self.relations_ever(case, sender);
-        let to = facts.relations_of(me);
+        let to = self.rels(facts, me);
         let hits: Vec<usize> = self
             .policy
             .flows
