@@ -450,6 +450,8 @@ pub struct Oracle {
     gemeenten: Gemeenten,
     /// The federation's one Transferpunt, once seen: another partner with that role relates to no case.
     transferpunt: Option<PartnerId>,
+    /// Partners outside the live federation whose actors a report should name (rogue peers).
+    others: Vec<PartnerId>,
     history: BTreeMap<CaseId, CaseHistory>,
     truths: BTreeMap<CaseId, CaseTruth>,
     flow_hits: BTreeSet<(usize, String, String, String)>,
@@ -551,6 +553,7 @@ impl Oracle {
             on_withdrawal,
             gemeenten: Gemeenten::friesland(),
             transferpunt: None,
+            others: Vec::new(),
             history: BTreeMap::new(),
             truths: BTreeMap::new(),
             flow_hits: BTreeSet::new(),
@@ -565,6 +568,12 @@ impl Oracle {
             Policy::covenant(),
             OnWithdrawal::of_policy_text(policies::policy::COVENANT_POLICY),
         )
+    }
+
+    /// Name these partners' Automerge actors in reports (partners outside the live federation, such as rogue
+    /// peers); otherwise an actor no node of the federation has is shown in hex.
+    pub fn name_partners(&mut self, partners: impl IntoIterator<Item = PartnerId>) {
+        self.others.extend(partners);
     }
 
     /// The truth of a case as last computed.
@@ -725,6 +734,7 @@ impl Oracle {
             on_withdrawal: self.on_withdrawal,
             gemeenten: self.gemeenten.clone(),
             transferpunt: self.transferpunt.clone(),
+            others: self.others.clone(),
         }
     }
 
@@ -798,6 +808,7 @@ impl Oracle {
         let partners: Vec<PartnerId> = facts.relations.keys().cloned().collect();
         let by_actor: HashMap<ActorId, PartnerId> = partners
             .iter()
+            .chain(&self.others)
             .chain([me])
             .map(|p| (node::doc::actor_for(p), p.clone()))
             .collect();
