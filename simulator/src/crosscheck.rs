@@ -134,12 +134,13 @@ pub async fn check(
     };
     // The oracle judges the nodes by the policy they run: the covenant.
     let mut oracle = Oracle::covenant();
-    let oracle_failed = |client: u32, event: usize, what: &str, e: crate::oracle::OracleError| Mismatch {
-        client,
-        event,
-        what: what.to_string(),
-        detail: format!("the oracle could not read a node: {e}"),
-    };
+    let oracle_failed =
+        |client: u32, event: usize, what: &str, e: crate::oracle::OracleError| Mismatch {
+            client,
+            event,
+            what: what.to_string(),
+            detail: format!("the oracle could not read a node: {e}"),
+        };
     for client in &pop.clients {
         let mut steps: Vec<HoldingsView> = Vec::new();
         let outcome = engine.run_case_observed(client, Some(&mut |_, v| steps.push(v.clone())));
@@ -269,7 +270,9 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
             );
             print!("{}", c.coverage);
             if c.violations.is_empty() {
-                println!("The conformance oracle found no value held that the policy does not allow.");
+                println!(
+                    "The conformance oracle found no value held that the policy does not allow."
+                );
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!(

@@ -170,7 +170,10 @@ impl fmt::Display for Reason {
                 "only consent let it travel, and this change was made after consent was withdrawn"
             ),
             Reason::OtherPartnersInstance { owner } => {
-                write!(f, "it is {owner}'s instance; partners of one role never hold each other's")
+                write!(
+                    f,
+                    "it is {owner}'s instance; partners of one role never hold each other's"
+                )
             }
             Reason::NotWritable { relations } => write!(
                 f,
@@ -181,10 +184,16 @@ impl fmt::Display for Reason {
                 write!(f, "written by {author}, whom no write rule lets write it")
             }
             Reason::NotBySender { sender } => {
-                write!(f, "a change in a projection from {sender} not made by {sender}")
+                write!(
+                    f,
+                    "a change in a projection from {sender} not made by {sender}"
+                )
             }
             Reason::UnknownField => write!(f, "the data model has no such field"),
-            Reason::UnknownCase => write!(f, "no partner of the federation wrote anything of this case"),
+            Reason::UnknownCase => write!(
+                f,
+                "no partner of the federation wrote anything of this case"
+            ),
             Reason::Canary { value } => write!(
                 f,
                 "its data directory holds {value:?}, which no field it may hold carries"
@@ -264,13 +273,20 @@ pub enum OracleError {
     },
 }
 
-/// Which flows and write rules of the policy a run exercised: for each, how many distinct (case, sender,
-/// receiver) holdings resp. (case, author, document) writes it permitted.
+/// Which flows and write rules of the policy a run exercised.
+///
+/// A flow is *exercised* by a (case, sender, receiver) when, under the case's truth facts, it applies to the pair
+/// and the sender may hold a field of it the case has; it is *used* when the receiver actually stores such a value
+/// from that sender. A write rule is exercised by a (case, author, document) whose author wrote a field under it.
+/// Exercised counts say what the population put to the test; a flow exercised but never used is one the nodes
+/// never deliver.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Coverage {
-    /// Per flow name (every flow of the policy, zero when never exercised).
+    /// Per flow name (every flow of the policy, zero when never exercised): (case, sender, receiver) triples.
     pub flows: BTreeMap<String, usize>,
-    /// Per write rule name (every rule, zero when never exercised).
+    /// Per flow name: (case, sender, receiver) triples where the receiver stores a value under it.
+    pub flows_used: BTreeMap<String, usize>,
+    /// Per write rule name (every rule, zero when never exercised): (case, author, document) triples.
     pub writes: BTreeMap<String, usize>,
 }
 
@@ -294,18 +310,21 @@ impl Coverage {
 impl fmt::Display for Coverage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let flows = self.flows.values().filter(|n| **n > 0).count();
+        let used = self.flows_used.values().filter(|n| **n > 0).count();
         let writes = self.writes.values().filter(|n| **n > 0).count();
         writeln!(
             f,
-            "Coverage: {flows} of {} flows, {writes} of {} write rules exercised.",
+            "Coverage: {flows} of {} flows exercised ({used} used by the nodes), {writes} of {} write rules exercised.",
             self.flows.len(),
             self.writes.len()
         )?;
+        writeln!(f, "  kind        exercised  used  name")?;
         for (name, n) in &self.flows {
-            writeln!(f, "  flow        {n:>5}  {name}")?;
+            let used = self.flows_used.get(name).copied().unwrap_or(0);
+            writeln!(f, "  flow        {n:>9}  {used:>4}  {name}")?;
         }
         for (name, n) in &self.writes {
-            writeln!(f, "  write rule  {n:>5}  {name}")?;
+            writeln!(f, "  write rule  {n:>9}     -  {name}")?;
         }
         Ok(())
     }
@@ -455,6 +474,7 @@ pub struct Oracle {
     history: BTreeMap<CaseId, CaseHistory>,
     truths: BTreeMap<CaseId, CaseTruth>,
     flow_hits: BTreeSet<(usize, String, String, String)>,
+    scenario_flows: BTreeSet<(usize, String, String, String)>,
     write_hits: BTreeSet<(usize, String, String, String)>,
     seen: BTreeSet<(String, String, String, String, &'static str)>,
 }
@@ -489,12 +509,11 @@ async fn held_of(store: &Store, me: &PartnerId, case: &CaseId) -> Result<Vec<Hel
         });
     }
     for p in store.projections_of_case(case).await.map_err(serr)? {
-        let mut am =
-            node::doc::load(&p.snapshot, []).map_err(|source| OracleError::Load {
-                node: me.to_string(),
-                what: p.wire_id.clone(),
-                source,
-            })?;
+        let mut am = node::doc::load(&p.snapshot, []).map_err(|source| OracleError::Load {
+            node: me.to_string(),
+            what: p.wire_id.clone(),
+            source,
+        })?;
         let changes = am.get_changes(&[]);
         out.push(Held {
             place: Place::Projection {
@@ -557,6 +576,7 @@ impl Oracle {
             history: BTreeMap::new(),
             truths: BTreeMap::new(),
             flow_hits: BTreeSet::new(),
+            scenario_flows: BTreeSet::new(),
             write_hits: BTreeSet::new(),
             seen: BTreeSet::new(),
         }
@@ -615,6 +635,7 @@ impl Oracle {
                 }
             }
             self.truths.insert(case.clone(), truth);
+            self.exercise(case, &partners);
             for (me, per) in &snap {
                 if let Some(held) = per.get(case) {
                     let found = self.check_held(me, case, held, &mut report);
@@ -663,9 +684,10 @@ impl Oracle {
         let mut scratch = self.scratch();
         for case in wanted {
             let held = held_of(store, &n.id, &case).await?;
-            scratch.truths.entry(case.clone()).or_insert_with(|| {
-                truth_of(&Snapshot::new(), &case, &[], &self.gemeenten)
-            });
+            scratch
+                .truths
+                .entry(case.clone())
+                .or_insert_with(|| truth_of(&Snapshot::new(), &case, &[], &self.gemeenten));
             out.extend(scratch.check_held(&n.id, &case, &held, &mut report));
         }
         out.sort();
@@ -686,7 +708,12 @@ impl Oracle {
     /// Check a document a partner outside the live federation (a rogue peer driven by hand) received under the wire
     /// name `wire` (`c/<case>/<kind>[/<instance>]` or `p/<case>/<sender>/<receiver>/<generation>`), against the
     /// truth the oracle last computed for its case. A name that does not parse is checked as nothing.
-    pub fn check_received(&self, me: &PartnerId, wire: &str, doc: &mut AutoCommit) -> Vec<Violation> {
+    pub fn check_received(
+        &self,
+        me: &PartnerId,
+        wire: &str,
+        doc: &mut AutoCommit,
+    ) -> Vec<Violation> {
         let Some(parsed) = node::sync::wire::WireDoc::parse(wire) else {
             return Vec::new();
         };
@@ -726,6 +753,7 @@ impl Oracle {
     fn scratch(&self) -> Oracle {
         Oracle {
             flow_hits: BTreeSet::new(),
+            scenario_flows: BTreeSet::new(),
             write_hits: BTreeSet::new(),
             seen: BTreeSet::new(),
             history: self.history.clone(),
@@ -738,11 +766,65 @@ impl Oracle {
         }
     }
 
+    /// Record which flows the truth of a case puts to the test: for every flow, every (sender, receiver) pair of
+    /// `partners` it applies to where the sender may hold a field of it the case has.
+    fn exercise(&mut self, case: &CaseId, partners: &[PartnerId]) {
+        let truth = &self.truths[case];
+        let facts = &truth.facts;
+        let mut hits = Vec::new();
+        for (i, flow) in self.policy.flows.iter().enumerate() {
+            if !flow
+                .conditions
+                .hold(facts.consent, facts.phase, facts.voorziening)
+            {
+                continue;
+            }
+            for from in partners.iter().filter(|p| p.role() == flow.from) {
+                let from_rels = self.rels(facts, from);
+                if !flow.from_relations.is_empty()
+                    && !from_rels.iter().any(|r| flow.from_relations.contains(r))
+                {
+                    continue;
+                }
+                for to in partners
+                    .iter()
+                    .filter(|p| p.role() == flow.to && *p != from)
+                {
+                    if !self
+                        .rels(facts, to)
+                        .iter()
+                        .any(|r| flow.relations.contains(r))
+                    {
+                        continue;
+                    }
+                    let carries = truth.forms.iter().any(|(section, form)| {
+                        form.field_ids().any(|f| {
+                            flow.fields.contains(f)
+                                && self.may_hold(truth, from, section, f)
+                                && self.may_hold(truth, to, section, f)
+                        })
+                    });
+                    if carries {
+                        hits.push((
+                            i,
+                            case.as_str().to_string(),
+                            from.to_string(),
+                            to.to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+        self.scenario_flows.extend(hits);
+    }
+
     /// Which flows and write rules the checks so far saw used.
     pub fn coverage(&self) -> Coverage {
         let mut c = Coverage::default();
         for (i, f) in self.policy.flows.iter().enumerate() {
-            let n = self.flow_hits.iter().filter(|h| h.0 == i).count();
+            let used = self.flow_hits.iter().filter(|h| h.0 == i).count();
+            *c.flows_used.entry(f.name.clone()).or_default() += used;
+            let n = self.scenario_flows.iter().filter(|h| h.0 == i).count();
             *c.flows.entry(f.name.clone()).or_default() += n;
         }
         for (i, w) in self.policy.writes.iter().enumerate() {
@@ -781,7 +863,8 @@ impl Oracle {
     }
 
     fn writable_ever(&self, case: &CaseId, p: &PartnerId) -> FieldSet {
-        self.policy.writable(p.role(), &self.relations_ever(case, p))
+        self.policy
+            .writable(p.role(), &self.relations_ever(case, p))
     }
 
     fn receivable(&self, facts: &CaseFacts, p: &PartnerId, consent: bool) -> FieldSet {
@@ -820,11 +903,13 @@ impl Oracle {
         let now = self.receivable(facts, me, facts.consent);
         let with_consent = self.receivable(facts, me, true);
         let withdrawn = truth.consent_ever && !facts.consent;
-        let before: Option<BTreeSet<ChangeHash>> = self
-            .history
-            .get(case)
-            .and_then(|h| h.while_consent.clone());
+        let before: Option<BTreeSet<ChangeHash>> =
+            self.history.get(case).and_then(|h| h.while_consent.clone());
         let my_writes = self.writable_ever(case, me);
+        let writes_of: HashMap<ActorId, FieldSet> = by_actor
+            .iter()
+            .map(|(a, p)| (a.clone(), self.writable_ever(case, p)))
+            .collect();
         let mut out = Vec::new();
         for h in held {
             let (where_, incoming_from, outgoing) = match &h.place {
@@ -935,7 +1020,10 @@ impl Oracle {
                     && owner.role() == me.role()
                     && &owner != me
                 {
-                    out.push(violation(qualified, Reason::OtherPartnersInstance { owner }));
+                    out.push(violation(
+                        qualified,
+                        Reason::OtherPartnersInstance { owner },
+                    ));
                     continue;
                 }
                 let own_change = op.actor == mine;
@@ -990,9 +1078,9 @@ impl Oracle {
                     ));
                 }
                 if let Place::Document { .. } = h.place {
-                    let may_write = author
-                        .as_ref()
-                        .is_some_and(|a| self.writable_ever(case, a).contains(field));
+                    let may_write = author.as_ref().is_some_and(|_| {
+                        writes_of.get(&op.actor).is_some_and(|w| w.contains(field))
+                    });
                     if !may_write {
                         out.push(violation(
                             qualified.clone(),
@@ -1096,7 +1184,8 @@ impl Oracle {
                         || from.iter().any(|r| f.from_relations.contains(r)))
                     && f.to == me.role()
                     && to.iter().any(|r| f.relations.contains(r))
-                    && f.conditions.hold(facts.consent, facts.phase, facts.voorziening)
+                    && f.conditions
+                        .hold(facts.consent, facts.phase, facts.voorziening)
                     && f.fields.contains(field)
             })
             .map(|(i, _)| i)
@@ -1115,11 +1204,7 @@ impl Oracle {
     /// receive the field (under consent, when the policy keeps what was received before a withdrawal), and the
     /// section is not another same-role partner's instance.
     fn may_hold(&self, truth: &CaseTruth, p: &PartnerId, section: &str, field: FieldId) -> bool {
-        if truth
-            .authors
-            .get(section)
-            .is_some_and(|a| a.contains(p))
-        {
+        if truth.authors.get(section).is_some_and(|a| a.contains(p)) {
             return true;
         }
         if let Some((kind, instance)) = parse_section(section)
@@ -1135,12 +1220,14 @@ impl Oracle {
         }
         let keep = self.on_withdrawal == OnWithdrawal::Keep && truth.consent_ever;
         let facts = &truth.facts;
-        self.receivable(facts, p, facts.consent || keep).contains(field)
+        self.receivable(facts, p, facts.consent || keep)
+            .contains(field)
     }
 
     /// Search every running node's data directory for the distinctive values of every case the oracle has a
-    /// truth for (text and BSN fields whose value occurs in one case only, eight bytes or longer), where the node
-    /// may hold no field that carries the value.
+    /// truth for (text and BSN values, those in records included, of eight bytes or more with a digit in them, that
+    /// occur in one case only), where the node may hold no field that carries the value. A value counts as found
+    /// when it is not followed by a letter or digit (`Adres 12` is not found in `Adres 123`).
     pub fn canaries(&self, net: &LiveNet) -> Vec<Violation> {
         // value → (case, [(section, field)])
         let mut values: BTreeMap<String, BTreeSet<(CaseId, String, FieldId)>> = BTreeMap::new();
@@ -1158,7 +1245,10 @@ impl Oracle {
                         .into_iter()
                         .filter(|s| s.len() >= 8 && s.bytes().any(|b| b.is_ascii_digit()))
                     {
-                        values.entry(s).or_default().insert((case.clone(), section.clone(), f));
+                        values
+                            .entry(s)
+                            .or_default()
+                            .insert((case.clone(), section.clone(), f));
                     }
                 }
             }
@@ -1171,9 +1261,9 @@ impl Oracle {
                 let [case] = cases.into_iter().collect::<Vec<_>>()[..] else {
                     continue;
                 };
-                let allowed = places.iter().any(|(c, section, f)| {
-                    self.may_hold(&self.truths[c], &n.id, section, *f)
-                });
+                let allowed = places
+                    .iter()
+                    .any(|(c, section, f)| self.may_hold(&self.truths[c], &n.id, section, *f));
                 if allowed || !contains_value(&files, value) {
                     continue;
                 }
@@ -1233,7 +1323,12 @@ fn contains_value(files: &[(std::path::PathBuf, Vec<u8>)], value: &str) -> bool 
 
 /// The truth of a case from a snapshot: for every case document, the changes each node made in its own copy
 /// under its own actor, merged over all nodes; validated as partial forms; and the facts for `partners`.
-fn truth_of(snap: &Snapshot, case: &CaseId, partners: &[PartnerId], gemeenten: &Gemeenten) -> CaseTruth {
+fn truth_of(
+    snap: &Snapshot,
+    case: &CaseId,
+    partners: &[PartnerId],
+    gemeenten: &Gemeenten,
+) -> CaseTruth {
     let mut by_doc: BTreeMap<(DocumentKind, String), (Vec<Change>, BTreeSet<PartnerId>)> =
         BTreeMap::new();
     for (p, per) in snap {
@@ -1358,7 +1453,12 @@ async fn fingerprint(net: &LiveNet, case: &CaseId) -> Vec<u8> {
         for meta in node.store().list_documents(case).await.unwrap_or_default() {
             out.extend(format!("{:?}{:?}", meta.key, meta.heads).as_bytes());
         }
-        for p in node.store().projections_of_case(case).await.unwrap_or_default() {
+        for p in node
+            .store()
+            .projections_of_case(case)
+            .await
+            .unwrap_or_default()
+        {
             out.extend(p.wire_id.as_bytes());
             out.push(u8::from(p.retired));
             out.extend(&p.snapshot);
@@ -1378,7 +1478,7 @@ pub async fn settle(
     let mut last = fingerprint(net, case).await;
     let mut since = tokio::time::Instant::now();
     loop {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let now = fingerprint(net, case).await;
         if now != last {
             last = now;
@@ -1428,7 +1528,10 @@ pub async fn play(
                 }
             };
             let instance = (!event.instance.is_empty()).then_some(event.instance.as_str());
-            match net.write(&author, &c, event.kind, instance, &event.form).await {
+            match net
+                .write(&author, &c, event.kind, instance, &event.form)
+                .await
+            {
                 Ok(_) => played.events += 1,
                 Err(e) => {
                     played

@@ -1243,9 +1243,9 @@ pub fn oracle(seed: u64, bemiddeld: usize) -> Population {
         );
     };
     let closed = |c: &Client| {
-        c.events
-            .iter()
-            .any(|e| e.kind == DocumentKind::Beoordeling && e.form.get("datum_afgesloten").is_some())
+        c.events.iter().any(|e| {
+            e.kind == DocumentKind::Beoordeling && e.form.get("datum_afgesloten").is_some()
+        })
     };
     take(Path::Bemiddeld, bemiddeld, &|_| true);
     take(Path::VerzoekZonderBemiddeling, 1, &closed);
@@ -1343,7 +1343,14 @@ fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
         obj.remove("datum_toestemming");
         let date = first.date + Duration::days(1);
         late["datum_toestemming"] = json!(fmt(date));
-        add(date, &zorg, DocumentKind::Registratie, String::new(), late, "geeft alsnog toestemming");
+        add(
+            date,
+            &zorg,
+            DocumentKind::Registratie,
+            String::new(),
+            late,
+            "geeft alsnog toestemming",
+        );
     }
     let melding = |melder: &str, d: Date, what: &str| {
         json!({"datum_melding": fmt(d), "melder": melder, "soort": "signaal", "ave_niveau": 2,
@@ -1351,30 +1358,62 @@ fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
             "terugkoppeling_aan_melder": format!("Terugkoppeling {what} {n:05}")})
     };
     let d = end + Duration::days(1);
-    add(d, &zorg, DocumentKind::Melding, format!("{zorg}-m1"), melding("zorgaanbieder", d, "Zorgsignaal"),
-        "meldt een signaal (zorgaanbieder)");
+    add(
+        d,
+        &zorg,
+        DocumentKind::Melding,
+        format!("{zorg}-m1"),
+        melding("zorgaanbieder", d, "Zorgsignaal"),
+        "meldt een signaal (zorgaanbieder)",
+    );
     let tp = partners.transferpunt.clone();
-    add(d, &tp, DocumentKind::Melding, format!("{tp}-m1"), melding("transferpunt", d, "Knelpunt Transferpunt"),
-        "registreert een knelpunt (Transferpunt)");
+    add(
+        d,
+        &tp,
+        DocumentKind::Melding,
+        format!("{tp}-m1"),
+        melding("transferpunt", d, "Knelpunt Transferpunt"),
+        "registreert een knelpunt (Transferpunt)",
+    );
     let mut gemeenten: Vec<String> = vec![verblijf.clone(), herkomst.clone(), uitstroom.clone()];
     gemeenten.sort();
     gemeenten.dedup();
     for g in &gemeenten {
         let gemeente = partner(Role::Gemeente, g);
-        add(d, &gemeente, DocumentKind::Melding, format!("{gemeente}-m1"),
-            melding("gemeente", d, &format!("Signaal gemeente {g}")), "meldt een signaal (gemeente)");
+        add(
+            d,
+            &gemeente,
+            DocumentKind::Melding,
+            format!("{gemeente}-m1"),
+            melding("gemeente", d, &format!("Signaal gemeente {g}")),
+            "meldt een signaal (gemeente)",
+        );
         if *g != uitstroom {
-            add(d, &gemeente, DocumentKind::Gemeente, gemeente.to_string(),
+            add(
+                d,
+                &gemeente,
+                DocumentKind::Gemeente,
+                gemeente.to_string(),
                 json!({"client_toe_aan_uitstroom": "ja", "datum_start_onderzoek": fmt(d),
                     "gebiedsteam_contactpersoon": format!("Gebiedsteam {g} cliënt {n:05}")}),
-                "legt het onderzoek van het gebiedsteam vast");
+                "legt het onderzoek van het gebiedsteam vast",
+            );
         }
     }
     if let Some(corp) = &corporatie
-        && !client.events.iter().any(|e| e.kind == DocumentKind::Melding && &e.author == corp)
+        && !client
+            .events
+            .iter()
+            .any(|e| e.kind == DocumentKind::Melding && &e.author == corp)
     {
-        add(d, corp, DocumentKind::Melding, format!("{corp}-m1"), melding("corporatie", d, "Overlast"),
-            "meldt overlast (corporatie)");
+        add(
+            d,
+            corp,
+            DocumentKind::Melding,
+            format!("{corp}-m1"),
+            melding("corporatie", d, "Overlast"),
+            "meldt overlast (corporatie)",
+        );
     }
     let later = d + Duration::days(1);
     if k == 1 {
@@ -1390,7 +1429,14 @@ fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
         let obj = withdrawn.as_object_mut().expect("object");
         obj.insert("toestemming_gegevensdeling".into(), json!(false));
         obj.remove("datum_toestemming");
-        add(later, &zorg, DocumentKind::Registratie, String::new(), withdrawn, "trekt de toestemming in");
+        add(
+            later,
+            &zorg,
+            DocumentKind::Registratie,
+            String::new(),
+            withdrawn,
+            "trekt de toestemming in",
+        );
         let mut aanmelding = client
             .events
             .iter()
@@ -1399,9 +1445,16 @@ fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
             .expect("an aanmelding")
             .form
             .clone();
-        aanmelding["naam_vorige_verhuurder_of_instantie"] = json!(format!("Verhuurder na intrekking {n:05}"));
-        add(later + Duration::days(1), &zorg, DocumentKind::Aanmelding, String::new(), aanmelding,
-            "werkt de aanmelding bij na de intrekking");
+        aanmelding["naam_vorige_verhuurder_of_instantie"] =
+            json!(format!("Verhuurder na intrekking {n:05}"));
+        add(
+            later + Duration::days(1),
+            &zorg,
+            DocumentKind::Aanmelding,
+            String::new(),
+            aanmelding,
+            "werkt de aanmelding bij na de intrekking",
+        );
     } else if k >= 2 {
         let mut beoordeling = client
             .events
@@ -1412,7 +1465,14 @@ fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
             .form
             .clone();
         beoordeling["datum_afgesloten"] = json!(fmt(later));
-        add(later, &tp, DocumentKind::Beoordeling, String::new(), beoordeling, "sluit de casus af");
+        add(
+            later,
+            &tp,
+            DocumentKind::Beoordeling,
+            String::new(),
+            beoordeling,
+            "sluit de casus af",
+        );
     }
     client.events.extend(extra);
     client.events.sort_by_key(|e| e.date);
