@@ -1232,26 +1232,42 @@ pub fn oracle(seed: u64, bemiddeld: usize) -> Population {
         ..Assumptions::default()
     };
     let mut pop = generate_with(Scale::Demo, seed, assumptions);
-    let mut kept = Vec::new();
-    let mut take = |path: Path, n: usize, pick: &dyn Fn(&Client) -> bool| {
-        kept.extend(
-            pop.clients
-                .iter()
-                .filter(|c| c.path == path && pick(c))
-                .take(n)
-                .cloned(),
-        );
+    let clients = std::mem::take(&mut pop.clients);
+    let take = |path: Path, n: usize, pick: &dyn Fn(&Client) -> bool| -> Vec<Client> {
+        clients
+            .iter()
+            .filter(|c| c.path == path && pick(c))
+            .take(n)
+            .cloned()
+            .collect()
     };
     let closed = |c: &Client| {
         c.events.iter().any(|e| {
             e.kind == DocumentKind::Beoordeling && e.form.get("datum_afgesloten").is_some()
         })
     };
-    take(Path::Bemiddeld, bemiddeld, &|_| true);
-    take(Path::VerzoekZonderBemiddeling, 1, &closed);
-    take(Path::Regulier, 1, &|_| true);
-    take(Path::Uitval, 1, &|_| true);
-    take(Path::InZorg, 1, &|_| true);
+    // The first returns to where it came from, so a verblijfgemeente elsewhere writes a gemeente form of its own.
+    let home = |c: &Client| {
+        let text = |kind, f: &str| {
+            c.events
+                .iter()
+                .filter(|e| e.kind == kind)
+                .find_map(|e| e.form.get(f).and_then(Json::as_str).map(str::to_string))
+        };
+        text(DocumentKind::Registratie, "herkomstgemeente")
+            == text(DocumentKind::Beoordeling, "gekozen_uitstroomgemeente")
+    };
+    let mut kept = take(Path::Bemiddeld, bemiddeld.min(1), &home);
+    let first = kept.first().map(|c| c.number);
+    kept.extend(take(
+        Path::Bemiddeld,
+        bemiddeld.saturating_sub(kept.len()),
+        &|c| Some(c.number) != first,
+    ));
+    kept.extend(take(Path::VerzoekZonderBemiddeling, 1, &closed));
+    kept.extend(take(Path::Regulier, 1, &|_| true));
+    kept.extend(take(Path::Uitval, 1, &|_| true));
+    kept.extend(take(Path::InZorg, 1, &|_| true));
     let partners = pop.partners.clone();
     for (k, client) in kept
         .iter_mut()
@@ -1260,6 +1276,7 @@ pub fn oracle(seed: u64, bemiddeld: usize) -> Population {
     {
         oracle_steps(&partners, client, k);
     }
+    kept.sort_by_key(|c| c.number);
     pop.clients = kept;
     pop.every = 1;
     pop
