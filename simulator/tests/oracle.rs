@@ -760,3 +760,104 @@ async fn a_second_transferpunt_gets_and_plants_nothing() {
         found.join("\n")
     );
 }
+
+/// Consent withdrawn, judged by both settings of `[consent] on_withdrawal`: with `forget` nothing only consent let
+/// travel may stay; with `keep` what was received before may stay, and only a change made after the withdrawal
+/// is a violation. The federation sides are stopped, so the only change after the withdrawal is the one planted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawal_is_judged_by_the_policys_setting() {
+    use simulator::oracle::OnWithdrawal;
+    let (mut net, case) = assigned_case().await;
+    let one = std::slice::from_ref(&case);
+    let mut keep = Oracle::new(policies::Policy::covenant(), OnWithdrawal::Keep);
+    let mut forget = Oracle::covenant();
+    // Watched while consent holds: nothing wrong, and the changes that exist now are dated before.
+    assert!(
+        keep.observe(&net, Some(one))
+            .await
+            .unwrap()
+            .violations
+            .is_empty()
+    );
+    assert!(
+        forget
+            .observe(&net, Some(one))
+            .await
+            .unwrap()
+            .violations
+            .is_empty()
+    );
+    for id in net.ids() {
+        net.stop(&id).await;
+    }
+    net.write(
+        ZA,
+        &case,
+        DocumentKind::Registratie,
+        None,
+        registratie(false),
+    )
+    .await
+    .unwrap();
+    // After the withdrawal, an aanmelding change reaches the gemeente in a new projection generation.
+    let later = ProjectionRecord {
+        wire_id: format!("p/{case}/{ZA}/{GM}/8"),
+        case: case.clone(),
+        sender: ZA.into(),
+        receiver: GM.into(),
+        generation: 8,
+        snapshot: projection_as(
+            ZA,
+            json!({ "aanmelding": {"naam_vorige_verhuurder_of_instantie": "Na intrekking 4711"}, "_meta": meta("verblijfgemeente", "betrokken_zorgaanbieder", "bemiddeling") }),
+            json!({ "aanmelding": {"naam_vorige_verhuurder_of_instantie": "Na intrekking 4711"}, "_meta": meta("verblijfgemeente", "betrokken_zorgaanbieder", "bemiddeling") }),
+        ),
+        sync_state: None,
+        retired: false,
+    };
+    net.get(GM)
+        .node()
+        .store()
+        .put_projection(&later)
+        .await
+        .unwrap();
+
+    let kept = keep.observe(&net, Some(one)).await.unwrap().violations;
+    for v in &kept {
+        eprintln!("keep: {v}");
+    }
+    assert_eq!(
+        kept.iter()
+            .map(|v| (v.node.to_string(), v.field.clone(), v.reason.clone()))
+            .collect::<Vec<_>>(),
+        vec![(
+            GM.to_string(),
+            "aanmelding.naam_vorige_verhuurder_of_instantie".to_string(),
+            Reason::ChangedAfterWithdrawal
+        )]
+    );
+    let forgotten = forget.observe(&net, Some(one)).await.unwrap().violations;
+    for v in &forgotten {
+        eprintln!("forget: {v}");
+    }
+    // Forget: everything only consent let travel, at every node that received it — the planted change too.
+    assert!(
+        forgotten
+            .iter()
+            .all(|v| v.reason == Reason::ConsentWithdrawn),
+        "{forgotten:#?}"
+    );
+    for (node, field) in [
+        (GM, "aanmelding.naam_vorige_verhuurder_of_instantie"),
+        (GM, "registratie.bsn"),
+        (TP, "registratie.bsn"),
+        (TP, "bemiddelingsverzoek.woonwens"),
+        (ELKIEN, "aanmeldbericht.bsn"),
+    ] {
+        assert!(
+            forgotten
+                .iter()
+                .any(|v| v.node.to_string() == node && v.field == field),
+            "{node} {field}: {forgotten:#?}"
+        );
+    }
+}
