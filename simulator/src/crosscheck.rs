@@ -5,6 +5,11 @@
 //! event requires every node to hold exactly what [`Engine`] says it holds: the same sections, fields and values,
 //! and nothing at all where the simulation has nothing. A write the simulation refuses must be refused by the real
 //! node too.
+//!
+//! Since the simulation runs the same `node::sync::plan` as the nodes, agreement cannot show a wrong `plan`. So the
+//! conformance [`oracle`](crate::oracle) runs as well after every event: every value every node stores, history
+//! included, against what the policy itself lets that node hold. Its violations are reported next to the
+//! comparison, with the flows and write rules the run exercised.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
@@ -16,6 +21,7 @@ use serde_json::Value as Json;
 
 use crate::federation::{Engine, HoldingsView, merge_section};
 use crate::live::{LiveNet, eventually};
+use crate::oracle::{Coverage, Found, Oracle};
 use crate::population::{self, Population, Scale};
 
 /// Options of `weerthuis-sim crosscheck`.
@@ -27,6 +33,11 @@ pub struct Args {
     /// Play every N-th client only.
     #[arg(long, default_value_t = 1)]
     pub every: usize,
+    /// Play the conformance oracle's population instead (`population::oracle`): this many bemiddelde clients,
+    /// with every kind of document written by every role that may write it, late and withdrawn consent, refusals
+    /// and every phase.
+    #[arg(long)]
+    pub oracle_population: Option<usize>,
     /// How long to wait, at most, for the nodes to agree after an event, in seconds.
     #[arg(long, default_value_t = 60)]
     pub limit: u64,
@@ -46,8 +57,8 @@ pub struct Mismatch {
     pub detail: String,
 }
 
-/// What a passing check compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a passing check compared, and what the oracle found.
+#[derive(Debug, Clone)]
 pub struct Checked {
     /// Clients played.
     pub clients: usize,
@@ -57,6 +68,11 @@ pub struct Checked {
     pub refused: usize,
     /// Node holdings compared (one node, one case, after one event).
     pub comparisons: usize,
+    /// What the conformance oracle found after every event and in a final check of every case and every data
+    /// directory: each violation once, with the event after which it was first seen.
+    pub violations: Vec<Found>,
+    /// The flows and write rules of the covenant the run exercised, as the oracle saw them.
+    pub coverage: Coverage,
 }
 
 /// What a real node holds of a case, per section, as the simulation's [`HoldingsView`] shows it.
@@ -113,7 +129,18 @@ pub async fn check(
         events: 0,
         refused: 0,
         comparisons: 0,
+        violations: Vec::new(),
+        coverage: Coverage::default(),
     };
+    // The oracle judges the nodes by the policy they run: the covenant.
+    let mut oracle = Oracle::covenant();
+    let oracle_failed =
+        |client: u32, event: usize, what: &str, e: crate::oracle::OracleError| Mismatch {
+            client,
+            event,
+            what: what.to_string(),
+            detail: format!("the oracle could not read a node: {e}"),
+        };
     for client in &pop.clients {
         let mut steps: Vec<HoldingsView> = Vec::new();
         let outcome = engine.run_case_observed(client, Some(&mut |_, v| steps.push(v.clone())));
@@ -187,17 +214,48 @@ pub async fn check(
                     }
                 }
             }
+            let report = oracle
+                .observe(&net, Some(std::slice::from_ref(&c)))
+                .await
+                .map_err(|e| oracle_failed(client.number, i, &what, e))?;
+            checked
+                .violations
+                .extend(report.violations.into_iter().map(|violation| Found {
+                    client: client.number,
+                    event: i,
+                    what: what.clone(),
+                    violation,
+                }));
             checked.events += 1;
             checked.comparisons += ids.len();
         }
         checked.clients += 1;
     }
+    let last = oracle
+        .observe(&net, None)
+        .await
+        .map_err(|e| oracle_failed(0, 0, "the final check", e))?;
+    checked.violations.extend(
+        last.violations
+            .into_iter()
+            .chain(oracle.canaries(&net))
+            .map(|violation| Found {
+                client: 0,
+                event: 0,
+                what: "the final check".into(),
+                violation,
+            }),
+    );
+    checked.coverage = oracle.coverage();
     Ok(checked)
 }
 
 /// Run `weerthuis-sim crosscheck`.
 pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
-    let pop = population::generate(Scale::Demo, args.seed).sample(args.every);
+    let pop = match args.oracle_population {
+        Some(n) => population::oracle(args.seed, n),
+        None => population::generate(Scale::Demo, args.seed).sample(args.every),
+    };
     eprintln!(
         "playing {} clients ({} events) through seven real nodes",
         pop.clients.len(),
@@ -210,7 +268,22 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
                  holdings compared after every event.",
                 c.clients, c.events, c.refused, c.comparisons
             );
-            Ok(ExitCode::SUCCESS)
+            print!("{}", c.coverage);
+            if c.violations.is_empty() {
+                println!(
+                    "The conformance oracle found no value held that the policy does not allow."
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!(
+                    "The conformance oracle found {} value(s) held that the policy does not allow:",
+                    c.violations.len()
+                );
+                for v in &c.violations {
+                    println!("- {v}");
+                }
+                Ok(ExitCode::from(1))
+            }
         }
         Err(m) => {
             println!("The simulation and the real nodes disagree: {m}");

@@ -12,12 +12,15 @@
 //! - [`faults`]: real nodes over real QUIC with injected partitions, crashes, loss, duplication and reordering;
 //!   convergence and canary checks.
 //! - [`replay`]: a proposed policy against the disclosures a node recorded in its audit log.
+//! - [`oracle`]: the conformance oracle — every value every real node stores, history included, against what the
+//!   policy itself lets that node hold under the case's authoritative facts; independent of the sharing code.
 
 pub mod calibration;
 pub mod crosscheck;
 pub mod faults;
 pub mod federation;
 pub mod live;
+pub mod oracle;
 pub mod population;
 pub mod replay;
 pub mod report;

@@ -94,6 +94,13 @@ fn now() -> OffsetDateTime {
 #[error("{0}")]
 pub struct LiveError(String);
 
+impl LiveError {
+    /// An error in words.
+    pub fn from_message(e: impl std::fmt::Display) -> LiveError {
+        LiveError(e.to_string())
+    }
+}
+
 fn err(what: &str, e: impl std::fmt::Display) -> LiveError {
     LiveError(format!("{what}: {e}"))
 }

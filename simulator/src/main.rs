@@ -27,7 +27,8 @@ enum Command {
     /// Check a proposed policy against the disclosures a node recorded in its audit log.
     Replay(replay::Args),
     /// Play a small population through seven real nodes and check that after every event each holds exactly what
-    /// the in-memory simulation says.
+    /// the in-memory simulation says, and — the conformance oracle — that no node stores a value, history
+    /// included, the policy does not let it hold. Reports which flows and write rules the run exercised.
     Crosscheck(crosscheck::Args),
 }
 

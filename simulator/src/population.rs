@@ -501,7 +501,12 @@ fn exact_leases(rng: &mut Pcg64Mcg, n: usize, shares: [f64; 3]) -> Vec<&'static 
 
 /// Generate the population for a scale and seed.
 pub fn generate(scale: Scale, seed: u64) -> Population {
-    let assumptions = Assumptions::default();
+    generate_with(scale, seed, Assumptions::default())
+}
+
+/// Generate the population for a scale and seed under other assumptions (the calibration holds for the
+/// default ones only).
+pub fn generate_with(scale: Scale, seed: u64, assumptions: Assumptions) -> Population {
     let partners = partners(scale);
     let targets = scale.targets();
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
@@ -1201,4 +1206,291 @@ impl ClientGen<'_> {
                 "meldt een signaal");
         }
     }
+}
+
+/// The population the conformance oracle ([`crate::oracle`]) plays through real nodes: the demo's seven partners,
+/// a handful of clients chosen so that every kind of document is written by every role that may write it, and
+/// every flow of the covenant is used.
+///
+/// Drawn like [`generate`] (same seed, same population) under assumptions that make the rare steps common
+/// (refusals and re-assignment, meldingen, ondersteuningsplannen, refused offers), then per kept client:
+/// - every bemiddeld client also gets meldingen by its zorgaanbieder, the Transferpunt and each gemeente it relates
+///   to, and a gemeente form by its verblijf- and herkomstgemeente where these are not the uitstroomgemeente;
+/// - the first stays in maatschappelijke opvang elsewhere than it came from and gives consent only after
+///   registering (late consent);
+/// - the second is in beschermd wonen elsewhere than it will live, and withdraws its consent after the move, after
+///   which its zorgaanbieder still updates the aanmelding;
+/// - the others are closed by the Transferpunt (phase afgesloten).
+///
+/// Besides: one request closed without bemiddeling, one regular outflow, one uitval and one client still in care.
+pub fn oracle(seed: u64, bemiddeld: usize) -> Population {
+    let assumptions = Assumptions {
+        corporatie_refusal: 0.8,
+        first_offer_refused: 0.5,
+        ondersteuningsplan: 1.0,
+        melding: 1.0,
+        ..Assumptions::default()
+    };
+    let mut pop = generate_with(Scale::Demo, seed, assumptions);
+    let clients = std::mem::take(&mut pop.clients);
+    let take = |path: Path, n: usize, pick: &dyn Fn(&Client) -> bool| -> Vec<Client> {
+        clients
+            .iter()
+            .filter(|c| c.path == path && pick(c))
+            .take(n)
+            .cloned()
+            .collect()
+    };
+    let closed = |c: &Client| {
+        c.events.iter().any(|e| {
+            e.kind == DocumentKind::Beoordeling && e.form.get("datum_afgesloten").is_some()
+        })
+    };
+    // The first returns to where it came from, so a verblijfgemeente elsewhere writes a gemeente form of its own.
+    let home = |c: &Client| {
+        let text = |kind, f: &str| {
+            c.events
+                .iter()
+                .filter(|e| e.kind == kind)
+                .find_map(|e| e.form.get(f).and_then(Json::as_str).map(str::to_string))
+        };
+        text(DocumentKind::Registratie, "herkomstgemeente")
+            == text(DocumentKind::Beoordeling, "gekozen_uitstroomgemeente")
+    };
+    let mut kept = take(Path::Bemiddeld, bemiddeld.min(1), &home);
+    let first = kept.first().map(|c| c.number);
+    kept.extend(take(
+        Path::Bemiddeld,
+        bemiddeld.saturating_sub(kept.len()),
+        &|c| Some(c.number) != first,
+    ));
+    kept.extend(take(Path::VerzoekZonderBemiddeling, 1, &closed));
+    kept.extend(take(Path::Regulier, 1, &|_| true));
+    kept.extend(take(Path::Uitval, 1, &|_| true));
+    kept.extend(take(Path::InZorg, 1, &|_| true));
+    let partners = pop.partners.clone();
+    for (k, client) in kept
+        .iter_mut()
+        .filter(|c| c.path == Path::Bemiddeld)
+        .enumerate()
+    {
+        oracle_steps(&partners, client, k);
+    }
+    kept.sort_by_key(|c| c.number);
+    pop.clients = kept;
+    pop.every = 1;
+    pop
+}
+
+/// The other of the demo's two gemeenten.
+fn other_gemeente(partners: &Partners, code: &str) -> String {
+    partners
+        .gemeenten
+        .iter()
+        .map(|g| g.code().to_string())
+        .find(|g| g != code)
+        .unwrap_or_else(|| code.to_string())
+}
+
+fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
+    let n = client.number;
+    let text = |e: &Event, f: &str| e.form.get(f).and_then(Json::as_str).map(str::to_string);
+    let Some(reg) = client
+        .events
+        .iter()
+        .find(|e| e.kind == DocumentKind::Registratie)
+        .cloned()
+    else {
+        return;
+    };
+    let zorg = reg.author.clone();
+    let herkomst = text(&reg, "herkomstgemeente").unwrap_or_default();
+    let uitstroom = client
+        .events
+        .iter()
+        .filter(|e| e.kind == DocumentKind::Beoordeling)
+        .find_map(|e| text(e, "gekozen_uitstroomgemeente"))
+        .unwrap_or_else(|| herkomst.clone());
+    let corporatie = client
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.kind == DocumentKind::Reactie)
+        .map(|e| e.author.clone());
+    // The client's own circumstances, in every registratie it has.
+    let verblijf = match k {
+        0 => other_gemeente(partners, &herkomst),
+        1 => other_gemeente(partners, &uitstroom),
+        _ => text(&reg, "verblijfgemeente").unwrap_or_default(),
+    };
+    for e in client
+        .events
+        .iter_mut()
+        .filter(|e| e.kind == DocumentKind::Registratie)
+    {
+        e.form["verblijfgemeente"] = json!(verblijf);
+        match k {
+            0 => e.form["soort_voorziening"] = json!("maatschappelijke_opvang"),
+            1 => e.form["soort_voorziening"] = json!("beschermd_wonen"),
+            _ => {}
+        }
+    }
+    let end = client.events.last().map_or(reg.date, |e| e.date);
+    let mut extra: Vec<Event> = Vec::new();
+    let mut add = |date: Date, author: &PartnerId, kind, instance: String, form: Json, step| {
+        extra.push(Event {
+            date,
+            author: author.clone(),
+            kind,
+            instance,
+            form,
+            step,
+        });
+    };
+    if k == 0 {
+        // Late consent: registered without, given a day later.
+        let first = client
+            .events
+            .iter_mut()
+            .find(|e| e.kind == DocumentKind::Registratie)
+            .expect("a registratie");
+        let mut late = first.form.clone();
+        let obj = first.form.as_object_mut().expect("object");
+        obj.insert("toestemming_gegevensdeling".into(), json!(false));
+        obj.remove("datum_toestemming");
+        let date = first.date + Duration::days(1);
+        late["datum_toestemming"] = json!(fmt(date));
+        add(
+            date,
+            &zorg,
+            DocumentKind::Registratie,
+            String::new(),
+            late,
+            "geeft alsnog toestemming",
+        );
+    }
+    let melding = |melder: &str, d: Date, what: &str| {
+        json!({"datum_melding": fmt(d), "melder": melder, "soort": "signaal", "ave_niveau": 2,
+            "omschrijving": format!("{what} over cliënt {n:05}"), "status": "open",
+            "terugkoppeling_aan_melder": format!("Terugkoppeling {what} {n:05}")})
+    };
+    let d = end + Duration::days(1);
+    add(
+        d,
+        &zorg,
+        DocumentKind::Melding,
+        format!("{zorg}-m1"),
+        melding("zorgaanbieder", d, "Zorgsignaal"),
+        "meldt een signaal (zorgaanbieder)",
+    );
+    let tp = partners.transferpunt.clone();
+    add(
+        d,
+        &tp,
+        DocumentKind::Melding,
+        format!("{tp}-m1"),
+        melding("transferpunt", d, "Knelpunt Transferpunt"),
+        "registreert een knelpunt (Transferpunt)",
+    );
+    let mut gemeenten: Vec<String> = vec![verblijf.clone(), herkomst.clone(), uitstroom.clone()];
+    gemeenten.sort();
+    gemeenten.dedup();
+    for g in &gemeenten {
+        let gemeente = partner(Role::Gemeente, g);
+        add(
+            d,
+            &gemeente,
+            DocumentKind::Melding,
+            format!("{gemeente}-m1"),
+            melding("gemeente", d, &format!("Signaal gemeente {g}")),
+            "meldt een signaal (gemeente)",
+        );
+        if *g != uitstroom {
+            add(
+                d,
+                &gemeente,
+                DocumentKind::Gemeente,
+                gemeente.to_string(),
+                json!({"client_toe_aan_uitstroom": "ja", "datum_start_onderzoek": fmt(d),
+                    "gebiedsteam_contactpersoon": format!("Gebiedsteam {g} cliënt {n:05}")}),
+                "legt het onderzoek van het gebiedsteam vast",
+            );
+        }
+    }
+    if let Some(corp) = &corporatie
+        && !client
+            .events
+            .iter()
+            .any(|e| e.kind == DocumentKind::Melding && &e.author == corp)
+    {
+        add(
+            d,
+            corp,
+            DocumentKind::Melding,
+            format!("{corp}-m1"),
+            melding("corporatie", d, "Overlast"),
+            "meldt overlast (corporatie)",
+        );
+    }
+    let later = d + Duration::days(1);
+    if k == 1 {
+        // Consent withdrawn after the move; the zorgaanbieder still updates the aanmelding.
+        let mut withdrawn = client
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.kind == DocumentKind::Registratie)
+            .expect("a registratie")
+            .form
+            .clone();
+        let obj = withdrawn.as_object_mut().expect("object");
+        obj.insert("toestemming_gegevensdeling".into(), json!(false));
+        obj.remove("datum_toestemming");
+        add(
+            later,
+            &zorg,
+            DocumentKind::Registratie,
+            String::new(),
+            withdrawn,
+            "trekt de toestemming in",
+        );
+        let mut aanmelding = client
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.kind == DocumentKind::Aanmelding)
+            .expect("an aanmelding")
+            .form
+            .clone();
+        aanmelding["naam_vorige_verhuurder_of_instantie"] =
+            json!(format!("Verhuurder na intrekking {n:05}"));
+        add(
+            later + Duration::days(1),
+            &zorg,
+            DocumentKind::Aanmelding,
+            String::new(),
+            aanmelding,
+            "werkt de aanmelding bij na de intrekking",
+        );
+    } else if k >= 2 {
+        let mut beoordeling = client
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.kind == DocumentKind::Beoordeling)
+            .expect("a beoordeling")
+            .form
+            .clone();
+        beoordeling["datum_afgesloten"] = json!(fmt(later));
+        add(
+            later,
+            &tp,
+            DocumentKind::Beoordeling,
+            String::new(),
+            beoordeling,
+            "sluit de casus af",
+        );
+    }
+    client.events.extend(extra);
+    client.events.sort_by_key(|e| e.date);
 }

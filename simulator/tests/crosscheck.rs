@@ -17,6 +17,11 @@ async fn real_nodes_hold_exactly_what_the_simulation_says_after_every_event() {
     assert_eq!(checked.clients, pop.clients.len());
     assert!(checked.events > 60, "{checked:?}");
     assert_eq!(checked.comparisons, checked.events * 7);
+    // The conformance oracle ran after every event too; what it finds is asserted in tests/oracle.rs.
+    eprint!("{}", checked.coverage);
+    for v in &checked.violations {
+        eprintln!("oracle: {v}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
