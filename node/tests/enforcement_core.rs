@@ -222,7 +222,11 @@ fn a_meta_from_a_partner_that_decides_nothing_changes_no_fact() {
     // The Transferpunt says: no consent. A corporatie claims consent and that this gemeente is the uitstroomgemeente.
     loaded.declarations.insert(
         pid(TP),
-        meta(&[Relation::Verblijfgemeente], &[Relation::Transferpunt], false),
+        meta(
+            &[Relation::Verblijfgemeente],
+            &[Relation::Transferpunt],
+            false,
+        ),
     );
     loaded.declarations.insert(
         pid(ELKIEN),
@@ -253,7 +257,11 @@ fn a_withdrawal_by_the_betrokken_zorgaanbieder_wins_over_stored_forms_and_other_
     );
     loaded.declarations.insert(
         pid(GM_VERBLIJF),
-        meta(&[Relation::Transferpunt], &[Relation::Verblijfgemeente], true),
+        meta(
+            &[Relation::Transferpunt],
+            &[Relation::Verblijfgemeente],
+            true,
+        ),
     );
     assert!(!node::facts::facts_of(&tp, &loaded, &[]).consent);
     // At a gemeente, every authority must say so.
@@ -261,7 +269,11 @@ fn a_withdrawal_by_the_betrokken_zorgaanbieder_wins_over_stored_forms_and_other_
     let mut at_gemeente = holding(&[]);
     at_gemeente.declarations.insert(
         pid(TP),
-        meta(&[Relation::Verblijfgemeente], &[Relation::Transferpunt], true),
+        meta(
+            &[Relation::Verblijfgemeente],
+            &[Relation::Transferpunt],
+            true,
+        ),
     );
     at_gemeente.declarations.insert(
         pid(ZA),

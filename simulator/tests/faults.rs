@@ -163,9 +163,15 @@ async fn a_facts_only_projection_makes_the_receiver_replan() {
         }
         r
     };
-    net.write(ZA, &case, policies::DocumentKind::Registratie, None, &registratie(true))
-        .await
-        .unwrap();
+    net.write(
+        ZA,
+        &case,
+        policies::DocumentKind::Registratie,
+        None,
+        &registratie(true),
+    )
+    .await
+    .unwrap();
     net.write(ZA, &case, policies::DocumentKind::Aanmelding, None, &json!({
         "achternaam_voorletters": "Zonder, Z.", "datum_aanmelding": "2025-09-10", "leefsituatie": "alleenstaand"
     }))
@@ -177,9 +183,15 @@ async fn a_facts_only_projection_makes_the_receiver_replan() {
     })
     .await;
     assert!(holds, "the gemeente holds the aanmelding");
-    net.write(ZA, &case, policies::DocumentKind::Registratie, None, &registratie(false))
-        .await
-        .unwrap();
+    net.write(
+        ZA,
+        &case,
+        policies::DocumentKind::Registratie,
+        None,
+        &registratie(false),
+    )
+    .await
+    .unwrap();
     let sent = eventually(limit, || async {
         net.plan_differences(GM, TP, &case).await.is_empty()
             && net.plan(GM, TP, &case).await.is_some_and(|p| !p.consent)

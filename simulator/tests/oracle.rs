@@ -675,7 +675,9 @@ fn replayed_policy(net: &LiveNet) -> node::distribution::SignedPolicy {
             "\"melding.datum_melding\", \"melding.omschrijving\", \"melding.melder\",",
             1,
         );
-    node::distribution::SignedPolicy::sign(&wider, &net.get(TP).cert.key_pem).unwrap()
+    // Sequence 1: nothing was published before, so only the widening check (acceptance by each node's privacy
+    // officer) stands between it and force.
+    node::distribution::SignedPolicy::sign(&wider, 1, &net.get(TP).cert.key_pem).unwrap()
 }
 
 /// The oracle decides: the honest nodes' stores and files, and everything each rogue received.

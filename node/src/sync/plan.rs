@@ -153,17 +153,10 @@ pub fn plan(
         );
         m
     };
-    // A partner learns how it relates to a case only from the Transferpunt, which assigns and informs (Afspraak
-    // 3), or from a sender some flow of the policy names for it.
-    let may_tell = me.role() == policies::Role::Transferpunt
-        || policy.flows.iter().any(|f| {
-            f.from == me.role()
-                && f.to == peer.role()
-                && meta
-                    .ontvanger_relaties
-                    .iter()
-                    .any(|r| f.relations.contains(r))
-        });
+    // A partner learns how it relates to a case without receiving data only from the Transferpunt, which assigns
+    // and informs (Afspraak 3): every other sender tells a partner something only together with data a flow gives
+    // it (and the receiver takes a `_meta` alone only from a sender it already knows to relate).
+    let may_tell = me.role() == policies::Role::Transferpunt;
     if plan.projection.is_empty() && relates && may_tell {
         if facts.consent {
             // Nothing to send, but the peer relates to the case and the client consented: tell it how (a
