@@ -867,3 +867,109 @@ async fn a_withdrawal_is_judged_by_the_policys_setting() {
         );
     }
 }
+
+/// The in-memory federation — the node's own plan and accept code, no network — over many seeds of the oracle
+/// population and of the demo-scale calibrated one: after every event, what every partner holds is what the policy
+/// lets it hold under the truth of the forms written so far. Seconds per seed, so CI plays many; with the coverage
+/// of flows and write rules the live run reports.
+#[test]
+fn the_in_memory_federation_holds_only_what_the_policy_allows_over_many_seeds() {
+    use policies::{Policy, Validator};
+    use simulator::federation::{Engine, case_id};
+    let policy = Policy::covenant();
+    let oracle = Oracle::covenant();
+    let mut checked = 0usize;
+    let mut violations = Vec::new();
+    let populations = (1..=12)
+        .map(|seed| population::oracle(seed, 8))
+        .chain((1..=3).map(|seed| population::generate(population::Scale::Demo, seed)));
+    for pop in populations {
+        let partners: Vec<PartnerId> = pop.partners.all().cloned().collect();
+        let engine = Engine::new(&policy, &pop.partners);
+        for client in &pop.clients {
+            let mut views = Vec::new();
+            let outcome =
+                engine.run_case_observed(client, Some(&mut |i, v| views.push((i, v.clone()))));
+            let refused: std::collections::BTreeSet<usize> =
+                outcome.refused.iter().map(|r| r.event).collect();
+            let case = case_id(client.number);
+            let mut written = Vec::new();
+            for (i, view) in views {
+                let event = &client.events[i];
+                if !refused.contains(&i) {
+                    let validator = Validator::new(&pop.partners.register, event.date);
+                    if let Ok(form) = validator.form(event.kind, &event.form) {
+                        written.push((
+                            event.author.clone(),
+                            event.kind,
+                            event.instance.clone(),
+                            form,
+                        ));
+                    }
+                }
+                checked += 1;
+                violations.extend(
+                    oracle
+                        .check_view(&case, &written, &partners, &view)
+                        .into_iter()
+                        .map(|v| {
+                            format!("seed {} client {} event {i}: {v}", pop.seed, client.number)
+                        }),
+                );
+            }
+        }
+    }
+    eprintln!("{checked} events checked in memory");
+    assert!(checked > 1_000, "{checked}");
+    assert!(
+        violations.is_empty(),
+        "{} violations, the first: {:#?}",
+        violations.len(),
+        &violations[..violations.len().min(10)]
+    );
+}
+
+/// The negative control of the in-memory check: the federation run under a policy that lets the corporatie read a
+/// melding's free text, judged against the covenant, is caught.
+#[test]
+fn the_in_memory_check_catches_a_federation_that_shares_more_than_the_policy() {
+    use policies::{Policy, Validator};
+    use simulator::federation::{Engine, case_id};
+    let wider = Policy::parse(&policies::policy::COVENANT_POLICY.replacen(
+        "\"melding.datum_melding\", \"melding.melder\",",
+        "\"melding.datum_melding\", \"melding.omschrijving\", \"melding.melder\",",
+        1,
+    ))
+    .unwrap();
+    let oracle = Oracle::covenant();
+    let pop = population::oracle(1, 8);
+    let partners: Vec<PartnerId> = pop.partners.all().cloned().collect();
+    let engine = Engine::new(&wider, &pop.partners);
+    let mut found = Vec::new();
+    for client in &pop.clients {
+        let mut views = Vec::new();
+        engine.run_case_observed(client, Some(&mut |i, v| views.push((i, v.clone()))));
+        let mut written = Vec::new();
+        for (i, view) in views {
+            let event = &client.events[i];
+            let validator = Validator::new(&pop.partners.register, event.date);
+            if let Ok(form) = validator.form(event.kind, &event.form) {
+                written.push((
+                    event.author.clone(),
+                    event.kind,
+                    event.instance.clone(),
+                    form,
+                ));
+            }
+            found.extend(oracle.check_view(&case_id(client.number), &written, &partners, &view));
+        }
+    }
+    assert!(!found.is_empty(), "the widened federation is not caught");
+    assert!(
+        found
+            .iter()
+            .all(|v| v.field == "melding.omschrijving"
+                && v.node.role() == policies::Role::Corporatie),
+        "{found:#?}"
+    );
+}
