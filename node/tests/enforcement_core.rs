@@ -144,7 +144,7 @@ fn a_gemeente_form_does_not_travel_to_another_gemeente() {
     let policy = Policy::covenant();
     let gemeente = form(
         D::Gemeente,
-        &json!({ "akkoord_uitstroom": false, "toelichting_niet_akkoord": "interne afweging" }),
+        &json!({ "akkoord_uitstroom": "niet_akkoord", "toelichting_niet_akkoord": "interne afweging" }),
     );
     let loaded = holding(&[registratie(true), gemeente.clone()]);
     let docs = [own_doc(GM_VERBLIJF, D::Gemeente, GM_VERBLIJF, gemeente)];

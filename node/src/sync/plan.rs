@@ -157,14 +157,16 @@ pub fn plan(
     // and informs (Afspraak 3): every other sender tells a partner something only together with data a flow gives
     // it (and the receiver takes a `_meta` alone only from a sender it already knows to relate).
     let may_tell = me.role() == policies::Role::Transferpunt;
-    if plan.projection.is_empty() && relates && may_tell {
-        if facts.consent {
+    if plan.projection.is_empty() && relates {
+        if !facts.consent {
+            // Told only to a partner that received this case before (the session knows): a withdrawal reaches
+            // every receiver at once.
+            plan.withdrawal_notice = Some(meta_only());
+        } else if may_tell {
             // Nothing to send, but the peer relates to the case and the client consented: tell it how (a
             // corporatie that refused learns it is now an earlier one, and keeps sending its refusal to the
-            // Transferpunt). Without consent a partner learns nothing of the client.
+            // Transferpunt).
             plan.projection = meta_only();
-        } else {
-            plan.withdrawal_notice = Some(meta_only());
         }
     }
     plan.projected = projection::fields_of(&plan.projection);
