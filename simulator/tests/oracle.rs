@@ -776,7 +776,7 @@ async fn a_withdrawal_is_judged_by_the_policys_setting() {
     let (mut net, case) = assigned_case().await;
     let one = std::slice::from_ref(&case);
     let mut keep = Oracle::new(policies::Policy::covenant(), OnWithdrawal::Keep);
-    let mut forget = Oracle::covenant();
+    let mut forget = Oracle::new(policies::Policy::covenant(), OnWithdrawal::Forget);
     // Watched while consent holds: nothing wrong, and the changes that exist now are dated before.
     assert!(
         keep.observe(&net, Some(one))
