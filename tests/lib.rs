@@ -14,6 +14,9 @@
 
 use std::ops::{Deref, DerefMut};
 
+use automerge::sync::{State, SyncDoc};
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT};
 use node::store::CaseId;
 use simulator::live::{LiveNet, LiveNode};
 
@@ -101,4 +104,86 @@ pub fn client_aanmelding(n: u64, i: u64) -> serde_json::Value {
     let mut a = scenario::aanmelding(&scenario::canaries(n, 2));
     a["telefoonnummer"] = serde_json::json!(telefoon(i));
     a
+}
+
+// --- Crafting what a rogue peer sends: documents under any actor id, and sync messages.
+
+/// Write a JSON value into an Automerge map, the way the node lays out forms.
+pub fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: &serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => doc.put(obj, key, s.as_str()).unwrap(),
+        serde_json::Value::Bool(b) => doc.put(obj, key, *b).unwrap(),
+        serde_json::Value::Number(n) => doc.put(obj, key, n.as_i64().unwrap()).unwrap(),
+        serde_json::Value::Null => doc.put(obj, key, ()).unwrap(),
+        serde_json::Value::Array(items) => {
+            let list = doc.put_object(obj, key, ObjType::List).unwrap();
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    serde_json::Value::Object(m) => {
+                        let rec = doc.insert_object(&list, i, ObjType::Map).unwrap();
+                        for (k, v) in m {
+                            put_json(doc, &rec, k, v);
+                        }
+                    }
+                    serde_json::Value::String(s) => doc.insert(&list, i, s.as_str()).unwrap(),
+                    other => panic!("unsupported list item {other}"),
+                }
+            }
+        }
+        serde_json::Value::Object(m) => {
+            let map = doc.put_object(obj, key, ObjType::Map).unwrap();
+            for (k, v) in m {
+                put_json(doc, &map, k, v);
+            }
+        }
+    }
+}
+
+/// A document holding `json` at its root, every change authored by `actor`'s Automerge actor id.
+pub fn authored_as(actor: &str, json: &serde_json::Value) -> AutoCommit {
+    let mut doc =
+        AutoCommit::new().with_actor(node::doc::actor_for(&actor.parse().expect("a partner id")));
+    for (k, v) in json.as_object().unwrap() {
+        put_json(&mut doc, &ROOT, k, v);
+    }
+    doc.commit();
+    doc
+}
+
+/// An encoded Automerge sync message that carries every change of `doc`: what a peer sends a receiver it believes
+/// has nothing of the document.
+pub fn carrying_changes(doc: &mut AutoCommit) -> Vec<u8> {
+    let mut empty = AutoCommit::new();
+    let (mut mine, mut theirs) = (State::new(), State::new());
+    for _ in 0..10 {
+        if let Some(m) = doc.sync().generate_sync_message(&mut mine) {
+            if !m.changes.is_empty() {
+                return m.encode();
+            }
+            empty.sync().receive_sync_message(&mut theirs, m).unwrap();
+        }
+        if let Some(m) = empty.sync().generate_sync_message(&mut theirs) {
+            doc.sync().receive_sync_message(&mut mine, m).unwrap();
+        }
+    }
+    panic!("the document has no changes to carry");
+}
+
+/// The first sync message of a peer that holds nothing of a document: a request for all of it.
+pub fn asking() -> Vec<u8> {
+    AutoCommit::new()
+        .sync()
+        .generate_sync_message(&mut State::new())
+        .expect("a first message")
+        .encode()
+}
+
+/// Whether a message is a sync message carrying changes (or one that does not decode).
+pub fn carries_changes(m: &protocol::Message) -> bool {
+    match m {
+        protocol::Message::Sync { data, .. } => {
+            automerge::sync::Message::decode(data).map_or(true, |m| !m.changes.is_empty())
+        }
+        _ => false,
+    }
 }

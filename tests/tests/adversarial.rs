@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use automerge::sync::{State, SyncDoc};
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ROOT};
+use automerge::{AutoCommit, ROOT};
 use policies::{DocumentKind, PartnerId};
 use protocol::frame::{MAX_FRAME_LEN, PROTOCOL_VERSION};
 use protocol::{
@@ -20,7 +20,7 @@ use protocol::{
 use serde_json::{Value, json};
 use simulator::live::wait_until;
 use time::{Duration as TimeDuration, OffsetDateTime};
-use weerthuis_tests::TestNet;
+use weerthuis_tests::{TestNet, asking, authored_as, carries_changes, carrying_changes};
 
 const ZA: &str = "zorgaanbieder:kwadrant";
 const TP: &str = "transferpunt:sdf";
@@ -81,84 +81,6 @@ async fn rogue_registers(net: &TestNet, rogue: &Rogue, case: &node::store::CaseI
 
 fn aanmelding() -> Value {
     json!({ "achternaam_voorletters": "Jansen, P.", "datum_aanmelding": "2025-09-10", "leefsituatie": "alleenstaand" })
-}
-
-/// Write a JSON value into an Automerge map, the way the node lays out forms.
-fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: &Value) {
-    match v {
-        Value::String(s) => doc.put(obj, key, s.as_str()).unwrap(),
-        Value::Bool(b) => doc.put(obj, key, *b).unwrap(),
-        Value::Number(n) => doc.put(obj, key, n.as_i64().unwrap()).unwrap(),
-        Value::Null => doc.put(obj, key, ()).unwrap(),
-        Value::Array(items) => {
-            let list = doc.put_object(obj, key, ObjType::List).unwrap();
-            for (i, item) in items.iter().enumerate() {
-                match item {
-                    Value::Object(m) => {
-                        let rec = doc.insert_object(&list, i, ObjType::Map).unwrap();
-                        for (k, v) in m {
-                            put_json(doc, &rec, k, v);
-                        }
-                    }
-                    Value::String(s) => doc.insert(&list, i, s.as_str()).unwrap(),
-                    other => panic!("unsupported list item {other}"),
-                }
-            }
-        }
-        Value::Object(m) => {
-            let map = doc.put_object(obj, key, ObjType::Map).unwrap();
-            for (k, v) in m {
-                put_json(doc, &map, k, v);
-            }
-        }
-    }
-}
-
-/// A document holding `json` at its root, every change authored by `actor`'s Automerge actor id.
-fn authored_as(actor: &str, json: &Value) -> AutoCommit {
-    let mut doc = AutoCommit::new().with_actor(node::doc::actor_for(&partner(actor)));
-    for (k, v) in json.as_object().unwrap() {
-        put_json(&mut doc, &ROOT, k, v);
-    }
-    doc.commit();
-    doc
-}
-
-/// An encoded Automerge sync message that carries every change of `doc`: what a peer sends a receiver it believes
-/// has nothing of the document.
-fn carrying_changes(doc: &mut AutoCommit) -> Vec<u8> {
-    let mut empty = AutoCommit::new();
-    let (mut mine, mut theirs) = (State::new(), State::new());
-    for _ in 0..10 {
-        if let Some(m) = doc.sync().generate_sync_message(&mut mine) {
-            if !m.changes.is_empty() {
-                return m.encode();
-            }
-            empty.sync().receive_sync_message(&mut theirs, m).unwrap();
-        }
-        if let Some(m) = empty.sync().generate_sync_message(&mut theirs) {
-            doc.sync().receive_sync_message(&mut mine, m).unwrap();
-        }
-    }
-    panic!("the document has no changes to carry");
-}
-
-/// The first sync message of a peer that holds nothing of a document: a request for all of it.
-fn asking() -> Vec<u8> {
-    AutoCommit::new()
-        .sync()
-        .generate_sync_message(&mut State::new())
-        .expect("a first message")
-        .encode()
-}
-
-fn carries_changes(m: &Message) -> bool {
-    match m {
-        Message::Sync { data, .. } => {
-            automerge::sync::Message::decode(data).map_or(true, |m| !m.changes.is_empty())
-        }
-        _ => false,
-    }
 }
 
 /// A partner driven by hand: a valid certificate from `ca`, speaking the wire protocol itself.
