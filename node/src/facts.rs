@@ -121,12 +121,7 @@ fn consent(
     if owns_registratie {
         return from_data;
     }
-    let holds_field = loaded
-        .docs
-        .first(DocumentKind::Registratie)
-        .and_then(|f| f.bool("toestemming_gegevensdeling"))
-        .is_some();
-    if holds_field {
+    if holds_consent_field(loaded) {
         return from_data
             && authorities
                 .iter()
@@ -158,12 +153,17 @@ pub fn accepting(me: &PartnerId, loaded: &LoadedCase, sender: &PartnerId) -> Cas
 /// word for it when it checks what the sender sends).
 pub fn knows_consent(me: &PartnerId, loaded: &LoadedCase) -> bool {
     me.role() == Role::Transferpunt
-        || loaded
-            .docs
-            .first(DocumentKind::Registratie)
-            .and_then(|f| f.bool("toestemming_gegevensdeling"))
-            .is_some()
+        || holds_consent_field(loaded)
         || !authorities(me, loaded).is_empty()
+}
+
+/// Whether this node holds the registratie's consent field (its own registratie, or one projected to it).
+fn holds_consent_field(loaded: &LoadedCase) -> bool {
+    loaded
+        .docs
+        .first(DocumentKind::Registratie)
+        .and_then(|f| f.bool("toestemming_gegevensdeling"))
+        .is_some()
 }
 
 /// Whether `me` knows the case's phase from its own data as a whole (the Transferpunt) or from an authority.

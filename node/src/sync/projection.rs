@@ -115,8 +115,6 @@ pub fn fields_of(sections: &Map<String, Json>) -> FieldSet {
 pub struct Content {
     /// The partial forms, with their section names.
     pub forms: Vec<(String, Form)>,
-    /// The relations the sender declared the receiver has.
-    pub receiver_relations: Vec<Relation>,
     /// The declared facts.
     pub meta: Option<Meta>,
 }
@@ -136,7 +134,6 @@ pub fn content_of(root: &Map<String, Json>, validator: &Validator<'_>) -> Conten
     for (name, value) in root {
         if name == META {
             if let Ok(meta) = serde_json::from_value::<Meta>(value.clone()) {
-                out.receiver_relations = meta.ontvanger_relaties.clone();
                 out.meta = Some(meta);
             }
             continue;
