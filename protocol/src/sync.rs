@@ -33,7 +33,7 @@ pub enum SyncError {
 }
 
 /// The sync state with one peer for one document.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct SyncSession {
     state: sync::State,
     limits: DecompressionLimits,

@@ -2,15 +2,18 @@
 //!
 //! One connection per pair of nodes (the node with the smaller partner id dials, with backoff), one session task
 //! per connection. On every (re)connect a session reconciles every case; afterwards it pushes the cases whose
-//! documents change. What it shares comes from [`plan`]; what it accepts passes [`check`] op by op first.
+//! documents change. What it shares comes from [`plan`]; what it accepts is decided by the pure receive core
+//! ([`receive`], with the rules in [`accept`]), which checks every op of a message on a fork before anything is
+//! stored; the tokio session only loads, stores and sends what the core says.
 //!
 //! **Architecture invariant:** nothing leaves this node that [`plan::plan`] did not put in a full-document share or
-//! a projection for that peer, and nothing is stored that did not pass the checks in `session`.
+//! a projection for that peer, and nothing is stored that did not pass the checks in [`receive`].
 
 pub mod accept;
 pub mod check;
 pub mod plan;
 pub mod projection;
+pub mod receive;
 mod session;
 pub mod wire;
 

@@ -1,27 +1,23 @@
 //! One session with one peer over one connection: reconcile, push changes, check and apply what arrives.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use automerge::AutoCommit;
-use policies::{DocumentKind, FieldId, PartnerId, Role, Validator};
+use policies::{PartnerId, Role, Validator};
 use protocol::sync::SyncSession;
 use protocol::{Connection, Message};
 use tokio::sync::{broadcast, mpsc};
 
-use super::accept::{self, Refusal};
+use super::Inner;
 use super::plan::{self, Plan};
 use super::projection::{self, META};
-use super::wire::{DocKeyName, WireDoc};
-use super::{Inner, check};
-use crate::audit::{AuditEntry, Operation, Status, new_span_id, new_trace_id};
+use super::receive::{self, Counter, Effect, Need, PeerState, Record, View};
+use super::wire::WireDoc;
+use crate::audit::{AuditEntry, new_span_id, new_trace_id};
 use crate::doc;
-use crate::store::{CaseId, Change, ProjectionRecord};
-
-fn refuse(reason: impl Into<String>) -> Refusal {
-    Refusal::new(reason)
-}
+use crate::store::{CaseId, ProjectionRecord};
 
 struct Session {
     inner: Arc<Inner>,
@@ -29,14 +25,10 @@ struct Session {
     /// Messages to the peer, written by their own task: the session never waits on the peer's flow control, so
     /// two sessions replying to each other cannot each wait for the other to read.
     outbox: mpsc::UnboundedSender<Message>,
-    peer: PartnerId,
+    /// What the receive core remembers about the peer.
+    state: PeerState,
+    /// Sync sessions of documents with the peer, as last used (a cache of the stored ones).
     syncs: HashMap<String, SyncSession>,
-    /// Documents this session no longer syncs: refused either way.
-    blocked: HashSet<String>,
-    /// Documents the peer said it cannot take (yet): retried when their case changes.
-    unavailable: HashSet<String>,
-    /// Documents the peer offered that this node could not take yet: asked for when their case changes here.
-    deferred: HashSet<String>,
     /// Policy versions passed on to the peer on this connection.
     policies_sent: HashSet<String>,
     /// Cases whose reconcile failed half-way (a busy database, an audit record that could not be stored): tried
@@ -85,11 +77,8 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         inner: inner.clone(),
         conn: conn.clone(),
         outbox,
-        peer: peer.clone(),
+        state: PeerState::new(peer.clone()),
         syncs: HashMap::new(),
-        blocked: HashSet::new(),
-        unavailable: HashSet::new(),
-        deferred: HashSet::new(),
         policies_sent: HashSet::new(),
         failed: BTreeSet::new(),
         forget: Vec::new(),
@@ -116,9 +105,8 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                     s.handle(msg).await
                 }
                 Some(Err(frame_error)) => {
-                    inner.stats.refused.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(peer = %peer, error = %frame_error, "security event: malformed frame refused");
-                    s.security_event(None, &format!("malformed frame: {frame_error}"), &[]).await;
+                    let effects = receive::malformed_frame(&s.state, &frame_error.to_string());
+                    s.carry_out(effects).await;
                 }
                 None => break,
             },
@@ -172,9 +160,6 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Most documents a session remembers to ask for again.
-const MAX_DEFERRED: usize = 256;
-
 /// How often documents one side could not take yet are offered or asked for again.
 const RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -209,116 +194,10 @@ impl Session {
         }
     }
 
-    /// A projection withdrawn by its sender: its data and history are deleted; only the facts it was made under
-    /// (the relations declared, no personal data) stay, so this node still knows how it relates to the case until
-    /// the sender's next projection arrives.
-    async fn withdraw(&mut self, doc: &str, case: &CaseId, reason: &str) {
-        let store = self.inner.node.store();
-        let Ok(Some(mut record)) = store.load_projection(doc).await else {
-            return;
-        };
-        if record.retired {
-            // Withdrawn before: a sender tells again after a reconnect, in case the first word was lost.
-            return;
-        }
-        let validator = Validator::new(
-            self.inner.node.gemeenten(),
-            self.inner.node.clock_now().date(),
-        );
-        let meta = doc::load(&record.snapshot, [])
-            .ok()
-            .and_then(|am| projection::read(&am, &validator).meta);
-        let mut facts_only = doc::new_document(self.me());
-        if let Some(meta) = meta {
-            let mut sections = serde_json::Map::new();
-            sections.insert(
-                META.into(),
-                serde_json::to_value(&meta).expect("meta serialises"),
-            );
-            let _ = doc::write_sections(&mut facts_only, &sections);
-            doc::commit(
-                &mut facts_only,
-                self.inner.node.clock_now().unix_timestamp(),
-            );
-        }
-        record.snapshot = facts_only.save_nocompress();
-        record.sync_state = None;
-        record.retired = true;
-        if store.put_projection(&record).await.is_ok() {
-            if let Err(e) = store.scrub().await {
-                tracing::warn!(error = %e, "deleted data may linger in the write-ahead log until the next checkpoint");
-            }
-            self.syncs.remove(doc);
-            tracing::info!(peer = %self.peer, doc = %doc, reason = %reason, "projection withdrawn by its sender: deleted");
-            self.audit(
-                Operation::Receipt,
-                case,
-                doc,
-                &[],
-                "projectie ingetrokken en verwijderd",
-                Status::Ok,
-            )
-            .await;
-            self.inner.node.notify_changed(case);
-        }
-    }
-
-    /// A document the peer shared whole and withdraws: deleted here, history and all — but only one this node
-    /// holds because of that peer (the peer created it); a document this node created is its own.
-    async fn forget_whole(&mut self, name: &str, k: &DocKeyName, reason: &str) {
-        let node = self.inner.node.clone();
-        let _guard = node.write_guard().await;
-        let store = node.store();
-        let Ok(Some(stored)) = store.load_document(&k.key()).await else {
-            return;
-        };
-        let Ok(mut am) = stored.to_automerge(self.me()) else {
-            return;
-        };
-        let (_, creator) = plan::authors_of(&mut am, k.kind);
-        if creator != Some(doc::actor_for(&self.peer)) {
-            tracing::debug!(peer = %self.peer, doc = %name, "a Forget for a document the peer did not create: ignored");
-            return;
-        }
-        match store.delete_document(&k.key()).await {
-            Ok(()) => {
-                if let Err(e) = store.scrub().await {
-                    tracing::warn!(error = %e, "deleted data may linger in the write-ahead log until the next checkpoint");
-                }
-                self.syncs.remove(name);
-                tracing::info!(peer = %self.peer, doc = %name, reason = %reason, "document withdrawn by its creator: deleted");
-                self.audit(
-                    Operation::Receipt,
-                    &k.case,
-                    name,
-                    &[],
-                    "document ingetrokken en verwijderd",
-                    Status::Ok,
-                )
-                .await;
-                node.notify_changed(&k.case);
-            }
-            Err(e) => {
-                tracing::error!(doc = %name, error = %e, "could not delete a withdrawn document")
-            }
-        }
-    }
-
-    /// A policy version or revocation from the peer: only from the Transferpunt, only with its signature; a
-    /// version only if it keeps every invariant and its sequence is above every one stored. Stored; the federation
-    /// decides what is in force (`adopt_loop`).
-    async fn receive_policy(&mut self, kind: &str, data: &[u8]) {
-        if self.peer.role() != Role::Transferpunt {
-            self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(peer = %self.peer, kind = %kind, "security event: a policy artefact from a partner that is not the Transferpunt, ignored");
-            self.security_event(
-                None,
-                &format!("{kind} offered by {}, not by the Transferpunt", self.peer),
-                &[],
-            )
-            .await;
-            return;
-        }
+    /// A policy version or revocation the Transferpunt offers (the core checked who sends it): only with its
+    /// signature; a version only if it keeps every invariant and its sequence is above every one stored. Stored;
+    /// the federation decides what is in force (`adopt_loop`).
+    async fn take_policy(&mut self, kind: &str, data: &[u8]) {
         match crate::distribution::receive(
             &self.inner.node,
             kind,
@@ -333,9 +212,14 @@ impl Session {
             }
             Err(e) => {
                 self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(peer = %self.peer, kind = %kind, error = %e, "security event: policy artefact refused");
-                self.security_event(None, &format!("{kind} refused: {e}"), &[])
-                    .await;
+                tracing::warn!(peer = %self.state.peer, kind = %kind, error = %e, "security event: policy artefact refused");
+                self.record(&Record::security_event(
+                    None,
+                    None,
+                    Vec::new(),
+                    &format!("{kind} refused: {e}"),
+                ))
+                .await;
                 self.send(Message::Refused {
                     doc: "beleid".into(),
                     reason: e.to_string(),
@@ -350,9 +234,10 @@ impl Session {
     async fn retry(&mut self) {
         let mut cases: BTreeSet<CaseId> = std::mem::take(&mut self.failed);
         cases.extend(
-            self.unavailable
+            self.state
+                .unavailable
                 .iter()
-                .chain(&self.deferred)
+                .chain(&self.state.deferred)
                 .filter_map(|d| WireDoc::parse(d).map(|w| w.case().clone())),
         );
         for case in cases {
@@ -362,7 +247,7 @@ impl Session {
 
     /// Reconcile a case again at the next retry tick. Bounded like the other retry sets.
     fn retry_later(&mut self, case: &CaseId) {
-        if self.failed.len() < MAX_DEFERRED {
+        if self.failed.len() < receive::MAX_DEFERRED {
             self.failed.insert(case.clone());
         }
     }
@@ -381,7 +266,7 @@ impl Session {
     }
 
     async fn plan(&self, case: &CaseId) -> Option<Plan> {
-        plan::plan_for(&self.inner.node, &self.peer, case).await
+        plan::plan_for(&self.inner.node, &self.state.peer, case).await
     }
 
     /// Bring the peer up to date on one case: update its projection (rotating it when it narrowed), sync every
@@ -394,15 +279,15 @@ impl Session {
         };
         let docs = plan::local_docs(&node, case).await;
         let policy = node.policy();
-        let plan = plan::plan(&policy, self.me(), &self.peer, &loaded, &docs);
-        tracing::debug!(peer = %self.peer, case = %case, full = plan.full.len(), projected = plan.projected.len(), "reconcile");
+        let plan = plan::plan(&policy, self.me(), &self.state.peer, &loaded, &docs);
+        tracing::debug!(peer = %self.state.peer, case = %case, full = plan.full.len(), projected = plan.projected.len(), "reconcile");
         // The projection first: it carries the facts (who relates how) the peer needs to accept the documents.
         let mut shared: Vec<WireDoc> = Vec::new();
         match self.update_projection(case, &plan).await {
             Ok(Some(p)) => shared.push(p),
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(peer = %self.peer, case = %case, error = %e, "projection not updated; retrying");
+                tracing::warn!(peer = %self.state.peer, case = %case, error = %e, "projection not updated; retrying");
                 self.retry_later(case);
             }
         }
@@ -410,18 +295,20 @@ impl Session {
         self.withdraw_whole(&docs, &plan, policy.on_withdrawal)
             .await;
         // A document the peer could not take before may be acceptable now.
-        self.unavailable
+        self.state
+            .unavailable
             .retain(|d| WireDoc::parse(d).is_none_or(|w| w.case() != case));
         // And one the peer offered that this node could not take: ask for it, starting from nothing — once the
         // peer may write into it, as far as this node now knows.
         let asks: Vec<String> = self
+            .state
             .deferred
             .iter()
             .filter(|d| WireDoc::parse(d).is_some_and(|w| w.case() == case))
             .cloned()
             .collect();
         if !asks.is_empty() {
-            let facts = crate::facts::facts_of(self.me(), &loaded, &[&self.peer]);
+            let facts = crate::facts::facts_of(self.me(), &loaded, &[&self.state.peer]);
             for d in asks {
                 let Some(WireDoc::Form(k)) = WireDoc::parse(&d) else {
                     continue;
@@ -430,12 +317,12 @@ impl Session {
                     .iter()
                     .find(|l| l.key == k)
                     .and_then(|l| l.creator.clone());
-                if plan::may_write_into(&policy, &facts, &self.peer, &k, creator.as_ref())
+                if plan::may_write_into(&policy, &facts, &self.state.peer, &k, creator.as_ref())
                     .is_empty()
                 {
                     continue;
                 }
-                self.deferred.remove(&d);
+                self.state.deferred.remove(&d);
                 let mut empty = doc::new_document(self.me());
                 if let Some(bytes) = SyncSession::new().generate(&mut empty) {
                     self.send(Message::Sync {
@@ -471,7 +358,7 @@ impl Session {
     ) {
         let withdrawn_and_kept =
             !plan.consent && on_withdrawal == policies::policy::Withdrawal::Keep;
-        let peer_actor = doc::actor_for(&self.peer);
+        let peer_actor = doc::actor_for(&self.state.peer);
         let store = self.inner.node.store();
         for d in docs {
             if plan.full.contains(&d.key) || d.creator.as_ref() == Some(&peer_actor) {
@@ -481,7 +368,7 @@ impl Session {
                 continue;
             };
             let held = store
-                .get_sync_state(&self.peer, &stored.meta.doc_id)
+                .get_sync_state(&self.state.peer, &stored.meta.doc_id)
                 .await
                 .ok()
                 .flatten()
@@ -491,12 +378,12 @@ impl Session {
             }
             let name = WireDoc::Form(d.key.clone()).to_string();
             if store
-                .delete_sync_state(&self.peer, &stored.meta.doc_id)
+                .delete_sync_state(&self.state.peer, &stored.meta.doc_id)
                 .await
                 .is_ok()
             {
                 self.syncs.remove(&name);
-                tracing::info!(peer = %self.peer, doc = %name, "document no longer shared whole: the peer is told to delete it");
+                tracing::info!(peer = %self.state.peer, doc = %name, "document no longer shared whole: the peer is told to delete it");
                 self.send(Message::Forget {
                     doc: name,
                     reason: "the policy no longer lets you hold this document whole; delete it"
@@ -520,7 +407,7 @@ impl Session {
     ) -> Result<Option<WireDoc>, crate::store::StoreError> {
         let store = self.inner.node.store();
         let me = self.me().to_string();
-        let peer = self.peer.to_string();
+        let peer = self.state.peer.to_string();
         let mine: Vec<ProjectionRecord> = store
             .projections_of_case(case)
             .await?
@@ -578,7 +465,7 @@ impl Session {
                     // Told after the new generation is sent, so the peer never lacks the facts it decides on.
                     self.forgets_sent.insert(p.wire_id.clone());
                     self.forget.push(p.wire_id.clone());
-                    tracing::info!(peer = %self.peer, doc = %p.wire_id, "projection rotated");
+                    tracing::info!(peer = %self.state.peer, doc = %p.wire_id, "projection rotated");
                     None
                 } else {
                     Some((p, am))
@@ -595,7 +482,7 @@ impl Session {
                 let wire = WireDoc::Projection {
                     case: case.clone(),
                     sender: self.me().clone(),
-                    receiver: self.peer.clone(),
+                    receiver: self.state.peer.clone(),
                     generation: next_generation,
                 };
                 (
@@ -634,7 +521,7 @@ impl Session {
             WireDoc::Form(k) => {
                 let stored = store.load_document(&k.key()).await.ok()??;
                 let persisted = store
-                    .get_sync_state(&self.peer, &stored.meta.doc_id)
+                    .get_sync_state(&self.state.peer, &stored.meta.doc_id)
                     .await
                     .ok()
                     .flatten();
@@ -651,13 +538,7 @@ impl Session {
                 (am, p.sync_state)
             }
         };
-        let session = match self.syncs.remove(&name) {
-            Some(s) => s,
-            None => persisted
-                .and_then(|b| SyncSession::restore(&b).ok())
-                .unwrap_or_default(),
-        };
-        Some((am, session))
+        Some((am, self.session_of(&name, persisted)))
     }
 
     async fn persist(&mut self, d: &WireDoc, session: SyncSession) {
@@ -667,7 +548,7 @@ impl Session {
             WireDoc::Form(k) => {
                 if let Ok(Some(stored)) = store.load_document(&k.key()).await {
                     let _ = store
-                        .put_sync_state(&self.peer, &stored.meta.doc_id, &bytes)
+                        .put_sync_state(&self.state.peer, &stored.meta.doc_id, &bytes)
                         .await;
                 }
             }
@@ -680,554 +561,268 @@ impl Session {
         self.syncs.insert(d.to_string(), session);
     }
 
+    /// This peer's sync session of a document: the one last used on this connection, else the stored one, else a
+    /// new one.
+    fn session_of(&self, name: &str, persisted: Option<Vec<u8>>) -> SyncSession {
+        match self.syncs.get(name) {
+            Some(s) => s.clone(),
+            None => persisted
+                .and_then(|b| SyncSession::restore(&b).ok())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Send the next sync message for a shared document, recording a disclosure when it carries changes.
     async fn push(&mut self, d: &WireDoc, plan: &Plan) {
         let name = d.to_string();
-        if self.blocked.contains(&name) || self.unavailable.contains(&name) {
+        if self.state.blocked.contains(&name) || self.state.unavailable.contains(&name) {
             return;
         }
         let Some((am, session)) = self.load(d).await else {
             return;
         };
-        self.reply(d, am, session, plan).await;
+        let effects = receive::next_message(&self.state, d.clone(), am, session, plan);
+        self.carry_out(effects).await;
     }
 
-    /// Generate and send the next message of a sync session, then keep (and persist) the session.
-    async fn reply(
-        &mut self,
-        d: &WireDoc,
-        mut am: AutoCommit,
-        mut session: SyncSession,
-        plan: &Plan,
-    ) {
-        let name = d.to_string();
-        let generated = session.generate(&mut am);
-        tracing::debug!(peer = %self.peer, doc = %name, bytes = generated.as_ref().map_or(0, Vec::len), "sync message");
-        if let Some(bytes) = generated {
-            let carries =
-                automerge::sync::Message::decode(&bytes).is_ok_and(|m| !m.changes.is_empty());
-            if carries {
-                let fields: Vec<FieldId> = match d {
-                    WireDoc::Form(k) => {
-                        let json = doc::read_json(&am).unwrap_or_default();
-                        k.kind
-                            .fields()
-                            .filter(|f| json.get(f.name()).is_some())
-                            .collect()
-                    }
-                    WireDoc::Projection { .. } => plan.projected.iter().collect(),
+    /// A message from the peer: load what the receive core needs, let it decide, carry out its effects.
+    async fn handle(&mut self, msg: Message) {
+        let node = self.inner.node.clone();
+        let need = receive::need(&self.state, self.me(), &msg);
+        // Held while the message is decided on and its effects stored, so that no local write or other session
+        // changes the case in between.
+        let _guard = match need {
+            Need::Nothing => None,
+            _ => Some(node.write_guard().await),
+        };
+        let view = self.view(&need).await;
+        let policy = node.policy();
+        let validator = Validator::new(node.gemeenten(), node.clock_now().date());
+        let cx = receive::Context {
+            policy: &policy,
+            me: &self.inner.me,
+            validator: &validator,
+            now: node.clock_now().unix_timestamp(),
+        };
+        let effects = receive::on_message(&mut self.state, &cx, msg, view);
+        self.carry_out(effects).await;
+    }
+
+    /// Load what the receive core asks for.
+    async fn view(&mut self, need: &Need) -> View {
+        let node = self.inner.node.clone();
+        let store = node.store();
+        match need {
+            Need::Nothing => View::default(),
+            Need::Form(k) => {
+                let case = node.load_case(&k.case).await.ok();
+                let docs = match case {
+                    Some(_) => plan::local_docs(&node, &k.case).await,
+                    None => Vec::new(),
                 };
-                let mut flows: BTreeSet<&str> = BTreeSet::new();
-                for f in &fields {
-                    if let Some((_, flow)) = plan.flows.iter().find(|(pf, _)| pf == f) {
-                        flows.insert(flow);
+                let stored = store.load_document(&k.key()).await.ok().flatten();
+                let doc = match &stored {
+                    Some(stored) => {
+                        let persisted = store
+                            .get_sync_state(&self.state.peer, &stored.meta.doc_id)
+                            .await
+                            .ok()
+                            .flatten();
+                        let name = WireDoc::Form(k.clone()).to_string();
+                        stored
+                            .to_automerge(self.me())
+                            .ok()
+                            .map(|am| (am, self.session_of(&name, persisted)))
                     }
-                }
-                let activity = if flows.is_empty() {
-                    // A document the peer writes too, echoed back: no flow needed, but still recorded.
-                    "gezamenlijk document".to_string()
-                } else {
-                    flows.into_iter().collect::<Vec<_>>().join("; ")
+                    None => None,
                 };
-                // Fail closed: no disclosure without its audit record. The session is not advanced, so the
-                // message is generated again at the next reconcile.
-                let entry = self.entry(
-                    Operation::Disclosure,
-                    d.case(),
-                    &name,
-                    &fields,
-                    &activity,
-                    Status::Ok,
-                );
-                if let Err(e) = self.inner.node.store().append_audit(&entry).await {
-                    tracing::error!(peer = %self.peer, doc = %name, error = %e, "disclosure not sent: its audit record could not be stored");
-                    self.retry_later(d.case());
-                    return;
+                View {
+                    case,
+                    docs,
+                    doc,
+                    stored: stored.is_some(),
+                    projection: None,
                 }
             }
+            Need::Projection { wire, case } => {
+                let projection = store
+                    .load_projection(&wire.to_string())
+                    .await
+                    .ok()
+                    .flatten();
+                let doc = self.load(wire).await;
+                let case = match case {
+                    true => node.load_case(wire.case()).await.ok(),
+                    false => None,
+                };
+                View {
+                    case,
+                    doc,
+                    projection,
+                    ..View::default()
+                }
+            }
+        }
+    }
+
+    /// Carry out the receive core's effects in order. A store that fails ends the list (see [`receive`]).
+    async fn carry_out(&mut self, effects: Vec<Effect>) {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(effect) = queue.pop_front() {
+            match self.carry(effect).await {
+                Carried::Next => {}
+                Carried::Then(more) => {
+                    for e in more.into_iter().rev() {
+                        queue.push_front(e);
+                    }
+                }
+                Carried::Stop => return,
+            }
+        }
+    }
+
+    async fn carry(&mut self, effect: Effect) -> Carried {
+        let node = self.inner.node.clone();
+        let store = node.store();
+        match effect {
+            Effect::Send(message) => self.send_counted(message).await,
+            Effect::Disclose { message, record } => {
+                // Fail closed: no disclosure without its audit record. The session is not advanced, so the
+                // message is generated again at the next reconcile.
+                if let Err(e) = store.append_audit(&self.entry(&record)).await {
+                    tracing::error!(peer = %self.state.peer, doc = ?record.doc, error = %e, "disclosure not sent: its audit record could not be stored");
+                    if let Some(case) = &record.case {
+                        self.retry_later(case);
+                    }
+                    return Carried::Stop;
+                }
+                self.send_counted(message).await;
+            }
+            Effect::StoreChange {
+                key,
+                change,
+                record,
+            } => {
+                if store.get_case(&key.case).await.ok().flatten().is_none() {
+                    let _ = store.create_case(&key.case).await;
+                }
+                if let Err(e) = store
+                    .write_document_with_audit(&key, &change, &self.entry(&record))
+                    .await
+                {
+                    tracing::error!(error = %e, doc = ?record.doc, "could not store an accepted change");
+                    return Carried::Stop;
+                }
+            }
+            Effect::StoreProjection(record) => {
+                if let Err(e) = store.put_projection(&record).await {
+                    tracing::error!(error = %e, doc = %record.wire_id, "could not store a projection");
+                    return Carried::Stop;
+                }
+            }
+            Effect::DeleteDocument(key) => {
+                if let Err(e) = store.delete_document(&key).await {
+                    tracing::error!(doc = %key.kind, case = %key.case, error = %e, "could not delete a withdrawn document");
+                    return Carried::Stop;
+                }
+            }
+            Effect::Scrub => {
+                if let Err(e) = store.scrub().await {
+                    tracing::warn!(error = %e, "deleted data may linger in the write-ahead log until the next checkpoint");
+                }
+            }
+            Effect::Record(record) => self.record(&record).await,
+            Effect::Notify(case) => node.notify_changed(&case),
+            Effect::KeepSession { doc, session } => self.persist(&doc, session).await,
+            Effect::DropSession(name) => {
+                self.syncs.remove(&name);
+            }
+            Effect::ResetSession(name) => {
+                self.syncs.insert(name, SyncSession::for_empty_peer());
+            }
+            Effect::Answer {
+                doc,
+                am,
+                session,
+                always,
+            } => {
+                let plan = self.plan(doc.case()).await.unwrap_or_default();
+                return Carried::Then(receive::answer(
+                    &self.state,
+                    doc,
+                    *am,
+                    session,
+                    &plan,
+                    always,
+                ));
+            }
+            Effect::TakePolicy { kind, data } => self.take_policy(&kind, &data).await,
+            Effect::Count(Counter::Accepted) => {
+                self.inner.stats.accepted.fetch_add(1, Ordering::Relaxed);
+            }
+            Effect::Count(Counter::Refused) => {
+                self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Carried::Next
+    }
+
+    /// Send a message, counting the sync messages among them.
+    async fn send_counted(&self, message: Message) {
+        if let Message::Sync { data, .. } = &message {
             self.inner.stats.sent.fetch_add(1, Ordering::Relaxed);
             self.inner
                 .stats
                 .bytes_sent
-                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            self.send(Message::Sync {
-                doc: name.clone(),
-                data: bytes,
-            })
-            .await;
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
         }
-        self.persist(d, session).await;
+        self.send(message).await;
     }
 
-    async fn handle(&mut self, msg: Message) {
-        match msg {
-            Message::Sync { doc, data } => {
-                if self.blocked.contains(&doc) {
-                    return;
-                }
-                match WireDoc::parse(&doc) {
-                    Some(WireDoc::Form(k)) => self.receive_form(&doc, k, &data).await,
-                    Some(p @ WireDoc::Projection { .. }) => {
-                        self.receive_projection(&doc, p, &data).await
-                    }
-                    None => self.send(Message::NotAvailable { doc }).await,
-                }
-            }
-            Message::Forget { doc, reason } => match WireDoc::parse(&doc) {
-                Some(WireDoc::Projection {
-                    sender,
-                    receiver,
-                    case,
-                    ..
-                }) if sender == self.peer && &receiver == self.me() => {
-                    self.withdraw(&doc, &case, &reason).await;
-                }
-                Some(WireDoc::Form(k)) => self.forget_whole(&doc, &k, &reason).await,
-                _ => {}
-            },
-            Message::Refused { doc, reason } => {
-                tracing::warn!(peer = %self.peer, doc = %doc, reason = %reason, "peer refused our message; no longer syncing it on this connection");
-                self.blocked.insert(doc);
-            }
-            Message::NotAvailable { doc } => {
-                // The peer did not take what was sent, or holds nothing of it: start over, carrying every change,
-                // when it is offered again (Automerge, counting those changes as delivered, would not send them
-                // again; and a request for a document a node does not share is not answered). Bounded, so a peer cannot grow the set.
-                self.syncs
-                    .insert(doc.clone(), SyncSession::for_empty_peer());
-                if self.unavailable.len() < MAX_DEFERRED {
-                    self.unavailable.insert(doc);
-                }
-            }
-            Message::Artefact { kind, data }
-                if kind == crate::distribution::POLICY_KIND
-                    || kind == crate::distribution::REVOCATION_KIND =>
-            {
-                self.receive_policy(&kind, &data).await
-            }
-            Message::Artefact { kind, .. } => {
-                tracing::debug!(peer = %self.peer, kind = %kind, "artefact of an unknown kind ignored");
-            }
-        }
-    }
-
-    /// A sync message about a case document. A request (no changes) is answered only when the plan shares the
-    /// document whole with the peer; a push only into an instance the peer may write into, and only with fields
-    /// it may write and this node may receive from it ([`accept`]). Everything else is answered "not available",
-    /// as for a document that does not exist — and a push into another partner's instance is refused and
-    /// recorded.
-    async fn receive_form(&mut self, name: &str, k: DocKeyName, data: &[u8]) {
-        // The peer engages with this document: whatever it could not take before, it wants now.
-        self.unavailable.remove(name);
-        let Ok(message) = automerge::sync::Message::decode(data) else {
-            self.refused(name, &k.case, refuse("not a valid sync message"))
-                .await;
-            return;
-        };
-        let carries = !message.changes.is_empty();
-        let node = self.inner.node.clone();
-        let _guard = node.write_guard().await;
-        let policy = node.policy();
-        let Ok(loaded) = node.load_case(&k.case).await else {
-            return;
-        };
-        let docs = plan::local_docs(&node, &k.case).await;
-        let local = docs.iter().find(|d| d.key == k);
-        let exists = local.is_some()
-            || node
-                .store()
-                .load_document(&k.key())
-                .await
-                .ok()
-                .flatten()
-                .is_some();
-        // Who the instance belongs to: whoever created it here, or the partner that projected it here.
-        let creator = local.and_then(|d| d.creator.clone()).or_else(|| {
-            loaded
-                .section_senders
-                .get(&projection::section_name(k.kind, &k.instance))
-                .map(doc::actor_for)
-        });
-        let shared = accept::answers_pull(
-            &plan::plan(&policy, &self.inner.me, &self.peer, &loaded, &docs),
-            &k,
-        );
-        let me = self.inner.me.clone();
-        let peer = self.peer.clone();
-        let facts = crate::facts::facts_of(&me, &loaded, &[&peer]);
-        let cx = accept::FormContext {
-            policy: &policy,
-            me: &me,
-            peer: &peer,
-            key: &k,
-            creator: creator.as_ref(),
-            facts: &facts,
-        };
-        let may_push = carries && accept::may_push(&cx);
-        if !shared && !may_push {
-            if carries {
-                self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(peer = %self.peer, doc = %name, "security event: changes pushed for a document the peer may not write into");
-                self.security_event(
-                    Some(&k.case),
-                    &format!(
-                        "{} pushed changes to {name}, which it may not write into",
-                        self.peer
-                    ),
-                    &[],
-                )
-                .await;
-                if owned_by_another(&k, creator.as_ref(), &self.peer) {
-                    // Another partner's instance: refused outright, not merely "not yet".
-                    self.blocked.insert(name.to_string());
-                    self.send(Message::Refused {
-                        doc: name.to_string(),
-                        reason: format!("{name} is not {}'s to write into", self.peer),
-                    })
-                    .await;
-                    return;
-                }
-                // Perhaps only not yet: the projection that tells this node how the peer relates to the case may
-                // still be on its way. Asked for again when the case changes here; bounded, so a peer cannot make
-                // this node keep asking for ever more documents.
-                if self.deferred.len() < MAX_DEFERRED {
-                    self.deferred.insert(name.to_string());
-                }
-            }
-            tracing::debug!(peer = %self.peer, doc = %name, "not available to this peer");
-            self.send(Message::NotAvailable {
-                doc: name.to_string(),
-            })
-            .await;
-            return;
-        }
-        self.deferred.remove(name);
-        tracing::debug!(peer = %self.peer, doc = %name, shared, may_push, "case document message");
-        let wire = WireDoc::Form(k.clone());
-        let Some((mut am, mut session)) = self
-            .load(&wire)
+    async fn record(&self, record: &Record) {
+        if let Err(e) = self
+            .inner
+            .node
+            .store()
+            .append_audit(&self.entry(record))
             .await
-            .or_else(|| (!exists).then(|| (doc::new_document(&self.inner.me), SyncSession::new())))
-        else {
-            return;
-        };
-        let validator = Validator::new(node.gemeenten(), node.clock_now().date());
-        let outcome = session.receive_checked(&mut am, data, |fork, new| {
-            if new.is_empty() {
-                return Ok(Vec::new());
-            }
-            let json =
-                doc::read_json(fork).map_err(|e| refuse(format!("document does not read: {e}")))?;
-            let form = validator.partial_form(k.kind, &json).map_err(|e| {
-                refuse(format!("the document would not be a valid {}: {e}", k.kind))
-            })?;
-            accept::form_changes(&cx, fork, new, &form)
-        });
-        match outcome {
-            Err(e) => {
-                self.refused(
-                    name,
-                    &k.case,
-                    refuse(format!("not a valid sync message: {e}")),
-                )
-                .await
-            }
-            Ok(Err(refusal)) => self.refused(name, &k.case, refusal).await,
-            Ok(Ok(fields)) => {
-                if let Some(change) = Change::take(&mut am) {
-                    if node
-                        .store()
-                        .get_case(&k.case)
-                        .await
-                        .ok()
-                        .flatten()
-                        .is_none()
-                    {
-                        let _ = node.store().create_case(&k.case).await;
-                    }
-                    let entry = self.entry(
-                        Operation::Receipt,
-                        &k.case,
-                        name,
-                        &fields,
-                        "ontvangen van partner",
-                        Status::Ok,
-                    );
-                    if let Err(e) = node
-                        .store()
-                        .write_document_with_audit(&k.key(), &change, &entry)
-                        .await
-                    {
-                        tracing::error!(error = %e, doc = %name, "could not store an accepted change");
-                        return;
-                    }
-                    self.inner.stats.accepted.fetch_add(1, Ordering::Relaxed);
-                    node.notify_changed(&k.case);
-                }
-                drop(_guard);
-                // Answer when the document is shared whole with the peer (now): the peer learns our heads, and
-                // gets what it lacks; or when this node had nothing of it before (the answer asks for everything
-                // and carries nothing). Otherwise the peer gets nothing of it back.
-                let plan = self.plan(&k.case).await.unwrap_or_default();
-                if accept::answers_pull(&plan, &k) || !exists {
-                    self.reply(&wire, am, session, &plan).await;
-                } else {
-                    self.persist(&wire, session).await;
-                }
-            }
+        {
+            tracing::error!(error = %e, "could not record in the audit log");
         }
     }
 
-    /// A projection: from the peer to this node (check every field against the facts the peer declared), or this
-    /// node's own projection for the peer, synced back (the peer may not write into it).
-    async fn receive_projection(&mut self, name: &str, wire: WireDoc, data: &[u8]) {
-        tracing::debug!(peer = %self.peer, doc = %name, bytes = data.len(), "projection message");
-        let WireDoc::Projection {
-            case,
-            sender,
-            receiver,
-            generation,
-        } = wire.clone()
-        else {
-            return;
-        };
-        let node = self.inner.node.clone();
-        let me = self.inner.me.clone();
-        if sender == me && receiver == self.peer {
-            // Our own projection, synced back by its receiver. One this node retired is not answered with data:
-            // the receiver still has it (a `Forget` lost or overtaken), so it is told again to delete it.
-            if let Ok(Some(p)) = node.store().load_projection(name).await
-                && p.retired
-            {
-                self.send(Message::Forget {
-                    doc: name.to_string(),
-                    reason: "this projection was withdrawn; delete it".into(),
-                })
-                .await;
-                return;
-            }
-            let Some((mut am, mut session)) = self.load(&wire).await else {
-                self.send(Message::NotAvailable {
-                    doc: name.to_string(),
-                })
-                .await;
-                return;
-            };
-            let outcome = session.receive_checked(&mut am, data, |_, new| {
-                if new.iter().any(|c| c.actor_id() != &doc::actor_for(&me)) {
-                    return Err(refuse("a projection is written by its sender only"));
-                }
-                Ok(())
-            });
-            match outcome {
-                Ok(Ok(())) => {
-                    let plan = self.plan(&case).await.unwrap_or_default();
-                    self.reply(&wire, am, session, &plan).await;
-                }
-                Ok(Err(r)) => self.refused(name, &case, r).await,
-                Err(e) => {
-                    self.refused(
-                        name,
-                        &case,
-                        refuse(format!("not a valid sync message: {e}")),
-                    )
-                    .await
-                }
-            }
-            return;
-        }
-        if receiver != me || sender != self.peer {
-            self.send(Message::NotAvailable {
-                doc: name.to_string(),
-            })
-            .await;
-            return;
-        }
-        let _guard = node.write_guard().await;
-        let policy = node.policy();
-        let stored = node.store().load_projection(name).await.ok().flatten();
-        if stored.as_ref().is_some_and(|s| s.retired) {
-            // Withdrawn by its sender: a sync message that overtook the `Forget`, or came after it, must not bring
-            // the deleted fields back. New data comes in a new generation.
-            tracing::debug!(peer = %self.peer, doc = %name, "data for a withdrawn projection ignored");
-            return;
-        }
-        let (mut am, mut session) = match self.load(&wire).await {
-            Some(x) => x,
-            None => (doc::new_document(&me), SyncSession::new()),
-        };
-        let peer = self.peer.clone();
-        let Ok(loaded) = node.load_case(&case).await else {
-            return;
-        };
-        let validator = Validator::new(node.gemeenten(), node.clock_now().date());
-        let outcome = session.receive_checked(&mut am, data, |fork, new| {
-            if check::touched(fork, new).is_empty() {
-                return Ok(Vec::new());
-            }
-            let content = projection::read(fork, &validator);
-            let meta = content.meta.as_ref().ok_or_else(|| {
-                refuse("a projection without the facts it was made under (_meta)")
-            })?;
-            let facts = accept::projection_facts(&me, &peer, &loaded, meta, &content.forms)?;
-            accept::projection_changes(&policy, &peer, &me, &facts, fork, new)
-        });
-        match outcome {
-            Err(e) => {
-                self.refused(
-                    name,
-                    &case,
-                    refuse(format!("not a valid sync message: {e}")),
-                )
-                .await
-            }
-            Ok(Err(r)) => self.refused(name, &case, r).await,
-            Ok(Ok(fields)) => {
-                let record = ProjectionRecord {
-                    wire_id: name.to_string(),
-                    case: case.clone(),
-                    sender: sender.to_string(),
-                    receiver: receiver.to_string(),
-                    generation,
-                    snapshot: am.save_nocompress(),
-                    sync_state: Some(session.persist()),
-                    retired: false,
-                };
-                let changed = stored
-                    .as_ref()
-                    .is_none_or(|s| s.snapshot != record.snapshot);
-                if let Err(e) = node.store().put_projection(&record).await {
-                    tracing::error!(error = %e, doc = %name, "could not store a projection");
-                    return;
-                }
-                if changed && !fields.is_empty() {
-                    self.audit(
-                        Operation::Receipt,
-                        &case,
-                        name,
-                        &fields,
-                        "projectie ontvangen",
-                        Status::Ok,
-                    )
-                    .await;
-                    self.inner.stats.accepted.fetch_add(1, Ordering::Relaxed);
-                }
-                // Re-plan also when only the facts (`_meta`) changed: they decide what this node sends on (the
-                // phase it declares, a case it learns it relates to). Found by the simulator's convergence check.
-                if changed {
-                    node.notify_changed(&case);
-                }
-                drop(_guard);
-                let plan = self.plan(&case).await.unwrap_or_default();
-                self.reply(&wire, am, session, &plan).await;
-            }
-        }
-    }
-
-    async fn refused(&mut self, name: &str, case: &CaseId, r: Refusal) {
-        if r.not_yet {
-            tracing::debug!(peer = %self.peer, doc = %name, reason = %r.reason, "not available (yet)");
-            self.send(Message::NotAvailable {
-                doc: name.to_string(),
-            })
-            .await;
-            return;
-        }
-        self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
-        self.blocked.insert(name.to_string());
-        tracing::warn!(peer = %self.peer, doc = %name, reason = %r.reason, "security event: message refused whole");
-        let fields: Vec<FieldId> = r.fields.clone();
-        self.audit(
-            Operation::Refusal,
-            case,
-            name,
-            &fields,
-            &r.reason,
-            Status::Error,
-        )
-        .await;
-        self.send(Message::Refused {
-            doc: name.to_string(),
-            reason: r.reason,
-        })
-        .await;
-    }
-
-    async fn security_event(&self, case: Option<&CaseId>, reason: &str, fields: &[FieldId]) {
-        let mut entry = self.entry(
-            Operation::Refusal,
-            case.unwrap_or(&CaseId::from_bytes([0; 16])),
-            "",
-            fields,
-            reason,
-            Status::Error,
-        );
-        if case.is_none() {
-            entry.case_id = None;
-            entry.data_subject_id = None;
-            entry.document = None;
-        }
-        if let Err(e) = self.inner.node.store().append_audit(&entry).await {
-            tracing::error!(error = %e, "could not record a security event");
-        }
-    }
-
-    fn entry(
-        &self,
-        op: Operation,
-        case: &CaseId,
-        doc: &str,
-        fields: &[FieldId],
-        activity: &str,
-        status: Status,
-    ) -> AuditEntry {
+    fn entry(&self, r: &Record) -> AuditEntry {
         let node = &self.inner.node;
         let now = node.clock_now();
         AuditEntry {
             trace_id: new_trace_id(),
             span_id: new_span_id(),
-            name: op,
+            name: r.operation,
             start_time: now,
             end_time: now,
-            status_code: status,
-            processing_activity_id: activity.chars().take(500).collect(),
-            data_subject_id: Some(node.pseudonymiser().data_subject_id(case.as_str())),
+            status_code: r.status,
+            processing_activity_id: r.activity.chars().take(500).collect(),
+            data_subject_id: r
+                .case
+                .as_ref()
+                .map(|c| node.pseudonymiser().data_subject_id(c.as_str())),
             user: None,
-            case_id: Some(case.to_string()),
-            document: (!doc.is_empty()).then(|| doc.to_string()),
-            fields: fields.iter().map(|f| f.qualified_name()).collect(),
+            case_id: r.case.as_ref().map(ToString::to_string),
+            document: r.doc.clone(),
+            fields: r.fields.iter().map(|f| f.qualified_name()).collect(),
             purpose: "federatie: gegevensdeling volgens het convenantbeleid".into(),
-            peer: Some(self.peer.to_string()),
+            peer: Some(self.state.peer.to_string()),
             policy_version: Some(node.policy().meta.version.clone()),
-        }
-    }
-
-    async fn audit(
-        &self,
-        op: Operation,
-        case: &CaseId,
-        doc: &str,
-        fields: &[FieldId],
-        activity: &str,
-        status: Status,
-    ) {
-        let entry = self.entry(op, case, doc, fields, activity, status);
-        if let Err(e) = self.inner.node.store().append_audit(&entry).await {
-            tracing::error!(error = %e, "could not record in the audit log");
         }
     }
 }
 
-/// Whether case document `k` (existing here, created by `creator`) is another partner's instance than `peer`'s: a
-/// reactie or gemeente form of another partner, or a melding someone else created.
-fn owned_by_another(
-    k: &DocKeyName,
-    creator: Option<&automerge::ActorId>,
-    peer: &PartnerId,
-) -> bool {
-    match k.kind {
-        DocumentKind::Reactie | DocumentKind::Gemeente => k.instance != peer.to_string(),
-        DocumentKind::Melding => creator.is_some_and(|c| *c != doc::actor_for(peer)),
-        _ => false,
-    }
+/// What carrying out one effect leaves to do.
+enum Carried {
+    /// Go on with the next effect.
+    Next,
+    /// Carry out these effects first, then go on.
+    Then(Vec<Effect>),
+    /// A store failed: drop the rest.
+    Stop,
 }

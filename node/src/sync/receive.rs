@@ -1,0 +1,802 @@
+//! The receive core: what this node does with one message from one peer, decided without I/O.
+//!
+//! As quinn-proto is to quinn: [`on_message`] takes what the session remembers about the peer ([`PeerState`]),
+//! the message, and what this node holds that the decision reads ([`View`], loaded by the session as [`need`]
+//! says), and returns the [`Effect`]s — send, store, audit, notify, refuse — that the session carries out in order.
+//! Every check of what arrives is made here (with [`accept`] and [`plan`]), so each is tested in milliseconds
+//! (`node/tests/receive_core.rs`), and the tokio session in `session.rs` only loads rows and moves bytes.
+//!
+//! **Effects are carried out in order, and a failed store ends the list**: when [`Effect::StoreChange`],
+//! [`Effect::StoreProjection`], [`Effect::DeleteDocument`] or the audit record of an [`Effect::Disclose`]
+//! cannot be written, nothing after it happens — no notice, no answer, no disclosure without its record.
+
+use std::collections::HashSet;
+
+use automerge::AutoCommit;
+use policies::{DocumentKind, FieldId, PartnerId, Policy, Role, Validator};
+use protocol::Message;
+use protocol::sync::SyncSession;
+
+use super::accept::{self, Refusal};
+use super::plan::{self, LocalDoc, Plan};
+use super::projection::{self, META};
+use super::wire::{DocKeyName, WireDoc};
+use crate::audit::{Operation, Status};
+use crate::doc;
+use crate::service::LoadedCase;
+use crate::store::{CaseId, Change, DocKey, ProjectionRecord};
+
+/// Most documents a session remembers to offer or ask for again.
+pub const MAX_DEFERRED: usize = 256;
+
+/// What a session remembers about its peer between messages.
+#[derive(Debug)]
+pub struct PeerState {
+    /// The partner at the other end.
+    pub peer: PartnerId,
+    /// Documents this session no longer syncs: refused either way.
+    pub blocked: HashSet<String>,
+    /// Documents the peer said it cannot take (yet): offered again when their case changes.
+    pub unavailable: HashSet<String>,
+    /// Documents the peer offered that this node could not take yet: asked for when their case changes here.
+    pub deferred: HashSet<String>,
+}
+
+impl PeerState {
+    /// A session with `peer` that has exchanged nothing yet.
+    pub fn new(peer: PartnerId) -> PeerState {
+        PeerState {
+            peer,
+            blocked: HashSet::new(),
+            unavailable: HashSet::new(),
+            deferred: HashSet::new(),
+        }
+    }
+}
+
+/// The node-wide things a decision reads.
+pub struct Context<'a> {
+    /// The policy in force.
+    pub policy: &'a Policy,
+    /// This node's partner.
+    pub me: &'a PartnerId,
+    /// The validator for forms (the gemeente register, today).
+    pub validator: &'a Validator<'a>,
+    /// Now, in seconds since the Unix epoch: the time of a change this node makes (a withdrawn projection's facts).
+    pub now: i64,
+}
+
+/// What the session must load before [`on_message`] can decide on a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    /// Nothing: the message alone decides.
+    Nothing,
+    /// A case document, with this peer's sync session, and the case as this node holds it.
+    Form(DocKeyName),
+    /// A projection's record and document with this peer's sync session; with `case`, also the case.
+    Projection {
+        /// The projection.
+        wire: WireDoc,
+        /// Whether the case is needed too (for a projection the peer sends this node).
+        case: bool,
+    },
+}
+
+/// What a decision reads of this node's data, loaded by the session as [`need`] asked.
+#[derive(Debug, Default)]
+pub struct View {
+    /// The case as this node holds it; `None` when it could not be read (the message is then dropped: the peer
+    /// offers it again).
+    pub case: Option<LoadedCase>,
+    /// The case's documents held here, with who wrote what.
+    pub docs: Vec<LocalDoc>,
+    /// The document the message is about, with this peer's sync session; `None` when it is not held here (or is
+    /// a withdrawn projection, never synced again).
+    pub doc: Option<(AutoCommit, SyncSession)>,
+    /// Whether the case document is stored here at all (it may be stored and not load).
+    pub stored: bool,
+    /// The projection's record, for a message about a projection.
+    pub projection: Option<ProjectionRecord>,
+}
+
+/// An audit record to write. The session adds the time, trace ids, pseudonym, peer and policy version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// What was done.
+    pub operation: Operation,
+    /// The case it concerns; `None` for a security event about no case (a malformed frame, a policy artefact).
+    pub case: Option<CaseId>,
+    /// The document (wire name), if any.
+    pub doc: Option<String>,
+    /// The fields concerned: names, never values.
+    pub fields: Vec<FieldId>,
+    /// The processing activity: the flows of a disclosure, or the reason of a refusal.
+    pub activity: String,
+    /// Whether it succeeded.
+    pub status: Status,
+}
+
+impl Record {
+    fn ok(
+        operation: Operation,
+        case: &CaseId,
+        doc: &str,
+        fields: Vec<FieldId>,
+        activity: &str,
+    ) -> Record {
+        Record {
+            operation,
+            case: Some(case.clone()),
+            doc: Some(doc.to_string()),
+            fields,
+            activity: activity.to_string(),
+            status: Status::Ok,
+        }
+    }
+
+    /// A security event: something the peer sent was refused.
+    pub fn security_event(
+        case: Option<&CaseId>,
+        doc: Option<&str>,
+        fields: Vec<FieldId>,
+        reason: &str,
+    ) -> Record {
+        Record {
+            operation: Operation::Refusal,
+            case: case.cloned(),
+            doc: doc.map(str::to_string),
+            fields,
+            activity: reason.to_string(),
+            status: Status::Error,
+        }
+    }
+}
+
+/// A statistic the session counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    /// A message accepted and stored.
+    Accepted,
+    /// A message refused (a security event).
+    Refused,
+}
+
+/// One thing the session does on the core's word.
+#[derive(Debug)]
+pub enum Effect {
+    /// Send a message that discloses nothing (a request, an answer without changes, a notice).
+    Send(Message),
+    /// Send a sync message carrying changes, only once its audit record is stored: no disclosure without its
+    /// record (fail closed). When the record cannot be stored, the case is reconciled again later.
+    Disclose {
+        /// The sync message.
+        message: Message,
+        /// Its disclosure record.
+        record: Record,
+    },
+    /// Store an accepted change to a case document and its receipt record in one transaction (registering the
+    /// case here first when it is new).
+    StoreChange {
+        /// The document.
+        key: DocKey,
+        /// The change.
+        change: Change,
+        /// Its receipt record.
+        record: Record,
+    },
+    /// Store a projection's record: one received, or one withdrawn by its sender.
+    StoreProjection(ProjectionRecord),
+    /// Delete a case document and its sync states.
+    DeleteDocument(DocKey),
+    /// Wipe deleted data from the database's files as well (after a deletion).
+    Scrub,
+    /// Write an audit record (a receipt, a refusal, a security event).
+    Record(Record),
+    /// The case changed here: every session re-plans it.
+    Notify(CaseId),
+    /// Keep this peer's sync session of a document (in memory, and stored).
+    KeepSession {
+        /// The document.
+        doc: WireDoc,
+        /// Its session.
+        session: SyncSession,
+    },
+    /// Forget this peer's sync session of a document.
+    DropSession(String),
+    /// Start this peer's sync session of a document over, carrying every change, the next time it is offered:
+    /// the peer did not take what it was sent (Automerge would count those changes as delivered).
+    ResetSession(String),
+    /// Decide on an answer with the plan as it stands after the effects before this one: the session plans the
+    /// case for the peer and calls [`answer`].
+    Answer {
+        /// The document.
+        doc: WireDoc,
+        /// Its content, with what was just received (boxed: a document is large beside the other effects).
+        am: Box<AutoCommit>,
+        /// This peer's sync session of it.
+        session: SyncSession,
+        /// Answer even when the plan does not share the document (this node had nothing of it before: the answer
+        /// asks for everything and carries nothing).
+        always: bool,
+    },
+    /// Take a policy artefact the Transferpunt offers: `distribution` verifies its signature and stores it.
+    TakePolicy {
+        /// Its kind.
+        kind: String,
+        /// Its bytes.
+        data: Vec<u8>,
+    },
+    /// Count a statistic.
+    Count(Counter),
+}
+
+/// What must be loaded to decide on `msg`.
+pub fn need(state: &PeerState, me: &PartnerId, msg: &Message) -> Need {
+    let doc = match msg {
+        Message::Sync { doc, .. } if !state.blocked.contains(doc) => doc,
+        Message::Forget { doc, .. } => doc,
+        _ => return Need::Nothing,
+    };
+    match WireDoc::parse(doc) {
+        Some(WireDoc::Form(k)) => Need::Form(k),
+        Some(wire @ WireDoc::Projection { .. }) => {
+            let from_peer = matches!(&wire, WireDoc::Projection { sender, receiver, .. } if *sender == state.peer && receiver == me);
+            let case = from_peer && matches!(msg, Message::Sync { .. });
+            Need::Projection { wire, case }
+        }
+        None => Need::Nothing,
+    }
+}
+
+/// Decide what to do with one message from the peer.
+pub fn on_message(
+    state: &mut PeerState,
+    cx: &Context<'_>,
+    msg: Message,
+    view: View,
+) -> Vec<Effect> {
+    match msg {
+        Message::Sync { doc, data } => {
+            if state.blocked.contains(&doc) {
+                return Vec::new();
+            }
+            match WireDoc::parse(&doc) {
+                Some(WireDoc::Form(k)) => form_sync(state, cx, &doc, k, &data, view),
+                Some(wire @ WireDoc::Projection { .. }) => {
+                    projection_sync(state, cx, &doc, wire, &data, view)
+                }
+                None => vec![not_available(&doc)],
+            }
+        }
+        Message::Forget { doc, reason } => match WireDoc::parse(&doc) {
+            Some(WireDoc::Projection {
+                sender,
+                receiver,
+                case,
+                ..
+            }) if sender == state.peer && receiver == *cx.me => {
+                projection_withdrawn(state, cx, &doc, &case, &reason, view)
+            }
+            Some(WireDoc::Form(k)) => document_withdrawn(state, &doc, &k, &reason, view),
+            _ => Vec::new(),
+        },
+        Message::Refused { doc, reason } => {
+            tracing::warn!(peer = %state.peer, doc = %doc, reason = %reason, "peer refused our message; no longer syncing it on this connection");
+            state.blocked.insert(doc);
+            Vec::new()
+        }
+        Message::NotAvailable { doc } => {
+            // The peer did not take what was sent, or holds nothing of it: start over when it is offered again.
+            // Bounded, so a peer cannot grow the set.
+            if state.unavailable.len() < MAX_DEFERRED {
+                state.unavailable.insert(doc.clone());
+            }
+            vec![Effect::ResetSession(doc)]
+        }
+        Message::Artefact { kind, data }
+            if kind == crate::distribution::POLICY_KIND
+                || kind == crate::distribution::REVOCATION_KIND =>
+        {
+            if state.peer.role() != Role::Transferpunt {
+                tracing::warn!(peer = %state.peer, kind = %kind, "security event: a policy artefact from a partner that is not the Transferpunt, ignored");
+                return vec![
+                    Effect::Count(Counter::Refused),
+                    Effect::Record(Record::security_event(
+                        None,
+                        None,
+                        Vec::new(),
+                        &format!("{kind} offered by {}, not by the Transferpunt", state.peer),
+                    )),
+                ];
+            }
+            vec![Effect::TakePolicy { kind, data }]
+        }
+        Message::Artefact { kind, .. } => {
+            tracing::debug!(peer = %state.peer, kind = %kind, "artefact of an unknown kind ignored");
+            Vec::new()
+        }
+    }
+}
+
+/// A frame from the peer that does not decode: refused and recorded; the session goes on.
+pub fn malformed_frame(state: &PeerState, error: &str) -> Vec<Effect> {
+    tracing::warn!(peer = %state.peer, error = %error, "security event: malformed frame refused");
+    vec![
+        Effect::Count(Counter::Refused),
+        Effect::Record(Record::security_event(
+            None,
+            None,
+            Vec::new(),
+            &format!("malformed frame: {error}"),
+        )),
+    ]
+}
+
+/// Answer a document message once the plan after it is known: a case document only when the plan shares it
+/// whole with the peer (the peer learns this node's heads and gets what it lacks), or `always`.
+pub fn answer(
+    state: &PeerState,
+    doc: WireDoc,
+    am: AutoCommit,
+    session: SyncSession,
+    plan: &Plan,
+    always: bool,
+) -> Vec<Effect> {
+    let shared = match &doc {
+        WireDoc::Form(k) => accept::answers_pull(plan, k),
+        WireDoc::Projection { .. } => true,
+    };
+    if shared || always {
+        next_message(state, doc, am, session, plan)
+    } else {
+        vec![Effect::KeepSession { doc, session }]
+    }
+}
+
+/// The next message of this peer's sync session of a document, if there is one, and the session kept. A message
+/// carrying changes is a disclosure: its record names the fields and the flows of `plan` that allow them.
+pub fn next_message(
+    state: &PeerState,
+    doc: WireDoc,
+    mut am: AutoCommit,
+    mut session: SyncSession,
+    plan: &Plan,
+) -> Vec<Effect> {
+    let name = doc.to_string();
+    let generated = session.generate(&mut am);
+    tracing::debug!(peer = %state.peer, doc = %name, bytes = generated.as_ref().map_or(0, Vec::len), "sync message");
+    let mut effects = Vec::new();
+    if let Some(bytes) = generated {
+        let carries = automerge::sync::Message::decode(&bytes).is_ok_and(|m| !m.changes.is_empty());
+        let message = Message::Sync {
+            doc: name.clone(),
+            data: bytes,
+        };
+        if carries {
+            let fields: Vec<FieldId> = match &doc {
+                WireDoc::Form(k) => {
+                    let json = doc::read_json(&am).unwrap_or_default();
+                    k.kind
+                        .fields()
+                        .filter(|f| json.get(f.name()).is_some())
+                        .collect()
+                }
+                WireDoc::Projection { .. } => plan.projected.iter().collect(),
+            };
+            let mut flows: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+            for f in &fields {
+                if let Some((_, flow)) = plan.flows.iter().find(|(pf, _)| pf == f) {
+                    flows.insert(flow);
+                }
+            }
+            let activity = if flows.is_empty() {
+                // A document the peer writes too, echoed back: no flow needed, but still recorded.
+                "gezamenlijk document".to_string()
+            } else {
+                flows.into_iter().collect::<Vec<_>>().join("; ")
+            };
+            let record = Record::ok(Operation::Disclosure, doc.case(), &name, fields, &activity);
+            effects.push(Effect::Disclose { message, record });
+        } else {
+            effects.push(Effect::Send(message));
+        }
+    }
+    effects.push(Effect::KeepSession { doc, session });
+    effects
+}
+
+fn not_available(doc: &str) -> Effect {
+    Effect::Send(Message::NotAvailable {
+        doc: doc.to_string(),
+    })
+}
+
+/// A message refused: "not available" when it may only be early (the facts that decide it may be on their way),
+/// else refused whole — the document blocked on this connection, the refusal recorded and told.
+fn refused(state: &mut PeerState, name: &str, case: &CaseId, r: Refusal) -> Vec<Effect> {
+    if r.not_yet {
+        tracing::debug!(peer = %state.peer, doc = %name, reason = %r.reason, "not available (yet)");
+        return vec![not_available(name)];
+    }
+    tracing::warn!(peer = %state.peer, doc = %name, reason = %r.reason, "security event: message refused whole");
+    state.blocked.insert(name.to_string());
+    vec![
+        Effect::Count(Counter::Refused),
+        Effect::Record(Record::security_event(
+            Some(case),
+            Some(name),
+            r.fields,
+            &r.reason,
+        )),
+        Effect::Send(Message::Refused {
+            doc: name.to_string(),
+            reason: r.reason,
+        }),
+    ]
+}
+
+/// A sync message about a case document. A request (no changes) is answered only when the plan shares the
+/// document whole with the peer; a push only into an instance the peer may write into, and only with fields
+/// it may write and this node may receive from it ([`accept`]). Everything else is answered "not available",
+/// as for a document that does not exist — and a push into another partner's instance is refused and
+/// recorded.
+fn form_sync(
+    state: &mut PeerState,
+    cx: &Context<'_>,
+    name: &str,
+    k: DocKeyName,
+    data: &[u8],
+    view: View,
+) -> Vec<Effect> {
+    // The peer engages with this document: whatever it could not take before, it wants now.
+    state.unavailable.remove(name);
+    let Ok(message) = automerge::sync::Message::decode(data) else {
+        return refused(
+            state,
+            name,
+            &k.case,
+            Refusal::new("not a valid sync message"),
+        );
+    };
+    let carries = !message.changes.is_empty();
+    let Some(loaded) = view.case.as_ref() else {
+        return Vec::new();
+    };
+    let local = view.docs.iter().find(|d| d.key == k);
+    let exists = local.is_some() || view.stored;
+    // Who the instance belongs to: whoever created it here, or the partner that projected it here.
+    let creator = local.and_then(|d| d.creator.clone()).or_else(|| {
+        loaded
+            .section_senders
+            .get(&projection::section_name(k.kind, &k.instance))
+            .map(doc::actor_for)
+    });
+    let peer = state.peer.clone();
+    let shared = accept::answers_pull(&plan::plan(cx.policy, cx.me, &peer, loaded, &view.docs), &k);
+    let facts = crate::facts::facts_of(cx.me, loaded, &[&peer]);
+    let fcx = accept::FormContext {
+        policy: cx.policy,
+        me: cx.me,
+        peer: &peer,
+        key: &k,
+        creator: creator.as_ref(),
+        facts: &facts,
+    };
+    let may_push = carries && accept::may_push(&fcx);
+    if !shared && !may_push {
+        let mut effects = Vec::new();
+        if carries {
+            tracing::warn!(peer = %peer, doc = %name, "security event: changes pushed for a document the peer may not write into");
+            effects.push(Effect::Count(Counter::Refused));
+            effects.push(Effect::Record(Record::security_event(
+                Some(&k.case),
+                None,
+                Vec::new(),
+                &format!("{peer} pushed changes to {name}, which it may not write into"),
+            )));
+            if owned_by_another(&k, creator.as_ref(), &peer) {
+                // Another partner's instance: refused outright, not merely "not yet".
+                state.blocked.insert(name.to_string());
+                effects.push(Effect::Send(Message::Refused {
+                    doc: name.to_string(),
+                    reason: format!("{name} is not {peer}'s to write into"),
+                }));
+                return effects;
+            }
+            // Perhaps only not yet: the projection that tells this node how the peer relates to the case may
+            // still be on its way. Asked for again when the case changes here; bounded, so a peer cannot make
+            // this node keep asking for ever more documents.
+            if state.deferred.len() < MAX_DEFERRED {
+                state.deferred.insert(name.to_string());
+            }
+        }
+        tracing::debug!(peer = %peer, doc = %name, "not available to this peer");
+        effects.push(not_available(name));
+        return effects;
+    }
+    state.deferred.remove(name);
+    tracing::debug!(peer = %peer, doc = %name, shared, may_push, "case document message");
+    let (mut am, mut session) = match view.doc {
+        Some(held) => held,
+        None if !exists => (doc::new_document(cx.me), SyncSession::new()),
+        // Stored but not loadable: nothing to merge into.
+        None => return Vec::new(),
+    };
+    let outcome = session.receive_checked(&mut am, data, |fork, new| {
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = doc::read_json(fork)
+            .map_err(|e| Refusal::new(format!("document does not read: {e}")))?;
+        let form = cx.validator.partial_form(k.kind, &json).map_err(|e| {
+            Refusal::new(format!("the document would not be a valid {}: {e}", k.kind))
+        })?;
+        accept::form_changes(&fcx, fork, new, &form)
+    });
+    let fields = match outcome {
+        Err(e) => {
+            return refused(
+                state,
+                name,
+                &k.case,
+                Refusal::new(format!("not a valid sync message: {e}")),
+            );
+        }
+        Ok(Err(refusal)) => return refused(state, name, &k.case, refusal),
+        Ok(Ok(fields)) => fields,
+    };
+    let mut effects = Vec::new();
+    if let Some(change) = Change::take(&mut am) {
+        effects.push(Effect::StoreChange {
+            key: k.key(),
+            change,
+            record: Record::ok(
+                Operation::Receipt,
+                &k.case,
+                name,
+                fields,
+                "ontvangen van partner",
+            ),
+        });
+        effects.push(Effect::Count(Counter::Accepted));
+        effects.push(Effect::Notify(k.case.clone()));
+    }
+    effects.push(Effect::Answer {
+        doc: WireDoc::Form(k),
+        am: Box::new(am),
+        session,
+        always: !exists,
+    });
+    effects
+}
+
+/// A sync message about a projection: from the peer to this node (every field checked against the facts it was
+/// made under, [`accept::projection_facts`]), or this node's own projection for the peer, synced back (the peer
+/// may not write into it).
+fn projection_sync(
+    state: &mut PeerState,
+    cx: &Context<'_>,
+    name: &str,
+    wire: WireDoc,
+    data: &[u8],
+    view: View,
+) -> Vec<Effect> {
+    tracing::debug!(peer = %state.peer, doc = %name, bytes = data.len(), "projection message");
+    let WireDoc::Projection {
+        case,
+        sender,
+        receiver,
+        generation,
+    } = wire.clone()
+    else {
+        return Vec::new();
+    };
+    if sender == *cx.me && receiver == state.peer {
+        // Our own projection, synced back by its receiver. One this node retired is not answered with data: the
+        // receiver still has it (a `Forget` lost or overtaken), so it is told again to delete it.
+        if view.projection.as_ref().is_some_and(|p| p.retired) {
+            return vec![Effect::Send(Message::Forget {
+                doc: name.to_string(),
+                reason: "this projection was withdrawn; delete it".into(),
+            })];
+        }
+        let Some((mut am, mut session)) = view.doc else {
+            return vec![not_available(name)];
+        };
+        let mine = doc::actor_for(cx.me);
+        let outcome = session.receive_checked(&mut am, data, |_, new| {
+            if new.iter().any(|c| c.actor_id() != &mine) {
+                return Err(Refusal::new("a projection is written by its sender only"));
+            }
+            Ok(())
+        });
+        return match outcome {
+            Ok(Ok(())) => vec![Effect::Answer {
+                doc: wire,
+                am: Box::new(am),
+                session,
+                always: true,
+            }],
+            Ok(Err(r)) => refused(state, name, &case, r),
+            Err(e) => refused(
+                state,
+                name,
+                &case,
+                Refusal::new(format!("not a valid sync message: {e}")),
+            ),
+        };
+    }
+    if receiver != *cx.me || sender != state.peer {
+        return vec![not_available(name)];
+    }
+    let stored = view.projection;
+    if stored.as_ref().is_some_and(|s| s.retired) {
+        // Withdrawn by its sender: a sync message that overtook the `Forget`, or came after it, must not bring the
+        // deleted fields back. New data comes in a new generation.
+        tracing::debug!(peer = %state.peer, doc = %name, "data for a withdrawn projection ignored");
+        return Vec::new();
+    }
+    let Some(loaded) = view.case.as_ref() else {
+        return Vec::new();
+    };
+    let (mut am, mut session) = view
+        .doc
+        .unwrap_or_else(|| (doc::new_document(cx.me), SyncSession::new()));
+    let peer = state.peer.clone();
+    let outcome = session.receive_checked(&mut am, data, |fork, new| {
+        if super::check::touched(fork, new).is_empty() {
+            return Ok(Vec::new());
+        }
+        let content = projection::read(fork, cx.validator);
+        let meta = content.meta.as_ref().ok_or_else(|| {
+            Refusal::new("a projection without the facts it was made under (_meta)")
+        })?;
+        let facts = accept::projection_facts(cx.me, &peer, loaded, meta, &content.forms)?;
+        accept::projection_changes(cx.policy, &peer, cx.me, &facts, fork, new)
+    });
+    let fields = match outcome {
+        Err(e) => {
+            return refused(
+                state,
+                name,
+                &case,
+                Refusal::new(format!("not a valid sync message: {e}")),
+            );
+        }
+        Ok(Err(r)) => return refused(state, name, &case, r),
+        Ok(Ok(fields)) => fields,
+    };
+    let record = ProjectionRecord {
+        wire_id: name.to_string(),
+        case: case.clone(),
+        sender: sender.to_string(),
+        receiver: receiver.to_string(),
+        generation,
+        snapshot: am.save_nocompress(),
+        sync_state: Some(session.persist()),
+        retired: false,
+    };
+    let changed = stored
+        .as_ref()
+        .is_none_or(|s| s.snapshot != record.snapshot);
+    let mut effects = vec![Effect::StoreProjection(record)];
+    if changed && !fields.is_empty() {
+        effects.push(Effect::Record(Record::ok(
+            Operation::Receipt,
+            &case,
+            name,
+            fields,
+            "projectie ontvangen",
+        )));
+        effects.push(Effect::Count(Counter::Accepted));
+    }
+    // Re-plan also when only the facts (`_meta`) changed: they decide what this node sends on (the phase it
+    // declares, a case it learns it relates to). Found by the simulator's convergence check.
+    if changed {
+        effects.push(Effect::Notify(case));
+    }
+    effects.push(Effect::Answer {
+        doc: wire,
+        am: Box::new(am),
+        session,
+        always: true,
+    });
+    effects
+}
+
+/// A projection withdrawn by its sender: its data and history are deleted; only the facts it was made under (the
+/// relations declared, no personal data) stay, so this node still knows how it relates to the case until the
+/// sender's next projection arrives.
+fn projection_withdrawn(
+    state: &PeerState,
+    cx: &Context<'_>,
+    name: &str,
+    case: &CaseId,
+    reason: &str,
+    view: View,
+) -> Vec<Effect> {
+    let Some(mut record) = view.projection else {
+        return Vec::new();
+    };
+    if record.retired {
+        // Withdrawn before: a sender tells again after a reconnect, in case the first word was lost.
+        return Vec::new();
+    }
+    let meta = doc::load(&record.snapshot, [])
+        .ok()
+        .and_then(|am| projection::read(&am, cx.validator).meta);
+    let mut facts_only = doc::new_document(cx.me);
+    if let Some(meta) = meta {
+        let mut sections = serde_json::Map::new();
+        sections.insert(
+            META.into(),
+            serde_json::to_value(&meta).expect("meta serialises"),
+        );
+        let _ = doc::write_sections(&mut facts_only, &sections);
+        doc::commit(&mut facts_only, cx.now);
+    }
+    record.snapshot = facts_only.save_nocompress();
+    record.sync_state = None;
+    record.retired = true;
+    tracing::info!(peer = %state.peer, doc = %name, reason = %reason, "projection withdrawn by its sender: deleted");
+    vec![
+        Effect::StoreProjection(record),
+        Effect::Scrub,
+        Effect::DropSession(name.to_string()),
+        Effect::Record(Record::ok(
+            Operation::Receipt,
+            case,
+            name,
+            Vec::new(),
+            "projectie ingetrokken en verwijderd",
+        )),
+        Effect::Notify(case.clone()),
+    ]
+}
+
+/// A document the peer shared whole and withdraws: deleted here, history and all — but only one this node holds
+/// because of that peer (the peer created it); a document this node created is its own.
+fn document_withdrawn(
+    state: &PeerState,
+    name: &str,
+    k: &DocKeyName,
+    reason: &str,
+    view: View,
+) -> Vec<Effect> {
+    let Some((mut am, _)) = view.doc else {
+        return Vec::new();
+    };
+    let (_, creator) = plan::authors_of(&mut am, k.kind);
+    if creator != Some(doc::actor_for(&state.peer)) {
+        tracing::debug!(peer = %state.peer, doc = %name, "a Forget for a document the peer did not create: ignored");
+        return Vec::new();
+    }
+    tracing::info!(peer = %state.peer, doc = %name, reason = %reason, "document withdrawn by its creator: deleted");
+    vec![
+        Effect::DeleteDocument(k.key()),
+        Effect::Scrub,
+        Effect::DropSession(name.to_string()),
+        Effect::Record(Record::ok(
+            Operation::Receipt,
+            &k.case,
+            name,
+            Vec::new(),
+            "document ingetrokken en verwijderd",
+        )),
+        Effect::Notify(k.case.clone()),
+    ]
+}
+
+/// Whether case document `k` (existing here, created by `creator`) is another partner's instance than `peer`'s: a
+/// reactie or gemeente form of another partner, or a melding someone else created.
+fn owned_by_another(
+    k: &DocKeyName,
+    creator: Option<&automerge::ActorId>,
+    peer: &PartnerId,
+) -> bool {
+    match k.kind {
+        DocumentKind::Reactie | DocumentKind::Gemeente => k.instance != peer.to_string(),
+        DocumentKind::Melding => creator.is_some_and(|c| *c != doc::actor_for(peer)),
+        _ => false,
+    }
+}

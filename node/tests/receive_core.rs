@@ -1,0 +1,449 @@
+//! The receive core (`node::sync::receive`) without a network, a database or a runtime: one message in, the
+//! effects out. Each test is a rule of what a node takes from a peer; the same rules over real nodes and QUIC are
+//! in `tests/tests/enforcement.rs` and `tests/tests/adversarial.rs`.
+
+use automerge::AutoCommit;
+use automerge::sync::{State, SyncDoc};
+use node::service::LoadedCase;
+use node::store::CaseId;
+use node::sync::plan::{self, LocalDoc, Plan};
+use node::sync::projection::Meta;
+use node::sync::receive::{
+    self, Context, Counter, Effect, MAX_DEFERRED, Need, PeerState, View, on_message,
+};
+use node::sync::wire::{DocKeyName, WireDoc};
+use policies::{
+    CaseDocuments, DocumentKind as D, Fase, Form, Gemeenten, PartnerId, Policy, Relation, Validator,
+};
+use protocol::Message;
+use protocol::sync::SyncSession;
+use serde_json::{Value as Json, json};
+use time::macros::date;
+
+const ZA: &str = "zorgaanbieder:kwadrant";
+const TP: &str = "transferpunt:sdf";
+const ELKIEN: &str = "corporatie:elkien";
+const ACCOLADE: &str = "corporatie:accolade";
+const GM_ELSEWHERE: &str = "gemeente:GM0014";
+
+fn pid(s: &str) -> PartnerId {
+    s.parse().unwrap()
+}
+
+fn case() -> CaseId {
+    CaseId::from_bytes([7; 16])
+}
+
+fn form(kind: D, json: &Json) -> Form {
+    Validator::new(&Gemeenten::friesland(), date!(2026 - 01 - 01))
+        .partial_form(kind, json)
+        .unwrap_or_else(|e| panic!("{kind}: {e}"))
+}
+
+fn registratie() -> Form {
+    form(
+        D::Registratie,
+        &json!({
+            "achternaam_voorletters": "Kern, K.", "bsn": "123456782", "geboortedatum": "1990-04-12",
+            "soort_voorziening": "maatschappelijke_opvang", "herkomstgemeente": "GM0074",
+            "verblijfgemeente": "GM0080", "start_verblijf_opvang": "2025-09-01", "betrokken_zorgaanbieder": ZA,
+            "reden_dakloosheid": "Huisuitzetting", "toestemming_gegevensdeling": true,
+            "datum_toestemming": "2025-09-01"
+        }),
+    )
+}
+
+fn beoordeling() -> Form {
+    form(
+        D::Beoordeling,
+        &json!({ "status": "goedgekeurd", "datum_ontvangen": "2025-11-04", "gekozen_uitstroomgemeente": "GM0080",
+                 "toegewezen_corporatie": ELKIEN }),
+    )
+}
+
+fn reactie() -> Form {
+    form(
+        D::Reactie,
+        &json!({ "besluit": "geweigerd", "datum_besluit": "2025-10-24", "reden_weigering": "huurachterstand" }),
+    )
+}
+
+fn key(kind: D, instance: &str) -> DocKeyName {
+    DocKeyName {
+        case: case(),
+        kind,
+        instance: instance.into(),
+    }
+}
+
+fn name(k: &DocKeyName) -> String {
+    WireDoc::Form(k.clone()).to_string()
+}
+
+/// The Transferpunt's case: registered, and assigned to Elkien.
+fn at_transferpunt() -> LoadedCase {
+    let mut docs = CaseDocuments::new();
+    docs.insert(registratie());
+    docs.insert(beoordeling());
+    LoadedCase::new(docs, Vec::new())
+}
+
+/// A document `author` wrote alone, as Automerge has it.
+fn written_by(author: &str, f: &Form) -> AutoCommit {
+    let mut am = node::doc::new_document(&pid(author));
+    node::doc::write_form(&mut am, f).unwrap();
+    node::doc::commit(&mut am, 1_760_000_000);
+    am
+}
+
+/// The same document as this node keeps it for planning.
+fn local(k: DocKeyName, mut am: AutoCommit) -> LocalDoc {
+    let (authors, creator) = plan::authors_of(&mut am, k.kind);
+    let json = node::doc::read_json(&am).unwrap();
+    LocalDoc {
+        form: form(k.kind, &json),
+        key: k,
+        authors,
+        creator,
+    }
+}
+
+/// A sync message carrying every change of `doc`, as a peer sends it to a node it believes holds nothing of it.
+fn carrying(doc: &mut AutoCommit) -> Vec<u8> {
+    let mut empty = AutoCommit::new();
+    let (mut mine, mut theirs) = (State::new(), State::new());
+    for _ in 0..10 {
+        if let Some(m) = doc.sync().generate_sync_message(&mut mine) {
+            if !m.changes.is_empty() {
+                return m.encode();
+            }
+            empty.sync().receive_sync_message(&mut theirs, m).unwrap();
+        }
+        if let Some(m) = empty.sync().generate_sync_message(&mut theirs) {
+            doc.sync().receive_sync_message(&mut mine, m).unwrap();
+        }
+    }
+    panic!("no message with changes");
+}
+
+/// A sync request: no changes, only "what do you have".
+fn asking() -> Vec<u8> {
+    AutoCommit::new()
+        .sync()
+        .generate_sync_message(&mut State::new())
+        .unwrap()
+        .encode()
+}
+
+/// Decide on one message at `me`, with the core's own rules and the covenant.
+fn decide(me: &str, state: &mut PeerState, msg: Message, view: View) -> Vec<Effect> {
+    // Built once: the covenant is checked against its invariants when it is loaded.
+    static POLICY: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(Policy::covenant);
+    let policy = &*POLICY;
+    let gemeenten = Gemeenten::friesland();
+    let validator = Validator::new(&gemeenten, date!(2026 - 01 - 01));
+    let me = pid(me);
+    let cx = Context {
+        policy,
+        me: &me,
+        validator: &validator,
+        now: 1_760_000_000,
+    };
+    on_message(state, &cx, msg, view)
+}
+
+fn stores(effects: &[Effect]) -> bool {
+    effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::StoreChange { .. } | Effect::StoreProjection(_) | Effect::DeleteDocument(_)
+        )
+    })
+}
+
+fn sends_data(effects: &[Effect]) -> bool {
+    effects
+        .iter()
+        .any(|e| matches!(e, Effect::Disclose { .. } | Effect::Answer { .. }))
+}
+
+#[test]
+fn a_push_into_another_corporaties_reactie_is_refused_recorded_and_stored_nowhere() {
+    let k = key(D::Reactie, ACCOLADE);
+    // Elkien writes "accolade's" reactie: a forged refusal in another corporatie's name.
+    let data = carrying(&mut written_by(ELKIEN, &reactie()));
+    let mut state = PeerState::new(pid(ELKIEN));
+    let view = View {
+        case: Some(at_transferpunt()),
+        ..View::default()
+    };
+    let effects = decide(
+        TP,
+        &mut state,
+        Message::Sync {
+            doc: name(&k),
+            data,
+        },
+        view,
+    );
+    assert!(!stores(&effects), "{effects:?}");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Count(Counter::Refused)))
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Record(r) if r.status == node::audit::Status::Error)),
+        "a security event is recorded: {effects:?}"
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send(Message::Refused { .. }))),
+        "{effects:?}"
+    );
+    assert!(state.blocked.contains(&name(&k)), "and no longer synced");
+}
+
+#[test]
+fn the_assigned_corporaties_own_reactie_is_stored_with_its_receipt_then_answered() {
+    let k = key(D::Reactie, ELKIEN);
+    let data = carrying(&mut written_by(ELKIEN, &reactie()));
+    let mut state = PeerState::new(pid(ELKIEN));
+    let view = View {
+        case: Some(at_transferpunt()),
+        ..View::default()
+    };
+    let effects = decide(
+        TP,
+        &mut state,
+        Message::Sync {
+            doc: name(&k),
+            data,
+        },
+        view,
+    );
+    let Some(Effect::StoreChange { record, .. }) = effects.first() else {
+        panic!("stored first: {effects:?}");
+    };
+    let besluit = D::Reactie.field("besluit").unwrap();
+    assert!(
+        record.fields.contains(&besluit),
+        "the receipt names the fields: {record:?}"
+    );
+    assert!(matches!(effects[1], Effect::Count(Counter::Accepted)));
+    assert!(matches!(&effects[2], Effect::Notify(c) if *c == case()));
+    assert!(
+        matches!(effects.last(), Some(Effect::Answer { always: true, .. })),
+        "new here: answered, to ask for what it lacks: {effects:?}"
+    );
+}
+
+#[test]
+fn a_request_for_a_document_the_plan_does_not_share_whole_gets_not_available() {
+    // The zorgaanbieder's melding: the corporatie may write meldingen, but not hold this one whole.
+    let melding = form(
+        D::Melding,
+        &json!({ "datum_melding": "2025-12-01", "melder": "zorgaanbieder", "soort": "signaal", "ave_niveau": 2,
+                 "status": "in_behandeling", "omschrijving": "vrije tekst over de cliënt" }),
+    );
+    let k = key(D::Melding, "signaal-1");
+    let am = written_by(ZA, &melding);
+    let mut docs = CaseDocuments::new();
+    docs.insert(registratie());
+    docs.insert(beoordeling());
+    docs.insert(melding.clone());
+    let view = View {
+        case: Some(LoadedCase::new(docs, Vec::new())),
+        docs: vec![local(k.clone(), am.clone())],
+        doc: Some((am, SyncSession::new())),
+        stored: true,
+        projection: None,
+    };
+    let mut state = PeerState::new(pid(ELKIEN));
+    let effects = decide(
+        ZA,
+        &mut state,
+        Message::Sync {
+            doc: name(&k),
+            data: asking(),
+        },
+        view,
+    );
+    assert!(!sends_data(&effects), "{effects:?}");
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Send(Message::NotAvailable { .. })]
+        ),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn a_message_that_does_not_decode_is_refused_whole() {
+    let k = key(D::Reactie, ELKIEN);
+    let mut state = PeerState::new(pid(ELKIEN));
+    let effects = decide(
+        TP,
+        &mut state,
+        Message::Sync {
+            doc: name(&k),
+            data: vec![0x42; 64],
+        },
+        View {
+            case: Some(at_transferpunt()),
+            ..View::default()
+        },
+    );
+    assert!(!stores(&effects));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send(Message::Refused { .. })))
+    );
+}
+
+#[test]
+fn a_projection_declaring_facts_from_a_partner_unrelated_to_the_case_is_not_taken() {
+    // A gemeente with no part in the case sends the Transferpunt a projection claiming consent and a relation.
+    let meta = Meta {
+        ontvanger_relaties: vec![Relation::Transferpunt],
+        afzender_relaties: vec![Relation::Verblijfgemeente],
+        fase: Fase::Afgesloten,
+        toestemming: true,
+        voorziening: None,
+        beleid: "2026.1".into(),
+    };
+    let mut sections = serde_json::Map::new();
+    sections.insert("_meta".into(), serde_json::to_value(&meta).unwrap());
+    let mut am = node::doc::new_document(&pid(GM_ELSEWHERE));
+    node::doc::write_sections(&mut am, &sections).unwrap();
+    node::doc::commit(&mut am, 1_760_000_000);
+    let wire = WireDoc::Projection {
+        case: case(),
+        sender: pid(GM_ELSEWHERE),
+        receiver: pid(TP),
+        generation: 1,
+    };
+    let mut state = PeerState::new(pid(GM_ELSEWHERE));
+    let msg = Message::Sync {
+        doc: wire.to_string(),
+        data: carrying(&mut am),
+    };
+    assert_eq!(
+        receive::need(&state, &pid(TP), &msg),
+        Need::Projection { wire, case: true }
+    );
+    let effects = decide(
+        TP,
+        &mut state,
+        msg,
+        View {
+            case: Some(at_transferpunt()),
+            ..View::default()
+        },
+    );
+    assert!(!stores(&effects), "{effects:?}");
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Notify(_))));
+}
+
+#[test]
+fn a_forget_deletes_a_document_only_when_the_peer_created_it() {
+    let k = key(D::Reactie, ELKIEN);
+    let view = || View {
+        case: Some(at_transferpunt()),
+        doc: Some((written_by(ELKIEN, &reactie()), SyncSession::new())),
+        stored: true,
+        ..View::default()
+    };
+    let forget = || Message::Forget {
+        doc: name(&k),
+        reason: "no longer shared".into(),
+    };
+    let by_other = decide(TP, &mut PeerState::new(pid(ACCOLADE)), forget(), view());
+    assert!(by_other.is_empty(), "{by_other:?}");
+    let by_creator = decide(TP, &mut PeerState::new(pid(ELKIEN)), forget(), view());
+    assert!(
+        matches!(by_creator.as_slice(), [Effect::DeleteDocument(d), Effect::Scrub, ..] if *d == k.key()),
+        "{by_creator:?}"
+    );
+}
+
+#[test]
+fn a_policy_artefact_from_a_partner_that_is_not_the_transferpunt_is_a_security_event() {
+    let artefact = || Message::Artefact {
+        kind: node::distribution::POLICY_KIND.into(),
+        data: b"signed by nobody".to_vec(),
+    };
+    let from_corporatie = decide(
+        ZA,
+        &mut PeerState::new(pid(ELKIEN)),
+        artefact(),
+        View::default(),
+    );
+    assert!(
+        from_corporatie
+            .iter()
+            .any(|e| matches!(e, Effect::Count(Counter::Refused)))
+    );
+    assert!(
+        !from_corporatie
+            .iter()
+            .any(|e| matches!(e, Effect::TakePolicy { .. }))
+    );
+    let from_transferpunt = decide(
+        ZA,
+        &mut PeerState::new(pid(TP)),
+        artefact(),
+        View::default(),
+    );
+    assert!(matches!(
+        from_transferpunt.as_slice(),
+        [Effect::TakePolicy { .. }]
+    ));
+}
+
+#[test]
+fn a_peer_cannot_grow_the_set_of_documents_offered_again_without_bound() {
+    let mut state = PeerState::new(pid(ELKIEN));
+    for i in 0..MAX_DEFERRED + 50 {
+        let effects = decide(
+            TP,
+            &mut state,
+            Message::NotAvailable {
+                doc: format!("c/{}/reactie/n{i}", case()),
+            },
+            View::default(),
+        );
+        assert!(matches!(effects.as_slice(), [Effect::ResetSession(_)]));
+    }
+    assert_eq!(state.unavailable.len(), MAX_DEFERRED);
+}
+
+#[test]
+fn a_message_with_changes_goes_out_only_as_a_disclosure_naming_its_fields_and_flows() {
+    let k = key(D::Reactie, ELKIEN);
+    let besluit = D::Reactie.field("besluit").unwrap();
+    let plan = Plan {
+        full: vec![k.clone()],
+        flows: vec![(besluit, "reactie naar transferpunt".into())],
+        ..Plan::default()
+    };
+    let state = PeerState::new(pid(TP));
+    let effects = receive::next_message(
+        &state,
+        WireDoc::Form(k.clone()),
+        written_by(ELKIEN, &reactie()),
+        SyncSession::for_empty_peer(),
+        &plan,
+    );
+    let Some(Effect::Disclose { record, .. }) = effects.first() else {
+        panic!("a disclosure first: {effects:?}");
+    };
+    assert!(record.fields.contains(&besluit));
+    assert_eq!(record.activity, "reactie naar transferpunt");
+    assert!(matches!(effects.last(), Some(Effect::KeepSession { .. })));
+}
