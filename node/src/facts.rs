@@ -55,7 +55,7 @@ pub fn authorities<'a>(me: &PartnerId, loaded: &'a LoadedCase) -> Vec<(&'a Partn
                 None => {
                     me.role() != Role::Transferpunt
                         && meta
-                            .afzender_relaties
+                            .sender_relations
                             .contains(&Relation::BetrokkenZorgaanbieder)
                 }
             },
@@ -89,13 +89,13 @@ pub fn facts_of(me: &PartnerId, loaded: &LoadedCase, others: &[&PartnerId]) -> C
     // The phase as the forms define it: the Transferpunt holds them all; else the zorgaanbieder that wrote most of
     // them; never below what this node's own forms show.
     if let Some(m) = transferpunt.or(zorgaanbieder) {
-        facts.phase = facts.phase.max(m.fase);
+        facts.phase = facts.phase.max(m.phase);
     }
     let mine = facts.relations.entry(me.clone()).or_default();
     for (sender, meta) in &authorities {
         add_relations(
             mine,
-            meta.ontvanger_relaties
+            meta.receiver_relations
                 .iter()
                 .copied()
                 .filter(|r| decides(sender.role(), *r)),
@@ -126,11 +126,11 @@ fn consent(
             && authorities
                 .iter()
                 .filter(|(s, _)| s.role() == Role::Zorgaanbieder)
-                .all(|(_, m)| m.toestemming);
+                .all(|(_, m)| m.consent);
     }
     me.role() != Role::Transferpunt
         && !authorities.is_empty()
-        && authorities.iter().all(|(_, m)| m.toestemming)
+        && authorities.iter().all(|(_, m)| m.consent)
 }
 
 /// The facts for taking data from `sender` at `me`: [`facts_of`], plus — except at the Transferpunt, which judges
@@ -143,7 +143,7 @@ pub fn accepting(me: &PartnerId, loaded: &LoadedCase, sender: &PartnerId) -> Cas
     {
         add_relations(
             facts.relations.entry(sender.clone()).or_default(),
-            meta.afzender_relaties.iter().copied(),
+            meta.sender_relations.iter().copied(),
         );
     }
     facts

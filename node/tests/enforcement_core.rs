@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use node::service::LoadedCase;
 use node::store::CaseId;
+use node::store::DocKey;
 use node::sync::accept::{self, FormContext};
 use node::sync::plan::{self, LocalDoc, may_write_into};
 use node::sync::projection::Meta;
-use node::sync::wire::DocKeyName;
 use policies::{
     CaseDocuments, DocumentKind as D, Fase, FieldSet, Form, Gemeenten, PartnerId, Policy, Relation,
     Validator,
@@ -64,8 +64,8 @@ fn melding() -> Form {
     )
 }
 
-fn key(kind: D, instance: &str) -> DocKeyName {
-    DocKeyName {
+fn key(kind: D, instance: &str) -> DocKey {
+    DocKey {
         case: CaseId::from_bytes([7; 16]),
         kind,
         instance: instance.into(),
@@ -95,12 +95,12 @@ fn holding(forms: &[Form]) -> LoadedCase {
 
 fn meta(ontvanger: &[Relation], afzender: &[Relation], consent: bool) -> Meta {
     Meta {
-        ontvanger_relaties: ontvanger.to_vec(),
-        afzender_relaties: afzender.to_vec(),
-        fase: Fase::Bemiddeling,
-        toestemming: consent,
+        receiver_relations: ontvanger.to_vec(),
+        sender_relations: afzender.to_vec(),
+        phase: Fase::Bemiddeling,
+        consent,
         voorziening: None,
-        beleid: "2026.1".into(),
+        policy_version: "2026.1".into(),
     }
 }
 
@@ -117,8 +117,12 @@ fn a_melding_reaches_the_assigned_corporatie_as_its_summary_not_whole() {
     );
     let omschrijving = D::Melding.field("omschrijving").unwrap();
     let soort = D::Melding.field("soort").unwrap();
-    assert!(p.projected.contains(soort), "{:?}", p.projection);
-    assert!(!p.projected.contains(omschrijving), "{:?}", p.projection);
+    assert!(p.projection_fields.contains(soort), "{:?}", p.projection);
+    assert!(
+        !p.projection_fields.contains(omschrijving),
+        "{:?}",
+        p.projection
+    );
 }
 
 #[test]

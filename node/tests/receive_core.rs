@@ -6,12 +6,13 @@ use automerge::AutoCommit;
 use automerge::sync::{State, SyncDoc};
 use node::service::LoadedCase;
 use node::store::CaseId;
+use node::store::DocKey;
 use node::sync::plan::{self, LocalDoc, Plan};
 use node::sync::projection::Meta;
 use node::sync::receive::{
     self, Context, Counter, Effect, MAX_DEFERRED, Need, PeerState, View, on_message,
 };
-use node::sync::wire::{DocKeyName, WireDoc};
+use node::sync::wire::WireDoc;
 use policies::{
     CaseDocuments, DocumentKind as D, Fase, Form, Gemeenten, PartnerId, Policy, Relation, Validator,
 };
@@ -68,15 +69,15 @@ fn reactie() -> Form {
     )
 }
 
-fn key(kind: D, instance: &str) -> DocKeyName {
-    DocKeyName {
+fn key(kind: D, instance: &str) -> DocKey {
+    DocKey {
         case: case(),
         kind,
         instance: instance.into(),
     }
 }
 
-fn name(k: &DocKeyName) -> String {
+fn name(k: &DocKey) -> String {
     WireDoc::Form(k.clone()).to_string()
 }
 
@@ -97,7 +98,7 @@ fn written_by(author: &str, f: &Form) -> AutoCommit {
 }
 
 /// The same document as this node keeps it for planning.
-fn local(k: DocKeyName, mut am: AutoCommit) -> LocalDoc {
+fn local(k: DocKey, mut am: AutoCommit) -> LocalDoc {
     let (authors, creator) = plan::authors_of(&mut am, k.kind);
     let json = node::doc::read_json(&am).unwrap();
     LocalDoc {
@@ -310,12 +311,12 @@ fn a_message_that_does_not_decode_is_refused_whole() {
 fn a_projection_declaring_facts_from_a_partner_unrelated_to_the_case_is_not_taken() {
     // A gemeente with no part in the case sends the Transferpunt a projection claiming consent and a relation.
     let meta = Meta {
-        ontvanger_relaties: vec![Relation::Transferpunt],
-        afzender_relaties: vec![Relation::Verblijfgemeente],
-        fase: Fase::Afgesloten,
-        toestemming: true,
+        receiver_relations: vec![Relation::Transferpunt],
+        sender_relations: vec![Relation::Verblijfgemeente],
+        phase: Fase::Afgesloten,
+        consent: true,
         voorziening: None,
-        beleid: "2026.1".into(),
+        policy_version: "2026.1".into(),
     };
     let mut sections = serde_json::Map::new();
     sections.insert("_meta".into(), serde_json::to_value(&meta).unwrap());
@@ -367,7 +368,7 @@ fn a_forget_deletes_a_document_only_when_the_peer_created_it() {
     assert!(by_other.is_empty(), "{by_other:?}");
     let by_creator = decide(TP, &mut PeerState::new(pid(ELKIEN)), forget(), view());
     assert!(
-        matches!(by_creator.as_slice(), [Effect::DeleteDocument(d), Effect::Scrub, ..] if *d == k.key()),
+        matches!(by_creator.as_slice(), [Effect::DeleteDocument(d), Effect::Scrub, ..] if *d == k.clone()),
         "{by_creator:?}"
     );
 }

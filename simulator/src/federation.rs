@@ -22,10 +22,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use node::service::{LoadedCase, decide_write, facts_of};
 use node::store::CaseId;
+use node::store::DocKey;
 use node::sync::accept;
 use node::sync::plan::{LocalDoc, plan};
 use node::sync::projection::{self, Content};
-use node::sync::wire::DocKeyName;
 use policies::{DocumentKind, FieldId, PartnerId, Policy, Role, Validator};
 use serde_json::{Map, Value as Json};
 
@@ -304,7 +304,7 @@ impl<'a> Engine<'a> {
         )
         .map_err(|e| e.to_string())?;
         let doc = holding.docs.entry(key).or_insert_with(|| LocalDoc {
-            key: DocKeyName {
+            key: DocKey {
                 case: case_id.clone(),
                 kind: event.kind,
                 instance: event.instance.clone(),
@@ -381,7 +381,7 @@ impl<'a> Engine<'a> {
                                 event,
                             });
                     };
-                    for f in p.projected.iter() {
+                    for f in p.projection_fields.iter() {
                         record(f, flows.get(&f).copied().flatten());
                     }
                     let target = holdings.entry(peer.clone()).or_default();
@@ -462,7 +462,7 @@ impl<'a> Engine<'a> {
                                     &sender,
                                     peer,
                                     &facts,
-                                    p.projected,
+                                    p.projection_fields,
                                 )
                             });
                         match taken {

@@ -53,12 +53,12 @@ fn registratie(zorgaanbieder: &str, bsn: &str) -> Value {
 /// travels whole).
 async fn rogue_registers(net: &TestNet, rogue: &Rogue, case: &node::store::CaseId) {
     let meta = serde_json::to_value(node::sync::projection::Meta {
-        ontvanger_relaties: vec![policies::Relation::Transferpunt],
-        afzender_relaties: vec![policies::Relation::BetrokkenZorgaanbieder],
-        fase: policies::Fase::Registratie,
-        toestemming: true,
+        receiver_relations: vec![policies::Relation::Transferpunt],
+        sender_relations: vec![policies::Relation::BetrokkenZorgaanbieder],
+        phase: policies::Fase::Registratie,
+        consent: true,
         voorziening: None,
-        beleid: "2026.1".into(),
+        policy_version: "2026.1".into(),
     })
     .unwrap();
     let mut projection = authored_as(
@@ -583,12 +583,12 @@ async fn changes_authored_as_another_partner_are_refused() {
     let case3 = node::store::CaseId::random();
     let doc3 = format!("p/{case3}/{ROGUE_ZA}/{TP}/1");
     let meta = serde_json::to_value(node::sync::projection::Meta {
-        ontvanger_relaties: vec![policies::Relation::Transferpunt],
-        afzender_relaties: vec![policies::Relation::BetrokkenZorgaanbieder],
-        fase: policies::Fase::Aanmelding,
-        toestemming: true,
+        receiver_relations: vec![policies::Relation::Transferpunt],
+        sender_relations: vec![policies::Relation::BetrokkenZorgaanbieder],
+        phase: policies::Fase::Aanmelding,
+        consent: true,
         voorziening: None,
-        beleid: "2026.1".into(),
+        policy_version: "2026.1".into(),
     })
     .unwrap();
     let mut projection = authored_as(ZA, &json!({ "_meta": meta, "aanmelding": aanmelding() }));
@@ -870,12 +870,12 @@ mod regressions {
         let (mut net, case) = assigned_case().await;
         let mut rogue = Rogue::connect(&mut net, ROGUE, TP).await;
         let meta = serde_json::to_value(node::sync::projection::Meta {
-            ontvanger_relaties: vec![policies::Relation::Transferpunt],
-            afzender_relaties: vec![policies::Relation::ToegewezenCorporatie],
-            fase: policies::Fase::Bemiddeling,
-            toestemming: true,
+            receiver_relations: vec![policies::Relation::Transferpunt],
+            sender_relations: vec![policies::Relation::ToegewezenCorporatie],
+            phase: policies::Fase::Bemiddeling,
+            consent: true,
             voorziening: None,
-            beleid: "2026.1".into(),
+            policy_version: "2026.1".into(),
         })
         .unwrap();
         let doc = format!("p/{case}/{ROGUE}/{TP}/1");

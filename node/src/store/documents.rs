@@ -12,7 +12,7 @@ use crate::doc::{self, DocError};
 
 /// Which document of which case: the kind, and for kinds a case can hold several of (one per corporatie,
 /// gemeente or melding) an instance name; `""` for the others.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocKey {
     /// The case.
     pub case: CaseId,

@@ -16,9 +16,9 @@ use policies::{CaseFacts, DocumentKind, FieldId, FieldSet, PartnerId, Policy, Re
 use super::check;
 use super::plan::{Plan, may_write_into};
 use super::projection::{self, META, Meta};
-use super::wire::DocKeyName;
 use crate::facts;
 use crate::service::LoadedCase;
+use crate::store::DocKey;
 
 /// Why a message was refused: told to the peer and recorded as a security event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +68,7 @@ impl std::fmt::Display for Refusal {
 /// Whether a sync message about case document `k` that carries no changes (a request, or heads) is answered: only
 /// when the plan shares that document whole with the peer. Anything else is answered "not available", exactly as
 /// for a document that does not exist.
-pub fn answers_pull(plan: &Plan, k: &DocKeyName) -> bool {
+pub fn answers_pull(plan: &Plan, k: &DocKey) -> bool {
     plan.full.contains(k)
 }
 
@@ -82,7 +82,7 @@ pub struct FormContext<'a> {
     /// The sender.
     pub peer: &'a PartnerId,
     /// The document.
-    pub key: &'a DocKeyName,
+    pub key: &'a DocKey,
     /// Who created the instance here, if it exists here.
     pub creator: Option<&'a ActorId>,
     /// This node's authoritative facts of the case, before the message ([`facts::facts_of`]).
@@ -272,7 +272,7 @@ pub fn projection_facts(
     incoming: &[(String, Form)],
 ) -> Result<CaseFacts, Refusal> {
     if meta
-        .ontvanger_relaties
+        .receiver_relations
         .iter()
         .any(|r| !me.role().relations().contains(r))
     {
@@ -311,13 +311,13 @@ pub fn projection_facts(
     let mut facts = facts::accepting(me, &view, sender);
     facts::add_relations(
         facts.relations.entry(me.clone()).or_default(),
-        meta.ontvanger_relaties.iter().copied(),
+        meta.receiver_relations.iter().copied(),
     );
     if !facts::knows_consent(me, &view) {
-        facts.consent = meta.toestemming;
+        facts.consent = meta.consent;
     }
     if !facts::knows_phase(me, &view) {
-        facts.phase = facts.phase.max(meta.fase);
+        facts.phase = facts.phase.max(meta.phase);
     }
     if facts.voorziening.is_none() {
         facts.voorziening = meta.voorziening;

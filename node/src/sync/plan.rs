@@ -20,15 +20,15 @@ use policies::{CaseFacts, DocumentKind, FieldSet, PartnerId, Policy, Relation};
 use serde_json::{Map, Value as Json};
 
 use super::projection::{self, Meta};
-use super::wire::DocKeyName;
 use crate::service::LoadedCase;
 use crate::store::CaseId;
+use crate::store::DocKey;
 
 /// A case document as held here: its key, content and who wrote what in it.
 #[derive(Debug, Clone)]
 pub struct LocalDoc {
     /// Its key.
-    pub key: DocKeyName,
+    pub key: DocKey,
     /// Its content, validated.
     pub form: Form,
     /// For every actor in its history, the fields its changes set or removed.
@@ -41,11 +41,11 @@ pub struct LocalDoc {
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// Case documents shared whole.
-    pub full: Vec<DocKeyName>,
+    pub full: Vec<DocKey>,
     /// The projection's content (empty: no projection), and its fields.
     pub projection: Map<String, Json>,
     /// The fields in the projection.
-    pub projected: FieldSet,
+    pub projection_fields: FieldSet,
     /// For each field the peer may receive from this node, the flow that allows it (for the audit log).
     pub flows: Vec<(policies::FieldId, String)>,
     /// Whether the client consents, as this node knows it.
@@ -65,7 +65,7 @@ pub fn may_write_into(
     policy: &Policy,
     facts: &CaseFacts,
     partner: &PartnerId,
-    key: &DocKeyName,
+    key: &DocKey,
     creator: Option<&ActorId>,
 ) -> FieldSet {
     let writable = policy
@@ -128,12 +128,12 @@ pub fn plan(
         }
     }
     let meta = Meta {
-        ontvanger_relaties: facts.relations_of(peer),
-        afzender_relaties: facts.relations_of(me),
-        fase: facts.phase,
-        toestemming: facts.consent,
+        receiver_relations: facts.relations_of(peer),
+        sender_relations: facts.relations_of(me),
+        phase: facts.phase,
+        consent: facts.consent,
         voorziening: facts.voorziening,
-        beleid: policy.meta.version.clone(),
+        policy_version: policy.meta.version.clone(),
     };
     // Partners of one role do not see each other's documents: an aanmeldbericht addressed to another corporatie,
     // another gemeente's form. The policy grants fields per kind of document; this keeps them per addressee.
@@ -144,7 +144,7 @@ pub fn plan(
         None => true,
     });
     plan.projection = projection::build(&project, allowed_set, &meta);
-    let relates = meta.ontvanger_relaties.iter().any(|r| *r != Relation::Geen);
+    let relates = meta.receiver_relations.iter().any(|r| *r != Relation::Geen);
     let meta_only = || {
         let mut m = Map::new();
         m.insert(
@@ -169,7 +169,7 @@ pub fn plan(
             plan.projection = meta_only();
         }
     }
-    plan.projected = projection::fields_of(&plan.projection);
+    plan.projection_fields = projection::fields_of(&plan.projection);
     plan
 }
 
@@ -201,7 +201,7 @@ pub async fn local_docs(node: &crate::service::Node, case: &CaseId) -> Vec<Local
         };
         let (authors, creator) = authors_of(&mut am, meta.key.kind);
         let doc = LocalDoc {
-            key: DocKeyName::from(&meta.key),
+            key: meta.key.clone(),
             form,
             authors,
             creator,

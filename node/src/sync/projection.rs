@@ -20,33 +20,38 @@ use crate::doc;
 /// The section holding the sender's facts.
 pub const META: &str = "_meta";
 
-/// The facts a projection was made under.
+/// The facts a projection was made under. The wire names are the covenant's Dutch, as every form field's are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     /// The receiver's relations to the case.
-    pub ontvanger_relaties: Vec<Relation>,
+    #[serde(rename = "ontvanger_relaties")]
+    pub receiver_relations: Vec<Relation>,
     /// The sender's relations to the case.
-    pub afzender_relaties: Vec<Relation>,
+    #[serde(rename = "afzender_relaties")]
+    pub sender_relations: Vec<Relation>,
     /// The phase.
-    pub fase: Fase,
+    #[serde(rename = "fase")]
+    pub phase: Fase,
     /// Whether the client consented.
-    pub toestemming: bool,
+    #[serde(rename = "toestemming")]
+    pub consent: bool,
     /// BW or MO.
     pub voorziening: Option<Voorziening>,
     /// The policy version.
-    pub beleid: String,
+    #[serde(rename = "beleid")]
+    pub policy_version: String,
 }
 
 impl Meta {
     /// The case facts these declare, for `sender` and `receiver`.
     pub fn facts(&self, sender: &PartnerId, receiver: &PartnerId) -> CaseFacts {
         CaseFacts {
-            phase: self.fase,
-            consent: self.toestemming,
+            phase: self.phase,
+            consent: self.consent,
             voorziening: self.voorziening,
             relations: [
-                (sender.clone(), self.afzender_relaties.clone()),
-                (receiver.clone(), self.ontvanger_relaties.clone()),
+                (sender.clone(), self.sender_relations.clone()),
+                (receiver.clone(), self.receiver_relations.clone()),
             ]
             .into_iter()
             .collect(),

@@ -20,7 +20,7 @@ use protocol::sync::SyncSession;
 use super::accept::{self, Refusal};
 use super::plan::{self, LocalDoc, Plan};
 use super::projection::{self, META};
-use super::wire::{DocKeyName, WireDoc};
+use super::wire::WireDoc;
 use crate::audit::{Operation, Status};
 use crate::doc;
 use crate::service::LoadedCase;
@@ -72,7 +72,7 @@ pub enum Need {
     /// Nothing: the message alone decides.
     Nothing,
     /// A case document, with this peer's sync session, and the case as this node holds it.
-    Form(DocKeyName),
+    Form(DocKey),
     /// A projection's record and document with this peer's sync session; with `case`, also the case.
     Projection {
         /// The projection.
@@ -381,7 +381,7 @@ pub fn next_message(
                         .filter(|f| json.get(f.name()).is_some())
                         .collect()
                 }
-                WireDoc::Projection { .. } => plan.projected.iter().collect(),
+                WireDoc::Projection { .. } => plan.projection_fields.iter().collect(),
             };
             let mut flows: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
             for f in &fields {
@@ -444,7 +444,7 @@ fn form_sync(
     state: &mut PeerState,
     cx: &Context<'_>,
     name: &str,
-    k: DocKeyName,
+    k: DocKey,
     data: &[u8],
     view: View,
 ) -> Vec<Effect> {
@@ -548,7 +548,7 @@ fn form_sync(
     let mut effects = Vec::new();
     if let Some(change) = Change::take(&mut am) {
         effects.push(Effect::StoreChange {
-            key: k.key(),
+            key: k.clone(),
             change,
             record: Record::ok(
                 Operation::Receipt,
@@ -759,7 +759,7 @@ fn projection_withdrawn(
 fn document_withdrawn(
     state: &PeerState,
     name: &str,
-    k: &DocKeyName,
+    k: &DocKey,
     reason: &str,
     view: View,
 ) -> Vec<Effect> {
@@ -773,7 +773,7 @@ fn document_withdrawn(
     }
     tracing::info!(peer = %state.peer, doc = %name, reason = %reason, "document withdrawn by its creator: deleted");
     vec![
-        Effect::DeleteDocument(k.key()),
+        Effect::DeleteDocument(k.clone()),
         Effect::Scrub,
         Effect::DropSession(name.to_string()),
         Effect::Record(Record::ok(
@@ -789,11 +789,7 @@ fn document_withdrawn(
 
 /// Whether case document `k` (existing here, created by `creator`) is another partner's instance than `peer`'s: a
 /// reactie or gemeente form of another partner, or a melding someone else created.
-fn owned_by_another(
-    k: &DocKeyName,
-    creator: Option<&automerge::ActorId>,
-    peer: &PartnerId,
-) -> bool {
+fn owned_by_another(k: &DocKey, creator: Option<&automerge::ActorId>, peer: &PartnerId) -> bool {
     match k.kind {
         DocumentKind::Reactie | DocumentKind::Gemeente => k.instance != peer.to_string(),
         DocumentKind::Melding => creator.is_some_and(|c| *c != doc::actor_for(peer)),

@@ -280,7 +280,7 @@ impl Session {
         let docs = plan::local_docs(&node, case).await;
         let policy = node.policy();
         let plan = plan::plan(&policy, self.me(), &self.state.peer, &loaded, &docs);
-        tracing::debug!(peer = %self.state.peer, case = %case, full = plan.full.len(), projected = plan.projected.len(), "reconcile");
+        tracing::debug!(peer = %self.state.peer, case = %case, full = plan.full.len(), projected = plan.projection_fields.len(), "reconcile");
         // The projection first: it carries the facts (who relates how) the peer needs to accept the documents.
         let mut shared: Vec<WireDoc> = Vec::new();
         match self.update_projection(case, &plan).await {
@@ -364,7 +364,7 @@ impl Session {
             if plan.full.contains(&d.key) || d.creator.as_ref() == Some(&peer_actor) {
                 continue;
             }
-            let Ok(Some(stored)) = store.load_document(&d.key.key()).await else {
+            let Ok(Some(stored)) = store.load_document(&d.key).await else {
                 continue;
             };
             let held = store
@@ -456,7 +456,7 @@ impl Session {
                     }
                     wanted = frozen;
                     Some((p, am))
-                } else if !held.difference(plan.projected).is_empty() || wanted.is_empty() {
+                } else if !held.difference(plan.projection_fields).is_empty() || wanted.is_empty() {
                     // A field the peer held that it may no longer hold: the old projection's history has it, so the
                     // projection is replaced by a fresh one and the peer told to delete the old.
                     let mut retired = p.clone();
@@ -519,7 +519,7 @@ impl Session {
         let name = d.to_string();
         let (am, persisted) = match d {
             WireDoc::Form(k) => {
-                let stored = store.load_document(&k.key()).await.ok()??;
+                let stored = store.load_document(&k.clone()).await.ok()??;
                 let persisted = store
                     .get_sync_state(&self.state.peer, &stored.meta.doc_id)
                     .await
@@ -546,7 +546,7 @@ impl Session {
         let bytes = session.persist();
         match d {
             WireDoc::Form(k) => {
-                if let Ok(Some(stored)) = store.load_document(&k.key()).await {
+                if let Ok(Some(stored)) = store.load_document(&k.clone()).await {
                     let _ = store
                         .put_sync_state(&self.state.peer, &stored.meta.doc_id, &bytes)
                         .await;
@@ -620,7 +620,7 @@ impl Session {
                     Some(_) => plan::local_docs(&node, &k.case).await,
                     None => Vec::new(),
                 };
-                let stored = store.load_document(&k.key()).await.ok().flatten();
+                let stored = store.load_document(&k.clone()).await.ok().flatten();
                 let doc = match &stored {
                     Some(stored) => {
                         let persisted = store

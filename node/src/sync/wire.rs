@@ -11,7 +11,7 @@ use crate::store::{CaseId, DocKey};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WireDoc {
     /// A case document (a form), synced whole between the partners allowed to hold all of it.
-    Form(DocKeyName),
+    Form(DocKey),
     /// A projection written by `sender` for `receiver`.
     Projection {
         /// The case.
@@ -23,34 +23,6 @@ pub enum WireDoc {
         /// Rises with every rotation.
         generation: u64,
     },
-}
-
-/// A [`DocKey`] that can be ordered and hashed as a name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DocKeyName {
-    /// The case.
-    pub case: CaseId,
-    /// The kind.
-    pub kind: DocumentKind,
-    /// The instance, or `""`.
-    pub instance: String,
-}
-
-impl DocKeyName {
-    /// As a store key.
-    pub fn key(&self) -> DocKey {
-        DocKey::instance(self.case.clone(), self.kind, self.instance.clone())
-    }
-}
-
-impl From<&DocKey> for DocKeyName {
-    fn from(k: &DocKey) -> Self {
-        DocKeyName {
-            case: k.case.clone(),
-            kind: k.kind,
-            instance: k.instance.clone(),
-        }
-    }
 }
 
 impl WireDoc {
@@ -72,7 +44,7 @@ impl WireDoc {
                 if kind.spec().multiple == instance.is_empty() {
                     return None;
                 }
-                Some(WireDoc::Form(DocKeyName {
+                Some(WireDoc::Form(DocKey {
                     case: case.parse().ok()?,
                     kind,
                     instance: instance.to_string(),
