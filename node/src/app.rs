@@ -23,23 +23,23 @@ pub enum AppError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The database cannot be opened.
-    #[error("database: {0}")]
+    #[error(transparent)]
     Open(#[from] OpenError),
     /// The policy file is invalid or refused.
-    #[error("policy {path}: {source}")]
+    #[error("policy {path}: {cause}")]
     Policy {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: policies::PolicyError,
+        cause: policies::PolicyError,
     },
     /// A file of the data directory cannot be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The data directory already holds a node.
     #[error("{0} already holds a node configuration; refusing to overwrite it")]
@@ -52,7 +52,7 @@ pub enum AppError {
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
     move |source| AppError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 
@@ -117,7 +117,7 @@ pub fn load_policy(cfg: &Config) -> Result<Policy, AppError> {
             let text = std::fs::read_to_string(path).map_err(io(path))?;
             Policy::load(&text).map_err(|source| AppError::Policy {
                 path: path.clone(),
-                source,
+                cause: source,
             })
         }
     }

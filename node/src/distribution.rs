@@ -146,16 +146,16 @@ pub enum DistributionError {
         sequence: u64,
     },
     /// The policy is invalid or breaks an invariant.
-    #[error("policy refused: {0}")]
+    #[error(transparent)]
     Policy(#[from] PolicyError),
     /// Signing failed.
-    #[error("cannot sign: {0}")]
+    #[error(transparent)]
     Key(#[from] protocol::pki::PkiError),
     /// Storage failed.
-    #[error("storage: {0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// Storage with the audit log failed.
-    #[error("storage: {0}")]
+    #[error(transparent)]
     Write(#[from] WriteError),
     /// Not JSON of a signed policy or revocation.
     #[error("not a signed {what}: {detail}")]

@@ -24,7 +24,7 @@ pub const ACTOR_ID_LEN: usize = 16;
 #[non_exhaustive]
 pub enum DocError {
     /// Automerge refused an operation or the stored bytes.
-    #[error("automerge: {0}")]
+    #[error(transparent)]
     Automerge(#[from] automerge::AutomergeError),
     /// A value the form model does not have (a float, bytes, a counter, text objects).
     #[error("field {path}: a value of a kind the form model does not use ({what})")]

@@ -43,13 +43,13 @@ pub enum ServiceError {
     #[error("{0}")]
     BadRequest(String),
     /// The database failed.
-    #[error("storage: {0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// The write (with its audit record) failed; nothing was stored.
-    #[error("write refused, nothing stored: {0}")]
+    #[error(transparent)]
     Write(#[from] WriteError),
     /// A stored document does not load.
-    #[error("stored document: {0}")]
+    #[error(transparent)]
     Document(#[from] DocError),
 }
 

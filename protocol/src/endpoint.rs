@@ -77,33 +77,33 @@ pub struct HandshakeCounts {
 #[derive(Debug, thiserror::Error)]
 pub enum EndpointError {
     /// TLS configuration is invalid.
-    #[error("TLS configuration: {0}")]
+    #[error(transparent)]
     Tls(#[from] rustls::Error),
     /// Binding the UDP socket failed.
-    #[error("cannot bind {addr}: {source}")]
+    #[error("cannot bind {addr}: {cause}")]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Dialling failed before the handshake.
-    #[error("cannot connect to {peer} at {addr}: {source}")]
+    #[error("cannot connect to {peer} at {addr}: {cause}")]
     Connect {
         /// The partner dialled.
         peer: PeerId,
         /// Its address.
         addr: SocketAddr,
         /// The cause.
-        source: quinn::ConnectError,
+        cause: quinn::ConnectError,
     },
     /// The handshake or the connection failed (e.g. the certificate was refused).
-    #[error("connection with {peer}: {source}")]
+    #[error("connection with {peer}: {cause}")]
     Connection {
         /// The partner (as dialled, or "unknown" when accepting).
         peer: String,
         /// The cause.
-        source: quinn::ConnectionError,
+        cause: quinn::ConnectionError,
     },
     /// The peer presented no usable identity.
     #[error("peer identity: {0}")]
@@ -198,7 +198,10 @@ impl Endpoint {
                 )
             }),
         };
-        let mut inner = bound.map_err(|source| EndpointError::Bind { addr, source })?;
+        let mut inner = bound.map_err(|source| EndpointError::Bind {
+            addr,
+            cause: source,
+        })?;
         let client_crypto = QuicClientConfig::try_from(tls.client_config()?)
             .map_err(|e| EndpointError::Tls(rustls::Error::General(e.to_string())))?;
         let mut client = quinn::ClientConfig::new(Arc::new(client_crypto));
@@ -243,13 +246,13 @@ impl Endpoint {
             .map_err(|source| EndpointError::Connect {
                 peer: peer.clone(),
                 addr,
-                source,
+                cause: source,
             })?;
         let conn = connecting
             .await
             .map_err(|source| EndpointError::Connection {
                 peer: peer.to_string(),
-                source,
+                cause: source,
             })?;
         admit(&self.admitted, conn)
     }
@@ -328,7 +331,7 @@ async fn take_incoming(
                         Ok(Ok(conn)) => admit(&admitted, conn),
                         Ok(Err(source)) => Err(EndpointError::Connection {
                             peer: "unknown".into(),
-                            source,
+                            cause: source,
                         }),
                         Err(_) => {
                             let n = counts.timed_out.fetch_add(1, Ordering::Relaxed) + 1;
@@ -511,7 +514,7 @@ impl Connection {
             Err(source) => {
                 return Err(EndpointError::Connection {
                     peer: self.peer.to_string(),
-                    source,
+                    cause: source,
                 });
             }
         };

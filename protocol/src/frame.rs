@@ -109,7 +109,7 @@ pub enum FrameError {
     #[error("stream ended inside a frame")]
     Truncated,
     /// Reading or writing failed.
-    #[error("i/o: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 

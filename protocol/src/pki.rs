@@ -91,7 +91,7 @@ impl fmt::Display for PeerId {
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
     /// Generating or signing a certificate failed.
-    #[error("certificate: {0}")]
+    #[error(transparent)]
     Certificate(#[from] rcgen::Error),
     /// A PEM file holds no (or no usable) certificate or key.
     #[error("PEM: {0}")]

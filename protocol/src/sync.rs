@@ -24,11 +24,11 @@ pub enum SyncError {
     #[error("persisted sync state is corrupt: {0}")]
     State(String),
     /// Automerge refused the message.
-    #[error("Automerge refused the sync message: {0}")]
+    #[error(transparent)]
     Apply(#[from] automerge::AutomergeError),
     /// The message would decompress past a limit (or its chunks do not parse): refused before Automerge
     /// decompressed anything.
-    #[error("sync message refused: {0}")]
+    #[error(transparent)]
     Decompression(#[from] DecompressionError),
 }
 

@@ -252,16 +252,16 @@ impl Violation {
 #[derive(Debug, thiserror::Error)]
 pub enum OracleError {
     /// A store query failed.
-    #[error("{node}: reading the store: {source}")]
+    #[error("{node}: reading the store: {cause}")]
     Store {
         /// The node.
         node: String,
         /// Why.
         #[source]
-        source: node::store::StoreError,
+        cause: node::store::StoreError,
     },
     /// A stored document does not load as Automerge.
-    #[error("{node}: {what} does not load: {source}")]
+    #[error("{node}: {what} does not load: {cause}")]
     Load {
         /// The node.
         node: String,
@@ -269,7 +269,7 @@ pub enum OracleError {
         what: String,
         /// Why.
         #[source]
-        source: node::doc::DocError,
+        cause: node::doc::DocError,
     },
 }
 
@@ -485,7 +485,7 @@ type Snapshot = BTreeMap<PartnerId, BTreeMap<CaseId, Vec<Held>>>;
 async fn held_of(store: &Store, me: &PartnerId, case: &CaseId) -> Result<Vec<Held>, OracleError> {
     let serr = |source| OracleError::Store {
         node: me.to_string(),
-        source,
+        cause: source,
     };
     let mut out = Vec::new();
     for meta in store.list_documents(case).await.map_err(serr)? {
@@ -496,7 +496,7 @@ async fn held_of(store: &Store, me: &PartnerId, case: &CaseId) -> Result<Vec<Hel
             .map_err(|source| OracleError::Load {
                 node: me.to_string(),
                 what: format!("{} {}", meta.key.kind, meta.key.instance),
-                source,
+                cause: source,
             })?;
         let changes = am.get_changes(&[]);
         out.push(Held {
@@ -512,7 +512,7 @@ async fn held_of(store: &Store, me: &PartnerId, case: &CaseId) -> Result<Vec<Hel
         let mut am = node::doc::load(&p.snapshot, []).map_err(|source| OracleError::Load {
             node: me.to_string(),
             what: p.wire_id.clone(),
-            source,
+            cause: source,
         })?;
         let changes = am.get_changes(&[]);
         out.push(Held {
@@ -536,7 +536,7 @@ async fn cases_of(store: &Store, me: &PartnerId) -> Result<Vec<CaseId>, OracleEr
         .await
         .map_err(|source| OracleError::Store {
             node: me.to_string(),
-            source,
+            cause: source,
         })?
         .into_iter()
         .map(|c| c.id)

@@ -309,7 +309,7 @@ impl Store {
             })
             .await
             .map_err(|e| CompactError::Task(e.to_string()))?
-            .map_err(|source| CompactError::Document { doc: id.clone(), source })?;
+            .map_err(|source| CompactError::Document { doc: id.clone(), cause: source })?;
             sqlx::query("UPDATE documents SET snapshot = $1, heads = $2, pending = 0 WHERE doc_id = $3")
                 .bind(saved)
                 .bind(encode_heads(&heads))

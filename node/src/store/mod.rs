@@ -132,10 +132,10 @@ pub struct DbError(#[from] sqlx::Error);
 pub enum OpenError {
     /// The database could not be reached or created.
     #[error("cannot open the database: {0}")]
-    Connect(#[source] DbError),
+    Connect(DbError),
     /// The schema could not be brought up to date.
     #[error("cannot migrate the database: {0}")]
-    Migrate(#[source] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
 }
 
 /// Why a read or a simple write failed.
@@ -143,7 +143,7 @@ pub enum OpenError {
 #[non_exhaustive]
 pub enum StoreError {
     /// The database failed.
-    #[error("database: {0}")]
+    #[error(transparent)]
     Database(#[from] DbError),
     /// A stored value is not what this version of the node writes.
     #[error("corrupt {what} in the database")]
@@ -170,17 +170,17 @@ impl From<sqlx::Error> for StoreError {
 #[non_exhaustive]
 pub enum WriteError {
     /// The database failed.
-    #[error("database: {0}")]
+    #[error(transparent)]
     Database(#[from] DbError),
     /// The case does not exist.
     #[error("no case {0}")]
     NoSuchCase(CaseId),
     /// The audit entry is not acceptable (it would put something other than field names in the log).
-    #[error("invalid audit entry: {0}")]
+    #[error(transparent)]
     InvalidAuditEntry(#[from] AuditEntryError),
     /// The audit record could not be stored, so the write was refused (fail closed).
     #[error("the audit record could not be stored, so the write was refused: {0}")]
-    AuditFailed(#[source] DbError),
+    AuditFailed(DbError),
     /// A stored value is not what this version of the node writes.
     #[error("corrupt {what} in the database")]
     Corrupt {
@@ -200,16 +200,16 @@ impl From<sqlx::Error> for WriteError {
 #[non_exhaustive]
 pub enum CompactError {
     /// The database failed.
-    #[error("database: {0}")]
+    #[error(transparent)]
     Database(#[from] DbError),
     /// The stored bytes do not load as an Automerge document.
-    #[error("document {doc}: {source}")]
+    #[error("document {doc}: {cause}")]
     Document {
         /// The document.
         doc: DocId,
         /// What Automerge said.
         #[source]
-        source: DocError,
+        cause: DocError,
     },
     /// The document does not exist.
     #[error("no document {0}")]
