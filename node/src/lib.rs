@@ -8,6 +8,8 @@
 //! - [`monitor`]: the Transferpunt's uitstroommonitor: indicators, deadline alerts, the jaarverslag, the monitor page.
 //! - [`demo`]: `weerthuis demo`, a whole federation in one process playing a scripted bemiddeling.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod api;
 pub mod app;
 pub mod audit;

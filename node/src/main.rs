@@ -1,5 +1,7 @@
 //! `weerthuis`: run and manage a node of the Weer Thuis federation.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -11,6 +11,8 @@
 //! - [`case`]: a case's documents and the facts the policy needs (phase, consent, relations).
 //! - [`policy`]: the policy language, evaluator, request space, invariants, diff and Dutch explanations.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod bsn;
 pub mod case;
 pub mod completeness;

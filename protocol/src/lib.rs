@@ -13,6 +13,8 @@
 //! - [`inbox`]: queues bounded by bytes; a connection's messages read ahead into one.
 //! - [`chunks`]: what a sync message's Automerge chunks decompress to, bounded before Automerge inflates them.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod chunks;
 pub mod endpoint;
 pub mod faulty;

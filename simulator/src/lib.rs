@@ -15,6 +15,8 @@
 //! - [`oracle`]: the conformance oracle — every value every real node stores, history included, against what the
 //!   policy itself lets that node hold under the case's authoritative facts; independent of the sharing code.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod calibration;
 pub mod crosscheck;
 pub mod faults;

@@ -1,5 +1,7 @@
 //! `weerthuis-sim`: run a simulated federation, compare two policies, inject faults, replay an audit log.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
