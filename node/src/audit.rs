@@ -116,6 +116,84 @@ pub enum AuditEntryError {
 }
 
 impl AuditEntry {
+    /// An entry for `operation` at `at` (start and end), succeeded, with fresh trace context: what was done
+    /// (`activity`, the register's processing activity) and why (`purpose`). The rest is added with the
+    /// methods below; what is not added stays empty.
+    pub fn new(
+        operation: Operation,
+        activity: &str,
+        purpose: &str,
+        at: OffsetDateTime,
+    ) -> AuditEntry {
+        AuditEntry {
+            trace_id: new_trace_id(),
+            span_id: new_span_id(),
+            name: operation,
+            start_time: at,
+            end_time: at,
+            status_code: Status::Ok,
+            // Bounded: an activity may carry a refusal's reason, and the log is not a place for long texts.
+            processing_activity_id: activity.chars().take(500).collect(),
+            data_subject_id: None,
+            user: None,
+            case_id: None,
+            document: None,
+            fields: Vec::new(),
+            purpose: purpose.into(),
+            peer: None,
+            policy_version: None,
+        }
+    }
+
+    /// It ended at `end` (never before it started).
+    pub fn ended(mut self, end: OffsetDateTime) -> AuditEntry {
+        self.end_time = end.max(self.start_time);
+        self
+    }
+
+    /// It failed, or was refused.
+    pub fn failed(mut self) -> AuditEntry {
+        self.status_code = Status::Error;
+        self
+    }
+
+    /// About this case, whose data subject is `pseudonym` ([`Pseudonymiser::data_subject_id`]).
+    pub fn case(mut self, case_id: &str, pseudonym: String) -> AuditEntry {
+        self.case_id = Some(case_id.into());
+        self.data_subject_id = Some(pseudonym);
+        self
+    }
+
+    /// By this user.
+    pub fn user(mut self, user: Option<String>) -> AuditEntry {
+        self.user = user;
+        self
+    }
+
+    /// About this document.
+    pub fn document(mut self, document: Option<String>) -> AuditEntry {
+        self.document = document;
+        self
+    }
+
+    /// Involving these fields (their names).
+    pub fn fields<'a>(mut self, fields: impl IntoIterator<Item = &'a FieldId>) -> AuditEntry {
+        self.fields = fields.into_iter().map(|f| f.qualified_name()).collect();
+        self
+    }
+
+    /// With this other partner.
+    pub fn peer(mut self, peer: &str) -> AuditEntry {
+        self.peer = Some(peer.into());
+        self
+    }
+
+    /// Under this policy version.
+    pub fn policy_version(mut self, version: &str) -> AuditEntry {
+        self.policy_version = Some(version.into());
+        self
+    }
+
     /// Check the entry before it is stored: trace context well formed, only field names in `fields`.
     pub fn check(&self) -> Result<(), AuditEntryError> {
         if !is_lower_hex(&self.trace_id, 32) {

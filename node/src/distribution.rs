@@ -24,7 +24,7 @@ use policies::policy::space::{Access, Diff};
 use policies::{Policy, PolicyError, Role};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditEntry, Operation, Status, hex, new_span_id, new_trace_id};
+use crate::audit::{AuditEntry, Operation, hex};
 use crate::service::Node;
 use crate::store::{PolicyAcceptance, StoreError, StoredPolicy, StoredRevocation, WriteError};
 
@@ -512,23 +512,9 @@ fn decision_entry(
     version: &str,
     now: time::OffsetDateTime,
 ) -> AuditEntry {
-    AuditEntry {
-        trace_id: new_trace_id(),
-        span_id: new_span_id(),
-        name: Operation::PolicyDecision,
-        start_time: now,
-        end_time: now,
-        status_code: Status::Ok,
-        processing_activity_id: activity.into(),
-        data_subject_id: None,
-        user,
-        case_id: None,
-        document: None,
-        fields: Vec::new(),
-        purpose,
-        peer: None,
-        policy_version: Some(version.into()),
-    }
+    AuditEntry::new(Operation::PolicyDecision, activity, &purpose, now)
+        .user(user)
+        .policy_version(version)
 }
 
 /// The version in force as this node's records say: the last one put in force, if it is a stored version.

@@ -21,9 +21,7 @@ use time::OffsetDateTime;
 
 use tokio::sync::{Mutex, broadcast};
 
-use crate::audit::{
-    AuditEntry, Operation, Pseudonymiser, Status, StoredEntry, new_span_id, new_trace_id,
-};
+use crate::audit::{AuditEntry, Operation, Pseudonymiser, StoredEntry};
 use crate::doc::{self, DocError};
 use crate::store::{CaseId, Change, Clock, DocKey, Store, StoreError, User, WriteError};
 
@@ -645,23 +643,16 @@ impl Node {
         fields: &[FieldId],
         start: OffsetDateTime,
     ) -> AuditEntry {
-        AuditEntry {
-            trace_id: new_trace_id(),
-            span_id: new_span_id(),
-            name: op,
-            start_time: start,
-            end_time: self.now().max(start),
-            status_code: Status::Ok,
-            processing_activity_id: "api.v1".into(),
-            data_subject_id: Some(self.pseudonymiser.data_subject_id(case_id.as_str())),
-            user: user.map(|u| u.id.clone()),
-            case_id: Some(case_id.to_string()),
-            document: Some(kind.name().into()),
-            fields: fields.iter().map(|f| f.qualified_name()).collect(),
-            purpose: PURPOSE_API.into(),
-            peer: None,
-            policy_version: Some(self.policy().meta.version.clone()),
-        }
+        AuditEntry::new(op, "api.v1", PURPOSE_API, start)
+            .ended(self.now())
+            .case(
+                case_id.as_str(),
+                self.pseudonymiser.data_subject_id(case_id.as_str()),
+            )
+            .user(user.map(|u| u.id.clone()))
+            .document(Some(kind.name().into()))
+            .fields(fields)
+            .policy_version(&self.policy().meta.version)
     }
 }
 

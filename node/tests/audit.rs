@@ -6,8 +6,7 @@ mod common;
 
 use common::{Db, registratie_json, validate};
 use node::audit::{
-    self, AuditEntry, AuditEntryError, AuditError, AuditRecord, ChainHead, Operation,
-    Pseudonymiser, Status, new_span_id, new_trace_id,
+    self, AuditEntry, AuditEntryError, AuditError, AuditRecord, ChainHead, Operation, Pseudonymiser,
 };
 use node::doc;
 use node::store::{CaseId, Change, DocKey, Store, VerifyError, WriteError};
@@ -29,24 +28,21 @@ fn me() -> PartnerId {
 }
 
 fn entry(case: &CaseId, name: Operation, fields: &[&str]) -> AuditEntry {
-    let now = OffsetDateTime::now_utc();
-    AuditEntry {
-        trace_id: new_trace_id(),
-        span_id: new_span_id(),
+    let mut e = AuditEntry::new(
         name,
-        start_time: now,
-        end_time: now,
-        status_code: Status::Ok,
-        processing_activity_id: "api.registratie".into(),
-        data_subject_id: Some(Pseudonymiser::new([7; 32]).data_subject_id(case.as_str())),
-        user: Some("u1".into()),
-        case_id: Some(case.to_string()),
-        document: Some("registratie".into()),
-        fields: fields.iter().map(|f| format!("registratie.{f}")).collect(),
-        purpose: "registratie bij intake".into(),
-        peer: None,
-        policy_version: None,
-    }
+        "api.registratie",
+        "registratie bij intake",
+        OffsetDateTime::now_utc(),
+    )
+    .case(
+        case.as_str(),
+        Pseudonymiser::new([7; 32]).data_subject_id(case.as_str()),
+    )
+    .user(Some("u1".into()))
+    .document(Some("registratie".into()));
+    // As strings: some tests log names that are not fields of the model.
+    e.fields = fields.iter().map(|f| format!("registratie.{f}")).collect();
+    e
 }
 
 /// A store with one case, its registratie written with an audit entry, then `reads` audited reads: entries

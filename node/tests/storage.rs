@@ -9,7 +9,7 @@ use automerge::AutoCommit;
 use automerge::sync::SyncDoc;
 use automerge::transaction::Transactable;
 use common::{Db, aanmelding_json, beoordeling_json, registratie_json, validate};
-use node::audit::{AuditEntry, Operation, Status, new_span_id, new_trace_id};
+use node::audit::{AuditEntry, Operation};
 use node::doc;
 use node::store::{CaseId, Change, DocKey, Store, StoreOptions, WriteError};
 use policies::{DocumentKind, PartnerId};
@@ -35,27 +35,21 @@ fn me() -> PartnerId {
 }
 
 fn entry(case: &CaseId, kind: DocumentKind, fields: &[&str]) -> AuditEntry {
-    let now = OffsetDateTime::now_utc();
-    AuditEntry {
-        trace_id: new_trace_id(),
-        span_id: new_span_id(),
-        name: Operation::Write,
-        start_time: now,
-        end_time: now,
-        status_code: Status::Ok,
-        processing_activity_id: "api.formulier_schrijven".into(),
-        data_subject_id: None,
-        user: Some("u1".into()),
-        case_id: Some(case.to_string()),
-        document: Some(kind.name().into()),
-        fields: fields
-            .iter()
-            .map(|f| format!("{}.{f}", kind.name()))
-            .collect(),
-        purpose: "registratie".into(),
-        peer: None,
-        policy_version: None,
-    }
+    let mut e = AuditEntry::new(
+        Operation::Write,
+        "api.formulier_schrijven",
+        "registratie",
+        OffsetDateTime::now_utc(),
+    )
+    .user(Some("u1".into()))
+    .document(Some(kind.name().into()));
+    e.case_id = Some(case.to_string());
+    // As strings: some tests log names that are not fields of the model.
+    e.fields = fields
+        .iter()
+        .map(|f| format!("{}.{f}", kind.name()))
+        .collect();
+    e
 }
 
 /// Write `json` as the form of `key` into `doc` and store the change.
@@ -520,22 +514,10 @@ async fn policy_revocations_acceptances_and_adoptions_round_trip(db: &Db) {
     assert_eq!(store.revocations().await.unwrap(), vec![r]);
 
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-    let decision = |purpose: &str| AuditEntry {
-        trace_id: new_trace_id(),
-        span_id: new_span_id(),
-        name: Operation::PolicyDecision,
-        start_time: now,
-        end_time: now,
-        status_code: Status::Ok,
-        processing_activity_id: "beleid.aanvaard".into(),
-        data_subject_id: None,
-        user: Some("privacy officer".into()),
-        case_id: None,
-        document: None,
-        fields: vec![],
-        purpose: purpose.into(),
-        peer: None,
-        policy_version: Some("2026.3".into()),
+    let decision = |purpose: &str| {
+        AuditEntry::new(Operation::PolicyDecision, "beleid.aanvaard", purpose, now)
+            .user(Some("privacy officer".into()))
+            .policy_version("2026.3")
     };
     let a = PolicyAcceptance {
         sequence: 3,

@@ -15,7 +15,7 @@ use super::plan::{self, Plan};
 use super::projection::{self, META};
 use super::receive::{self, Counter, Effect, Need, PeerState, Record, View};
 use super::wire::WireDoc;
-use crate::audit::{AuditEntry, new_span_id, new_trace_id};
+use crate::audit::AuditEntry;
 use crate::doc;
 use crate::store::{CaseId, ProjectionRecord};
 
@@ -793,27 +793,26 @@ impl Session {
 
     fn entry(&self, r: &Record) -> AuditEntry {
         let node = &self.inner.node;
-        let now = node.clock_now();
-        AuditEntry {
-            trace_id: new_trace_id(),
-            span_id: new_span_id(),
-            name: r.operation,
-            start_time: now,
-            end_time: now,
-            status_code: r.status,
-            processing_activity_id: r.activity.chars().take(500).collect(),
-            data_subject_id: r
-                .case
-                .as_ref()
-                .map(|c| node.pseudonymiser().data_subject_id(c.as_str())),
-            user: None,
-            case_id: r.case.as_ref().map(ToString::to_string),
-            document: r.doc.clone(),
-            fields: r.fields.iter().map(|f| f.qualified_name()).collect(),
-            purpose: "federatie: gegevensdeling volgens het convenantbeleid".into(),
-            peer: Some(self.state.peer.to_string()),
-            policy_version: Some(node.policy().meta.version.clone()),
+        let mut entry = AuditEntry::new(
+            r.operation,
+            &r.activity,
+            "federatie: gegevensdeling volgens het convenantbeleid",
+            node.clock_now(),
+        )
+        .document(r.doc.clone())
+        .fields(&r.fields)
+        .peer(&self.state.peer.to_string())
+        .policy_version(&node.policy().meta.version);
+        if let Some(case) = &r.case {
+            entry = entry.case(
+                case.as_str(),
+                node.pseudonymiser().data_subject_id(case.as_str()),
+            );
         }
+        if r.status == crate::audit::Status::Error {
+            entry = entry.failed();
+        }
+        entry
     }
 }
 
