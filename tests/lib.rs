@@ -153,20 +153,9 @@ pub fn authored_as(actor: &str, json: &serde_json::Value) -> AutoCommit {
 /// An encoded Automerge sync message that carries every change of `doc`: what a peer sends a receiver it believes
 /// has nothing of the document.
 pub fn carrying_changes(doc: &mut AutoCommit) -> Vec<u8> {
-    let mut empty = AutoCommit::new();
-    let (mut mine, mut theirs) = (State::new(), State::new());
-    for _ in 0..10 {
-        if let Some(m) = doc.sync().generate_sync_message(&mut mine) {
-            if !m.changes.is_empty() {
-                return m.encode();
-            }
-            empty.sync().receive_sync_message(&mut theirs, m).unwrap();
-        }
-        if let Some(m) = empty.sync().generate_sync_message(&mut theirs) {
-            doc.sync().receive_sync_message(&mut mine, m).unwrap();
-        }
-    }
-    panic!("the document has no changes to carry");
+    protocol::sync::SyncSession::for_empty_peer()
+        .generate(doc)
+        .expect("a message with every change")
 }
 
 /// The first sync message of a peer that holds nothing of a document: a request for all of it.

@@ -111,20 +111,9 @@ fn local(k: DocKey, mut am: AutoCommit) -> LocalDoc {
 
 /// A sync message carrying every change of `doc`, as a peer sends it to a node it believes holds nothing of it.
 fn carrying(doc: &mut AutoCommit) -> Vec<u8> {
-    let mut empty = AutoCommit::new();
-    let (mut mine, mut theirs) = (State::new(), State::new());
-    for _ in 0..10 {
-        if let Some(m) = doc.sync().generate_sync_message(&mut mine) {
-            if !m.changes.is_empty() {
-                return m.encode();
-            }
-            empty.sync().receive_sync_message(&mut theirs, m).unwrap();
-        }
-        if let Some(m) = empty.sync().generate_sync_message(&mut theirs) {
-            doc.sync().receive_sync_message(&mut mine, m).unwrap();
-        }
-    }
-    panic!("no message with changes");
+    SyncSession::for_empty_peer()
+        .generate(doc)
+        .expect("a message with every change")
 }
 
 /// A sync request: no changes, only "what do you have".

@@ -494,20 +494,9 @@ fn pushing(actor: &str, json: &Value) -> Vec<u8> {
         }
     }
     doc.commit();
-    let mut empty = AutoCommit::new();
-    let (mut mine, mut theirs) = (State::new(), State::new());
-    for _ in 0..10 {
-        if let Some(m) = doc.sync().generate_sync_message(&mut mine) {
-            if !m.changes.is_empty() {
-                return m.encode();
-            }
-            empty.sync().receive_sync_message(&mut theirs, m).unwrap();
-        }
-        if let Some(m) = empty.sync().generate_sync_message(&mut theirs) {
-            doc.sync().receive_sync_message(&mut mine, m).unwrap();
-        }
-    }
-    panic!("nothing to push");
+    protocol::sync::SyncSession::for_empty_peer()
+        .generate(&mut doc)
+        .expect("a message with every change")
 }
 
 /// Every case document of the assigned case, by wire name.
