@@ -1,6 +1,7 @@
 //! The Transferpunt's steps in a bemiddeling that software can take off its hands: choosing the next corporatie
 //! in the uitstroomgemeente "om en om" (evaluation §4.1), and writing the aanmeldbericht from what the case holds.
 
+use policies::form::Form;
 use policies::{DocumentKind, PartnerId, Role};
 use serde_json::{Map, Value as Json, json};
 
@@ -31,6 +32,9 @@ fn with_instances(loaded: &LoadedCase, kind: DocumentKind) -> Vec<(String, Json)
 /// Rules: the gemeente has given its akkoord; the corporatie now assigned (if any) has refused; corporaties that
 /// refused this case are skipped (one refusal must not cause another, Afspraak 1g); among the rest, the one with
 /// the fewest cases assigned so far goes first (ties by id) — "om en om" across the gemeente's corporaties.
+///
+/// The choice is [`Turn::candidates`] and [`fairest`], pure; this function reads the case and the counts, and
+/// writes the beoordeling and then the aanmeldbericht (each validated, checked and audited as any local write).
 pub async fn assign_corporatie(
     node: &Node,
     user: &User,
@@ -42,6 +46,28 @@ pub async fn assign_corporatie(
         ));
     }
     let loaded = node.load_case(case).await?;
+    let (beoordeling, gemeente) = approved_request(&loaded)?;
+    let mut turn = Turn::of(&loaded, beoordeling);
+    let candidates = turn.candidates(&gemeente, node.corporaties_in(&gemeente))?;
+    let times_asked = times_asked(node, &candidates).await?;
+    let chosen = fairest(&candidates, &times_asked);
+    let today = policies::form::format_date(node.clock_now().date());
+    let beoordeling = turn.assign(beoordeling.to_json(), &chosen, &today);
+    node.write_form(user, case, DocumentKind::Beoordeling, None, &beoordeling)
+        .await?;
+    node.write_form(
+        user,
+        case,
+        DocumentKind::Aanmeldbericht,
+        Some(&chosen.to_string()),
+        &aanmeldbericht(&loaded, &chosen, &today, &gemeente),
+    )
+    .await?;
+    Ok(chosen)
+}
+
+/// The case's beoordeling and the uitstroomgemeente it chose, once that gemeente has given its akkoord.
+fn approved_request(loaded: &LoadedCase) -> Result<(&Form, String), ServiceError> {
     let beoordeling = loaded
         .docs
         .first(DocumentKind::Beoordeling)
@@ -60,53 +86,105 @@ pub async fn assign_corporatie(
             "gemeente {gemeente} heeft nog geen akkoord gegeven op de uitstroom"
         )));
     }
-    let mut json = beoordeling.to_json();
-    let mut history: Vec<Json> = json
-        .get("corporatie_historie")
-        .and_then(Json::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let refused: Vec<String> = with_instances(&loaded, DocumentKind::Reactie)
-        .into_iter()
-        .filter(|(_, r)| r.get("besluit").and_then(Json::as_str) == Some("geweigerd"))
-        .map(|(i, _)| i)
-        .collect();
-    if let Some(current) = beoordeling.text("toegewezen_corporatie")
-        && !refused.iter().any(|r| r == current)
-    {
-        return Err(bad(format!(
-            "{current} is nog aan zet: wacht op haar besluit"
-        )));
-    }
-    for h in &mut history {
-        let c = h
-            .get("corporatie")
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if refused.contains(&c) {
-            h["uitkomst"] = json!("geweigerd");
+    Ok((beoordeling, gemeente))
+}
+
+/// One case's place in the om-en-om, as its beoordeling and the corporaties' reacties show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    /// The corporatie assigned now, if any (`toegewezen_corporatie`).
+    pub current: Option<String>,
+    /// The beoordeling's `corporatie_historie`: every corporatie asked, with the outcome.
+    pub history: Vec<Json>,
+    /// The corporaties whose reactie on this case is a refusal.
+    pub refused: Vec<String>,
+}
+
+impl Turn {
+    /// The turn of a loaded case whose beoordeling is `beoordeling`.
+    pub fn of(loaded: &LoadedCase, beoordeling: &Form) -> Turn {
+        Turn {
+            current: beoordeling
+                .text("toegewezen_corporatie")
+                .map(str::to_string),
+            history: beoordeling
+                .to_json()
+                .get("corporatie_historie")
+                .and_then(Json::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            refused: with_instances(loaded, DocumentKind::Reactie)
+                .into_iter()
+                .filter(|(_, r)| r.get("besluit").and_then(Json::as_str) == Some("geweigerd"))
+                .map(|(i, _)| i)
+                .collect(),
         }
     }
-    let asked: Vec<String> = history
-        .iter()
-        .filter_map(|h| {
-            h.get("corporatie")
+
+    /// Who may be asked next among `corporaties`, the gemeente's: nobody while the corporatie assigned now has not
+    /// refused; otherwise every corporatie not asked for this case before. Marks the refusals in the history.
+    pub fn candidates(
+        &mut self,
+        gemeente: &str,
+        corporaties: Vec<PartnerId>,
+    ) -> Result<Vec<PartnerId>, ServiceError> {
+        if let Some(current) = &self.current
+            && !self.refused.contains(current)
+        {
+            return Err(bad(format!(
+                "{current} is nog aan zet: wacht op haar besluit"
+            )));
+        }
+        for h in &mut self.history {
+            let asked = h
+                .get("corporatie")
                 .and_then(Json::as_str)
-                .map(str::to_string)
-        })
-        .collect();
-    let candidates: Vec<PartnerId> = node
-        .corporaties_in(&gemeente)
-        .into_iter()
-        .filter(|c| !asked.contains(&c.to_string()))
-        .collect();
-    if candidates.is_empty() {
-        return Err(bad(format!(
-            "geen woningcorporatie in {gemeente} meer over; gemeente en zorgaanbieder zoeken verder (Afspraak 1k)"
-        )));
+                .unwrap_or_default();
+            if self.refused.iter().any(|r| r == asked) {
+                h["uitkomst"] = json!("geweigerd");
+            }
+        }
+        let asked: Vec<&str> = self
+            .history
+            .iter()
+            .filter_map(|h| h.get("corporatie").and_then(Json::as_str))
+            .collect();
+        let candidates: Vec<PartnerId> = corporaties
+            .into_iter()
+            .filter(|c| !asked.contains(&c.to_string().as_str()))
+            .collect();
+        if candidates.is_empty() {
+            return Err(bad(format!(
+                "geen woningcorporatie in {gemeente} meer over; gemeente en zorgaanbieder zoeken verder (Afspraak 1k)"
+            )));
+        }
+        Ok(candidates)
     }
-    // Fairness: how many cases each candidate was asked for before.
+
+    /// The beoordeling with `chosen` assigned from `today`: added to the history as `lopend`.
+    pub fn assign(self, mut beoordeling: Json, chosen: &PartnerId, today: &str) -> Json {
+        let mut history = self.history;
+        history.push(
+            json!({"corporatie": chosen.to_string(), "datum_aanmelding": today, "uitkomst": "lopend"}),
+        );
+        beoordeling["toegewezen_corporatie"] = json!(chosen.to_string());
+        beoordeling["corporatie_historie"] = Json::Array(history);
+        beoordeling
+    }
+}
+
+/// Among `candidates` (not empty), the one asked for the fewest cases so far (`times_asked[i]` for
+/// `candidates[i]`); ties go to the lowest id, so the order of the gemeente's list does not matter.
+pub fn fairest(candidates: &[PartnerId], times_asked: &[usize]) -> PartnerId {
+    let pick = (0..candidates.len())
+        .min_by_key(|&i| (times_asked[i], candidates[i].to_string()))
+        .expect("candidates is not empty");
+    candidates[pick].clone()
+}
+
+/// For every candidate, for how many entries of the corporatie history of all of this node's cases it was asked
+/// (this case included). A case that does not load is skipped.
+async fn times_asked(node: &Node, candidates: &[PartnerId]) -> Result<Vec<usize>, ServiceError> {
     let mut counts = vec![0usize; candidates.len()];
     for rec in node.store().list_cases().await? {
         let Ok(other) = node.load_case(&rec.id).await else {
@@ -124,30 +202,16 @@ pub async fn assign_corporatie(
             }
         }
     }
-    let pick = (0..candidates.len())
-        .min_by_key(|&i| (counts[i], candidates[i].to_string()))
-        .expect("candidates is not empty");
-    let chosen = candidates[pick].clone();
-    let today = policies::form::format_date(node.clock_now().date());
-    history.push(
-        json!({"corporatie": chosen.to_string(), "datum_aanmelding": today, "uitkomst": "lopend"}),
-    );
-    json["toegewezen_corporatie"] = json!(chosen.to_string());
-    json["corporatie_historie"] = Json::Array(history);
-    node.write_form(user, case, DocumentKind::Beoordeling, None, &json)
-        .await?;
+    Ok(counts)
+}
 
+/// The aanmeldbericht to `chosen`: the case's identity, leefsituatie, support profile and contacts, as far as the
+/// case holds them.
+fn aanmeldbericht(loaded: &LoadedCase, chosen: &PartnerId, today: &str, gemeente: &str) -> Json {
     let mut bericht = Map::new();
     bericht.insert("corporatie".into(), json!(chosen.to_string()));
     bericht.insert("datum_verzonden".into(), json!(today));
     bericht.insert("beoogde_uitstroomgemeente".into(), json!(gemeente));
-    let take = |kind: DocumentKind, field: &str| {
-        loaded
-            .docs
-            .first(kind)
-            .and_then(|f| f.get(field))
-            .map(|v| v.to_json())
-    };
     for (to, kind, from) in [
         ("bsn", DocumentKind::Registratie, "bsn"),
         (
@@ -167,17 +231,101 @@ pub async fn assign_corporatie(
             "contactpersonen",
         ),
     ] {
-        if let Some(v) = take(kind, from) {
-            bericht.insert(to.into(), v);
+        if let Some(v) = loaded.docs.first(kind).and_then(|f| f.get(from)) {
+            bericht.insert(to.into(), v.to_json());
         }
     }
-    node.write_form(
-        user,
-        case,
-        DocumentKind::Aanmeldbericht,
-        Some(&chosen.to_string()),
-        &Json::Object(bericht),
-    )
-    .await?;
-    Ok(chosen)
+    Json::Object(bericht)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corp(code: &str) -> PartnerId {
+        format!("corporatie:{code}").parse().unwrap()
+    }
+
+    fn asked(code: &str, uitkomst: &str) -> Json {
+        json!({"corporatie": format!("corporatie:{code}"), "datum_aanmelding": "2026-01-05", "uitkomst": uitkomst})
+    }
+
+    fn turn(current: Option<&str>, history: Vec<Json>, refused: &[&str]) -> Turn {
+        Turn {
+            current: current.map(|c| format!("corporatie:{c}")),
+            history,
+            refused: refused.iter().map(|c| format!("corporatie:{c}")).collect(),
+        }
+    }
+
+    #[test]
+    fn a_first_assignment_may_ask_every_corporatie_of_the_gemeente() {
+        let mut t = turn(None, vec![], &[]);
+        let all = vec![corp("elkien"), corp("accolade")];
+        assert_eq!(t.candidates("GM0080", all.clone()).unwrap(), all);
+    }
+
+    #[test]
+    fn while_the_assigned_corporatie_has_not_refused_nobody_else_is_asked() {
+        let mut t = turn(Some("elkien"), vec![asked("elkien", "lopend")], &[]);
+        let err = t
+            .candidates("GM0080", vec![corp("elkien"), corp("accolade")])
+            .unwrap_err();
+        assert!(err.to_string().contains("nog aan zet"), "{err}");
+    }
+
+    #[test]
+    fn after_a_refusal_the_corporaties_not_yet_asked_remain_and_the_refusal_is_recorded() {
+        let mut t = turn(
+            Some("elkien"),
+            vec![asked("wonen", "geweigerd"), asked("elkien", "lopend")],
+            &["wonen", "elkien"],
+        );
+        let left = t
+            .candidates(
+                "GM0080",
+                vec![corp("elkien"), corp("accolade"), corp("wonen")],
+            )
+            .unwrap();
+        assert_eq!(left, [corp("accolade")]);
+        assert!(t.history.iter().all(|h| h["uitkomst"] == "geweigerd"));
+    }
+
+    #[test]
+    fn when_every_corporatie_was_asked_the_gemeente_and_zorgaanbieder_search_on() {
+        let mut t = turn(Some("elkien"), vec![asked("elkien", "lopend")], &["elkien"]);
+        let err = t.candidates("GM0080", vec![corp("elkien")]).unwrap_err();
+        assert!(err.to_string().contains("Afspraak 1k"), "{err}");
+    }
+
+    #[test]
+    fn the_fairest_is_the_least_asked_and_ties_go_to_the_lowest_id() {
+        let c = [corp("wonen"), corp("accolade"), corp("elkien")];
+        assert_eq!(fairest(&c, &[0, 2, 1]), corp("wonen"));
+        assert_eq!(fairest(&c, &[1, 1, 1]), corp("accolade"));
+        assert_eq!(fairest(&c, &[3, 1, 1]), corp("accolade"));
+    }
+
+    #[test]
+    fn an_assignment_adds_a_running_entry_and_names_the_corporatie() {
+        let t = turn(None, vec![asked("wonen", "geweigerd")], &["wonen"]);
+        let b = t.assign(
+            json!({"status": "goedgekeurd"}),
+            &corp("elkien"),
+            "2026-02-01",
+        );
+        assert_eq!(b["toegewezen_corporatie"], "corporatie:elkien");
+        assert_eq!(
+            b["corporatie_historie"][1],
+            asked("elkien", "lopend")
+                .as_object()
+                .map(|o| {
+                    let mut o = o.clone();
+                    o.insert("datum_aanmelding".into(), json!("2026-02-01"));
+                    Json::Object(o)
+                })
+                .unwrap()
+        );
+        assert_eq!(b["status"], "goedgekeurd");
+    }
 }

@@ -411,8 +411,46 @@ struct Plan {
     lead_days: i64,
     to_herkomst: bool,
     lease: &'static str,
-    /// How a request without bemiddeling ends.
-    ending: &'static str,
+    /// How a request without bemiddeling ends; `None` for every other path.
+    ending: Option<RequestEnding>,
+}
+
+/// How a bemiddelingsverzoek that leads to no bemiddeling ends (the Transferpunt's `reden_afwijzing`, or still
+/// running when the simulated years end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestEnding {
+    /// Still in behandeling at the end.
+    StillRunning,
+    /// Refused: the information stayed incomplete (`onvolledige_informatie`).
+    IncompleteInformation,
+    /// Refused: the client did not do enough itself (`onvoldoende_eigen_inspanning`).
+    InsufficientOwnEffort,
+    /// Withdrawn by the client (`client_trekt_in`).
+    ClientWithdraws,
+}
+
+/// A registered client: what the rest of its path refers to.
+struct Registered {
+    zorg: PartnerId,
+    herkomst: String,
+    consent: bool,
+    /// The name the forms write ("Cliënt 00042").
+    name: String,
+    registered: Date,
+    aangemeld: Date,
+}
+
+/// Where a bemiddeld client moves, for the steps from the approval on.
+struct Move<'a> {
+    plan: &'a Plan,
+    zorg: &'a PartnerId,
+    /// The client's name as the forms write it.
+    name: &'a str,
+    /// The uitstroomgemeente's code, and the gemeente.
+    uitstroom: String,
+    gemeente: PartnerId,
+    /// The date of the move.
+    moved: Date,
 }
 
 fn date(year: i32, day_of_year: u16) -> Date {
@@ -510,22 +548,48 @@ pub fn generate_with(scale: Scale, seed: u64, assumptions: Assumptions) -> Popul
     let partners = partners(scale);
     let targets = scale.targets();
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    // Every draw below comes from `rng` in this order; changing the order changes every population.
+    let (mut plans, successful_requests) = bemiddeld_plans(&mut rng, &targets, &assumptions);
+    plans.extend(other_outflow_plans(
+        &mut rng,
+        &targets,
+        &assumptions,
+        &successful_requests,
+    ));
+    let outflow = plans.len();
+    let stock = match scale {
+        Scale::National => (NATIONAL_CLIENTS as usize).saturating_sub(outflow),
+        Scale::Friesland | Scale::Demo => (outflow as f64 * assumptions.stock_per_outflow) as usize,
+    };
+    plans.extend(stock_plans(&mut rng, &targets, stock));
+    let clients = draw_clients(&mut rng, &plans, &partners, &assumptions);
+    Population {
+        scale,
+        seed,
+        partners,
+        clients,
+        targets,
+        assumptions,
+        every: 1,
+    }
+}
+
+/// Every year's bemiddelingen, built to the year's figures (lead time, herkomst share, lease types), and per year
+/// how many of their requests fell in it: their requests fall in their own year or the one before.
+fn bemiddeld_plans(
+    rng: &mut Pcg64Mcg,
+    targets: &[YearTarget],
+    assumptions: &Assumptions,
+) -> (Vec<Plan>, BTreeMap<i32, u32>) {
     let mut plans: Vec<Plan> = Vec::new();
-    let last_year = targets.last().map(|t| t.year).unwrap_or(2024);
-    // First every year's bemiddelingen: their requests fall in their own year or the one before.
     let mut successful_requests: BTreeMap<i32, u32> = BTreeMap::new();
-    for t in &targets {
+    for t in targets {
         let n = t.bemiddelingen as usize;
-        let leads = lead_times(
-            &mut rng,
-            n,
-            t.lead_time_months * 365.25 / 12.0,
-            MIN_LEAD_DAYS,
-        );
-        let herkomst = exact_flags(&mut rng, n, t.herkomst_share);
-        let leases = exact_leases(&mut rng, n, t.lease.unwrap_or(assumptions.lease_fallback));
+        let leads = lead_times(rng, n, t.lead_time_months * 365.25 / 12.0, MIN_LEAD_DAYS);
+        let herkomst = exact_flags(rng, n, t.herkomst_share);
+        let leases = exact_leases(rng, n, t.lease.unwrap_or(assumptions.lease_fallback));
         for i in 0..n {
-            let moved = day_in(&mut rng, t.year);
+            let moved = day_in(rng, t.year);
             let request = moved - Duration::days(leads[i]);
             *successful_requests.entry(request.year()).or_default() += 1;
             plans.push(Plan {
@@ -534,26 +598,39 @@ pub fn generate_with(scale: Scale, seed: u64, assumptions: Assumptions) -> Popul
                 lead_days: leads[i],
                 to_herkomst: herkomst[i],
                 lease: leases[i],
-                ending: "",
+                ending: None,
             });
         }
     }
-    for t in &targets {
+    (plans, successful_requests)
+}
+
+/// Per year, the rest of the requests (ending without a bemiddeling, or still running at the end of the last
+/// year), regular outflow and uitval in proportion to the bemiddelingen.
+fn other_outflow_plans(
+    rng: &mut Pcg64Mcg,
+    targets: &[YearTarget],
+    assumptions: &Assumptions,
+    successful_requests: &BTreeMap<i32, u32>,
+) -> Vec<Plan> {
+    let last_year = targets.last().map(|t| t.year).unwrap_or(2024);
+    let mut plans: Vec<Plan> = Vec::new();
+    for t in targets {
         let requests_in_year = successful_requests.get(&t.year).copied().unwrap_or(0);
         // The rest of the year's requests end without a bemiddeling (or are still running at the end).
         for _ in 0..t.requests.saturating_sub(requests_in_year) {
             let r: f64 = rng.random_range(0.0..1.0);
             let ending = if t.year == last_year && r < 0.35 {
-                "lopend"
+                RequestEnding::StillRunning
             } else if r < 0.55 {
-                "onvolledige_informatie"
+                RequestEnding::IncompleteInformation
             } else if r < 0.80 {
-                "onvoldoende_eigen_inspanning"
+                RequestEnding::InsufficientOwnEffort
             } else {
-                "client_trekt_in"
+                RequestEnding::ClientWithdraws
             };
             // A request still running at the end was made late in the year.
-            let request = if ending == "lopend" {
+            let request = if ending == RequestEnding::StillRunning {
                 date(t.year, rng.random_range(200..=330u16))
             } else {
                 date(t.year, rng.random_range(1..=300u16))
@@ -564,51 +641,63 @@ pub fn generate_with(scale: Scale, seed: u64, assumptions: Assumptions) -> Popul
                 lead_days: 0,
                 to_herkomst: false,
                 lease: "",
-                ending,
+                ending: Some(ending),
             });
         }
         let regular = (f64::from(t.bemiddelingen) * assumptions.regular_per_bemiddeling).round();
         for _ in 0..regular as u32 {
             plans.push(Plan {
                 path: Path::Regulier,
-                anchor: day_in(&mut rng, t.year),
+                anchor: day_in(rng, t.year),
                 lead_days: 0,
                 to_herkomst: rng.random_bool(t.herkomst_share),
                 lease: "eigen_naam",
-                ending: "",
+                ending: None,
             });
         }
         let uitval = (f64::from(t.bemiddelingen) * assumptions.uitval_per_bemiddeling).round();
         for _ in 0..uitval as u32 {
             plans.push(Plan {
                 path: Path::Uitval,
-                anchor: day_in(&mut rng, t.year),
+                anchor: day_in(rng, t.year),
                 lead_days: 0,
                 to_herkomst: false,
                 lease: "",
-                ending: "",
+                ending: None,
             });
         }
     }
-    let outflow = plans.len();
-    let stock = match scale {
-        Scale::National => (NATIONAL_CLIENTS as usize).saturating_sub(outflow),
-        Scale::Friesland | Scale::Demo => (outflow as f64 * assumptions.stock_per_outflow) as usize,
-    };
+    plans
+}
+
+/// `stock` clients still in care, registered in a random year of the targets.
+fn stock_plans(rng: &mut Pcg64Mcg, targets: &[YearTarget], stock: usize) -> Vec<Plan> {
     let first_year = targets.first().map(|t| t.year).unwrap_or(2022);
+    let last_year = targets.last().map(|t| t.year).unwrap_or(2024);
+    let mut plans: Vec<Plan> = Vec::new();
     for _ in 0..stock {
         let year = rng.random_range(first_year..=last_year);
         plans.push(Plan {
             path: Path::InZorg,
-            anchor: day_in(&mut rng, year),
+            anchor: day_in(rng, year),
             lead_days: 0,
             to_herkomst: false,
             lease: "",
-            ending: "",
+            ending: None,
         });
     }
+    plans
+}
+
+/// Every plan's client with its forms, each from its own seed (drawn here, in plan order), numbered from 1.
+fn draw_clients(
+    rng: &mut Pcg64Mcg,
+    plans: &[Plan],
+    partners: &Partners,
+    assumptions: &Assumptions,
+) -> Vec<Client> {
     let client_seeds: Vec<u64> = plans.iter().map(|_| rng.random()).collect();
-    let clients = plans
+    plans
         .iter()
         .zip(client_seeds)
         .enumerate()
@@ -616,8 +705,8 @@ pub fn generate_with(scale: Scale, seed: u64, assumptions: Assumptions) -> Popul
             let number = i as u32 + 1;
             let mut writer = ClientGen {
                 rng: Pcg64Mcg::seed_from_u64(s),
-                partners: &partners,
-                assumptions: &assumptions,
+                partners,
+                assumptions,
                 number,
                 events: Vec::new(),
             };
@@ -630,16 +719,7 @@ pub fn generate_with(scale: Scale, seed: u64, assumptions: Assumptions) -> Popul
                 events,
             }
         })
-        .collect();
-    Population {
-        scale,
-        seed,
-        partners,
-        clients,
-        targets,
-        assumptions,
-        every: 1,
-    }
+        .collect()
 }
 
 /// The shortest lead time from request to move: completing, assessing, the corporatie's answer, an offer.
@@ -705,7 +785,60 @@ impl ClientGen<'_> {
         });
     }
 
+    /// A client's path: registered and aangemeld by its zorgaanbieder, then what its plan says.
     fn path(&mut self, plan: &Plan) {
+        let Registered {
+            zorg,
+            herkomst,
+            consent,
+            name,
+            registered,
+            aangemeld,
+        } = self.register(plan);
+        let aanmelding = json!({
+            "achternaam_voorletters": name,
+            "datum_aanmelding": fmt(aangemeld),
+            "leefsituatie": "alleenstaand",
+            "hoofdinkomen": "participatiewet",
+            "schuldenproblematiek": "ja",
+            "vorm_ondersteuning_schulden": "budgetbeheer",
+            "inschrijvingen_woningcorporaties": [
+                {"corporatie": "Woningcorporatie", "datum_inschrijving": fmt(registered - Duration::days(400))}
+            ]
+        });
+        self.push(
+            aangemeld,
+            &zorg,
+            DocumentKind::Aanmelding,
+            aanmelding,
+            "meldt de cliënt aan",
+        );
+        match plan.path {
+            Path::InZorg => {}
+            Path::Regulier => self.regular(plan, &zorg, &name, &herkomst),
+            Path::Uitval => {
+                let soort = if self.rng.random_bool(0.5) {
+                    "terugkeer_zorgaanbieder"
+                } else {
+                    "huisuitzetting"
+                };
+                self.push(
+                    plan.anchor,
+                    &zorg,
+                    DocumentKind::Plaatsing,
+                    json!({"achternaam_voorletters": name, "soort_mutatie": soort, "datum_mutatie": fmt(plan.anchor)}),
+                    "meldt uitval",
+                );
+            }
+            Path::Bemiddeld | Path::VerzoekZonderBemiddeling => {
+                self.bemiddeling(plan, &zorg, &name, &herkomst, consent)
+            }
+        }
+    }
+
+    /// Who the client is (zorgaanbieder, gemeenten, voorziening, consent) and its registratie: saved whole, or first
+    /// without the herkomstgemeente (completed at the aanmelding, or never known for a client in care).
+    fn register(&mut self, plan: &Plan) -> Registered {
         let p = self.partners;
         let zorg = self.pick(&p.zorgaanbieders).clone();
         let herkomst = self.pick(&p.gemeenten).code().to_string();
@@ -752,6 +885,27 @@ impl ClientGen<'_> {
             reg["datum_toestemming"] = json!(fmt(registered));
         }
         let aangemeld = registered + Duration::days(self.rng.random_range(3..=13));
+        self.save_registratie(plan, &zorg, reg, registered, aangemeld);
+        Registered {
+            zorg,
+            herkomst,
+            consent,
+            name,
+            registered,
+            aangemeld,
+        }
+    }
+
+    /// The registratie saved whole on `registered`; or, by chance, without the herkomstgemeente: never known (a
+    /// client in care), or completed at the aanmelding.
+    fn save_registratie(
+        &mut self,
+        plan: &Plan,
+        zorg: &PartnerId,
+        mut reg: Json,
+        registered: Date,
+        aangemeld: Date,
+    ) {
         let never_known = plan.path == Path::InZorg
             && self.rng.random_bool(self.assumptions.herkomst_never_known);
         if never_known {
@@ -760,7 +914,7 @@ impl ClientGen<'_> {
                 .remove("herkomstgemeente");
             self.push(
                 registered,
-                &zorg,
+                zorg,
                 DocumentKind::Registratie,
                 reg.clone(),
                 "registreert de cliënt (herkomstgemeente onbekend)",
@@ -775,14 +929,14 @@ impl ClientGen<'_> {
                 .remove("herkomstgemeente");
             self.push(
                 registered,
-                &zorg,
+                zorg,
                 DocumentKind::Registratie,
                 concept,
                 "registreert de cliënt (herkomstgemeente nog onbekend)",
             );
             self.push(
                 aangemeld,
-                &zorg,
+                zorg,
                 DocumentKind::Registratie,
                 reg.clone(),
                 "vult de herkomstgemeente aan",
@@ -790,50 +944,11 @@ impl ClientGen<'_> {
         } else {
             self.push(
                 registered,
-                &zorg,
+                zorg,
                 DocumentKind::Registratie,
                 reg.clone(),
                 "registreert de cliënt",
             );
-        }
-        let aanmelding = json!({
-            "achternaam_voorletters": name,
-            "datum_aanmelding": fmt(aangemeld),
-            "leefsituatie": "alleenstaand",
-            "hoofdinkomen": "participatiewet",
-            "schuldenproblematiek": "ja",
-            "vorm_ondersteuning_schulden": "budgetbeheer",
-            "inschrijvingen_woningcorporaties": [
-                {"corporatie": "Woningcorporatie", "datum_inschrijving": fmt(registered - Duration::days(400))}
-            ]
-        });
-        self.push(
-            aangemeld,
-            &zorg,
-            DocumentKind::Aanmelding,
-            aanmelding,
-            "meldt de cliënt aan",
-        );
-        match plan.path {
-            Path::InZorg => {}
-            Path::Regulier => self.regular(plan, &zorg, &name, &herkomst),
-            Path::Uitval => {
-                let soort = if self.rng.random_bool(0.5) {
-                    "terugkeer_zorgaanbieder"
-                } else {
-                    "huisuitzetting"
-                };
-                self.push(
-                    plan.anchor,
-                    &zorg,
-                    DocumentKind::Plaatsing,
-                    json!({"achternaam_voorletters": name, "soort_mutatie": soort, "datum_mutatie": fmt(plan.anchor)}),
-                    "meldt uitval",
-                );
-            }
-            Path::Bemiddeld | Path::VerzoekZonderBemiddeling => {
-                self.bemiddeling(plan, &zorg, &name, &herkomst, consent)
-            }
         }
     }
 
@@ -870,7 +985,10 @@ impl ClientGen<'_> {
         );
     }
 
-    #[allow(clippy::too_many_lines)]
+    /// A bemiddeling path: the request, its assessment, and — when it leads to a move — the gemeente's akkoord,
+    /// the corporaties asked in turn, the offer and lease, the move and what follows it.
+    ///
+    /// The steps draw from the client's generator in a fixed order; changing that order changes every population.
     fn bemiddeling(
         &mut self,
         plan: &Plan,
@@ -879,10 +997,36 @@ impl ClientGen<'_> {
         herkomst: &str,
         consent: bool,
     ) {
+        let uitstroom = self.uitstroomgemeente(plan, herkomst);
+        let Some((mut beoordeling, complete)) = self.request(plan, zorg, name, herkomst) else {
+            return;
+        };
+        if let Some(ending) = plan.ending {
+            self.close_without_bemiddeling(ending, beoordeling, complete);
+            return;
+        }
+        // Bemiddeld: the Transferpunt approves and picks the uitstroomgemeente; the gemeente agrees.
+        let to = Move {
+            plan,
+            zorg,
+            name,
+            gemeente: partner(Role::Gemeente, &uitstroom),
+            uitstroom,
+            moved: plan.anchor + Duration::days(plan.lead_days.max(MIN_LEAD_DAYS)),
+        };
+        let (gemeente_form, akkoord) = self.approve(&mut beoordeling, &to, herkomst, complete);
+        let Some((corp, accepted)) = self.ask_corporaties(&mut beoordeling, &to, akkoord) else {
+            return;
+        };
+        self.offer_and_lease(&to, &corp, accepted);
+        self.after_move(&to, gemeente_form, &corp, consent);
+    }
+
+    /// Where a bemiddeld client goes: another gemeente than it came from, unless the plan sends it back home (a
+    /// request that leads to no move names the herkomstgemeente).
+    fn uitstroomgemeente(&mut self, plan: &Plan, herkomst: &str) -> String {
         let p = self.partners;
-        let tp = &p.transferpunt;
-        let q = plan.anchor;
-        let uitstroom = if plan.path == Path::Bemiddeld && !plan.to_herkomst {
+        if plan.path == Path::Bemiddeld && !plan.to_herkomst {
             loop {
                 let g = self.pick(&p.gemeenten).code().to_string();
                 if g != herkomst {
@@ -891,7 +1035,22 @@ impl ClientGen<'_> {
             }
         } else {
             herkomst.to_string()
-        };
+        }
+    }
+
+    /// The zorgaanbieder's vervolg wonen and bemiddelingsverzoek, sent back once as incomplete by chance: the
+    /// Transferpunt's beoordeling so far (`datum_volledig` set) and the date the request was complete, or `None`
+    /// when the request was closed because it stayed incomplete.
+    fn request(
+        &mut self,
+        plan: &Plan,
+        zorg: &PartnerId,
+        name: &str,
+        herkomst: &str,
+    ) -> Option<(Json, Date)> {
+        let p = self.partners;
+        let tp = &p.transferpunt;
+        let q = plan.anchor;
         let vervolg_date = q - Duration::days(self.rng.random_range(14..=45));
         self.push(
             vervolg_date,
@@ -911,12 +1070,9 @@ impl ClientGen<'_> {
             "woonwens": "Eenkamerwoning",
             "contactpersonen": [{"naam": "Begeleider", "organisatie": zorg.to_string(), "functie": "begeleider"}]
         });
-        let lead = plan.lead_days.max(MIN_LEAD_DAYS);
-        let sent_back = self.rng.random_bool(self.assumptions.sent_back);
         let received = q;
         let mut beoordeling = json!({"status": "ontvangen", "datum_ontvangen": fmt(received)});
-        let complete;
-        if sent_back {
+        let complete = if self.rng.random_bool(self.assumptions.sent_back) {
             let mut concept = verzoek.clone();
             concept.as_object_mut().expect("object").remove("woonwens");
             self.push(
@@ -942,12 +1098,12 @@ impl ClientGen<'_> {
                 * self.rng.random_range(f64::EPSILON..1.0f64).ln())
             .round() as i64;
             let most = if plan.path == Path::Bemiddeld {
-                (lead - 30) / 2
+                (plan.lead_days.max(MIN_LEAD_DAYS) - 30) / 2
             } else {
                 180
             };
-            complete = back + Duration::days(drawn.clamp(3, most.max(3)));
-            if plan.ending == "onvolledige_informatie" {
+            let complete = back + Duration::days(drawn.clamp(3, most.max(3)));
+            if plan.ending == Some(RequestEnding::IncompleteInformation) {
                 let closed = back + Duration::days(90);
                 beoordeling["status"] = json!("afgewezen");
                 beoordeling["reden_afwijzing"] = json!("onvolledige_informatie");
@@ -959,28 +1115,42 @@ impl ClientGen<'_> {
                     beoordeling,
                     "wijst het verzoek af: onvolledig gebleven",
                 );
-                return;
+                return None;
             }
             self.push(
                 complete,
                 zorg,
                 DocumentKind::Bemiddelingsverzoek,
-                verzoek.clone(),
+                verzoek,
                 "vult het verzoek aan",
             );
+            complete
         } else {
             self.push(
                 q,
                 zorg,
                 DocumentKind::Bemiddelingsverzoek,
-                verzoek.clone(),
+                verzoek,
                 "dient een bemiddelingsverzoek in",
             );
-            complete = q + Duration::days(1);
-        }
+            q + Duration::days(1)
+        };
         beoordeling["datum_volledig"] = json!(fmt(complete));
-        match plan.ending {
-            "lopend" => {
+        Some((beoordeling, complete))
+    }
+
+    /// The Transferpunt's last word on a complete request that leads to no move: still in behandeling at the end of
+    /// the simulated years, or closed.
+    fn close_without_bemiddeling(
+        &mut self,
+        ending: RequestEnding,
+        mut beoordeling: Json,
+        complete: Date,
+    ) {
+        let p = self.partners;
+        let tp = &p.transferpunt;
+        let (status, reden) = match ending {
+            RequestEnding::StillRunning => {
                 beoordeling["status"] = json!("in_behandeling");
                 self.push(
                     complete,
@@ -991,33 +1161,39 @@ impl ClientGen<'_> {
                 );
                 return;
             }
-            "onvolledige_informatie" | "onvoldoende_eigen_inspanning" | "client_trekt_in" => {
-                let closed = complete + Duration::days(self.rng.random_range(10..=60));
-                let (status, reden) = if plan.ending == "client_trekt_in" {
-                    ("ingetrokken", "client_trekt_in")
-                } else {
-                    ("afgewezen", "onvoldoende_eigen_inspanning")
-                };
-                beoordeling["status"] = json!(status);
-                beoordeling["reden_afwijzing"] = json!(reden);
-                beoordeling["datum_afgesloten"] = json!(fmt(closed));
-                self.push(
-                    closed,
-                    tp,
-                    DocumentKind::Beoordeling,
-                    beoordeling,
-                    "sluit het verzoek af zonder bemiddeling",
-                );
-                return;
+            RequestEnding::ClientWithdraws => ("ingetrokken", "client_trekt_in"),
+            // A request that was complete the first time cannot be closed for being incomplete: the Transferpunt
+            // closes it for lack of the client's own effort instead.
+            RequestEnding::IncompleteInformation | RequestEnding::InsufficientOwnEffort => {
+                ("afgewezen", "onvoldoende_eigen_inspanning")
             }
-            _ => {}
-        }
-        // Bemiddeld: the Transferpunt approves and picks the uitstroomgemeente; the gemeente agrees.
-        let moved = q + Duration::days(lead);
-        let gemeente = partner(Role::Gemeente, &uitstroom);
+        };
+        let closed = complete + Duration::days(self.rng.random_range(10..=60));
+        beoordeling["status"] = json!(status);
+        beoordeling["reden_afwijzing"] = json!(reden);
+        beoordeling["datum_afgesloten"] = json!(fmt(closed));
+        self.push(
+            closed,
+            tp,
+            DocumentKind::Beoordeling,
+            beoordeling,
+            "sluit het verzoek af zonder bemiddeling",
+        );
+    }
+
+    /// The Transferpunt approves and chooses the uitstroomgemeente (with a reason when it is not the
+    /// herkomstgemeente); the gemeente gives its akkoord the next day. The gemeente's form and the akkoord's date.
+    fn approve(
+        &mut self,
+        beoordeling: &mut Json,
+        to: &Move<'_>,
+        herkomst: &str,
+        complete: Date,
+    ) -> (Json, Date) {
+        let p = self.partners;
         beoordeling["status"] = json!("goedgekeurd");
-        beoordeling["gekozen_uitstroomgemeente"] = json!(uitstroom);
-        if uitstroom != herkomst {
+        beoordeling["gekozen_uitstroomgemeente"] = json!(to.uitstroom);
+        if to.uitstroom != herkomst {
             beoordeling["reden_andere_gemeente"] = json!(
                 [
                     "veiligheid",
@@ -1029,28 +1205,42 @@ impl ClientGen<'_> {
         }
         self.push(
             complete,
-            tp,
+            &p.transferpunt,
             DocumentKind::Beoordeling,
             beoordeling.clone(),
             "keurt het verzoek goed en kiest de uitstroomgemeente",
         );
         let akkoord = complete + Duration::days(1);
-        let mut gemeente_form =
-            json!({"akkoord_uitstroom": "akkoord", "datum_akkoord": fmt(akkoord)});
+        let gemeente_form = json!({"akkoord_uitstroom": "akkoord", "datum_akkoord": fmt(akkoord)});
         self.push_instance(
             akkoord,
-            &gemeente,
+            &to.gemeente,
             DocumentKind::Gemeente,
-            gemeente.to_string(),
+            to.gemeente.to_string(),
             gemeente_form.clone(),
             "geeft akkoord op de uitstroom",
         );
-        // Round-robin in the gemeente's werkgebied, starting at a seeded place; a refusal sends the next one.
-        let area = &p.werkgebied[&uitstroom];
+        (gemeente_form, akkoord)
+    }
+
+    /// Round-robin in the gemeente's werkgebied, starting at a seeded place: each corporatie gets the
+    /// aanmeldbericht in turn and may refuse, while there is time before the move; the last one asked accepts.
+    /// The corporatie that accepted and the date, with the acceptance recorded on the beoordeling; `None` if the
+    /// werkgebied has no corporatie.
+    fn ask_corporaties(
+        &mut self,
+        beoordeling: &mut Json,
+        to: &Move<'_>,
+        akkoord: Date,
+    ) -> Option<(PartnerId, Date)> {
+        let p = self.partners;
+        let tp = &p.transferpunt;
+        let (zorg, name, uitstroom) = (to.zorg, to.name, &to.uitstroom);
+        let area = &p.werkgebied[uitstroom];
         let start = self.rng.random_range(0..area.len());
         let mut historie: Vec<Json> = Vec::new();
         let mut sent = akkoord + Duration::days(1);
-        let deadline = moved - Duration::days(25);
+        let deadline = to.moved - Duration::days(25);
         let mut chosen = None;
         for k in 0..area.len() {
             let corp = p.corporaties[area[(start + k) % area.len()]].clone();
@@ -1102,9 +1292,7 @@ impl ClientGen<'_> {
             chosen = Some((corp, answered));
             break;
         }
-        let Some((corp, accepted)) = chosen else {
-            return;
-        };
+        let (corp, accepted) = chosen?;
         if let Some(h) = historie.last_mut() {
             h["uitkomst"] = json!("geaccepteerd");
         }
@@ -1116,10 +1304,17 @@ impl ClientGen<'_> {
             beoordeling.clone(),
             "legt de acceptatie vast",
         );
+        Some((corp, accepted))
+    }
+
+    /// The corporatie's reactie: its acceptance, an offer the client may refuse first, the accepted offer and the
+    /// lease (a 3-partijen lease with its end date and omklap conditions).
+    fn offer_and_lease(&mut self, to: &Move<'_>, corp: &PartnerId, accepted: Date) {
+        let (plan, moved) = (to.plan, to.moved);
         let mut reactie = json!({"besluit": "geaccepteerd", "datum_besluit": fmt(accepted)});
         self.push_instance(
             accepted,
-            &corp,
+            corp,
             DocumentKind::Reactie,
             corp.to_string(),
             reactie.clone(),
@@ -1135,7 +1330,7 @@ impl ClientGen<'_> {
             reactie["aanbiedingen"] = json!(offers);
             self.push_instance(
                 first,
-                &corp,
+                corp,
                 DocumentKind::Reactie,
                 corp.to_string(),
                 reactie.clone(),
@@ -1158,12 +1353,25 @@ impl ClientGen<'_> {
         }
         self.push_instance(
             moved - Duration::days(3),
-            &corp,
+            corp,
             DocumentKind::Reactie,
             corp.to_string(),
             reactie,
             "legt het aanbod en het huurcontract vast",
         );
+    }
+
+    /// Around the move: the gebiedsteam's contact (before or after), the zorgaanbieder's plaatsing, and by chance
+    /// an ondersteuningsplan and, with consent, the corporatie's first signal.
+    fn after_move(
+        &mut self,
+        to: &Move<'_>,
+        mut gemeente_form: Json,
+        corp: &PartnerId,
+        consent: bool,
+    ) {
+        let (plan, zorg, name, gemeente, moved) =
+            (to.plan, to.zorg, to.name, &to.gemeente, to.moved);
         gemeente_form["gebiedsteam_contactpersoon"] = json!("Gebiedsteam");
         let contact = if self.rng.random_bool(0.6) {
             moved - Duration::days(7)
@@ -1173,7 +1381,7 @@ impl ClientGen<'_> {
         gemeente_form["datum_contact_gebiedsteam"] = json!(fmt(contact));
         self.push_instance(
             contact,
-            &gemeente,
+            gemeente,
             DocumentKind::Gemeente,
             gemeente.to_string(),
             gemeente_form,
@@ -1186,13 +1394,13 @@ impl ClientGen<'_> {
             json!({"achternaam_voorletters": name, "soort_mutatie": "uitstroom_zelfstandig",
                 "datum_mutatie": fmt(moved), "mutatie_adres": format!("Adres {}", self.number),
                 "definitief_uitstroomprofiel": "zelfstandig_wonen_met_ondersteuning", "naam_verhuurder": "Woningcorporatie",
-                "definitieve_uitstroomgemeente": uitstroom, "type_woning": "sociale_huur",
+                "definitieve_uitstroomgemeente": to.uitstroom, "type_woning": "sociale_huur",
                 "soort_huurcontract": plan.lease, "wijze_van_toewijzing": "bemiddeling"}),
             "meldt de verhuizing",
         );
         if self.rng.random_bool(self.assumptions.ondersteuningsplan) {
             let d = moved + Duration::days(10);
-            self.push(d, &gemeente, DocumentKind::Ondersteuningsplan,
+            self.push(d, gemeente, DocumentKind::Ondersteuningsplan,
                 json!({"datum_vastgesteld": fmt(d), "gebiedsteam": "Gebiedsteam",
                     "uitvoerende_zorgaanbieder": zorg.to_string(), "daginvulling": "Dagbesteding drie dagen",
                     "netwerk": "Zus en een vriend"}),
@@ -1200,7 +1408,7 @@ impl ClientGen<'_> {
         }
         if consent && self.rng.random_bool(self.assumptions.melding) {
             let d = moved + Duration::days(60);
-            self.push_instance(d, &corp, DocumentKind::Melding, format!("{corp}-1"),
+            self.push_instance(d, corp, DocumentKind::Melding, format!("{corp}-1"),
                 json!({"datum_melding": fmt(d), "melder": "corporatie", "soort": "signaal", "ave_niveau": 1,
                     "omschrijving": "Geluidsoverlast gemeld door buren", "status": "open"}),
                 "meldt een signaal");
@@ -1292,8 +1500,8 @@ fn other_gemeente(partners: &Partners, code: &str) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
+/// The extra steps of the `k`-th bemiddeld client of the oracle's population (see [`oracle`]).
 fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
-    let n = client.number;
     let text = |e: &Event, f: &str| e.form.get(f).and_then(Json::as_str).map(str::to_string);
     let Some(reg) = client
         .events
@@ -1303,7 +1511,6 @@ fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
     else {
         return;
     };
-    let zorg = reg.author.clone();
     let herkomst = text(&reg, "herkomstgemeente").unwrap_or_default();
     let uitstroom = client
         .events
@@ -1311,12 +1518,6 @@ fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
         .filter(|e| e.kind == DocumentKind::Beoordeling)
         .find_map(|e| text(e, "gekozen_uitstroomgemeente"))
         .unwrap_or_else(|| herkomst.clone());
-    let corporatie = client
-        .events
-        .iter()
-        .rev()
-        .find(|e| e.kind == DocumentKind::Reactie)
-        .map(|e| e.author.clone());
     // The client's own circumstances, in every registratie it has.
     let verblijf = match k {
         0 => other_gemeente(partners, &herkomst),
@@ -1335,78 +1536,118 @@ fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
             _ => {}
         }
     }
-    let end = client.events.last().map_or(reg.date, |e| e.date);
+    let zorg = reg.author.clone();
     let mut extra: Vec<Event> = Vec::new();
-    let mut add = |date: Date, author: &PartnerId, kind, instance: String, form: Json, step| {
-        extra.push(Event {
-            date,
-            author: author.clone(),
-            kind,
-            instance,
-            form,
-            step,
-        });
-    };
     if k == 0 {
-        // Late consent: registered without, given a day later.
-        let first = client
-            .events
-            .iter_mut()
-            .find(|e| e.kind == DocumentKind::Registratie)
-            .expect("a registratie");
-        let mut late = first.form.clone();
-        let obj = first.form.as_object_mut().expect("object");
-        obj.insert("toestemming_gegevensdeling".into(), json!(false));
-        obj.remove("datum_toestemming");
-        let date = first.date + Duration::days(1);
-        late["datum_toestemming"] = json!(fmt(date));
-        add(
-            date,
-            &zorg,
-            DocumentKind::Registratie,
-            String::new(),
-            late,
-            "geeft alsnog toestemming",
-        );
+        extra.push(late_consent(client, &zorg));
     }
-    let melding = |melder: &str, d: Date, what: &str| {
+    let d = client.events.last().map_or(reg.date, |e| e.date) + Duration::days(1);
+    let gemeenten = [verblijf, herkomst, uitstroom.clone()];
+    extra.extend(signals_of_everyone(
+        partners, client, &zorg, &gemeenten, &uitstroom, d,
+    ));
+    let later = d + Duration::days(1);
+    if k == 1 {
+        extra.extend(withdrawn_consent(client, &zorg, later));
+    } else if k >= 2 {
+        extra.push(closed(client, &partners.transferpunt, later));
+    }
+    client.events.extend(extra);
+    client.events.sort_by_key(|e| e.date);
+}
+
+/// An event of the oracle's extra steps.
+fn event(
+    date: Date,
+    author: &PartnerId,
+    kind: DocumentKind,
+    instance: String,
+    form: Json,
+    step: &'static str,
+) -> Event {
+    Event {
+        date,
+        author: author.clone(),
+        kind,
+        instance,
+        form,
+        step,
+    }
+}
+
+/// Late consent: the first registratie is saved without, and consent is given a day later.
+fn late_consent(client: &mut Client, zorg: &PartnerId) -> Event {
+    let first = client
+        .events
+        .iter_mut()
+        .find(|e| e.kind == DocumentKind::Registratie)
+        .expect("a registratie");
+    let mut late = first.form.clone();
+    let obj = first.form.as_object_mut().expect("object");
+    obj.insert("toestemming_gegevensdeling".into(), json!(false));
+    obj.remove("datum_toestemming");
+    let date = first.date + Duration::days(1);
+    late["datum_toestemming"] = json!(fmt(date));
+    event(
+        date,
+        zorg,
+        DocumentKind::Registratie,
+        String::new(),
+        late,
+        "geeft alsnog toestemming",
+    )
+}
+
+/// On `d`: a melding by the zorgaanbieder, the Transferpunt, every gemeente the client relates to and its
+/// corporatie (unless it wrote one already), and a gemeente form by every gemeente but the uitstroomgemeente.
+fn signals_of_everyone(
+    partners: &Partners,
+    client: &Client,
+    zorg: &PartnerId,
+    gemeenten: &[String; 3],
+    uitstroom: &str,
+    d: Date,
+) -> Vec<Event> {
+    let n = client.number;
+    let melding = |melder: &str, what: &str| {
         json!({"datum_melding": fmt(d), "melder": melder, "soort": "signaal", "ave_niveau": 2,
             "omschrijving": format!("{what} over cliënt {n:05}"), "status": "open",
             "terugkoppeling_aan_melder": format!("Terugkoppeling {what} {n:05}")})
     };
-    let d = end + Duration::days(1);
-    add(
-        d,
-        &zorg,
-        DocumentKind::Melding,
-        format!("{zorg}-m1"),
-        melding("zorgaanbieder", d, "Zorgsignaal"),
-        "meldt een signaal (zorgaanbieder)",
-    );
-    let tp = partners.transferpunt.clone();
-    add(
-        d,
-        &tp,
-        DocumentKind::Melding,
-        format!("{tp}-m1"),
-        melding("transferpunt", d, "Knelpunt Transferpunt"),
-        "registreert een knelpunt (Transferpunt)",
-    );
-    let mut gemeenten: Vec<String> = vec![verblijf.clone(), herkomst.clone(), uitstroom.clone()];
+    let tp = &partners.transferpunt;
+    let mut out = vec![
+        event(
+            d,
+            zorg,
+            DocumentKind::Melding,
+            format!("{zorg}-m1"),
+            melding("zorgaanbieder", "Zorgsignaal"),
+            "meldt een signaal (zorgaanbieder)",
+        ),
+        event(
+            d,
+            tp,
+            DocumentKind::Melding,
+            format!("{tp}-m1"),
+            melding("transferpunt", "Knelpunt Transferpunt"),
+            "registreert een knelpunt (Transferpunt)",
+        ),
+    ];
+    let mut gemeenten = gemeenten.to_vec();
     gemeenten.sort();
     gemeenten.dedup();
     for g in &gemeenten {
         let gemeente = partner(Role::Gemeente, g);
-        add(
+        out.push(event(
             d,
             &gemeente,
             DocumentKind::Melding,
             format!("{gemeente}-m1"),
-            melding("gemeente", d, &format!("Signaal gemeente {g}")),
+            melding("gemeente", &format!("Signaal gemeente {g}")),
             "meldt een signaal (gemeente)",
-        );
-        if *g != uitstroom {
-            add(
+        ));
+        if g != uitstroom {
+            out.push(event(
                 d,
                 &gemeente,
                 DocumentKind::Gemeente,
@@ -1414,83 +1655,88 @@ fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
                 json!({"client_toe_aan_uitstroom": "ja", "datum_start_onderzoek": fmt(d),
                     "gebiedsteam_contactpersoon": format!("Gebiedsteam {g} cliënt {n:05}")}),
                 "legt het onderzoek van het gebiedsteam vast",
-            );
+            ));
         }
     }
+    let corporatie = client
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.kind == DocumentKind::Reactie)
+        .map(|e| e.author.clone());
     if let Some(corp) = &corporatie
         && !client
             .events
             .iter()
             .any(|e| e.kind == DocumentKind::Melding && &e.author == corp)
     {
-        add(
+        out.push(event(
             d,
             corp,
             DocumentKind::Melding,
             format!("{corp}-m1"),
-            melding("corporatie", d, "Overlast"),
+            melding("corporatie", "Overlast"),
             "meldt overlast (corporatie)",
-        );
+        ));
     }
-    let later = d + Duration::days(1);
-    if k == 1 {
-        // Consent withdrawn after the move; the zorgaanbieder still updates the aanmelding.
-        let mut withdrawn = client
+    out
+}
+
+/// Consent withdrawn after the move (on `later`); the zorgaanbieder still updates the aanmelding the day after.
+fn withdrawn_consent(client: &Client, zorg: &PartnerId, later: Date) -> [Event; 2] {
+    let n = client.number;
+    let latest = |kind: DocumentKind| {
+        client
             .events
             .iter()
             .rev()
-            .find(|e| e.kind == DocumentKind::Registratie)
-            .expect("a registratie")
-            .form
-            .clone();
-        let obj = withdrawn.as_object_mut().expect("object");
-        obj.insert("toestemming_gegevensdeling".into(), json!(false));
-        obj.remove("datum_toestemming");
-        add(
+            .find(|e| e.kind == kind)
+            .map(|e| e.form.clone())
+    };
+    let mut withdrawn = latest(DocumentKind::Registratie).expect("a registratie");
+    let obj = withdrawn.as_object_mut().expect("object");
+    obj.insert("toestemming_gegevensdeling".into(), json!(false));
+    obj.remove("datum_toestemming");
+    let mut aanmelding = latest(DocumentKind::Aanmelding).expect("an aanmelding");
+    aanmelding["naam_vorige_verhuurder_of_instantie"] =
+        json!(format!("Verhuurder na intrekking {n:05}"));
+    [
+        event(
             later,
-            &zorg,
+            zorg,
             DocumentKind::Registratie,
             String::new(),
             withdrawn,
             "trekt de toestemming in",
-        );
-        let mut aanmelding = client
-            .events
-            .iter()
-            .rev()
-            .find(|e| e.kind == DocumentKind::Aanmelding)
-            .expect("an aanmelding")
-            .form
-            .clone();
-        aanmelding["naam_vorige_verhuurder_of_instantie"] =
-            json!(format!("Verhuurder na intrekking {n:05}"));
-        add(
+        ),
+        event(
             later + Duration::days(1),
-            &zorg,
+            zorg,
             DocumentKind::Aanmelding,
             String::new(),
             aanmelding,
             "werkt de aanmelding bij na de intrekking",
-        );
-    } else if k >= 2 {
-        let mut beoordeling = client
-            .events
-            .iter()
-            .rev()
-            .find(|e| e.kind == DocumentKind::Beoordeling)
-            .expect("a beoordeling")
-            .form
-            .clone();
-        beoordeling["datum_afgesloten"] = json!(fmt(later));
-        add(
-            later,
-            &tp,
-            DocumentKind::Beoordeling,
-            String::new(),
-            beoordeling,
-            "sluit de casus af",
-        );
-    }
-    client.events.extend(extra);
-    client.events.sort_by_key(|e| e.date);
+        ),
+    ]
+}
+
+/// The Transferpunt closes the case on `later` (phase afgesloten).
+fn closed(client: &Client, tp: &PartnerId, later: Date) -> Event {
+    let mut beoordeling = client
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.kind == DocumentKind::Beoordeling)
+        .expect("a beoordeling")
+        .form
+        .clone();
+    beoordeling["datum_afgesloten"] = json!(fmt(later));
+    event(
+        later,
+        tp,
+        DocumentKind::Beoordeling,
+        String::new(),
+        beoordeling,
+        "sluit de casus af",
+    )
 }
