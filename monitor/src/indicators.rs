@@ -18,7 +18,7 @@ use policies::form::Form;
 use policies::{DocumentKind as K, Value};
 use time::Date;
 
-use super::{MonitorCase, as_months, days};
+use crate::{MonitorCase, as_months, days};
 
 /// A running mean.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
