@@ -326,8 +326,6 @@ pub fn open_alerts(cases: &[MonitorCase], today: Date, cal: &Werkdagen) -> Vec<A
         .iter()
         .flat_map(|c| case_alerts(c, today, cal))
         .collect();
-    all.sort_by(|a, b| {
-        (a.deadline, &a.addressee, a.kind).cmp(&(b.deadline, &b.addressee, b.kind))
-    });
+    all.sort_by(|a, b| (a.deadline, &a.addressee, a.kind).cmp(&(b.deadline, &b.addressee, b.kind)));
     all
 }

@@ -88,7 +88,14 @@ fn gemeente(gemeenten: &Gemeenten, code: &str) -> String {
 
 fn single(title: &str, row_heading: &str, rows: Vec<(String, u32)>) -> Table {
     let (rows, cells) = rows.into_iter().map(|(r, n)| (r, vec![n])).unzip();
-    Table::new(title, row_heading, rows, vec!["Aantal".into()], cells, false)
+    Table::new(
+        title,
+        row_heading,
+        rows,
+        vec!["Aantal".into()],
+        cells,
+        false,
+    )
 }
 
 /// Build the jaarverslag of `year` from every case, with `threshold` as the smallest count shown.
@@ -226,7 +233,10 @@ fn uitstroom_per_gemeente_table(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Table
     Table::new(
         "Uitstroom per gemeente",
         "Gemeente",
-        uitstroom.iter().map(|(k, _)| gemeente(gemeenten, k)).collect(),
+        uitstroom
+            .iter()
+            .map(|(k, _)| gemeente(gemeenten, k))
+            .collect(),
         vec!["Bemiddeld".into(), "Regulier".into()],
         uitstroom
             .iter()
@@ -675,7 +685,11 @@ impl Jaarverslag {
             let (h, r) = text_rows(t);
             html_table(&mut out, &h, &r);
         }
-        let _ = writeln!(out, "<h2>Definities</h2>\n<p>{}</p>", esc(Self::DEFINITIONS));
+        let _ = writeln!(
+            out,
+            "<h2>Definities</h2>\n<p>{}</p>",
+            esc(Self::DEFINITIONS)
+        );
         out
     }
 
@@ -804,9 +818,9 @@ fn slug(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::fixture_tests::fixture;
     use crate::suppress::recoverable;
-    use super::*;
 
     #[test]
     fn threshold_one_shows_the_hand_counted_figures() {

@@ -65,8 +65,8 @@ pub fn render(
 
 #[cfg(test)]
 mod tests {
-    use crate::fixture_tests::fixture;
     use super::*;
+    use crate::fixture_tests::fixture;
     use time::macros::date;
 
     #[test]
