@@ -396,21 +396,6 @@ pub async fn case(cmd: CaseCommand, out: &mut impl Write) -> anyhow::Result<()> 
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_passwords_are_not_printed() {
-        assert_eq!(
-            super::redact("postgres://wt:geheim@db/wt"),
-            "postgres://wt:***@db/wt"
-        );
-        assert_eq!(
-            super::redact("sqlite:///var/lib/wt/node.db"),
-            "sqlite:///var/lib/wt/node.db"
-        );
-    }
-}
-
 /// `weerthuis jaarverslag`: open the node in `dir`, build the jaarverslag of `jaar` from every case it holds and
 /// write it into `out`.
 pub async fn jaarverslag(
@@ -435,4 +420,19 @@ pub async fn jaarverslag(
         writeln!(w, "  {}", path.display())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_not_printed() {
+        assert_eq!(
+            super::redact("postgres://wt:geheim@db/wt"),
+            "postgres://wt:***@db/wt"
+        );
+        assert_eq!(
+            super::redact("sqlite:///var/lib/wt/node.db"),
+            "sqlite:///var/lib/wt/node.db"
+        );
+    }
 }
