@@ -8,9 +8,9 @@ use anyhow::Context as _;
 use clap::Subcommand;
 use protocol::PeerId;
 use protocol::pki::{Directory, FederationCa};
+use time::{Duration, OffsetDateTime};
 
 use crate::app::load_directory;
-use time::{Duration, OffsetDateTime};
 
 /// File names inside a CA directory.
 pub const CA_CERT: &str = "federation-ca.pem";
