@@ -152,6 +152,17 @@ pub async fn open_with_clock(dir: &Path, clock: Clock) -> Result<(Config, Arc<No
     Ok((cfg, Arc::new(node)))
 }
 
+/// Read a signed directory and verify it against the CA certificate.
+pub fn load_directory(ca_cert: &Path, signed: &Path) -> anyhow::Result<protocol::pki::Directory> {
+    use anyhow::Context as _;
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let signed_directory: protocol::pki::SignedDirectory = serde_json::from_str(&read(signed)?)
+        .with_context(|| format!("{} is not a signed directory", signed.display()))?;
+    Ok(signed_directory.verify(&read(ca_cert)?)?)
+}
+
 /// Start the federation side from the files named in the configuration.
 pub fn start_federation(
     dir: &Path,
@@ -169,7 +180,7 @@ pub fn start_federation(
         &read(&f.ca)?,
         protocol::Admitted::default(),
     )?;
-    let directory = crate::cli::pki::load_directory(&f.ca, &f.directory)?;
+    let directory = load_directory(&f.ca, &f.directory)?;
     let fed = crate::sync::Federation::start(
         node,
         crate::sync::FederationConfig {

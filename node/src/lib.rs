@@ -5,7 +5,8 @@
 //! - [`doc`]: forms as Automerge documents, and actor ids bound to partner ids.
 //! - [`audit`]: audit entries after Logboek Dataverwerkingen, the hash chain and its verification.
 //! - [`metrics`]: Prometheus metrics for `GET /metrics` (connections, sync counters, refused messages).
-//! - [`monitor`]: the Transferpunt's uitstroommonitor: indicators, deadline alerts, the jaarverslag, the monitor page.
+//! - [`monitor`]: the Transferpunt's uitstroommonitor (the `monitor` crate, re-exported) over the cases this node
+//!   holds.
 //! - [`demo`]: `weerthuis demo`, a whole federation in one process playing a scripted bemiddeling.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]

@@ -237,7 +237,7 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             out,
             drempel,
         } => {
-            node::monitor::jaarverslag::command(&dir.dir, jaar, drempel, &out, &mut stdout).await?;
+            node::cli::admin::jaarverslag(&dir.dir, jaar, drempel, &out, &mut stdout).await?;
             Ok(0)
         }
     }

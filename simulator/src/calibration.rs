@@ -2,11 +2,11 @@
 //! Transferpunt received, next to the figures the evaluation published, with the tolerance each must meet.
 //!
 //! The population is built to the targets (see [`crate::population`]); measuring them back through the policy,
-//! the projections and `node::monitor` shows the whole path carries them. A policy that stops the plaatsing from
+//! the projections and the `monitor` crate shows the whole path carries them. A policy that stops the plaatsing from
 //! reaching the Transferpunt, for instance, makes the lease types fail here.
 
-use node::monitor::MonitorCase;
-use node::monitor::indicators::{self, Jaarcijfers};
+use monitor::MonitorCase;
+use monitor::indicators::{self, Jaarcijfers};
 
 use crate::population::{Population, YearTarget};
 

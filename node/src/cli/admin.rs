@@ -1,4 +1,5 @@
-//! `weerthuis init | run | user | audit | import | case`: set up and operate a node from its data directory.
+//! `weerthuis init | run | user | audit | import | case | jaarverslag`: set up and operate a node from its data
+//! directory.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -391,6 +392,32 @@ pub async fn case(cmd: CaseCommand, out: &mut impl Write) -> anyhow::Result<()> 
             writeln!(out, "{}", serde_json::to_string_pretty(&shown)?)?;
             node.store().close().await;
         }
+    }
+    Ok(())
+}
+
+/// `weerthuis jaarverslag`: open the node in `dir`, build the jaarverslag of `jaar` from every case it holds and
+/// write it into `out`.
+pub async fn jaarverslag(
+    dir: &Path,
+    jaar: i32,
+    drempel: u32,
+    out: &Path,
+    w: &mut impl Write,
+) -> anyhow::Result<()> {
+    let (_, node) = app::open(dir).await?;
+    let cases = crate::monitor::load_cases(&node).await?;
+    let report = crate::monitor::jaarverslag::build(&cases, jaar, drempel.max(1), node.gemeenten());
+    let written = report.write(out)?;
+    writeln!(
+        w,
+        "Jaarverslag {jaar}: {} casussen gelezen, {} bestanden geschreven in {}",
+        cases.len(),
+        written.len(),
+        out.display()
+    )?;
+    for path in written {
+        writeln!(w, "  {}", path.display())?;
     }
     Ok(())
 }

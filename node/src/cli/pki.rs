@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::Subcommand;
 use protocol::PeerId;
-use protocol::pki::{Directory, FederationCa, SignedDirectory};
+use protocol::pki::{Directory, FederationCa};
 use time::{Duration, OffsetDateTime};
+
+use crate::app::load_directory;
 
 /// File names inside a CA directory.
 pub const CA_CERT: &str = "federation-ca.pem";
@@ -183,11 +185,4 @@ pub fn directory(cmd: DirectoryCommand, out: &mut impl Write) -> anyhow::Result<
         }
     }
     Ok(())
-}
-
-/// Read a signed directory and verify it against the CA certificate.
-pub fn load_directory(ca_cert: &Path, signed: &Path) -> anyhow::Result<Directory> {
-    let signed: SignedDirectory = serde_json::from_str(&read(signed)?)
-        .with_context(|| format!("{} is not a signed directory", signed.display()))?;
-    Ok(signed.verify(&read(ca_cert)?)?)
 }

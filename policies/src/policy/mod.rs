@@ -24,7 +24,7 @@ use crate::model::{FieldId, FieldSet};
 use crate::partner::{Fase, PartnerId, Relation, Role, Voorziening};
 
 pub use explain::{Why, WhyRule};
-pub use parse::{Diagnostic, PolicyError};
+pub use parse::PolicyError;
 pub use space::{Access, Diff, DiffEntry, Request, Violation};
 
 /// The covenant policy shipped with this release (`policies/covenant/policy.toml`).
@@ -96,6 +96,26 @@ pub struct Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// One problem in a policy file, with where it is: what parsing reports, and what an example that fails over the
+/// request space reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Where.
+    pub location: Location,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.location.line, self.location.column, self.message
+        )
     }
 }
 

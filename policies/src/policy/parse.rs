@@ -9,31 +9,12 @@ use toml::Spanned;
 
 use super::space::{Access, Request, Violation};
 use super::{
-    BASELINE_INVARIANTS, Conditions, Example, Flow, Invariant, Location, Policy, PolicyMeta,
-    Retention, Withdrawal, WriteRule,
+    BASELINE_INVARIANTS, Conditions, Diagnostic, Example, Flow, Invariant, Location, Policy,
+    PolicyMeta, Retention, Withdrawal, WriteRule,
 };
 use crate::form::parse_date;
 use crate::model::{Category, DocumentKind, FieldId, FieldSet};
 use crate::partner::{Fase, Relation, Role, Voorziening};
-
-/// One problem in a policy file, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// Where.
-    pub location: Location,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}, column {}: {}",
-            self.location.line, self.location.column, self.message
-        )
-    }
-}
 
 /// Why a policy was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

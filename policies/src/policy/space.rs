@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::parse::Diagnostic;
-use super::{Invariant, Location, Policy};
+use super::{Diagnostic, Invariant, Location, Policy};
 use crate::model::{FieldId, FieldSet};
 use crate::partner::{Fase, Relation, Role, Voorziening};
 

@@ -11,17 +11,17 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     /// The table's title (Dutch).
-    pub titel: String,
+    pub title: String,
     /// The label above the row labels.
-    pub kop: String,
+    pub row_heading: String,
     /// Row labels.
-    pub rijen: Vec<String>,
+    pub rows: Vec<String>,
     /// Column labels.
-    pub kolommen: Vec<String>,
+    pub columns: Vec<String>,
     /// The counts, by row then column.
-    pub cellen: Vec<Vec<u32>>,
+    pub cells: Vec<Vec<u32>>,
     /// Whether the columns add up to a meaningful row total (shown as a last column).
-    pub rijtotalen: bool,
+    pub row_totals: bool,
 }
 
 /// A published table: every entry a value or suppressed (`None`), margins included.
@@ -34,44 +34,44 @@ pub struct Published {
 }
 
 impl Table {
-    /// A table; `cellen` must be `rijen × kolommen`.
+    /// A table; `cells` must be `rows × columns`.
     pub fn new(
-        titel: &str,
-        kop: &str,
-        rijen: Vec<String>,
-        kolommen: Vec<String>,
-        cellen: Vec<Vec<u32>>,
-        rijtotalen: bool,
+        title: &str,
+        row_heading: &str,
+        rows: Vec<String>,
+        columns: Vec<String>,
+        cells: Vec<Vec<u32>>,
+        row_totals: bool,
     ) -> Self {
-        assert_eq!(cellen.len(), rijen.len(), "one row of cells per row label");
-        assert!(cellen.iter().all(|r| r.len() == kolommen.len()));
+        assert_eq!(cells.len(), rows.len(), "one row of cells per row label");
+        assert!(cells.iter().all(|r| r.len() == columns.len()));
         // A single column's row total would repeat the cell.
-        let rijtotalen = rijtotalen && kolommen.len() > 1;
+        let row_totals = row_totals && columns.len() > 1;
         Table {
-            titel: titel.into(),
-            kop: kop.into(),
-            rijen,
-            kolommen,
-            cellen,
-            rijtotalen,
+            title: title.into(),
+            row_heading: row_heading.into(),
+            rows,
+            columns,
+            cells,
+            row_totals,
         }
     }
 
     /// The extended table: cells with a row-total column (when shown) and a totals row.
     pub fn extended(&self) -> Vec<Vec<u32>> {
-        let cols = self.kolommen.len();
+        let cols = self.columns.len();
         let mut ext: Vec<Vec<u32>> = self
-            .cellen
+            .cells
             .iter()
             .map(|r| {
                 let mut r = r.clone();
-                if self.rijtotalen {
+                if self.row_totals {
                     r.push(r.iter().sum());
                 }
                 r
             })
             .collect();
-        let width = cols + usize::from(self.rijtotalen);
+        let width = cols + usize::from(self.row_totals);
         let totals = (0..width).map(|j| ext.iter().map(|r| r[j]).sum()).collect();
         ext.push(totals);
         ext
@@ -88,11 +88,11 @@ impl Table {
             // Hide one more entry on the recoverable one's row: the smallest visible inner cell, else the row's
             // total, else (a row with nothing left) the smallest visible entry anywhere.
             let row = &ext[i];
-            let inner = self.kolommen.len();
+            let inner = self.columns.len();
             let pick = (0..inner)
                 .filter(|&j| !hidden[i][j])
                 .min_by_key(|&j| (row[j], j))
-                .or_else(|| (self.rijtotalen && !hidden[i][inner]).then_some(inner));
+                .or_else(|| (self.row_totals && !hidden[i][inner]).then_some(inner));
             match pick {
                 Some(j) => hidden[i][j] = true,
                 None => {
@@ -122,7 +122,7 @@ fn lines(table: &Table, ext: &[Vec<u32>]) -> Vec<Vec<(usize, usize)>> {
     let rows = ext.len();
     let width = ext[0].len();
     let mut out = Vec::new();
-    if table.rijtotalen {
+    if table.row_totals {
         for i in 0..rows {
             out.push((0..width).map(|j| (i, j)).collect());
         }
@@ -214,10 +214,10 @@ fn rank(mut m: Vec<Vec<f64>>) -> usize {
 mod tests {
     use super::*;
 
-    fn table(cells: Vec<Vec<u32>>, rijtotalen: bool) -> Table {
-        let rijen = (0..cells.len()).map(|i| format!("r{i}")).collect();
-        let kolommen = (0..cells[0].len()).map(|j| format!("k{j}")).collect();
-        Table::new("t", "", rijen, kolommen, cells, rijtotalen)
+    fn table(cells: Vec<Vec<u32>>, row_totals: bool) -> Table {
+        let rows = (0..cells.len()).map(|i| format!("r{i}")).collect();
+        let columns = (0..cells[0].len()).map(|j| format!("k{j}")).collect();
+        Table::new("t", "", rows, columns, cells, row_totals)
     }
 
     /// Every hidden entry is truly unknown: some other solution of the published equations changes it. Checked

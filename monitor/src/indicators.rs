@@ -18,7 +18,7 @@ use policies::form::Form;
 use policies::{DocumentKind as K, Value};
 use time::Date;
 
-use super::{MonitorCase, as_months, days};
+use crate::{MonitorCase, as_months, days};
 
 /// A running mean.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -217,7 +217,7 @@ fn key(s: Option<&str>) -> String {
 }
 
 fn add_case(case: &MonitorCase, years: &mut Years) {
-    let herkomst = case.docs.herkomstgemeente().map(str::to_string);
+    let herkomst = case.docs.herkomstgemeente();
     let voorziening = key(case.text(K::Registratie, "soort_voorziening"));
     let verzoek = case.date(K::Bemiddelingsverzoek, "datum_verzoek");
 
@@ -225,42 +225,55 @@ fn add_case(case: &MonitorCase, years: &mut Years) {
         let y = yr(years, d);
         y.verzoeken += 1;
         y.per_gemeente
-            .entry(key(herkomst.as_deref()))
+            .entry(key(herkomst))
             .or_default()
             .verzoeken_herkomst += 1;
     }
     if let Some(d) = case.date(K::Registratie, "start_verblijf_opvang") {
         *yr(years, d).gestart.entry(voorziening.clone()).or_default() += 1;
     }
-
     if let Some(b) = case.form(K::Beoordeling) {
-        if let Some(ontvangen) = b.date("datum_ontvangen") {
-            if b.date("datum_teruggestuurd").is_some()
-                || b.get("aantal_keer_teruggestuurd")
-                    .is_some_and(|v| matches!(v, Value::Integer(n) if *n > 0))
-            {
-                yr(years, ontvangen).teruggestuurd += 1;
-            }
-            if let Some(volledig) = b.date("datum_volledig") {
-                add_days(
-                    &mut yr(years, volledig).dagen_tot_volledig,
-                    ontvangen,
-                    volledig,
-                );
-            }
-        }
-        if matches!(b.text("status"), Some("afgewezen" | "ingetrokken"))
-            && let Some(d) = b.date("datum_afgesloten").or(b.date("datum_ontvangen"))
+        add_beoordeling(b, years);
+    }
+    add_corporaties(case, years);
+    add_mutatie(case, years, herkomst, voorziening, verzoek);
+}
+
+/// The Transferpunt's assessment of the request: sent back, days until complete, rejected or withdrawn.
+fn add_beoordeling(b: &Form, years: &mut Years) {
+    if let Some(ontvangen) = b.date("datum_ontvangen") {
+        if b.date("datum_teruggestuurd").is_some()
+            || b.get("aantal_keer_teruggestuurd")
+                .is_some_and(|v| matches!(v, Value::Integer(n) if *n > 0))
         {
-            *yr(years, d)
-                .afwijzingen
-                .entry(key(b.text("reden_afwijzing")))
-                .or_default() += 1;
+            yr(years, ontvangen).teruggestuurd += 1;
+        }
+        if let Some(volledig) = b.date("datum_volledig") {
+            add_days(
+                &mut yr(years, volledig).dagen_tot_volledig,
+                ontvangen,
+                volledig,
+            );
         }
     }
+    if matches!(b.text("status"), Some("afgewezen" | "ingetrokken"))
+        && let Some(d) = b.date("datum_afgesloten").or(b.date("datum_ontvangen"))
+    {
+        *yr(years, d)
+            .afwijzingen
+            .entry(key(b.text("reden_afwijzing")))
+            .or_default() += 1;
+    }
+}
 
-    add_corporaties(case, years);
-
+/// The end of the stay (`plaatsing.datum_mutatie`): uitval, or uitstroom.
+fn add_mutatie(
+    case: &MonitorCase,
+    years: &mut Years,
+    herkomst: Option<&str>,
+    voorziening: String,
+    verzoek: Option<Date>,
+) {
     let Some(p) = case.form(K::Plaatsing) else {
         return;
     };
@@ -268,36 +281,42 @@ fn add_case(case: &MonitorCase, years: &mut Years) {
         return;
     };
     let mutatie = key(p.text("soort_mutatie"));
-    let uitstroomgemeente = p
-        .text("definitieve_uitstroomgemeente")
-        .or(case.docs.uitstroomgemeente())
-        .map(str::to_string);
     let y = yr(years, mutatie_datum);
     *y.beeindigd.entry(voorziening).or_default() += 1;
     if mutatie != "uitstroom_zelfstandig" {
         *y.uitval.entry(mutatie).or_default() += 1;
-        y.per_gemeente
-            .entry(key(herkomst.as_deref()))
-            .or_default()
-            .uitval += 1;
+        y.per_gemeente.entry(key(herkomst)).or_default().uitval += 1;
         return;
     }
+    add_uitstroom(case, p, y, herkomst, verzoek, mutatie_datum);
+}
+
+/// An uitstroom on `mutatie_datum`: bemiddeld or regulier, into which gemeente, the lease, the time registered at a
+/// corporatie, and whether the gebiedsteam came before the move.
+fn add_uitstroom(
+    case: &MonitorCase,
+    p: &Form,
+    y: &mut Jaarcijfers,
+    herkomst: Option<&str>,
+    verzoek: Option<Date>,
+    mutatie_datum: Date,
+) {
+    let uitstroomgemeente = p
+        .text("definitieve_uitstroomgemeente")
+        .or(case.docs.uitstroomgemeente());
     let bemiddeld = match p.text("wijze_van_toewijzing") {
         Some("bemiddeling") => true,
         Some(_) => false,
         None => verzoek.is_some(),
     };
-    let gemeente = y
-        .per_gemeente
-        .entry(key(uitstroomgemeente.as_deref()))
-        .or_default();
+    let gemeente = y.per_gemeente.entry(key(uitstroomgemeente)).or_default();
     if bemiddeld {
         gemeente.uitstroom_bemiddeld += 1;
         y.bemiddeld += 1;
         if let Some(v) = verzoek {
             add_days(&mut y.doorlooptijd_dagen, v, mutatie_datum);
         }
-        if let (Some(h), Some(u)) = (&herkomst, &uitstroomgemeente) {
+        if let (Some(h), Some(u)) = (herkomst, uitstroomgemeente) {
             y.herkomst_bekend += 1;
             if h == u {
                 y.terug_naar_herkomst += 1;

@@ -1,26 +1,26 @@
 //! The jaarverslag (Afspraak 3h): the monitor's figures for one year in Dutch, as Markdown, as HTML with inline SVG
 //! charts, and as CSV and XLSX tables. Aggregate and not traceable to individuals: counts under the threshold are
-//! suppressed with secondary suppression ([`super::suppress`]); means and shares are shown only over at least the
+//! suppressed with secondary suppression ([`crate::suppress`]); means and shares are shown only over at least the
 //! threshold number of cases.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use policies::Gemeenten;
 
-use super::MonitorCase;
-use super::indicators::{Jaarcijfers, Mean, per_jaar};
-use super::suppress::{Published, Table};
+use crate::MonitorCase;
+use crate::indicators::{Jaarcijfers, Mean, per_jaar};
+use crate::suppress::{Published, Table};
 
 /// The mark of a suppressed value.
-pub const VERBORGEN: &str = "*";
+pub const HIDDEN: &str = "*";
 
 /// One year of the evaluation's overview table (published: small values already hidden).
 #[derive(Debug, Clone, PartialEq)]
-pub struct OverzichtRij {
+pub struct OverviewRow {
     /// The year.
-    pub jaar: i32,
+    pub year: i32,
     /// Bemiddelingsverzoeken.
     pub verzoeken: Option<u32>,
     /// Bemiddelingen (bemiddelde uitstroom).
@@ -33,42 +33,42 @@ pub struct OverzichtRij {
     pub huurcontracten: Option<(f64, f64, f64)>,
 }
 
-/// A mean or duration shown in the report, with how many cases it is over.
+/// A mean or duration shown in the report (published: `None` when over fewer cases than the threshold).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Kengetal {
-    /// What it is (Dutch).
-    pub naam: String,
+pub struct Measure {
+    /// What it is (Dutch, shown).
+    pub name: String,
     /// The value, or `None` when over fewer cases than the threshold.
-    pub waarde: Option<f64>,
-    /// The unit (Dutch).
-    pub eenheid: String,
+    pub value: Option<f64>,
+    /// The unit (Dutch, shown).
+    pub unit: String,
 }
 
 /// The jaarverslag of one year.
 #[derive(Debug, Clone)]
 pub struct Jaarverslag {
     /// The year.
-    pub jaar: i32,
-    /// The suppression threshold.
-    pub drempel: u32,
+    pub year: i32,
+    /// The suppression threshold: the smallest count shown.
+    pub threshold: u32,
     /// The overview over every year up to this one.
-    pub overzicht: Vec<OverzichtRij>,
+    pub overview: Vec<OverviewRow>,
     /// Means and durations of the year (figure 4 and indicator 9).
-    pub kengetallen: Vec<Kengetal>,
+    pub measures: Vec<Measure>,
     /// The year's tables, suppressed.
-    pub tabellen: Vec<Published>,
+    pub tables: Vec<Published>,
 }
 
-fn mean(naam: &str, m: &Mean, drempel: u32, eenheid: &str, scale: f64) -> Kengetal {
-    Kengetal {
-        naam: naam.into(),
-        waarde: (m.n >= drempel).then(|| m.value().unwrap_or(0.0) * scale),
-        eenheid: eenheid.into(),
+fn mean(name: &str, m: &Mean, threshold: u32, unit: &str, scale: f64) -> Measure {
+    Measure {
+        name: name.into(),
+        value: (m.n >= threshold).then(|| m.value().unwrap_or(0.0) * scale),
+        unit: unit.into(),
     }
 }
 
-fn count(n: u32, drempel: u32) -> Option<u32> {
-    (n == 0 || n >= drempel).then_some(n)
+fn count(n: u32, threshold: u32) -> Option<u32> {
+    (n == 0 || n >= threshold).then_some(n)
 }
 
 fn label(code: &str) -> String {
@@ -79,38 +79,66 @@ fn corporatie(id: &str) -> String {
     id.strip_prefix("corporatie:").unwrap_or(id).to_string()
 }
 
-fn single(titel: &str, kop: &str, rows: Vec<(String, u32)>) -> Table {
-    let (rijen, cellen) = rows.into_iter().map(|(r, n)| (r, vec![n])).unzip();
-    Table::new(titel, kop, rijen, vec!["Aantal".into()], cellen, false)
+/// A gemeente's name, or its code as a label when the register does not know it.
+fn gemeente(gemeenten: &Gemeenten, code: &str) -> String {
+    gemeenten
+        .name(code)
+        .map_or_else(|| label(code), str::to_string)
 }
 
-/// Build the jaarverslag of `jaar` from every case, with `drempel` as the smallest count shown.
-pub fn build(cases: &[MonitorCase], jaar: i32, drempel: u32, gemeenten: &Gemeenten) -> Jaarverslag {
-    let alle = per_jaar(cases);
-    let y = alle.get(&jaar).cloned().unwrap_or(Jaarcijfers {
-        jaar,
+fn single(title: &str, row_heading: &str, rows: Vec<(String, u32)>) -> Table {
+    let (rows, cells) = rows.into_iter().map(|(r, n)| (r, vec![n])).unzip();
+    Table::new(
+        title,
+        row_heading,
+        rows,
+        vec!["Aantal".into()],
+        cells,
+        false,
+    )
+}
+
+/// Build the jaarverslag of `year` from every case, with `threshold` as the smallest count shown.
+pub fn build(
+    cases: &[MonitorCase],
+    year: i32,
+    threshold: u32,
+    gemeenten: &Gemeenten,
+) -> Jaarverslag {
+    let all = per_jaar(cases);
+    let y = all.get(&year).cloned().unwrap_or(Jaarcijfers {
+        jaar: year,
         ..Default::default()
     });
-    let naam = |code: &str| {
-        gemeenten
-            .name(code)
-            .map_or_else(|| label(code), str::to_string)
-    };
+    let tables = tables(&y, gemeenten)
+        .into_iter()
+        .filter(|t| !t.rows.is_empty() && !t.columns.is_empty())
+        .map(|t| t.suppress(threshold))
+        .collect();
+    Jaarverslag {
+        year,
+        threshold,
+        overview: overview(&all, year, threshold),
+        measures: measures(&y, threshold),
+        tables,
+    }
+}
 
-    let overzicht = alle
-        .values()
-        .filter(|c| c.jaar <= jaar && (c.verzoeken > 0 || c.uitstroom() > 0))
+/// The overview rows of every year up to `year` that had requests or uitstroom.
+fn overview(all: &BTreeMap<i32, Jaarcijfers>, year: i32, threshold: u32) -> Vec<OverviewRow> {
+    all.values()
+        .filter(|c| c.jaar <= year && (c.verzoeken > 0 || c.uitstroom() > 0))
         .map(|c| {
             let u = c.uitstroom();
-            OverzichtRij {
-                jaar: c.jaar,
-                verzoeken: count(c.verzoeken, drempel),
-                bemiddelingen: count(c.bemiddeld, drempel),
-                doorlooptijd_maanden: (c.doorlooptijd_dagen.n >= drempel)
+            OverviewRow {
+                year: c.jaar,
+                verzoeken: count(c.verzoeken, threshold),
+                bemiddelingen: count(c.bemiddeld, threshold),
+                doorlooptijd_maanden: (c.doorlooptijd_dagen.n >= threshold)
                     .then(|| c.doorlooptijd_maanden().unwrap_or(0.0)),
-                aandeel_herkomst: (c.herkomst_bekend >= drempel)
+                aandeel_herkomst: (c.herkomst_bekend >= threshold)
                     .then(|| c.aandeel_herkomst().unwrap_or(0.0)),
-                huurcontracten: (u >= drempel).then(|| {
+                huurcontracten: (u >= threshold).then(|| {
                     let f = |n: u32| f64::from(n) / f64::from(u);
                     (
                         f(c.drie_partijen),
@@ -120,8 +148,11 @@ pub fn build(cases: &[MonitorCase], jaar: i32, drempel: u32, gemeenten: &Gemeent
                 }),
             }
         })
-        .collect();
+        .collect()
+}
 
+/// The step durations of the evaluation's figure 4 and the registration time of indicator 9.
+fn measures(y: &Jaarcijfers, threshold: u32) -> Vec<Measure> {
     let mut besluit = Mean::default();
     let mut aanbod = Mean::default();
     for c in y.per_corporatie.values() {
@@ -130,82 +161,119 @@ pub fn build(cases: &[MonitorCase], jaar: i32, drempel: u32, gemeenten: &Gemeent
         aanbod.sum += c.dagen_tot_aanbod.sum;
         aanbod.n += c.dagen_tot_aanbod.n;
     }
-    let kengetallen = vec![
+    vec![
         mean(
             "Verzoek compleet maken (ontvangen → volledig)",
             &y.dagen_tot_volledig,
-            drempel,
+            threshold,
             "dagen",
             1.0,
         ),
         mean(
             "Corporatie beoordeelt (aanmeldbericht → besluit)",
             &besluit,
-            drempel,
+            threshold,
             "dagen",
             1.0,
         ),
         mean(
             "Corporatie doet een aanbod (aanmeldbericht → eerste aanbod)",
             &aanbod,
-            drempel,
+            threshold,
             "dagen",
             1.0,
         ),
         mean(
             "Doorlooptijd bemiddeling (verzoek → verhuizing)",
             &y.doorlooptijd_dagen,
-            drempel,
+            threshold,
             "maanden",
             12.0 / 365.25,
         ),
         mean(
             "Inschrijfduur bij een corporatie bij uitstroom",
             &y.inschrijfduur_maanden,
-            drempel,
+            threshold,
             "maanden",
             1.0,
         ),
-    ];
+    ]
+}
 
-    let mut tabellen = Vec::new();
+/// The year's tables, in the report's order, before suppression (empty ones included).
+fn tables(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Vec<Table> {
+    vec![
+        uitstroom_per_gemeente_table(y, gemeenten),
+        verzoeken_per_herkomstgemeente_table(y, gemeenten),
+        uitstroom_soort_table(y),
+        huurcontracten_table(y),
+        weigeringen_table(y),
+        reacties_table(y),
+        single(
+            "Uitval",
+            "Soort mutatie",
+            y.uitval.iter().map(|(k, n)| (label(k), *n)).collect(),
+        ),
+        verblijf_table(y),
+        single(
+            "Afgewezen of ingetrokken verzoeken, naar reden",
+            "Reden",
+            y.afwijzingen.iter().map(|(k, n)| (label(k), *n)).collect(),
+        ),
+        gebiedsteam_table(y),
+    ]
+}
+
+fn uitstroom_per_gemeente_table(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Table {
     let uitstroom: Vec<_> = y
         .per_gemeente
         .iter()
         .filter(|(_, g)| g.uitstroom() > 0)
         .collect();
-    tabellen.push(Table::new(
+    Table::new(
         "Uitstroom per gemeente",
         "Gemeente",
-        uitstroom.iter().map(|(k, _)| naam(k)).collect(),
+        uitstroom
+            .iter()
+            .map(|(k, _)| gemeente(gemeenten, k))
+            .collect(),
         vec!["Bemiddeld".into(), "Regulier".into()],
         uitstroom
             .iter()
             .map(|(_, g)| vec![g.uitstroom_bemiddeld, g.uitstroom_regulier])
             .collect(),
         true,
-    ));
-    tabellen.push(single(
+    )
+}
+
+fn verzoeken_per_herkomstgemeente_table(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Table {
+    single(
         "Bemiddelingsverzoeken per herkomstgemeente",
         "Herkomstgemeente",
         y.per_gemeente
             .iter()
             .filter(|(_, g)| g.verzoeken_herkomst > 0)
-            .map(|(k, g)| (naam(k), g.verzoeken_herkomst))
+            .map(|(k, g)| (gemeente(gemeenten, k), g.verzoeken_herkomst))
             .collect(),
-    ));
+    )
+}
+
+fn uitstroom_soort_table(y: &Jaarcijfers) -> Table {
     let mut soort = vec![("Bemiddeld".to_string(), y.bemiddeld)];
     soort.extend(
         y.regulier
             .iter()
             .map(|(t, n)| (format!("Regulier, {}", label(t)), *n)),
     );
-    tabellen.push(single(
+    single(
         "Uitstroom naar wijze en soort verhuurder",
         "Uitstroom",
         soort,
-    ));
-    tabellen.push(single(
+    )
+}
+
+fn huurcontracten_table(y: &Jaarcijfers) -> Table {
+    single(
         "Huurcontracten bij uitstroom",
         "Huurcontract",
         vec![
@@ -213,14 +281,17 @@ pub fn build(cases: &[MonitorCase], jaar: i32, drempel: u32, gemeenten: &Gemeent
             ("Op eigen naam".into(), y.eigen_naam),
             ("Onbekend".into(), y.huurcontract_onbekend),
         ],
-    ));
+    )
+}
+
+fn weigeringen_table(y: &Jaarcijfers) -> Table {
     let redenen: Vec<String> = y.weigeringen_per_reden().into_keys().collect();
     let weigerend: Vec<_> = y
         .per_corporatie
         .iter()
         .filter(|(_, c)| c.weigeringen_totaal() > 0)
         .collect();
-    tabellen.push(Table::new(
+    Table::new(
         "Weigeringen door corporaties, naar reden",
         "Corporatie",
         weigerend.iter().map(|(k, _)| corporatie(k)).collect(),
@@ -235,8 +306,11 @@ pub fn build(cases: &[MonitorCase], jaar: i32, drempel: u32, gemeenten: &Gemeent
             })
             .collect(),
         true,
-    ));
-    tabellen.push(Table::new(
+    )
+}
+
+fn reacties_table(y: &Jaarcijfers) -> Table {
+    Table::new(
         "Reacties van corporaties",
         "Corporatie",
         y.per_corporatie.keys().map(|k| corporatie(k)).collect(),
@@ -264,21 +338,19 @@ pub fn build(cases: &[MonitorCase], jaar: i32, drempel: u32, gemeenten: &Gemeent
             })
             .collect(),
         false,
-    ));
-    tabellen.push(single(
-        "Uitval",
-        "Soort mutatie",
-        y.uitval.iter().map(|(k, n)| (label(k), *n)).collect(),
-    ));
+    )
+}
+
+fn verblijf_table(y: &Jaarcijfers) -> Table {
     let voorzieningen: Vec<String> = y
         .gestart
         .keys()
         .chain(y.beeindigd.keys())
         .cloned()
-        .collect::<std::collections::BTreeSet<_>>()
+        .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    tabellen.push(Table::new(
+    Table::new(
         "Start en einde verblijf",
         "Voorziening",
         voorzieningen.iter().map(|v| label(v)).collect(),
@@ -293,13 +365,11 @@ pub fn build(cases: &[MonitorCase], jaar: i32, drempel: u32, gemeenten: &Gemeent
             })
             .collect(),
         false,
-    ));
-    tabellen.push(single(
-        "Afgewezen of ingetrokken verzoeken, naar reden",
-        "Reden",
-        y.afwijzingen.iter().map(|(k, n)| (label(k), *n)).collect(),
-    ));
-    tabellen.push(single(
+    )
+}
+
+fn gebiedsteam_table(y: &Jaarcijfers) -> Table {
+    single(
         "Zachte landing: contact gebiedsteam bij uitstroom",
         "Eerste contact gebiedsteam",
         vec![
@@ -312,46 +382,34 @@ pub fn build(cases: &[MonitorCase], jaar: i32, drempel: u32, gemeenten: &Gemeent
                 y.gebiedsteam_na_of_onbekend,
             ),
         ],
-    ));
-    let tabellen = tabellen
-        .into_iter()
-        .filter(|t| !t.rijen.is_empty() && !t.kolommen.is_empty())
-        .map(|t| t.suppress(drempel))
-        .collect();
-    Jaarverslag {
-        jaar,
-        drempel,
-        overzicht,
-        kengetallen,
-        tabellen,
-    }
+    )
 }
 
 fn show(v: Option<u32>) -> String {
-    v.map_or_else(|| VERBORGEN.to_string(), |n| n.to_string())
+    v.map_or_else(|| HIDDEN.to_string(), |n| n.to_string())
 }
 
 fn dec(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(
-        || VERBORGEN.to_string(),
+        || HIDDEN.to_string(),
         |x| format!("{x:.digits$}").replace('.', ","),
     )
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map_or_else(|| VERBORGEN.to_string(), |x| format!("{:.0}%", x * 100.0))
+    v.map_or_else(|| HIDDEN.to_string(), |x| format!("{:.0}%", x * 100.0))
 }
 
 /// A published table as text rows: the header, then each row and the totals row.
 pub fn text_rows(p: &Published) -> (Vec<String>, Vec<Vec<String>>) {
     let t = &p.table;
-    let mut header = vec![t.kop.clone()];
-    header.extend(t.kolommen.iter().cloned());
-    if t.rijtotalen {
+    let mut header = vec![t.row_heading.clone()];
+    header.extend(t.columns.iter().cloned());
+    if t.row_totals {
         header.push("Totaal".into());
     }
     let rows = t
-        .rijen
+        .rows
         .iter()
         .chain(std::iter::once(&"Totaal".to_string()))
         .zip(&p.entries)
@@ -364,14 +422,14 @@ pub fn text_rows(p: &Published) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-impl OverzichtRij {
+impl OverviewRow {
     fn cells(&self) -> Vec<String> {
         let (d, e, o) = match self.huurcontracten {
             Some((d, e, o)) => (Some(d), Some(e), Some(o)),
             None => (None, None, None),
         };
         vec![
-            self.jaar.to_string(),
+            self.year.to_string(),
             show(self.verzoeken),
             show(self.bemiddelingen),
             dec(self.doorlooptijd_maanden, 1),
@@ -381,7 +439,7 @@ impl OverzichtRij {
     }
 }
 
-const OVERZICHT_KOP: [&str; 6] = [
+const OVERVIEW_HEADER: [&str; 6] = [
     "Jaar",
     "Bemiddelingsverzoeken",
     "Bemiddelingen",
@@ -400,13 +458,13 @@ fn md_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
 }
 
 /// A whole Dutch HTML page around `body`, with the report's style and no external resources.
-pub fn html_page(titel: &str, body: &str) -> String {
+pub fn html_page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n\
          <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;margin:1em 0}}\
          th,td{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}th:first-child{{text-align:left}}figure{{margin:1.5em 0}}</style>\n\
          </head>\n<body>\n{body}</body>\n</html>\n",
-        esc(titel)
+        esc(title)
     )
 }
 
@@ -438,7 +496,7 @@ pub fn html_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
 
 /// A horizontal bar chart as inline SVG; a bar without a value is marked as suppressed.
 pub fn bar_chart(
-    titel: &str,
+    title: &str,
     bars: &[(String, Option<f64>)],
     fmt: impl Fn(f64) -> String,
 ) -> String {
@@ -454,7 +512,7 @@ pub fn bar_chart(
     let _ = write!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{t}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12"><title>{t}</title><text x="0" y="16" font-weight="bold">{t}</text>"#,
-        t = esc(titel)
+        t = esc(title)
     );
     for (i, (label, value)) in bars.iter().enumerate() {
         let y = 30.0 + i as f64 * (bar_h + gap);
@@ -479,7 +537,7 @@ pub fn bar_chart(
             None => {
                 let _ = write!(
                     s,
-                    r##"<text x="{tx}" y="{ty}" fill="#666">{VERBORGEN} (klein aantal)</text>"##,
+                    r##"<text x="{tx}" y="{ty}" fill="#666">{HIDDEN} (klein aantal)</text>"##,
                     tx = label_w + 4.0,
                     ty = y + bar_h * 0.75
                 );
@@ -495,31 +553,31 @@ impl Jaarverslag {
         format!(
             "Dit jaarverslag van het Transferpunt Weer Thuis geeft de cijfers van de uitstroommonitor over {} \
              (Afspraak 3d en 3h van het convenant). Het is geaggregeerd en niet herleidbaar tot personen: aantallen \
-             kleiner dan {} worden niet getoond ({VERBORGEN}), en waar een verborgen aantal uit een totaal te \
+             kleiner dan {} worden niet getoond ({HIDDEN}), en waar een verborgen aantal uit een totaal te \
              herleiden zou zijn, is ook een tweede cel of het totaal verborgen. Gemiddelden en percentages staan er \
              alleen bij als ze over minstens {} casussen gaan.",
-            self.jaar, self.drempel, self.drempel
+            self.year, self.threshold, self.threshold
         )
     }
 
-    fn overzicht_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+    fn overview_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
         (
-            OVERZICHT_KOP.map(String::from).to_vec(),
-            self.overzicht.iter().map(OverzichtRij::cells).collect(),
+            OVERVIEW_HEADER.map(String::from).to_vec(),
+            self.overview.iter().map(OverviewRow::cells).collect(),
         )
     }
 
-    fn kengetal_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+    fn measure_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
         (
             vec!["Stap".into(), "Gemiddeld".into(), "Eenheid".into()],
-            self.kengetallen
+            self.measures
                 .iter()
-                .map(|k| vec![k.naam.clone(), dec(k.waarde, 1), k.eenheid.clone()])
+                .map(|m| vec![m.name.clone(), dec(m.value, 1), m.unit.clone()])
                 .collect(),
         )
     }
 
-    const DEFINITIES: &'static str = "Uitstroom is een afmelding met soort mutatie ‘uitstroom zelfstandig’; bemiddeld \
+    const DEFINITIONS: &'static str = "Uitstroom is een afmelding met soort mutatie ‘uitstroom zelfstandig’; bemiddeld \
         als de woning via bemiddeling is toegewezen, anders regulier. Uitval is elke andere mutatie. De doorlooptijd \
         loopt van de datum van het bemiddelingsverzoek tot de verhuisdatum; een maand is 365,25/12 dagen. Jaren \
         volgen de datum van de gebeurtenis (verzoek, afmelding, besluit).";
@@ -528,30 +586,30 @@ impl Jaarverslag {
     pub fn markdown(&self) -> String {
         let mut out = format!(
             "# Jaarverslag Transferpunt Weer Thuis {}\n\n{}\n\n",
-            self.jaar,
+            self.year,
             self.intro()
         );
         out.push_str("## Overzicht per jaar\n\n");
-        let (h, r) = self.overzicht_rows();
+        let (h, r) = self.overview_rows();
         md_table(&mut out, &h, &r);
         out.push_str("## Duur van de stappen\n\n");
-        let (h, r) = self.kengetal_rows();
+        let (h, r) = self.measure_rows();
         md_table(&mut out, &h, &r);
-        for t in &self.tabellen {
-            let _ = writeln!(out, "## {}\n", t.table.titel);
+        for t in &self.tables {
+            let _ = writeln!(out, "## {}\n", t.table.title);
             let (h, r) = text_rows(t);
             md_table(&mut out, &h, &r);
         }
-        let _ = writeln!(out, "## Definities\n\n{}", Self::DEFINITIES);
+        let _ = writeln!(out, "## Definities\n\n{}", Self::DEFINITIONS);
         out
     }
 
     fn charts(&self) -> Vec<String> {
         let mut charts = Vec::new();
-        let jaren = |f: &dyn Fn(&OverzichtRij) -> Option<f64>| -> Vec<(String, Option<f64>)> {
-            self.overzicht
+        let jaren = |f: &dyn Fn(&OverviewRow) -> Option<f64>| -> Vec<(String, Option<f64>)> {
+            self.overview
                 .iter()
-                .map(|r| (r.jaar.to_string(), f(r)))
+                .map(|r| (r.year.to_string(), f(r)))
                 .collect()
         };
         charts.push(bar_chart(
@@ -564,18 +622,18 @@ impl Jaarverslag {
             &jaren(&|r| r.aandeel_herkomst),
             |v| format!("{:.0}%", v * 100.0),
         ));
-        let by_title = |titel: &str| self.tabellen.iter().find(|t| t.table.titel == titel);
+        let by_title = |title: &str| self.tables.iter().find(|t| t.table.title == title);
         if let Some(t) = by_title("Uitstroom per gemeente") {
-            let col = t.table.kolommen.len();
+            let col = t.table.columns.len();
             let bars: Vec<_> = t
                 .table
-                .rijen
+                .rows
                 .iter()
                 .zip(&t.entries)
                 .map(|(r, e)| (r.clone(), e[col].map(f64::from)))
                 .collect();
             charts.push(bar_chart(
-                &format!("Uitstroom per gemeente, {}", self.jaar),
+                &format!("Uitstroom per gemeente, {}", self.year),
                 &bars,
                 |v| format!("{v:.0}"),
             ));
@@ -584,13 +642,13 @@ impl Jaarverslag {
             let totals = t.entries.last().expect("a totals row");
             let bars: Vec<_> = t
                 .table
-                .kolommen
+                .columns
                 .iter()
                 .zip(totals)
                 .map(|(k, e)| (k.clone(), e.map(f64::from)))
                 .collect();
             charts.push(bar_chart(
-                &format!("Weigeringen door corporaties naar reden, {}", self.jaar),
+                &format!("Weigeringen door corporaties naar reden, {}", self.year),
                 &bars,
                 |v| format!("{v:.0}"),
             ));
@@ -600,14 +658,14 @@ impl Jaarverslag {
 
     /// The report in HTML, with inline SVG charts and no external resources.
     pub fn html(&self) -> String {
-        let titel = format!("Jaarverslag Transferpunt Weer Thuis {}", self.jaar);
+        let title = format!("Jaarverslag Transferpunt Weer Thuis {}", self.year);
         let body = format!(
             "<h1>{}</h1>\n<p>{}</p>\n{}",
-            esc(&titel),
+            esc(&title),
             esc(&self.intro()),
             self.html_sections()
         );
-        html_page(&titel, &body)
+        html_page(&title, &body)
     }
 
     /// The charts, tables and definitions as HTML (no page around them).
@@ -617,17 +675,21 @@ impl Jaarverslag {
             let _ = writeln!(out, "<figure>{c}</figure>");
         }
         out.push_str("<h2>Overzicht per jaar</h2>\n");
-        let (h, r) = self.overzicht_rows();
+        let (h, r) = self.overview_rows();
         html_table(&mut out, &h, &r);
         out.push_str("<h2>Duur van de stappen</h2>\n");
-        let (h, r) = self.kengetal_rows();
+        let (h, r) = self.measure_rows();
         html_table(&mut out, &h, &r);
-        for t in &self.tabellen {
-            let _ = writeln!(out, "<h2>{}</h2>", esc(&t.table.titel));
+        for t in &self.tables {
+            let _ = writeln!(out, "<h2>{}</h2>", esc(&t.table.title));
             let (h, r) = text_rows(t);
             html_table(&mut out, &h, &r);
         }
-        let _ = writeln!(out, "<h2>Definities</h2>\n<p>{}</p>", esc(Self::DEFINITIES));
+        let _ = writeln!(
+            out,
+            "<h2>Definities</h2>\n<p>{}</p>",
+            esc(Self::DEFINITIONS)
+        );
         out
     }
 
@@ -646,16 +708,16 @@ impl Jaarverslag {
                 Ok(())
             };
         put(
-            format!("jaarverslag-{}-overzicht.csv", self.jaar),
-            self.overzicht_rows(),
+            format!("jaarverslag-{}-overzicht.csv", self.year),
+            self.overview_rows(),
         )?;
         put(
-            format!("jaarverslag-{}-stappen.csv", self.jaar),
-            self.kengetal_rows(),
+            format!("jaarverslag-{}-stappen.csv", self.year),
+            self.measure_rows(),
         )?;
-        for t in &self.tabellen {
+        for t in &self.tables {
             put(
-                format!("jaarverslag-{}-{}.csv", self.jaar, slug(&t.table.titel)),
+                format!("jaarverslag-{}-{}.csv", self.year, slug(&t.table.title)),
                 text_rows(t),
             )?;
         }
@@ -666,18 +728,18 @@ impl Jaarverslag {
     pub fn xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         let mut book = rust_xlsxwriter::Workbook::new();
         let mut sheets = vec![
-            ("Overzicht".to_string(), self.overzicht_rows()),
-            ("Duur van de stappen".to_string(), self.kengetal_rows()),
+            ("Overzicht".to_string(), self.overview_rows()),
+            ("Duur van de stappen".to_string(), self.measure_rows()),
         ];
         sheets.extend(
-            self.tabellen
+            self.tables
                 .iter()
-                .map(|t| (t.table.titel.clone(), text_rows(t))),
+                .map(|t| (t.table.title.clone(), text_rows(t))),
         );
-        for (i, (titel, (header, rows))) in sheets.into_iter().enumerate() {
+        for (i, (title, (header, rows))) in sheets.into_iter().enumerate() {
             let ws = book.add_worksheet();
             // Sheet names: at most 31 characters, unique.
-            let name: String = format!("{} {}", i + 1, titel)
+            let name: String = format!("{} {}", i + 1, title)
                 .chars()
                 .filter(|c| !"[]:*?/\\".contains(*c))
                 .take(31)
@@ -701,11 +763,11 @@ impl Jaarverslag {
     }
 
     /// Write the Markdown, HTML, CSV and XLSX files into `dir` (created when missing); returns the paths written.
-    pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
         std::fs::create_dir_all(dir)?;
         let mut files = vec![
-            (format!("jaarverslag-{}.md", self.jaar), self.markdown()),
-            (format!("jaarverslag-{}.html", self.jaar), self.html()),
+            (format!("jaarverslag-{}.md", self.year), self.markdown()),
+            (format!("jaarverslag-{}.html", self.year), self.html()),
         ];
         files.extend(self.csv()?);
         let mut written = Vec::new();
@@ -714,37 +776,26 @@ impl Jaarverslag {
             std::fs::write(&path, content)?;
             written.push(path);
         }
-        let path = dir.join(format!("jaarverslag-{}.xlsx", self.jaar));
+        let path = dir.join(format!("jaarverslag-{}.xlsx", self.year));
         std::fs::write(&path, self.xlsx()?)?;
         written.push(path);
         Ok(written)
     }
 }
 
-/// `weerthuis jaarverslag`: open the node in `dir`, build the jaarverslag of `jaar` from every case it holds and
-/// write it into `out`.
-pub async fn command(
-    dir: &Path,
-    jaar: i32,
-    drempel: u32,
-    out: &Path,
-    w: &mut impl std::io::Write,
-) -> anyhow::Result<()> {
-    let (_, node) = crate::app::open(dir).await?;
-    let cases = super::load_cases(&node).await?;
-    let report = build(&cases, jaar, drempel.max(1), node.gemeenten());
-    let written = report.write(out)?;
-    writeln!(
-        w,
-        "Jaarverslag {jaar}: {} casussen gelezen, {} bestanden geschreven in {}",
-        cases.len(),
-        written.len(),
-        out.display()
-    )?;
-    for path in written {
-        writeln!(w, "  {}", path.display())?;
-    }
-    Ok(())
+/// Why the jaarverslag's files could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// Creating the directory or writing a file failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A CSV table could not be written.
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    /// The XLSX workbook could not be written.
+    #[error(transparent)]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
 }
 
 fn slug(s: &str) -> String {
@@ -767,17 +818,17 @@ fn slug(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixture_tests::fixture;
-    use super::super::suppress::recoverable;
     use super::*;
+    use crate::fixture_tests::fixture;
+    use crate::suppress::recoverable;
 
     #[test]
     fn threshold_one_shows_the_hand_counted_figures() {
         let r = build(&fixture(), 2025, 1, &Gemeenten::friesland());
-        assert_eq!(r.overzicht.len(), 2);
-        let y = &r.overzicht[1];
+        assert_eq!(r.overview.len(), 2);
+        let y = &r.overview[1];
         assert_eq!(
-            (y.jaar, y.verzoeken, y.bemiddelingen),
+            (y.year, y.verzoeken, y.bemiddelingen),
             (2025, Some(3), Some(2))
         );
         assert_eq!(y.aandeel_herkomst, Some(0.5));
@@ -803,19 +854,19 @@ mod tests {
     #[test]
     fn default_threshold_hides_small_counts_and_nothing_is_recoverable() {
         let r = build(&fixture(), 2025, 5, &Gemeenten::friesland());
-        for t in &r.tabellen {
-            assert_eq!(recoverable(t), None, "{}", t.table.titel);
+        for t in &r.tables {
+            assert_eq!(recoverable(t), None, "{}", t.table.title);
             for (row, pub_row) in t.table.extended().iter().zip(&t.entries) {
                 for (v, e) in row.iter().zip(pub_row) {
                     if (1..5).contains(v) {
-                        assert_eq!(*e, None, "{}", t.table.titel);
+                        assert_eq!(*e, None, "{}", t.table.title);
                     }
                 }
             }
         }
         // Means over fewer than 5 cases are not shown.
-        assert!(r.kengetallen.iter().all(|k| k.waarde.is_none()));
-        assert!(r.overzicht.iter().all(|o| o.doorlooptijd_maanden.is_none()));
+        assert!(r.measures.iter().all(|m| m.value.is_none()));
+        assert!(r.overview.iter().all(|o| o.doorlooptijd_maanden.is_none()));
         let md = r.markdown();
         assert!(md.contains("| Leeuwarden | * | 0 | * |"), "{md}");
         let html = r.html();

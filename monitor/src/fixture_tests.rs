@@ -6,9 +6,9 @@ use serde_json::{Value as Json, json};
 use time::Date;
 use time::macros::date;
 
-use super::alerts::{AlertKind, case_alerts};
-use super::indicators::{jaar, per_jaar};
-use super::{Instance, MonitorCase};
+use crate::alerts::{AlertKind, case_alerts};
+use crate::indicators::{jaar, per_jaar};
+use crate::{Instance, MonitorCase};
 
 /// A case from `(section, json)` pairs; `reactie/…` and `gemeente/…` sections are instances.
 pub(crate) fn case(id: &str, sections: &[(&str, Json)]) -> MonitorCase {
@@ -292,7 +292,7 @@ fn indicators_match_hand_counts() {
 fn kinds(c: &MonitorCase, today: Date) -> Vec<(AlertKind, String, bool)> {
     case_alerts(c, today, &Werkdagen::new())
         .into_iter()
-        .map(|a| (a.kind, a.aan, a.verlopen))
+        .map(|a| (a.kind, a.addressee, a.overdue))
         .collect()
 }
 
@@ -528,7 +528,7 @@ fn alert_gebiedsteam_before_move() {
 fn fixture_has_no_open_alerts_after_placement() {
     // Every fixture case is placed or closed, except none: placed cases raise only the 3-partijen warning.
     let cases = fixture();
-    let alerts = super::alerts::open_alerts(&cases, date!(2027 - 03 - 01), &Werkdagen::new());
+    let alerts = crate::alerts::open_alerts(&cases, date!(2027 - 03 - 01), &Werkdagen::new());
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].kind, AlertKind::DriePartijenLooptAf);
     assert_eq!(alerts[0].case, "a");
@@ -561,7 +561,7 @@ fn withdrawn_aanmeldbericht_counts_from_the_historie_and_negative_durations_are_
         ],
     );
     assert_eq!(
-        super::indicators::aanmeldingen(&c),
+        crate::indicators::aanmeldingen(&c),
         vec![
             ("corporatie:accolade".to_string(), date!(2025 - 10 - 20)),
             ("corporatie:elkien".to_string(), date!(2025 - 11 - 01))

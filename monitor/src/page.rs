@@ -8,9 +8,9 @@ use policies::Gemeenten;
 use policies::werkdagen::Werkdagen;
 use time::Date;
 
-use super::MonitorCase;
-use super::alerts::open_alerts;
-use super::jaarverslag::{self, esc, html_page, html_table};
+use crate::MonitorCase;
+use crate::alerts::open_alerts;
+use crate::jaarverslag::{self, esc, html_page, html_table};
 
 /// The page for `today`: open alerts and the figures of `today`'s year.
 pub fn render(
@@ -20,14 +20,14 @@ pub fn render(
     gemeenten: &Gemeenten,
 ) -> String {
     let alerts = open_alerts(cases, today, cal);
-    let verlopen = alerts.iter().filter(|a| a.verlopen).count();
+    let overdue = alerts.iter().filter(|a| a.overdue).count();
     let mut body = format!(
         "<h1>Uitstroommonitor Transferpunt Weer Thuis</h1>\n<p>Stand op {}: {} casussen, {} open signalen \
          waarvan {} over de termijn.</p>\n<h2>Open signalen</h2>\n",
         policies::form::format_date(today),
         cases.len(),
         alerts.len(),
-        verlopen
+        overdue
     );
     if alerts.is_empty() {
         body.push_str("<p>Geen open signalen.</p>\n");
@@ -37,11 +37,11 @@ pub fn render(
             .iter()
             .map(|a| {
                 vec![
-                    policies::form::format_date(a.termijn),
-                    a.kind.omschrijving().to_string(),
-                    a.aan.clone(),
+                    policies::form::format_date(a.deadline),
+                    a.kind.description().to_string(),
+                    a.addressee.clone(),
                     a.case.clone(),
-                    if a.verlopen { "verlopen" } else { "binnenkort" }.to_string(),
+                    if a.overdue { "verlopen" } else { "binnenkort" }.to_string(),
                 ]
             })
             .collect();
@@ -65,8 +65,8 @@ pub fn render(
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixture_tests::fixture;
     use super::*;
+    use crate::fixture_tests::fixture;
     use time::macros::date;
 
     #[test]

@@ -1,0 +1,331 @@
+//! Deadline alerts, each addressed to the partner who must act. An alert is open from a date (the day after the
+//! deadline, or earlier for the rules that warn ahead) until the action is recorded. A 3-partijen lease
+//! longer than 2 years needs no alert: validation refuses it.
+//!
+//! | rule | who acts | deadline | open from |
+//! |---|---|---|---|
+//! | aanmelding (MO) within 2 weeks of the start of the stay | zorgaanbieder | start + 14 days | day after |
+//! | bemiddeling at least 3 months before a BW beschikking ends | zorgaanbieder | end − 3 months | 1 month ahead |
+//! | corporatie answers the aanmeldbericht | corporatie | sent + 5 werkdagen | day after |
+//! | an offer after the aanmeldbericht | corporatie | sent + 3 months | day after |
+//! | a second offer after a grounded refusal by the client | corporatie | first offer + 3 months | day after |
+//! | a 3-partijen lease ends (max 2 years) | corporatie | end date | 3 months ahead |
+//! | gebiedsteam contact known before the move | uitstroomgemeente | move (signing) | accepted offer |
+
+use policies::form::Form;
+use policies::werkdagen::Werkdagen;
+use policies::{DocumentKind as K, Value};
+use time::{Date, Duration};
+
+use crate::{MonitorCase, add_months};
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AlertKind {
+    /// MO: aanmelding at the Transferpunt within 2 weeks of the start of the stay.
+    AanmeldingMo,
+    /// BW: bemiddeling requested at least 3 months before the beschikking ends.
+    BemiddelingVoorEindeBeschikking,
+    /// The corporatie answers within 5 werkdagen of the aanmeldbericht.
+    ReactieCorporatie,
+    /// An offer within 3 months of the aanmeldbericht.
+    Aanbod,
+    /// A second offer within 3 months after a grounded refusal by the client.
+    TweedeAanbod,
+    /// A 3-partijen lease ends; the omklap to a regular lease must be settled.
+    DriePartijenLooptAf,
+    /// The gebiedsteam's contact must be known before the move ("zachte landing").
+    GebiedsteamVoorVerhuizing,
+}
+
+impl AlertKind {
+    /// A Dutch description (shown).
+    pub fn description(self) -> &'static str {
+        match self {
+            AlertKind::AanmeldingMo => {
+                "Aanmelding bij het Transferpunt binnen 2 weken na start verblijf (MO)"
+            }
+            AlertKind::BemiddelingVoorEindeBeschikking => {
+                "Bemiddeling aanvragen uiterlijk 3 maanden voor einde BW-beschikking"
+            }
+            AlertKind::ReactieCorporatie => "Reactie op aanmeldbericht binnen 5 werkdagen",
+            AlertKind::Aanbod => "Woningaanbod binnen 3 maanden na aanmelding",
+            AlertKind::TweedeAanbod => "Tweede aanbod binnen 3 maanden na gegronde weigering",
+            AlertKind::DriePartijenLooptAf => "3-partijenhuurovereenkomst loopt af: omklap regelen",
+            AlertKind::GebiedsteamVoorVerhuizing => "Contact gebiedsteam vóór de verhuizing",
+        }
+    }
+}
+
+/// An open alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// The case.
+    pub case: String,
+    /// What it is about.
+    pub kind: AlertKind,
+    /// The partner who must act (`corporatie:elkien`, `gemeente:GM0080`, `zorgaanbieder:…`), or the role when no
+    /// partner is known (`zorgaanbieder`).
+    pub addressee: String,
+    /// The deadline.
+    pub deadline: Date,
+    /// Whether the deadline has passed.
+    pub overdue: bool,
+}
+
+/// The alerts of one case on `today`, as the rules find them.
+struct Collector<'a> {
+    case: &'a MonitorCase,
+    today: Date,
+    alerts: Vec<Alert>,
+}
+
+impl Collector<'_> {
+    /// An alert about `kind` for `addressee` with its `deadline`, kept when it is open (from `from` on) today.
+    fn open(&mut self, kind: AlertKind, addressee: &str, deadline: Date, from: Date) {
+        if self.today >= from {
+            self.alerts.push(Alert {
+                case: self.case.id.clone(),
+                kind,
+                addressee: addressee.to_string(),
+                deadline,
+                overdue: self.today > deadline,
+            });
+        }
+    }
+}
+
+fn offers(reactie: &Form) -> Vec<(Date, Option<&str>)> {
+    let mut v: Vec<_> = reactie
+        .get("aanbiedingen")
+        .and_then(Value::as_records)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|o| {
+            let d = o.get("datum_aanbod").and_then(Value::as_date)?;
+            Some((d, o.get("reactie_client").and_then(Value::as_text)))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether the client has moved (the plaatsing is recorded).
+fn placed(case: &MonitorCase) -> bool {
+    case.form(K::Plaatsing).is_some()
+}
+
+/// The zorgaanbieder who acts for the client, or the role when the registratie names none.
+fn zorgaanbieder(case: &MonitorCase) -> &str {
+    case.text(K::Registratie, "betrokken_zorgaanbieder")
+        .unwrap_or("zorgaanbieder")
+}
+
+/// The open alerts of one case on `today`.
+pub fn case_alerts(case: &MonitorCase, today: Date, cal: &Werkdagen) -> Vec<Alert> {
+    let mut c = Collector {
+        case,
+        today,
+        alerts: Vec::new(),
+    };
+    aanmelding_mo(&mut c);
+    bemiddeling_voor_einde_beschikking(&mut c);
+    per_aanmeldbericht(&mut c, cal);
+    drie_partijen_loopt_af(&mut c);
+    gebiedsteam_voor_verhuizing(&mut c);
+    c.alerts
+}
+
+/// MO: aanmelding within 2 weeks of the start of the stay.
+fn aanmelding_mo(c: &mut Collector<'_>) {
+    let case = c.case;
+    if case.text(K::Registratie, "soort_voorziening") == Some("maatschappelijke_opvang")
+        && !placed(case)
+        && case.date(K::Aanmelding, "datum_aanmelding").is_none()
+        && let Some(start) = case.date(K::Registratie, "start_verblijf_opvang")
+    {
+        let deadline = start + Duration::days(14);
+        c.open(
+            AlertKind::AanmeldingMo,
+            zorgaanbieder(case),
+            deadline,
+            deadline + Duration::DAY,
+        );
+    }
+}
+
+/// BW: bemiddeling at least 3 months before the beschikking ends, open a month ahead.
+fn bemiddeling_voor_einde_beschikking(c: &mut Collector<'_>) {
+    let case = c.case;
+    let bw = case.text(K::Registratie, "soort_voorziening") == Some("beschermd_wonen")
+        || case
+            .gemeenten
+            .iter()
+            .any(|g| g.form.text("soort_beschikking") == Some("beschermd_wonen"));
+    if bw
+        && !placed(case)
+        && case.date(K::Bemiddelingsverzoek, "datum_verzoek").is_none()
+        && let Some(einde) = case
+            .gemeenten
+            .iter()
+            .filter_map(|g| g.form.date("beschikking_einddatum"))
+            .max()
+    {
+        let deadline = add_months(einde, -3);
+        c.open(
+            AlertKind::BemiddelingVoorEindeBeschikking,
+            zorgaanbieder(case),
+            deadline,
+            add_months(deadline, -1),
+        );
+    }
+}
+
+/// Per aanmeldbericht, while the request is open: an answer within 5 werkdagen, an offer within 3 months, a
+/// second offer after a refusal by the client.
+fn per_aanmeldbericht(c: &mut Collector<'_>, cal: &Werkdagen) {
+    let case = c.case;
+    let closed = placed(case)
+        || matches!(
+            case.text(K::Beoordeling, "status"),
+            Some("afgewezen" | "ingetrokken")
+        );
+    if closed {
+        return;
+    }
+    for bericht in case.docs.all(K::Aanmeldbericht) {
+        let (Some(corporatie), Some(verzonden)) =
+            (bericht.text("corporatie"), bericht.date("datum_verzonden"))
+        else {
+            continue;
+        };
+        let reactie = case.reactie_of(corporatie);
+        reactie_corporatie(c, corporatie, verzonden, reactie, cal);
+        aanbod(c, corporatie, verzonden, reactie);
+        tweede_aanbod(c, corporatie, reactie);
+    }
+}
+
+/// The corporatie's decision on its reactie, if any.
+fn besluit(reactie: Option<&Form>) -> Option<&str> {
+    reactie.and_then(|r| r.text("besluit"))
+}
+
+/// The corporatie answers the aanmeldbericht sent on `verzonden` within 5 werkdagen.
+fn reactie_corporatie(
+    c: &mut Collector<'_>,
+    corporatie: &str,
+    verzonden: Date,
+    reactie: Option<&Form>,
+    cal: &Werkdagen,
+) {
+    let answered = besluit(reactie).is_some_and(|b| b != "in_behandeling");
+    if !answered {
+        let deadline = cal.add_werkdagen(verzonden, 5);
+        c.open(
+            AlertKind::ReactieCorporatie,
+            corporatie,
+            deadline,
+            deadline + Duration::DAY,
+        );
+    }
+}
+
+/// A corporatie that did not refuse makes an offer within 3 months of the aanmeldbericht.
+fn aanbod(c: &mut Collector<'_>, corporatie: &str, verzonden: Date, reactie: Option<&Form>) {
+    if besluit(reactie) == Some("geweigerd") {
+        return;
+    }
+    if reactie.map(offers).unwrap_or_default().is_empty() {
+        let deadline = add_months(verzonden, 3);
+        c.open(
+            AlertKind::Aanbod,
+            corporatie,
+            deadline,
+            deadline + Duration::DAY,
+        );
+    }
+}
+
+/// After the client refused the only offer, on grounds, and nothing was signed: a second offer within 3 months.
+fn tweede_aanbod(c: &mut Collector<'_>, corporatie: &str, reactie: Option<&Form>) {
+    let Some(r) = reactie else {
+        return;
+    };
+    if besluit(reactie) == Some("geweigerd") || r.date("datum_ondertekening").is_some() {
+        return;
+    }
+    if let [(first, Some("geweigerd"))] = offers(r).as_slice() {
+        let deadline = add_months(*first, 3);
+        c.open(
+            AlertKind::TweedeAanbod,
+            corporatie,
+            deadline,
+            deadline + Duration::DAY,
+        );
+    }
+}
+
+/// A 3-partijen lease ends: open 3 months ahead, for the corporatie.
+fn drie_partijen_loopt_af(c: &mut Collector<'_>) {
+    for inst in &c.case.reacties {
+        let r = &inst.form;
+        if r.text("soort_huurcontract") != Some("drie_partijen") {
+            continue;
+        }
+        if let Some(einde) = r.date("einddatum_drie_partijen") {
+            c.open(
+                AlertKind::DriePartijenLooptAf,
+                &inst.partner,
+                einde,
+                add_months(einde, -3),
+            );
+        }
+    }
+}
+
+/// Gebiedsteam contact before the move: from an accepted offer or a signed lease until the move (the signing),
+/// for the uitstroomgemeente.
+fn gebiedsteam_voor_verhuizing(c: &mut Collector<'_>) {
+    let case = c.case;
+    if placed(case) {
+        return;
+    }
+    let contact = case.gemeenten.iter().any(|g| {
+        g.form.date("datum_contact_gebiedsteam").is_some()
+            || g.form.text("gebiedsteam_contactpersoon").is_some()
+    });
+    let accepted = case.reacties.iter().find_map(|inst| {
+        let r = &inst.form;
+        let aanbod = offers(r)
+            .into_iter()
+            .find(|(_, c)| *c == Some("geaccepteerd"))
+            .map(|(d, _)| d);
+        let getekend = r.date("datum_ondertekening");
+        let from = aanbod.or(getekend)?;
+        Some((from, getekend.unwrap_or(from)))
+    });
+    if !contact && let Some((from, deadline)) = accepted {
+        let gemeente = case
+            .text(K::Beoordeling, "gekozen_uitstroomgemeente")
+            .or(case.docs.uitstroomgemeente())
+            .map(|g| format!("gemeente:{g}"))
+            .unwrap_or_else(|| "gemeente".into());
+        c.open(
+            AlertKind::GebiedsteamVoorVerhuizing,
+            &gemeente,
+            deadline,
+            from,
+        );
+    }
+}
+
+/// The open alerts of every case on `today`, by deadline.
+pub fn open_alerts(cases: &[MonitorCase], today: Date, cal: &Werkdagen) -> Vec<Alert> {
+    let mut all: Vec<_> = cases
+        .iter()
+        .flat_map(|c| case_alerts(c, today, cal))
+        .collect();
+    all.sort_by(|a, b| (a.deadline, &a.addressee, a.kind).cmp(&(b.deadline, &b.addressee, b.kind)));
+    all
+}
