@@ -6,7 +6,9 @@
 //! - [`audit`]: audit entries after Logboek Dataverwerkingen, the hash chain and its verification.
 //! - [`metrics`]: Prometheus metrics for `GET /metrics` (connections, sync counters, refused messages).
 //! - [`monitor`]: the Transferpunt's uitstroommonitor: indicators, deadline alerts, the jaarverslag, the monitor page.
-//! - [`demo`]: `weerthuis demo`, a whole federation in one process playing a scripted bemiddeling.
+//! - [`demo`]: `weerthuis demo`, a whole federation in one process playing the [`scenario`].
+//! - [`harness`]: the one in-process federation of real nodes (the demo, the end-to-end tests, the simulator).
+//! - [`scenario`]: the bemiddeling the demo, the end-to-end test and the fault runs play, as data.
 
 pub mod api;
 pub mod app;
@@ -18,8 +20,10 @@ pub mod demo;
 pub mod distribution;
 pub mod doc;
 pub mod facts;
+pub mod harness;
 pub mod metrics;
 pub mod monitor;
+pub mod scenario;
 pub mod service;
 pub mod store;
 pub mod sync;
