@@ -67,6 +67,19 @@ impl TestNet {
         TestNet(LiveNet::start(partners).await.expect("federation starts"))
     }
 
+    /// Wait (30 s at most) until every node is connected to every other.
+    pub async fn wait_connected(&self) {
+        simulator::live::wait_until(
+            "the nodes connect",
+            std::time::Duration::from_secs(30),
+            || async {
+                let (up, all) = self.connections();
+                up == all
+            },
+        )
+        .await;
+    }
+
     /// A node.
     pub fn node(&self, id: &str) -> &LiveNode {
         self.0.get(id)
@@ -85,6 +98,22 @@ impl TestNet {
     /// Create a case at a node.
     pub async fn new_case(&self, at: &str) -> CaseId {
         self.0.new_case(at).await.expect("case")
+    }
+
+    /// A new case at a node with these forms written, in order.
+    pub async fn case_with(
+        &self,
+        at: &str,
+        forms: &[(policies::DocumentKind, serde_json::Value)],
+    ) -> CaseId {
+        let case = self.new_case(at).await;
+        for (kind, form) in forms {
+            self.0
+                .write(at, &case, *kind, None, form)
+                .await
+                .unwrap_or_else(|e| panic!("{at} writes {kind}: {e}"));
+        }
+        case
     }
 
     /// Start a stopped node's federation side again on a new port and publish it: peers find it only through the

@@ -62,6 +62,16 @@ pub const IDS: [&str; 7] = [
 /// The number of cases.
 pub const CASES: usize = 3;
 
+/// The case documents of a case that went the whole way (every partner's reactie or akkoord aside).
+pub const WHOLE_WAY: [&str; 6] = [
+    "registratie",
+    "aanmelding",
+    "vervolg_wonen",
+    "bemiddelingsverzoek",
+    "beoordeling",
+    "plaatsing",
+];
+
 /// The cases' labels (case 1 is A).
 pub const LABELS: [&str; CASES] = ["A", "B", "C"];
 
@@ -220,17 +230,23 @@ fn holds(section: &'static str, field: &'static str, value: Value, route: &[Acto
     }
 }
 
-/// The steps, with these people in cases A, B and C. A data table.
+/// A case created at `at` and these forms written one after another; `says` after the last.
+fn intake(case: usize, at: Actor, forms: Vec<(D, Value)>, says: &'static str) -> Vec<Step> {
+    let last = forms.len();
+    let mut steps = vec![step(case, at, vec![], Act::Create, None)];
+    for (i, (kind, form)) in forms.into_iter().enumerate() {
+        let says = (i + 1 == last).then_some(says);
+        steps.push(step(case, at, vec![], Act::Write(kind, form), says));
+    }
+    steps
+}
+
+/// The steps, with these people in cases A, B and C. A data table: one step a line (or a few).
+#[rustfmt::skip]
 pub fn steps(people: &[Person; CASES]) -> Vec<Step> {
     use Actor::{Assigned, Node as N, Previous};
-    let (a, b, c) = (people[0].client(), people[1].client(), people[2].client());
-    let (za, tp, lwd, hrv, limor) = (
-        N(KWADRANT),
-        N(TRANSFERPUNT),
-        N(LEEUWARDEN),
-        N(HEERENVEEN),
-        N(LIMOR),
-    );
+    let [a, b, c] = [0, 1, 2].map(|i| people[i].client());
+    let (za, tp, lwd, hrv, limor) = (N(KWADRANT), N(TRANSFERPUNT), N(LEEUWARDEN), N(HEERENVEEN), N(LIMOR));
     let woonwens = "Eenpersoonswoning in Leeuwarden, huur tot 650 euro";
     let missing = "bemiddelingsverzoek.woonwens";
     let vraag = "Graag een verklaring over de schuldsanering";
@@ -239,447 +255,110 @@ pub fn steps(people: &[Person; CASES]) -> Vec<Step> {
     let offer_b = ex::aanbod("2026-04-02", "Molenweg 12, Heerenveen", true);
     let mo = "maatschappelijke_opvang";
     let w = |kind, form| Act::Write(kind, form);
-    vec![
-        // === Case A: Kwadrant, Leeuwarden — the long way round.
-        step(1, za, vec![], Act::Create, None),
-        step(
-            1,
-            za,
-            vec![],
-            w(
-                D::Registratie,
-                ex::registratie(&a, KWADRANT, true, mo, "GM0080", "2025-06-01"),
-            ),
-            None,
-        ),
-        step(
-            1,
-            za,
-            vec![],
-            w(D::Aanmelding, ex::aanmelding(&a, "2025-06-10")),
-            None,
-        ),
-        step(
-            1,
-            za,
-            vec![],
-            w(
-                D::VervolgWonen,
-                ex::vervolg_wonen(&a, "GM0080", "2025-09-01"),
-            ),
-            None,
-        ),
-        step(
-            1,
-            za,
-            vec![],
-            w(
-                D::Bemiddelingsverzoek,
-                ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", None),
-            ),
-            Some(
-                "zorgaanbieder:kwadrant registers case A (with consent) and asks for bemiddeling — without a woonwens",
-            ),
-        ),
-        // === Case C: no consent; it never leaves Kwadrant.
-        step(3, za, vec![], Act::Create, None),
-        step(
-            3,
-            za,
-            vec![],
-            w(
-                D::Registratie,
-                ex::registratie(&c, KWADRANT, false, mo, "GM0080", "2025-07-01"),
-            ),
-            None,
-        ),
-        step(
-            3,
-            za,
-            vec![],
-            w(D::Aanmelding, ex::aanmelding(&c, "2025-07-05")),
-            Some(
-                "zorgaanbieder:kwadrant registers case C without consent (toestemming_gegevensdeling = nee)",
-            ),
-        ),
+    let approved_a = {
+        let mut b = ex::beoordeling_teruggestuurd("2025-10-02", "2025-10-03", missing);
+        b["status"] = json!("goedgekeurd");
+        b["datum_volledig"] = json!("2025-10-20");
+        b["gekozen_uitstroomgemeente"] = json!("GM0080");
+        b
+    };
+    let mut steps = Vec::new();
+    // === Case A: Kwadrant, Leeuwarden — the long way round.
+    steps.extend(intake(1, za, vec![
+        (D::Registratie, ex::registratie(&a, KWADRANT, true, mo, "GM0080", "2025-06-01")),
+        (D::Aanmelding, ex::aanmelding(&a, "2025-06-10")),
+        (D::VervolgWonen, ex::vervolg_wonen(&a, "GM0080", "2025-09-01")),
+        (D::Bemiddelingsverzoek, ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", None)),
+    ], "zorgaanbieder:kwadrant registers case A (with consent) and asks for bemiddeling — without a woonwens"));
+    // === Case C: no consent; it never leaves Kwadrant.
+    steps.extend(intake(3, za, vec![
+        (D::Registratie, ex::registratie(&c, KWADRANT, false, mo, "GM0080", "2025-07-01")),
+        (D::Aanmelding, ex::aanmelding(&c, "2025-07-05")),
+    ], "zorgaanbieder:kwadrant registers case C without consent (toestemming_gegevensdeling = nee)"));
+    steps.extend([
         // The Transferpunt finds the request incomplete and sends it back, marking the missing field.
-        step(
-            1,
-            tp,
-            vec![holds(
-                "bemiddelingsverzoek",
-                "datum_verzoek",
-                json!("2025-10-01"),
-                &[za, tp],
-            )],
-            w(
-                D::Beoordeling,
-                ex::beoordeling_teruggestuurd("2025-10-02", "2025-10-03", missing),
-            ),
-            None,
-        ),
-        step(
-            1,
-            tp,
-            vec![],
-            Act::Edit(
-                D::Bemiddelingsverzoek,
-                json!({"ontbrekende_gegevens": [missing]}),
-            ),
-            Some(
-                "transferpunt:sdf sends the bemiddelingsverzoek of case A back as onvolledig (ontbreekt: woonwens)",
-            ),
-        ),
+        step(1, tp, vec![holds("bemiddelingsverzoek", "datum_verzoek", json!("2025-10-01"), &[za, tp])],
+            w(D::Beoordeling, ex::beoordeling_teruggestuurd("2025-10-02", "2025-10-03", missing)), None),
+        step(1, tp, vec![], Act::Edit(D::Bemiddelingsverzoek, json!({"ontbrekende_gegevens": [missing]})),
+            Some("transferpunt:sdf sends the bemiddelingsverzoek of case A back as onvolledig (ontbreekt: woonwens)")),
         // The begeleider sees what is missing and completes it; both edits merge in the shared document.
-        step(
-            1,
-            za,
-            vec![
-                holds(
-                    "bemiddelingsverzoek",
-                    "ontbrekende_gegevens",
-                    json!([missing]),
-                    &[tp, za],
-                ),
-                holds(
-                    "beoordeling",
-                    "status",
-                    json!("teruggestuurd_onvolledig"),
-                    &[tp, za],
-                ),
+        step(1, za, vec![
+                holds("bemiddelingsverzoek", "ontbrekende_gegevens", json!([missing]), &[tp, za]),
+                holds("beoordeling", "status", json!("teruggestuurd_onvolledig"), &[tp, za]),
             ],
             Act::Edit(D::Bemiddelingsverzoek, json!({"woonwens": woonwens})),
-            Some("zorgaanbieder:kwadrant completes the request (woonwens added)"),
-        ),
+            Some("zorgaanbieder:kwadrant completes the request (woonwens added)")),
         // Complete: the herkomstgemeente is chosen and asked for its akkoord.
-        step(
-            1,
-            tp,
-            vec![holds(
-                "bemiddelingsverzoek",
-                "woonwens",
-                json!(woonwens),
-                &[za, tp],
-            )],
-            w(D::Beoordeling, {
-                let mut b = ex::beoordeling_teruggestuurd("2025-10-02", "2025-10-03", missing);
-                b["status"] = json!("goedgekeurd");
-                b["datum_volledig"] = json!("2025-10-20");
-                b["gekozen_uitstroomgemeente"] = json!("GM0080");
-                b
-            }),
-            Some(
-                "transferpunt:sdf approves case A and chooses uitstroomgemeente GM0080 (Leeuwarden)",
-            ),
-        ),
-        step(
-            1,
-            lwd,
-            vec![holds(
-                "beoordeling",
-                "gekozen_uitstroomgemeente",
-                json!("GM0080"),
-                &[tp, lwd],
-            )],
-            w(
-                D::Gemeente,
-                ex::gemeente_akkoord("2025-10-22", "Gebiedsteam Leeuwarden-Oost", "2025-10-23"),
-            ),
-            Some("gemeente:GM0080 gives its akkoord on the uitstroom"),
-        ),
+        step(1, tp, vec![holds("bemiddelingsverzoek", "woonwens", json!(woonwens), &[za, tp])],
+            w(D::Beoordeling, approved_a),
+            Some("transferpunt:sdf approves case A and chooses uitstroomgemeente GM0080 (Leeuwarden)")),
+        step(1, lwd, vec![holds("beoordeling", "gekozen_uitstroomgemeente", json!("GM0080"), &[tp, lwd])],
+            w(D::Gemeente, ex::gemeente_akkoord("2025-10-22", "Gebiedsteam Leeuwarden-Oost", "2025-10-23")),
+            Some("gemeente:GM0080 gives its akkoord on the uitstroom")),
         // Round-robin: the first corporatie asks for information, then refuses with a reason.
-        step(
-            1,
-            tp,
-            vec![holds(
-                "gemeente/gemeente:GM0080",
-                "akkoord_uitstroom",
-                json!("akkoord"),
-                &[lwd, tp],
-            )],
-            Act::Assign,
-            Some("transferpunt:sdf assigns case A to {toegewezen} (om en om)"),
-        ),
-        step(
-            1,
-            Assigned,
-            vec![holds(
-                "aanmeldbericht/{toegewezen}",
-                "bsn",
-                json!(a.bsn),
-                &[tp, Assigned],
-            )],
+        step(1, tp, vec![holds("gemeente/gemeente:GM0080", "akkoord_uitstroom", json!("akkoord"), &[lwd, tp])],
+            Act::Assign, Some("transferpunt:sdf assigns case A to {toegewezen} (om en om)")),
+        step(1, Assigned, vec![holds("aanmeldbericht/{toegewezen}", "bsn", json!(a.bsn), &[tp, Assigned])],
             w(D::Reactie, ex::reactie_informatie("2025-10-24", vraag)),
-            Some("{toegewezen} asks for information (informatieverzoek)"),
-        ),
-        step(
-            1,
-            Assigned,
-            vec![
-                holds(
-                    "reactie/{toegewezen}",
-                    "besluit",
-                    json!("informatie_gevraagd"),
-                    &[Assigned, tp],
-                ),
-                holds(
-                    "reactie/{toegewezen}",
-                    "informatieverzoek",
-                    json!(vraag),
-                    &[Assigned, tp, za],
-                ),
+            Some("{toegewezen} asks for information (informatieverzoek)")),
+        step(1, Assigned, vec![
+                holds("reactie/{toegewezen}", "besluit", json!("informatie_gevraagd"), &[Assigned, tp]),
+                holds("reactie/{toegewezen}", "informatieverzoek", json!(vraag), &[Assigned, tp, za]),
             ],
-            w(
-                D::Reactie,
-                ex::reactie_geweigerd("2025-10-28", &people[0].weigering),
-            ),
-            Some("{toegewezen} refuses case A (reden_weigering: huurachterstand)"),
-        ),
+            w(D::Reactie, ex::reactie_geweigerd("2025-10-28", &people[0].weigering)),
+            Some("{toegewezen} refuses case A (reden_weigering: huurachterstand)")),
         // The next corporatie in the gemeente; the one that refused loses the aanmeldbericht.
-        step(
-            1,
-            tp,
-            vec![holds(
-                "reactie/{toegewezen}",
-                "besluit",
-                json!("geweigerd"),
-                &[Assigned, tp],
-            )],
-            Act::Assign,
-            Some("transferpunt:sdf assigns case A to {toegewezen}"),
-        ),
+        step(1, tp, vec![holds("reactie/{toegewezen}", "besluit", json!("geweigerd"), &[Assigned, tp])],
+            Act::Assign, Some("transferpunt:sdf assigns case A to {toegewezen}")),
         // An offer refused by the client, a second accepted, a 3-partijen lease with its omklap conditions.
-        step(
-            1,
-            Assigned,
-            vec![
-                holds(
-                    "aanmeldbericht/{toegewezen}",
-                    "achternaam_initialen",
-                    json!(a.name),
-                    &[tp, Assigned],
-                ),
-                Need {
-                    section: "aanmeldbericht/{vorige}",
-                    want: Want::Gone,
-                    route: vec![tp, Previous],
-                },
+        step(1, Assigned, vec![
+                holds("aanmeldbericht/{toegewezen}", "achternaam_initialen", json!(a.name), &[tp, Assigned]),
+                Need { section: "aanmeldbericht/{vorige}", want: Want::Gone, route: vec![tp, Previous] },
             ],
-            w(
-                D::Reactie,
-                ex::reactie_geaccepteerd("2025-11-03", std::slice::from_ref(&offer1)),
-            ),
-            Some(
-                "{toegewezen} accepts case A and offers a woning; the client refuses this first offer; {vorige} no longer holds the aanmeldbericht",
-            ),
-        ),
-        step(
-            1,
-            Assigned,
-            vec![],
-            w(
-                D::Reactie,
-                ex::reactie_gehuurd(
-                    "2025-11-03",
-                    &[offer1, offer2],
-                    "drie_partijen",
-                    "2025-11-24",
-                ),
-            ),
-            Some(
-                "the client accepts a second offer; {toegewezen} signs a 3-partijen huurovereenkomst",
-            ),
-        ),
-        step(
-            1,
-            za,
-            vec![holds(
-                "reactie/{toegewezen}",
-                "soort_huurcontract",
-                json!("drie_partijen"),
-                &[Assigned, tp, za],
-            )],
-            w(
-                D::Plaatsing,
-                ex::plaatsing(
-                    &a,
-                    "2025-11-24",
-                    "Kerkstraat 9, Leeuwarden",
-                    "GM0080",
-                    "drie_partijen",
-                ),
-            ),
-            Some("zorgaanbieder:kwadrant reports the plaatsing of case A"),
-        ),
-        // === Case B: Limor, Heerenveen — straight through, a lease in the client's own name.
-        step(2, limor, vec![], Act::Create, None),
-        step(
-            2,
-            limor,
-            vec![],
-            w(
-                D::Registratie,
-                ex::registratie(&b, LIMOR, true, mo, "GM0074", "2026-01-05"),
-            ),
-            None,
-        ),
-        step(
-            2,
-            limor,
-            vec![],
-            w(D::Aanmelding, ex::aanmelding(&b, "2026-01-12")),
-            None,
-        ),
-        step(
-            2,
-            limor,
-            vec![],
-            w(
-                D::VervolgWonen,
-                ex::vervolg_wonen(&b, "GM0074", "2026-03-01"),
-            ),
-            None,
-        ),
-        step(
-            2,
-            limor,
-            vec![],
-            w(
-                D::Bemiddelingsverzoek,
-                ex::bemiddelingsverzoek(
-                    "2026-03-10",
-                    "Limor",
-                    Some("Eenpersoonswoning in Heerenveen, dicht bij het werk"),
-                ),
-            ),
-            Some(
-                "zorgaanbieder:limor registers case B (with consent) and asks for bemiddeling in Heerenveen",
-            ),
-        ),
-        step(
-            2,
-            tp,
-            vec![holds(
-                "bemiddelingsverzoek",
-                "datum_verzoek",
-                json!("2026-03-10"),
-                &[limor, tp],
-            )],
-            w(
-                D::Beoordeling,
-                ex::beoordeling_goedgekeurd("2026-03-11", "2026-03-11", "GM0074"),
-            ),
-            Some(
-                "transferpunt:sdf approves case B at once and chooses uitstroomgemeente GM0074 (Heerenveen)",
-            ),
-        ),
-        step(
-            2,
-            hrv,
-            vec![holds(
-                "beoordeling",
-                "gekozen_uitstroomgemeente",
-                json!("GM0074"),
-                &[tp, hrv],
-            )],
-            w(
-                D::Gemeente,
-                ex::gemeente_akkoord("2026-03-13", "Gebiedsteam Heerenveen", "2026-03-16"),
-            ),
-            Some("gemeente:GM0074 gives its akkoord on the uitstroom"),
-        ),
-        step(
-            2,
-            tp,
-            vec![holds(
-                "gemeente/gemeente:GM0074",
-                "akkoord_uitstroom",
-                json!("akkoord"),
-                &[hrv, tp],
-            )],
-            Act::Assign,
-            Some("transferpunt:sdf assigns case B to {toegewezen} (om en om)"),
-        ),
-        step(
-            2,
-            Assigned,
-            vec![holds(
-                "aanmeldbericht/{toegewezen}",
-                "bsn",
-                json!(b.bsn),
-                &[tp, Assigned],
-            )],
-            w(
-                D::Reactie,
-                ex::reactie_gehuurd("2026-03-20", &[offer_b], "eigen_naam", "2026-04-15"),
-            ),
-            Some(
-                "{toegewezen} accepts case B; the client accepts the first offer, a lease in eigen naam",
-            ),
-        ),
-        step(
-            2,
-            limor,
-            vec![holds(
-                "reactie/{toegewezen}",
-                "soort_huurcontract",
-                json!("eigen_naam"),
-                &[Assigned, tp, limor],
-            )],
-            w(
-                D::Plaatsing,
-                ex::plaatsing(
-                    &b,
-                    "2026-04-15",
-                    "Molenweg 12, Heerenveen",
-                    "GM0074",
-                    "eigen_naam",
-                ),
-            ),
-            Some("zorgaanbieder:limor reports the plaatsing of case B"),
-        ),
+            w(D::Reactie, ex::reactie_geaccepteerd("2025-11-03", std::slice::from_ref(&offer1))),
+            Some("{toegewezen} accepts case A and offers a woning; the client refuses this first offer; \
+                  {vorige} no longer holds the aanmeldbericht")),
+        step(1, Assigned, vec![],
+            w(D::Reactie, ex::reactie_gehuurd("2025-11-03", &[offer1, offer2], "drie_partijen", "2025-11-24")),
+            Some("the client accepts a second offer; {toegewezen} signs a 3-partijen huurovereenkomst")),
+        step(1, za, vec![holds("reactie/{toegewezen}", "soort_huurcontract", json!("drie_partijen"), &[Assigned, tp, za])],
+            w(D::Plaatsing, ex::plaatsing(&a, "2025-11-24", "Kerkstraat 9, Leeuwarden", "GM0080", "drie_partijen")),
+            Some("zorgaanbieder:kwadrant reports the plaatsing of case A")),
+    ]);
+    // === Case B: Limor, Heerenveen — straight through, a lease in the client's own name.
+    steps.extend(intake(2, limor, vec![
+        (D::Registratie, ex::registratie(&b, LIMOR, true, mo, "GM0074", "2026-01-05")),
+        (D::Aanmelding, ex::aanmelding(&b, "2026-01-12")),
+        (D::VervolgWonen, ex::vervolg_wonen(&b, "GM0074", "2026-03-01")),
+        (D::Bemiddelingsverzoek,
+            ex::bemiddelingsverzoek("2026-03-10", "Limor", Some("Eenpersoonswoning in Heerenveen, dicht bij het werk"))),
+    ], "zorgaanbieder:limor registers case B (with consent) and asks for bemiddeling in Heerenveen"));
+    steps.extend([
+        step(2, tp, vec![holds("bemiddelingsverzoek", "datum_verzoek", json!("2026-03-10"), &[limor, tp])],
+            w(D::Beoordeling, ex::beoordeling_goedgekeurd("2026-03-11", "2026-03-11", "GM0074")),
+            Some("transferpunt:sdf approves case B at once and chooses uitstroomgemeente GM0074 (Heerenveen)")),
+        step(2, hrv, vec![holds("beoordeling", "gekozen_uitstroomgemeente", json!("GM0074"), &[tp, hrv])],
+            w(D::Gemeente, ex::gemeente_akkoord("2026-03-13", "Gebiedsteam Heerenveen", "2026-03-16")),
+            Some("gemeente:GM0074 gives its akkoord on the uitstroom")),
+        step(2, tp, vec![holds("gemeente/gemeente:GM0074", "akkoord_uitstroom", json!("akkoord"), &[hrv, tp])],
+            Act::Assign, Some("transferpunt:sdf assigns case B to {toegewezen} (om en om)")),
+        step(2, Assigned, vec![holds("aanmeldbericht/{toegewezen}", "bsn", json!(b.bsn), &[tp, Assigned])],
+            w(D::Reactie, ex::reactie_gehuurd("2026-03-20", &[offer_b], "eigen_naam", "2026-04-15")),
+            Some("{toegewezen} accepts case B; the client accepts the first offer, a lease in eigen naam")),
+        step(2, limor, vec![holds("reactie/{toegewezen}", "soort_huurcontract", json!("eigen_naam"), &[Assigned, tp, limor])],
+            w(D::Plaatsing, ex::plaatsing(&b, "2026-04-15", "Molenweg 12, Heerenveen", "GM0074", "eigen_naam")),
+            Some("zorgaanbieder:limor reports the plaatsing of case B")),
         // Both placements have arrived where the monitor and the gemeenten need them.
-        step(
-            1,
-            tp,
-            vec![
-                holds(
-                    "plaatsing",
-                    "soort_mutatie",
-                    json!("uitstroom_zelfstandig"),
-                    &[za, tp],
-                ),
-                holds(
-                    "plaatsing",
-                    "datum_mutatie",
-                    json!("2025-11-24"),
-                    &[za, tp, lwd],
-                ),
-            ],
-            Act::Wait,
-            None,
-        ),
-        step(
-            2,
-            tp,
-            vec![
-                holds(
-                    "plaatsing",
-                    "soort_mutatie",
-                    json!("uitstroom_zelfstandig"),
-                    &[limor, tp],
-                ),
-                holds(
-                    "plaatsing",
-                    "datum_mutatie",
-                    json!("2026-04-15"),
-                    &[limor, tp, hrv],
-                ),
-            ],
-            Act::Wait,
-            None,
-        ),
-    ]
+        step(1, tp, vec![
+                holds("plaatsing", "soort_mutatie", json!("uitstroom_zelfstandig"), &[za, tp]),
+                holds("plaatsing", "datum_mutatie", json!("2025-11-24"), &[za, tp, lwd]),
+            ], Act::Wait, None),
+        step(2, tp, vec![
+                holds("plaatsing", "soort_mutatie", json!("uitstroom_zelfstandig"), &[limor, tp]),
+                holds("plaatsing", "datum_mutatie", json!("2026-04-15"), &[limor, tp, hrv]),
+            ], Act::Wait, None),
+    ]);
+    steps
 }
 
 /// A step could not be taken.

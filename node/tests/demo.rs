@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use node::scenario::{
-    ACCOLADE, ELKIEN, HEERENVEEN, KWADRANT, LEEUWARDEN, LIMOR, PARTNERS, TRANSFERPUNT,
+    ACCOLADE, ELKIEN, HEERENVEEN, KWADRANT, LEEUWARDEN, LIMOR, PARTNERS, TRANSFERPUNT, WHOLE_WAY,
 };
 use protocol::{Admitted, Directory, DirectoryEntry, FederationCa, TlsSetup};
 use time::{Duration as TimeDuration, OffsetDateTime};
@@ -146,17 +146,16 @@ fn demo_plays_the_scenario_and_shows_what_each_node_holds() {
     );
     // The Transferpunt holds the whole of case A: registratie … plaatsing, and every partner's answer.
     let tp = of(TRANSFERPUNT, "A");
-    for section in [
-        "registratie",
-        "aanmelding",
-        "vervolg_wonen",
-        "bemiddelingsverzoek",
-        "beoordeling",
-        "plaatsing",
-        &format!("reactie/{ACCOLADE}"),
-        &format!("reactie/{ELKIEN}"),
-        &format!("gemeente/{LEEUWARDEN}"),
-    ] {
+    let answers = [
+        format!("reactie/{ACCOLADE}"),
+        format!("reactie/{ELKIEN}"),
+        format!("gemeente/{LEEUWARDEN}"),
+    ];
+    for section in WHOLE_WAY
+        .iter()
+        .copied()
+        .chain(answers.iter().map(String::as_str))
+    {
         assert!(
             tp.contains(section),
             "the Transferpunt lacks {section}: {tp:?}"

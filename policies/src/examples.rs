@@ -82,6 +82,26 @@ pub fn registratie(
     r
 }
 
+/// The client of [`registratie_bij_intake`].
+pub fn client_bij_intake() -> Client {
+    Client::new("de Vries, A.B.", 11)
+}
+
+/// A registratie as the storage and validation tests start from: de-zijlen's client from Heerenveen, staying in
+/// Leeuwarden, with the date of a first registration in the opvang.
+pub fn registratie_bij_intake() -> Value {
+    let mut r = registratie(
+        &client_bij_intake(),
+        "zorgaanbieder:de-zijlen",
+        true,
+        "maatschappelijke_opvang",
+        "GM0074",
+        "2025-09-01",
+    );
+    r["eerste_aanmelding_opvang"] = json!("2025-08-28");
+    r
+}
+
 /// The aanmelding, registered at two corporaties.
 pub fn aanmelding(client: &Client, datum: &str) -> Value {
     json!({

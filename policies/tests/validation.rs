@@ -21,20 +21,10 @@ fn validator() -> Validator<'static> {
     Validator::new(gemeenten(), TODAY)
 }
 
-/// The example registratie (`policies::examples`), with a first registration in the opvang and no
-/// reden_dakloosheid: the base every rule below changes one thing of.
+/// The example registratie at intake (`policies::examples`), without a reden_dakloosheid: the base every rule
+/// below changes one thing of.
 fn registratie() -> Json {
-    let client = examples::Client::new("de Vries, A.B.", 11);
-    let mut r = examples::registratie(
-        &client,
-        "zorgaanbieder:de-zijlen",
-        true,
-        "maatschappelijke_opvang",
-        "GM0074",
-        "2025-09-01",
-    );
-    r["eerste_aanmelding_opvang"] = json!("2025-08-28");
-    without(r, "reden_dakloosheid")
+    without(examples::registratie_bij_intake(), "reden_dakloosheid")
 }
 
 fn with(mut base: Json, key: &str, value: Json) -> Json {

@@ -280,19 +280,15 @@ fn refused_count(net: &TestNet, at: &str) -> u64 {
 /// A federation with one case that went all the way to an aanmeldbericht for elkien, which elkien holds.
 async fn assigned_case() -> (TestNet, node::store::CaseId) {
     let net = TestNet::start(&[ZA, TP, GM, ELKIEN]).await;
-    let case = net.new_case(ZA).await;
-    net.write(
-        ZA,
-        &case,
-        DocumentKind::Registratie,
-        None,
-        registratie(ZA, &BSN),
-    )
-    .await
-    .unwrap();
-    net.write(ZA, &case, DocumentKind::Aanmelding, None, aanmelding())
-        .await
-        .unwrap();
+    let case = net
+        .case_with(
+            ZA,
+            &[
+                (DocumentKind::Registratie, registratie(ZA, &BSN)),
+                (DocumentKind::Aanmelding, aanmelding()),
+            ],
+        )
+        .await;
     // The Transferpunt must know the zorgaanbieder is the case's before it takes the bemiddelingsverzoek from it.
     wait_until("the Transferpunt holds the registratie", WAIT, || async {
         net.holds(TP, &case).await.contains_key("registratie")
@@ -353,16 +349,12 @@ async fn assigned_case() -> (TestNet, node::store::CaseId) {
 
 /// Write a new form at the zorgaanbieder and see it arrive at the Transferpunt.
 async fn honest_nodes_keep_syncing(net: &TestNet) {
-    let case = net.new_case(ZA).await;
-    net.write(
-        ZA,
-        &case,
-        DocumentKind::Registratie,
-        None,
-        registratie(ZA, &OTHER_BSN),
-    )
-    .await
-    .unwrap();
+    let case = net
+        .case_with(
+            ZA,
+            &[(DocumentKind::Registratie, registratie(ZA, &OTHER_BSN))],
+        )
+        .await;
     wait_until(
         "a new registratie reaches the Transferpunt",
         WAIT,

@@ -104,26 +104,14 @@ async fn aanmelden(
     herkomst: &str,
     verblijf: &str,
 ) -> CaseId {
-    let case = net.new_case(ZA).await;
-    net.write(
+    net.case_with(
         ZA,
-        &case,
-        D::Registratie,
-        None,
-        registratie(c, consent, herkomst, verblijf),
+        &[
+            (D::Registratie, registratie(c, consent, herkomst, verblijf)),
+            (D::Aanmelding, ex::aanmelding(&c.client(), "2025-06-10")),
+        ],
     )
     .await
-    .unwrap();
-    net.write(
-        ZA,
-        &case,
-        D::Aanmelding,
-        None,
-        ex::aanmelding(&c.client(), "2025-06-10"),
-    )
-    .await
-    .unwrap();
-    case
 }
 
 /// The aanmelding rewritten with a new value in a free-text field.

@@ -140,14 +140,7 @@ async fn bemiddeling_end_to_end_across_seven_nodes_with_canaries() {
     )
     .await;
     let tp_holds = net.holds(TP, case).await;
-    for section in [
-        "registratie",
-        "aanmelding",
-        "vervolg_wonen",
-        "bemiddelingsverzoek",
-        "beoordeling",
-        "plaatsing",
-    ] {
+    for section in scenario::WHOLE_WAY {
         assert!(
             tp_holds.contains_key(section),
             "the Transferpunt holds {section}: {:?}",

@@ -187,22 +187,13 @@ pub fn validate(kind: DocumentKind, json: &Json) -> Form {
 
 /// The client of the storage and audit tests (a fictitious BSN).
 pub fn client() -> policies::examples::Client {
-    policies::examples::Client::new("de Vries, A.B.", 11)
+    policies::examples::client_bij_intake()
 }
 
-/// A registratie (the example form, at this node's zorgaanbieder): text, BSN, dates, gemeenten, enums, a partner
-/// id, a bool.
+/// A registratie (the example form at intake, at this node's zorgaanbieder): text, BSN, dates, gemeenten, enums,
+/// a partner id, a bool.
 pub fn registratie_json() -> Json {
-    let mut r = policies::examples::registratie(
-        &client(),
-        "zorgaanbieder:de-zijlen",
-        true,
-        "maatschappelijke_opvang",
-        "GM0074",
-        "2025-09-01",
-    );
-    r["eerste_aanmelding_opvang"] = json!("2025-08-28");
-    r
+    policies::examples::registratie_bij_intake()
 }
 
 /// An aanmelding with records (the example form).
