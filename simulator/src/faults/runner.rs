@@ -34,9 +34,10 @@ pub(super) struct Runner {
     limit: Duration,
 }
 
-/// The nodes' clock: a fixed date, moving on with real time, so what a node dates itself is the same in every run.
+/// The nodes' clock: a fixed date after every date the scenario writes, moving on with real time, so what a node
+/// dates itself is the same in every run.
 fn clock() -> node::store::Clock {
-    let base = time::macros::datetime!(2025-12-01 09:00 UTC);
+    let base = time::macros::datetime!(2026-12-01 09:00 UTC);
     let started = Instant::now();
     Arc::new(move || base + started.elapsed())
 }
