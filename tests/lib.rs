@@ -4,8 +4,8 @@
 //!
 //! Why a thin layer: the federation is the simulator's [`LiveNet`], the one implementation of "real nodes in one
 //! process" (also behind the fault and cross-check runs), and the helpers the tests share with it live there too
-//! ([`simulator::live::wait_until`], [`simulator::live::files_contain`],
-//! [`simulator::faults::scenario::canary_bsn`]). [`TestNet`] only adds what keeps the tests plain, which costs less
+//! ([`simulator::live::wait_until`], [`simulator::live::files_contain`]); example forms and fictitious BSNs come
+//! from [`policies::examples`]. [`TestNet`] only adds what keeps the tests plain, which costs less
 //! code than moving every test onto [`LiveNet`]'s fallible API: set-up that cannot fail in a test panics here
 //! instead of each call ending in `.unwrap()`, and [`TestNet::restart`] keeps the tests' meaning of a restart — a
 //! *new* port, published in a new directory ([`LiveNet::restart`] re-binds the old one). Everything else
@@ -47,11 +47,37 @@ pub fn init_logging() {
     }
 }
 
+/// A seed derived from a test's name (FNV-1a), printed so a failing run can be replayed: the same name gives the
+/// same seed on every machine; `WEERTHUIS_TEST_SEED` overrides it.
+pub fn seed_for(test: &str) -> u64 {
+    let seed = match std::env::var("WEERTHUIS_TEST_SEED") {
+        Ok(s) => s.trim().parse().expect("WEERTHUIS_TEST_SEED is a number"),
+        Err(_) => test.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        }),
+    };
+    eprintln!("{test}: seed {seed} (replay with WEERTHUIS_TEST_SEED={seed})");
+    seed
+}
+
 impl TestNet {
     /// Start a federation of these partners, all connected.
     pub async fn start(partners: &[&str]) -> TestNet {
         init_logging();
         TestNet(LiveNet::start(partners).await.expect("federation starts"))
+    }
+
+    /// Wait (30 s at most) until every node is connected to every other.
+    pub async fn wait_connected(&self) {
+        simulator::live::wait_until(
+            "the nodes connect",
+            std::time::Duration::from_secs(30),
+            || async {
+                let (up, all) = self.connections();
+                up == all
+            },
+        )
+        .await;
     }
 
     /// A node.
@@ -74,6 +100,22 @@ impl TestNet {
         self.0.new_case(at).await.expect("case")
     }
 
+    /// A new case at a node with these forms written, in order.
+    pub async fn case_with(
+        &self,
+        at: &str,
+        forms: &[(policies::DocumentKind, serde_json::Value)],
+    ) -> CaseId {
+        let case = self.new_case(at).await;
+        for (kind, form) in forms {
+            self.0
+                .write(at, &case, *kind, None, form)
+                .await
+                .unwrap_or_else(|e| panic!("{at} writes {kind}: {e}"));
+        }
+        case
+    }
+
     /// Start a stopped node's federation side again on a new port and publish it: peers find it only through the
     /// new directory.
     pub fn restart(&mut self, id: &str) {
@@ -81,15 +123,16 @@ impl TestNet {
     }
 }
 
-/// The registratie of the `n`-th of many made-up clients (the benchmarks): with consent, MO, in Leeuwarden — the
-/// fault scenario's form with that client's canaries.
+/// The registratie of the `n`-th of many made-up clients (the benchmarks): with consent, MO, in Leeuwarden, at
+/// the scenario's zorgaanbieder.
 pub fn client_registratie(n: u64) -> serde_json::Value {
-    use simulator::faults::scenario;
-    scenario::registratie(
-        &scenario::canaries(n, 2),
+    policies::examples::registratie(
+        &policies::examples::Client::numbered(n),
+        node::scenario::KWADRANT,
         true,
         "maatschappelijke_opvang",
         "GM0080",
+        "2025-06-01",
     )
 }
 
@@ -100,8 +143,8 @@ pub fn telefoon(i: u64) -> String {
 
 /// The `n`-th client's aanmelding, carrying [`telefoon`]`(i)`.
 pub fn client_aanmelding(n: u64, i: u64) -> serde_json::Value {
-    use simulator::faults::scenario;
-    let mut a = scenario::aanmelding(&scenario::canaries(n, 2));
+    let mut a =
+        policies::examples::aanmelding(&policies::examples::Client::numbered(n), "2025-06-10");
     a["telefoonnummer"] = serde_json::json!(telefoon(i));
     a
 }

@@ -39,10 +39,14 @@ const LONG_POOL: usize = 20;
 const LONG_VERSIONS: usize = 100;
 
 fn registratie(marker: usize) -> Json {
-    let fixture: Json =
-        serde_json::from_str(include_str!("../tests/fixtures/case_bemiddeling.json"))
-            .expect("fixture");
-    let mut reg = fixture["registratie"].clone();
+    let mut reg = policies::examples::registratie(
+        &policies::examples::Client::numbered(1),
+        "zorgaanbieder:kwadrant",
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+        "2025-09-01",
+    );
     reg["reden_dakloosheid"] = json!(format!("benchmark {marker}"));
     reg
 }

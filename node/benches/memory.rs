@@ -66,28 +66,23 @@ fn runtime() -> Runtime {
 }
 
 fn registratie(i: usize) -> Json {
-    let fixture: Json =
-        serde_json::from_str(include_str!("../tests/fixtures/case_bemiddeling.json"))
-            .expect("fixture");
-    let mut reg = fixture["registratie"].clone();
-    reg["achternaam_voorletters"] = json!(format!("Cliënt {i}, A."));
+    let mut reg = policies::examples::registratie(
+        &policies::examples::Client::numbered(i as u64),
+        "zorgaanbieder:kwadrant",
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+        "2025-09-01",
+    );
     reg["reden_dakloosheid"] = json!(format!("Huisuitzetting na relatiebreuk (casus {i})"));
     reg
 }
 
 fn aanmelding(i: usize) -> Json {
-    json!({
-        "achternaam_voorletters": format!("Cliënt {i}, A."),
-        "datum_aanmelding": "2025-09-10",
-        "leefsituatie": "alleenstaand",
-        "hoofdinkomen": "participatiewet",
-        "schuldenproblematiek": "ja",
-        "vorm_ondersteuning_schulden": "budgetbeheer",
-        "inschrijvingen_woningcorporaties": [
-            { "corporatie": "Elkien", "datum_inschrijving": "2024-01-15" },
-            { "corporatie": "WoonFriesland", "datum_inschrijving": "2024-02-01" },
-        ],
-    })
+    policies::examples::aanmelding(
+        &policies::examples::Client::numbered(i as u64),
+        "2025-09-10",
+    )
 }
 
 async fn fill_one(node: &Node, user: &User, i: usize) {

@@ -7,7 +7,9 @@
 //! - [`metrics`]: Prometheus metrics for `GET /metrics` (connections, sync counters, refused messages).
 //! - [`monitor`]: the Transferpunt's uitstroommonitor (the `monitor` crate, re-exported) over the cases this node
 //!   holds.
-//! - [`demo`]: `weerthuis demo`, a whole federation in one process playing a scripted bemiddeling.
+//! - [`demo`]: `weerthuis demo`, a whole federation in one process playing the [`scenario`].
+//! - [`harness`]: the one in-process federation of real nodes (the demo, the end-to-end tests, the simulator).
+//! - [`scenario`]: the bemiddeling the demo, the end-to-end test and the fault runs play, as data.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -21,8 +23,10 @@ pub mod demo;
 pub mod distribution;
 pub mod doc;
 pub mod facts;
+pub mod harness;
 pub mod metrics;
 pub mod monitor;
+pub mod scenario;
 pub mod service;
 pub mod store;
 pub mod sync;

@@ -129,20 +129,20 @@ impl Api {
     }
 }
 
+/// The client of these tests (a fictitious BSN).
+fn client() -> policies::examples::Client {
+    policies::examples::Client::new("Jansen, P.", 1)
+}
+
 fn registratie() -> Value {
-    json!({
-        "achternaam_voorletters": "Jansen, P.",
-        "bsn": "123456782",
-        "geboortedatum": "1990-04-12",
-        "soort_voorziening": "maatschappelijke_opvang",
-        "herkomstgemeente": "GM0080",
-        "verblijfgemeente": "GM0080",
-        "start_verblijf_opvang": "2025-09-01",
-        "betrokken_zorgaanbieder": "zorgaanbieder:kwadrant",
-        "reden_dakloosheid": "Huisuitzetting na relatiebreuk",
-        "toestemming_gegevensdeling": true,
-        "datum_toestemming": "2025-09-01"
-    })
+    policies::examples::registratie(
+        &client(),
+        "zorgaanbieder:kwadrant",
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+        "2025-09-01",
+    )
 }
 
 /// The (name, code) pairs of a problem's invalidParams.
@@ -256,7 +256,7 @@ async fn a_case_is_created_written_read_listed_and_its_history_shown() {
     let uri = format!("/api/v1/casussen/{id}/documenten/registratie");
     let r = a.put(&uri, &registratie()).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert_eq!(r.body["velden"]["bsn"], "123456782");
+    assert_eq!(r.body["velden"]["bsn"], client().bsn);
     let missing: Vec<&str> = r.body["ontbrekend"]
         .as_array()
         .unwrap()
@@ -325,7 +325,7 @@ async fn a_case_is_created_written_read_listed_and_its_history_shown() {
     assert_eq!(ops, ["write", "read", "write", "read"]);
     let text = r.body.to_string();
     assert!(
-        !text.contains("123456782") && !text.contains("Jansen"),
+        !text.contains(&client().bsn) && !text.contains("Jansen"),
         "the history holds names of fields, never values"
     );
     assert!(text.contains("registratie.bsn"));
@@ -515,10 +515,11 @@ async fn dates_across_forms_are_checked_no_outflow_before_intake() {
 async fn urls_never_carry_a_bsn_and_unknown_things_are_not_found() {
     let a = api().await;
     let id = a.new_case().await;
-    let r = a.get("/api/v1/casussen/123456782").await;
+    let bsn = client().bsn;
+    let r = a.get(&format!("/api/v1/casussen/{bsn}")).await;
     assert_problem(&r, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["title"], "Geen BSN in een URL");
-    let r = a.get("/api/v1/casussen?bsn=123456782").await;
+    let r = a.get(&format!("/api/v1/casussen?bsn={bsn}")).await;
     assert_problem(&r, StatusCode::BAD_REQUEST);
 
     assert_problem(

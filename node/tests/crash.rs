@@ -37,11 +37,14 @@ const PORT_ATTEMPTS: u32 = 5;
 
 /// The registratie every write starts from (its `betrokken_zorgaanbieder` is this node).
 fn base_registratie() -> Json {
-    let fixture: Json =
-        serde_json::from_str(include_str!("fixtures/case_bemiddeling.json")).expect("fixture");
-    let reg = fixture["registratie"].clone();
-    assert_eq!(reg["betrokken_zorgaanbieder"], PARTNER);
-    reg
+    policies::examples::registratie(
+        &policies::examples::Client::new("Jansen, P.", 1),
+        PARTNER,
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+        "2025-09-01",
+    )
 }
 
 /// A registratie that differs from every other one the test writes.

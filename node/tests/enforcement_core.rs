@@ -36,15 +36,15 @@ fn form(kind: D, json: &Json) -> Form {
 }
 
 fn registratie(consent: bool) -> Form {
-    let mut j = json!({
-        "achternaam_voorletters": "Kern, K.", "bsn": "123456782", "geboortedatum": "1990-04-12",
-        "soort_voorziening": "maatschappelijke_opvang", "herkomstgemeente": "GM0074", "verblijfgemeente": "GM0080",
-        "start_verblijf_opvang": "2025-09-01", "betrokken_zorgaanbieder": ZA,
-        "reden_dakloosheid": "Huisuitzetting", "toestemming_gegevensdeling": consent
-    });
-    if consent {
-        j["datum_toestemming"] = json!("2025-09-01");
-    }
+    let client = policies::examples::Client::new("Kern, K.", 5);
+    let j = policies::examples::registratie(
+        &client,
+        ZA,
+        consent,
+        "maatschappelijke_opvang",
+        "GM0074",
+        "2025-09-01",
+    );
     form(D::Registratie, &j)
 }
 

@@ -9,6 +9,7 @@
 //! - [`validate`]: forms from JSON to typed [`form::Form`]s, with every error at once.
 //! - [`completeness`]: what is missing before submission; the 8 voorwaarden for bemiddeling.
 //! - [`case`]: a case's documents and the facts the policy needs (phase, consent, relations).
+//! - [`examples`]: example forms and made-up clients with fictitious BSNs, for the demo, tests and benchmarks.
 //! - [`policy`]: the policy language, evaluator, request space, invariants, diff and Dutch explanations.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -16,6 +17,7 @@
 pub mod bsn;
 pub mod case;
 pub mod completeness;
+pub mod examples;
 pub mod form;
 pub mod gemeenten;
 pub mod model;

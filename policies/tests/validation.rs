@@ -4,6 +4,7 @@
 //! 3-partijen lease and the offers rule.
 
 use policies::completeness::{self, Status, Voorwaarde};
+use policies::examples;
 use policies::{CaseDocuments, DocumentKind, Form, Gemeenten, ValidationErrors, Validator};
 use serde_json::{Value as Json, json};
 use time::Date;
@@ -20,20 +21,10 @@ fn validator() -> Validator<'static> {
     Validator::new(gemeenten(), TODAY)
 }
 
+/// The example registratie at intake (`policies::examples`), without a reden_dakloosheid: the base every rule
+/// below changes one thing of.
 fn registratie() -> Json {
-    json!({
-        "achternaam_voorletters": "de Vries, A.B.",
-        "bsn": "999993653",
-        "geboortedatum": "1985-04-12",
-        "herkomstgemeente": "GM0074",
-        "verblijfgemeente": "GM0080",
-        "soort_voorziening": "maatschappelijke_opvang",
-        "eerste_aanmelding_opvang": "2025-08-28",
-        "start_verblijf_opvang": "2025-09-01",
-        "betrokken_zorgaanbieder": "zorgaanbieder:de-zijlen",
-        "toestemming_gegevensdeling": true,
-        "datum_toestemming": "2025-09-01",
-    })
+    without(examples::registratie_bij_intake(), "reden_dakloosheid")
 }
 
 fn with(mut base: Json, key: &str, value: Json) -> Json {

@@ -143,7 +143,6 @@ async fn the_checks_can_fail() {
 /// of a client at all: `tests/tests/enforcement.rs`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_facts_only_projection_makes_the_receiver_replan() {
-    use serde_json::json;
     use simulator::live::{LiveNet, eventually};
     init_logging();
     const ZA: &str = "zorgaanbieder:kwadrant";
@@ -151,17 +150,16 @@ async fn a_facts_only_projection_makes_the_receiver_replan() {
     const TP: &str = "transferpunt:sdf";
     let net = LiveNet::start(&[ZA, GM, TP]).await.unwrap();
     let case = net.new_case(ZA).await.unwrap();
+    let client = policies::examples::Client::new("Zonder, Z.", 6);
     let registratie = |consent: bool| {
-        let mut r = json!({
-            "achternaam_voorletters": "Zonder, Z.", "bsn": "123456782", "geboortedatum": "1990-04-12",
-            "soort_voorziening": "maatschappelijke_opvang", "herkomstgemeente": "GM0080", "verblijfgemeente": "GM0080",
-            "start_verblijf_opvang": "2025-09-01", "betrokken_zorgaanbieder": ZA,
-            "reden_dakloosheid": "Huisuitzetting", "toestemming_gegevensdeling": consent
-        });
-        if consent {
-            r["datum_toestemming"] = json!("2025-09-01");
-        }
-        r
+        policies::examples::registratie(
+            &client,
+            ZA,
+            consent,
+            "maatschappelijke_opvang",
+            "GM0080",
+            "2025-09-01",
+        )
     };
     net.write(
         ZA,
@@ -172,9 +170,13 @@ async fn a_facts_only_projection_makes_the_receiver_replan() {
     )
     .await
     .unwrap();
-    net.write(ZA, &case, policies::DocumentKind::Aanmelding, None, &json!({
-        "achternaam_voorletters": "Zonder, Z.", "datum_aanmelding": "2025-09-10", "leefsituatie": "alleenstaand"
-    }))
+    net.write(
+        ZA,
+        &case,
+        policies::DocumentKind::Aanmelding,
+        None,
+        &policies::examples::aanmelding(&client, "2025-09-10"),
+    )
     .await
     .unwrap();
     let limit = std::time::Duration::from_secs(60);

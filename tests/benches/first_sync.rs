@@ -74,13 +74,7 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     let mut net = TestNet::start(&[ZA, TP]).await;
-    wait_until("the nodes connect", Duration::from_secs(30), || async {
-        net.node(ZA)
-            .fed
-            .as_ref()
-            .is_some_and(|f| !f.connected().is_empty())
-    })
-    .await;
+    net.wait_connected().await;
     net.stop(TP).await;
     wait_until(
         "the zorgaanbieder sees the Transferpunt gone",

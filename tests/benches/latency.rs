@@ -213,34 +213,18 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000);
     let net = TestNet::start(&[ZA, TP]).await;
-    wait_until("the nodes connect", Duration::from_secs(30), || async {
-        net.node(ZA)
-            .fed
-            .as_ref()
-            .is_some_and(|f| !f.connected().is_empty())
-    })
-    .await;
+    net.wait_connected().await;
 
-    let seed = std::process::id();
-    let case = net.new_case(ZA).await;
-    net.write(
-        ZA,
-        &case,
-        D::Registratie,
-        None,
-        client_registratie(seed.into()),
-    )
-    .await
-    .expect("registratie");
-    net.write(
-        ZA,
-        &case,
-        D::Aanmelding,
-        None,
-        client_aanmelding(seed.into(), 0),
-    )
-    .await
-    .expect("aanmelding");
+    let seed = 1u32;
+    let case = net
+        .case_with(
+            ZA,
+            &[
+                (D::Registratie, client_registratie(seed.into())),
+                (D::Aanmelding, client_aanmelding(seed.into(), 0)),
+            ],
+        )
+        .await;
     wait_until(
         "the Transferpunt holds the aanmelding",
         Duration::from_secs(30),

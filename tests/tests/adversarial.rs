@@ -6,12 +6,13 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use automerge::sync::{State, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
+use policies::examples::{self as ex, Client, fictitious_bsn};
 use policies::{DocumentKind, PartnerId};
 use protocol::frame::{MAX_FRAME_LEN, PROTOCOL_VERSION};
 use protocol::{
@@ -31,6 +32,10 @@ const ROGUE_ZA: &str = "zorgaanbieder:rogue";
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The client's BSN, and another client's (fictitious).
+static BSN: LazyLock<String> = LazyLock::new(|| fictitious_bsn(1));
+static OTHER_BSN: LazyLock<String> = LazyLock::new(|| fictitious_bsn(2));
+
 fn partner(s: &str) -> PartnerId {
     s.parse().unwrap()
 }
@@ -40,12 +45,18 @@ fn peer(s: &str) -> PeerId {
 }
 
 fn registratie(zorgaanbieder: &str, bsn: &str) -> Value {
-    json!({
-        "achternaam_voorletters": "Jansen, P.", "bsn": bsn, "geboortedatum": "1990-04-12",
-        "soort_voorziening": "maatschappelijke_opvang", "herkomstgemeente": "GM0080", "verblijfgemeente": "GM0080",
-        "start_verblijf_opvang": "2025-09-01", "betrokken_zorgaanbieder": zorgaanbieder,
-        "reden_dakloosheid": "Huisuitzetting", "toestemming_gegevensdeling": true, "datum_toestemming": "2025-09-01"
-    })
+    let client = Client {
+        bsn: bsn.to_string(),
+        ..Client::new("Jansen, P.", 0)
+    };
+    ex::registratie(
+        &client,
+        zorgaanbieder,
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+        "2025-09-01",
+    )
 }
 
 /// The rogue zorgaanbieder registers a client of its own at the Transferpunt, as an honest node does: a projection
@@ -63,7 +74,7 @@ async fn rogue_registers(net: &TestNet, rogue: &Rogue, case: &node::store::CaseI
     .unwrap();
     let mut projection = authored_as(
         ROGUE_ZA,
-        &json!({ "_meta": meta, "registratie": registratie(ROGUE_ZA, "123456782") }),
+        &json!({ "_meta": meta, "registratie": registratie(ROGUE_ZA, &BSN) }),
     );
     rogue
         .sync(
@@ -80,7 +91,7 @@ async fn rogue_registers(net: &TestNet, rogue: &Rogue, case: &node::store::CaseI
 }
 
 fn aanmelding() -> Value {
-    json!({ "achternaam_voorletters": "Jansen, P.", "datum_aanmelding": "2025-09-10", "leefsituatie": "alleenstaand" })
+    ex::aanmelding(&Client::new("Jansen, P.", 0), "2025-09-10")
 }
 
 /// A partner driven by hand: a valid certificate from `ca`, speaking the wire protocol itself.
@@ -269,19 +280,15 @@ fn refused_count(net: &TestNet, at: &str) -> u64 {
 /// A federation with one case that went all the way to an aanmeldbericht for elkien, which elkien holds.
 async fn assigned_case() -> (TestNet, node::store::CaseId) {
     let net = TestNet::start(&[ZA, TP, GM, ELKIEN]).await;
-    let case = net.new_case(ZA).await;
-    net.write(
-        ZA,
-        &case,
-        DocumentKind::Registratie,
-        None,
-        registratie(ZA, "123456782"),
-    )
-    .await
-    .unwrap();
-    net.write(ZA, &case, DocumentKind::Aanmelding, None, aanmelding())
-        .await
-        .unwrap();
+    let case = net
+        .case_with(
+            ZA,
+            &[
+                (DocumentKind::Registratie, registratie(ZA, &BSN)),
+                (DocumentKind::Aanmelding, aanmelding()),
+            ],
+        )
+        .await;
     // The Transferpunt must know the zorgaanbieder is the case's before it takes the bemiddelingsverzoek from it.
     wait_until("the Transferpunt holds the registratie", WAIT, || async {
         net.holds(TP, &case).await.contains_key("registratie")
@@ -323,7 +330,7 @@ async fn assigned_case() -> (TestNet, node::store::CaseId) {
         DocumentKind::Aanmeldbericht,
         Some(ELKIEN),
         json!({
-            "corporatie": ELKIEN, "datum_verzonden": "2025-11-20", "bsn": "123456782",
+            "corporatie": ELKIEN, "datum_verzonden": "2025-11-20", "bsn": BSN.as_str(),
             "achternaam_initialen": "Jansen, P.", "beoogde_uitstroomgemeente": "GM0080"
         }),
     )
@@ -342,16 +349,12 @@ async fn assigned_case() -> (TestNet, node::store::CaseId) {
 
 /// Write a new form at the zorgaanbieder and see it arrive at the Transferpunt.
 async fn honest_nodes_keep_syncing(net: &TestNet) {
-    let case = net.new_case(ZA).await;
-    net.write(
-        ZA,
-        &case,
-        DocumentKind::Registratie,
-        None,
-        registratie(ZA, "111222333"),
-    )
-    .await
-    .unwrap();
+    let case = net
+        .case_with(
+            ZA,
+            &[(DocumentKind::Registratie, registratie(ZA, &OTHER_BSN))],
+        )
+        .await;
     wait_until(
         "a new registratie reaches the Transferpunt",
         WAIT,
@@ -360,7 +363,7 @@ async fn honest_nodes_keep_syncing(net: &TestNet) {
                 .await
                 .get("registratie")
                 .and_then(|r| r.get("bsn"))
-                .is_some_and(|b| b == "111222333")
+                .is_some_and(|b| b == OTHER_BSN.as_str())
         },
     )
     .await;
@@ -556,7 +559,7 @@ async fn changes_authored_as_another_partner_are_refused() {
     // A registratie is the zorgaanbieder's alone to write: pushed whole it is never taken, whoever's it says it is.
     let case = node::store::CaseId::random();
     let doc = format!("c/{case}/registratie");
-    let mut forged = authored_as(ZA, &registratie(ROGUE_ZA, "123456782"));
+    let mut forged = authored_as(ZA, &registratie(ROGUE_ZA, &BSN));
     rogue.sync(&doc, carrying_changes(&mut forged)).await;
     let answer = rogue.answer(&doc).await;
     assert!(
@@ -920,7 +923,7 @@ mod regressions {
             &case,
             DocumentKind::Registratie,
             None,
-            registratie(ZA, "123456782"),
+            registratie(ZA, &BSN),
         )
         .await
         .unwrap();

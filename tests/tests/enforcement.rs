@@ -31,13 +31,14 @@ use std::time::Duration;
 
 use automerge::AutoCommit;
 use automerge::sync::{State, SyncDoc};
+use node::scenario::Person as Canaries;
 use node::store::CaseId;
+use policies::examples::{self as ex, fictitious_bsn as canary_bsn};
 use policies::{DocumentKind as D, Fase, Relation, Voorziening};
 use protocol::{
     Admitted, Connection, DirectoryEntry, Endpoint, FederationCa, Message, PeerId, TlsSetup,
 };
 use serde_json::{Value, json};
-use simulator::faults::scenario::{self, Canaries, canary_bsn};
 use simulator::live::{LiveNet, LiveOptions, eventually, files_contain, wait_until};
 use time::{Duration as TimeDuration, OffsetDateTime};
 use weerthuis_tests::{TestNet, asking, authored_as, carries_changes, carrying_changes};
@@ -90,7 +91,7 @@ fn text_canary(what: &str, tag: u64) -> String {
 
 /// The zorgaanbieder's registratie with these canaries, staying in `verblijf`, coming from `herkomst`.
 fn registratie(c: &Canaries, consent: bool, herkomst: &str, verblijf: &str) -> Value {
-    let mut r = scenario::registratie(c, consent, MO, herkomst);
+    let mut r = ex::registratie(&c.client(), ZA, consent, MO, herkomst, "2025-06-01");
     r["verblijfgemeente"] = json!(verblijf);
     r
 }
@@ -103,25 +104,19 @@ async fn aanmelden(
     herkomst: &str,
     verblijf: &str,
 ) -> CaseId {
-    let case = net.new_case(ZA).await;
-    net.write(
+    net.case_with(
         ZA,
-        &case,
-        D::Registratie,
-        None,
-        registratie(c, consent, herkomst, verblijf),
+        &[
+            (D::Registratie, registratie(c, consent, herkomst, verblijf)),
+            (D::Aanmelding, ex::aanmelding(&c.client(), "2025-06-10")),
+        ],
     )
     .await
-    .unwrap();
-    net.write(ZA, &case, D::Aanmelding, None, scenario::aanmelding(c))
-        .await
-        .unwrap();
-    case
 }
 
 /// The aanmelding rewritten with a new value in a free-text field.
 async fn rewrite_aanmelding(net: &TestNet, case: &CaseId, c: &Canaries, text: &str) {
-    let mut a = scenario::aanmelding(c);
+    let mut a = ex::aanmelding(&c.client(), "2025-06-10");
     a["naam_vorige_verhuurder_of_instantie"] = json!(text);
     net.write(ZA, case, D::Aanmelding, None, a).await.unwrap();
 }
@@ -283,7 +278,7 @@ async fn assign(net: &TestNet, case: &CaseId, c: &Canaries, corporatie: &str, hi
             case,
             D::Bemiddelingsverzoek,
             None,
-            scenario::verzoek("Eenpersoonswoning"),
+            ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Eenpersoonswoning")),
         )
         .await
         .unwrap();
@@ -796,7 +791,7 @@ async fn towards_heerenveen(net: &TestNet, case: &CaseId, c: &Canaries) {
         case,
         D::VervolgWonen,
         None,
-        scenario::vervolg(c, "GM0074"),
+        ex::vervolg_wonen(&c.client(), "GM0074", "2025-09-01"),
     )
     .await
     .unwrap();
@@ -805,7 +800,7 @@ async fn towards_heerenveen(net: &TestNet, case: &CaseId, c: &Canaries) {
         case,
         D::Bemiddelingsverzoek,
         None,
-        scenario::verzoek("Benedenwoning"),
+        ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Benedenwoning")),
     )
     .await
     .unwrap();
@@ -1455,7 +1450,7 @@ async fn a_whole_document_share_is_withdrawn_when_the_relation_ends() {
         &case,
         D::Bemiddelingsverzoek,
         None,
-        scenario::verzoek(&woonwens),
+        ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some(woonwens.as_str())),
     )
     .await
     .unwrap();

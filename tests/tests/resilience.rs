@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use node::store::CaseId;
 use policies::DocumentKind;
+use policies::examples::{self as ex, Client};
 use serde_json::{Value, json};
 use simulator::live::wait_until;
 use weerthuis_tests::TestNet;
@@ -17,16 +18,18 @@ const GM: &str = "gemeente:GM0080";
 const WAIT: Duration = Duration::from_secs(40);
 
 fn registratie(n: usize) -> Value {
-    json!({
-        "achternaam_voorletters": format!("Client{n}, A."), "bsn": "123456782", "geboortedatum": "1990-04-12",
-        "soort_voorziening": "maatschappelijke_opvang", "herkomstgemeente": "GM0080", "verblijfgemeente": "GM0080",
-        "start_verblijf_opvang": "2025-09-01", "betrokken_zorgaanbieder": ZA,
-        "reden_dakloosheid": "Huisuitzetting", "toestemming_gegevensdeling": true, "datum_toestemming": "2025-09-01"
-    })
+    ex::registratie(
+        &Client::numbered(n as u64),
+        ZA,
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+        "2025-09-01",
+    )
 }
 
 fn aanmelding(n: usize) -> Value {
-    json!({ "achternaam_voorletters": format!("Client{n}, A."), "datum_aanmelding": "2025-09-10", "leefsituatie": "alleenstaand" })
+    ex::aanmelding(&Client::numbered(n as u64), "2025-09-10")
 }
 
 /// Register `n` new cases at the zorgaanbieder, each with a registratie and an aanmelding.

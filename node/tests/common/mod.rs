@@ -185,46 +185,30 @@ pub fn validate(kind: DocumentKind, json: &Json) -> Form {
         .unwrap_or_else(|e| panic!("{kind} refused: {e}"))
 }
 
-/// A registratie: text, BSN, dates, gemeenten, enums, a partner id, a bool.
-pub fn registratie_json() -> Json {
-    json!({
-        "achternaam_voorletters": "de Vries, A.B.",
-        "bsn": "999993653",
-        "geboortedatum": "1985-04-12",
-        "herkomstgemeente": "GM0074",
-        "verblijfgemeente": "GM0080",
-        "soort_voorziening": "maatschappelijke_opvang",
-        "eerste_aanmelding_opvang": "2025-08-28",
-        "start_verblijf_opvang": "2025-09-01",
-        "betrokken_zorgaanbieder": "zorgaanbieder:de-zijlen",
-        "toestemming_gegevensdeling": true,
-        "datum_toestemming": "2025-09-01",
-    })
+/// The client of the storage and audit tests (a fictitious BSN).
+pub fn client() -> policies::examples::Client {
+    policies::examples::client_bij_intake()
 }
 
-/// An aanmelding with records.
+/// A registratie (the example form at intake, at this node's zorgaanbieder): text, BSN, dates, gemeenten, enums,
+/// a partner id, a bool.
+pub fn registratie_json() -> Json {
+    policies::examples::registratie_bij_intake()
+}
+
+/// An aanmelding with records (the example form).
 pub fn aanmelding_json() -> Json {
-    json!({
-        "achternaam_voorletters": "de Vries, A.B.",
-        "datum_aanmelding": "2025-09-10",
-        "leefsituatie": "alleenstaand",
-        "hoofdinkomen": "participatiewet",
-        "schuldenproblematiek": "ja",
-        "vorm_ondersteuning_schulden": "budgetbeheer",
-        "inschrijvingen_woningcorporaties": [
-            { "corporatie": "Elkien", "datum_inschrijving": "2024-01-15" },
-            { "corporatie": "WoonFriesland", "datum_inschrijving": "2024-02-01" },
-        ],
-    })
+    policies::examples::aanmelding(&client(), "2025-09-10")
 }
 
 /// A beoordeling with a field list and an integer.
 pub fn beoordeling_json() -> Json {
-    json!({
-        "status": "teruggestuurd_onvolledig",
-        "datum_ontvangen": "2026-01-10",
-        "datum_teruggestuurd": "2026-01-12",
-        "ontbrekende_gegevens": ["registratie.huidig_adres", "aanmelding.mailadres"],
-        "aantal_keer_teruggestuurd": 2,
-    })
+    let mut b = policies::examples::beoordeling_teruggestuurd(
+        "2026-01-10",
+        "2026-01-12",
+        "registratie.huidig_adres",
+    );
+    b["ontbrekende_gegevens"] = json!(["registratie.huidig_adres", "aanmelding.mailadres"]);
+    b["aantal_keer_teruggestuurd"] = json!(2);
+    b
 }
