@@ -5,7 +5,8 @@ use policies::form::Form;
 use policies::{DocumentKind, PartnerId, Role};
 use serde_json::{Map, Value as Json, json};
 
-use crate::service::{LoadedCase, Node, ServiceError};
+use crate::case::LoadedCase;
+use crate::service::{Node, ServiceError};
 use crate::store::{CaseId, User};
 
 fn bad(msg: impl Into<String>) -> ServiceError {
@@ -15,7 +16,7 @@ fn bad(msg: impl Into<String>) -> ServiceError {
 /// The forms of a kind in a loaded case with their instance names (own documents and projected sections).
 fn with_instances(loaded: &LoadedCase, kind: DocumentKind) -> Vec<(String, Json)> {
     let mut out = Vec::new();
-    for (section, form) in loaded.projected.iter().zip(&loaded.projected_forms) {
+    for (section, form) in &loaded.projected_sections {
         if form.kind() == kind {
             let instance = section
                 .split_once('/')

@@ -18,8 +18,8 @@
 
 use policies::{CaseFacts, DocumentKind, PartnerId, Relation, Role};
 
-use crate::service::LoadedCase;
-use crate::sync::projection::Meta;
+use crate::case::LoadedCase;
+use crate::projection::Meta;
 
 /// Whether a partner of role `role` decides relation `r` of another partner to a case, so that its declaration
 /// of it counts: the Transferpunt decides every relation (it assigns the corporatie and chooses the

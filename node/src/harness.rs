@@ -521,7 +521,7 @@ impl LiveNet {
                 && let Ok(json) = crate::doc::read_json(&am)
             {
                 out.insert(
-                    crate::sync::projection::section_name(meta.key.kind, &meta.key.instance),
+                    crate::projection::section_name(meta.key.kind, &meta.key.instance),
                     json,
                 );
             }
@@ -534,7 +534,7 @@ impl LiveNet {
         let mut out = self.documents(at, case).await;
         let node = self.get(at).node();
         if let Ok(loaded) = node.load_case(case).await {
-            for (section, form) in loaded.projected.iter().zip(&loaded.projected_forms) {
+            for (section, form) in &loaded.projected_sections {
                 out.entry(section.clone()).or_insert_with(|| form.to_json());
             }
         }
@@ -576,7 +576,7 @@ impl LiveNet {
         let theirs = self.documents(receiver, case).await;
         let ours = self.documents(sender, case).await;
         for k in &plan.full {
-            let section = crate::sync::projection::section_name(k.kind, &k.instance);
+            let section = crate::projection::section_name(k.kind, &k.instance);
             if theirs.get(&section) != ours.get(&section) {
                 out.push(format!("{section} (whole) differs"));
             }
@@ -597,7 +597,7 @@ impl LiveNet {
             .partition(|p| p.retired);
         for p in &retired {
             let data = match read(&p.snapshot) {
-                Some(Value::Object(m)) => m.keys().any(|k| k != crate::sync::projection::META),
+                Some(Value::Object(m)) => m.keys().any(|k| k != crate::projection::META),
                 _ => false,
             };
             if data {

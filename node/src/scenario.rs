@@ -473,7 +473,7 @@ impl Play {
                 ("case created".to_string(), vec![])
             }
             Act::Write(kind, _) | Act::Edit(kind, _) => {
-                let section = crate::sync::projection::section_name(
+                let section = crate::projection::section_name(
                     *kind,
                     if kind.spec().multiple { &writer } else { "" },
                 );

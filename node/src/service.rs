@@ -22,7 +22,9 @@ use time::OffsetDateTime;
 use tokio::sync::{Mutex, broadcast};
 
 use crate::audit::{AuditEntry, Operation, Pseudonymiser, StoredEntry};
+use crate::case::{LoadedCase, LocalDoc};
 use crate::doc::{self, DocError};
+use crate::facts::facts_of;
 use crate::store::{CaseId, Change, Clock, DocKey, Store, StoreError, User, WriteError};
 
 /// Why a request to the node failed. Each variant maps to one HTTP status.
@@ -136,7 +138,7 @@ pub struct Node {
     /// the same document would otherwise produce two Automerge changes with the same actor and sequence number.
     write_lock: Mutex<()>,
     /// Case documents with who wrote what, as last read (the sync plan reads them for every peer).
-    local_docs: crate::sync::plan::LocalDocCache,
+    local_docs: crate::case::LocalDocCache,
 }
 
 impl std::fmt::Debug for Node {
@@ -177,7 +179,7 @@ impl Node {
     }
 
     /// Case documents as last read, for the sync plan.
-    pub fn local_doc_cache(&self) -> &crate::sync::plan::LocalDocCache {
+    pub fn local_doc_cache(&self) -> &crate::case::LocalDocCache {
         &self.local_docs
     }
 
@@ -318,6 +320,46 @@ impl Node {
         }
     }
 
+    /// The case documents of a case as `node` holds them, with who wrote them. A document whose heads have not
+    /// changed since it was last read comes from the node's cache: walking a document's whole history on every plan
+    /// would cost more than everything else a plan does.
+    pub async fn local_docs(&self, case: &CaseId) -> Vec<LocalDoc> {
+        let validator = policies::Validator::new(self.gemeenten(), self.clock_now().date());
+        let mut out = Vec::new();
+        let Ok(metas) = self.store().list_documents(case).await else {
+            return out;
+        };
+        for meta in metas {
+            if let Some(cached) = self.local_doc_cache().get(&meta.doc_id, &meta.heads) {
+                out.push(cached);
+                continue;
+            }
+            let Ok(Some(stored)) = self.store().load_document(&meta.key).await else {
+                continue;
+            };
+            let Ok(mut am) = stored.to_automerge(self.partner()) else {
+                continue;
+            };
+            let Ok(json) = crate::doc::read_json(&am) else {
+                continue;
+            };
+            let Ok(form) = validator.partial_form(meta.key.kind, &json) else {
+                continue;
+            };
+            let (authors, creator) = crate::case::authors_of(&mut am, meta.key.kind);
+            let doc = LocalDoc {
+                key: meta.key.clone(),
+                form,
+                authors,
+                creator,
+            };
+            self.local_doc_cache()
+                .put(meta.doc_id.clone(), stored.meta.heads.clone(), doc.clone());
+            out.push(doc);
+        }
+        out
+    }
+
     /// Load every form of a case, as this node holds it: its own and received documents, and the fields other
     /// partners projected to it, with the relations they declared this node has.
     pub async fn load_case(&self, id: &CaseId) -> Result<LoadedCase, ServiceError> {
@@ -342,7 +384,7 @@ impl Node {
                 continue;
             }
             let am = doc::load(&p.snapshot, [])?;
-            let content = crate::sync::projection::read(&am, &self.validator());
+            let content = crate::projection::read(&am, &self.validator());
             loaded.add_projection(p.sender.parse::<PartnerId>().ok(), content);
         }
         Ok(loaded)
@@ -409,7 +451,7 @@ impl Node {
             }
             DocumentKind::Melding if existing.is_none() => loaded
                 .section_senders
-                .get(&crate::sync::projection::section_name(kind, &instance))
+                .get(&crate::projection::section_name(kind, &instance))
                 .map(ToString::to_string),
             _ => None,
         };
@@ -477,15 +519,12 @@ impl Node {
             // Not a document of this node's own: the fields another partner projected to it, read only.
             None => {
                 let loaded = self.load_case(case_id).await?;
-                let section = crate::sync::projection::section_name(kind, &instance);
-                let section_plain = crate::sync::projection::section_name(kind, "");
+                let section = crate::projection::section_name(kind, &instance);
+                let section_plain = crate::projection::section_name(kind, "");
                 loaded
-                    .projected
+                    .projected_sections
                     .iter()
-                    .zip(&loaded.projected_forms)
-                    .find(|(s, _)| {
-                        **s == section || (**s == section_plain && !kind.spec().multiple)
-                    })
+                    .find(|(s, _)| *s == section || (*s == section_plain && !kind.spec().multiple))
                     .map(|(_, f)| f.clone())
                     .ok_or_else(|| ServiceError::NotFound(format!("{kind} van casus {case_id}")))?
             }
@@ -509,7 +548,7 @@ impl Node {
         let LoadedCase {
             docs: case,
             keys,
-            projected,
+            projected_sections,
             ..
         } = self.load_case(&id).await?;
         let mut documenten: Vec<String> = keys
@@ -523,7 +562,7 @@ impl Node {
             })
             .collect();
         // What other partners projected to this node, read only.
-        for s in projected {
+        for (s, _) in projected_sections {
             if !documenten.contains(&s) {
                 documenten.push(s);
             }
@@ -655,58 +694,6 @@ impl Node {
             .policy_version(&self.policy().meta.version)
     }
 }
-
-/// A case as this node holds it.
-#[derive(Debug, Clone, Default)]
-pub struct LoadedCase {
-    /// Its forms: own, received whole, and the fields projected to this node.
-    pub docs: CaseDocuments,
-    /// The form documents stored (not projections).
-    pub keys: Vec<DocKey>,
-    /// The sections received in projections (`registratie`, `aanmeldbericht/corporatie:elkien`).
-    pub projected: Vec<String>,
-    /// The forms of those sections, in the same order.
-    pub projected_forms: Vec<policies::form::Form>,
-    /// Who sent each section received in a projection: a melding instance another partner projected here is
-    /// that partner's.
-    pub section_senders: std::collections::BTreeMap<String, PartnerId>,
-    /// What each sender of a projection declared in its `_meta`. Which of them count is
-    /// [`crate::facts::authorities`]' business.
-    pub declarations: std::collections::BTreeMap<PartnerId, crate::sync::projection::Meta>,
-}
-
-impl LoadedCase {
-    /// A case as held by a node that has these form documents and has received no projection yet.
-    pub fn new(docs: CaseDocuments, keys: Vec<DocKey>) -> LoadedCase {
-        LoadedCase {
-            docs,
-            keys,
-            ..LoadedCase::default()
-        }
-    }
-
-    /// Add what a projection received from `sender` holds: its forms, and the facts the sender declared.
-    pub fn add_projection(
-        &mut self,
-        sender: Option<PartnerId>,
-        content: crate::sync::projection::Content,
-    ) {
-        let crate::sync::projection::Content { forms, meta, .. } = content;
-        if let (Some(sender), Some(meta)) = (sender.clone(), meta) {
-            self.declarations.insert(sender, meta);
-        }
-        for (section, form) in forms {
-            if let Some(sender) = &sender {
-                self.section_senders.insert(section.clone(), sender.clone());
-            }
-            self.projected.push(section);
-            self.projected_forms.push(form.clone());
-            self.docs.insert(form);
-        }
-    }
-}
-
-pub use crate::facts::{accepting as facts_accepting, add_relations, facts_of};
 
 /// The fields a whole-form write sets, changes or empties.
 fn touched_fields(kind: DocumentKind, old: Option<&Json>, new: &Form) -> Vec<FieldId> {

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use node::service::LoadedCase;
+use node::case::LoadedCase;
+use node::case::LocalDoc;
+use node::projection::Meta;
 use node::store::CaseId;
 use node::store::DocKey;
 use node::sync::accept::{self, FormContext};
-use node::sync::plan::{self, LocalDoc, may_write_into};
-use node::sync::projection::Meta;
+use node::sync::plan::{self, may_write_into};
 use policies::{
     CaseDocuments, DocumentKind as D, Fase, FieldSet, Form, Gemeenten, PartnerId, Policy, Relation,
     Validator,

@@ -4,11 +4,12 @@
 
 use automerge::AutoCommit;
 use automerge::sync::{State, SyncDoc};
-use node::service::LoadedCase;
+use node::case::LoadedCase;
+use node::case::{LocalDoc, authors_of};
+use node::projection::Meta;
 use node::store::CaseId;
 use node::store::DocKey;
-use node::sync::plan::{self, LocalDoc, Plan};
-use node::sync::projection::Meta;
+use node::sync::plan::Plan;
 use node::sync::receive::{
     self, Context, Counter, Effect, MAX_DEFERRED, Need, PeerState, View, on_message,
 };
@@ -99,7 +100,7 @@ fn written_by(author: &str, f: &Form) -> AutoCommit {
 
 /// The same document as this node keeps it for planning.
 fn local(k: DocKey, mut am: AutoCommit) -> LocalDoc {
-    let (authors, creator) = plan::authors_of(&mut am, k.kind);
+    let (authors, creator) = authors_of(&mut am, k.kind);
     let json = node::doc::read_json(&am).unwrap();
     LocalDoc {
         form: form(k.kind, &json),

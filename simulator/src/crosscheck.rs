@@ -79,7 +79,7 @@ pub struct Checked {
 pub async fn live_view(net: &LiveNet, at: &str, case: &CaseId) -> BTreeMap<String, Json> {
     let mut sections = net.documents(at, case).await;
     if let Ok(loaded) = net.get(at).node().load_case(case).await {
-        for (section, form) in loaded.projected.iter().zip(&loaded.projected_forms) {
+        for (section, form) in &loaded.projected_sections {
             merge_section(&mut sections, section, form.to_json());
         }
     }

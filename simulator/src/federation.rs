@@ -8,7 +8,7 @@
 //!    involved in the case (and with one uninvolved partner of each role, a *bystander*, standing in for all of
 //!    them — the policy cannot tell uninvolved partners of a role apart) using [`node::sync::plan::plan`];
 //!    whole documents and projections arrive as the receiving node would store them
-//!    ([`node::sync::projection::content_of`], [`node::service::LoadedCase::add_projection`]), and nodes that
+//!    ([`node::projection::content_of`], [`node::case::LoadedCase::add_projection`]), and nodes that
 //!    received something plan again, until nothing changes.
 //!
 //! The network is perfect and instant here: faults are [`crate::faults`]' business, with real nodes over real QUIC.
@@ -20,12 +20,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use node::service::{LoadedCase, decide_write, facts_of};
+use node::case::{LoadedCase, LocalDoc};
+use node::facts::facts_of;
+use node::projection::{self, Content};
+use node::service::decide_write;
 use node::store::CaseId;
 use node::store::DocKey;
 use node::sync::accept;
-use node::sync::plan::{LocalDoc, plan};
-use node::sync::projection::{self, Content};
+use node::sync::plan::plan;
 use policies::{DocumentKind, FieldId, PartnerId, Policy, Role, Validator};
 use serde_json::{Map, Value as Json};
 

@@ -39,8 +39,8 @@ use std::path::Path;
 
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, ScalarValue};
+use node::projection::{META, parse_section};
 use node::store::{CaseId, Store};
-use node::sync::projection::{META, parse_section};
 use policies::form::Form;
 use policies::model::FieldType;
 use policies::{
@@ -916,7 +916,7 @@ impl Oracle {
                 Place::Document { kind, instance } => (
                     format!(
                         "case document {}",
-                        node::sync::projection::section_name(*kind, instance)
+                        node::projection::section_name(*kind, instance)
                     ),
                     None,
                     false,
@@ -1241,7 +1241,7 @@ impl Oracle {
         let mut authors: BTreeMap<String, BTreeSet<PartnerId>> = BTreeMap::new();
         let mut consent_ever = false;
         for (author, kind, instance, form) in written {
-            let section = node::sync::projection::section_name(*kind, instance);
+            let section = node::projection::section_name(*kind, instance);
             if *kind == DocumentKind::Registratie
                 && form.bool("toestemming_gegevensdeling") == Some(true)
             {
@@ -1425,7 +1425,7 @@ fn truth_of(
     let mut docs = CaseDocuments::new();
     let mut consent_ever = false;
     for ((kind, instance), (changes, by)) in by_doc {
-        let section = node::sync::projection::section_name(kind, &instance);
+        let section = node::projection::section_name(kind, &instance);
         if kind == DocumentKind::Registratie {
             consent_ever = set_ops(&changes).iter().any(|op| {
                 op.path == ["toestemming_gegevensdeling"]

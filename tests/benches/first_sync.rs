@@ -53,7 +53,7 @@ async fn check_transferpunt(net: &TestNet, expect: &[(CaseId, String)]) -> (usiz
         };
         let mut has_reg = false;
         let mut has_tel = false;
-        for (section, form) in loaded.projected.iter().zip(&loaded.projected_forms) {
+        for (section, form) in &loaded.projected_sections {
             let v = form.to_json();
             json_bytes += serde_json::to_vec(&v).unwrap().len() as u64;
             has_reg |= section == "registratie" && v.get("bsn").is_some();

@@ -63,7 +63,7 @@ fn registratie(zorgaanbieder: &str, bsn: &str) -> Value {
 /// holding the registratie and the facts (a registratie is only ever the zorgaanbieder's to write, so it never
 /// travels whole).
 async fn rogue_registers(net: &TestNet, rogue: &Rogue, case: &node::store::CaseId) {
-    let meta = serde_json::to_value(node::sync::projection::Meta {
+    let meta = serde_json::to_value(node::projection::Meta {
         receiver_relations: vec![policies::Relation::Transferpunt],
         sender_relations: vec![policies::Relation::BetrokkenZorgaanbieder],
         phase: policies::Fase::Registratie,
@@ -585,7 +585,7 @@ async fn changes_authored_as_another_partner_are_refused() {
     // A projection for the Transferpunt, written as if by kwadrant.
     let case3 = node::store::CaseId::random();
     let doc3 = format!("p/{case3}/{ROGUE_ZA}/{TP}/1");
-    let meta = serde_json::to_value(node::sync::projection::Meta {
+    let meta = serde_json::to_value(node::projection::Meta {
         receiver_relations: vec![policies::Relation::Transferpunt],
         sender_relations: vec![policies::Relation::BetrokkenZorgaanbieder],
         phase: policies::Fase::Aanmelding,
@@ -872,7 +872,7 @@ mod regressions {
     async fn a_corporatie_declaring_itself_assigned_gets_nothing() {
         let (mut net, case) = assigned_case().await;
         let mut rogue = Rogue::connect(&mut net, ROGUE, TP).await;
-        let meta = serde_json::to_value(node::sync::projection::Meta {
+        let meta = serde_json::to_value(node::projection::Meta {
             receiver_relations: vec![policies::Relation::Transferpunt],
             sender_relations: vec![policies::Relation::ToegewezenCorporatie],
             phase: policies::Fase::Bemiddeling,

@@ -11,7 +11,8 @@ pub use ::monitor::{
 use policies::DocumentKind;
 use policies::form::Form;
 
-use crate::service::{LoadedCase, Node, ServiceError};
+use crate::case::LoadedCase;
+use crate::service::{Node, ServiceError};
 
 /// Instance forms come from the projected sections (`reactie/corporatie:elkien`, `gemeente/gemeente:GM0080`)
 /// and from the instance documents the node stores itself, whose keys name the instance.
@@ -22,9 +23,8 @@ impl HeldCase for LoadedCase {
 
     fn instances(&self, kind: DocumentKind) -> Vec<Instance> {
         let mut out: Vec<Instance> = self
-            .projected
+            .projected_sections
             .iter()
-            .zip(&self.projected_forms)
             .filter_map(|(section, form)| {
                 let (k, partner) = section.split_once('/')?;
                 (k == kind.name()).then(|| instance(partner, form))

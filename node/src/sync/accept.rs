@@ -13,11 +13,11 @@ use automerge::{ActorId, AutoCommit, Change};
 use policies::form::Form;
 use policies::{CaseFacts, DocumentKind, FieldId, FieldSet, PartnerId, Policy, Relation, Role};
 
-use super::check;
 use super::plan::{Plan, may_write_into};
-use super::projection::{self, META, Meta};
+use crate::case::LoadedCase;
 use crate::facts;
-use crate::service::LoadedCase;
+use crate::ops;
+use crate::projection::{self, META, Meta};
 use crate::store::DocKey;
 
 /// Why a message was refused: told to the peer and recorded as a security event.
@@ -226,7 +226,7 @@ pub fn form_changes(
     let peer_actor = crate::doc::actor_for(peer);
     let my_actor = crate::doc::actor_for(me);
     let mut fields: Vec<FieldId> = Vec::new();
-    for op in check::touched(fork, new) {
+    for op in ops::touched(fork, new) {
         // A change new to this node cannot be its own echo: one under this node's actor id is forged.
         if op.actor == my_actor {
             return Err(Refusal::new(format!(
@@ -280,7 +280,7 @@ pub fn projection_facts(
             "the projection declares relations this node's role cannot have",
         ));
     }
-    let case_known = !loaded.keys.is_empty() || !loaded.projected.is_empty();
+    let case_known = !loaded.keys.is_empty() || !loaded.projected_sections.is_empty();
     let before = facts::facts_of(me, loaded, &[sender]);
     let relates_by_data = before
         .relations_of(sender)
@@ -338,7 +338,7 @@ pub fn projection_changes(
     let allowed = allowed_from(policy, sender, me, facts);
     let sender_actor = crate::doc::actor_for(sender);
     let mut fields = Vec::new();
-    for op in check::touched(fork, new) {
+    for op in ops::touched(fork, new) {
         if op.actor != sender_actor {
             return Err(Refusal::new(format!(
                 "a projection is written by its sender only, not by another actor relayed by {sender}"

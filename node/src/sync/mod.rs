@@ -10,9 +10,7 @@
 //! a projection for that peer, and nothing is stored that did not pass the checks in [`receive`].
 
 pub mod accept;
-pub mod check;
 pub mod plan;
-pub mod projection;
 pub mod receive;
 mod session;
 pub mod wire;

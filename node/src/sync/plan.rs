@@ -12,30 +12,15 @@
 //! instance of it. Every other field the policy lets the peer receive goes into the projection this node writes for
 //! the peer, with the facts it was decided on.
 
-use std::collections::BTreeMap;
-
 use automerge::ActorId;
 use policies::form::Form;
 use policies::{CaseFacts, DocumentKind, FieldSet, PartnerId, Policy, Relation};
 use serde_json::{Map, Value as Json};
 
-use super::projection::{self, Meta};
-use crate::service::LoadedCase;
+use crate::case::{LoadedCase, LocalDoc};
+use crate::projection::{self, Meta};
 use crate::store::CaseId;
 use crate::store::DocKey;
-
-/// A case document as held here: its key, content and who wrote what in it.
-#[derive(Debug, Clone)]
-pub struct LocalDoc {
-    /// Its key.
-    pub key: DocKey,
-    /// Its content, validated.
-    pub form: Form,
-    /// For every actor in its history, the fields its changes set or removed.
-    pub authors: BTreeMap<ActorId, FieldSet>,
-    /// The actor of its first change: who created this instance.
-    pub creator: Option<ActorId>,
-}
 
 /// What to share with one peer for one case.
 #[derive(Debug, Clone, Default)]
@@ -118,7 +103,7 @@ pub fn plan(
     }
     // Fields this node received in projections may travel on where a flow says so (a gemeente forwarding an
     // aanmelding), unless this node holds the same form itself.
-    for (section, form) in loaded.projected.iter().zip(&loaded.projected_forms) {
+    for (section, form) in &loaded.projected_sections {
         let held_here = project.iter().any(|(s, _)| s == section)
             || docs
                 .iter()
@@ -173,106 +158,6 @@ pub fn plan(
     plan
 }
 
-/// The case documents of a case as `node` holds them, with who wrote them. A document whose heads have not
-/// changed since it was last read comes from the node's cache: walking a document's whole history on every plan
-/// would cost more than everything else a plan does.
-pub async fn local_docs(node: &crate::service::Node, case: &CaseId) -> Vec<LocalDoc> {
-    let validator = policies::Validator::new(node.gemeenten(), node.clock_now().date());
-    let mut out = Vec::new();
-    let Ok(metas) = node.store().list_documents(case).await else {
-        return out;
-    };
-    for meta in metas {
-        if let Some(cached) = node.local_doc_cache().get(&meta.doc_id, &meta.heads) {
-            out.push(cached);
-            continue;
-        }
-        let Ok(Some(stored)) = node.store().load_document(&meta.key).await else {
-            continue;
-        };
-        let Ok(mut am) = stored.to_automerge(node.partner()) else {
-            continue;
-        };
-        let Ok(json) = crate::doc::read_json(&am) else {
-            continue;
-        };
-        let Ok(form) = validator.partial_form(meta.key.kind, &json) else {
-            continue;
-        };
-        let (authors, creator) = authors_of(&mut am, meta.key.kind);
-        let doc = LocalDoc {
-            key: meta.key.clone(),
-            form,
-            authors,
-            creator,
-        };
-        node.local_doc_cache()
-            .put(meta.doc_id.clone(), stored.meta.heads.clone(), doc.clone());
-        out.push(doc);
-    }
-    out
-}
-
-/// Case documents as last read, by document id and heads (see [`local_docs`]). Bounded: emptied when full.
-#[derive(Debug, Default)]
-pub struct LocalDocCache(
-    std::sync::Mutex<
-        std::collections::HashMap<crate::store::DocId, (Vec<automerge::ChangeHash>, LocalDoc)>,
-    >,
-);
-
-/// Most documents [`LocalDocCache`] keeps.
-pub const LOCAL_DOC_CACHE: usize = 20_000;
-
-impl LocalDocCache {
-    fn get(&self, id: &crate::store::DocId, heads: &[automerge::ChangeHash]) -> Option<LocalDoc> {
-        let map = self.0.lock().expect("local doc cache lock");
-        map.get(id)
-            .filter(|(h, _)| h.as_slice() == heads)
-            .map(|(_, d)| d.clone())
-    }
-
-    fn put(&self, id: crate::store::DocId, heads: Vec<automerge::ChangeHash>, doc: LocalDoc) {
-        let mut map = self.0.lock().expect("local doc cache lock");
-        if map.len() >= LOCAL_DOC_CACHE {
-            map.clear();
-        }
-        map.insert(id, (heads, doc));
-    }
-
-    /// Forget a document (deleted).
-    pub fn remove(&self, id: &crate::store::DocId) {
-        self.0.lock().expect("local doc cache lock").remove(id);
-    }
-}
-
-/// Who wrote which fields of a case document, over its whole history, and who created it.
-pub fn authors_of(
-    am: &mut automerge::AutoCommit,
-    kind: DocumentKind,
-) -> (BTreeMap<ActorId, FieldSet>, Option<ActorId>) {
-    let changes = am.get_changes(&[]);
-    let creator = changes.first().map(|c| c.actor_id().clone());
-    let mut authors: BTreeMap<ActorId, FieldSet> = BTreeMap::new();
-    for c in &changes {
-        authors.entry(c.actor_id().clone()).or_default();
-    }
-    for op in super::check::touched(am, &changes) {
-        let field = op
-            .path
-            .as_ref()
-            .and_then(|p| p.first())
-            .and_then(|f| kind.field(f));
-        let set = authors.entry(op.actor).or_default();
-        match field {
-            Some(field) => set.insert(field),
-            // An operation that cannot be traced to a field might touch any: it must not pass as none.
-            None => *set = set.union(FieldSet::document(kind)),
-        }
-    }
-    (authors, creator)
-}
-
 /// What `node` shares with `peer` for a case now: the plan its sync session makes (and what the simulator checks
 /// convergence against).
 pub async fn plan_for(
@@ -281,6 +166,6 @@ pub async fn plan_for(
     case: &CaseId,
 ) -> Option<Plan> {
     let loaded = node.load_case(case).await.ok()?;
-    let docs = local_docs(node, case).await;
+    let docs = node.local_docs(case).await;
     Some(plan(&node.policy(), node.partner(), peer, &loaded, &docs))
 }

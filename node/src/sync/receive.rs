@@ -18,12 +18,12 @@ use protocol::Message;
 use protocol::sync::SyncSession;
 
 use super::accept::{self, Refusal};
-use super::plan::{self, LocalDoc, Plan};
-use super::projection::{self, META};
+use super::plan::{self, Plan};
 use super::wire::WireDoc;
 use crate::audit::{Operation, Status};
+use crate::case::{LoadedCase, LocalDoc, authors_of};
 use crate::doc;
-use crate::service::LoadedCase;
+use crate::projection::{self, META};
 use crate::store::{CaseId, Change, DocKey, ProjectionRecord};
 
 /// Most documents a session remembers to offer or ask for again.
@@ -644,7 +644,7 @@ fn projection_sync(
         .unwrap_or_else(|| (doc::new_document(cx.me), SyncSession::new()));
     let peer = state.peer.clone();
     let outcome = session.receive_checked(&mut am, data, |fork, new| {
-        if super::check::touched(fork, new).is_empty() {
+        if crate::ops::touched(fork, new).is_empty() {
             return Ok(Vec::new());
         }
         let content = projection::read(fork, cx.validator);
@@ -766,7 +766,7 @@ fn document_withdrawn(
     let Some((mut am, _)) = view.doc else {
         return Vec::new();
     };
-    let (_, creator) = plan::authors_of(&mut am, k.kind);
+    let (_, creator) = authors_of(&mut am, k.kind);
     if creator != Some(doc::actor_for(&state.peer)) {
         tracing::debug!(peer = %state.peer, doc = %name, "a Forget for a document the peer did not create: ignored");
         return Vec::new();

@@ -12,11 +12,11 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::Inner;
 use super::plan::{self, Plan};
-use super::projection::{self, META};
 use super::receive::{self, Counter, Effect, Need, PeerState, Record, View};
 use super::wire::WireDoc;
 use crate::audit::AuditEntry;
 use crate::doc;
+use crate::projection::{self, META};
 use crate::store::{CaseId, ProjectionRecord};
 
 struct Session {
@@ -277,7 +277,7 @@ impl Session {
             self.retry_later(case);
             return;
         };
-        let docs = plan::local_docs(&node, case).await;
+        let docs = node.local_docs(case).await;
         let policy = node.policy();
         let plan = plan::plan(&policy, self.me(), &self.state.peer, &loaded, &docs);
         tracing::debug!(peer = %self.state.peer, case = %case, full = plan.full.len(), projected = plan.projection_fields.len(), "reconcile");
@@ -352,7 +352,7 @@ impl Session {
     /// receiver is. Under `"keep"` a withdrawal only stops them: what the peer lawfully received stays with it.
     async fn withdraw_whole(
         &mut self,
-        docs: &[plan::LocalDoc],
+        docs: &[crate::case::LocalDoc],
         plan: &Plan,
         on_withdrawal: policies::policy::Withdrawal,
     ) {
@@ -617,7 +617,7 @@ impl Session {
             Need::Form(k) => {
                 let case = node.load_case(&k.case).await.ok();
                 let docs = match case {
-                    Some(_) => plan::local_docs(&node, &k.case).await,
+                    Some(_) => node.local_docs(&k.case).await,
                     None => Vec::new(),
                 };
                 let stored = store.load_document(&k.clone()).await.ok().flatten();

@@ -19,7 +19,7 @@ impl Model {
     pub(super) fn update(&mut self, policy: &Policy, validator: &Validator<'_>) {
         let mut docs = CaseDocuments::new();
         for (section, (json, _)) in &self.sections {
-            let Some((kind, _)) = node::sync::projection::parse_section(section) else {
+            let Some((kind, _)) = node::projection::parse_section(section) else {
                 continue;
             };
             if let Ok(form) = validator
@@ -35,7 +35,7 @@ impl Model {
             .collect();
         let facts = docs.facts(partners.iter());
         for (section, (json, authors)) in &self.sections {
-            let Some((kind, instance)) = node::sync::projection::parse_section(section) else {
+            let Some((kind, instance)) = node::projection::parse_section(section) else {
                 continue;
             };
             let addressee: Option<PartnerId> = instance.parse().ok();

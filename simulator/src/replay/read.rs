@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use node::audit::{Operation, Status, StoredEntry};
+use node::projection::Meta;
 use node::service::Node;
 use node::store::{CaseId, StoreError};
-use node::sync::projection::Meta;
 use node::sync::wire::WireDoc;
 use policies::{CaseFacts, DocumentKind, FieldId, FieldSet, PartnerId, Policy};
 use time::OffsetDateTime;
@@ -237,7 +237,7 @@ impl<'a> Reader<'a> {
                 .load_case(case)
                 .await
                 .ok()
-                .map(|l| node::service::facts_of(&self.me, &l, &[receiver]));
+                .map(|l| node::facts::facts_of(&self.me, &l, &[receiver]));
             self.current.insert(key.clone(), f);
         }
         self.current[&key].clone()
@@ -310,8 +310,8 @@ async fn projection_histories(node: &Node, case: &CaseId) -> Vec<(String, Partne
                 .and_then(|f| node::doc::read_json(&f).ok());
             let (fields, meta) = match content {
                 Some(serde_json::Value::Object(root)) => (
-                    node::sync::projection::fields_of(&root),
-                    root.get(node::sync::projection::META)
+                    node::projection::fields_of(&root),
+                    root.get(node::projection::META)
                         .and_then(|m| serde_json::from_value::<Meta>(m.clone()).ok()),
                 ),
                 _ => (FieldSet::EMPTY, None),
@@ -346,7 +346,7 @@ async fn held_fields(node: &Node, case: &CaseId) -> Vec<(Option<PartnerId>, Fiel
             .collect();
         out.push((key.instance.parse().ok(), set));
     }
-    for (section, form) in loaded.projected.iter().zip(&loaded.projected_forms) {
+    for (section, form) in &loaded.projected_sections {
         let instance = section.split_once('/').and_then(|(_, i)| i.parse().ok());
         out.push((instance, form.field_ids().collect()));
     }
