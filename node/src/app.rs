@@ -47,6 +47,21 @@ pub enum AppError {
     /// The audit key is malformed.
     #[error("{0}: expected 64 hex digits")]
     BadKey(PathBuf),
+    /// A file is not the signed federation directory it should be.
+    #[error("{path} is not a signed directory: {cause}")]
+    NotADirectory {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        cause: serde_json::Error,
+    },
+    /// The node's certificate, key or the federation's CA or directory do not hold together (a signature that
+    /// does not verify, a key that is not the certificate's).
+    #[error(transparent)]
+    Pki(#[from] protocol::pki::PkiError),
+    /// The federation side could not start.
+    #[error(transparent)]
+    Federation(#[from] crate::sync::FederationError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
@@ -153,13 +168,13 @@ pub async fn open_with_clock(dir: &Path, clock: Clock) -> Result<(Config, Arc<No
 }
 
 /// Read a signed directory and verify it against the CA certificate.
-pub fn load_directory(ca_cert: &Path, signed: &Path) -> anyhow::Result<protocol::pki::Directory> {
-    use anyhow::Context as _;
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
-    };
+pub fn load_directory(ca_cert: &Path, signed: &Path) -> Result<protocol::pki::Directory, AppError> {
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(io(p));
     let signed_directory: protocol::pki::SignedDirectory = serde_json::from_str(&read(signed)?)
-        .with_context(|| format!("{} is not a signed directory", signed.display()))?;
+        .map_err(|cause| AppError::NotADirectory {
+            path: signed.to_path_buf(),
+            cause,
+        })?;
     Ok(signed_directory.verify(&read(ca_cert)?)?)
 }
 
@@ -168,12 +183,9 @@ pub fn start_federation(
     dir: &Path,
     files: &crate::config::FederationFiles,
     node: Arc<Node>,
-) -> anyhow::Result<crate::sync::Federation> {
-    use anyhow::Context as _;
+) -> Result<crate::sync::Federation, AppError> {
     let f = files.resolved(dir);
-    let read = |p: &PathBuf| {
-        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
-    };
+    let read = |p: &PathBuf| std::fs::read_to_string(p).map_err(io(p));
     let tls = protocol::TlsSetup::from_pem(
         &read(&f.certificate)?,
         &read(&f.key)?,
@@ -190,7 +202,9 @@ pub fn start_federation(
             faults: None,
         },
     )?;
-    tracing::info!(addr = %fed.local_addr()?, "federation listening");
+    if let Ok(addr) = fed.local_addr() {
+        tracing::info!(%addr, "federation listening");
+    }
     Ok(fed)
 }
 

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 pub use cli::{Args, KindArg, main, replay_command};
 pub use params::{Disruption, Params};
-pub use runner::run;
+pub use runner::{FaultError, run};
 
 /// A kind of fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]

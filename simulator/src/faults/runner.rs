@@ -19,6 +19,23 @@ use super::report::{canonical, fnv};
 use super::{Kind, Run, RunOptions};
 use crate::live::{LiveNet, LiveOptions, files_contain};
 
+/// A fault run could not be carried out (not: the federation failed a check — that is in [`Run`]).
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    /// The in-process federation could not be started, or a node not recovered.
+    #[error(transparent)]
+    Net(#[from] node::harness::LiveError),
+    /// A step of the scenario could not be taken.
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
+    /// A node's store failed while the run edited it.
+    #[error(transparent)]
+    Store(#[from] node::store::StoreError),
+    /// A file of the run could not be written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// One run in progress: the federation, what the seed decided, the scenario's state and the model.
 pub(super) struct Runner {
     net: LiveNet,
@@ -43,7 +60,7 @@ fn clock() -> node::store::Clock {
 }
 
 /// Run one (seed, kind).
-pub async fn run(seed: u64, kind: Kind, options: &RunOptions) -> anyhow::Result<Run> {
+pub async fn run(seed: u64, kind: Kind, options: &RunOptions) -> Result<Run, FaultError> {
     let steps = scenario::steps(&scenario::canaries(seed));
     let params = Params::draw(seed, kind, steps.len());
     let factory: Option<crate::live::FaultFactory> = if kind == Kind::Crash {
@@ -208,7 +225,7 @@ impl Runner {
         self.active = Some(d.clone());
     }
 
-    async fn end_disruption(&mut self) -> anyhow::Result<()> {
+    async fn end_disruption(&mut self) -> Result<(), FaultError> {
         let Some(d) = self.active.take() else {
             return Ok(());
         };
@@ -226,7 +243,7 @@ impl Runner {
         Ok(())
     }
 
-    async fn step(&mut self, i: usize) -> anyhow::Result<()> {
+    async fn step(&mut self, i: usize) -> Result<(), FaultError> {
         let s = self.steps[i].clone();
         let done = self.play.step(&self.net, &s, self.limit).await?;
         let writer = done.writer.clone();
