@@ -1535,7 +1535,11 @@ async fn fingerprint(net: &LiveNet, case: &CaseId) -> Vec<u8> {
     out
 }
 
-/// Wait until what the nodes store of `case` has not changed for `quiet`, at most `limit`; whether it settled.
+/// Wait until the federation has settled for `case`, at most `limit`; whether it settled. Settled: what the nodes
+/// store of the case has not changed for `quiet`, and every node holds what every sender's plan gives it (no
+/// projection to rotate away, no `Forget` still on its way). A quiet spell alone is not enough on a busy machine: a
+/// withdrawal can sit in a queue longer than any fixed wait, and the oracle would judge a state the federation
+/// was still leaving. Only *when* to judge comes from the plan; *what* may be held comes from the policy alone.
 pub async fn settle(
     net: &LiveNet,
     case: &CaseId,
@@ -1552,12 +1556,33 @@ pub async fn settle(
             last = now;
             since = tokio::time::Instant::now();
         } else if since.elapsed() >= quiet {
-            return true;
+            if carried_out(net, case).await {
+                return true;
+            }
+            since = tokio::time::Instant::now();
         }
         if tokio::time::Instant::now() > deadline {
             return false;
         }
     }
+}
+
+/// Whether every running node holds of `case` exactly what every other node's plan gives it.
+async fn carried_out(net: &LiveNet, case: &CaseId) -> bool {
+    let running: Vec<String> = net
+        .nodes
+        .values()
+        .filter(|n| n.node.is_some())
+        .map(|n| n.id.to_string())
+        .collect();
+    for sender in &running {
+        for receiver in running.iter().filter(|r| *r != sender) {
+            if !net.plan_differences(sender, receiver, case).await.is_empty() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Play a population event by event through a [`LiveNet`] of its partners (which run the shipped covenant
