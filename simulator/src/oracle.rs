@@ -1577,7 +1577,11 @@ async fn carried_out(net: &LiveNet, case: &CaseId) -> bool {
         .collect();
     for sender in &running {
         for receiver in running.iter().filter(|r| *r != sender) {
-            if !net.plan_differences(sender, receiver, case).await.is_empty() {
+            if !net
+                .plan_differences(sender, receiver, case)
+                .await
+                .is_empty()
+            {
                 return false;
             }
         }

@@ -484,44 +484,74 @@ fn form_sync(
     };
     let may_push = carries && accept::may_push(&fcx);
     if !shared && !may_push {
-        let mut effects = Vec::new();
-        if carries {
-            tracing::warn!(peer = %peer, doc = %name, "security event: changes pushed for a document the peer may not write into");
-            effects.push(Effect::Count(Counter::Refused));
-            effects.push(Effect::Record(Record::security_event(
-                Some(&k.case),
-                None,
-                Vec::new(),
-                &format!("{peer} pushed changes to {name}, which it may not write into"),
-            )));
-            if owned_by_another(&k, creator.as_ref(), &peer) {
-                // Another partner's instance: refused outright, not merely "not yet".
-                state.blocked.insert(name.to_string());
-                effects.push(Effect::Send(Message::Refused {
-                    doc: name.to_string(),
-                    reason: format!("{name} is not {peer}'s to write into"),
-                }));
-                return effects;
-            }
-            // Perhaps only not yet: the projection that tells this node how the peer relates to the case may
-            // still be on its way. Asked for again when the case changes here; bounded, so a peer cannot make
-            // this node keep asking for ever more documents.
-            if state.deferred.len() < MAX_DEFERRED {
-                state.deferred.insert(name.to_string());
-            }
-        }
-        tracing::debug!(peer = %peer, doc = %name, "not available to this peer");
-        effects.push(not_available(name));
-        return effects;
+        let owned = owned_by_another(&k, creator.as_ref(), &peer);
+        return not_taken(state, name, &k.case, carries, owned);
     }
     state.deferred.remove(name);
     tracing::debug!(peer = %peer, doc = %name, shared, may_push, "case document message");
-    let (mut am, mut session) = match view.doc {
+    let (am, session) = match view.doc {
         Some(held) => held,
         None if !exists => (doc::new_document(cx.me), SyncSession::new()),
         // Stored but not loadable: nothing to merge into.
         None => return Vec::new(),
     };
+    take_form(state, cx, &fcx, name, data, (am, session), exists)
+}
+
+/// A message about a case document that is neither answered nor taken: "not available", as for a document that
+/// does not exist — unless it pushed changes, which is a security event; into another partner's instance it is
+/// refused outright, otherwise it may only be early and is asked for again later.
+fn not_taken(
+    state: &mut PeerState,
+    name: &str,
+    case: &CaseId,
+    carries: bool,
+    owned_by_another: bool,
+) -> Vec<Effect> {
+    let peer = state.peer.clone();
+    let mut effects = Vec::new();
+    if carries {
+        tracing::warn!(peer = %peer, doc = %name, "security event: changes pushed for a document the peer may not write into");
+        effects.push(Effect::Count(Counter::Refused));
+        effects.push(Effect::Record(Record::security_event(
+            Some(case),
+            None,
+            Vec::new(),
+            &format!("{peer} pushed changes to {name}, which it may not write into"),
+        )));
+        if owned_by_another {
+            // Another partner's instance: refused outright, not merely "not yet".
+            state.blocked.insert(name.to_string());
+            effects.push(Effect::Send(Message::Refused {
+                doc: name.to_string(),
+                reason: format!("{name} is not {peer}'s to write into"),
+            }));
+            return effects;
+        }
+        // Perhaps only not yet: the projection that tells this node how the peer relates to the case may still be
+        // on its way. Asked for again when the case changes here; bounded, so a peer cannot make this node keep
+        // asking for ever more documents.
+        if state.deferred.len() < MAX_DEFERRED {
+            state.deferred.insert(name.to_string());
+        }
+    }
+    tracing::debug!(peer = %peer, doc = %name, "not available to this peer");
+    effects.push(not_available(name));
+    effects
+}
+
+/// Apply a message the peer may send into a case document, on a fork first: every change checked
+/// ([`accept::form_changes`]) and the document still a valid form, or the whole message is refused.
+fn take_form(
+    state: &mut PeerState,
+    cx: &Context<'_>,
+    fcx: &accept::FormContext<'_>,
+    name: &str,
+    data: &[u8],
+    (mut am, mut session): (AutoCommit, SyncSession),
+    exists: bool,
+) -> Vec<Effect> {
+    let k = fcx.key;
     let outcome = session.receive_checked(&mut am, data, |fork, new| {
         if new.is_empty() {
             return Ok(Vec::new());
@@ -531,7 +561,7 @@ fn form_sync(
         let form = cx.validator.partial_form(k.kind, &json).map_err(|e| {
             Refusal::new(format!("the document would not be a valid {}: {e}", k.kind))
         })?;
-        accept::form_changes(&fcx, fork, new, &form)
+        accept::form_changes(fcx, fork, new, &form)
     });
     let fields = match outcome {
         Err(e) => {
@@ -562,7 +592,7 @@ fn form_sync(
         effects.push(Effect::Notify(k.case.clone()));
     }
     effects.push(Effect::Answer {
-        doc: WireDoc::Form(k),
+        doc: WireDoc::Form(k.clone()),
         am: Box::new(am),
         session,
         always: !exists,
@@ -592,39 +622,7 @@ fn projection_sync(
         return Vec::new();
     };
     if sender == *cx.me && receiver == state.peer {
-        // Our own projection, synced back by its receiver. One this node retired is not answered with data: the
-        // receiver still has it (a `Forget` lost or overtaken), so it is told again to delete it.
-        if view.projection.as_ref().is_some_and(|p| p.retired) {
-            return vec![Effect::Send(Message::Forget {
-                doc: name.to_string(),
-                reason: "this projection was withdrawn; delete it".into(),
-            })];
-        }
-        let Some((mut am, mut session)) = view.doc else {
-            return vec![not_available(name)];
-        };
-        let mine = doc::actor_for(cx.me);
-        let outcome = session.receive_checked(&mut am, data, |_, new| {
-            if new.iter().any(|c| c.actor_id() != &mine) {
-                return Err(Refusal::new("a projection is written by its sender only"));
-            }
-            Ok(())
-        });
-        return match outcome {
-            Ok(Ok(())) => vec![Effect::Answer {
-                doc: wire,
-                am: Box::new(am),
-                session,
-                always: true,
-            }],
-            Ok(Err(r)) => refused(state, name, &case, r),
-            Err(e) => refused(
-                state,
-                name,
-                &case,
-                Refusal::new(format!("not a valid sync message: {e}")),
-            ),
-        };
+        return own_projection_back(state, cx, name, wire, data, view);
     }
     if receiver != *cx.me || sender != state.peer {
         return vec![not_available(name)];
@@ -702,6 +700,51 @@ fn projection_sync(
         always: true,
     });
     effects
+}
+
+/// This node's own projection for the peer, synced back by its receiver: only its sender writes into it.
+fn own_projection_back(
+    state: &mut PeerState,
+    cx: &Context<'_>,
+    name: &str,
+    wire: WireDoc,
+    data: &[u8],
+    view: View,
+) -> Vec<Effect> {
+    let case = wire.case().clone();
+    // Our own projection, synced back by its receiver. One this node retired is not answered with data: the
+    // receiver still has it (a `Forget` lost or overtaken), so it is told again to delete it.
+    if view.projection.as_ref().is_some_and(|p| p.retired) {
+        return vec![Effect::Send(Message::Forget {
+            doc: name.to_string(),
+            reason: "this projection was withdrawn; delete it".into(),
+        })];
+    }
+    let Some((mut am, mut session)) = view.doc else {
+        return vec![not_available(name)];
+    };
+    let mine = doc::actor_for(cx.me);
+    let outcome = session.receive_checked(&mut am, data, |_, new| {
+        if new.iter().any(|c| c.actor_id() != &mine) {
+            return Err(Refusal::new("a projection is written by its sender only"));
+        }
+        Ok(())
+    });
+    match outcome {
+        Ok(Ok(())) => vec![Effect::Answer {
+            doc: wire,
+            am: Box::new(am),
+            session,
+            always: true,
+        }],
+        Ok(Err(r)) => refused(state, name, &case, r),
+        Err(e) => refused(
+            state,
+            name,
+            &case,
+            Refusal::new(format!("not a valid sync message: {e}")),
+        ),
+    }
 }
 
 /// A projection withdrawn by its sender: its data and history are deleted; only the facts it was made under (the

@@ -111,27 +111,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                 None => break,
             },
             c = changes.recv() => match c {
-                Ok(case) => {
-                    // Coalesce: a burst of changes (a first sync) names the same case many times.
-                    let mut cases = BTreeSet::from([case]);
-                    let mut lagged = false;
-                    loop {
-                        match changes.try_recv() {
-                            Ok(c) => {
-                                cases.insert(c);
-                            }
-                            Err(broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
-                            Err(_) => break,
-                        }
-                    }
-                    if lagged {
-                        s.reconcile_all().await;
-                    } else {
-                        for case in cases {
-                            s.reconcile(&case).await;
-                        }
-                    }
-                }
+                Ok(case) => s.changed(case, &mut changes).await,
                 Err(broadcast::error::RecvError::Lagged(_)) => s.reconcile_all().await,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -164,6 +144,29 @@ impl Drop for AbortOnDrop {
 const RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Session {
+    /// Cases changed here: reconcile each with the peer. A burst of changes (a first sync) names the same case
+    /// many times, so what is queued is taken at once and each case reconciled once.
+    async fn changed(&mut self, first: CaseId, changes: &mut broadcast::Receiver<CaseId>) {
+        let mut cases = BTreeSet::from([first]);
+        let mut lagged = false;
+        loop {
+            match changes.try_recv() {
+                Ok(c) => {
+                    cases.insert(c);
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
+                Err(_) => break,
+            }
+        }
+        if lagged {
+            self.reconcile_all().await;
+        } else {
+            for case in cases {
+                self.reconcile(&case).await;
+            }
+        }
+    }
+
     fn me(&self) -> &PartnerId {
         &self.inner.me
     }
