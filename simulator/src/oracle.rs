@@ -1536,8 +1536,8 @@ async fn fingerprint(net: &LiveNet, case: &CaseId) -> Vec<u8> {
 }
 
 /// Wait until the federation has settled for `case`, at most `limit`; whether it settled. Settled: what the nodes
-/// store of the case has not changed for `quiet`, and every projection a sender withdrew is withdrawn at its
-/// receiver too. A quiet spell alone is not enough on a busy machine: a `Forget` can sit in a queue longer than
+/// store of the case has not changed for `quiet`, every projection a sender withdrew is withdrawn at its receiver
+/// too, and every node holds what every plan gives it (or nothing has changed for [`PATIENCE`] quiet spells). A quiet spell alone is not enough on a busy machine: a `Forget` can sit in a queue longer than
 /// any fixed wait, and the oracle would judge a state the federation was still leaving (a refused corporatie's
 /// aanmeldbericht after the case was reassigned). Only *when* to judge comes from the nodes' own records; *what*
 /// may be held comes from the policy alone.
@@ -1550,22 +1550,53 @@ pub async fn settle(
     let deadline = tokio::time::Instant::now() + limit;
     let mut last = fingerprint(net, case).await;
     let mut since = tokio::time::Instant::now();
+    let mut plans_checked = false;
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let now = fingerprint(net, case).await;
         if now != last {
             last = now;
             since = tokio::time::Instant::now();
-        } else if since.elapsed() >= quiet {
-            if withdrawals_delivered(net, case).await {
+            plans_checked = false;
+        } else if since.elapsed() >= quiet && withdrawals_delivered(net, case).await {
+            // Quiet, and nothing withdrawn still on its way. Settled when every node holds what every plan gives
+            // it; where a plan is not carried out to the letter (a receiver that keeps what it lawfully received,
+            // a refused push), when nothing has changed for much longer than any message takes on a busy machine.
+            if since.elapsed() >= quiet * PATIENCE {
                 return true;
             }
-            since = tokio::time::Instant::now();
+            if !plans_checked {
+                plans_checked = true;
+                if carried_out(net, case).await {
+                    return true;
+                }
+            }
         }
         if tokio::time::Instant::now() > deadline {
             return false;
         }
     }
+}
+
+/// How many quiet spells without a change count as settled when the plans are not carried out to the letter.
+const PATIENCE: u32 = 8;
+
+/// Whether every running node holds of `case` exactly what every other node's plan gives it.
+async fn carried_out(net: &LiveNet, case: &CaseId) -> bool {
+    let running: Vec<String> = net
+        .nodes
+        .values()
+        .filter(|n| n.node.is_some())
+        .map(|n| n.id.to_string())
+        .collect();
+    for sender in &running {
+        for receiver in running.iter().filter(|r| *r != sender) {
+            if !net.plan_differences(sender, receiver, case).await.is_empty() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Whether every projection of `case` a running node withdrew (retired) is withdrawn at its receiver as well.
