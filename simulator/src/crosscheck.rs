@@ -22,7 +22,7 @@ use serde_json::Value as Json;
 use crate::federation::{Engine, HoldingsView, merge_section};
 use crate::live::{LiveNet, eventually};
 use crate::oracle::{Coverage, Found, Oracle};
-use crate::population::{self, Population, Scale};
+use crate::population::{self, Client, Event, Population, Scale};
 
 /// Options of `weerthuis-sim crosscheck`.
 #[derive(Debug, clap::Args)]
@@ -112,17 +112,16 @@ pub async fn check(
     policy: &Policy,
     limit: Duration,
 ) -> Result<Checked, Mismatch> {
-    let fail = |client: u32, event: usize, what: String, detail: String| Mismatch {
-        client,
-        event,
-        what,
-        detail,
-    };
     let ids: Vec<String> = pop.partners.all().map(|p| p.to_string()).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let net = LiveNet::start(&refs)
         .await
-        .map_err(|e| fail(0, 0, "start".into(), e.to_string()))?;
+        .map_err(|e| mismatch(0, 0, "start".into(), e.to_string()))?;
+    let live = Live {
+        net: &net,
+        ids: &ids,
+        limit,
+    };
     let engine = Engine::new(policy, &pop.partners);
     let mut checked = Checked {
         clients: 0,
@@ -134,101 +133,8 @@ pub async fn check(
     };
     // The oracle judges the nodes by the policy they run: the covenant.
     let mut oracle = Oracle::covenant();
-    let oracle_failed =
-        |client: u32, event: usize, what: &str, e: crate::oracle::OracleError| Mismatch {
-            client,
-            event,
-            what: what.to_string(),
-            detail: format!("the oracle could not read a node: {e}"),
-        };
     for client in &pop.clients {
-        let mut steps: Vec<HoldingsView> = Vec::new();
-        let outcome = engine.run_case_observed(client, Some(&mut |_, v| steps.push(v.clone())));
-        let refused: BTreeSet<usize> = outcome.refused.iter().map(|r| r.event).collect();
-        let mut case: Option<CaseId> = None;
-        for (i, event) in client.events.iter().enumerate() {
-            let what = format!("{} writes {} {}", event.author, event.kind, event.instance);
-            let author = event.author.to_string();
-            let c = match &case {
-                Some(c) => c.clone(),
-                None => {
-                    let c = net
-                        .new_case(&author)
-                        .await
-                        .map_err(|e| fail(client.number, i, what.clone(), e.to_string()))?;
-                    case = Some(c.clone());
-                    c
-                }
-            };
-            let instance = (!event.instance.is_empty()).then_some(event.instance.as_str());
-            let written = net
-                .write(&author, &c, event.kind, instance, &event.form)
-                .await;
-            match (&written, refused.contains(&i)) {
-                (Ok(_), true) => {
-                    return Err(fail(
-                        client.number,
-                        i,
-                        what,
-                        "the simulation refuses this write, the node accepts it".into(),
-                    ));
-                }
-                (Err(e), false) => {
-                    return Err(fail(
-                        client.number,
-                        i,
-                        what,
-                        format!("the node refuses this write, the simulation accepts it: {e}"),
-                    ));
-                }
-                (Err(_), true) => checked.refused += 1,
-                (Ok(_), false) => {}
-            }
-            let expected = &steps[i];
-            let agree = || async {
-                for id in &ids {
-                    let want = expected
-                        .get(&id.parse().expect("partner ids parse"))
-                        .cloned()
-                        .unwrap_or_default();
-                    if live_view(&net, id, &c).await != want {
-                        return false;
-                    }
-                }
-                true
-            };
-            if !eventually(limit, agree).await {
-                for id in &ids {
-                    let want = expected
-                        .get(&id.parse().expect("partner ids parse"))
-                        .cloned()
-                        .unwrap_or_default();
-                    let live = live_view(&net, id, &c).await;
-                    if live != want {
-                        return Err(fail(
-                            client.number,
-                            i,
-                            what,
-                            format!("at {id}: {}", first_difference(&want, &live)),
-                        ));
-                    }
-                }
-            }
-            let report = oracle
-                .observe(&net, Some(std::slice::from_ref(&c)))
-                .await
-                .map_err(|e| oracle_failed(client.number, i, &what, e))?;
-            checked
-                .violations
-                .extend(report.violations.into_iter().map(|violation| Found {
-                    client: client.number,
-                    event: i,
-                    what: what.clone(),
-                    violation,
-                }));
-            checked.events += 1;
-            checked.comparisons += ids.len();
-        }
+        check_client(&live, &engine, &mut oracle, client, &mut checked).await?;
         checked.clients += 1;
     }
     let last = oracle
@@ -248,6 +154,149 @@ pub async fn check(
     );
     checked.coverage = oracle.coverage();
     Ok(checked)
+}
+
+/// The real nodes a check plays on, the partners whose holdings it compares, and how long they may take to agree.
+struct Live<'a> {
+    net: &'a LiveNet,
+    ids: &'a [String],
+    limit: Duration,
+}
+
+fn mismatch(client: u32, event: usize, what: String, detail: String) -> Mismatch {
+    Mismatch {
+        client,
+        event,
+        what,
+        detail,
+    }
+}
+
+fn oracle_failed(client: u32, event: usize, what: &str, e: crate::oracle::OracleError) -> Mismatch {
+    Mismatch {
+        client,
+        event,
+        what: what.to_string(),
+        detail: format!("the oracle could not read a node: {e}"),
+    }
+}
+
+/// Play one client's events through the nodes: after each, the nodes must hold what the simulation holds, and the
+/// oracle's violations are collected into `checked`.
+async fn check_client(
+    live: &Live<'_>,
+    engine: &Engine<'_>,
+    oracle: &mut Oracle,
+    client: &Client,
+    checked: &mut Checked,
+) -> Result<(), Mismatch> {
+    // The simulation runs first, keeping what every partner holds after each event to compare with.
+    let mut steps: Vec<HoldingsView> = Vec::new();
+    let outcome = engine.run_case_observed(client, Some(&mut |_, v| steps.push(v.clone())));
+    let refused: BTreeSet<usize> = outcome.refused.iter().map(|r| r.event).collect();
+    let mut case: Option<CaseId> = None;
+    for (i, event) in client.events.iter().enumerate() {
+        let what = format!("{} writes {} {}", event.author, event.kind, event.instance);
+        let fail = |detail: String| mismatch(client.number, i, what.clone(), detail);
+        // The case is created on the first event's author's node.
+        let c = match &case {
+            Some(c) => c.clone(),
+            None => {
+                let c = live
+                    .net
+                    .new_case(&event.author.to_string())
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                case = Some(c.clone());
+                c
+            }
+        };
+        if write_as_simulated(live.net, &c, event, refused.contains(&i))
+            .await
+            .map_err(fail)?
+        {
+            checked.refused += 1;
+        }
+        compare_holdings(live, &c, &steps[i]).await.map_err(fail)?;
+        let report = oracle
+            .observe(live.net, Some(std::slice::from_ref(&c)))
+            .await
+            .map_err(|e| oracle_failed(client.number, i, &what, e))?;
+        checked
+            .violations
+            .extend(report.violations.into_iter().map(|violation| Found {
+                client: client.number,
+                event: i,
+                what: what.clone(),
+                violation,
+            }));
+        checked.events += 1;
+        checked.comparisons += live.ids.len();
+    }
+    Ok(())
+}
+
+/// Write `event` on its author's node, which must refuse it exactly when the simulation did. `Ok(true)` when both
+/// refused it; otherwise the disagreement, in words.
+async fn write_as_simulated(
+    net: &LiveNet,
+    case: &CaseId,
+    event: &Event,
+    simulation_refuses: bool,
+) -> Result<bool, String> {
+    let instance = (!event.instance.is_empty()).then_some(event.instance.as_str());
+    let written = net
+        .write(
+            &event.author.to_string(),
+            case,
+            event.kind,
+            instance,
+            &event.form,
+        )
+        .await;
+    match (&written, simulation_refuses) {
+        (Ok(_), true) => Err("the simulation refuses this write, the node accepts it".into()),
+        (Err(e), false) => Err(format!(
+            "the node refuses this write, the simulation accepts it: {e}"
+        )),
+        (Err(_), true) => Ok(true),
+        (Ok(_), false) => Ok(false),
+    }
+}
+
+/// Wait, up to the limit, for every node to hold what the simulation says it holds of `case`; if one does not,
+/// the first difference at the first such node, in words.
+async fn compare_holdings(
+    live: &Live<'_>,
+    case: &CaseId,
+    expected: &HoldingsView,
+) -> Result<(), String> {
+    let want = |id: &String| {
+        expected
+            .get(&id.parse().expect("partner ids parse"))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let agree = || async {
+        for id in live.ids {
+            if live_view(live.net, id, case).await != want(id) {
+                return false;
+            }
+        }
+        true
+    };
+    if eventually(live.limit, agree).await {
+        return Ok(());
+    }
+    // Convergence timed out: look once more, node by node, to name what differs.
+    for id in live.ids {
+        let want = want(id);
+        let held = live_view(live.net, id, case).await;
+        if held != want {
+            return Err(format!("at {id}: {}", first_difference(&want, &held)));
+        }
+    }
+    Ok(())
 }
 
 /// Run `weerthuis-sim crosscheck`.

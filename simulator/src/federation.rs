@@ -27,7 +27,7 @@ use node::service::decide_write;
 use node::store::CaseId;
 use node::store::DocKey;
 use node::sync::accept;
-use node::sync::plan::plan;
+use node::sync::plan::{Plan, plan};
 use policies::{DocumentKind, FieldId, PartnerId, Policy, Role, Validator};
 use serde_json::{Map, Value as Json};
 
@@ -352,141 +352,215 @@ impl<'a> Engine<'a> {
                 let docs = h.local_docs();
                 let validator = Validator::new(&self.partners.register, time::Date::MAX);
                 for (peer, bystander) in peers.iter().filter(|(p, _)| *p != sender) {
-                    let p = plan(self.policy, &sender, peer, &loaded, &docs);
+                    let offer = self.offer(&sender, peer, &loaded, &docs);
                     out.plans += 1;
-                    let flows: BTreeMap<FieldId, FlowIndex> = p
-                        .flows
-                        .iter()
-                        .map(|(f, name)| (*f, self.flow_index.get(name.as_str()).copied()))
-                        .collect();
                     let facts = facts_of(&sender, &loaded, &[peer]);
-                    let relations = facts.relations_of(peer);
-                    let mut record = |field: FieldId, flow: FlowIndex| {
-                        out.disclosures
-                            .entry(Disclosure {
-                                sender: sender.clone(),
-                                receiver: peer.clone(),
-                                field,
-                            })
-                            .and_modify(|known| {
-                                // Made again once the case is complete: it does not hang on the missing
-                                // attribute.
-                                if missing.is_none() {
-                                    known.missing = None;
-                                }
-                            })
-                            .or_insert_with(|| DisclosureInfo {
-                                flow,
-                                bystander: *bystander,
-                                relations: relations.clone(),
-                                missing,
-                                event,
-                            });
+                    let mut log = DisclosureLog {
+                        disclosures: &mut out.disclosures,
+                        sender: &sender,
+                        receiver: peer,
+                        bystander: *bystander,
+                        relations: facts.relations_of(peer),
+                        missing,
+                        event,
                     };
-                    for f in p.projection_fields.iter() {
-                        record(f, flows.get(&f).copied().flatten());
+                    // A projected field counts as disclosed once planned, whether or not the receiver takes
+                    // the projection in this round.
+                    for f in offer.plan.projection_fields.iter() {
+                        log.record(f, offer.flows.get(&f).copied().flatten());
                     }
                     let target = holdings.entry(peer.clone()).or_default();
-                    // The receiver takes data in with the node's own accept code (`node::sync::accept`).
+                    // The receiver takes data in with the node's own accept code (`node::sync::accept`), judging
+                    // by what it held before this round.
                     let target_loaded = target.loaded();
                     let target_facts = facts_of(peer, &target_loaded, &[&sender]);
-                    let mut changed = false;
-                    for key in &p.full {
-                        let Some(doc) = docs
-                            .iter()
-                            .find(|d| d.key.kind == key.kind && d.key.instance == key.instance)
-                        else {
-                            continue;
-                        };
-                        let creator = target
-                            .docs
-                            .get(&(key.kind, key.instance.clone()))
-                            .and_then(|d| d.creator.clone())
-                            .or_else(|| doc.creator.clone());
-                        let cx = accept::FormContext {
-                            policy: self.policy,
-                            me: peer,
-                            peer: &sender,
-                            key,
-                            creator: creator.as_ref(),
-                            facts: &target_facts,
-                        };
-                        let sent = doc
-                            .authors
-                            .get(&node::doc::actor_for(&sender))
-                            .copied()
-                            .unwrap_or_default();
-                        if let Err(refusal) = accept::form_fields(&cx, sent.iter()) {
-                            tracing::warn!(sender = %sender, receiver = %peer, doc = ?key, %refusal, "the receiver refuses a whole document the sender shares");
-                            continue;
-                        }
-                        // Fields no flow lets the peer receive are the peer's own writes in the shared document:
-                        // nothing is disclosed by handing them back.
-                        for f in doc.form.field_ids() {
-                            if let Some(flow) = flows.get(&f) {
-                                record(f, *flow);
-                            }
-                        }
-                        let slot = (key.kind, key.instance.clone());
-                        let same = target
-                            .docs
-                            .get(&slot)
-                            .is_some_and(|d| d.form == doc.form && d.authors == doc.authors);
-                        if !same {
-                            target.docs.insert(slot, doc.clone());
-                            changed = true;
-                        }
-                    }
-                    let held = target.received.get(&sender).map(|(m, _)| m);
-                    if p.projection.is_empty() {
-                        // A projection that would hold nothing is withdrawn (rotated away in the real node).
-                        if target.received.remove(&sender).is_some() {
-                            changed = true;
-                        }
-                    } else if held != Some(&p.projection) {
-                        let content = projection::content_of(&p.projection, &validator);
-                        let taken = content
-                            .meta
-                            .as_ref()
-                            .ok_or_else(|| accept::Refusal::new("a projection without _meta"))
-                            .and_then(|meta| {
-                                accept::projection_facts(
-                                    peer,
-                                    &sender,
-                                    &target_loaded,
-                                    meta,
-                                    &content.forms,
-                                )
-                            })
-                            .and_then(|facts| {
-                                accept::projection_fields(
-                                    self.policy,
-                                    &sender,
-                                    peer,
-                                    &facts,
-                                    p.projection_fields,
-                                )
-                            });
-                        match taken {
-                            Ok(()) => {
-                                let target = holdings.entry(peer.clone()).or_default();
-                                target
-                                    .received
-                                    .insert(sender.clone(), (p.projection.clone(), content));
-                                changed = true;
-                            }
-                            Err(refusal) => {
-                                tracing::debug!(sender = %sender, receiver = %peer, %refusal, "the receiver does not take the projection (yet)");
-                            }
-                        }
-                    }
-                    if changed {
+                    let took_documents =
+                        self.take_documents(&offer, target, &target_facts, &mut log);
+                    let took_projection =
+                        self.take_projection(&offer, target, &target_loaded, &validator);
+                    if took_documents || took_projection {
                         next.insert(peer.clone());
                     }
                 }
             }
             dirty = next;
         }
+    }
+
+    /// What `sender` shares with `peer`, as the node plans it, with the flow (by index) behind each field.
+    fn offer<'s>(
+        &self,
+        sender: &'s PartnerId,
+        peer: &'s PartnerId,
+        loaded: &LoadedCase,
+        docs: &'s [LocalDoc],
+    ) -> Offer<'s> {
+        let plan = plan(self.policy, sender, peer, loaded, docs);
+        let flows = plan
+            .flows
+            .iter()
+            .map(|(f, name)| (*f, self.flow_index.get(name.as_str()).copied()))
+            .collect();
+        Offer {
+            sender,
+            peer,
+            plan,
+            docs,
+            flows,
+        }
+    }
+
+    /// The peer takes in the documents shared whole with it, each as the real node's accept code would; true if
+    /// that changed what it holds.
+    fn take_documents(
+        &self,
+        offer: &Offer,
+        target: &mut Holding,
+        target_facts: &policies::CaseFacts,
+        log: &mut DisclosureLog,
+    ) -> bool {
+        let (sender, peer) = (offer.sender, offer.peer);
+        let mut changed = false;
+        for key in &offer.plan.full {
+            let Some(doc) = offer
+                .docs
+                .iter()
+                .find(|d| d.key.kind == key.kind && d.key.instance == key.instance)
+            else {
+                continue;
+            };
+            let creator = target
+                .docs
+                .get(&(key.kind, key.instance.clone()))
+                .and_then(|d| d.creator.clone())
+                .or_else(|| doc.creator.clone());
+            let cx = accept::FormContext {
+                policy: self.policy,
+                me: peer,
+                peer: sender,
+                key,
+                creator: creator.as_ref(),
+                facts: target_facts,
+            };
+            let sent = doc
+                .authors
+                .get(&node::doc::actor_for(sender))
+                .copied()
+                .unwrap_or_default();
+            if let Err(refusal) = accept::form_fields(&cx, sent.iter()) {
+                tracing::warn!(sender = %sender, receiver = %peer, doc = ?key, %refusal, "the receiver refuses a whole document the sender shares");
+                continue;
+            }
+            // Fields no flow lets the peer receive are the peer's own writes in the shared document:
+            // nothing is disclosed by handing them back.
+            for f in doc.form.field_ids() {
+                if let Some(flow) = offer.flows.get(&f) {
+                    log.record(f, *flow);
+                }
+            }
+            let slot = (key.kind, key.instance.clone());
+            let same = target
+                .docs
+                .get(&slot)
+                .is_some_and(|d| d.form == doc.form && d.authors == doc.authors);
+            if !same {
+                target.docs.insert(slot, doc.clone());
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// The peer takes in the sender's projection if it is new and its accept code lets it, or drops the one it
+    /// held when the sender has nothing left to project; true if that changed what it holds.
+    fn take_projection(
+        &self,
+        offer: &Offer,
+        target: &mut Holding,
+        target_loaded: &LoadedCase,
+        validator: &Validator<'_>,
+    ) -> bool {
+        let (sender, peer, p) = (offer.sender, offer.peer, &offer.plan);
+        if p.projection.is_empty() {
+            // A projection that would hold nothing is withdrawn (rotated away in the real node).
+            return target.received.remove(sender).is_some();
+        }
+        if target.received.get(sender).map(|(m, _)| m) == Some(&p.projection) {
+            // Taken in already: nothing changes.
+            return false;
+        }
+        let content = projection::content_of(&p.projection, validator);
+        let taken = content
+            .meta
+            .as_ref()
+            .ok_or_else(|| accept::Refusal::new("a projection without _meta"))
+            .and_then(|meta| {
+                accept::projection_facts(peer, sender, target_loaded, meta, &content.forms)
+            })
+            .and_then(|facts| {
+                accept::projection_fields(self.policy, sender, peer, &facts, p.projection_fields)
+            });
+        match taken {
+            Ok(()) => {
+                target
+                    .received
+                    .insert(sender.clone(), (p.projection.clone(), content));
+                true
+            }
+            Err(refusal) => {
+                tracing::debug!(sender = %sender, receiver = %peer, %refusal, "the receiver does not take the projection (yet)");
+                false
+            }
+        }
+    }
+}
+
+/// What one sender shares with one peer in a round of `propagate`.
+struct Offer<'s> {
+    sender: &'s PartnerId,
+    peer: &'s PartnerId,
+    plan: Plan,
+    /// The sender's documents, that `plan.full` names.
+    docs: &'s [LocalDoc],
+    /// The flow that lets each field travel; `None` inside for a flow the engine has no index for.
+    flows: BTreeMap<FieldId, FlowIndex>,
+}
+
+/// Records the disclosures one sender makes to one peer after one event.
+struct DisclosureLog<'o> {
+    disclosures: &'o mut BTreeMap<Disclosure, DisclosureInfo>,
+    sender: &'o PartnerId,
+    receiver: &'o PartnerId,
+    bystander: bool,
+    /// The receiver's relations to the case, as the sender sees them.
+    relations: Vec<policies::Relation>,
+    missing: Option<&'static str>,
+    event: usize,
+}
+
+impl DisclosureLog<'_> {
+    /// Record that `field` crossed under `flow`; a disclosure made before keeps its first event and flow.
+    fn record(&mut self, field: FieldId, flow: FlowIndex) {
+        self.disclosures
+            .entry(Disclosure {
+                sender: self.sender.clone(),
+                receiver: self.receiver.clone(),
+                field,
+            })
+            .and_modify(|known| {
+                // Made again once the case is complete: it does not hang on the missing
+                // attribute.
+                if self.missing.is_none() {
+                    known.missing = None;
+                }
+            })
+            .or_insert_with(|| DisclosureInfo {
+                flow,
+                bystander: self.bystander,
+                relations: self.relations.clone(),
+                missing: self.missing,
+                event: self.event,
+            });
     }
 }
 

@@ -374,6 +374,219 @@ struct Held {
     ops: Vec<SetOp>,
 }
 
+/// How `check_held` names a stored document, and which way it travelled.
+struct PlaceView {
+    /// The document as a report names it.
+    name: String,
+    /// For a projection from a peer: that peer, who must be the author of every change in it.
+    incoming_from: Option<String>,
+    /// Whether this is a projection the node made for a peer.
+    outgoing: bool,
+}
+
+impl PlaceView {
+    fn of(me: &PartnerId, place: &Place) -> Self {
+        match place {
+            Place::Document { kind, instance } => PlaceView {
+                name: format!(
+                    "case document {}",
+                    node::projection::section_name(*kind, instance)
+                ),
+                incoming_from: None,
+                outgoing: false,
+            },
+            Place::Projection {
+                sender,
+                receiver,
+                generation,
+                retired,
+            } => {
+                let state = if *retired { ", retired" } else { "" };
+                if sender == &me.to_string() {
+                    PlaceView {
+                        name: format!("projection to {receiver} (generation {generation}{state})"),
+                        incoming_from: None,
+                        outgoing: true,
+                    }
+                } else {
+                    PlaceView {
+                        name: format!("projection from {sender} (generation {generation}{state})"),
+                        incoming_from: Some(sender.clone()),
+                        outgoing: false,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A value-setting operation resolved to the field it sets.
+struct ResolvedValue {
+    kind: DocumentKind,
+    instance: String,
+    field_name: String,
+    /// The projection section it sits in; `None` in a case document.
+    section: Option<String>,
+}
+
+/// What the oracle knows of one case and one node, for judging each value the node holds of it.
+struct HeldContext<'a> {
+    me: &'a PartnerId,
+    case: &'a CaseId,
+    /// The actor under which `me` writes.
+    mine: ActorId,
+    truth: CaseTruth,
+    by_actor: HashMap<ActorId, PartnerId>,
+    /// What `me` may receive now, and what it could with consent.
+    now: FieldSet,
+    with_consent: FieldSet,
+    /// Consent was given once and is now withdrawn.
+    withdrawn: bool,
+    /// The changes seen while consent held, if the oracle watched the case then.
+    before: Option<BTreeSet<ChangeHash>>,
+    my_writes: FieldSet,
+    writes_of: HashMap<ActorId, FieldSet>,
+}
+
+impl HeldContext<'_> {
+    /// A partner's name for an actor, or its hex id when no known partner writes under it.
+    fn actor_name(&self, a: &ActorId) -> String {
+        self.by_actor
+            .get(a)
+            .map_or_else(|| a.to_hex_string(), PartnerId::to_string)
+    }
+
+    fn violation(&self, document: &str, field: String, op: &SetOp, reason: Reason) -> Violation {
+        Violation {
+            node: self.me.clone(),
+            case: self.case.clone(),
+            document: document.to_string(),
+            field,
+            change_actor: self.actor_name(&op.actor),
+            reason,
+        }
+    }
+
+    /// Resolve `op` to the field it sets. `None` for an op that sets no field's value: those with a section or
+    /// field name no schema knows are reported into `out`.
+    fn resolve_op(
+        &self,
+        place: &Place,
+        where_: &str,
+        op: &SetOp,
+        out: &mut Vec<Violation>,
+    ) -> Option<ResolvedValue> {
+        match place {
+            Place::Document { kind, instance } => Some(ResolvedValue {
+                kind: *kind,
+                instance: instance.clone(),
+                field_name: op.path.first()?.clone(),
+                section: None,
+            }),
+            Place::Projection { .. } => {
+                let section = op.path.first()?;
+                if section == META {
+                    return None;
+                }
+                let Some(f) = op.path.get(1) else {
+                    // Making the section's map sets no value of a field.
+                    if parse_section(section).is_none() {
+                        out.push(self.violation(where_, section.clone(), op, Reason::UnknownField));
+                    }
+                    return None;
+                };
+                let Some((kind, instance)) = parse_section(section) else {
+                    out.push(self.violation(
+                        where_,
+                        format!("{section}.{f}"),
+                        op,
+                        Reason::UnknownField,
+                    ));
+                    return None;
+                };
+                Some(ResolvedValue {
+                    kind,
+                    instance: instance.to_string(),
+                    field_name: f.clone(),
+                    section: Some(section.clone()),
+                })
+            }
+        }
+    }
+
+    /// Turn a resolved value into one to judge, or report it (into `out`) when no judging is needed to reject it:
+    /// a field no schema knows, a case the oracle never saw, or another same-role partner's instance.
+    fn admit_value<'v>(
+        &self,
+        place: &'v Place,
+        view: &'v PlaceView,
+        op: &'v SetOp,
+        resolved: ResolvedValue,
+        out: &mut Vec<Violation>,
+    ) -> Option<HeldValue<'v>> {
+        let document = match &resolved.section {
+            Some(s) => format!("{} section {s}", view.name),
+            None => view.name.clone(),
+        };
+        let kind = resolved.kind;
+        let Some(field) = kind.field(&resolved.field_name) else {
+            out.push(self.violation(
+                &document,
+                format!("{}.{}", kind.name(), resolved.field_name),
+                op,
+                Reason::UnknownField,
+            ));
+            return None;
+        };
+        let qualified = field.qualified_name();
+        if self.truth.is_empty() {
+            out.push(self.violation(&document, qualified, op, Reason::UnknownCase));
+            return None;
+        }
+        // Instance rule: never another same-role partner's instance.
+        if matches!(
+            kind,
+            DocumentKind::Aanmeldbericht | DocumentKind::Reactie | DocumentKind::Gemeente
+        ) && let Ok(owner) = resolved.instance.parse::<PartnerId>()
+            && owner.role() == self.me.role()
+            && &owner != self.me
+        {
+            out.push(self.violation(
+                &document,
+                qualified,
+                op,
+                Reason::OtherPartnersInstance { owner },
+            ));
+            return None;
+        }
+        Some(HeldValue {
+            place,
+            view,
+            op,
+            field,
+            document,
+            qualified,
+        })
+    }
+}
+
+/// A held value of a known field of a known case, ready to be judged.
+struct HeldValue<'v> {
+    place: &'v Place,
+    view: &'v PlaceView,
+    op: &'v SetOp,
+    field: FieldId,
+    /// The document as a report names it, down to the projection section.
+    document: String,
+    qualified: String,
+}
+
+impl HeldValue<'_> {
+    fn violation(&self, ctx: &HeldContext, reason: Reason) -> Violation {
+        ctx.violation(&self.document, self.qualified.clone(), self.op, reason)
+    }
+}
+
 /// Every operation of every change of `doc` that sets a value (a scalar or a new object), with its path.
 fn set_ops(changes: &[Change]) -> Vec<SetOp> {
     let mut parents: HashMap<OpId, (ObjectId, Option<String>)> = HashMap::new();
@@ -885,238 +1098,179 @@ impl Oracle {
         held: &[Held],
         report: &mut Report,
     ) -> Vec<Violation> {
+        let ctx = self.held_context(me, case);
+        let mut out = Vec::new();
+        for h in held {
+            let view = PlaceView::of(me, &h.place);
+            for op in &h.ops {
+                let Some(resolved) = ctx.resolve_op(&h.place, &view.name, op, &mut out) else {
+                    continue;
+                };
+                report.values += 1;
+                let Some(value) = ctx.admit_value(&h.place, &view, op, resolved, &mut out) else {
+                    continue;
+                };
+                self.judge_value(&ctx, &value, report, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Everything `check_held` judges each value against, worked out once per case rather than once per value.
+    fn held_context<'a>(&self, me: &'a PartnerId, case: &'a CaseId) -> HeldContext<'a> {
         let truth = self.truths[case].clone();
         let facts = &truth.facts;
-        let mine = node::doc::actor_for(me);
         let partners: Vec<PartnerId> = facts.relations.keys().cloned().collect();
+        // Every actor a change may carry, so a report can name the partner rather than a hex id.
         let by_actor: HashMap<ActorId, PartnerId> = partners
             .iter()
             .chain(&self.others)
             .chain([me])
             .map(|p| (node::doc::actor_for(p), p.clone()))
             .collect();
-        let actor_name = |a: &ActorId| {
-            by_actor
-                .get(a)
-                .map_or_else(|| a.to_hex_string(), PartnerId::to_string)
-        };
         let now = self.receivable(facts, me, facts.consent);
         let with_consent = self.receivable(facts, me, true);
         let withdrawn = truth.consent_ever && !facts.consent;
-        let before: Option<BTreeSet<ChangeHash>> =
-            self.history.get(case).and_then(|h| h.while_consent.clone());
+        let before = self.history.get(case).and_then(|h| h.while_consent.clone());
         let my_writes = self.writable_ever(case, me);
-        let writes_of: HashMap<ActorId, FieldSet> = by_actor
+        let writes_of = by_actor
             .iter()
             .map(|(a, p)| (a.clone(), self.writable_ever(case, p)))
             .collect();
-        let mut out = Vec::new();
-        for h in held {
-            let (where_, incoming_from, outgoing) = match &h.place {
-                Place::Document { kind, instance } => (
-                    format!(
-                        "case document {}",
-                        node::projection::section_name(*kind, instance)
-                    ),
-                    None,
-                    false,
-                ),
-                Place::Projection {
-                    sender,
-                    receiver,
-                    generation,
-                    retired,
-                } => {
-                    let state = if *retired { ", retired" } else { "" };
-                    if sender == &me.to_string() {
-                        (
-                            format!("projection to {receiver} (generation {generation}{state})"),
-                            None,
-                            true,
-                        )
-                    } else {
-                        (
-                            format!("projection from {sender} (generation {generation}{state})"),
-                            Some(sender.clone()),
-                            false,
-                        )
-                    }
-                }
-            };
-            for op in &h.ops {
-                // Resolve the op to (kind, instance, field).
-                let (kind, instance, field_name, section) = match &h.place {
-                    Place::Document { kind, instance } => {
-                        let Some(f) = op.path.first() else { continue };
-                        (*kind, instance.clone(), f.clone(), None)
-                    }
-                    Place::Projection { .. } => {
-                        let Some(section) = op.path.first() else {
-                            continue;
-                        };
-                        if section == META {
-                            continue;
-                        }
-                        let Some(f) = op.path.get(1) else {
-                            // Making the section's map sets no value of a field.
-                            if parse_section(section).is_none() {
-                                out.push(Violation {
-                                    node: me.clone(),
-                                    case: case.clone(),
-                                    document: where_.clone(),
-                                    field: section.clone(),
-                                    change_actor: actor_name(&op.actor),
-                                    reason: Reason::UnknownField,
-                                });
-                            }
-                            continue;
-                        };
-                        match parse_section(section) {
-                            Some((k, i)) => (k, i.to_string(), f.clone(), Some(section.clone())),
-                            None => {
-                                out.push(Violation {
-                                    node: me.clone(),
-                                    case: case.clone(),
-                                    document: where_.clone(),
-                                    field: format!("{section}.{f}"),
-                                    change_actor: actor_name(&op.actor),
-                                    reason: Reason::UnknownField,
-                                });
-                                continue;
-                            }
-                        }
-                    }
-                };
-                report.values += 1;
-                let document = match &section {
-                    Some(s) => format!("{where_} section {s}"),
-                    None => where_.clone(),
-                };
-                let violation = |field: String, reason: Reason| Violation {
-                    node: me.clone(),
-                    case: case.clone(),
-                    document: document.clone(),
-                    field,
-                    change_actor: actor_name(&op.actor),
-                    reason,
-                };
-                let Some(field) = kind.field(&field_name) else {
-                    out.push(violation(
-                        format!("{}.{field_name}", kind.name()),
-                        Reason::UnknownField,
-                    ));
-                    continue;
-                };
-                let qualified = field.qualified_name();
-                if truth.is_empty() {
-                    out.push(violation(qualified, Reason::UnknownCase));
-                    continue;
-                }
-                // Instance rule: never another same-role partner's instance.
-                if matches!(
-                    kind,
-                    DocumentKind::Aanmeldbericht | DocumentKind::Reactie | DocumentKind::Gemeente
-                ) && let Ok(owner) = instance.parse::<PartnerId>()
-                    && owner.role() == me.role()
-                    && &owner != me
-                {
-                    out.push(violation(
-                        qualified,
-                        Reason::OtherPartnersInstance { owner },
-                    ));
-                    continue;
-                }
-                let own_change = op.actor == mine;
-                match (&h.place, own_change) {
-                    (Place::Document { .. }, true) => {
-                        if my_writes.contains(field) {
-                            self.hit_write(case, me, field, &document);
-                        } else {
-                            out.push(violation(
-                                qualified,
-                                Reason::NotWritable {
-                                    relations: self.relations_ever(case, me),
-                                },
-                            ));
-                        }
-                        continue;
-                    }
-                    (Place::Projection { .. }, true) if outgoing => {
-                        // A copy of what this node holds, for a peer.
-                        if my_writes.contains(field) || now.contains(field) {
-                            continue;
-                        }
-                        if withdrawn && with_consent.contains(field) {
-                            // Holding it after a withdrawal is judged like a received value below.
-                            if let Some(v) = self.withdrawal_verdict(before.as_ref(), op, report) {
-                                out.push(violation(qualified, v));
-                            }
-                            continue;
-                        }
-                        out.push(violation(
-                            qualified,
-                            Reason::NotReceivable {
-                                relations: self.rels(facts, me),
-                                phase: facts.phase,
-                                consent: facts.consent,
-                            },
-                        ));
-                        continue;
-                    }
-                    _ => {}
-                }
-                // Received: the change is someone else's (or forged under this node's actor in a projection).
-                let author = by_actor.get(&op.actor).cloned();
-                if let Some(sender) = &incoming_from
-                    && actor_name(&op.actor) != *sender
-                {
-                    out.push(violation(
-                        qualified.clone(),
-                        Reason::NotBySender {
-                            sender: sender.clone(),
-                        },
-                    ));
-                }
-                if let Place::Document { .. } = h.place {
-                    let may_write = author.as_ref().is_some_and(|_| {
-                        writes_of.get(&op.actor).is_some_and(|w| w.contains(field))
-                    });
-                    if !may_write {
-                        out.push(violation(
-                            qualified.clone(),
-                            Reason::ForgedWrite {
-                                author: actor_name(&op.actor),
-                            },
-                        ));
-                    }
-                }
-                if now.contains(field) {
-                    let sender = incoming_from
-                        .as_ref()
-                        .and_then(|s| s.parse::<PartnerId>().ok())
-                        .or(author);
-                    if let Some(sender) = sender {
-                        self.hit_flows(facts, case, &sender, me, field);
-                    }
-                    continue;
-                }
-                if withdrawn && with_consent.contains(field) {
-                    if let Some(v) = self.withdrawal_verdict(before.as_ref(), op, report) {
-                        out.push(violation(qualified, v));
-                    }
-                    continue;
-                }
-                out.push(violation(
-                    qualified,
-                    Reason::NotReceivable {
-                        relations: self.rels(facts, me),
-                        phase: facts.phase,
-                        consent: facts.consent,
+        HeldContext {
+            me,
+            case,
+            mine: node::doc::actor_for(me),
+            truth,
+            by_actor,
+            now,
+            with_consent,
+            withdrawn,
+            before,
+            my_writes,
+            writes_of,
+        }
+    }
+
+    /// Judge an admitted value by whose change it is and where it sits.
+    fn judge_value(
+        &mut self,
+        ctx: &HeldContext,
+        value: &HeldValue,
+        report: &mut Report,
+        out: &mut Vec<Violation>,
+    ) {
+        let own_change = value.op.actor == ctx.mine;
+        match (value.place, own_change) {
+            (Place::Document { .. }, true) => self.check_own_write(ctx, value, out),
+            (Place::Projection { .. }, true) if value.view.outgoing => {
+                self.check_outgoing_copy(ctx, value, report, out);
+            }
+            _ => self.check_received_value(ctx, value, report, out),
+        }
+    }
+
+    /// A change of this node's own in one of its case documents: it must have been allowed to write the field.
+    fn check_own_write(&mut self, ctx: &HeldContext, value: &HeldValue, out: &mut Vec<Violation>) {
+        if ctx.my_writes.contains(value.field) {
+            self.hit_write(ctx.case, ctx.me, value.field, &value.document);
+        } else {
+            out.push(value.violation(
+                ctx,
+                Reason::NotWritable {
+                    relations: self.relations_ever(ctx.case, ctx.me),
+                },
+            ));
+        }
+    }
+
+    /// A copy of what this node holds, made for a peer: the node must itself be allowed to hold each value.
+    fn check_outgoing_copy(
+        &self,
+        ctx: &HeldContext,
+        value: &HeldValue,
+        report: &mut Report,
+        out: &mut Vec<Violation>,
+    ) {
+        if ctx.my_writes.contains(value.field) || ctx.now.contains(value.field) {
+            return;
+        }
+        if ctx.withdrawn && ctx.with_consent.contains(value.field) {
+            // Holding it after a withdrawal is judged like a received value.
+            if let Some(v) = self.withdrawal_verdict(ctx.before.as_ref(), value.op, report) {
+                out.push(value.violation(ctx, v));
+            }
+            return;
+        }
+        out.push(value.violation(ctx, self.not_receivable(ctx)));
+    }
+
+    /// Received: the change is someone else's (or forged under this node's actor in a projection). It must come
+    /// from whoever sent it, be written by a partner allowed to, and be something this node may receive.
+    fn check_received_value(
+        &mut self,
+        ctx: &HeldContext,
+        value: &HeldValue,
+        report: &mut Report,
+        out: &mut Vec<Violation>,
+    ) {
+        let (op, field) = (value.op, value.field);
+        let author = ctx.by_actor.get(&op.actor).cloned();
+        if let Some(sender) = &value.view.incoming_from
+            && ctx.actor_name(&op.actor) != *sender
+        {
+            out.push(value.violation(
+                ctx,
+                Reason::NotBySender {
+                    sender: sender.clone(),
+                },
+            ));
+        }
+        if let Place::Document { .. } = value.place {
+            let may_write = author.as_ref().is_some_and(|_| {
+                ctx.writes_of
+                    .get(&op.actor)
+                    .is_some_and(|w| w.contains(field))
+            });
+            if !may_write {
+                out.push(value.violation(
+                    ctx,
+                    Reason::ForgedWrite {
+                        author: ctx.actor_name(&op.actor),
                     },
                 ));
             }
         }
-        out
+        if ctx.now.contains(field) {
+            // Credit the flow to the peer the projection came from, else to the change's author.
+            let sender = value
+                .view
+                .incoming_from
+                .as_ref()
+                .and_then(|s| s.parse::<PartnerId>().ok())
+                .or(author);
+            if let Some(sender) = sender {
+                self.hit_flows(&ctx.truth.facts, ctx.case, &sender, ctx.me, field);
+            }
+            return;
+        }
+        if ctx.withdrawn && ctx.with_consent.contains(field) {
+            if let Some(v) = self.withdrawal_verdict(ctx.before.as_ref(), op, report) {
+                out.push(value.violation(ctx, v));
+            }
+            return;
+        }
+        out.push(value.violation(ctx, self.not_receivable(ctx)));
+    }
+
+    /// The reason for a value this node may not hold, with the facts that made it so.
+    fn not_receivable(&self, ctx: &HeldContext) -> Reason {
+        let facts = &ctx.truth.facts;
+        Reason::NotReceivable {
+            relations: self.rels(facts, ctx.me),
+            phase: facts.phase,
+            consent: facts.consent,
+        }
     }
 
     /// A value only consent let travel, held after a withdrawal: permitted or not, by the policy's setting.
@@ -1591,7 +1745,11 @@ async fn carried_out(net: &LiveNet, case: &CaseId) -> bool {
         .collect();
     for sender in &running {
         for receiver in running.iter().filter(|r| *r != sender) {
-            if !net.plan_differences(sender, receiver, case).await.is_empty() {
+            if !net
+                .plan_differences(sender, receiver, case)
+                .await
+                .is_empty()
+            {
                 return false;
             }
         }
