@@ -26,7 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEntry, Operation, hex};
 use crate::service::Node;
-use crate::store::{PolicyAcceptance, StoreError, StoredPolicy, StoredRevocation, WriteError};
+use crate::store::{
+    PolicyAcceptance, Store, StoreError, StoredPolicy, StoredRevocation, WriteError,
+};
 
 /// The `Artefact` kind of a policy version on the wire.
 pub const POLICY_KIND: &str = "policy";
@@ -537,6 +539,47 @@ pub struct Adopter {
     waiting: BTreeSet<u64>,
 }
 
+/// The sequences whose signed revocation this node holds: never put in force, and a reason to fall back.
+async fn revoked_sequences(store: &Store) -> Result<BTreeSet<u64>, DistributionError> {
+    Ok(store
+        .revocations()
+        .await?
+        .into_iter()
+        .map(|r| r.sequence)
+        .collect())
+}
+
+/// The sequences that may widen what this node discloses: those its privacy officer accepted, and those that
+/// were in force here before, which need no new acceptance (see the module documentation).
+async fn approved_sequences(store: &Store) -> Result<BTreeSet<u64>, DistributionError> {
+    let mut approved: BTreeSet<u64> = store
+        .policy_acceptances()
+        .await?
+        .into_iter()
+        .map(|a| a.sequence)
+        .collect();
+    approved.extend(
+        store
+            .policy_adoptions()
+            .await?
+            .into_iter()
+            .map(|a| a.sequence),
+    );
+    Ok(approved)
+}
+
+/// Why a signed version is put in force, for the audit entry (in Dutch): the version in force was revoked,
+/// it is the version the records say was in force (after a restart), or its effective date has come.
+fn adoption_reason(previous_revoked: bool, recorded_before: bool) -> &'static str {
+    if previous_revoked {
+        "na intrekking van de vorige versie"
+    } else if recorded_before {
+        "opnieuw na herstart"
+    } else {
+        "op de ingangsdatum"
+    }
+}
+
 impl Adopter {
     /// For a node whose configured policy is in force (the federation starts it before anything is adopted).
     pub fn new(node: &Node) -> Adopter {
@@ -569,25 +612,8 @@ impl Adopter {
             },
         };
         let today = policies::form::format_date(node.clock_now().date());
-        let revoked: BTreeSet<u64> = store
-            .revocations()
-            .await?
-            .into_iter()
-            .map(|r| r.sequence)
-            .collect();
-        let mut approved: BTreeSet<u64> = store
-            .policy_acceptances()
-            .await?
-            .into_iter()
-            .map(|a| a.sequence)
-            .collect();
-        approved.extend(
-            store
-                .policy_adoptions()
-                .await?
-                .into_iter()
-                .map(|a| a.sequence),
-        );
+        let revoked = revoked_sequences(store).await?;
+        let approved = approved_sequences(store).await?;
         let role = node.partner().role();
         let cache = &mut self.widens;
         let waiting = &mut self.waiting;
@@ -625,13 +651,7 @@ impl Adopter {
                 } else {
                     Arc::new(Policy::load(&v.body)?)
                 },
-                if revoked.contains(&cur_seq) {
-                    "na intrekking van de vorige versie"
-                } else if target == recorded {
-                    "opnieuw na herstart"
-                } else {
-                    "op de ingangsdatum"
-                },
+                adoption_reason(revoked.contains(&cur_seq), target == recorded),
             ),
             None => (
                 base.clone(),

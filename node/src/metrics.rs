@@ -116,10 +116,24 @@ fn sample(out: &mut String, name: &str, value: impl std::fmt::Display) {
 }
 
 /// Render a snapshot in the text exposition format.
+///
+/// Node families first, then the federation's; the federation families are left out altogether while
+/// none runs. Keep this order: it is part of the output the tests compare.
 pub fn render(s: &Snapshot) -> String {
     let mut out = String::new();
+    render_node(&mut out, s);
+    if let Some(f) = &s.federation {
+        render_peers(&mut out, f);
+        render_sync_counters(&mut out, f);
+        render_silence(&mut out, f);
+    }
+    out
+}
+
+/// The node's own families: identity, uptime, database, stored cases, and whether a federation runs.
+fn render_node(out: &mut String, s: &Snapshot) {
     family(
-        &mut out,
+        out,
         "weerthuis_info",
         "gauge",
         "The node: its partner id and program version (always 1).",
@@ -131,52 +145,49 @@ pub fn render(s: &Snapshot) -> String {
         env!("CARGO_PKG_VERSION")
     );
     family(
-        &mut out,
+        out,
         "weerthuis_uptime_seconds",
         "gauge",
         "Seconds since the node started.",
     );
     sample(
-        &mut out,
+        out,
         "weerthuis_uptime_seconds",
         format!("{:.3}", s.uptime.as_secs_f64()),
     );
     family(
-        &mut out,
+        out,
         "weerthuis_database_up",
         "gauge",
         "Whether the database answered (1) or not (0).",
     );
-    sample(
-        &mut out,
-        "weerthuis_database_up",
-        u8::from(s.cases.is_some()),
-    );
+    sample(out, "weerthuis_database_up", u8::from(s.cases.is_some()));
     if let Some(n) = s.cases {
         family(
-            &mut out,
+            out,
             "weerthuis_cases_stored",
             "gauge",
             "Cases stored on this node, own and received.",
         );
-        sample(&mut out, "weerthuis_cases_stored", n);
+        sample(out, "weerthuis_cases_stored", n);
     }
     family(
-        &mut out,
+        out,
         "weerthuis_federation_running",
         "gauge",
         "Whether the federation side runs (1) or not (0).",
     );
     sample(
-        &mut out,
+        out,
         "weerthuis_federation_running",
         u8::from(s.federation.is_some()),
     );
-    let Some(f) = &s.federation else {
-        return out;
-    };
+}
+
+/// Per-peer connection state, and how many peers are connected now.
+fn render_peers(out: &mut String, f: &Reading) {
     family(
-        &mut out,
+        out,
         "weerthuis_peer_connected",
         "gauge",
         "Whether a connection to the peer is up (1) or not (0), per partner in the federation directory.",
@@ -190,16 +201,20 @@ pub fn render(s: &Snapshot) -> String {
         );
     }
     family(
-        &mut out,
+        out,
         "weerthuis_peers_connected",
         "gauge",
         "Peers connected now.",
     );
     sample(
-        &mut out,
+        out,
         "weerthuis_peers_connected",
         f.peers.iter().filter(|p| p.connected).count(),
     );
+}
+
+/// The federation's running totals of sync traffic.
+fn render_sync_counters(out: &mut String, f: &Reading) {
     for (name, help, value) in [
         (
             "weerthuis_sync_messages_sent_total",
@@ -222,11 +237,16 @@ pub fn render(s: &Snapshot) -> String {
             f.bytes_sent,
         ),
     ] {
-        family(&mut out, name, "counter", help);
-        sample(&mut out, name, value);
+        family(out, name, "counter", help);
+        sample(out, name, value);
     }
+}
+
+/// Seconds since each peer was last heard from; peers not heard from since the start get no sample
+/// (rather than a made-up age).
+fn render_silence(out: &mut String, f: &Reading) {
     family(
-        &mut out,
+        out,
         "weerthuis_sync_seconds_since_last_message",
         "gauge",
         "Seconds since the last message from the peer arrived (peers heard from since the start only).",
@@ -241,7 +261,6 @@ pub fn render(s: &Snapshot) -> String {
             );
         }
     }
-    out
 }
 
 #[cfg(test)]

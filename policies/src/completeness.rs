@@ -204,20 +204,7 @@ pub fn age_on(birth: Date, on: Date) -> i32 {
 pub fn voorwaarden_bemiddeling(case: &CaseDocuments, today: Date) -> Vec<VoorwaardeCheck> {
     let verzoek = case.first(DocumentKind::Bemiddelingsverzoek);
     let ticked = |v: Voorwaarde| verzoek.and_then(|f| f.bool(v.field()));
-    let from_tick = |v: Voorwaarde| match ticked(v) {
-        Some(true) => (
-            Status::Voldaan,
-            "aangevinkt in het bemiddelingsverzoek".to_string(),
-        ),
-        Some(false) => (
-            Status::NietVoldaan,
-            "niet aangevinkt in het bemiddelingsverzoek".to_string(),
-        ),
-        None => (
-            Status::Onbekend,
-            "nog niet ingevuld in het bemiddelingsverzoek".to_string(),
-        ),
-    };
+    let from_tick = |v: Voorwaarde| status_from_tick(verzoek, v);
     let registratie = case.first(DocumentKind::Registratie);
     let aanmelding = case.first(DocumentKind::Aanmelding);
 
@@ -225,17 +212,9 @@ pub fn voorwaarden_bemiddeling(case: &CaseDocuments, today: Date) -> Vec<Voorwaa
         .into_iter()
         .map(|v| {
             let (status, toelichting) = match v {
-                Voorwaarde::AchttienJaarOfOuder => match registratie.and_then(|r| r.date("geboortedatum")) {
-                    Some(b) => {
-                        let age = age_on(b, today);
-                        if age >= 18 {
-                            (Status::Voldaan, format!("{age} jaar volgens de geboortedatum"))
-                        } else {
-                            (Status::NietVoldaan, format!("{age} jaar volgens de geboortedatum; bemiddeling kan vanaf 18"))
-                        }
-                    }
-                    None => from_tick(v),
-                },
+                Voorwaarde::AchttienJaarOfOuder => {
+                    age_from_geboortedatum(registratie, today).unwrap_or_else(|| from_tick(v))
+                }
                 Voorwaarde::VerblijfMoOfBwIndicatie => {
                     match (ticked(v), registratie.and_then(|r| r.text("soort_voorziening"))) {
                         (Some(false), _) => from_tick(v),
@@ -244,32 +223,7 @@ pub fn voorwaarden_bemiddeling(case: &CaseDocuments, today: Date) -> Vec<Voorwaa
                     }
                 }
                 Voorwaarde::IngeschrevenMeerdereCorporaties => {
-                    let inschrijvingen = aanmelding
-                        .and_then(|a| a.get("inschrijvingen_woningcorporaties"))
-                        .and_then(Value::as_records);
-                    match inschrijvingen {
-                        Some(rs) => {
-                            let mut names: Vec<String> = rs
-                                .iter()
-                                .filter_map(|r| r.get("corporatie").and_then(Value::as_text))
-                                .map(|s| s.to_lowercase())
-                                .collect();
-                            names.sort();
-                            names.dedup();
-                            if names.len() >= 2 {
-                                (Status::Voldaan, format!("ingeschreven bij {} corporaties", names.len()))
-                            } else {
-                                (
-                                    Status::NietVoldaan,
-                                    format!(
-                                        "ingeschreven bij {} corporatie(s) volgens het aanmeldformulier; er zijn er minstens 2 nodig",
-                                        names.len()
-                                    ),
-                                )
-                            }
-                        }
-                        None => from_tick(v),
-                    }
+                    corporaties_from_aanmelding(aanmelding).unwrap_or_else(|| from_tick(v))
                 }
                 Voorwaarde::ActiefGezocht => match from_tick(v) {
                     (Status::Voldaan, _) if verzoek.and_then(|f| f.text("toelichting_zoekgedrag")).is_none() => (
@@ -287,19 +241,7 @@ pub fn voorwaarden_bemiddeling(case: &CaseDocuments, today: Date) -> Vec<Voorwaa
                     other => other,
                 },
                 Voorwaarde::InkomenEnSchuldenInBeeld => {
-                    let schulden = aanmelding.and_then(|a| a.text("schuldenproblematiek"));
-                    let vorm = aanmelding.and_then(|a| a.text("vorm_ondersteuning_schulden"));
-                    let inkomen = aanmelding.and_then(|a| a.text("hoofdinkomen"));
-                    if schulden == Some("ja") && matches!(vorm, None | Some("geen")) {
-                        (
-                            Status::NietVoldaan,
-                            "er zijn schulden, maar er is geen vorm van ondersteuning bij schulden vastgelegd".into(),
-                        )
-                    } else if inkomen == Some("geen_inkomen") {
-                        (Status::NietVoldaan, "volgens het aanmeldformulier is er geen inkomen".into())
-                    } else {
-                        from_tick(v)
-                    }
+                    inkomen_en_schulden_from_aanmelding(aanmelding).unwrap_or_else(|| from_tick(v))
                 }
                 Voorwaarde::DocumentenInPortaal | Voorwaarde::VoldoendeZelfredzaam => from_tick(v),
             };
@@ -310,4 +252,89 @@ pub fn voorwaarden_bemiddeling(case: &CaseDocuments, today: Date) -> Vec<Voorwaa
             }
         })
         .collect()
+}
+
+/// What the begeleider ticked in the bemiddelingsverzoek: the fallback wherever the case's own data say nothing.
+fn status_from_tick(verzoek: Option<&Form>, v: Voorwaarde) -> (Status, String) {
+    match verzoek.and_then(|f| f.bool(v.field())) {
+        Some(true) => (
+            Status::Voldaan,
+            "aangevinkt in het bemiddelingsverzoek".to_string(),
+        ),
+        Some(false) => (
+            Status::NietVoldaan,
+            "niet aangevinkt in het bemiddelingsverzoek".to_string(),
+        ),
+        None => (
+            Status::Onbekend,
+            "nog niet ingevuld in het bemiddelingsverzoek".to_string(),
+        ),
+    }
+}
+
+/// 18 or older, from the registered geboortedatum; `None` when there is none, so the tick decides.
+fn age_from_geboortedatum(registratie: Option<&Form>, today: Date) -> Option<(Status, String)> {
+    let age = age_on(registratie?.date("geboortedatum")?, today);
+    Some(if age >= 18 {
+        (
+            Status::Voldaan,
+            format!("{age} jaar volgens de geboortedatum"),
+        )
+    } else {
+        (
+            Status::NietVoldaan,
+            format!("{age} jaar volgens de geboortedatum; bemiddeling kan vanaf 18"),
+        )
+    })
+}
+
+/// Registered with at least 2 corporaties, counting distinct names (case-insensitive) in the aanmeldformulier;
+/// `None` when it lists no inschrijvingen at all, so the tick decides.
+fn corporaties_from_aanmelding(aanmelding: Option<&Form>) -> Option<(Status, String)> {
+    let rs = aanmelding?
+        .get("inschrijvingen_woningcorporaties")
+        .and_then(Value::as_records)?;
+    let mut names: Vec<String> = rs
+        .iter()
+        .filter_map(|r| r.get("corporatie").and_then(Value::as_text))
+        .map(|s| s.to_lowercase())
+        .collect();
+    names.sort();
+    names.dedup();
+    Some(if names.len() >= 2 {
+        (
+            Status::Voldaan,
+            format!("ingeschreven bij {} corporaties", names.len()),
+        )
+    } else {
+        (
+            Status::NietVoldaan,
+            format!(
+                "ingeschreven bij {} corporatie(s) volgens het aanmeldformulier; er zijn er minstens 2 nodig",
+                names.len()
+            ),
+        )
+    })
+}
+
+/// Debts without any support, or no income at all, in the aanmeldformulier overrule the tick; `None` when
+/// neither shows, so the tick decides.
+fn inkomen_en_schulden_from_aanmelding(aanmelding: Option<&Form>) -> Option<(Status, String)> {
+    let schulden = aanmelding.and_then(|a| a.text("schuldenproblematiek"));
+    let vorm = aanmelding.and_then(|a| a.text("vorm_ondersteuning_schulden"));
+    let inkomen = aanmelding.and_then(|a| a.text("hoofdinkomen"));
+    if schulden == Some("ja") && matches!(vorm, None | Some("geen")) {
+        Some((
+            Status::NietVoldaan,
+            "er zijn schulden, maar er is geen vorm van ondersteuning bij schulden vastgelegd"
+                .into(),
+        ))
+    } else if inkomen == Some("geen_inkomen") {
+        Some((
+            Status::NietVoldaan,
+            "volgens het aanmeldformulier is er geen inkomen".into(),
+        ))
+    } else {
+        None
+    }
 }

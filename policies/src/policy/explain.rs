@@ -304,6 +304,22 @@ impl Policy {
     /// purpose and basis; what it may write; what it may never get; each rule as a Dutch sentence.
     pub fn explain_markdown(&self, only: Option<Role>) -> String {
         let mut out = String::new();
+        self.explain_header_markdown(&mut out);
+        for role in Role::ALL
+            .into_iter()
+            .filter(|r| only.is_none_or(|o| o == *r))
+        {
+            let label = capitalise(role.label_nl());
+            let _ = writeln!(out, "## {label} (`{role}`)\n");
+            self.explain_receives_markdown(&mut out, role);
+            self.explain_writes_markdown(&mut out, role);
+            self.explain_nevers_markdown(&mut out, role);
+        }
+        out
+    }
+
+    /// Name, version, retention and what withdrawing consent does: the rules that hold for every role.
+    fn explain_header_markdown(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "# Beleid {} — versie {} (geldig vanaf {})\n",
@@ -324,88 +340,94 @@ impl Policy {
                     "na intrekking gaan er geen nieuwe gegevens meer naar partners, en verwijderen zij wat zij eerder ontvingen.",
             }
         );
-        for role in Role::ALL
-            .into_iter()
-            .filter(|r| only.is_none_or(|o| o == *r))
-        {
-            let label = capitalise(role.label_nl());
-            let _ = writeln!(out, "## {label} (`{role}`)\n");
-            let flows: Vec<&Flow> = self.flows.iter().filter(|f| f.to == role).collect();
-            if flows.is_empty() {
-                let _ = writeln!(out, "Ontvangt geen persoonsgegevens van casussen.\n");
-            } else {
-                let _ = writeln!(out, "### Ontvangt\n");
+    }
+
+    /// The flows to `role`, once as a table to scan and once as sentences to read; a role that receives
+    /// nothing says so rather than leaving its section empty.
+    fn explain_receives_markdown(&self, out: &mut String, role: Role) {
+        let flows: Vec<&Flow> = self.flows.iter().filter(|f| f.to == role).collect();
+        if flows.is_empty() {
+            let _ = writeln!(out, "Ontvangt geen persoonsgegevens van casussen.\n");
+        } else {
+            let _ = writeln!(out, "### Ontvangt\n");
+            let _ = writeln!(
+                out,
+                "| Als | Van | Velden | Voorwaarden | Doel | Grondslag | Regel |"
+            );
+            let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+            for f in &flows {
+                let conditions = conditions_nl(&f.conditions);
                 let _ = writeln!(
                     out,
-                    "| Als | Van | Velden | Voorwaarden | Doel | Grondslag | Regel |"
+                    "| {} | {} | {} | {} | {} | {} | {} (regel {}) |",
+                    f.relations
+                        .iter()
+                        .map(|r| r.name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    relations_nl(f.from, &f.from_relations),
+                    describe_fields_nl(f.fields),
+                    if conditions.is_empty() {
+                        "altijd".into()
+                    } else {
+                        conditions.trim_start_matches(", ").to_string()
+                    },
+                    f.purpose,
+                    f.basis,
+                    f.name,
+                    f.location.line
                 );
-                let _ = writeln!(out, "|---|---|---|---|---|---|---|");
-                for f in &flows {
-                    let conditions = conditions_nl(&f.conditions);
-                    let _ = writeln!(
-                        out,
-                        "| {} | {} | {} | {} | {} | {} | {} (regel {}) |",
-                        f.relations
-                            .iter()
-                            .map(|r| r.name())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        relations_nl(f.from, &f.from_relations),
-                        describe_fields_nl(f.fields),
-                        if conditions.is_empty() {
-                            "altijd".into()
-                        } else {
-                            conditions.trim_start_matches(", ").to_string()
-                        },
-                        f.purpose,
-                        f.basis,
-                        f.name,
-                        f.location.line
-                    );
-                }
-                let _ = writeln!(out);
-                for f in &flows {
-                    let _ = writeln!(out, "- {}", f.sentence_nl());
-                }
-                let _ = writeln!(out);
             }
-            let writes: Vec<&WriteRule> = self.writes.iter().filter(|w| w.role == role).collect();
-            if !writes.is_empty() {
-                let _ = writeln!(out, "### Schrijft\n");
-                for w in writes {
-                    let _ = writeln!(
-                        out,
-                        "- {} (regel {:?}, regel {})",
-                        w.sentence_nl(),
-                        w.name,
-                        w.location.line
-                    );
-                }
-                let _ = writeln!(out);
+            let _ = writeln!(out);
+            for f in &flows {
+                let _ = writeln!(out, "- {}", f.sentence_nl());
             }
-            let nevers: Vec<&Invariant> = self
-                .invariants
-                .iter()
-                .filter(|i| i.role.is_none_or(|r| r == role))
-                .collect();
-            if !nevers.is_empty() {
-                let _ = writeln!(out, "### Nooit\n");
-                for i in nevers {
-                    let _ = writeln!(
-                        out,
-                        "- {}{}",
-                        i.sentence_nl(),
-                        if i.baseline {
-                            " (vaste invariant van het convenant)"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-                let _ = writeln!(out);
-            }
+            let _ = writeln!(out);
         }
-        out
+    }
+
+    /// What `role` may write; left out when it may write nothing.
+    fn explain_writes_markdown(&self, out: &mut String, role: Role) {
+        let writes: Vec<&WriteRule> = self.writes.iter().filter(|w| w.role == role).collect();
+        if !writes.is_empty() {
+            let _ = writeln!(out, "### Schrijft\n");
+            for w in writes {
+                let _ = writeln!(
+                    out,
+                    "- {} (regel {:?}, regel {})",
+                    w.sentence_nl(),
+                    w.name,
+                    w.location.line
+                );
+            }
+            let _ = writeln!(out);
+        }
+    }
+
+    /// What `role` may never get, its own invariants and the covenant's baseline ones (marked as such);
+    /// left out when there are none.
+    fn explain_nevers_markdown(&self, out: &mut String, role: Role) {
+        let nevers: Vec<&Invariant> = self
+            .invariants
+            .iter()
+            .filter(|i| i.role.is_none_or(|r| r == role))
+            .collect();
+        if !nevers.is_empty() {
+            let _ = writeln!(out, "### Nooit\n");
+            for i in nevers {
+                let _ = writeln!(
+                    out,
+                    "- {}{}",
+                    i.sentence_nl(),
+                    if i.baseline {
+                        " (vaste invariant van het convenant)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            let _ = writeln!(out);
+        }
     }
 }
 

@@ -450,149 +450,21 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
         diagnostics: Vec::new(),
     };
 
-    let effective_from = parse_date(raw.policy.effective_from.get_ref()).unwrap_or_else(|| {
-        r.error(
-            raw.policy.effective_from.span(),
-            "effective_from must be a date like 2026-01-01",
-        );
-        time::Date::MIN
-    });
+    // The sections are resolved in file order, so the diagnostics come out in
+    // the order an author reads the policy; keep this sequence when adding one.
+    let effective_from = r.effective_from(&raw.policy.effective_from);
     if raw.retention.years == 0 {
         r.error(0..0, "retention.years must be at least 1");
     }
-    let on_withdrawal = match &raw.consent.on_withdrawal {
-        None => Withdrawal::default(),
-        Some(s) => Withdrawal::from_name(s.get_ref()).unwrap_or_else(|| {
-            r.error(
-                s.span(),
-                format!(
-                    "consent.on_withdrawal must be \"keep\" or \"forget\", not {:?}",
-                    s.get_ref()
-                ),
-            );
-            Withdrawal::default()
-        }),
-    };
-
-    let writes = raw
-        .writes
-        .iter()
-        .map(|w| {
-            let span = w.span();
-            let w = w.get_ref();
-            let role = r.role(&w.role);
-            let relations = r.required_relations(role, &w.relations, span.clone());
-            let fields = r.fields(&w.fields).difference(r.fields(&w.except));
-            WriteRule {
-                name: w.name.clone(),
-                role: role.unwrap_or(Role::Huurdersorganisatie),
-                relations,
-                fields,
-                basis: w.basis.clone(),
-                location: r.location(span),
-            }
-        })
-        .collect();
-
-    let flows = raw
-        .flows
-        .iter()
-        .map(|f| {
-            let span = f.span();
-            let f = f.get_ref();
-            let from = r.role(&f.from);
-            let to = r.role(&f.to);
-            let from_relations = r.relations(from, &f.from_relations);
-            let relations = r.required_relations(to, &f.relations, span.clone());
-            let mut consent = false;
-            for req in &f.requires {
-                match req.get_ref().as_str() {
-                    "toestemming" => consent = true,
-                    other => r.error(
-                        req.span(),
-                        format!(
-                            "unknown condition {other:?}; the only condition is \"toestemming\""
-                        ),
-                    ),
-                }
-            }
-            let conditions = Conditions {
-                consent,
-                phases: r.phases(&f.phases),
-                voorziening: r.voorziening(&f.voorziening),
-            };
-            let fields = r.fields(&f.fields).difference(r.fields(&f.except));
-            Flow {
-                name: f.name.clone(),
-                from: from.unwrap_or(Role::Huurdersorganisatie),
-                from_relations,
-                to: to.unwrap_or(Role::Huurdersorganisatie),
-                relations,
-                conditions,
-                fields,
-                purpose: f.purpose.clone(),
-                basis: f.basis.clone(),
-                location: r.location(span),
-            }
-        })
-        .collect();
-
+    let on_withdrawal = r.on_withdrawal(raw.consent.on_withdrawal.as_ref());
+    let writes = raw.writes.iter().map(|w| r.write_rule(w)).collect();
+    let flows = raw.flows.iter().map(|f| r.flow(f)).collect();
     let mut invariants: Vec<Invariant> = raw.never.iter().map(|n| r.invariant(n, false)).collect();
     invariants.extend(baseline_invariants());
+    let examples = raw.examples.iter().filter_map(|e| r.example(e)).collect();
 
-    let examples = raw
-        .examples
-        .iter()
-        .filter_map(|e| {
-            let span = e.span();
-            let e = e.get_ref();
-            let role = r.role(&e.role);
-            let relation = r
-                .relations(role, &vec![e.relation.clone()])
-                .first()
-                .copied();
-            let phase = r.phases(&vec![e.phase.clone()]).first().copied();
-            let voorziening = r.voorziening(&vec![e.voorziening.clone()]).first().copied();
-            let field = r.field(&e.field);
-            let access = match e.access.get_ref().as_str() {
-                "receive" => Some(Access::Receive),
-                "write" => Some(Access::Write),
-                other => {
-                    r.error(
-                        e.access.span(),
-                        format!("access must be \"receive\" or \"write\", not {other:?}"),
-                    );
-                    None
-                }
-            };
-            let expect_allowed = match e.expect.get_ref().as_str() {
-                "allow" => Some(true),
-                "deny" => Some(false),
-                other => {
-                    r.error(
-                        e.expect.span(),
-                        format!("expect must be \"allow\" or \"deny\", not {other:?}"),
-                    );
-                    None
-                }
-            };
-            Some(Example {
-                name: e.name.clone(),
-                request: Request {
-                    role: role?,
-                    relation: relation?,
-                    phase: phase?,
-                    consent: e.toestemming,
-                    voorziening: voorziening?,
-                    field: field?,
-                    access: access?,
-                },
-                expect_allowed: expect_allowed?,
-                location: r.location(span),
-            })
-        })
-        .collect();
-
+    // Every section is resolved before giving up, so one run reports every
+    // mistake in the file rather than only the first.
     if !r.diagnostics.is_empty() {
         return Err(PolicyError::Invalid(r.diagnostics));
     }
@@ -612,4 +484,156 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
         invariants,
         examples,
     })
+}
+
+/// One method per section of the policy file. Each records its mistakes as
+/// diagnostics and returns a placeholder, so `parse` can carry on and report
+/// the rest of the file too; the placeholders never escape, because `parse`
+/// returns the diagnostics instead of the policy when there are any.
+impl Resolver<'_> {
+    fn effective_from(&mut self, s: &Spanned<String>) -> time::Date {
+        parse_date(s.get_ref()).unwrap_or_else(|| {
+            self.error(s.span(), "effective_from must be a date like 2026-01-01");
+            time::Date::MIN
+        })
+    }
+
+    fn on_withdrawal(&mut self, s: Option<&Spanned<String>>) -> Withdrawal {
+        match s {
+            None => Withdrawal::default(),
+            Some(s) => Withdrawal::from_name(s.get_ref()).unwrap_or_else(|| {
+                self.error(
+                    s.span(),
+                    format!(
+                        "consent.on_withdrawal must be \"keep\" or \"forget\", not {:?}",
+                        s.get_ref()
+                    ),
+                );
+                Withdrawal::default()
+            }),
+        }
+    }
+
+    fn write_rule(&mut self, w: &Spanned<RawWrite>) -> WriteRule {
+        let span = w.span();
+        let w = w.get_ref();
+        let role = self.role(&w.role);
+        let relations = self.required_relations(role, &w.relations, span.clone());
+        let fields = self.fields(&w.fields).difference(self.fields(&w.except));
+        WriteRule {
+            name: w.name.clone(),
+            role: role.unwrap_or(Role::Huurdersorganisatie),
+            relations,
+            fields,
+            basis: w.basis.clone(),
+            location: self.location(span),
+        }
+    }
+
+    fn flow(&mut self, f: &Spanned<RawFlow>) -> Flow {
+        let span = f.span();
+        let f = f.get_ref();
+        let from = self.role(&f.from);
+        let to = self.role(&f.to);
+        let from_relations = self.relations(from, &f.from_relations);
+        let relations = self.required_relations(to, &f.relations, span.clone());
+        let conditions = Conditions {
+            consent: self.requires_consent(&f.requires),
+            phases: self.phases(&f.phases),
+            voorziening: self.voorziening(&f.voorziening),
+        };
+        let fields = self.fields(&f.fields).difference(self.fields(&f.except));
+        Flow {
+            name: f.name.clone(),
+            from: from.unwrap_or(Role::Huurdersorganisatie),
+            from_relations,
+            to: to.unwrap_or(Role::Huurdersorganisatie),
+            relations,
+            conditions,
+            fields,
+            purpose: f.purpose.clone(),
+            basis: f.basis.clone(),
+            location: self.location(span),
+        }
+    }
+
+    /// A flow's `requires` list: "toestemming" is the only condition there is.
+    fn requires_consent(&mut self, requires: &Names) -> bool {
+        let mut consent = false;
+        for req in requires {
+            match req.get_ref().as_str() {
+                "toestemming" => consent = true,
+                other => self.error(
+                    req.span(),
+                    format!("unknown condition {other:?}; the only condition is \"toestemming\""),
+                ),
+            }
+        }
+        consent
+    }
+
+    /// `None` when any part of the example did not resolve; its diagnostics
+    /// are already recorded, so the example is dropped rather than guessed.
+    fn example(&mut self, e: &Spanned<RawExample>) -> Option<Example> {
+        let span = e.span();
+        let e = e.get_ref();
+        // Resolve every part before the first `?`, so one bad example reports
+        // all of its mistakes.
+        let role = self.role(&e.role);
+        let relation = self
+            .relations(role, &vec![e.relation.clone()])
+            .first()
+            .copied();
+        let phase = self.phases(&vec![e.phase.clone()]).first().copied();
+        let voorziening = self
+            .voorziening(&vec![e.voorziening.clone()])
+            .first()
+            .copied();
+        let field = self.field(&e.field);
+        let access = self.example_access(&e.access);
+        let expect_allowed = self.example_expect(&e.expect);
+        Some(Example {
+            name: e.name.clone(),
+            request: Request {
+                role: role?,
+                relation: relation?,
+                phase: phase?,
+                consent: e.toestemming,
+                voorziening: voorziening?,
+                field: field?,
+                access: access?,
+            },
+            expect_allowed: expect_allowed?,
+            location: self.location(span),
+        })
+    }
+
+    fn example_access(&mut self, s: &Spanned<String>) -> Option<Access> {
+        match s.get_ref().as_str() {
+            "receive" => Some(Access::Receive),
+            "write" => Some(Access::Write),
+            other => {
+                self.error(
+                    s.span(),
+                    format!("access must be \"receive\" or \"write\", not {other:?}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `Some(true)` for "allow", `Some(false)` for "deny".
+    fn example_expect(&mut self, s: &Spanned<String>) -> Option<bool> {
+        match s.get_ref().as_str() {
+            "allow" => Some(true),
+            "deny" => Some(false),
+            other => {
+                self.error(
+                    s.span(),
+                    format!("expect must be \"allow\" or \"deny\", not {other:?}"),
+                );
+                None
+            }
+        }
+    }
 }
