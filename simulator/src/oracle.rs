@@ -1691,10 +1691,11 @@ async fn fingerprint(net: &LiveNet, case: &CaseId) -> Vec<u8> {
 
 /// Wait until the federation has settled for `case`, at most `limit`; whether it settled. Settled: what the nodes
 /// store of the case has not changed for `quiet`, every projection a sender withdrew is withdrawn at its receiver
-/// too, and every node holds what every plan gives it (or nothing has changed for [`PATIENCE`] quiet spells). A quiet spell alone is not enough on a busy machine: a `Forget` can sit in a queue longer than
-/// any fixed wait, and the oracle would judge a state the federation was still leaving (a refused corporatie's
-/// aanmeldbericht after the case was reassigned). Only *when* to judge comes from the nodes' own records; *what*
-/// may be held comes from the policy alone.
+/// too, and every node holds what every plan gives it (or nothing has changed for [`PATIENCE`] quiet spells). A
+/// quiet spell alone is not enough on a busy machine: a `Forget` can sit in a queue longer than any fixed wait, and
+/// the oracle would judge a state the federation was still leaving (a refused corporatie's aanmeldbericht after the
+/// case was reassigned), or the next event would start before the last reached every node. Only *when* to judge
+/// comes from the nodes' own records and plans; *what* may be held comes from the policy alone.
 pub async fn settle(
     net: &LiveNet,
     case: &CaseId,
@@ -1766,7 +1767,12 @@ async fn withdrawals_delivered(net: &LiveNet, case: &CaseId) -> bool {
             continue;
         };
         let me = n.id.to_string();
-        for p in node.store().projections_of_case(case).await.unwrap_or_default() {
+        for p in node
+            .store()
+            .projections_of_case(case)
+            .await
+            .unwrap_or_default()
+        {
             if p.sender == me {
                 if p.retired {
                     withdrawn.push(p.wire_id);
