@@ -158,25 +158,27 @@ fn sends_data(effects: &[Effect]) -> bool {
         .any(|e| matches!(e, Effect::Disclose { .. } | Effect::Answer { .. }))
 }
 
-#[test]
-fn a_push_into_another_corporaties_reactie_is_refused_recorded_and_stored_nowhere() {
-    let k = key(D::Reactie, ACCOLADE);
-    // Elkien writes "accolade's" reactie: a forged refusal in another corporatie's name.
+/// Elkien, assigned to the case, pushes a reactie it wrote into `reactie/<instance>` at the Transferpunt.
+fn elkien_pushes_reactie(instance: &str) -> (DocKey, PeerState, Vec<Effect>) {
+    let k = key(D::Reactie, instance);
     let data = carrying(&mut written_by(ELKIEN, &reactie()));
     let mut state = PeerState::new(pid(ELKIEN));
     let view = View {
         case: Some(at_transferpunt()),
         ..View::default()
     };
-    let effects = decide(
-        TP,
-        &mut state,
-        Message::Sync {
-            doc: name(&k),
-            data,
-        },
-        view,
-    );
+    let msg = Message::Sync {
+        doc: name(&k),
+        data,
+    };
+    let effects = decide(TP, &mut state, msg, view);
+    (k, state, effects)
+}
+
+#[test]
+fn a_push_into_another_corporaties_reactie_is_refused_recorded_and_stored_nowhere() {
+    // Elkien writes "accolade's" reactie: a forged refusal in another corporatie's name.
+    let (k, state, effects) = elkien_pushes_reactie(ACCOLADE);
     assert!(!stores(&effects), "{effects:?}");
     assert!(
         effects
@@ -200,22 +202,7 @@ fn a_push_into_another_corporaties_reactie_is_refused_recorded_and_stored_nowher
 
 #[test]
 fn the_assigned_corporaties_own_reactie_is_stored_with_its_receipt_then_answered() {
-    let k = key(D::Reactie, ELKIEN);
-    let data = carrying(&mut written_by(ELKIEN, &reactie()));
-    let mut state = PeerState::new(pid(ELKIEN));
-    let view = View {
-        case: Some(at_transferpunt()),
-        ..View::default()
-    };
-    let effects = decide(
-        TP,
-        &mut state,
-        Message::Sync {
-            doc: name(&k),
-            data,
-        },
-        view,
-    );
+    let (_, _, effects) = elkien_pushes_reactie(ELKIEN);
     let Some(Effect::StoreChange { record, .. }) = effects.first() else {
         panic!("stored first: {effects:?}");
     };

@@ -405,6 +405,21 @@ pub fn next_message(
     effects
 }
 
+/// A message Automerge could not take (malformed, or past the decompression limits): refused whole.
+fn undecodable(
+    state: &mut PeerState,
+    name: &str,
+    case: &CaseId,
+    e: &protocol::sync::SyncError,
+) -> Vec<Effect> {
+    refused(
+        state,
+        name,
+        case,
+        Refusal::new(format!("not a valid sync message: {e}")),
+    )
+}
+
 fn not_available(doc: &str) -> Effect {
     Effect::Send(Message::NotAvailable {
         doc: doc.to_string(),
@@ -565,12 +580,7 @@ fn take_form(
     });
     let fields = match outcome {
         Err(e) => {
-            return refused(
-                state,
-                name,
-                &k.case,
-                Refusal::new(format!("not a valid sync message: {e}")),
-            );
+            return undecodable(state, name, &k.case, &e);
         }
         Ok(Err(refusal)) => return refused(state, name, &k.case, refusal),
         Ok(Ok(fields)) => fields,
@@ -654,12 +664,7 @@ fn projection_sync(
     });
     let fields = match outcome {
         Err(e) => {
-            return refused(
-                state,
-                name,
-                &case,
-                Refusal::new(format!("not a valid sync message: {e}")),
-            );
+            return undecodable(state, name, &case, &e);
         }
         Ok(Err(r)) => return refused(state, name, &case, r),
         Ok(Ok(fields)) => fields,
@@ -738,12 +743,7 @@ fn own_projection_back(
             always: true,
         }],
         Ok(Err(r)) => refused(state, name, &case, r),
-        Err(e) => refused(
-            state,
-            name,
-            &case,
-            Refusal::new(format!("not a valid sync message: {e}")),
-        ),
+        Err(e) => undecodable(state, name, &case, &e),
     }
 }
 

@@ -648,12 +648,15 @@ impl Session {
                 }
             }
             Need::Projection { wire, case } => {
-                let projection = store
-                    .load_projection(&wire.to_string())
-                    .await
-                    .ok()
-                    .flatten();
-                let doc = self.load(wire).await;
+                // One read of the record serves both: its state, and (unless withdrawn, never synced again) the
+                // document with this peer's session.
+                let name = wire.to_string();
+                let projection = store.load_projection(&name).await.ok().flatten();
+                let doc = projection.as_ref().filter(|p| !p.retired).and_then(|p| {
+                    let mut am = doc::load(&p.snapshot, []).ok()?;
+                    am.set_actor(doc::actor_for(self.me()));
+                    Some((am, self.session_of(&name, p.sync_state.clone())))
+                });
                 let case = match case {
                     true => node.load_case(wire.case()).await.ok(),
                     false => None,
