@@ -19,6 +19,17 @@ pub fn render(
     cal: &Werkdagen,
     gemeenten: &Gemeenten,
 ) -> String {
+    html_page(
+        &format!(
+            "Uitstroommonitor {}",
+            esc(&policies::form::format_date(today))
+        ),
+        &body(cases, today, cal, gemeenten),
+    )
+}
+
+/// The page's content without the document around it, for a page that has its own (the werkplek's).
+pub fn body(cases: &[MonitorCase], today: Date, cal: &Werkdagen, gemeenten: &Gemeenten) -> String {
     let alerts = open_alerts(cases, today, cal);
     let overdue = alerts.iter().filter(|a| a.overdue).count();
     let mut body = format!(
@@ -54,13 +65,7 @@ pub fn render(
         today.year(),
         report.html_sections()
     );
-    html_page(
-        &format!(
-            "Uitstroommonitor {}",
-            esc(&policies::form::format_date(today))
-        ),
-        &body,
-    )
+    body
 }
 
 #[cfg(test)]

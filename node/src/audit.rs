@@ -43,6 +43,9 @@ pub enum Operation {
     /// A decision about the policy in force, not about a data subject: a policy version accepted by this
     /// node's privacy officer, or put in force.
     PolicyDecision,
+    /// A sign-in to the werkplek, a failed one or a sign-out: no data subject, but the BIO asks that access
+    /// attempts are logged, and the privacy officer reads them beside what was done.
+    Authentication,
 }
 
 /// The outcome of the processing (`status_code`, as in OpenTelemetry).

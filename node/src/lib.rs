@@ -13,6 +13,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod audit;
@@ -33,3 +34,4 @@ pub mod scenario;
 pub mod service;
 pub mod store;
 pub mod sync;
+pub mod werkplek;

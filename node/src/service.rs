@@ -638,6 +638,30 @@ impl Node {
         })
     }
 
+    /// Check a form as [`Node::write_form`] would, storing nothing (the werkplek's live check).
+    pub fn check_form(&self, kind: DocumentKind, json: &Json) -> Result<Form, ValidationErrors> {
+        self.validator().form(kind, json)
+    }
+
+    /// The fields of `kind` this node's partner may write in this case, by the policy's write rules and its
+    /// relations to the case. A zorgaanbieder starting a registratie is taken as the client's
+    /// betrokken zorgaanbieder: that is what its registratie will say ([`decide_write`] checks it).
+    pub async fn writable_fields(
+        &self,
+        case_id: &CaseId,
+        kind: DocumentKind,
+    ) -> Result<policies::FieldSet, ServiceError> {
+        self.case_exists(case_id).await?;
+        let loaded = self.load_case(case_id).await?;
+        let facts = self.facts(&loaded, &[]);
+        let mut relations = facts.relations_of(&self.partner);
+        if self.partner.role() == Role::Zorgaanbieder && loaded.docs.first(DocumentKind::Registratie).is_none() {
+            relations.push(policies::Relation::BetrokkenZorgaanbieder);
+        }
+        let writable = self.policy().writable(self.partner.role(), &relations);
+        Ok(writable.intersection(policies::FieldSet::document(kind)))
+    }
+
     /// Who read or wrote what of a case, from the audit log.
     pub async fn history(&self, case_id: &CaseId) -> Result<Vec<HistoryEntry>, ServiceError> {
         self.case_exists(case_id).await?;

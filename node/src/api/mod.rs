@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 pub use problem::{InvalidParam, Problem};
 
+use crate::access::Permission;
 use crate::service::{Node, ServiceError};
 use crate::store::{CaseId, User};
 
@@ -65,8 +66,10 @@ pub fn router_with_metrics(
             "/casussen/{id}/documenten/{document}/{instantie}",
             get(read_form_instance).put(write_form_instance),
         );
+    let state = ApiState { node, metrics };
     Router::new()
         .nest("/api/v1", v1)
+        .nest("/werkplek", crate::werkplek::router(state.clone()))
         .route("/metrics", get(metrics_text))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Niet gevonden").into_response() })
         .method_not_allowed_fallback(|| async {
@@ -76,12 +79,13 @@ pub fn router_with_metrics(
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(no_bsn_in_url))
         .layer(middleware::map_response(api_version))
-        .with_state(ApiState { node, metrics })
+        .with_state(state)
 }
 
 /// `GET /api/v1/monitor`: the Transferpunt's monitor page (HTML, Dutch) with its figures and open alerts. Other
 /// nodes do not keep the monitor.
-async fn monitor_page(State(state): State<ApiState>, _user: AuthUser) -> Result<Response, Problem> {
+async fn monitor_page(State(state): State<ApiState>, user: AuthUser) -> Result<Response, Problem> {
+    user.need(Permission::Monitor)?;
     if state.node.partner().role() != policies::Role::Transferpunt {
         return Err(Problem::new(StatusCode::NOT_FOUND, "Niet gevonden")
             .detail("De uitstroommonitor staat alleen op de node van het Transferpunt."));
@@ -178,6 +182,37 @@ impl FromRequestParts<ApiState> for AuthUser {
     }
 }
 
+impl AuthUser {
+    /// The token's role must allow `permission` (the same table as the werkplek's pages, [`crate::access`]).
+    pub fn need(&self, permission: Permission) -> Result<(), Problem> {
+        if self.0.role.may(permission) {
+            Ok(())
+        } else {
+            Err(Problem::new(StatusCode::FORBIDDEN, "Geen toegang").detail(format!(
+                "De rol {} van dit token geeft geen toegang tot deze gegevens.",
+                self.0.role
+            )))
+        }
+    }
+}
+
+/// A user whose role works cases ([`Permission::Cases`]): every route that reads or writes personal data.
+#[derive(Debug, Clone)]
+pub struct CaseWorker(pub User);
+
+impl FromRequestParts<ApiState> for CaseWorker {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        user.need(Permission::Cases)?;
+        Ok(CaseWorker(user.0))
+    }
+}
+
 impl From<ServiceError> for Problem {
     fn from(e: ServiceError) -> Self {
         match e {
@@ -264,7 +299,7 @@ fn default_page() -> usize {
 
 async fn list_cases(
     State(state): State<ApiState>,
-    _user: AuthUser,
+    CaseWorker(_user): CaseWorker,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let Query(page) = page.map_err(|e| {
@@ -284,7 +319,7 @@ async fn list_cases(
     Ok(Json(state.node.list_cases(page.offset, page.limit).await?).into_response())
 }
 
-async fn create_case(State(state): State<ApiState>, _user: AuthUser) -> Result<Response, Problem> {
+async fn create_case(State(state): State<ApiState>, CaseWorker(_user): CaseWorker) -> Result<Response, Problem> {
     let summary = state.node.create_case().await?;
     let location = format!("/api/v1/casussen/{}", summary.id);
     let mut res = (StatusCode::CREATED, Json(summary)).into_response();
@@ -313,7 +348,7 @@ fn document_kind(s: &str) -> Result<DocumentKind, Problem> {
 
 async fn case_detail(
     State(state): State<ApiState>,
-    AuthUser(user): AuthUser,
+    CaseWorker(user): CaseWorker,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
@@ -322,7 +357,7 @@ async fn case_detail(
 
 async fn history(
     State(state): State<ApiState>,
-    _user: AuthUser,
+    CaseWorker(_user): CaseWorker,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
@@ -331,7 +366,7 @@ async fn history(
 
 async fn read_form(
     State(state): State<ApiState>,
-    AuthUser(user): AuthUser,
+    CaseWorker(user): CaseWorker,
     Path((id, document)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     read(state, user, id, document, None).await
@@ -339,7 +374,7 @@ async fn read_form(
 
 async fn read_form_instance(
     State(state): State<ApiState>,
-    AuthUser(user): AuthUser,
+    CaseWorker(user): CaseWorker,
     Path((id, document, instance)): Path<(String, String, String)>,
 ) -> Result<Response, Problem> {
     read(state, user, id, document, Some(instance)).await
@@ -364,7 +399,7 @@ async fn read(
 
 async fn write_form(
     State(state): State<ApiState>,
-    AuthUser(user): AuthUser,
+    CaseWorker(user): CaseWorker,
     Path((id, document)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
@@ -373,7 +408,7 @@ async fn write_form(
 
 async fn write_form_instance(
     State(state): State<ApiState>,
-    AuthUser(user): AuthUser,
+    CaseWorker(user): CaseWorker,
     Path((id, document, instance)): Path<(String, String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {

@@ -10,7 +10,9 @@ use policies::{DocumentKind, PartnerId};
 use time::OffsetDateTime;
 
 use crate::app;
+use crate::access::UserRole;
 use crate::store::{CaseId, User};
+use crate::werkplek::auth::{NewAccount, create_account};
 
 /// Where the node's data directory is.
 #[derive(Debug, Args)]
@@ -31,9 +33,16 @@ pub enum UserCommand {
         /// Who it is, e.g. "Anna de Vries" or "koppeling zaaksysteem".
         #[arg(long)]
         name: String,
-        /// What it does, e.g. begeleider, uitstroomcoordinator, koppeling.
+        /// What it does, e.g. begeleider, uitstroomcoordinator, koppeling (the audit log's words).
         #[arg(long, default_value = "medewerker")]
         purpose: String,
+        /// What it may reach: medewerker (cases), analist (monitor), privacyfunctionaris (audit log),
+        /// beheerder (users).
+        #[arg(long, default_value = "medewerker")]
+        role: UserRole,
+        /// A person's sign-in name for the werkplek: prints a password and a TOTP secret instead of a token.
+        #[arg(long)]
+        login: Option<String>,
     },
     /// List users (never their tokens).
     List(DirArg),
@@ -82,6 +91,8 @@ fn cli_user(what: &str) -> User {
         id: format!("cli:{what}"),
         name: format!("weerthuis {what} (command line)"),
         purpose: what.into(),
+        role: crate::access::UserRole::Medewerker,
+        login: None,
         created_at: OffsetDateTime::now_utc(),
         revoked: false,
     }
@@ -102,12 +113,41 @@ pub async fn init(
         dir.join(crate::config::CONFIG_FILE).display()
     )?;
     writeln!(out, "  database: {}", redact(&cfg.database))?;
+    // The first beheerder, so the werkplek can be used to make everyone else's account.
+    let (_, node) = app::open(dir).await?;
+    let first = create_account(
+        &node,
+        "Eerste beheerder",
+        "beheerder",
+        UserRole::Beheerder,
+        None,
+    )
+    .await?;
+    node.store().close().await;
+    writeln!(out, "The first beheerder of the werkplek (shown only now):")?;
+    print_account(out, &first)?;
     writeln!(
         out,
-        "Next: weerthuis user add --dir {} --name \"<naam>\", then weerthuis run --dir {}",
+        "Next: weerthuis run --dir {}, sign in at http://{}/werkplek and make the other accounts there \
+         (or: weerthuis user add --dir {} --name \"<naam>\" --login <naam> --role medewerker)",
         dir.display(),
+        cfg.api.listen,
         dir.display()
     )?;
+    Ok(())
+}
+
+/// Print what a person needs to sign in, once.
+fn print_account(out: &mut impl Write, new: &NewAccount) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "  login:    {}  (role {})",
+        new.user.login.as_deref().unwrap_or_default(),
+        new.user.role
+    )?;
+    writeln!(out, "  password: {}", new.password)?;
+    writeln!(out, "  TOTP key: {}  (type it into an authenticator app)", new.totp_secret)?;
+    writeln!(out, "  TOTP URI: {}", new.otpauth_uri)?;
     Ok(())
 }
 
@@ -128,15 +168,32 @@ fn redact(url: &str) -> String {
 /// Run a user command.
 pub async fn user(cmd: UserCommand, out: &mut impl Write) -> anyhow::Result<()> {
     match cmd {
-        UserCommand::Add { dir, name, purpose } => {
+        UserCommand::Add {
+            dir,
+            name,
+            purpose,
+            role,
+            login,
+        } => {
             let (_, node) = app::open(&dir.dir).await?;
-            let new = node.store().create_user(&name, &purpose).await?;
-            writeln!(
-                out,
-                "Created user {} ({name}, {purpose}). Its token, shown only now:",
-                new.user.id
-            )?;
-            writeln!(out, "{}", new.token)?;
+            match login {
+                Some(login) => {
+                    let new = create_account(&node, &name, &login, role, None).await?;
+                    print_account(out, &new)?;
+                }
+                None => {
+                    let new = node
+                        .store()
+                        .create_user_with_role(&name, &purpose, role)
+                        .await?;
+                    writeln!(
+                        out,
+                        "Created user {} ({name}, {purpose}, role {role}). Its token, shown only now:",
+                        new.user.id
+                    )?;
+                    writeln!(out, "{}", new.token)?;
+                }
+            }
             node.store().close().await;
         }
         UserCommand::List(dir) => {
@@ -144,9 +201,11 @@ pub async fn user(cmd: UserCommand, out: &mut impl Write) -> anyhow::Result<()> 
             for u in node.store().list_users().await? {
                 writeln!(
                     out,
-                    "{}\t{}\t{}\t{}{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}{}",
                     u.id,
                     u.name,
+                    u.login.as_deref().unwrap_or("-"),
+                    u.role,
                     u.purpose,
                     u.created_at.date(),
                     if u.revoked { "\tINGETROKKEN" } else { "" }

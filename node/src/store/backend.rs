@@ -25,6 +25,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "policy sequence",
         include_str!("../../migrations/sqlite/0003_policy_sequence.sql"),
     ),
+    (
+        4,
+        "werkplek",
+        include_str!("../../migrations/sqlite/0004_werkplek.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded.
@@ -43,6 +48,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "policy sequence",
         include_str!("../../migrations/postgres/0003_policy_sequence.sql"),
+    ),
+    (
+        4,
+        "werkplek",
+        include_str!("../../migrations/postgres/0004_werkplek.sql"),
     ),
 ];
 

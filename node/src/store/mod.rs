@@ -21,6 +21,7 @@ mod documents;
 mod log;
 mod policy;
 mod projections;
+mod sessions;
 mod users;
 
 use std::fmt;
@@ -37,7 +38,8 @@ use time::OffsetDateTime;
 pub use documents::{Change, DocKey, DocumentMeta, StoredDocument, WriteReceipt};
 pub use policy::{PolicyAcceptance, PolicyAdoption, StoredPolicy, StoredRevocation};
 pub use projections::ProjectionRecord;
-pub use users::{NewUser, TOKEN_PREFIX, User};
+pub use sessions::{SessionStage, WebSession};
+pub use users::{Credentials, NewUser, TOKEN_PREFIX, User};
 
 use crate::audit::{AuditEntryError, AuditError};
 use crate::doc::DocError;

@@ -1,0 +1,213 @@
+//! The medewerker's pages about cases: the caseload (or inbox), a new client, and one case with its forms,
+//! what is still missing and the voorwaarden pre-check.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use policies::completeness::Status;
+use policies::{DocumentKind, Role};
+use serde::Deserialize;
+
+use super::form::{case_id, words};
+use super::{PageError, Signed, layout};
+use crate::access::Permission;
+use crate::api::ApiState;
+use crate::service::{CaseSummary, Node, ServiceError};
+use crate::store::User;
+
+/// The most cases one page lists.
+const PAGE: usize = 200;
+
+/// The client's name as this node holds it, for the begeleider to recognise her client (an audited read).
+async fn client_name(node: &Node, user: &User, summary: &CaseSummary) -> Option<String> {
+    let id = summary.id.parse().ok()?;
+    let view = node
+        .read_form(user, &id, DocumentKind::Registratie, None)
+        .await
+        .ok()?;
+    let part = |f: &str| view.velden.get(f).and_then(|v| v.as_str()).map(str::to_string);
+    match (part("voornaam"), part("achternaam")) {
+        (Some(v), Some(a)) => Some(format!("{v} {a}")),
+        (None, Some(a)) => Some(a),
+        _ => None,
+    }
+}
+
+/// `GET /werkplek/casussen`: every case this node holds, with its phase and what is still missing.
+pub(super) async fn caseload(
+    State(state): State<ApiState>,
+    signed: Signed,
+) -> Result<Response, PageError> {
+    signed.need(Permission::Cases)?;
+    let body = caseload_body(&state.node, &signed).await?;
+    Ok(layout::page("Casussen", Some(&signed.session), body).into_response())
+}
+
+/// The caseload table, also the medewerker's start page.
+pub(super) async fn caseload_body(node: &Node, signed: &Signed) -> Result<Markup, PageError> {
+    let cases = node.list_cases(0, PAGE).await?;
+    let mut rows = Vec::new();
+    for c in &cases {
+        rows.push((c, client_name(node, &signed.session.user, c).await));
+    }
+    let may_register = node.partner().role() == Role::Zorgaanbieder;
+    Ok(html! {
+        h1 { "Casussen" }
+        @if may_register {
+            form method="post" action="/werkplek/casussen" {
+                input type="hidden" name="_csrf" value=(signed.session.csrf);
+                button.primair type="submit" { "Nieuwe cliënt registreren" }
+            }
+        }
+        @if rows.is_empty() {
+            p { "Er zijn nog geen casussen op deze node." }
+        } @else {
+            table {
+                caption { (rows.len()) " casus(sen), nieuwste eerst" }
+                thead { tr { th scope="col" { "Cliënt" } th scope="col" { "Fase" } th scope="col" { "Nog nodig" } th scope="col" { "Sinds" } } }
+                tbody {
+                    @for (c, name) in &rows {
+                        tr {
+                            td { a href={"/werkplek/casussen/" (c.id)} { (name.clone().unwrap_or_else(|| format!("casus {}", short(&c.id)))) } }
+                            td { (words(&format!("{:?}", c.fase).to_lowercase())) }
+                            td { @if c.ontbrekend.is_empty() { "niets" } @else { (c.ontbrekend.len()) " gegeven(s)" } }
+                            td { (policies::form::format_date(c.created_at.date())) }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// `POST /werkplek/casussen`: a new client; straight on to the registratie.
+pub(super) async fn create(
+    State(state): State<ApiState>,
+    signed: Signed,
+) -> Result<Response, PageError> {
+    signed.need(Permission::Cases)?;
+    if state.node.partner().role() != Role::Zorgaanbieder {
+        return Err(PageError::Forbidden);
+    }
+    let summary = state.node.create_case().await?;
+    Ok(Redirect::to(&format!(
+        "/werkplek/casussen/{}/formulier/registratie",
+        summary.id
+    ))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Saved {
+    opgeslagen: Option<String>,
+}
+
+/// `GET /werkplek/casussen/{id}`: the case — its forms, what is missing, the voorwaarden.
+pub(super) async fn overview(
+    State(state): State<ApiState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Query(saved): Query<Saved>,
+) -> Result<Response, PageError> {
+    signed.need(Permission::Cases)?;
+    let id = case_id(&id)?;
+    let node = &state.node;
+    let detail = match node.case_detail(&signed.session.user, &id).await {
+        Ok(d) => d,
+        Err(ServiceError::NotFound(what)) => return Err(PageError::NotFound(what)),
+        Err(e) => return Err(e.into()),
+    };
+    let summary = &detail.summary;
+    let name = client_name(node, &signed.session.user, summary).await;
+    let mut forms: Vec<(String, String, bool)> = Vec::new();
+    for kind in DocumentKind::ALL {
+        let held: Vec<&String> = summary
+            .documenten
+            .iter()
+            .filter(|d| d.split('/').next() == Some(kind.name()))
+            .collect();
+        let writable = !node.writable_fields(&id, kind).await?.is_empty();
+        if held.is_empty() && writable && !kind.spec().multiple {
+            forms.push((kind.name().to_string(), kind.spec().label.to_string(), false));
+        }
+        for d in held {
+            let label = match d.split_once('/') {
+                Some((_, instance)) => format!("{} ({instance})", kind.spec().label),
+                None => kind.spec().label.to_string(),
+            };
+            forms.push((d.clone(), label, true));
+        }
+        if held_none_multiple(kind, summary, writable) {
+            forms.push((kind.name().to_string(), kind.spec().label.to_string(), false));
+        }
+    }
+    let title = name.clone().unwrap_or_else(|| format!("Casus {}", short(&summary.id)));
+    let body = html! {
+        p { a href="/werkplek/casussen" { "← Alle casussen" } }
+        h1 { (title) }
+        @if let Some(kind) = &saved.opgeslagen {
+            div.melding.goed role="status" { "Opgeslagen: " (words(kind)) "." }
+        }
+        p { "Fase: " strong { (words(&format!("{:?}", summary.fase).to_lowercase())) } " · casus " (summary.id) }
+        h2 { "Formulieren" }
+        ul {
+            @for (path, label, held) in &forms {
+                li {
+                    a href=(form_link(&summary.id, path)) { (label) }
+                    @if !held { " — nog niet ingevuld" }
+                }
+            }
+        }
+        @if !summary.ontbrekend.is_empty() {
+            h2 { "Nog nodig voor indienen" }
+            ul { @for m in &summary.ontbrekend { li { (m.label) " (" (m.document) ")" } } }
+        }
+        h2 { "Voorwaarden voor bemiddeling" }
+        table {
+            caption { "Voorcontrole van de 8 voorwaarden (Afspraak 1h; evaluatie 2025 §3.1)" }
+            thead { tr { th scope="col" { "Voorwaarde" } th scope="col" { "Uitkomst" } th scope="col" { "Toelichting" } } }
+            tbody {
+                @for v in &detail.voorwaarden_bemiddeling {
+                    tr {
+                        td { (v.voorwaarde.label_nl()) }
+                        td { (status(v.status)) }
+                        td { (v.toelichting) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(&title, Some(&signed.session), body).into_response())
+}
+
+/// A kind a case holds several of and this node may write gets a link to start its own, once.
+fn held_none_multiple(kind: DocumentKind, summary: &CaseSummary, writable: bool) -> bool {
+    kind.spec().multiple
+        && writable
+        && matches!(kind, DocumentKind::Reactie | DocumentKind::Gemeente)
+        && !summary
+            .documenten
+            .iter()
+            .any(|d| d.split('/').next() == Some(kind.name()))
+}
+
+fn form_link(case: &str, path: &str) -> String {
+    match path.split_once('/') {
+        Some((kind, instance)) => {
+            format!("/werkplek/casussen/{case}/formulier/{kind}?instantie={instance}")
+        }
+        None => format!("/werkplek/casussen/{case}/formulier/{path}"),
+    }
+}
+
+fn status(s: Status) -> Markup {
+    match s {
+        Status::Voldaan => html! { span.status-goed { "voldaan" } },
+        Status::NietVoldaan => html! { span.status-fout { "niet voldaan" } },
+        Status::Onbekend => html! { span.status-let-op { "nog onbekend" } },
+    }
+}
