@@ -20,9 +20,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+use crate::access::UserRole;
 use crate::harness::{LiveNet, LiveOptions, eventually};
 use crate::monitor::indicators;
 use crate::scenario::{self, LABELS, PARTNERS, TRANSFERPUNT};
+use crate::werkplek::auth::create_account;
 
 /// How the demo runs.
 #[derive(Debug, Clone, Default)]
@@ -81,7 +83,7 @@ pub async fn run<W: Write>(
         let play = play(&net, out).await?;
         print_holdings(&net, &play, out).await?;
         print_monitor(&net, out).await?;
-        print_apis(&net, out)?;
+        print_apis(&net, out).await?;
         writeln!(
             out,
             "Scenario done in {:.1} s.",
@@ -294,10 +296,14 @@ async fn print_monitor<W: Write>(net: &LiveNet, out: &mut W) -> anyhow::Result<(
     Ok(())
 }
 
-fn print_apis<W: Write>(net: &LiveNet, out: &mut W) -> anyhow::Result<()> {
+/// The demo accounts' password (the demo's data directory is removed on exit; never use it elsewhere).
+const DEMO_PASSWORD: &str = "weerthuis-demo";
+
+async fn print_apis<W: Write>(net: &LiveNet, out: &mut W) -> anyhow::Result<()> {
     writeln!(
         out,
-        "Local APIs (one bearer token per node; GET /metrics needs none)"
+        "Werkplek per node (sign in with the login and password below, then the code: \
+         `weerthuis totp <key>` prints it, or type the key into an authenticator app)"
     )?;
     let api = |id: &str| {
         net.get(id)
@@ -306,18 +312,61 @@ fn print_apis<W: Write>(net: &LiveNet, out: &mut W) -> anyhow::Result<()> {
             .unwrap_or_default()
     };
     for (id, _) in PARTNERS {
+        let node = net.get(id).node();
+        let account = create_account(
+            node,
+            "Demo medewerker",
+            "demo",
+            UserRole::Medewerker,
+            Some(DEMO_PASSWORD),
+        )
+        .await?;
+        writeln!(out, "  {id:<24} http://{}/werkplek", api(id))?;
+        writeln!(
+            out,
+            "  {:<24} login demo, password {DEMO_PASSWORD}, TOTP key {}",
+            "", account.totp_secret
+        )?;
+    }
+    let analist = create_account(
+        net.get(TRANSFERPUNT).node(),
+        "Demo analist",
+        "analist",
+        UserRole::Analist,
+        Some(DEMO_PASSWORD),
+    )
+    .await?;
+    writeln!(
+        out,
+        "  the Transferpunt's monitor: login analist, password {DEMO_PASSWORD}, TOTP key {}",
+        analist.totp_secret
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Local APIs (one bearer token per node; GET /metrics needs none)"
+    )?;
+    for (id, _) in PARTNERS {
         writeln!(out, "  {id:<24} http://{}/api/v1", api(id))?;
         writeln!(out, "  {:<24} token {}", "", net.get(id).token)?;
     }
-    let (tp, token) = (api(TRANSFERPUNT), &net.get(TRANSFERPUNT).token);
+    let tp = api(TRANSFERPUNT);
+    let token = net
+        .get(TRANSFERPUNT)
+        .node()
+        .store()
+        .create_user_with_role("demo monitor", "uitstroommonitor", UserRole::Analist)
+        .await?
+        .token;
     writeln!(
         out,
-        "Uitstroommonitor (the Transferpunt's page, with its token): http://{tp}/api/v1/monitor"
+        "Uitstroommonitor (the Transferpunt's page, with an analist token {token}): http://{tp}/api/v1/monitor"
     )?;
     writeln!(out, "Try:")?;
     writeln!(
         out,
-        "  curl -H 'Authorization: Bearer {token}' http://{tp}/api/v1/casussen"
+        "  curl -H 'Authorization: Bearer {}' http://{tp}/api/v1/casussen",
+        net.get(TRANSFERPUNT).token
     )?;
     writeln!(out, "  curl http://{tp}/metrics")?;
     writeln!(

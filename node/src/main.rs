@@ -39,6 +39,12 @@ enum Command {
     /// Manage the API's users and their tokens.
     #[command(subcommand)]
     User(UserCommand),
+    /// Print the current werkplek sign-in code for a TOTP key, as an authenticator app would (for the demo and
+    /// for testing a fresh account; a person keeps the key in an app, not on the command line).
+    Totp {
+        /// The key printed by `user add --login` or by the demo.
+        key: String,
+    },
     /// Verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -223,6 +229,15 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             node::cli::admin::user(cmd, &mut stdout).await?;
             Ok(0)
         }
+        Command::Totp { key } => match node::werkplek::auth::totp_code_now(key.trim(), 0) {
+            Some(code) => {
+                std::io::Write::write_all(&mut stdout, format!("{code}\n").as_bytes())?;
+                Ok(0)
+            }
+            None => {
+                anyhow::bail!("{key:?} is not a TOTP key (base32, as `user add --login` prints it)")
+            }
+        },
         Command::Audit(cmd) => node::cli::admin::audit(cmd, &mut stdout).await,
         Command::Import { dir, files } => {
             node::cli::admin::import(&dir.dir, &files, &mut stdout).await

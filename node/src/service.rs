@@ -655,7 +655,9 @@ impl Node {
         let loaded = self.load_case(case_id).await?;
         let facts = self.facts(&loaded, &[]);
         let mut relations = facts.relations_of(&self.partner);
-        if self.partner.role() == Role::Zorgaanbieder && loaded.docs.first(DocumentKind::Registratie).is_none() {
+        if self.partner.role() == Role::Zorgaanbieder
+            && loaded.docs.first(DocumentKind::Registratie).is_none()
+        {
             relations.push(policies::Relation::BetrokkenZorgaanbieder);
         }
         let writable = self.policy().writable(self.partner.role(), &relations);

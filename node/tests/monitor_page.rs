@@ -16,7 +16,11 @@ async fn get(partner: &str, with_token: bool) -> (StatusCode, String, String) {
     let (_, node) = node::app::open_with_clock(dir.path(), clock).await.unwrap();
     let token = node
         .store()
-        .create_user("Tineke Postma", "uitstroomcoördinator")
+        .create_user_with_role(
+            "Tineke Postma",
+            "uitstroommonitor",
+            node::access::UserRole::Analist,
+        )
         .await
         .unwrap()
         .token;

@@ -118,7 +118,13 @@ impl Werkplek {
     }
 
     /// Password, then code: returns the signed-in session cookie and its CSRF token.
-    async fn sign_in(&self, login: &str, password: &str, totp: &str, ahead: u64) -> (String, String) {
+    async fn sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        totp: &str,
+        ahead: u64,
+    ) -> (String, String) {
         let page = self
             .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
             .await;
@@ -129,12 +135,24 @@ impl Werkplek {
                 Method::POST,
                 "/werkplek/aanmelden",
                 &[("wt_voor", &pre)],
-                Some(&[("_csrf", &token), ("gebruikersnaam", login), ("wachtwoord", password)]),
+                Some(&[
+                    ("_csrf", &token),
+                    ("gebruikersnaam", login),
+                    ("wachtwoord", password),
+                ]),
                 &[],
             )
             .await;
-        assert_eq!(after_password.status, StatusCode::SEE_OTHER, "{}", after_password.body);
-        assert_eq!(after_password.location.as_deref(), Some("/werkplek/tweede-factor"));
+        assert_eq!(
+            after_password.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            after_password.body
+        );
+        assert_eq!(
+            after_password.location.as_deref(),
+            Some("/werkplek/tweede-factor")
+        );
         let half = after_password.cookie("wt_sessie").unwrap();
         // Half signed in reaches nothing but the code step.
         let blocked = self.get("/werkplek/casussen", &half).await;
@@ -163,9 +181,15 @@ impl Werkplek {
 #[tokio::test]
 async fn a_begeleider_signs_in_with_password_and_code_and_signs_out() {
     let w = werkplek("zorgaanbieder:kwadrant").await;
-    let anna = create_account(&w.node, "Anna de Vries", "anna", UserRole::Medewerker, Some(PASSWORD))
-        .await
-        .unwrap();
+    let anna = create_account(
+        &w.node,
+        "Anna de Vries",
+        "anna",
+        UserRole::Medewerker,
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap();
     let page = w
         .send(
             Method::GET,
@@ -195,14 +219,21 @@ async fn a_begeleider_signs_in_with_password_and_code_and_signs_out() {
         )
         .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    assert!(out.set_cookies.iter().any(|c| c.starts_with("wt_sessie=;") && c.contains("Max-Age=0")));
+    assert!(
+        out.set_cookies
+            .iter()
+            .any(|c| c.starts_with("wt_sessie=;") && c.contains("Max-Age=0"))
+    );
     // The old cookie, replayed after sign-out, reaches nothing.
     let after = w.get("/werkplek/casussen", &session).await;
     assert_eq!(after.location.as_deref(), Some("/werkplek/aanmelden"));
 
     // Every step is in the audit log, with the user and no password.
     let records = w.node.store().audit_records(0, 1000).await.unwrap();
-    let text: Vec<String> = records.iter().map(|r| r.parse().unwrap().entry.processing_activity_id).collect();
+    let text: Vec<String> = records
+        .iter()
+        .map(|r| r.parse().unwrap().entry.processing_activity_id)
+        .collect();
     for step in ["aanmelden.wachtwoord", "aanmelden.geslaagd", "afmelden"] {
         assert!(text.iter().any(|t| t == step), "{step} not in {text:?}");
     }
@@ -213,26 +244,41 @@ async fn a_begeleider_signs_in_with_password_and_code_and_signs_out() {
 #[tokio::test]
 async fn a_code_is_accepted_once_and_a_wrong_one_not_at_all() {
     let w = werkplek("zorgaanbieder:kwadrant").await;
-    let anna = create_account(&w.node, "Anna", "anna", UserRole::Medewerker, Some(PASSWORD))
-        .await
-        .unwrap();
+    let anna = create_account(
+        &w.node,
+        "Anna",
+        "anna",
+        UserRole::Medewerker,
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap();
     w.sign_in("anna", PASSWORD, &anna.totp_secret, 0).await;
 
     // Password again, then the very same code: refused (RFC 6238 §5.2), and so is a made-up one.
-    let page = w.send(Method::GET, "/werkplek/aanmelden", &[], None, &[]).await;
+    let page = w
+        .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
+        .await;
     let pre = page.cookie("wt_voor").unwrap();
     let step = w
         .send(
             Method::POST,
             "/werkplek/aanmelden",
             &[("wt_voor", &pre)],
-            Some(&[("_csrf", &page.csrf()), ("gebruikersnaam", "anna"), ("wachtwoord", PASSWORD)]),
+            Some(&[
+                ("_csrf", &page.csrf()),
+                ("gebruikersnaam", "anna"),
+                ("wachtwoord", PASSWORD),
+            ]),
             &[],
         )
         .await;
     let half = step.cookie("wt_sessie").unwrap();
     let csrf = w.get("/werkplek/tweede-factor", &half).await.csrf();
-    for code in [totp_code_now(&anna.totp_secret, 0).unwrap(), "000000".to_string()] {
+    for code in [
+        totp_code_now(&anna.totp_secret, 0).unwrap(),
+        "000000".to_string(),
+    ] {
         let again = w
             .send(
                 Method::POST,
@@ -252,19 +298,31 @@ async fn a_code_is_accepted_once_and_a_wrong_one_not_at_all() {
 #[tokio::test]
 async fn an_account_locks_after_repeated_failures_even_for_the_right_password() {
     let w = werkplek("zorgaanbieder:kwadrant").await;
-    let anna = create_account(&w.node, "Anna", "anna", UserRole::Medewerker, Some(PASSWORD))
-        .await
-        .unwrap();
+    let anna = create_account(
+        &w.node,
+        "Anna",
+        "anna",
+        UserRole::Medewerker,
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap();
     let mut last = String::new();
     for _ in 0..LOCK_AFTER {
-        let page = w.send(Method::GET, "/werkplek/aanmelden", &[], None, &[]).await;
+        let page = w
+            .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
+            .await;
         let pre = page.cookie("wt_voor").unwrap();
         let reply = w
             .send(
                 Method::POST,
                 "/werkplek/aanmelden",
                 &[("wt_voor", &pre)],
-                Some(&[("_csrf", &page.csrf()), ("gebruikersnaam", "anna"), ("wachtwoord", "fout wachtwoord 123")]),
+                Some(&[
+                    ("_csrf", &page.csrf()),
+                    ("gebruikersnaam", "anna"),
+                    ("wachtwoord", "fout wachtwoord 123"),
+                ]),
                 &[],
             )
             .await;
@@ -272,42 +330,71 @@ async fn an_account_locks_after_repeated_failures_even_for_the_right_password() 
         last = reply.body;
     }
     assert!(last.contains("vergrendeld"), "{last}");
-    let page = w.send(Method::GET, "/werkplek/aanmelden", &[], None, &[]).await;
+    let page = w
+        .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
+        .await;
     let pre = page.cookie("wt_voor").unwrap();
     let right = w
         .send(
             Method::POST,
             "/werkplek/aanmelden",
             &[("wt_voor", &pre)],
-            Some(&[("_csrf", &page.csrf()), ("gebruikersnaam", "anna"), ("wachtwoord", PASSWORD)]),
+            Some(&[
+                ("_csrf", &page.csrf()),
+                ("gebruikersnaam", "anna"),
+                ("wachtwoord", PASSWORD),
+            ]),
             &[],
         )
         .await;
-    assert!(right.cookie("wt_sessie").is_none(), "a locked account does not sign in");
+    assert!(
+        right.cookie("wt_sessie").is_none(),
+        "a locked account does not sign in"
+    );
     assert!(right.body.contains("vergrendeld"));
     let records = w.node.store().audit_records(0, 1000).await.unwrap();
-    assert!(records.iter().any(|r| r.parse().unwrap().entry.processing_activity_id == "aanmelden.account_vergrendeld"));
+    assert!(records.iter().any(
+        |r| r.parse().unwrap().entry.processing_activity_id == "aanmelden.account_vergrendeld"
+    ));
     drop(anna);
 }
 
 #[tokio::test]
 async fn a_post_without_the_csrf_token_is_refused_and_stores_nothing() {
     let w = werkplek("zorgaanbieder:kwadrant").await;
-    let anna = create_account(&w.node, "Anna", "anna", UserRole::Medewerker, Some(PASSWORD))
-        .await
-        .unwrap();
+    let anna = create_account(
+        &w.node,
+        "Anna",
+        "anna",
+        UserRole::Medewerker,
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap();
     let (session, csrf) = w.sign_in("anna", PASSWORD, &anna.totp_secret, 0).await;
     let before = w.node.list_cases(0, 100).await.unwrap().len();
     for form in [vec![], vec![("_csrf", "0000")]] {
         let reply = w
-            .send(Method::POST, "/werkplek/casussen", &[("wt_sessie", &session)], Some(&form), &[])
+            .send(
+                Method::POST,
+                "/werkplek/casussen",
+                &[("wt_sessie", &session)],
+                Some(&form),
+                &[],
+            )
             .await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
     }
     assert_eq!(w.node.list_cases(0, 100).await.unwrap().len(), before);
     // With the token it works: a new case, straight to its registratie.
     let ok = w
-        .send(Method::POST, "/werkplek/casussen", &[("wt_sessie", &session)], Some(&[("_csrf", &csrf)]), &[])
+        .send(
+            Method::POST,
+            "/werkplek/casussen",
+            &[("wt_sessie", &session)],
+            Some(&[("_csrf", &csrf)]),
+            &[],
+        )
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     assert!(ok.location.unwrap().ends_with("/formulier/registratie"));
@@ -333,16 +420,28 @@ async fn every_role_reaches_exactly_its_own_routes() {
         let pages = [
             ("/werkplek/casussen".to_string(), UserRole::Medewerker),
             (format!("/werkplek/casussen/{case}"), UserRole::Medewerker),
-            (format!("/werkplek/casussen/{case}/formulier/registratie"), UserRole::Medewerker),
+            (
+                format!("/werkplek/casussen/{case}/formulier/registratie"),
+                UserRole::Medewerker,
+            ),
             ("/werkplek/monitor".to_string(), UserRole::Analist),
-            ("/werkplek/auditlog".to_string(), UserRole::Privacyfunctionaris),
+            (
+                "/werkplek/auditlog".to_string(),
+                UserRole::Privacyfunctionaris,
+            ),
             ("/werkplek/gebruikers".to_string(), UserRole::Beheerder),
         ];
         let api = [
             ("/api/v1/casussen".to_string(), UserRole::Medewerker),
             (format!("/api/v1/casussen/{case}"), UserRole::Medewerker),
-            (format!("/api/v1/casussen/{case}/historie"), UserRole::Medewerker),
-            (format!("/api/v1/casussen/{case}/documenten/registratie"), UserRole::Medewerker),
+            (
+                format!("/api/v1/casussen/{case}/historie"),
+                UserRole::Medewerker,
+            ),
+            (
+                format!("/api/v1/casussen/{case}/documenten/registratie"),
+                UserRole::Medewerker,
+            ),
             ("/api/v1/monitor".to_string(), UserRole::Analist),
         ];
         for role in UserRole::ALL {
@@ -361,7 +460,11 @@ async fn every_role_reaches_exactly_its_own_routes() {
                 } else {
                     StatusCode::OK
                 };
-                assert_eq!(reply.status, expected, "{partner} {role} GET {route}: {}", reply.body);
+                assert_eq!(
+                    reply.status, expected,
+                    "{partner} {role} GET {route}: {}",
+                    reply.body
+                );
             }
             let token = w
                 .node
@@ -372,7 +475,13 @@ async fn every_role_reaches_exactly_its_own_routes() {
                 .token;
             for (route, owner) in &api {
                 let reply = w
-                    .send(Method::GET, route, &[], None, &[("authorization", &format!("Bearer {token}"))])
+                    .send(
+                        Method::GET,
+                        route,
+                        &[],
+                        None,
+                        &[("authorization", &format!("Bearer {token}"))],
+                    )
                     .await;
                 let expected = if role != *owner {
                     StatusCode::FORBIDDEN
@@ -384,13 +493,21 @@ async fn every_role_reaches_exactly_its_own_routes() {
                 } else {
                     StatusCode::OK
                 };
-                assert_eq!(reply.status, expected, "{partner} token {role} GET {route}: {}", reply.body);
+                assert_eq!(
+                    reply.status, expected,
+                    "{partner} token {role} GET {route}: {}",
+                    reply.body
+                );
             }
         }
         // No session at all: every page sends the browser to sign in.
         for (route, _) in &pages {
             let reply = w.send(Method::GET, route, &[], None, &[]).await;
-            assert_eq!(reply.location.as_deref(), Some("/werkplek/aanmelden"), "{route}");
+            assert_eq!(
+                reply.location.as_deref(),
+                Some("/werkplek/aanmelden"),
+                "{route}"
+            );
         }
     }
 }
@@ -398,21 +515,37 @@ async fn every_role_reaches_exactly_its_own_routes() {
 #[tokio::test]
 async fn a_person_account_has_no_api_token_and_a_revoked_one_cannot_sign_in() {
     let w = werkplek("zorgaanbieder:kwadrant").await;
-    let anna = create_account(&w.node, "Anna", "anna", UserRole::Medewerker, Some(PASSWORD))
-        .await
-        .unwrap();
+    let anna = create_account(
+        &w.node,
+        "Anna",
+        "anna",
+        UserRole::Medewerker,
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap();
     let (session, _) = w.sign_in("anna", PASSWORD, &anna.totp_secret, 0).await;
     assert!(w.node.store().revoke_user(&anna.user.id).await.unwrap());
     let after = w.get("/werkplek/casussen", &session).await;
-    assert_eq!(after.location.as_deref(), Some("/werkplek/aanmelden"), "revoking ends the session");
-    let page = w.send(Method::GET, "/werkplek/aanmelden", &[], None, &[]).await;
+    assert_eq!(
+        after.location.as_deref(),
+        Some("/werkplek/aanmelden"),
+        "revoking ends the session"
+    );
+    let page = w
+        .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
+        .await;
     let pre = page.cookie("wt_voor").unwrap();
     let reply = w
         .send(
             Method::POST,
             "/werkplek/aanmelden",
             &[("wt_voor", &pre)],
-            Some(&[("_csrf", &page.csrf()), ("gebruikersnaam", "anna"), ("wachtwoord", PASSWORD)]),
+            Some(&[
+                ("_csrf", &page.csrf()),
+                ("gebruikersnaam", "anna"),
+                ("wachtwoord", PASSWORD),
+            ]),
             &[],
         )
         .await;

@@ -188,10 +188,12 @@ impl AuthUser {
         if self.0.role.may(permission) {
             Ok(())
         } else {
-            Err(Problem::new(StatusCode::FORBIDDEN, "Geen toegang").detail(format!(
-                "De rol {} van dit token geeft geen toegang tot deze gegevens.",
-                self.0.role
-            )))
+            Err(
+                Problem::new(StatusCode::FORBIDDEN, "Geen toegang").detail(format!(
+                    "De rol {} van dit token geeft geen toegang tot deze gegevens.",
+                    self.0.role
+                )),
+            )
         }
     }
 }
@@ -319,7 +321,10 @@ async fn list_cases(
     Ok(Json(state.node.list_cases(page.offset, page.limit).await?).into_response())
 }
 
-async fn create_case(State(state): State<ApiState>, CaseWorker(_user): CaseWorker) -> Result<Response, Problem> {
+async fn create_case(
+    State(state): State<ApiState>,
+    CaseWorker(_user): CaseWorker,
+) -> Result<Response, Problem> {
     let summary = state.node.create_case().await?;
     let location = format!("/api/v1/casussen/{}", summary.id);
     let mut res = (StatusCode::CREATED, Json(summary)).into_response();

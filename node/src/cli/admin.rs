@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 use policies::{DocumentKind, PartnerId};
 use time::OffsetDateTime;
 
-use crate::app;
 use crate::access::UserRole;
+use crate::app;
 use crate::store::{CaseId, User};
 use crate::werkplek::auth::{NewAccount, create_account};
 
@@ -146,7 +146,11 @@ fn print_account(out: &mut impl Write, new: &NewAccount) -> anyhow::Result<()> {
         new.user.role
     )?;
     writeln!(out, "  password: {}", new.password)?;
-    writeln!(out, "  TOTP key: {}  (type it into an authenticator app)", new.totp_secret)?;
+    writeln!(
+        out,
+        "  TOTP key: {}  (type it into an authenticator app)",
+        new.totp_secret
+    )?;
     writeln!(out, "  TOTP URI: {}", new.otpauth_uri)?;
     Ok(())
 }

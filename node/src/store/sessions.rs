@@ -99,7 +99,11 @@ impl Store {
         let stage = match stage.as_str() {
             "wachtwoord" => SessionStage::Password,
             "aangemeld" => SessionStage::SignedIn,
-            _ => return Err(StoreError::Corrupt { what: "session stage" }),
+            _ => {
+                return Err(StoreError::Corrupt {
+                    what: "session stage",
+                });
+            }
         };
         let Some(user) = self.user(&user_id).await?.filter(|u| !u.revoked) else {
             return Ok(None);

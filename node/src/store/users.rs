@@ -205,8 +205,12 @@ impl Store {
         else {
             return Ok(None);
         };
-        let sql = concat!("SELECT ", user_columns!(), ", token_hash FROM users WHERE id = $1");
-        let row: Option<(
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            ", token_hash FROM users WHERE id = $1"
+        );
+        type Row = (
             String,
             String,
             String,
@@ -215,7 +219,8 @@ impl Store {
             OffsetDateTime,
             bool,
             Vec<u8>,
-        )> = on_pool!(self, p => {
+        );
+        let row: Option<Row> = on_pool!(self, p => {
             sqlx::query_as(sql).bind(id).fetch_optional(p).await?
         });
         let given = token_hash(token);
@@ -262,8 +267,19 @@ impl Store {
         let row: Option<Row> = on_pool!(self, p => {
             sqlx::query_as(sql).bind(login).fetch_optional(p).await?
         });
-        let Some((id, name, purpose, role, login, created, revoked, password, totp, failed, locked)) =
-            row
+        let Some((
+            id,
+            name,
+            purpose,
+            role,
+            login,
+            created,
+            revoked,
+            password,
+            totp,
+            failed,
+            locked,
+        )) = row
         else {
             return Ok(None);
         };
@@ -350,7 +366,11 @@ impl Store {
 
     /// Every user, oldest first.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let sql = concat!("SELECT ", user_columns!(), " FROM users ORDER BY created_at, id");
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users ORDER BY created_at, id"
+        );
         let rows: Vec<UserRow> = on_pool!(self, p => {
             sqlx::query_as(sql).fetch_all(p).await?
         });

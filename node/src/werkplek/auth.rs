@@ -3,8 +3,8 @@
 //! After [`LOCK_AFTER`] failures in a row (password or code) the account is locked for [`LOCK_FOR`]. Every
 //! sign-in, failure, lock-out and sign-out is in the audit log.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -34,7 +34,8 @@ const TOTP_ISSUER: &str = "Weer Thuis";
 
 /// Compare two secrets in time that depends only on their length.
 pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+    a.len() == b.len()
+        && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
 }
 
 /// Why an account could not be made.
@@ -79,8 +80,11 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
 
 /// Whether `password` matches the stored PHC string. A malformed hash matches nothing.
 pub fn verify_password(phc: &str, password: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 fn totp(secret: &[u8]) -> Option<totp_rs::Totp> {
@@ -274,7 +278,10 @@ pub(super) async fn sign_in(
     };
     if !right {
         let locked = fail(node, &user).await?;
-        return Ok(sign_in_form(&headers, Some(if locked { LOCKED } else { WRONG })));
+        return Ok(sign_in_form(
+            &headers,
+            Some(if locked { LOCKED } else { WRONG }),
+        ));
     }
     let (token, _) = node
         .store()
@@ -400,14 +407,20 @@ pub(super) async fn second_factor(
         }
         return Ok(code_form(
             &session.csrf,
-            Some("Deze code klopt niet of is al gebruikt. Wacht op de volgende code en probeer het opnieuw."),
+            Some(
+                "Deze code klopt niet of is al gebruikt. Wacht op de volgende code en probeer het opnieuw.",
+            ),
         ));
     }
     node.store().end_session(&old_token).await?;
     node.store().clear_failed_signins(&user.id).await?;
     let (token, _) = node
         .store()
-        .create_session(&user, SessionStage::SignedIn, node.clock_now() + SESSION_LENGTH)
+        .create_session(
+            &user,
+            SessionStage::SignedIn,
+            node.clock_now() + SESSION_LENGTH,
+        )
         .await?;
     audit(node, "aanmelden.geslaagd", Some(&user), true).await;
     tracing::info!(user = %user.id, role = %user.role, "werkplek: signed in");

@@ -25,7 +25,12 @@ async fn client_name(node: &Node, user: &User, summary: &CaseSummary) -> Option<
         .read_form(user, &id, DocumentKind::Registratie, None)
         .await
         .ok()?;
-    let part = |f: &str| view.velden.get(f).and_then(|v| v.as_str()).map(str::to_string);
+    let part = |f: &str| {
+        view.velden
+            .get(f)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
     match (part("voornaam"), part("achternaam")) {
         (Some(v), Some(a)) => Some(format!("{v} {a}")),
         (None, Some(a)) => Some(a),
@@ -132,7 +137,11 @@ pub(super) async fn overview(
             .collect();
         let writable = !node.writable_fields(&id, kind).await?.is_empty();
         if held.is_empty() && writable && !kind.spec().multiple {
-            forms.push((kind.name().to_string(), kind.spec().label.to_string(), false));
+            forms.push((
+                kind.name().to_string(),
+                kind.spec().label.to_string(),
+                false,
+            ));
         }
         for d in held {
             let label = match d.split_once('/') {
@@ -142,10 +151,16 @@ pub(super) async fn overview(
             forms.push((d.clone(), label, true));
         }
         if held_none_multiple(kind, summary, writable) {
-            forms.push((kind.name().to_string(), kind.spec().label.to_string(), false));
+            forms.push((
+                kind.name().to_string(),
+                kind.spec().label.to_string(),
+                false,
+            ));
         }
     }
-    let title = name.clone().unwrap_or_else(|| format!("Casus {}", short(&summary.id)));
+    let title = name
+        .clone()
+        .unwrap_or_else(|| format!("Casus {}", short(&summary.id)));
     let body = html! {
         p { a href="/werkplek/casussen" { "← Alle casussen" } }
         h1 { (title) }

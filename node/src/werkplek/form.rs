@@ -61,7 +61,10 @@ async fn stored(
     kind: DocumentKind,
     instance: Option<&str>,
 ) -> Result<Json, PageError> {
-    match node.read_form(&signed.session.user, id, kind, instance).await {
+    match node
+        .read_form(&signed.session.user, id, kind, instance)
+        .await
+    {
         Ok(view) => Ok(view.velden),
         Err(ServiceError::NotFound(_)) => Ok(Json::Object(Map::new())),
         Err(e) => Err(e.into()),
@@ -92,9 +95,19 @@ pub(super) async fn page(
     }
     let answer = answer_for(node, kind, &values);
     Ok(layout::page(
-        &kind.spec().label,
+        kind.spec().label,
         Some(&signed.session),
-        render(node, &signed, &id, kind, instance.instantie.as_deref(), &values, writable, &answer, None),
+        render(
+            node,
+            &signed,
+            &id,
+            kind,
+            instance.instantie.as_deref(),
+            &values,
+            writable,
+            &answer,
+            None,
+        ),
     )
     .into_response())
 }
@@ -138,9 +151,19 @@ pub(super) async fn save(
             Ok((
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 layout::page(
-                    &kind.spec().label,
+                    kind.spec().label,
                     Some(&signed.session),
-                    render(node, &signed, &id, kind, instance.instantie.as_deref(), &values, writable, &answer, Some(&banner)),
+                    render(
+                        node,
+                        &signed,
+                        &id,
+                        kind,
+                        instance.instantie.as_deref(),
+                        &values,
+                        writable,
+                        &answer,
+                        Some(&banner),
+                    ),
                 ),
             )
                 .into_response())
@@ -235,9 +258,7 @@ fn messages(errors: &ValidationErrors) -> BTreeMap<String, String> {
 fn merge(kind: DocumentKind, old: &Json, posted: &[(String, String)], writable: FieldSet) -> Json {
     let mut out = Map::new();
     for spec in kind.spec().fields {
-        let may_write = kind
-            .field(spec.name)
-            .is_some_and(|f| writable.contains(f));
+        let may_write = kind.field(spec.name).is_some_and(|f| writable.contains(f));
         let value = if may_write {
             posted_value(spec, spec.name, posted)
         } else {
@@ -318,7 +339,10 @@ fn render(
         .map(|i| format!("?instantie={i}"))
         .unwrap_or_default();
     let action = format!("/werkplek/casussen/{id}/formulier/{}{query}", kind.name());
-    let check = format!("/werkplek/casussen/{id}/formulier/{}/controle{query}", kind.name());
+    let check = format!(
+        "/werkplek/casussen/{id}/formulier/{}/controle{query}",
+        kind.name()
+    );
     let any_writable = !writable.is_empty();
     html! {
         p { a href={"/werkplek/casussen/" (id)} { "← Terug naar de casus" } }
@@ -327,7 +351,7 @@ fn render(
         @if let Some(banner) = banner {
             div.melding.fout role="alert" { (banner) }
         }
-        @if !answer.fouten.get("").map_or(true, String::is_empty) {
+        @if answer.fouten.get("").is_some_and(|m| !m.is_empty()) {
             p.veldfout #fouten-formulier role="alert" { (answer.fouten.get("").cloned().unwrap_or_default()) }
         } @else {
             p.veldfout #fouten-formulier {}
@@ -526,8 +550,16 @@ fn requestable_fields() -> Vec<(String, String)> {
     .flat_map(|kind| {
         kind.spec().fields.iter().filter_map(move |f| {
             use policies::model::Required;
-            matches!(f.required, Required::ForSubmission | Required::ForSubmissionWhen(_))
-                .then(|| (format!("{}.{}", kind.name(), f.name), format!("{} ({})", f.label, kind.name())))
+            matches!(
+                f.required,
+                Required::ForSubmission | Required::ForSubmissionWhen(_)
+            )
+            .then(|| {
+                (
+                    format!("{}.{}", kind.name(), f.name),
+                    format!("{} ({})", f.label, kind.name()),
+                )
+            })
         })
     })
     .collect()

@@ -175,7 +175,10 @@ impl FromRequestParts<ApiState> for Signed {
 }
 
 /// The session the request's cookie names, at any stage.
-async fn session_of(headers: &HeaderMap, state: &ApiState) -> Result<Option<WebSession>, PageError> {
+async fn session_of(
+    headers: &HeaderMap,
+    state: &ApiState,
+) -> Result<Option<WebSession>, PageError> {
     match cookie(headers, SESSION_COOKIE) {
         Some(token) => Ok(state.node.store().session(&token).await?),
         None => Ok(None),
@@ -251,7 +254,8 @@ async fn csrf_guard(
         tracing::warn!(path = %parts.uri.path(), "werkplek: POST with a wrong CSRF token refused");
         return PageError::Csrf.into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// The pairs of an `application/x-www-form-urlencoded` body, in order (a field may repeat: ticked boxes).

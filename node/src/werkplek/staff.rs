@@ -172,7 +172,15 @@ pub(super) async fn add_user(
         .rol
         .parse()
         .map_err(|_| PageError::BadRequest(format!("onbekende rol {:?}", form.rol)))?;
-    let notice = match auth::create_account(&state.node, form.naam.trim(), form.login.trim(), role, None).await {
+    let notice = match auth::create_account(
+        &state.node,
+        form.naam.trim(),
+        form.login.trim(),
+        role,
+        None,
+    )
+    .await
+    {
         Ok(new) => {
             tracing::info!(by = %signed.session.user.id, user = %new.user.id, role = %role, "werkplek: account created");
             html! {
