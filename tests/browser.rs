@@ -767,7 +767,16 @@ impl Browser {
         let deadline = Instant::now() + self.wait_timeout;
         loop {
             let action = format!("reading the text of {css:?}");
-            match self.client.find(Locator::Css(css)).await {
+            // Not through `step`: "no such element" is an answer here (not yet), not a failure.
+            let found =
+                tokio::time::timeout(self.step_timeout, self.client.find(Locator::Css(css)))
+                    .await
+                    .map_err(|_| BrowserError::Timeout {
+                        action: action.clone(),
+                        after: self.step_timeout,
+                        detail: String::new(),
+                    })?;
+            match found {
                 Ok(element) => return self.step(action, element.text()).await,
                 Err(e) if e.is_no_such_element() && Instant::now() <= deadline => {
                     tokio::time::sleep(POLL).await;

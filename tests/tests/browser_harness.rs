@@ -5,6 +5,8 @@
 //! Skipped, loudly, when Chromium, chromedriver or axe-core is missing, unless `WEERTHUIS_REQUIRE_CHROMIUM` is set
 //! (`.ci/run` installs them and sets it).
 
+use std::time::{Duration, Instant};
+
 use axum::Form;
 use axum::Router;
 use axum::http::header;
@@ -237,7 +239,7 @@ async fn keyboard_only_run() {
 
 #[tokio::test]
 async fn screenshots_are_png_files_under_target() {
-    let Some(browser) = Browser::start_or_skip("browser_harness_screenshot").await else {
+    let Some(mut browser) = Browser::start_or_skip("browser_harness_screenshot").await else {
         return;
     };
     let base = serve().await;
@@ -267,6 +269,20 @@ async fn screenshots_are_png_files_under_target() {
         png.len() > 5_000,
         "a page with text, not a blank: {} bytes",
         png.len()
+    );
+
+    // A wait is bounded: it gives up, shows what the page had and saves a screenshot of it.
+    browser.set_wait_timeout(Duration::from_millis(500));
+    let started = Instant::now();
+    let err = browser
+        .wait_for_text("Tekst die nooit komt")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(started.elapsed() < Duration::from_secs(20), "bounded");
+    assert!(
+        err.contains("Naam van de cliënt") && err.contains("03-timeout.png"),
+        "{err}"
     );
     eprintln!("screenshots in {}", browser.screenshot_dir().display());
     browser.close().await;
