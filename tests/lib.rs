@@ -11,6 +11,10 @@
 //! *new* port, published in a new directory ([`LiveNet::restart`] re-binds the old one). Everything else
 //! ([`LiveNet::write`], [`LiveNet::holds`], [`LiveNet::stop`], [`LiveNet::publish_endpoints`], the CA, the
 //! directory, the nodes) is [`LiveNet`]'s, through `Deref`.
+//!
+//! [`browser`]: the harness for tests in real headless Chromium (the werkplek's end-to-end tests).
+
+pub mod browser;
 
 use std::ops::{Deref, DerefMut};
 
