@@ -351,6 +351,7 @@ async fn print_apis<W: Write>(net: &LiveNet, out: &mut W) -> anyhow::Result<()> 
         writeln!(out, "  {:<24} token {}", "", net.get(id).token)?;
     }
     let tp = api(TRANSFERPUNT);
+    // The monitor is for the analist role (aggregates only): its own token.
     let token = net
         .get(TRANSFERPUNT)
         .node()
@@ -360,7 +361,7 @@ async fn print_apis<W: Write>(net: &LiveNet, out: &mut W) -> anyhow::Result<()> 
         .token;
     writeln!(
         out,
-        "Uitstroommonitor (the Transferpunt's page, with an analist token {token}): http://{tp}/api/v1/monitor"
+        "Uitstroommonitor (the Transferpunt's page, with its token): http://{tp}/api/v1/monitor"
     )?;
     writeln!(out, "Try:")?;
     writeln!(

@@ -218,6 +218,18 @@ fn demo_plays_the_scenario_and_shows_what_each_node_holds() {
     );
     assert!(out.contains("Woningaanbiedingen geweigerd door de cliënt: 1"));
 
+    // Every node's werkplek with an account, and the monitor's analist.
+    assert_eq!(out.matches("/werkplek\n").count(), PARTNERS.len(), "{out}");
+    assert_eq!(
+        out.matches("login demo, password").count(),
+        PARTNERS.len(),
+        "{out}"
+    );
+    assert!(
+        out.contains("the Transferpunt's monitor: login analist"),
+        "{out}"
+    );
+
     // Every node's API with a token.
     assert_eq!(out.matches(" token wt1.").count(), PARTNERS.len(), "{out}");
     assert!(out.contains("/metrics"));

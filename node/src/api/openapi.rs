@@ -145,6 +145,10 @@ pub fn spec() -> Value {
     let errors = |extra: &[(&str, &str)]| {
         let mut m = Map::new();
         m.insert("401".into(), problem_response("geen of ongeldig token"));
+        m.insert(
+            "403".into(),
+            problem_response("de rol van dit token geeft geen toegang (casussen: medewerker)"),
+        );
         for (code, d) in extra {
             m.insert((*code).into(), problem_response(d));
         }
@@ -222,7 +226,7 @@ pub fn spec() -> Value {
                 "get": {"summary": "Draait de node en bereikt hij zijn database?", "security": [], "responses": {"200": {"description": "gezond"}, "503": {"description": "database niet bereikbaar"}}}
             },
             "/monitor": {
-                "get": {"summary": "De uitstroommonitor van het Transferpunt: open signalen en de cijfers van dit jaar (HTML)", "responses": {"200": {"description": "de pagina", "content": {"text/html": {"schema": {"type": "string"}}}}, "401": {"description": "geen of een ongeldig token"}, "404": {"description": "deze node is niet het Transferpunt"}}}
+                "get": {"summary": "De uitstroommonitor van het Transferpunt: open signalen en de cijfers van dit jaar (HTML)", "responses": {"200": {"description": "de pagina", "content": {"text/html": {"schema": {"type": "string"}}}}, "401": {"description": "geen of een ongeldig token"}, "403": {"description": "alleen de rol analist ziet de monitor"}, "404": {"description": "deze node is niet het Transferpunt"}}}
             }
         }
     })
