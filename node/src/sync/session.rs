@@ -451,7 +451,23 @@ impl Session {
                     // removed or updated, the facts change, and only fields that need no consent are added.
                     let mut frozen = held_json;
                     for (section, fields) in &plan.projection {
-                        frozen.insert(section.clone(), fields.clone());
+                        // Field by field, never the whole section: a section the peer holds (its registratie
+                        // with the BSN) may also carry a field that needs no consent, and replacing the section
+                        // with only that field would take the rest away.
+                        match (frozen.get_mut(section), fields) {
+                            (
+                                Some(serde_json::Value::Object(held)),
+                                serde_json::Value::Object(new),
+                            ) => {
+                                for (field, value) in new {
+                                    held.entry(field.clone()).or_insert_with(|| value.clone());
+                                }
+                            }
+                            (Some(_), _) => {}
+                            (None, _) => {
+                                frozen.insert(section.clone(), fields.clone());
+                            }
+                        }
                     }
                     if let Some(notice) = plan.withdrawal_notice.as_ref().and_then(|n| n.get(META))
                     {
