@@ -13,7 +13,7 @@ use super::{PageError, Signed, layout};
 use crate::access::Permission;
 use crate::api::ApiState;
 use crate::service::{CaseSummary, Node, ServiceError};
-use crate::store::User;
+use crate::store::{CaseId, User};
 
 /// The most cases one page lists.
 const PAGE: usize = 200;
@@ -74,7 +74,7 @@ pub(super) async fn caseload_body(node: &Node, signed: &Signed) -> Result<Markup
                     @for (c, name) in &rows {
                         tr {
                             td { a href={"/werkplek/casussen/" (c.id)} { (name.clone().unwrap_or_else(|| format!("casus {}", short(&c.id)))) } }
-                            td { (words(&format!("{:?}", c.fase).to_lowercase())) }
+                            td { (words(c.fase.name())) }
                             td { @if c.ontbrekend.is_empty() { "niets" } @else { (c.ontbrekend.len()) " gegeven(s)" } }
                             td { (policies::form::format_date(c.created_at.date())) }
                         }
@@ -158,6 +158,9 @@ pub(super) async fn overview(
             ));
         }
     }
+    let consent = registratie(node, &signed.session.user, &id)
+        .await
+        .and_then(|r| r.get("toestemming_gegevensdeling").and_then(|v| v.as_bool()));
     let title = name
         .clone()
         .unwrap_or_else(|| format!("Casus {}", short(&summary.id)));
@@ -167,7 +170,7 @@ pub(super) async fn overview(
         @if let Some(kind) = &saved.opgeslagen {
             div.melding.goed role="status" { "Opgeslagen: " (words(kind)) "." }
         }
-        p { "Fase: " strong { (words(&format!("{:?}", summary.fase).to_lowercase())) } " · casus " (summary.id) }
+        p { "Fase: " strong { (words(summary.fase.name())) } " · casus " (summary.id) }
         h2 { "Formulieren" }
         ul {
             @for (path, label, held) in &forms {
@@ -180,6 +183,17 @@ pub(super) async fn overview(
         @if !summary.ontbrekend.is_empty() {
             h2 { "Nog nodig voor indienen" }
             ul { @for m in &summary.ontbrekend { li { (m.label) " (" (m.document) ")" } } }
+        }
+        @if consent == Some(true) && node.partner().role() == Role::Zorgaanbieder {
+            h2 { "Toestemming" }
+            p { "De cliënt gaf toestemming voor gegevensdeling. Trekt de cliënt die in, dan gaat er vanaf nu niets meer naar de partners. " (withdrawal_effect(node)) }
+            form method="post" action={"/werkplek/casussen/" (summary.id) "/toestemming-intrekken"} {
+                input type="hidden" name="_csrf" value=(signed.session.csrf);
+                button.secundair type="submit" { "Toestemming intrekken" }
+            }
+        } @else if consent == Some(false) {
+            h2 { "Toestemming" }
+            p.status-let-op { "De cliënt heeft geen toestemming (meer) gegeven: er gaan geen gegevens naar de partners." }
         }
         h2 { "Voorwaarden voor bemiddeling" }
         table {
@@ -225,4 +239,45 @@ fn status(s: Status) -> Markup {
         Status::NietVoldaan => html! { span.status-fout { "niet voldaan" } },
         Status::Onbekend => html! { span.status-let-op { "nog onbekend" } },
     }
+}
+
+/// The registratie as this node holds it (an audited read), if there is one.
+async fn registratie(node: &Node, user: &User, id: &CaseId) -> Option<serde_json::Value> {
+    node.read_form(user, id, DocumentKind::Registratie, None)
+        .await
+        .ok()
+        .map(|v| v.velden)
+}
+
+/// What the policy says happens to what partners already received.
+fn withdrawal_effect(node: &Node) -> &'static str {
+    match node.policy().on_withdrawal {
+        policies::policy::Withdrawal::Keep => {
+            "Wat partners al ontvingen, mogen zij houden onder hun eigen bewaarplicht (AVG art. 7 lid 3)."
+        }
+        policies::policy::Withdrawal::Forget => {
+            "Partners die gegevens ontvingen, moeten die verwijderen; de node vraagt het hen meteen."
+        }
+    }
+}
+
+/// `POST /werkplek/casussen/{id}/toestemming-intrekken`: the client withdraws consent. Written into the
+/// registratie like any change, so the policy's consent rule does the rest (issue #8).
+pub(super) async fn withdraw_consent(
+    State(state): State<ApiState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    signed.need(Permission::Cases)?;
+    let id = case_id(&id)?;
+    let node = &state.node;
+    let mut form = registratie(node, &signed.session.user, &id)
+        .await
+        .ok_or_else(|| PageError::NotFound("de registratie van deze casus".into()))?;
+    if let Some(obj) = form.as_object_mut() {
+        obj.insert("toestemming_gegevensdeling".into(), serde_json::Value::Bool(false));
+    }
+    node.write_form(&signed.session.user, &id, DocumentKind::Registratie, None, &form)
+        .await?;
+    Ok(Redirect::to(&format!("/werkplek/casussen/{id}?opgeslagen=toestemming_ingetrokken")).into_response())
 }

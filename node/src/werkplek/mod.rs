@@ -55,6 +55,10 @@ pub fn router(state: ApiState) -> Router<ApiState> {
         .route("/casussen", get(cases::caseload).post(cases::create))
         .route("/casussen/{id}", get(cases::overview))
         .route(
+            "/casussen/{id}/toestemming-intrekken",
+            post(cases::withdraw_consent),
+        )
+        .route(
             "/casussen/{id}/formulier/{document}",
             get(form::page).post(form::save),
         )
