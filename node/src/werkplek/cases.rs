@@ -25,17 +25,11 @@ async fn client_name(node: &Node, user: &User, summary: &CaseSummary) -> Option<
         .read_form(user, &id, DocumentKind::Registratie, None)
         .await
         .ok()?;
-    let part = |f: &str| {
-        view.velden
-            .get(f)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    match (part("voornaam"), part("achternaam")) {
-        (Some(v), Some(a)) => Some(format!("{v} {a}")),
-        (None, Some(a)) => Some(a),
-        _ => None,
-    }
+    // The registratie names a client by `achternaam_voorletters` (Bijlage 3); there is no separate first name.
+    view.velden
+        .get("achternaam_voorletters")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 /// `GET /werkplek/casussen`: every case this node holds, with its phase and what is still missing.
