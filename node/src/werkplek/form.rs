@@ -93,7 +93,10 @@ pub(super) async fn page(
             Json::String(node.partner().to_string()),
         );
     }
-    let answer = answer_for(node, kind, &values);
+    let mut answer = answer_for(node, kind, &values);
+    // A form just opened shows what is still needed, not a list of errors for fields nobody has typed in yet;
+    // the live check shows a field's message once it is touched, and saving shows them all.
+    answer.fouten.clear();
     Ok(layout::page(
         kind.spec().label,
         Some(&signed.session),

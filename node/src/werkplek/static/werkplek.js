@@ -16,13 +16,16 @@
       credentials: "same-origin"
     }).then(function (r) { return r.ok ? r.json() : null; });
   }
+  // A field's message is shown once the field has been touched: a form just opened does not greet the
+  // begeleider with a list of errors for fields she has not reached yet.
+  var touched = {};
   function show(form, answer) {
     if (!answer) return;
     var fields = form.querySelectorAll("[data-veld]");
     fields.forEach(function (input) {
       var name = input.dataset.veld;
       var slot = document.getElementById("fout-" + name);
-      var message = answer.fouten[name] || "";
+      var message = touched[name] || slot && slot.textContent ? (answer.fouten[name] || "") : "";
       if (slot && slot.textContent !== message) slot.textContent = message;
       if (message) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
     });
@@ -43,8 +46,12 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-controle]").forEach(function (form) {
       var run = debounce(function () { check(form).then(function (a) { show(form, a); }); }, 250);
-      form.addEventListener("input", run);
-      form.addEventListener("change", run);
+      function touch(event) {
+        if (event.target && event.target.dataset && event.target.dataset.veld) touched[event.target.dataset.veld] = true;
+        run();
+      }
+      form.addEventListener("input", touch);
+      form.addEventListener("change", touch);
     });
   });
 })();
