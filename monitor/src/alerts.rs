@@ -11,6 +11,11 @@
 //! | a second offer after a grounded refusal by the client | corporatie | first offer + 3 months | day after |
 //! | a 3-partijen lease ends (max 2 years) | corporatie | end date | 3 months ahead |
 //! | gebiedsteam contact known before the move | uitstroomgemeente | move (signing) | accepted offer |
+//! | a request sent back is completed and submitted again | zorgaanbieder | sent back + 10 werkdagen | sent back |
+//! | the chosen uitstroomgemeente gives its akkoord (or not) | uitstroomgemeente | complete + 10 werkdagen | complete |
+//!
+//! The covenant names no term for the last two; 10 werkdagen is this federation's choice, so both show up in the
+//! werkplek as soon as there is something to do, and turn overdue when the case has waited two weeks.
 
 use policies::form::Form;
 use policies::werkdagen::Werkdagen;
@@ -36,6 +41,10 @@ pub enum AlertKind {
     DriePartijenLooptAf,
     /// The gebiedsteam's contact must be known before the move ("zachte landing").
     GebiedsteamVoorVerhuizing,
+    /// A bemiddelingsverzoek sent back as incomplete is completed and submitted again.
+    VerzoekAanvullen,
+    /// The chosen uitstroomgemeente answers the Transferpunt's request for its akkoord.
+    AkkoordUitstroomgemeente,
 }
 
 impl AlertKind {
@@ -53,6 +62,25 @@ impl AlertKind {
             AlertKind::TweedeAanbod => "Tweede aanbod binnen 3 maanden na gegronde weigering",
             AlertKind::DriePartijenLooptAf => "3-partijenhuurovereenkomst loopt af: omklap regelen",
             AlertKind::GebiedsteamVoorVerhuizing => "Contact gebiedsteam vóór de verhuizing",
+            AlertKind::VerzoekAanvullen => {
+                "Teruggestuurd bemiddelingsverzoek aanvullen en opnieuw indienen"
+            }
+            AlertKind::AkkoordUitstroomgemeente => "Akkoord op de uitstroom in deze gemeente geven",
+        }
+    }
+
+    /// A stable name (`reactie_corporatie`), for APIs.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertKind::AanmeldingMo => "aanmelding_mo",
+            AlertKind::BemiddelingVoorEindeBeschikking => "bemiddeling_voor_einde_beschikking",
+            AlertKind::ReactieCorporatie => "reactie_corporatie",
+            AlertKind::Aanbod => "aanbod",
+            AlertKind::TweedeAanbod => "tweede_aanbod",
+            AlertKind::DriePartijenLooptAf => "drie_partijen_loopt_af",
+            AlertKind::GebiedsteamVoorVerhuizing => "gebiedsteam_voor_verhuizing",
+            AlertKind::VerzoekAanvullen => "verzoek_aanvullen",
+            AlertKind::AkkoordUitstroomgemeente => "akkoord_uitstroomgemeente",
         }
     }
 }
@@ -133,7 +161,72 @@ pub fn case_alerts(case: &MonitorCase, today: Date, cal: &Werkdagen) -> Vec<Aler
     per_aanmeldbericht(&mut c, cal);
     drie_partijen_loopt_af(&mut c);
     gebiedsteam_voor_verhuizing(&mut c);
+    verzoek_aanvullen(&mut c, cal);
+    akkoord_uitstroomgemeente(&mut c, cal);
     c.alerts
+}
+
+/// Whether the request was sent back and not yet submitted again: the Transferpunt's count of send-backs has
+/// caught up with the zorgaanbieder's count of submissions (counts, not dates: both can fall on one day).
+pub fn sent_back_open(case: &policies::CaseDocuments) -> bool {
+    let beoordeling = case.first(K::Beoordeling);
+    if beoordeling.and_then(|b| b.text("status")) != Some("teruggestuurd_onvolledig") {
+        return false;
+    }
+    let count = |form: Option<&Form>, field: &str| {
+        form.and_then(|f| f.get(field))
+            .and_then(Value::as_integer)
+            .unwrap_or(1)
+    };
+    let teruggestuurd = count(beoordeling, "aantal_keer_teruggestuurd");
+    let ingediend = count(case.first(K::Bemiddelingsverzoek), "aantal_keer_ingediend");
+    ingediend <= teruggestuurd
+}
+
+/// A request sent back: the zorgaanbieder completes it and submits it again, within 10 werkdagen.
+fn verzoek_aanvullen(c: &mut Collector<'_>, cal: &Werkdagen) {
+    let case = c.case;
+    if placed(case) || !sent_back_open(&case.docs) {
+        return;
+    }
+    if let Some(back) = case.date(K::Beoordeling, "datum_teruggestuurd") {
+        c.open(
+            AlertKind::VerzoekAanvullen,
+            zorgaanbieder(case),
+            cal.add_werkdagen(back, 10),
+            back,
+        );
+    }
+}
+
+/// The uitstroomgemeente the Transferpunt chose for a complete request gives its akkoord (or refuses it), within
+/// 10 werkdagen.
+fn akkoord_uitstroomgemeente(c: &mut Collector<'_>, cal: &Werkdagen) {
+    let case = c.case;
+    let open = !placed(case)
+        && !matches!(
+            case.text(K::Beoordeling, "status"),
+            Some("afgewezen" | "ingetrokken")
+        );
+    let (Some(gemeente), Some(volledig)) = (
+        case.text(K::Beoordeling, "gekozen_uitstroomgemeente"),
+        case.date(K::Beoordeling, "datum_volledig"),
+    ) else {
+        return;
+    };
+    let partner = format!("gemeente:{gemeente}");
+    let answered = case
+        .gemeenten
+        .iter()
+        .any(|g| g.partner == partner && g.form.text("akkoord_uitstroom").is_some());
+    if open && !answered {
+        c.open(
+            AlertKind::AkkoordUitstroomgemeente,
+            &partner,
+            cal.add_werkdagen(volledig, 10),
+            volledig,
+        );
+    }
 }
 
 /// MO: aanmelding within 2 weeks of the start of the stay.
@@ -164,7 +257,9 @@ fn bemiddeling_voor_einde_beschikking(c: &mut Collector<'_>) {
             .any(|g| g.form.text("soort_beschikking") == Some("beschermd_wonen"));
     if bw
         && !placed(case)
-        && case.date(K::Bemiddelingsverzoek, "datum_verzoek").is_none()
+        && case
+            .date(K::Bemiddelingsverzoek, "datum_ingediend")
+            .is_none()
         && let Some(einde) = case
             .gemeenten
             .iter()
