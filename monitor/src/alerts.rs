@@ -1,5 +1,7 @@
 //! Deadline alerts, each addressed to the partner who must act. An alert is open from a date (the day after the
-//! deadline, or earlier for the rules that warn ahead) until the action is recorded. A 3-partijen lease
+//! deadline, or earlier for the rules that warn ahead) until the action is recorded. The same rules also give a
+//! partner its own duties ([`case_duties`]), each from the day it begins (the table's "open from" or the event
+//! that starts it, whichever is earlier): what a werkplek shows before a deadline passes. A 3-partijen lease
 //! longer than 2 years needs no alert: validation refuses it.
 //!
 //! | rule | who acts | deadline | open from |
@@ -105,12 +107,28 @@ pub struct Alert {
 struct Collector<'a> {
     case: &'a MonitorCase,
     today: Date,
+    /// Whether duties count from the day they begin (a partner's own signalen) rather than from the day the
+    /// monitor opens them (for most rules, once overdue).
+    duties: bool,
     alerts: Vec<Alert>,
 }
 
 impl Collector<'_> {
     /// An alert about `kind` for `addressee` with its `deadline`, kept when it is open (from `from` on) today.
     fn open(&mut self, kind: AlertKind, addressee: &str, deadline: Date, from: Date) {
+        self.open_since(kind, addressee, deadline, from, from);
+    }
+
+    /// As [`Collector::open`], for a duty that begins on `since`, before the monitor opens it.
+    fn open_since(
+        &mut self,
+        kind: AlertKind,
+        addressee: &str,
+        deadline: Date,
+        from: Date,
+        since: Date,
+    ) {
+        let from = if self.duties { since.min(from) } else { from };
         if self.today >= from {
             self.alerts.push(Alert {
                 case: self.case.id.clone(),
@@ -151,9 +169,21 @@ fn zorgaanbieder(case: &MonitorCase) -> &str {
 
 /// The open alerts of one case on `today`.
 pub fn case_alerts(case: &MonitorCase, today: Date, cal: &Werkdagen) -> Vec<Alert> {
+    collect(case, today, cal, false)
+}
+
+/// The duties of one case on `today`: the same rules and deadlines as [`case_alerts`], but each from the day the
+/// duty begins — a corporatie sees its five-werkdagen answer deadline from the day the aanmeldbericht arrives, not
+/// only once it has passed. What a partner's werkplek shows of its own work.
+pub fn case_duties(case: &MonitorCase, today: Date, cal: &Werkdagen) -> Vec<Alert> {
+    collect(case, today, cal, true)
+}
+
+fn collect(case: &MonitorCase, today: Date, cal: &Werkdagen, duties: bool) -> Vec<Alert> {
     let mut c = Collector {
         case,
         today,
+        duties,
         alerts: Vec::new(),
     };
     aanmelding_mo(&mut c);
@@ -238,11 +268,12 @@ fn aanmelding_mo(c: &mut Collector<'_>) {
         && let Some(start) = case.date(K::Registratie, "start_verblijf_opvang")
     {
         let deadline = start + Duration::days(14);
-        c.open(
+        c.open_since(
             AlertKind::AanmeldingMo,
             zorgaanbieder(case),
             deadline,
             deadline + Duration::DAY,
+            start,
         );
     }
 }
@@ -317,11 +348,12 @@ fn reactie_corporatie(
     let answered = besluit(reactie).is_some_and(|b| b != "in_behandeling");
     if !answered {
         let deadline = cal.add_werkdagen(verzonden, 5);
-        c.open(
+        c.open_since(
             AlertKind::ReactieCorporatie,
             corporatie,
             deadline,
             deadline + Duration::DAY,
+            verzonden,
         );
     }
 }
@@ -333,11 +365,12 @@ fn aanbod(c: &mut Collector<'_>, corporatie: &str, verzonden: Date, reactie: Opt
     }
     if reactie.map(offers).unwrap_or_default().is_empty() {
         let deadline = add_months(verzonden, 3);
-        c.open(
+        c.open_since(
             AlertKind::Aanbod,
             corporatie,
             deadline,
             deadline + Duration::DAY,
+            verzonden,
         );
     }
 }
@@ -352,11 +385,12 @@ fn tweede_aanbod(c: &mut Collector<'_>, corporatie: &str, reactie: Option<&Form>
     }
     if let [(first, Some("geweigerd"))] = offers(r).as_slice() {
         let deadline = add_months(*first, 3);
-        c.open(
+        c.open_since(
             AlertKind::TweedeAanbod,
             corporatie,
             deadline,
             deadline + Duration::DAY,
+            *first,
         );
     }
 }
@@ -417,10 +451,25 @@ fn gebiedsteam_voor_verhuizing(c: &mut Collector<'_>) {
 
 /// The open alerts of every case on `today`, by deadline.
 pub fn open_alerts(cases: &[MonitorCase], today: Date, cal: &Werkdagen) -> Vec<Alert> {
-    let mut all: Vec<_> = cases
-        .iter()
-        .flat_map(|c| case_alerts(c, today, cal))
-        .collect();
+    by_deadline(
+        cases
+            .iter()
+            .flat_map(|c| case_alerts(c, today, cal))
+            .collect(),
+    )
+}
+
+/// The duties of every case on `today` ([`case_duties`]), by deadline.
+pub fn open_duties(cases: &[MonitorCase], today: Date, cal: &Werkdagen) -> Vec<Alert> {
+    by_deadline(
+        cases
+            .iter()
+            .flat_map(|c| case_duties(c, today, cal))
+            .collect(),
+    )
+}
+
+fn by_deadline(mut all: Vec<Alert>) -> Vec<Alert> {
     all.sort_by(|a, b| (a.deadline, &a.addressee, a.kind).cmp(&(b.deadline, &b.addressee, b.kind)));
     all
 }

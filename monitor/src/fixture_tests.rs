@@ -697,3 +697,29 @@ fn alert_uitstroomgemeente_gives_its_akkoord() {
         AlertKind::AkkoordUitstroomgemeente
     ));
 }
+
+#[test]
+fn a_duty_shows_from_the_day_it_begins_with_the_same_deadline() {
+    let c = case(
+        "d",
+        &[(
+            "aanmeldbericht",
+            json!({"corporatie": "corporatie:elkien", "datum_verzonden": "2025-04-17"}),
+        )],
+    );
+    let cal = Werkdagen::new();
+    // The monitor opens it once overdue; the corporatie's own duty shows from the day it was sent.
+    assert!(!has(
+        &c,
+        date!(2025 - 04 - 17),
+        AlertKind::ReactieCorporatie
+    ));
+    let duties = crate::alerts::case_duties(&c, date!(2025 - 04 - 17), &cal);
+    let reactie = duties
+        .iter()
+        .find(|a| a.kind == AlertKind::ReactieCorporatie)
+        .expect("the answer deadline");
+    assert_eq!(reactie.deadline, date!(2025 - 04 - 28));
+    assert!(!reactie.overdue);
+    assert!(crate::alerts::case_duties(&c, date!(2025 - 04 - 16), &cal).is_empty());
+}
