@@ -119,10 +119,13 @@ pub(super) async fn signalen(
     Ok(Json(state.node.signalen().await?).into_response())
 }
 
+/// The error answers of an operation, from its (status, description) pairs (as `openapi::spec` builds them).
+type Errors<'a> = &'a dyn Fn(&[(&str, &str)]) -> Value;
+
 /// The OpenAPI paths of these operations and the schemas they name.
 pub(super) fn openapi(
     case_param: &Value,
-    errors: &dyn Fn(&[(&str, &str)]) -> Value,
+    errors: Errors<'_>,
 ) -> (Map<String, Value>, Map<String, Value>) {
     let ok = |code: &str, description: &str, schema: Value| {
         let mut m = Map::new();
