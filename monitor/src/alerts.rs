@@ -1,5 +1,7 @@
 //! Deadline alerts, each addressed to the partner who must act. An alert is open from a date (the day after the
-//! deadline, or earlier for the rules that warn ahead) until the action is recorded. A 3-partijen lease
+//! deadline, or earlier for the rules that warn ahead) until the action is recorded. The same rules also give a
+//! partner its own duties ([`case_duties`]), each from the day it begins (the table's "open from" or the event
+//! that starts it, whichever is earlier): what a werkplek shows before a deadline passes. A 3-partijen lease
 //! longer than 2 years needs no alert: validation refuses it.
 //!
 //! | rule | who acts | deadline | open from |
@@ -11,6 +13,11 @@
 //! | a second offer after a grounded refusal by the client | corporatie | first offer + 3 months | day after |
 //! | a 3-partijen lease ends (max 2 years) | corporatie | end date | 3 months ahead |
 //! | gebiedsteam contact known before the move | uitstroomgemeente | move (signing) | accepted offer |
+//! | a request sent back is completed and submitted again | zorgaanbieder | sent back + 10 werkdagen | sent back |
+//! | the chosen uitstroomgemeente gives its akkoord (or not) | uitstroomgemeente | complete + 10 werkdagen | complete |
+//!
+//! The covenant names no term for the last two; 10 werkdagen is this federation's choice, so both show up in the
+//! werkplek as soon as there is something to do, and turn overdue when the case has waited two weeks.
 
 use policies::form::Form;
 use policies::werkdagen::Werkdagen;
@@ -36,6 +43,10 @@ pub enum AlertKind {
     DriePartijenLooptAf,
     /// The gebiedsteam's contact must be known before the move ("zachte landing").
     GebiedsteamVoorVerhuizing,
+    /// A bemiddelingsverzoek sent back as incomplete is completed and submitted again.
+    VerzoekAanvullen,
+    /// The chosen uitstroomgemeente answers the Transferpunt's request for its akkoord.
+    AkkoordUitstroomgemeente,
 }
 
 impl AlertKind {
@@ -53,6 +64,25 @@ impl AlertKind {
             AlertKind::TweedeAanbod => "Tweede aanbod binnen 3 maanden na gegronde weigering",
             AlertKind::DriePartijenLooptAf => "3-partijenhuurovereenkomst loopt af: omklap regelen",
             AlertKind::GebiedsteamVoorVerhuizing => "Contact gebiedsteam vóór de verhuizing",
+            AlertKind::VerzoekAanvullen => {
+                "Teruggestuurd bemiddelingsverzoek aanvullen en opnieuw indienen"
+            }
+            AlertKind::AkkoordUitstroomgemeente => "Akkoord op de uitstroom in deze gemeente geven",
+        }
+    }
+
+    /// A stable name (`reactie_corporatie`), for APIs.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertKind::AanmeldingMo => "aanmelding_mo",
+            AlertKind::BemiddelingVoorEindeBeschikking => "bemiddeling_voor_einde_beschikking",
+            AlertKind::ReactieCorporatie => "reactie_corporatie",
+            AlertKind::Aanbod => "aanbod",
+            AlertKind::TweedeAanbod => "tweede_aanbod",
+            AlertKind::DriePartijenLooptAf => "drie_partijen_loopt_af",
+            AlertKind::GebiedsteamVoorVerhuizing => "gebiedsteam_voor_verhuizing",
+            AlertKind::VerzoekAanvullen => "verzoek_aanvullen",
+            AlertKind::AkkoordUitstroomgemeente => "akkoord_uitstroomgemeente",
         }
     }
 }
@@ -77,12 +107,28 @@ pub struct Alert {
 struct Collector<'a> {
     case: &'a MonitorCase,
     today: Date,
+    /// Whether duties count from the day they begin (a partner's own signalen) rather than from the day the
+    /// monitor opens them (for most rules, once overdue).
+    duties: bool,
     alerts: Vec<Alert>,
 }
 
 impl Collector<'_> {
     /// An alert about `kind` for `addressee` with its `deadline`, kept when it is open (from `from` on) today.
     fn open(&mut self, kind: AlertKind, addressee: &str, deadline: Date, from: Date) {
+        self.open_since(kind, addressee, deadline, from, from);
+    }
+
+    /// As [`Collector::open`], for a duty that begins on `since`, before the monitor opens it.
+    fn open_since(
+        &mut self,
+        kind: AlertKind,
+        addressee: &str,
+        deadline: Date,
+        from: Date,
+        since: Date,
+    ) {
+        let from = if self.duties { since.min(from) } else { from };
         if self.today >= from {
             self.alerts.push(Alert {
                 case: self.case.id.clone(),
@@ -123,9 +169,21 @@ fn zorgaanbieder(case: &MonitorCase) -> &str {
 
 /// The open alerts of one case on `today`.
 pub fn case_alerts(case: &MonitorCase, today: Date, cal: &Werkdagen) -> Vec<Alert> {
+    collect(case, today, cal, false)
+}
+
+/// The duties of one case on `today`: the same rules and deadlines as [`case_alerts`], but each from the day the
+/// duty begins — a corporatie sees its five-werkdagen answer deadline from the day the aanmeldbericht arrives, not
+/// only once it has passed. What a partner's werkplek shows of its own work.
+pub fn case_duties(case: &MonitorCase, today: Date, cal: &Werkdagen) -> Vec<Alert> {
+    collect(case, today, cal, true)
+}
+
+fn collect(case: &MonitorCase, today: Date, cal: &Werkdagen, duties: bool) -> Vec<Alert> {
     let mut c = Collector {
         case,
         today,
+        duties,
         alerts: Vec::new(),
     };
     aanmelding_mo(&mut c);
@@ -133,7 +191,72 @@ pub fn case_alerts(case: &MonitorCase, today: Date, cal: &Werkdagen) -> Vec<Aler
     per_aanmeldbericht(&mut c, cal);
     drie_partijen_loopt_af(&mut c);
     gebiedsteam_voor_verhuizing(&mut c);
+    verzoek_aanvullen(&mut c, cal);
+    akkoord_uitstroomgemeente(&mut c, cal);
     c.alerts
+}
+
+/// Whether the request was sent back and not yet submitted again: the Transferpunt's count of send-backs has
+/// caught up with the zorgaanbieder's count of submissions (counts, not dates: both can fall on one day).
+pub fn sent_back_open(case: &policies::CaseDocuments) -> bool {
+    let beoordeling = case.first(K::Beoordeling);
+    if beoordeling.and_then(|b| b.text("status")) != Some("teruggestuurd_onvolledig") {
+        return false;
+    }
+    let count = |form: Option<&Form>, field: &str| {
+        form.and_then(|f| f.get(field))
+            .and_then(Value::as_integer)
+            .unwrap_or(1)
+    };
+    let teruggestuurd = count(beoordeling, "aantal_keer_teruggestuurd");
+    let ingediend = count(case.first(K::Bemiddelingsverzoek), "aantal_keer_ingediend");
+    ingediend <= teruggestuurd
+}
+
+/// A request sent back: the zorgaanbieder completes it and submits it again, within 10 werkdagen.
+fn verzoek_aanvullen(c: &mut Collector<'_>, cal: &Werkdagen) {
+    let case = c.case;
+    if placed(case) || !sent_back_open(&case.docs) {
+        return;
+    }
+    if let Some(back) = case.date(K::Beoordeling, "datum_teruggestuurd") {
+        c.open(
+            AlertKind::VerzoekAanvullen,
+            zorgaanbieder(case),
+            cal.add_werkdagen(back, 10),
+            back,
+        );
+    }
+}
+
+/// The uitstroomgemeente the Transferpunt chose for a complete request gives its akkoord (or refuses it), within
+/// 10 werkdagen.
+fn akkoord_uitstroomgemeente(c: &mut Collector<'_>, cal: &Werkdagen) {
+    let case = c.case;
+    let open = !placed(case)
+        && !matches!(
+            case.text(K::Beoordeling, "status"),
+            Some("afgewezen" | "ingetrokken")
+        );
+    let (Some(gemeente), Some(volledig)) = (
+        case.text(K::Beoordeling, "gekozen_uitstroomgemeente"),
+        case.date(K::Beoordeling, "datum_volledig"),
+    ) else {
+        return;
+    };
+    let partner = format!("gemeente:{gemeente}");
+    let answered = case
+        .gemeenten
+        .iter()
+        .any(|g| g.partner == partner && g.form.text("akkoord_uitstroom").is_some());
+    if open && !answered {
+        c.open(
+            AlertKind::AkkoordUitstroomgemeente,
+            &partner,
+            cal.add_werkdagen(volledig, 10),
+            volledig,
+        );
+    }
 }
 
 /// MO: aanmelding within 2 weeks of the start of the stay.
@@ -145,11 +268,12 @@ fn aanmelding_mo(c: &mut Collector<'_>) {
         && let Some(start) = case.date(K::Registratie, "start_verblijf_opvang")
     {
         let deadline = start + Duration::days(14);
-        c.open(
+        c.open_since(
             AlertKind::AanmeldingMo,
             zorgaanbieder(case),
             deadline,
             deadline + Duration::DAY,
+            start,
         );
     }
 }
@@ -164,7 +288,9 @@ fn bemiddeling_voor_einde_beschikking(c: &mut Collector<'_>) {
             .any(|g| g.form.text("soort_beschikking") == Some("beschermd_wonen"));
     if bw
         && !placed(case)
-        && case.date(K::Bemiddelingsverzoek, "datum_verzoek").is_none()
+        && case
+            .date(K::Bemiddelingsverzoek, "datum_ingediend")
+            .is_none()
         && let Some(einde) = case
             .gemeenten
             .iter()
@@ -222,11 +348,12 @@ fn reactie_corporatie(
     let answered = besluit(reactie).is_some_and(|b| b != "in_behandeling");
     if !answered {
         let deadline = cal.add_werkdagen(verzonden, 5);
-        c.open(
+        c.open_since(
             AlertKind::ReactieCorporatie,
             corporatie,
             deadline,
             deadline + Duration::DAY,
+            verzonden,
         );
     }
 }
@@ -238,11 +365,12 @@ fn aanbod(c: &mut Collector<'_>, corporatie: &str, verzonden: Date, reactie: Opt
     }
     if reactie.map(offers).unwrap_or_default().is_empty() {
         let deadline = add_months(verzonden, 3);
-        c.open(
+        c.open_since(
             AlertKind::Aanbod,
             corporatie,
             deadline,
             deadline + Duration::DAY,
+            verzonden,
         );
     }
 }
@@ -257,11 +385,12 @@ fn tweede_aanbod(c: &mut Collector<'_>, corporatie: &str, reactie: Option<&Form>
     }
     if let [(first, Some("geweigerd"))] = offers(r).as_slice() {
         let deadline = add_months(*first, 3);
-        c.open(
+        c.open_since(
             AlertKind::TweedeAanbod,
             corporatie,
             deadline,
             deadline + Duration::DAY,
+            *first,
         );
     }
 }
@@ -322,10 +451,25 @@ fn gebiedsteam_voor_verhuizing(c: &mut Collector<'_>) {
 
 /// The open alerts of every case on `today`, by deadline.
 pub fn open_alerts(cases: &[MonitorCase], today: Date, cal: &Werkdagen) -> Vec<Alert> {
-    let mut all: Vec<_> = cases
-        .iter()
-        .flat_map(|c| case_alerts(c, today, cal))
-        .collect();
+    by_deadline(
+        cases
+            .iter()
+            .flat_map(|c| case_alerts(c, today, cal))
+            .collect(),
+    )
+}
+
+/// The duties of every case on `today` ([`case_duties`]), by deadline.
+pub fn open_duties(cases: &[MonitorCase], today: Date, cal: &Werkdagen) -> Vec<Alert> {
+    by_deadline(
+        cases
+            .iter()
+            .flat_map(|c| case_duties(c, today, cal))
+            .collect(),
+    )
+}
+
+fn by_deadline(mut all: Vec<Alert>) -> Vec<Alert> {
     all.sort_by(|a, b| (a.deadline, &a.addressee, a.kind).cmp(&(b.deadline, &b.addressee, b.kind)));
     all
 }

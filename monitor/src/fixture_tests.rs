@@ -54,7 +54,7 @@ pub(crate) fn fixture() -> Vec<MonitorCase> {
                 ),
                 (
                     "bemiddelingsverzoek",
-                    json!({"datum_verzoek": "2025-01-10"}),
+                    json!({"datum_verzoek": "2025-01-10", "datum_ingediend": "2025-01-10"}),
                 ),
                 (
                     "beoordeling",
@@ -100,7 +100,7 @@ pub(crate) fn fixture() -> Vec<MonitorCase> {
                 ("aanmelding", json!({"datum_aanmelding": "2025-01-12"})),
                 (
                     "bemiddelingsverzoek",
-                    json!({"datum_verzoek": "2025-02-01"}),
+                    json!({"datum_verzoek": "2025-02-01", "datum_ingediend": "2025-02-01"}),
                 ),
                 (
                     "beoordeling",
@@ -160,7 +160,7 @@ pub(crate) fn fixture() -> Vec<MonitorCase> {
                 ("aanmelding", json!({"datum_aanmelding": "2025-08-05"})),
                 (
                     "bemiddelingsverzoek",
-                    json!({"datum_verzoek": "2025-09-01"}),
+                    json!({"datum_verzoek": "2025-09-01", "datum_ingediend": "2025-09-01"}),
                 ),
                 (
                     "beoordeling",
@@ -178,7 +178,7 @@ pub(crate) fn fixture() -> Vec<MonitorCase> {
                 ),
                 (
                     "bemiddelingsverzoek",
-                    json!({"datum_verzoek": "2024-02-01"}),
+                    json!({"datum_verzoek": "2024-02-01", "datum_ingediend": "2024-02-01"}),
                 ),
                 (
                     "plaatsing",
@@ -353,7 +353,7 @@ fn alert_bemiddeling_before_bw_beschikking_ends() {
             ("gemeente/gemeente:GM0080", gem),
             (
                 "bemiddelingsverzoek",
-                json!({"datum_verzoek": "2026-01-05"}),
+                json!({"datum_verzoek": "2026-01-05", "datum_ingediend": "2026-01-05"}),
             ),
         ],
     );
@@ -601,4 +601,125 @@ fn withdrawn_aanmeldbericht_counts_from_the_historie_and_negative_durations_are_
             .n,
         0
     );
+}
+
+#[test]
+fn alert_request_sent_back_until_submitted_again() {
+    let reg = (
+        "registratie",
+        json!({"betrokken_zorgaanbieder": "zorgaanbieder:kwadrant"}),
+    );
+    let terug = (
+        "beoordeling",
+        json!({"status": "teruggestuurd_onvolledig", "datum_ontvangen": "2025-10-02", "datum_teruggestuurd": "2025-10-03",
+            "ontbrekende_gegevens": ["bemiddelingsverzoek.woonwens"], "aantal_keer_teruggestuurd": 1}),
+    );
+    let verzoek = |keer: u32| {
+        (
+            "bemiddelingsverzoek",
+            json!({"datum_verzoek": "2025-10-01", "datum_ingediend": "2025-10-03", "aantal_keer_ingediend": keer}),
+        )
+    };
+    let c = case("t", &[reg.clone(), terug.clone(), verzoek(1)]);
+    // Open from the day it is sent back; due 10 werkdagen later (Friday 3 → Friday 17 October).
+    assert_eq!(
+        kinds(&c, date!(2025 - 10 - 03)),
+        vec![(
+            AlertKind::VerzoekAanvullen,
+            "zorgaanbieder:kwadrant".into(),
+            false
+        )]
+    );
+    assert!(!kinds(&c, date!(2025 - 10 - 17))[0].2);
+    assert!(kinds(&c, date!(2025 - 10 - 20))[0].2);
+    // Submitted again the same day: answered, though the beoordeling still says teruggestuurd.
+    let again = case("t", &[reg, terug, verzoek(2)]);
+    assert!(!has(
+        &again,
+        date!(2025 - 10 - 03),
+        AlertKind::VerzoekAanvullen
+    ));
+}
+
+#[test]
+fn alert_uitstroomgemeente_gives_its_akkoord() {
+    let beoordeling = (
+        "beoordeling",
+        json!({"status": "goedgekeurd", "datum_ontvangen": "2025-10-02", "datum_volledig": "2025-10-20",
+            "gekozen_uitstroomgemeente": "GM0080"}),
+    );
+    let c = case("g", std::slice::from_ref(&beoordeling));
+    assert!(!has(
+        &c,
+        date!(2025 - 10 - 19),
+        AlertKind::AkkoordUitstroomgemeente
+    ));
+    // Due 10 werkdagen after the request was complete: Monday 20 → Monday 3 November.
+    assert_eq!(
+        kinds(&c, date!(2025 - 11 - 04)),
+        vec![(
+            AlertKind::AkkoordUitstroomgemeente,
+            "gemeente:GM0080".into(),
+            true
+        )]
+    );
+    assert!(!kinds(&c, date!(2025 - 11 - 03))[0].2);
+    // Another gemeente's answer does not count; the chosen one's does, akkoord or not.
+    let other = case(
+        "g",
+        &[
+            beoordeling.clone(),
+            (
+                "gemeente/gemeente:GM0074",
+                json!({"akkoord_uitstroom": "akkoord", "datum_akkoord": "2025-10-22"}),
+            ),
+        ],
+    );
+    assert!(has(
+        &other,
+        date!(2025 - 10 - 22),
+        AlertKind::AkkoordUitstroomgemeente
+    ));
+    let answered = case(
+        "g",
+        &[
+            beoordeling,
+            (
+                "gemeente/gemeente:GM0080",
+                json!({"akkoord_uitstroom": "niet_akkoord", "datum_akkoord": "2025-10-22",
+                "toelichting_niet_akkoord": "geen passende ondersteuning"}),
+            ),
+        ],
+    );
+    assert!(!has(
+        &answered,
+        date!(2025 - 10 - 22),
+        AlertKind::AkkoordUitstroomgemeente
+    ));
+}
+
+#[test]
+fn a_duty_shows_from_the_day_it_begins_with_the_same_deadline() {
+    let c = case(
+        "d",
+        &[(
+            "aanmeldbericht",
+            json!({"corporatie": "corporatie:elkien", "datum_verzonden": "2025-04-17"}),
+        )],
+    );
+    let cal = Werkdagen::new();
+    // The monitor opens it once overdue; the corporatie's own duty shows from the day it was sent.
+    assert!(!has(
+        &c,
+        date!(2025 - 04 - 17),
+        AlertKind::ReactieCorporatie
+    ));
+    let duties = crate::alerts::case_duties(&c, date!(2025 - 04 - 17), &cal);
+    let reactie = duties
+        .iter()
+        .find(|a| a.kind == AlertKind::ReactieCorporatie)
+        .expect("the answer deadline");
+    assert_eq!(reactie.deadline, date!(2025 - 04 - 28));
+    assert!(!reactie.overdue);
+    assert!(crate::alerts::case_duties(&c, date!(2025 - 04 - 16), &cal).is_empty());
 }

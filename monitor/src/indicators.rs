@@ -2,7 +2,8 @@
 //! bemiddelingen, mean lead time, share returned to the herkomstgemeente, lease types), the step durations of the
 //! evaluation's figure 4, and refusals by corporatie with their reasons.
 //!
-//! Attribution to a year: a request by `bemiddelingsverzoek.datum_verzoek`; an outflow, uitval and the end of a
+//! Attribution to a year: a request by `bemiddelingsverzoek.datum_verzoek`, once submitted (`datum_ingediend`; a
+//! draft is no request yet, and a resubmission after a send-back is the same request); an outflow, uitval and the end of a
 //! stay by `plaatsing.datum_mutatie`; a refusal by `reactie.datum_besluit`; the start of a stay by
 //! `registratie.start_verblijf_opvang`; a completed request by `beoordeling.datum_volledig`; a rejection or
 //! withdrawal by `beoordeling.datum_afgesloten` (else `datum_ontvangen`).
@@ -95,7 +96,7 @@ impl GemeenteCijfers {
 pub struct Jaarcijfers {
     /// The year.
     pub jaar: i32,
-    /// Bemiddelingsverzoeken (by `datum_verzoek`).
+    /// Bemiddelingsverzoeken submitted (by `datum_verzoek`).
     pub verzoeken: u32,
     /// Requests rejected or withdrawn by the Transferpunt, per reason.
     pub afwijzingen: BTreeMap<String, u32>,
@@ -219,7 +220,11 @@ fn key(s: Option<&str>) -> String {
 fn add_case(case: &MonitorCase, years: &mut Years) {
     let herkomst = case.docs.herkomstgemeente();
     let voorziening = key(case.text(K::Registratie, "soort_voorziening"));
-    let verzoek = case.date(K::Bemiddelingsverzoek, "datum_verzoek");
+    let verzoek = case
+        .docs
+        .submitted()
+        .then(|| case.date(K::Bemiddelingsverzoek, "datum_verzoek"))
+        .flatten();
 
     if let Some(d) = verzoek {
         let y = yr(years, d);

@@ -6,11 +6,12 @@ use policies::{DocumentKind, PartnerId, Role};
 use serde_json::{Map, Value as Json, json};
 
 use crate::case::LoadedCase;
-use crate::service::{Node, ServiceError};
+use crate::service::{FormWrite, Node, ServiceError};
 use crate::store::{CaseId, User};
 
-fn bad(msg: impl Into<String>) -> ServiceError {
-    ServiceError::BadRequest(msg.into())
+/// The case is not ready for this step, or it was taken already: HTTP 409.
+fn conflict(msg: impl Into<String>) -> ServiceError {
+    ServiceError::Conflict(msg.into())
 }
 
 /// The forms of a kind in a loaded case with their instance names (own documents and projected sections).
@@ -30,22 +31,27 @@ fn with_instances(loaded: &LoadedCase, kind: DocumentKind) -> Vec<(String, Json)
 
 /// Assign the case to the next corporatie in the chosen uitstroomgemeente and send it the aanmeldbericht.
 ///
-/// Rules: the gemeente has given its akkoord; the corporatie now assigned (if any) has refused; corporaties that
-/// refused this case are skipped (one refusal must not cause another, Afspraak 1g); among the rest, the one with
-/// the fewest cases assigned so far goes first (ties by id) — "om en om" across the gemeente's corporaties.
+/// Rules: the request is submitted and the gemeente has given its akkoord; the corporatie now assigned (if any)
+/// has refused; corporaties that refused this case are skipped (one refusal must not cause another, Afspraak 1g);
+/// among the rest, the one with the fewest cases assigned so far goes first (ties by id) — "om en om" across the
+/// gemeente's corporaties.
 ///
-/// The choice is [`Turn::candidates`] and [`fairest`], pure; this function reads the case and the counts, and
-/// writes the beoordeling and then the aanmeldbericht (each validated, checked and audited as any local write).
+/// One atomic step: the choice is made and the beoordeling and the aanmeldbericht are written under the node's
+/// write guard, and both changes are stored in one transaction. A second call at the same time waits for the
+/// guard, then finds the corporatie assigned and not refused, and is refused ([`ServiceError::Conflict`]): a case
+/// is never assigned twice. The choice itself is [`Turn::candidates`] and [`fairest`], pure.
 pub async fn assign_corporatie(
     node: &Node,
     user: &User,
     case: &CaseId,
 ) -> Result<PartnerId, ServiceError> {
     if node.partner().role() != Role::Transferpunt {
-        return Err(bad(
-            "alleen het Transferpunt wijst een woningcorporatie toe",
+        return Err(ServiceError::NotAllowed(
+            "alleen het Transferpunt wijst een woningcorporatie toe".into(),
         ));
     }
+    node.case_exists(case).await?;
+    let guard = node.write_guard().await;
     let loaded = node.load_case(case).await?;
     let (beoordeling, gemeente) = approved_request(&loaded)?;
     let mut turn = Turn::of(&loaded, beoordeling);
@@ -54,28 +60,35 @@ pub async fn assign_corporatie(
     let chosen = fairest(&candidates, &times_asked);
     let today = policies::form::format_date(node.clock_now().date());
     let beoordeling = turn.assign(beoordeling.to_json(), &chosen, &today);
-    node.write_form(user, case, DocumentKind::Beoordeling, None, &beoordeling)
-        .await?;
-    node.write_form(
-        user,
-        case,
-        DocumentKind::Aanmeldbericht,
-        Some(&chosen.to_string()),
-        &aanmeldbericht(&loaded, &chosen, &today, &gemeente),
-    )
-    .await?;
+    let writes = vec![
+        FormWrite {
+            kind: DocumentKind::Beoordeling,
+            instance: None,
+            json: beoordeling,
+        },
+        FormWrite {
+            kind: DocumentKind::Aanmeldbericht,
+            instance: Some(chosen.to_string()),
+            json: aanmeldbericht(&loaded, &chosen, &today, &gemeente),
+        },
+    ];
+    node.write_forms_locked(&guard, user, case, writes).await?;
     Ok(chosen)
 }
 
-/// The case's beoordeling and the uitstroomgemeente it chose, once that gemeente has given its akkoord.
+/// The case's beoordeling and the uitstroomgemeente it chose, once the request is submitted and that gemeente
+/// has given its akkoord.
 fn approved_request(loaded: &LoadedCase) -> Result<(&Form, String), ServiceError> {
+    if !loaded.docs.submitted() {
+        return Err(conflict("het bemiddelingsverzoek is nog niet ingediend"));
+    }
     let beoordeling = loaded
         .docs
         .first(DocumentKind::Beoordeling)
-        .ok_or_else(|| bad("beoordeel het bemiddelingsverzoek eerst"))?;
+        .ok_or_else(|| conflict("beoordeel het bemiddelingsverzoek eerst"))?;
     let gemeente = beoordeling
         .text("gekozen_uitstroomgemeente")
-        .ok_or_else(|| bad("kies eerst de uitstroomgemeente"))?
+        .ok_or_else(|| conflict("kies eerst de uitstroomgemeente"))?
         .to_string();
     let akkoord = loaded
         .docs
@@ -83,7 +96,7 @@ fn approved_request(loaded: &LoadedCase) -> Result<(&Form, String), ServiceError
         .iter()
         .any(|g| g.text("akkoord_uitstroom") == Some("akkoord"));
     if !akkoord {
-        return Err(bad(format!(
+        return Err(conflict(format!(
             "gemeente {gemeente} heeft nog geen akkoord gegeven op de uitstroom"
         )));
     }
@@ -132,7 +145,7 @@ impl Turn {
         if let Some(current) = &self.current
             && !self.refused.contains(current)
         {
-            return Err(bad(format!(
+            return Err(conflict(format!(
                 "{current} is nog aan zet: wacht op haar besluit"
             )));
         }
@@ -155,7 +168,7 @@ impl Turn {
             .filter(|c| !asked.contains(&c.to_string().as_str()))
             .collect();
         if candidates.is_empty() {
-            return Err(bad(format!(
+            return Err(conflict(format!(
                 "geen woningcorporatie in {gemeente} meer over; gemeente en zorgaanbieder zoeken verder (Afspraak 1k)"
             )));
         }

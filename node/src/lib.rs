@@ -10,6 +10,8 @@
 //! - [`demo`]: `weerthuis demo`, a whole federation in one process playing the [`scenario`].
 //! - [`harness`]: the one in-process federation of real nodes (the demo, the end-to-end tests, the simulator).
 //! - [`scenario`]: the bemiddeling the demo, the end-to-end test and the fault runs play, as data.
+//! - [`indienen`]: submitting a bemiddelingsverzoek and sending it back; [`bemiddeling`]: assigning a corporatie;
+//!   [`signalen`]: the deadline alerts addressed to this node's own partner.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -26,12 +28,14 @@ pub mod distribution;
 pub mod doc;
 pub mod facts;
 pub mod harness;
+pub mod indienen;
 pub mod metrics;
 pub mod monitor;
 pub mod ops;
 pub mod projection;
 pub mod scenario;
 pub mod service;
+pub mod signalen;
 pub mod store;
 pub mod sync;
 pub mod werkplek;

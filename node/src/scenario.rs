@@ -1,8 +1,8 @@
 //! The bemiddeling, written once as data and played by `weerthuis demo`, the end-to-end test
 //! (`tests/tests/federation.rs`) and the simulator's fault runs, all on the one harness ([`crate::harness`]).
 //!
-//! Seven partners, three cases. Case A (Kwadrant, MO, Leeuwarden) goes the long way round: a request sent back as
-//! incomplete and completed, the gemeente's akkoord, a corporatie that asks for information and then refuses with
+//! Seven partners, three cases. Case A (Kwadrant, MO, Leeuwarden) goes the long way round: a draft request that
+//! stays at Kwadrant until submitted, sent back as incomplete, completed and submitted again, the gemeente's akkoord, a corporatie that asks for information and then refuses with
 //! a reason, the next corporatie accepting, a first offer the client refuses, a 3-partijen lease. Case B (Limor,
 //! Heerenveen) goes straight through to a lease in the client's own name. Case C has no consent: nothing of it may
 //! leave Kwadrant.
@@ -127,6 +127,10 @@ pub enum Act {
     Write(D, Value),
     /// Set these fields in the form as the writer holds it now, and write it (a co-written form).
     Edit(D, Value),
+    /// The writer (the zorgaanbieder) submits the case's bemiddelingsverzoek (indienen).
+    Submit,
+    /// The Transferpunt sends the request back as incomplete, these items ticked, with this explanation.
+    SendBack(&'static [&'static str], &'static str),
     /// The Transferpunt assigns the next corporatie (round-robin).
     Assign,
     /// Nothing: only wait for the needs.
@@ -249,6 +253,7 @@ pub fn steps(people: &[Person; CASES]) -> Vec<Step> {
     let (za, tp, lwd, hrv, limor) = (N(KWADRANT), N(TRANSFERPUNT), N(LEEUWARDEN), N(HEERENVEEN), N(LIMOR));
     let woonwens = "Eenpersoonswoning in Leeuwarden, huur tot 650 euro";
     let missing = "bemiddelingsverzoek.woonwens";
+    const TICKED: &[&str] = &["bemiddelingsverzoek.woonwens"];
     let vraag = "Graag een verklaring over de schuldsanering";
     let offer1 = ex::aanbod("2025-11-10", "Tuinstraat 5, Leeuwarden", false);
     let offer2 = ex::aanbod("2025-11-20", "Kerkstraat 9, Leeuwarden", true);
@@ -269,25 +274,30 @@ pub fn steps(people: &[Person; CASES]) -> Vec<Step> {
         (D::Aanmelding, ex::aanmelding(&a, "2025-06-10")),
         (D::VervolgWonen, ex::vervolg_wonen(&a, "GM0080", "2025-09-01")),
         (D::Bemiddelingsverzoek, ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", None)),
-    ], "zorgaanbieder:kwadrant registers case A (with consent) and asks for bemiddeling — without a woonwens"));
+    ], "zorgaanbieder:kwadrant registers case A (with consent) and drafts a bemiddelingsverzoek — without a \
+        woonwens it cannot be submitted, and the draft stays at Kwadrant"));
     // === Case C: no consent; it never leaves Kwadrant.
     steps.extend(intake(3, za, vec![
         (D::Registratie, ex::registratie(&c, KWADRANT, false, mo, "GM0080", "2025-07-01")),
         (D::Aanmelding, ex::aanmelding(&c, "2025-07-05")),
     ], "zorgaanbieder:kwadrant registers case C without consent (toestemming_gegevensdeling = nee)"));
     steps.extend([
-        // The Transferpunt finds the request incomplete and sends it back, marking the missing field.
+        // A woonwens makes the request complete; submitted, it travels to the Transferpunt.
+        step(1, za, vec![], Act::Edit(D::Bemiddelingsverzoek, json!({"woonwens": "Een woning"})), None),
+        step(1, za, vec![], Act::Submit, Some("zorgaanbieder:kwadrant submits the bemiddelingsverzoek of case A")),
+        // The Transferpunt finds the woonwens too vague and sends the request back, ticking it.
         step(1, tp, vec![holds("bemiddelingsverzoek", "datum_verzoek", json!("2025-10-01"), &[za, tp])],
-            w(D::Beoordeling, ex::beoordeling_teruggestuurd("2025-10-02", "2025-10-03", missing)), None),
-        step(1, tp, vec![], Act::Edit(D::Bemiddelingsverzoek, json!({"ontbrekende_gegevens": [missing]})),
-            Some("transferpunt:sdf sends the bemiddelingsverzoek of case A back as onvolledig (ontbreekt: woonwens)")),
-        // The begeleider sees what is missing and completes it; both edits merge in the shared document.
+            Act::SendBack(TICKED, "Graag huurprijs, grootte en ligging"),
+            Some("transferpunt:sdf sends the bemiddelingsverzoek of case A back as onvolledig (woonwens te vaag)")),
+        // The begeleider sees what is ticked, completes it and submits again; the edits merge in the shared
+        // document.
         step(1, za, vec![
                 holds("bemiddelingsverzoek", "ontbrekende_gegevens", json!([missing]), &[tp, za]),
                 holds("beoordeling", "status", json!("teruggestuurd_onvolledig"), &[tp, za]),
             ],
-            Act::Edit(D::Bemiddelingsverzoek, json!({"woonwens": woonwens})),
-            Some("zorgaanbieder:kwadrant completes the request (woonwens added)")),
+            Act::Edit(D::Bemiddelingsverzoek, json!({"woonwens": woonwens})), None),
+        step(1, za, vec![], Act::Submit,
+            Some("zorgaanbieder:kwadrant completes the request (woonwens) and submits it again")),
         // Complete: the herkomstgemeente is chosen and asked for its akkoord.
         step(1, tp, vec![holds("bemiddelingsverzoek", "woonwens", json!(woonwens), &[za, tp])],
             w(D::Beoordeling, approved_a),
@@ -332,8 +342,9 @@ pub fn steps(people: &[Person; CASES]) -> Vec<Step> {
         (D::VervolgWonen, ex::vervolg_wonen(&b, "GM0074", "2026-03-01")),
         (D::Bemiddelingsverzoek,
             ex::bemiddelingsverzoek("2026-03-10", "Limor", Some("Eenpersoonswoning in Heerenveen, dicht bij het werk"))),
-    ], "zorgaanbieder:limor registers case B (with consent) and asks for bemiddeling in Heerenveen"));
+    ], "zorgaanbieder:limor registers case B (with consent) and writes a bemiddelingsverzoek for Heerenveen"));
     steps.extend([
+        step(2, limor, vec![], Act::Submit, Some("zorgaanbieder:limor submits it")),
         step(2, tp, vec![holds("bemiddelingsverzoek", "datum_verzoek", json!("2026-03-10"), &[limor, tp])],
             w(D::Beoordeling, ex::beoordeling_goedgekeurd("2026-03-11", "2026-03-11", "GM0074")),
             Some("transferpunt:sdf approves case B at once and chooses uitstroomgemeente GM0074 (Heerenveen)")),
@@ -496,6 +507,29 @@ impl Play {
                     .await
                     .map_err(|e| failed(&format!("writes {kind}: {e}")))?;
                 (kind.name().to_string(), vec![section])
+            }
+            Act::Submit => {
+                let at = net.get(&writer);
+                at.node()
+                    .submit_request(&at.user, self.case(step.case))
+                    .await
+                    .map_err(|e| failed(&format!("submits the bemiddelingsverzoek: {e}")))?;
+                (
+                    "bemiddelingsverzoek submitted".to_string(),
+                    vec!["bemiddelingsverzoek".to_string()],
+                )
+            }
+            Act::SendBack(items, toelichting) => {
+                let tp = net.get(TRANSFERPUNT);
+                let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+                tp.node()
+                    .send_back(&tp.user, self.case(step.case), &items, toelichting)
+                    .await
+                    .map_err(|e| failed(&format!("sends the request back: {e}")))?;
+                (
+                    format!("request sent back, ticked: {}", items.join(", ")),
+                    vec!["beoordeling".to_string(), "bemiddelingsverzoek".to_string()],
+                )
             }
             Act::Assign => {
                 let tp = net.get(TRANSFERPUNT);

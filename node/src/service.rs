@@ -51,6 +51,38 @@ pub enum ServiceError {
     /// A stored document does not load.
     #[error(transparent)]
     Document(#[from] DocError),
+    /// The bemiddelingsverzoek cannot be submitted yet: what is missing, each named (nothing was stored).
+    #[error("het bemiddelingsverzoek kan nog niet worden ingediend; er ontbreekt: {}", describe_missing(.0))]
+    Incomplete(Vec<Missing>),
+    /// The case is not in a state where this step can be taken (not ready, or already done).
+    #[error("{0}")]
+    Conflict(String),
+    /// This partner does not take this step (a zorgaanbieder assigning a corporatie).
+    #[error("{0}")]
+    NotAllowed(String),
+}
+
+/// Missing fields in words: "Woonwens (huurprijs, grootte, ligging) (bemiddelingsverzoek.woonwens), …".
+fn describe_missing(missing: &[Missing]) -> String {
+    missing
+        .iter()
+        .map(|m| match &m.because {
+            Some(why) => format!("{} ({}.{}: {why})", m.label, m.document, m.field),
+            None => format!("{} ({}.{})", m.label, m.document, m.field),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One form to write in a batch ([`Node::write_forms_locked`]).
+#[derive(Debug, Clone)]
+pub struct FormWrite {
+    /// The kind.
+    pub kind: DocumentKind,
+    /// The instance, for kinds a case holds several of (as [`Node::write_form`] takes it).
+    pub instance: Option<String>,
+    /// The whole form.
+    pub json: Json,
 }
 
 /// A form as the API returns it: its fields and what is still missing before submission.
@@ -257,7 +289,7 @@ impl Node {
         Validator::new(&self.gemeenten, self.now().date())
     }
 
-    async fn case_exists(&self, id: &CaseId) -> Result<(), ServiceError> {
+    pub(crate) async fn case_exists(&self, id: &CaseId) -> Result<(), ServiceError> {
         match self.store.get_case(id).await? {
             Some(_) => Ok(()),
             None => Err(ServiceError::NotFound(format!("casus {id}"))),
@@ -432,64 +464,104 @@ impl Node {
         instance: Option<&str>,
         json: &Json,
     ) -> Result<FormView, ServiceError> {
+        self.case_exists(case_id).await?;
+        // Validated before the lock is taken: a form that does not pass costs nobody else a wait.
+        self.validator().form(kind, json)?;
+        let guard = self.write_lock.lock().await;
+        let write = FormWrite {
+            kind,
+            instance: instance.map(str::to_string),
+            json: json.clone(),
+        };
+        let mut views = self
+            .write_forms_locked(&guard, user, case_id, vec![write])
+            .await?;
+        views
+            .pop()
+            .ok_or_else(|| ServiceError::BadRequest("niets geschreven".into()))
+    }
+
+    /// Write several whole forms of one case as one step, the caller holding the write guard ([`Node::write_guard`]):
+    /// each validated and checked as [`Node::write_form`] does (each on the case as the ones before it leave it),
+    /// then every change with its audit record stored in one transaction — all or nothing. Holding the guard
+    /// across reading the case and writing is what makes a decision on what the case holds (whose turn it is)
+    /// safe from a concurrent one. Each form must be another document.
+    pub async fn write_forms_locked(
+        &self,
+        _guard: &tokio::sync::MutexGuard<'_, ()>,
+        user: &User,
+        case_id: &CaseId,
+        writes: Vec<FormWrite>,
+    ) -> Result<Vec<FormView>, ServiceError> {
         let start = self.now();
         self.case_exists(case_id).await?;
-        let form = self.validator().form(kind, json)?;
-        let instance = self.instance_for(kind, instance, Some(&form))?;
-        let key = DocKey::instance(case_id.clone(), kind, instance.clone());
-
-        let _guard = self.write_lock.lock().await;
         let mut loaded = self.load_case(case_id).await?;
-        let existing = self.store.load_document(&key).await?;
-        // Another partner's instance is not this node's to write: its reactie or gemeente form, a melding it
-        // projected here under that name.
-        let other_owner = match kind {
-            DocumentKind::Reactie | DocumentKind::Gemeente
-                if instance != self.partner.to_string() =>
-            {
-                Some(instance.clone())
+        let mut staged: Vec<(DocKey, Change, AuditEntry)> = Vec::new();
+        let mut views = Vec::new();
+        for w in writes {
+            let kind = w.kind;
+            let form = self.validator().form(kind, &w.json)?;
+            let instance = self.instance_for(kind, w.instance.as_deref(), Some(&form))?;
+            let key = DocKey::instance(case_id.clone(), kind, instance.clone());
+            if staged.iter().any(|(k, _, _)| *k == key) {
+                return Err(ServiceError::BadRequest(format!(
+                    "{kind} staat twee keer in één schrijfopdracht"
+                )));
             }
-            DocumentKind::Melding if existing.is_none() => loaded
-                .section_senders
-                .get(&crate::projection::section_name(kind, &instance))
-                .map(ToString::to_string),
-            _ => None,
-        };
-        if let Some(owner) = other_owner {
-            return Err(ServiceError::BadRequest(format!(
-                "{kind}/{instance} is van {owner}; schrijf in een eigen {kind}"
-            )));
+            let existing = self.store.load_document(&key).await?;
+            // Another partner's instance is not this node's to write: its reactie or gemeente form, a melding it
+            // projected here under that name.
+            let other_owner = match kind {
+                DocumentKind::Reactie | DocumentKind::Gemeente
+                    if instance != self.partner.to_string() =>
+                {
+                    Some(instance.clone())
+                }
+                DocumentKind::Melding if existing.is_none() => loaded
+                    .section_senders
+                    .get(&crate::projection::section_name(kind, &instance))
+                    .map(ToString::to_string),
+                _ => None,
+            };
+            if let Some(owner) = other_owner {
+                return Err(ServiceError::BadRequest(format!(
+                    "{kind}/{instance} is van {owner}; schrijf in een eigen {kind}"
+                )));
+            }
+            let mut am = match &existing {
+                Some(stored) => stored.to_automerge(&self.partner)?,
+                None => doc::new_document(&self.partner),
+            };
+            let old_json = existing.as_ref().map(|_| doc::read_json(&am)).transpose()?;
+
+            let touched = decide_write(
+                &self.policy(),
+                &self.validator(),
+                &self.partner,
+                &mut loaded,
+                old_json.as_ref(),
+                &form,
+            )?;
+
+            doc::write_form(&mut am, &form)?;
+            doc::commit(&mut am, self.now().unix_timestamp());
+            if let Some(change) = Change::take(&mut am) {
+                let entry =
+                    self.entry(Operation::Write, Some(user), case_id, kind, &touched, start);
+                staged.push((key, change, entry));
+            }
+            views.push(FormView {
+                document: kind.name().into(),
+                instantie: (!instance.is_empty()).then_some(instance),
+                velden: form.to_json(),
+                ontbrekend: completeness::missing(&form),
+            });
         }
-        let mut am = match &existing {
-            Some(stored) => stored.to_automerge(&self.partner)?,
-            None => doc::new_document(&self.partner),
-        };
-        let old_json = existing.as_ref().map(|_| doc::read_json(&am)).transpose()?;
-
-        let touched = decide_write(
-            &self.policy(),
-            &self.validator(),
-            &self.partner,
-            &mut loaded,
-            old_json.as_ref(),
-            &form,
-        )?;
-
-        doc::write_form(&mut am, &form)?;
-        doc::commit(&mut am, self.now().unix_timestamp());
-        if let Some(change) = Change::take(&mut am) {
-            let entry = self.entry(Operation::Write, Some(user), case_id, kind, &touched, start);
-            self.store
-                .write_document_with_audit(&key, &change, &entry)
-                .await?;
+        if !staged.is_empty() {
+            self.store.write_documents_with_audit(&staged).await?;
             self.notify_changed(case_id);
         }
-        Ok(FormView {
-            document: kind.name().into(),
-            instantie: (!instance.is_empty()).then_some(instance),
-            velden: form.to_json(),
-            ontbrekend: completeness::missing(&form),
-        })
+        Ok(views)
     }
 
     /// Read a form. The read is audited; when the audit record cannot be stored, the read is refused.
@@ -763,8 +835,37 @@ pub fn decide_write(
         ])));
     }
     let touched = touched_fields(form.kind(), old, form);
-    loaded.docs.insert(form.clone());
+    let mut after = loaded.docs.clone();
+    after.insert(form.clone());
+    check_submission(validator, &after, form, &touched)?;
+    loaded.docs = after;
     let facts = facts_of(me, loaded, &[]);
     policy.check_write(&facts, me, touched.iter().copied())?;
     Ok(touched)
+}
+
+/// A write that sets or changes `bemiddelingsverzoek.datum_ingediend` submits the request (indienen): only a
+/// request with nothing missing for submission may be submitted, a voorwaarde that cannot be met only with a
+/// written reason ([`completeness::for_submission`], on the case as it will be). Every write path — the API,
+/// [`Node::submit_request`], the simulator — passes here, so no path submits an incomplete request.
+fn check_submission(
+    validator: &Validator<'_>,
+    case: &CaseDocuments,
+    form: &Form,
+    touched: &[FieldId],
+) -> Result<(), ServiceError> {
+    let submits = form.kind() == DocumentKind::Bemiddelingsverzoek
+        && form.date("datum_ingediend").is_some()
+        && touched.iter().any(|f| {
+            f.name() == "datum_ingediend" && f.document() == DocumentKind::Bemiddelingsverzoek
+        });
+    if !submits {
+        return Ok(());
+    }
+    let missing = completeness::for_submission(case, validator.today());
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Incomplete(missing))
+    }
 }

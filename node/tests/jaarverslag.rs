@@ -37,7 +37,11 @@ fn jaarverslag_from_stored_cases() {
                 "reden_dakloosheid": "Huisuitzetting", "toestemming_gegevensdeling": true,
                 "datum_toestemming": "2025-09-01"
             },
-            "bemiddelingsverzoek": {"datum_verzoek": "2025-11-03"}
+            "bemiddelingsverzoek": policies::examples::ingediend(
+                policies::examples::bemiddelingsverzoek("2025-11-03", "Kwadrant", Some("Een woning")),
+                "2025-11-03",
+                1,
+            )
         });
         let f = tmp.path().join(format!("case{i}.json"));
         std::fs::write(&f, case.to_string()).unwrap();

@@ -76,7 +76,15 @@ impl CaseDocuments {
             .and_then(Voorziening::from_name)
     }
 
-    /// The phase, from the furthest step the case has reached.
+    /// Whether the bemiddelingsverzoek has been submitted (indienen): until then it is a draft at its writer, and
+    /// the case is not yet in bemiddeling.
+    pub fn submitted(&self) -> bool {
+        self.first(DocumentKind::Bemiddelingsverzoek)
+            .and_then(|f| f.date("datum_ingediend"))
+            .is_some()
+    }
+
+    /// The phase, from the furthest step the case has reached. A bemiddelingsverzoek counts once submitted.
     pub fn phase(&self) -> Fase {
         let has = |k| self.first(k).is_some();
         if self
@@ -87,7 +95,7 @@ impl CaseDocuments {
             Fase::Afgesloten
         } else if has(DocumentKind::Plaatsing) {
             Fase::Plaatsing
-        } else if has(DocumentKind::Bemiddelingsverzoek) {
+        } else if self.submitted() {
             Fase::Bemiddeling
         } else if has(DocumentKind::VervolgWonen) {
             Fase::VervolgWonen

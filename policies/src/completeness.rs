@@ -93,6 +93,62 @@ fn missing_in(
     }
 }
 
+/// What stands in the way of submitting the case's bemiddelingsverzoek (indienen), on `today`: every field still
+/// missing, and every voorwaarde the pre-check ([`voorwaarden_bemiddeling`]) does not find met — except a
+/// voorwaarde for which the begeleider wrote a reason in `toelichting_voorwaarden` (then neither its tick nor its
+/// outcome blocks). Empty: it may be submitted. Without a bemiddelingsverzoek, everything it needs.
+pub fn for_submission(case: &CaseDocuments, today: Date) -> Vec<Missing> {
+    let Some(verzoek) = case.first(DocumentKind::Bemiddelingsverzoek) else {
+        return missing_without_form(DocumentKind::Bemiddelingsverzoek);
+    };
+    let explained = explained_voorwaarden(verzoek);
+    let mut out: Vec<Missing> = missing(verzoek)
+        .into_iter()
+        .filter(|m| !explained.contains(&m.field.as_str()))
+        .collect();
+    for check in voorwaarden_bemiddeling(case, today) {
+        let field = check.voorwaarde.field();
+        if check.status == Status::Voldaan
+            || explained.contains(&field)
+            || out.iter().any(|m| m.field == field)
+        {
+            continue;
+        }
+        out.push(Missing {
+            document: DocumentKind::Bemiddelingsverzoek,
+            field: field.to_string(),
+            label: DocumentKind::Bemiddelingsverzoek
+                .spec()
+                .fields
+                .iter()
+                .find(|f| f.name == field)
+                .map_or(check.voorwaarde.label_nl(), |f| f.label),
+            because: Some(format!(
+                "voorwaarde '{}' is niet voldaan ({}); licht in toelichting_voorwaarden toe waarom niet",
+                check.voorwaarde.label_nl(),
+                check.toelichting
+            )),
+        });
+    }
+    out
+}
+
+/// The voorwaarden (by field) for which the begeleider wrote a reason why they cannot be met.
+fn explained_voorwaarden(verzoek: &Form) -> Vec<&str> {
+    verzoek
+        .get("toelichting_voorwaarden")
+        .and_then(Value::as_records)
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            r.get("toelichting")
+                .and_then(Value::as_text)
+                .is_some_and(|t| !t.trim().is_empty())
+        })
+        .filter_map(|r| r.get("voorwaarde").and_then(Value::as_text))
+        .collect()
+}
+
 /// The 8 voorwaarden for bemiddeling (evaluation §3.1, step 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -336,5 +392,137 @@ fn inkomen_en_schulden_from_aanmelding(aanmelding: Option<&Form>) -> Option<(Sta
         ))
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::examples::{self as ex, Client};
+    use crate::{Gemeenten, Validator};
+    use time::macros::date;
+
+    const TODAY: Date = date!(2025 - 10 - 05);
+
+    /// A case of registratie, aanmelding and this bemiddelingsverzoek.
+    fn case_with(verzoek: serde_json::Value) -> CaseDocuments {
+        let gemeenten = Gemeenten::friesland();
+        let v = Validator::new(&gemeenten, TODAY);
+        let client = Client::new("Kanarie, K.", 5);
+        let mut case = CaseDocuments::new();
+        for (kind, json) in [
+            (
+                DocumentKind::Registratie,
+                ex::registratie(
+                    &client,
+                    "zorgaanbieder:kwadrant",
+                    true,
+                    "maatschappelijke_opvang",
+                    "GM0080",
+                    "2025-06-01",
+                ),
+            ),
+            (
+                DocumentKind::Aanmelding,
+                ex::aanmelding(&client, "2025-06-10"),
+            ),
+            (DocumentKind::Bemiddelingsverzoek, verzoek),
+        ] {
+            case.insert(v.form(kind, &json).unwrap());
+        }
+        case
+    }
+
+    fn fields(missing: &[Missing]) -> Vec<&str> {
+        missing.iter().map(|m| m.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_complete_request_with_every_voorwaarde_met_may_be_submitted() {
+        let case = case_with(ex::bemiddelingsverzoek(
+            "2025-10-01",
+            "Kwadrant",
+            Some("Een woning"),
+        ));
+        assert_eq!(for_submission(&case, TODAY), vec![]);
+    }
+
+    #[test]
+    fn a_missing_field_blocks_submission_and_is_named() {
+        let case = case_with(ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", None));
+        let blockers = for_submission(&case, TODAY);
+        assert_eq!(fields(&blockers), ["woonwens"]);
+        assert_eq!(blockers[0].label, "Woonwens (huurprijs, grootte, ligging)");
+    }
+
+    #[test]
+    fn a_voorwaarde_not_met_blocks_until_a_reason_is_written() {
+        let mut verzoek = ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Een woning"));
+        verzoek["documenten_in_portaal_corporatie"] = serde_json::json!(false);
+        let blockers = for_submission(&case_with(verzoek.clone()), TODAY);
+        assert_eq!(fields(&blockers), ["documenten_in_portaal_corporatie"]);
+        let because = blockers[0].because.as_deref().unwrap_or_default();
+        assert!(because.contains("toelichting_voorwaarden"), "{because}");
+
+        let explained = ex::voorwaarde_niet_voldaan(
+            verzoek,
+            "documenten_in_portaal_corporatie",
+            "Het uittreksel BRP komt pas volgende week",
+        );
+        assert_eq!(for_submission(&case_with(explained), TODAY), vec![]);
+    }
+
+    #[test]
+    fn a_voorwaarde_left_empty_is_excused_by_a_reason_too() {
+        let mut verzoek = ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Een woning"));
+        verzoek
+            .as_object_mut()
+            .unwrap()
+            .remove("voldoende_zelfredzaam");
+        assert_eq!(
+            fields(&for_submission(&case_with(verzoek.clone()), TODAY)),
+            ["voldoende_zelfredzaam"]
+        );
+        let mut explained = verzoek;
+        explained["toelichting_voorwaarden"] = serde_json::json!([
+            {"voorwaarde": "voldoende_zelfredzaam", "toelichting": "Het ondersteuningsplan wordt nog opgesteld"}
+        ]);
+        assert_eq!(for_submission(&case_with(explained), TODAY), vec![]);
+    }
+
+    #[test]
+    fn the_case_data_win_over_a_tick() {
+        // Ticked, but the aanmelding lists debts without any support: the tick does not make it met.
+        let mut case = case_with(ex::bemiddelingsverzoek(
+            "2025-10-01",
+            "Kwadrant",
+            Some("Een woning"),
+        ));
+        let gemeenten = Gemeenten::friesland();
+        let v = Validator::new(&gemeenten, TODAY);
+        let mut aanmelding = ex::aanmelding(&Client::new("Kanarie, K.", 5), "2025-06-10");
+        aanmelding["vorm_ondersteuning_schulden"] = serde_json::json!("geen");
+        case.insert(v.form(DocumentKind::Aanmelding, &aanmelding).unwrap());
+        assert_eq!(
+            fields(&for_submission(&case, TODAY)),
+            ["inkomen_en_schulden_in_beeld"]
+        );
+    }
+
+    #[test]
+    fn without_a_request_everything_it_needs_is_missing() {
+        let blockers = for_submission(&CaseDocuments::new(), TODAY);
+        assert!(fields(&blockers).contains(&"datum_verzoek"));
+        assert!(fields(&blockers).contains(&"woonwens"));
+    }
+
+    #[test]
+    fn the_case_is_in_bemiddeling_only_once_the_request_is_submitted() {
+        let verzoek = ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Een woning"));
+        let draft = case_with(verzoek.clone());
+        assert_eq!(draft.phase(), crate::Fase::Aanmelding);
+        assert!(!draft.submitted());
+        let submitted = case_with(ex::ingediend(verzoek, "2025-10-02", 1));
+        assert_eq!(submitted.phase(), crate::Fase::Bemiddeling);
     }
 }

@@ -137,6 +137,26 @@ pub fn bemiddelingsverzoek(datum: &str, organisatie: &str, woonwens: Option<&str
     v
 }
 
+/// `verzoek` submitted (indienen) on `datum` for the `keer`-th time: what `Node::submit_request` sets.
+pub fn ingediend(mut verzoek: Value, datum: &str, keer: u32) -> Value {
+    verzoek["datum_ingediend"] = json!(datum);
+    verzoek["aantal_keer_ingediend"] = json!(keer);
+    verzoek
+}
+
+/// `verzoek` with a written reason why `voorwaarde` (its field name) cannot be met, and its tick set to no.
+pub fn voorwaarde_niet_voldaan(mut verzoek: Value, voorwaarde: &str, reden: &str) -> Value {
+    verzoek[voorwaarde] = json!(false);
+    let mut redenen = verzoek
+        .get("toelichting_voorwaarden")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    redenen.push(json!({"voorwaarde": voorwaarde, "toelichting": reden}));
+    verzoek["toelichting_voorwaarden"] = Value::Array(redenen);
+    verzoek
+}
+
 /// The Transferpunt's beoordeling: the request sent back as incomplete, `missing` named.
 pub fn beoordeling_teruggestuurd(ontvangen: &str, teruggestuurd: &str, missing: &str) -> Value {
     json!({
@@ -288,6 +308,18 @@ mod tests {
             (
                 D::Bemiddelingsverzoek,
                 bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Een woning")),
+            ),
+            (
+                D::Bemiddelingsverzoek,
+                ingediend(
+                    voorwaarde_niet_voldaan(
+                        bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Een woning")),
+                        "stabiele_daginvulling",
+                        "Dagbesteding start pas na de verhuizing",
+                    ),
+                    "2025-10-02",
+                    1,
+                ),
             ),
             (
                 D::Beoordeling,

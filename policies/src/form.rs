@@ -66,6 +66,14 @@ impl Value {
         }
     }
 
+    /// The value as an integer, if it is one.
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            Value::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+
     /// The records, if this is a list of records.
     pub fn as_records(&self) -> Option<&[Record]> {
         match self {

@@ -254,6 +254,11 @@ impl<'g> Validator<'g> {
         Validator { gemeenten, today }
     }
 
+    /// "Today", as this validator judges dates.
+    pub fn today(&self) -> Date {
+        self.today
+    }
+
     /// Check a form as sent by a person or a system. Returns the typed form, or every error found.
     pub fn form(&self, kind: DocumentKind, json: &Json) -> Result<Form, ValidationErrors> {
         self.form_with(kind, json, true)

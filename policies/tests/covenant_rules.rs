@@ -235,6 +235,8 @@ const TESTED_RULES: &[&str] = &[
     "gemeente meldt signalen en knelpunten",
     "corporatie meldt signalen en knelpunten",
     "formulieren naar het Transferpunt",
+    "ingediend bemiddelingsverzoek naar het Transferpunt",
+    "Transferpunt ontvangt geen bemiddelingsverzoek voordat het is ingediend",
     "reactie van de corporatie naar het Transferpunt",
     "gemeentegegevens naar het Transferpunt",
     "meldingen van de zorgaanbieder naar het Transferpunt",
@@ -326,7 +328,7 @@ fn every_rule_cites_an_afspraak_or_bijlage() {
 fn the_shipped_policy_loads_with_baseline_and_own_invariants() {
     let baseline = p().invariants.iter().filter(|i| i.baseline).count();
     let own = p().invariants.iter().filter(|i| !i.baseline).count();
-    assert_eq!((baseline, own), (10, 2));
+    assert_eq!((baseline, own), (11, 2));
     assert!(p().violations().is_empty());
     assert!(p().failing_examples().is_empty());
     assert_eq!(p().meta.version, "2026.1");
@@ -344,7 +346,14 @@ fn bijlage_3_transferpunt_holds_every_field_of_the_model_with_consent() {
                 p().receivable(Role::Transferpunt, &[Transferpunt], true, phase, Some(v));
             let written = p().writable(Role::Transferpunt, &[Transferpunt]);
             let held = received.union(written);
-            let missing: Vec<_> = FieldSet::all()
+            // Before submission the bemiddelingsverzoek is a draft at the zorgaanbieder.
+            let expected = if matches!(phase, Registratie | Aanmelding | VervolgWonen) {
+                FieldSet::all()
+                    .difference(doc(DocumentKind::Bemiddelingsverzoek).difference(written))
+            } else {
+                FieldSet::all()
+            };
+            let missing: Vec<_> = expected
                 .difference(held)
                 .iter()
                 .map(|f| f.qualified_name())
@@ -443,7 +452,8 @@ fn bijlage_3_end_to_end_only_the_assigned_corporatie_gets_the_aanmeldbericht() {
         ),
         (
             DocumentKind::Bemiddelingsverzoek,
-            json!({ "datum_verzoek": "2026-01-05", "woonwens": "eenkamerwoning in Leeuwarden" }),
+            json!({ "datum_verzoek": "2026-01-05", "woonwens": "eenkamerwoning in Leeuwarden",
+                "datum_ingediend": "2026-01-05" }),
         ),
         (
             DocumentKind::Beoordeling,
@@ -745,15 +755,21 @@ fn bijlage_3_formulieren_naar_het_transferpunt_met_toestemming() {
         DocumentKind::Aanmelding,
         DocumentKind::VervolgWonen,
         DocumentKind::Plaatsing,
-        DocumentKind::Bemiddelingsverzoek,
     ]
     .into_iter()
     .fold(FieldSet::EMPTY, |a, k| a.union(doc(k)));
     for phase in Fase::ALL {
         let with = case(phase, true, MO);
+        // The bemiddelingsverzoek travels under its own flow, once submitted.
+        let submitted = matches!(phase, Bemiddeling | Plaatsing | Afgesloten);
+        let verzoek = if submitted {
+            doc(DocumentKind::Bemiddelingsverzoek)
+        } else {
+            FieldSet::EMPTY
+        };
         assert_eq!(
             sends(&with, ZA, TP),
-            forms.union(doc(DocumentKind::Melding)),
+            forms.union(doc(DocumentKind::Melding)).union(verzoek),
             "{phase}"
         );
         assert!(credited(&with, ZA, TP).contains(&i));
@@ -1013,6 +1029,69 @@ fn bijlage_1_1d2_aanmelding_bw_bij_het_gebiedsteam_van_de_nieuwe_gemeente() {
 }
 
 #[test]
+fn bijlage_3_ingediend_bemiddelingsverzoek_naar_het_transferpunt() {
+    let (i, fl) = flow("ingediend bemiddelingsverzoek naar het Transferpunt");
+    assert_basis(&fl.basis, "Bijlage 3");
+    let verzoek = doc(DocumentKind::Bemiddelingsverzoek);
+    for phase in Fase::ALL {
+        let with = case(phase, true, MO);
+        let sent = sends(&with, ZA, TP).intersection(verzoek);
+        if matches!(phase, Bemiddeling | Plaatsing | Afgesloten) {
+            assert_eq!(sent, verzoek, "submitted, {phase}");
+            assert!(credited(&with, ZA, TP).contains(&i));
+        } else {
+            assert!(
+                sent.is_empty(),
+                "a draft stays at the zorgaanbieder: {phase}"
+            );
+        }
+        assert!(
+            sends(&case(phase, false, MO), ZA, TP)
+                .intersection(verzoek)
+                .is_empty(),
+            "no consent: {phase}"
+        );
+    }
+    // Only from the zorgaanbieder that registered the client.
+    assert!(
+        sends(&case(Bemiddeling, true, MO), ZA2, TP)
+            .intersection(verzoek)
+            .is_empty()
+    );
+}
+
+#[test]
+fn baseline_transferpunt_ontvangt_geen_bemiddelingsverzoek_voordat_het_is_ingediend() {
+    let inv = p()
+        .invariants
+        .iter()
+        .find(|i| {
+            i.name == "Transferpunt ontvangt geen bemiddelingsverzoek voordat het is ingediend"
+        })
+        .expect("the invariant");
+    assert!(inv.baseline);
+    assert_basis(&inv.basis, "Bijlage 3");
+    for phase in [Registratie, Aanmelding, VervolgWonen] {
+        for v in Voorziening::ALL {
+            let held = p().receivable(Role::Transferpunt, &[Transferpunt], true, phase, Some(v));
+            assert!(
+                held.intersection(doc(DocumentKind::Bemiddelingsverzoek))
+                    .is_empty(),
+                "{phase}, {v}"
+            );
+        }
+    }
+    // A policy that sends the draft along is refused.
+    let widened = include_str!("../covenant/policy.toml").replace(
+        r#"phases = ["bemiddeling", "plaatsing", "afgesloten"]
+fields = ["bemiddelingsverzoek.*"]"#,
+        r#"fields = ["bemiddelingsverzoek.*"]"#,
+    );
+    assert_ne!(widened, include_str!("../covenant/policy.toml"));
+    assert!(Policy::load(&widened).is_err());
+}
+
+#[test]
 fn afspraak_3b_melding_aan_de_gemeente_van_uitstroom() {
     let (i, fl) = flow("melding aan de gemeente van uitstroom");
     assert_basis(&fl.basis, "Afspraak 3b");
@@ -1026,6 +1105,7 @@ fn afspraak_3b_melding_aan_de_gemeente_van_uitstroom() {
             "beoordeling.status",
             "beoordeling.gekozen_uitstroomgemeente",
             "beoordeling.toegewezen_corporatie",
+            "beoordeling.datum_volledig",
         ]))
         .union(doc(DocumentKind::Aanmelding))
         .union(doc(DocumentKind::VervolgWonen));

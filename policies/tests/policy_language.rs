@@ -90,7 +90,7 @@ fn a_minimal_policy_parses() {
     assert_eq!(p.flows[0].fields.len(), 2);
     assert_eq!(p.retention.years, 7);
     // The baseline invariants are there though the file has none.
-    assert_eq!(p.invariants.iter().filter(|i| i.baseline).count(), 10);
+    assert_eq!(p.invariants.iter().filter(|i| i.baseline).count(), 11);
 }
 
 #[test]
@@ -293,7 +293,7 @@ basis = "Bijlage 3"
 fn reden_dakloosheid_to_a_corporatie_is_refused_even_without_the_policys_own_nevers() {
     let stripped = covenant_without_nevers();
     let p = Policy::load(&stripped).expect("the covenant without its own nevers still loads");
-    assert_eq!(p.invariants.len(), 10);
+    assert_eq!(p.invariants.len(), 11);
     assert!(p.invariants.iter().all(|i| i.baseline));
 
     let text = format!("{stripped}\n{DAKLOOSHEID_NAAR_CORPORATIE}");
@@ -408,7 +408,7 @@ expect = "allow"
         "{COVENANT_POLICY}\n{}",
         example.replace("expect = \"allow\"", "expect = \"deny\"")
     );
-    assert_eq!(Policy::load(&ok).unwrap().examples.len(), 10);
+    assert_eq!(Policy::load(&ok).unwrap().examples.len(), 12);
 }
 
 #[test]

@@ -373,9 +373,8 @@ impl<'a> Engine<'a> {
                     // The receiver takes data in with the node's own accept code (`node::sync::accept`), judging
                     // by what it held before this round.
                     let target_loaded = target.loaded();
-                    let target_facts = facts_of(peer, &target_loaded, &[&sender]);
                     let took_documents =
-                        self.take_documents(&offer, target, &target_facts, &mut log);
+                        self.take_documents(&offer, target, &target_loaded, &mut log);
                     let took_projection =
                         self.take_projection(&offer, target, &target_loaded, &validator);
                     if took_documents || took_projection {
@@ -416,7 +415,7 @@ impl<'a> Engine<'a> {
         &self,
         offer: &Offer,
         target: &mut Holding,
-        target_facts: &policies::CaseFacts,
+        target_loaded: &LoadedCase,
         log: &mut DisclosureLog,
     ) -> bool {
         let (sender, peer) = (offer.sender, offer.peer);
@@ -434,13 +433,15 @@ impl<'a> Engine<'a> {
                 .get(&(key.kind, key.instance.clone()))
                 .and_then(|d| d.creator.clone())
                 .or_else(|| doc.creator.clone());
+            // Judged on the case as the document leaves it, as the node's receive core does.
+            let target_facts = accept::pushed_facts(peer, target_loaded, sender, &doc.form);
             let cx = accept::FormContext {
                 policy: self.policy,
                 me: peer,
                 peer: sender,
                 key,
                 creator: creator.as_ref(),
-                facts: target_facts,
+                facts: &target_facts,
             };
             let sent = doc
                 .authors

@@ -796,7 +796,8 @@ impl ClientGen<'_> {
             "schuldenproblematiek": "ja",
             "vorm_ondersteuning_schulden": "budgetbeheer",
             "inschrijvingen_woningcorporaties": [
-                {"corporatie": "Woningcorporatie", "datum_inschrijving": fmt(registered - Duration::days(400))}
+                {"corporatie": "Woningcorporatie", "datum_inschrijving": fmt(registered - Duration::days(400))},
+                {"corporatie": "Tweede woningcorporatie", "datum_inschrijving": fmt(registered - Duration::days(380))}
             ]
         });
         self.push(
@@ -862,10 +863,18 @@ impl ClientGen<'_> {
         } else {
             "beschermd_wonen"
         };
+        // Bemiddeling is for clients of 18 and older (a voorwaarde the node checks on submission): a client drawn
+        // younger than that at the request is made 19 then (the same draws, so the rest of the population
+        // is unchanged).
+        let born = date(
+            self.rng.random_range(1960..=2004),
+            self.rng.random_range(1..=365u16),
+        );
+        let adult = date(plan.anchor.year() - 19, 1);
         let mut reg = json!({
             "achternaam_voorletters": name,
             "bsn": bsn(self.number),
-            "geboortedatum": fmt(date(self.rng.random_range(1960..=2004), self.rng.random_range(1..=365u16))),
+            "geboortedatum": fmt(born.min(adult)),
             "soort_voorziening": voorziening,
             "herkomstgemeente": herkomst,
             "verblijfgemeente": verblijf,
@@ -1061,19 +1070,22 @@ impl ClientGen<'_> {
             "stabiele_daginvulling": true, "soort_daginvulling": "dagbesteding", "inkomen_en_schulden_in_beeld": true,
             "ondersteuningsprofiel": "Ambulante begeleiding twee keer per week",
             "woonwens": "Eenkamerwoning",
-            "contactpersonen": [{"naam": "Begeleider", "organisatie": zorg.to_string(), "functie": "begeleider"}]
+            "contactpersonen": [{"naam": "Begeleider", "organisatie": zorg.to_string(), "functie": "begeleider"}],
+            "datum_ingediend": fmt(q), "aantal_keer_ingediend": 1
         });
         let received = q;
         let mut beoordeling = json!({"status": "ontvangen", "datum_ontvangen": fmt(received)});
         let complete = if self.rng.random_bool(self.assumptions.sent_back) {
-            let mut concept = verzoek.clone();
-            concept.as_object_mut().expect("object").remove("woonwens");
+            // Only a complete request can be submitted; the Transferpunt sends one back when what it says is not
+            // enough to mediate on (here: a woonwens that names no rent, size or place).
+            let mut vague = verzoek.clone();
+            vague["woonwens"] = json!("Een woning");
             self.push(
                 q,
                 zorg,
                 DocumentKind::Bemiddelingsverzoek,
-                concept,
-                "dient een onvolledig bemiddelingsverzoek in",
+                vague,
+                "dient een bemiddelingsverzoek in met een te vage woonwens",
             );
             let back = q + Duration::days(2);
             beoordeling = json!({"status": "teruggestuurd_onvolledig", "datum_ontvangen": fmt(received),
@@ -1110,12 +1122,15 @@ impl ClientGen<'_> {
                 );
                 return None;
             }
+            let mut again = verzoek;
+            again["datum_ingediend"] = json!(fmt(complete));
+            again["aantal_keer_ingediend"] = json!(2);
             self.push(
                 complete,
                 zorg,
                 DocumentKind::Bemiddelingsverzoek,
-                verzoek,
-                "vult het verzoek aan",
+                again,
+                "vult het verzoek aan en dient het opnieuw in",
             );
             complete
         } else {

@@ -139,7 +139,15 @@ async fn assigned_case() -> (LiveNet, CaseId) {
         ZA,
         DocumentKind::Bemiddelingsverzoek,
         None,
-        json!({ "datum_verzoek": "2025-11-03", "woonwens": "kleine woning in Leeuwarden 4711" }),
+        policies::examples::ingediend(
+            policies::examples::bemiddelingsverzoek(
+                "2025-11-03",
+                "Kwadrant 4711",
+                Some("kleine woning in Leeuwarden 4711"),
+            ),
+            "2025-11-03",
+            1,
+        ),
     )
     .await;
     wait(

@@ -299,7 +299,15 @@ async fn assigned_case() -> (TestNet, node::store::CaseId) {
         &case,
         DocumentKind::Bemiddelingsverzoek,
         None,
-        json!({ "datum_verzoek": "2025-11-03", "woonwens": "kleine woning in Leeuwarden" }),
+        ex::ingediend(
+            ex::bemiddelingsverzoek(
+                "2025-11-03",
+                "Kwadrant",
+                Some("kleine woning in Leeuwarden"),
+            ),
+            "2025-11-03",
+            1,
+        ),
     )
     .await
     .unwrap();
@@ -453,7 +461,7 @@ async fn a_rogue_corporatie_cannot_write_into_a_case() {
         .await;
     let mut verzoek = authored_as(
         ROGUE,
-        &json!({ "datum_verzoek": "2025-11-03", "ontbrekende_gegevens": ["aanmelding.hoofdinkomen"] }),
+        &json!({ "datum_verzoek": "2025-11-03", "datum_ingediend": "2025-11-03", "ontbrekende_gegevens": ["aanmelding.hoofdinkomen"] }),
     );
     rogue
         .sync(&verzoek_doc, carrying_changes(&mut verzoek))
@@ -513,7 +521,7 @@ async fn a_field_the_peer_may_not_write_is_refused_recorded_and_told() {
     let doc = format!("c/{case}/bemiddelingsverzoek");
     let mut verzoek = authored_as(
         ROGUE_ZA,
-        &json!({ "datum_verzoek": "2025-11-03", "ontbrekende_gegevens": ["aanmelding.hoofdinkomen"] }),
+        &json!({ "datum_verzoek": "2025-11-03", "datum_ingediend": "2025-11-03", "ontbrekende_gegevens": ["aanmelding.hoofdinkomen"] }),
     );
     rogue.sync(&doc, carrying_changes(&mut verzoek)).await;
     let answer = rogue.answer(&doc).await;
@@ -539,7 +547,10 @@ async fn a_field_the_peer_may_not_write_is_refused_recorded_and_told() {
         "{recorded:?}"
     );
     // The same document is no longer synced on this connection: a second try is not taken either.
-    let mut fine = authored_as(ROGUE_ZA, &json!({ "datum_verzoek": "2025-11-03" }));
+    let mut fine = authored_as(
+        ROGUE_ZA,
+        &json!({ "datum_verzoek": "2025-11-03", "datum_ingediend": "2025-11-03" }),
+    );
     rogue.sync(&doc, carrying_changes(&mut fine)).await;
     rogue.settle().await;
     assert!(
@@ -574,7 +585,10 @@ async fn changes_authored_as_another_partner_are_refused() {
     let case2 = node::store::CaseId::random();
     rogue_registers(&net, &rogue, &case2).await;
     let doc2 = format!("c/{case2}/bemiddelingsverzoek");
-    let mut mixed = authored_as(ROGUE_ZA, &json!({ "datum_verzoek": "2025-11-03" }));
+    let mut mixed = authored_as(
+        ROGUE_ZA,
+        &json!({ "datum_verzoek": "2025-11-03", "datum_ingediend": "2025-11-03" }),
+    );
     mixed.set_actor(node::doc::actor_for(&partner(ZA)));
     mixed.put(ROOT, "woonwens", "Leeuwarden").unwrap();
     mixed.commit();
@@ -856,7 +870,7 @@ mod regressions {
         let doc = format!("c/{case}/bemiddelingsverzoek");
         let mut forged = authored_as(
             TP,
-            &json!({ "datum_verzoek": "2025-11-03", "ontbrekende_gegevens": ["aanmelding.hoofdinkomen"],
+            &json!({ "datum_verzoek": "2025-11-03", "datum_ingediend": "2025-11-03", "ontbrekende_gegevens": ["aanmelding.hoofdinkomen"],
                      "toelichting_transferpunt": "geschreven door de rogue" }),
         );
         rogue.sync(&doc, carrying_changes(&mut forged)).await;
@@ -932,7 +946,11 @@ mod regressions {
             &case,
             DocumentKind::Bemiddelingsverzoek,
             None,
-            json!({ "datum_verzoek": "2025-11-03" }),
+            ex::ingediend(
+                ex::bemiddelingsverzoek("2025-11-03", "Kwadrant", Some("Een woning")),
+                "2025-11-03",
+                1,
+            ),
         )
         .await
         .unwrap();

@@ -278,7 +278,11 @@ async fn assign(net: &TestNet, case: &CaseId, c: &Canaries, corporatie: &str, hi
             case,
             D::Bemiddelingsverzoek,
             None,
-            ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Eenpersoonswoning")),
+            ex::ingediend(
+                ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Eenpersoonswoning")),
+                "2025-10-01",
+                1,
+            ),
         )
         .await
         .unwrap();
@@ -800,7 +804,11 @@ async fn towards_heerenveen(net: &TestNet, case: &CaseId, c: &Canaries) {
         case,
         D::Bemiddelingsverzoek,
         None,
-        ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Benedenwoning")),
+        ex::ingediend(
+            ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Benedenwoning")),
+            "2025-10-01",
+            1,
+        ),
     )
     .await
     .unwrap();
@@ -1450,7 +1458,11 @@ async fn a_whole_document_share_is_withdrawn_when_the_relation_ends() {
         &case,
         D::Bemiddelingsverzoek,
         None,
-        ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some(woonwens.as_str())),
+        ex::ingediend(
+            ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some(woonwens.as_str())),
+            "2025-10-01",
+            1,
+        ),
     )
     .await
     .unwrap();

@@ -123,7 +123,12 @@ async fn concurrent_edits_on_both_sides_of_a_partition_merge() {
         net.holds(TP, &case).await.contains_key("registratie")
     })
     .await;
-    let verzoek = json!({ "datum_verzoek": "2025-11-03", "actief_gezocht": true });
+    // Submitted (only a submitted request travels to the Transferpunt).
+    let verzoek = ex::ingediend(
+        ex::bemiddelingsverzoek("2025-11-03", "Kwadrant", Some("Een woning")),
+        "2025-11-03",
+        1,
+    );
     net.write(
         ZA,
         &case,
@@ -160,7 +165,7 @@ async fn concurrent_edits_on_both_sides_of_a_partition_merge() {
         &case,
         DocumentKind::Bemiddelingsverzoek,
         None,
-        za_verzoek,
+        za_verzoek.clone(),
     )
     .await
     .unwrap();
@@ -179,11 +184,9 @@ async fn concurrent_edits_on_both_sides_of_a_partition_merge() {
     .unwrap();
     net.restart(TP);
 
-    let merged = json!({
-        "datum_verzoek": "2025-11-03", "actief_gezocht": true, "woonwens": "kleine woning in Leeuwarden",
-        "ontbrekende_gegevens": ["aanmelding.hoofdinkomen"],
-        "toelichting_transferpunt": "Graag het hoofdinkomen aanvullen."
-    });
+    let mut merged = za_verzoek;
+    merged["ontbrekende_gegevens"] = json!(["aanmelding.hoofdinkomen"]);
+    merged["toelichting_transferpunt"] = json!("Graag het hoofdinkomen aanvullen.");
     wait_until("both hold the merged bemiddelingsverzoek", WAIT, || async {
         net.holds(TP, &case).await.get("bemiddelingsverzoek") == Some(&merged)
             && net.holds(ZA, &case).await.get("bemiddelingsverzoek") == Some(&merged)

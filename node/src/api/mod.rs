@@ -3,6 +3,7 @@
 //! `application/problem+json` listing every invalid field with its rule, an `API-Version` header, and no BSN in
 //! any URL.
 
+mod bemiddeling;
 pub mod openapi;
 mod problem;
 
@@ -15,7 +16,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use policies::DocumentKind;
 use serde::Deserialize;
@@ -65,7 +66,11 @@ pub fn router_with_metrics(
         .route(
             "/casussen/{id}/documenten/{document}/{instantie}",
             get(read_form_instance).put(write_form_instance),
-        );
+        )
+        .route("/casussen/{id}/indienen", post(bemiddeling::indienen))
+        .route("/casussen/{id}/terugsturen", post(bemiddeling::terugsturen))
+        .route("/casussen/{id}/toewijzing", post(bemiddeling::toewijzing))
+        .route("/signalen", get(bemiddeling::signalen));
     let state = ApiState { node, metrics };
     Router::new()
         .nest("/api/v1", v1)
@@ -256,6 +261,9 @@ impl From<ServiceError> for Problem {
             ServiceError::BadRequest(detail) => {
                 Problem::new(StatusCode::BAD_REQUEST, "Ongeldig verzoek").detail(detail)
             }
+            e @ (ServiceError::Incomplete(_)
+            | ServiceError::Conflict(_)
+            | ServiceError::NotAllowed(_)) => bemiddeling::problem(e),
             e @ (ServiceError::Store(_) | ServiceError::Write(_) | ServiceError::Document(_)) => {
                 tracing::error!(error = %e, "request failed in storage");
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Interne fout")

@@ -178,7 +178,10 @@ pub fn spec() -> Value {
         op["parameters"] = Value::Array(params);
         op
     };
-    json!({
+    let (bemiddeling_paths, bemiddeling_schemas) =
+        super::bemiddeling::openapi(&case_param, &errors);
+    schemas.extend(bemiddeling_schemas);
+    let mut spec = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "Weer Thuis node API",
@@ -229,5 +232,9 @@ pub fn spec() -> Value {
                 "get": {"summary": "De uitstroommonitor van het Transferpunt: open signalen en de cijfers van dit jaar (HTML)", "responses": {"200": {"description": "de pagina", "content": {"text/html": {"schema": {"type": "string"}}}}, "401": {"description": "geen of een ongeldig token"}, "403": {"description": "alleen de rol analist ziet de monitor"}, "404": {"description": "deze node is niet het Transferpunt"}}}
             }
         }
-    })
+    });
+    if let Some(paths) = spec["paths"].as_object_mut() {
+        paths.extend(bemiddeling_paths);
+    }
+    spec
 }

@@ -189,93 +189,127 @@ impl Store {
         self.write(key, change, Some(entry)).await
     }
 
+    /// Append changes to several documents of a case, each with its audit entry, in one transaction: all are
+    /// stored or none is. What a Transferpunt step writes into two documents at once (the beoordeling and the
+    /// aanmeldbericht of an assignment) is never half done, and a concurrent reader never sees half of it.
+    pub async fn write_documents_with_audit(
+        &self,
+        writes: &[(DocKey, Change, AuditEntry)],
+    ) -> Result<Vec<WriteReceipt>, WriteError> {
+        for (_, _, entry) in writes {
+            entry.check()?;
+        }
+        let batch: Vec<(&DocKey, &Change, Option<&AuditEntry>)> =
+            writes.iter().map(|(k, c, e)| (k, c, Some(e))).collect();
+        self.write_batch(&batch).await
+    }
+
     async fn write(
         &self,
         key: &DocKey,
         change: &Change,
         entry: Option<&AuditEntry>,
     ) -> Result<WriteReceipt, WriteError> {
+        let mut receipts = self.write_batch(&[(key, change, entry)]).await?;
+        receipts.pop().ok_or(WriteError::Corrupt {
+            what: "write receipt",
+        })
+    }
+
+    async fn write_batch(
+        &self,
+        writes: &[(&DocKey, &Change, Option<&AuditEntry>)],
+    ) -> Result<Vec<WriteReceipt>, WriteError> {
         let now = self.now();
-        let heads = encode_heads(&change.heads);
-        let (doc_id, seq, pending, audit_seq): (String, i64, i64, Option<u64>) = on_pool!(self, p => {
+        let audited = writes.iter().any(|(_, _, e)| e.is_some());
+        let rows: Vec<(String, i64, i64, Option<u64>)> = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            if entry.is_some()
+            if audited
                 && let Some(lock) = p.lock_audit()
             {
                 sqlx::query(lock).execute(&mut *tx).await.map_err(audit_failed)?;
             }
-            let updated: Option<(String, i64, i64)> = sqlx::query_as(
-                "UPDATE documents SET last_seq = last_seq + 1, pending = pending + 1, heads = $1, updated_at = $2 \
-                 WHERE case_id = $3 AND kind = $4 AND instance = $5 RETURNING doc_id, last_seq, pending",
-            )
-            .bind(&heads[..])
-            .bind(now)
-            .bind(key.case.as_str())
-            .bind(key.kind.name())
-            .bind(key.instance.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let (doc_id, seq, pending) = match updated {
-                Some(row) => row,
-                None => {
-                    let case: Option<(String,)> = sqlx::query_as("SELECT id FROM cases WHERE id = $1")
+            let mut rows = Vec::with_capacity(writes.len());
+            for (key, change, entry) in writes {
+                let heads = encode_heads(&change.heads);
+                let updated: Option<(String, i64, i64)> = sqlx::query_as(
+                    "UPDATE documents SET last_seq = last_seq + 1, pending = pending + 1, heads = $1, updated_at = $2 \
+                     WHERE case_id = $3 AND kind = $4 AND instance = $5 RETURNING doc_id, last_seq, pending",
+                )
+                .bind(&heads[..])
+                .bind(now)
+                .bind(key.case.as_str())
+                .bind(key.kind.name())
+                .bind(key.instance.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (doc_id, seq, pending) = match updated {
+                    Some(row) => row,
+                    None => {
+                        let case: Option<(String,)> = sqlx::query_as("SELECT id FROM cases WHERE id = $1")
+                            .bind(key.case.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if case.is_none() {
+                            return Err(WriteError::NoSuchCase(key.case.clone()));
+                        }
+                        let doc_id = DocId::random().to_string();
+                        sqlx::query(
+                            "INSERT INTO documents \
+                             (doc_id, case_id, kind, instance, snapshot, heads, last_seq, pending, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, 1, 1, $7)",
+                        )
+                        .bind(doc_id.as_str())
                         .bind(key.case.as_str())
-                        .fetch_optional(&mut *tx)
+                        .bind(key.kind.name())
+                        .bind(key.instance.as_str())
+                        .bind(Vec::<u8>::new())
+                        .bind(&heads[..])
+                        .bind(now)
+                        .execute(&mut *tx)
                         .await?;
-                    if case.is_none() {
-                        return Err(WriteError::NoSuchCase(key.case.clone()));
+                        (doc_id, 1, 1)
                     }
-                    let doc_id = DocId::random().to_string();
-                    sqlx::query(
-                        "INSERT INTO documents \
-                         (doc_id, case_id, kind, instance, snapshot, heads, last_seq, pending, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 1, 1, $7)",
-                    )
+                };
+                sqlx::query("INSERT INTO doc_changes (doc_id, seq, change) VALUES ($1, $2, $3)")
                     .bind(doc_id.as_str())
-                    .bind(key.case.as_str())
-                    .bind(key.kind.name())
-                    .bind(key.instance.as_str())
-                    .bind(Vec::<u8>::new())
-                    .bind(&heads[..])
-                    .bind(now)
+                    .bind(seq)
+                    .bind(&change.bytes[..])
                     .execute(&mut *tx)
                     .await?;
-                    (doc_id, 1, 1)
-                }
-            };
-            sqlx::query("INSERT INTO doc_changes (doc_id, seq, change) VALUES ($1, $2, $3)")
-                .bind(doc_id.as_str())
-                .bind(seq)
-                .bind(&change.bytes[..])
-                .execute(&mut *tx)
-                .await?;
-            let audit_seq = match entry {
-                Some(e) => Some(append_in_tx!(tx, e, now).map_err(audit_failed)?),
-                None => None,
-            };
+                let audit_seq = match entry {
+                    Some(e) => Some(append_in_tx!(tx, e, now).map_err(audit_failed)?),
+                    None => None,
+                };
+                rows.push((doc_id, seq, pending, audit_seq));
+            }
             tx.commit().await?;
-            (doc_id, seq, pending, audit_seq)
+            rows
         });
-        let doc_id: DocId = doc_id.parse().map_err(|_| WriteError::Corrupt {
-            what: "document id",
-        })?;
-        // The write is committed; compaction is housekeeping. If it fails the changes stay and the next write
-        // tries again.
-        let mut compacted = false;
-        if pending > i64::from(self.options.compact_after) {
-            match self.compact(&doc_id).await {
-                Ok(done) => compacted = done,
-                Err(e) => {
-                    tracing::warn!(doc = %doc_id, error = %e, "compaction failed; will retry on the next write")
+        let mut receipts = Vec::with_capacity(rows.len());
+        for (doc_id, seq, pending, audit_seq) in rows {
+            let doc_id: DocId = doc_id.parse().map_err(|_| WriteError::Corrupt {
+                what: "document id",
+            })?;
+            // The write is committed; compaction is housekeeping. If it fails the changes stay and the next write
+            // tries again.
+            let mut compacted = false;
+            if pending > i64::from(self.options.compact_after) {
+                match self.compact(&doc_id).await {
+                    Ok(done) => compacted = done,
+                    Err(e) => {
+                        tracing::warn!(doc = %doc_id, error = %e, "compaction failed; will retry on the next write")
+                    }
                 }
             }
+            receipts.push(WriteReceipt {
+                doc_id,
+                seq: seq as u64,
+                audit_seq,
+                compacted,
+            });
         }
-        Ok(WriteReceipt {
-            doc_id,
-            seq: seq as u64,
-            audit_seq,
-            compacted,
-        })
+        Ok(receipts)
     }
 
     /// Fold a document's incremental changes into one snapshot, in one transaction: load snapshot and changes,

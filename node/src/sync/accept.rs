@@ -202,6 +202,24 @@ fn not_holdable(
     )
 }
 
+/// The facts a push into a case document is judged on: this node's own facts ([`facts::facts_of`]) over the case
+/// as the push leaves it — `form` is the document with the new changes, as on the fork. A local write is judged
+/// the same way (`service::decide_write`: the case as it will be). It matters where the pushed document itself
+/// decides a fact: the bemiddelingsverzoek's `datum_ingediend` puts the case in the phase bemiddeling, the only
+/// phase in which the Transferpunt may hold the request, so judged on the case before the push the Transferpunt
+/// could never take a submitted request. Only a co-writer pushes whole documents ([`may_write_into`]), and it
+/// writes nothing it may not write: the facts its own document decides are its to decide.
+pub fn pushed_facts(
+    me: &PartnerId,
+    loaded: &LoadedCase,
+    peer: &PartnerId,
+    form: &Form,
+) -> CaseFacts {
+    let mut view = loaded.clone();
+    view.docs.insert(form.clone());
+    facts::facts_of(me, &view, &[peer])
+}
+
 /// Check the new changes of a push into a case document, applied on a fork (`fork` holds them). Returns the
 /// fields they touch.
 pub fn form_changes(

@@ -510,7 +510,7 @@ fn form_sync(
         // Stored but not loadable: nothing to merge into.
         None => return Vec::new(),
     };
-    take_form(state, cx, &fcx, name, data, (am, session), exists)
+    take_form(state, cx, &fcx, loaded, name, data, (am, session), exists)
 }
 
 /// A message about a case document that is neither answered nor taken: "not available", as for a document that
@@ -557,10 +557,12 @@ fn not_taken(
 
 /// Apply a message the peer may send into a case document, on a fork first: every change checked
 /// ([`accept::form_changes`]) and the document still a valid form, or the whole message is refused.
+#[allow(clippy::too_many_arguments)]
 fn take_form(
     state: &mut PeerState,
     cx: &Context<'_>,
     fcx: &accept::FormContext<'_>,
+    loaded: &LoadedCase,
     name: &str,
     data: &[u8],
     (mut am, mut session): (AutoCommit, SyncSession),
@@ -576,7 +578,12 @@ fn take_form(
         let form = cx.validator.partial_form(k.kind, &json).map_err(|e| {
             Refusal::new(format!("the document would not be a valid {}: {e}", k.kind))
         })?;
-        accept::form_changes(fcx, fork, new, &form)
+        let facts = accept::pushed_facts(cx.me, loaded, fcx.peer, &form);
+        let after = accept::FormContext {
+            facts: &facts,
+            ..*fcx
+        };
+        accept::form_changes(&after, fork, new, &form)
     });
     let fields = match outcome {
         Err(e) => {

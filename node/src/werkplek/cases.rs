@@ -50,8 +50,10 @@ pub(super) async fn caseload_body(node: &Node, signed: &Signed) -> Result<Markup
         rows.push((c, client_name(node, &signed.session.user, c).await));
     }
     let may_register = node.partner().role() == Role::Zorgaanbieder;
+    let signalen = super::actions::signalen(node).await?;
     Ok(html! {
         h1 { "Casussen" }
+        (signalen)
         @if may_register {
             form method="post" action="/werkplek/casussen" {
                 input type="hidden" name="_csrf" value=(signed.session.csrf);
@@ -154,7 +156,11 @@ pub(super) async fn overview(
     }
     let consent = registratie(node, &signed.session.user, &id)
         .await
-        .and_then(|r| r.get("toestemming_gegevensdeling").and_then(|v| v.as_bool()));
+        .and_then(|r| {
+            r.get("toestemming_gegevensdeling")
+                .and_then(|v| v.as_bool())
+        });
+    let actions = super::actions::case_actions(node, &signed, &id).await?;
     let title = name
         .clone()
         .unwrap_or_else(|| format!("Casus {}", short(&summary.id)));
@@ -178,6 +184,7 @@ pub(super) async fn overview(
             h2 { "Nog nodig voor indienen" }
             ul { @for m in &summary.ontbrekend { li { (m.label) " (" (m.document) ")" } } }
         }
+        (actions)
         @if consent == Some(true) && node.partner().role() == Role::Zorgaanbieder {
             h2 { "Toestemming" }
             p { "De cliënt gaf toestemming voor gegevensdeling. Trekt de cliënt die in, dan gaat er vanaf nu niets meer naar de partners. " (withdrawal_effect(node)) }
@@ -269,9 +276,21 @@ pub(super) async fn withdraw_consent(
         .await
         .ok_or_else(|| PageError::NotFound("de registratie van deze casus".into()))?;
     if let Some(obj) = form.as_object_mut() {
-        obj.insert("toestemming_gegevensdeling".into(), serde_json::Value::Bool(false));
+        obj.insert(
+            "toestemming_gegevensdeling".into(),
+            serde_json::Value::Bool(false),
+        );
     }
-    node.write_form(&signed.session.user, &id, DocumentKind::Registratie, None, &form)
-        .await?;
-    Ok(Redirect::to(&format!("/werkplek/casussen/{id}?opgeslagen=toestemming_ingetrokken")).into_response())
+    node.write_form(
+        &signed.session.user,
+        &id,
+        DocumentKind::Registratie,
+        None,
+        &form,
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/werkplek/casussen/{id}?opgeslagen=toestemming_ingetrokken"
+    ))
+    .into_response())
 }

@@ -81,7 +81,7 @@ pub(super) async fn page(
     signed.need(Permission::Cases)?;
     let (id, kind) = (case_id(&id)?, document_kind(&document)?);
     let node = &state.node;
-    let writable = node.writable_fields(&id, kind).await?;
+    let writable = editable(node.writable_fields(&id, kind).await?);
     let mut values = stored(node, &signed, &id, kind, instance.instantie.as_deref()).await?;
     if kind == DocumentKind::Registratie
         && values.get("betrokken_zorgaanbieder").is_none()
@@ -126,7 +126,7 @@ pub(super) async fn save(
     signed.need(Permission::Cases)?;
     let (id, kind) = (case_id(&id)?, document_kind(&document)?);
     let node = &state.node;
-    let writable = node.writable_fields(&id, kind).await?;
+    let writable = editable(node.writable_fields(&id, kind).await?);
     let old = stored(node, &signed, &id, kind, instance.instantie.as_deref()).await?;
     let values = merge(kind, &old, &form_urlencoded_pairs(&body), writable);
     match node
@@ -187,7 +187,7 @@ pub(super) async fn check(
     signed.need(Permission::Cases)?;
     let (id, kind) = (case_id(&id)?, document_kind(&document)?);
     let node = &state.node;
-    let writable = node.writable_fields(&id, kind).await?;
+    let writable = editable(node.writable_fields(&id, kind).await?);
     let old = stored(node, &signed, &id, kind, instance.instantie.as_deref()).await?;
     let values = merge(kind, &old, &form_urlencoded_pairs(&body), writable);
     Ok(JsonResponse(answer_for(node, kind, &values)))
@@ -320,6 +320,23 @@ fn posted_value(spec: &FieldSpec, name: &str, posted: &[(String, String)]) -> Op
         }
         _ => one().map(|v| Json::String(v.to_string())),
     }
+}
+
+/// Fields set by a step of the bemiddeling ([`super::actions`]), not typed: the submission date and count are
+/// written by Indienen, which checks that the request is complete first.
+const SET_BY_A_STEP: &[(DocumentKind, &str)] = &[
+    (DocumentKind::Bemiddelingsverzoek, "datum_ingediend"),
+    (DocumentKind::Bemiddelingsverzoek, "aantal_keer_ingediend"),
+];
+
+/// What the page lets the user type: what the policy lets this partner write, less what a step sets.
+fn editable(mut writable: FieldSet) -> FieldSet {
+    for (kind, name) in SET_BY_A_STEP {
+        if let Some(f) = kind.field(name) {
+            writable.remove(f);
+        }
+    }
+    writable
 }
 
 /// The most rows a list field shows (a form has a handful at most: offers, registrations).
@@ -542,7 +559,7 @@ fn control(
 }
 
 /// What the Transferpunt can ask to be completed: every field a request needs before submission.
-fn requestable_fields() -> Vec<(String, String)> {
+pub(super) fn requestable_fields() -> Vec<(String, String)> {
     [
         DocumentKind::Registratie,
         DocumentKind::Aanmelding,

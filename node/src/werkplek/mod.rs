@@ -10,6 +10,7 @@
 //! What a user can do to a case is the node's own operation ([`crate::service::Node`]), the same one the API
 //! calls: validation, the policy's write rules and the audit log are not repeated here.
 
+mod actions;
 pub mod auth;
 mod cases;
 mod form;
@@ -58,6 +59,9 @@ pub fn router(state: ApiState) -> Router<ApiState> {
             "/casussen/{id}/toestemming-intrekken",
             post(cases::withdraw_consent),
         )
+        .route("/casussen/{id}/indienen", post(actions::submit))
+        .route("/casussen/{id}/terugsturen", post(actions::send_back))
+        .route("/casussen/{id}/toewijzen", post(actions::assign))
         .route(
             "/casussen/{id}/formulier/{document}",
             get(form::page).post(form::save),
@@ -112,7 +116,16 @@ impl From<crate::service::ServiceError> for PageError {
         use crate::service::ServiceError as E;
         match e {
             E::NotFound(what) => PageError::NotFound(what),
-            E::BadRequest(why) => PageError::BadRequest(why),
+            E::BadRequest(why) | E::Conflict(why) => PageError::BadRequest(why),
+            E::NotAllowed(_) => PageError::Forbidden,
+            E::Incomplete(missing) => PageError::BadRequest(format!(
+                "Nog nodig: {}.",
+                missing
+                    .iter()
+                    .map(|m| m.label)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             E::Invalid(errors) => PageError::BadRequest(errors.to_string()),
             E::Forbidden(denied) => PageError::BadRequest(format!(
                 "{} mag {} niet schrijven volgens beleid {}",

@@ -475,6 +475,11 @@ pub const DATE_ORDERS: &[DateOrder] = &[
         true,
     ),
     order(
+        (D::Bemiddelingsverzoek, "datum_verzoek"),
+        (D::Bemiddelingsverzoek, "datum_ingediend"),
+        true,
+    ),
+    order(
         (D::Beoordeling, "datum_ontvangen"),
         (D::Beoordeling, "datum_teruggestuurd"),
         true,

@@ -658,6 +658,53 @@ pub const BEMIDDELINGSVERZOEK: &[FieldSpec] = &[
         LT,
         Opt
     ),
+    // Where a voorwaarde cannot be met, the begeleider says why; the request may then be submitted without it.
+    // Special and financial: a reason may name health or debts.
+    f!(
+        "toelichting_voorwaarden",
+        "Toelichting bij voorwaarden waaraan (nog) niet voldaan kan worden",
+        FieldType::Records(VOORWAARDE_TOELICHTING),
+        Opt,
+        B,
+        F
+    ),
+    // Set by indienen: a request without it is a draft at its writer, and the case is in bemiddeling from it on.
+    f!(
+        "datum_ingediend",
+        "Datum ingediend bij het Transferpunt",
+        PAST,
+        Opt
+    ),
+    // Counts submissions, so a request sent back is known to be answered by a later one even on the same day.
+    f!(
+        "aantal_keer_ingediend",
+        "Aantal keer ingediend",
+        FieldType::Integer { min: 1, max: 99 },
+        Opt
+    ),
+];
+
+/// The 8 voorwaarden for bemiddeling by their field in the bemiddelingsverzoek (evaluation §3.1, step 2).
+pub const VOORWAARDEN: &[&str] = &[
+    "achttien_jaar_of_ouder",
+    "verblijf_mo_of_bw_indicatie",
+    "ingeschreven_meerdere_corporaties",
+    "documenten_in_portaal_corporatie",
+    "actief_gezocht",
+    "voldoende_zelfredzaam",
+    "stabiele_daginvulling",
+    "inkomen_en_schulden_in_beeld",
+];
+
+/// Why a voorwaarde cannot be met.
+const VOORWAARDE_TOELICHTING: &[FieldSpec] = &[
+    f!(
+        "voorwaarde",
+        "Voorwaarde",
+        FieldType::Enum(VOORWAARDEN),
+        Always
+    ),
+    f!("toelichting", "Toelichting", LT, Always, B, F),
 ];
 
 /// Beoordeling: the Transferpunt's assessment, choice of gemeente and corporatie (evaluation §3–4).
