@@ -207,6 +207,8 @@ fn label_of(qualified: &str) -> String {
 /// The signalen addressed to this partner, for the top of the inbox.
 pub(super) async fn signalen(node: &Node) -> Result<Markup, PageError> {
     let list = node.signalen().await?;
+    let today = node.clock_now().date();
+    let cal = policies::werkdagen::Werkdagen::new();
     Ok(html! {
         section aria-labelledby="signalen-kop" {
             h2 #signalen-kop { "Signalen" }
@@ -216,7 +218,12 @@ pub(super) async fn signalen(node: &Node) -> Result<Markup, PageError> {
                 ul {
                     @for s in &list {
                         li.melding.signaal {
-                            @if s.verlopen { strong.status-fout { "Termijn verlopen: " } } @else { strong { "Uiterlijk " (policies::form::format_date(s.termijn)) ": " } }
+                            @if s.verlopen {
+                                strong.status-fout { "Termijn verlopen op " (policies::form::format_date(s.termijn)) ": " }
+                            } @else {
+                                @let left = cal.werkdagen_between(today, s.termijn);
+                                strong { "Nog " (left) (if left == 1 { " werkdag" } else { " werkdagen" }) " (uiterlijk " (policies::form::format_date(s.termijn)) "): " }
+                            }
                             (s.tekst) " — "
                             a href={"/werkplek/casussen/" (s.casus)} { "casus " (s.casus.get(..8).unwrap_or(&s.casus)) }
                         }

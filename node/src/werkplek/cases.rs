@@ -51,6 +51,13 @@ pub(super) async fn caseload_body(node: &Node, signed: &Signed) -> Result<Markup
     }
     let may_register = node.partner().role() == Role::Zorgaanbieder;
     let signalen = super::actions::signalen(node).await?;
+    // The next deadline of each case, from the same signalen.
+    let mut next: std::collections::HashMap<String, time::Date> = std::collections::HashMap::new();
+    for s in node.signalen().await? {
+        next.entry(s.casus.clone())
+            .and_modify(|d| *d = (*d).min(s.termijn))
+            .or_insert(s.termijn);
+    }
     Ok(html! {
         h1 { "Casussen" }
         (signalen)
@@ -65,13 +72,14 @@ pub(super) async fn caseload_body(node: &Node, signed: &Signed) -> Result<Markup
         } @else {
             table {
                 caption { (rows.len()) " casus(sen), nieuwste eerst" }
-                thead { tr { th scope="col" { "Cliënt" } th scope="col" { "Fase" } th scope="col" { "Nog nodig" } th scope="col" { "Sinds" } } }
+                thead { tr { th scope="col" { "Cliënt" } th scope="col" { "Fase" } th scope="col" { "Nog nodig" } th scope="col" { "Eerstvolgende termijn" } th scope="col" { "Sinds" } } }
                 tbody {
                     @for (c, name) in &rows {
                         tr {
                             td { a href={"/werkplek/casussen/" (c.id)} { (name.clone().unwrap_or_else(|| format!("casus {}", short(&c.id)))) } }
                             td { (words(c.fase.name())) }
                             td { @if c.ontbrekend.is_empty() { "niets" } @else { (c.ontbrekend.len()) " gegeven(s)" } }
+                            td { @if let Some(d) = next.get(&c.id) { (policies::form::format_date(*d)) } @else { "—" } }
                             td { (policies::form::format_date(c.created_at.date())) }
                         }
                     }
@@ -145,6 +153,15 @@ pub(super) async fn overview(
                 None => kind.spec().label.to_string(),
             };
             forms.push((d.clone(), label, true));
+        }
+        if kind == DocumentKind::Melding && writable {
+            // A new melding gets a name of its own: this partner and the moment it is started.
+            let name = format!("melding-{}", node.clock_now().unix_timestamp());
+            forms.push((
+                format!("melding/{name}"),
+                "Nieuwe melding".to_string(),
+                false,
+            ));
         }
         if held_none_multiple(kind, summary, writable) {
             forms.push((

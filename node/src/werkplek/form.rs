@@ -93,6 +93,14 @@ pub(super) async fn page(
             Json::String(node.partner().to_string()),
         );
     }
+    if kind == DocumentKind::Beoordeling
+        && values.get("gekozen_uitstroomgemeente").is_none()
+        && let Some(herkomst) = herkomstgemeente(node, &signed, &id).await
+        && let Some(obj) = values.as_object_mut()
+    {
+        // The herkomstgemeente first (Bijlage 1, 1d); another needs a reason, which the validator asks for.
+        obj.insert("gekozen_uitstroomgemeente".into(), Json::String(herkomst));
+    }
     let mut answer = answer_for(node, kind, &values);
     // A form just opened shows what is still needed, not a list of errors for fields nobody has typed in yet;
     // the live check shows a field's message once it is touched, and saving shows them all.
@@ -113,6 +121,18 @@ pub(super) async fn page(
         ),
     )
     .into_response())
+}
+
+/// The client's herkomstgemeente as this node holds it (aanmelding, else registratie).
+async fn herkomstgemeente(node: &Node, signed: &Signed, id: &CaseId) -> Option<String> {
+    for kind in [DocumentKind::Aanmelding, DocumentKind::Registratie] {
+        if let Ok(v) = stored(node, signed, id, kind, None).await
+            && let Some(code) = v.get("herkomstgemeente").and_then(Json::as_str)
+        {
+            return Some(code.to_string());
+        }
+    }
+    None
 }
 
 /// `POST /werkplek/casussen/{id}/formulier/{document}`: save (the node validates, checks the policy, audits).

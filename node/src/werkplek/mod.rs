@@ -101,6 +101,8 @@ pub enum PageError {
     SignIn,
     /// The role may not see this (403).
     Forbidden,
+    /// This step is another partner's to take (403, with why): the Transferpunt assigns, the zorgaanbieder submits.
+    NotThisPartner(String),
     /// Nothing here (404).
     NotFound(String),
     /// A request the werkplek does not understand (400).
@@ -117,7 +119,7 @@ impl From<crate::service::ServiceError> for PageError {
         match e {
             E::NotFound(what) => PageError::NotFound(what),
             E::BadRequest(why) | E::Conflict(why) => PageError::BadRequest(why),
-            E::NotAllowed(_) => PageError::Forbidden,
+            E::NotAllowed(why) => PageError::NotThisPartner(why),
             E::Incomplete(missing) => PageError::BadRequest(format!(
                 "Nog nodig: {}.",
                 missing
@@ -155,6 +157,7 @@ impl IntoResponse for PageError {
                 "Geen toegang",
                 "Uw rol geeft geen toegang tot deze pagina.".to_string(),
             ),
+            PageError::NotThisPartner(why) => (StatusCode::FORBIDDEN, "Niet voor uw organisatie", why),
             PageError::NotFound(what) => (
                 StatusCode::NOT_FOUND,
                 "Niet gevonden",

@@ -1,7 +1,7 @@
 //! The pages of the roles that do not work cases — the analist's monitor, the privacy officer's audit log, the
 //! beheerder's users — and the start page, which sends each role to its own work.
 
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use policies::Role;
@@ -165,9 +165,12 @@ pub(super) struct NewAccountForm {
 pub(super) async fn add_user(
     State(state): State<ApiState>,
     signed: Signed,
-    Form(form): Form<NewAccountForm>,
+    body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
+    // The role first, then the form: a role without access learns nothing about what the form expects.
     signed.need(Permission::Users)?;
+    let form: NewAccountForm = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| PageError::BadRequest(format!("Het formulier is onvolledig: {e}.")))?;
     let role: UserRole = form
         .rol
         .parse()
