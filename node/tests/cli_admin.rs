@@ -182,3 +182,62 @@ async fn audit_verify_finds_a_changed_entry_and_a_cut_tail() {
         assert!(out.starts_with("BROKEN") && out.contains(expect), "{out}");
     }
 }
+
+/// `init` makes the first beheerder; `user add --login` makes a person (password and TOTP key, shown once),
+/// `user add --role` a system's token with that role; `totp` prints the code an authenticator app would show.
+#[test]
+fn init_makes_a_beheerder_and_user_add_takes_a_role_and_a_login() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = dir_arg(&tmp.path().join("node"));
+    let out = ok(&["init", "--dir", &dir, "--partner", "transferpunt:friesland"]);
+    assert!(
+        out.contains("login:    beheerder  (role beheerder)"),
+        "{out}"
+    );
+    let key = |out: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix("TOTP key: "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no TOTP key in {out}"))
+    };
+    let code = ok(&["totp", &key(&out)]);
+    assert_eq!(code.trim().len(), 6, "{code}");
+    assert!(code.trim().chars().all(|c| c.is_ascii_digit()), "{code}");
+
+    let anna = ok(&[
+        "user",
+        "add",
+        "--dir",
+        &dir,
+        "--name",
+        "Anna de Vries",
+        "--login",
+        "anna",
+        "--role",
+        "medewerker",
+    ]);
+    assert!(anna.contains("login:    anna  (role medewerker)"), "{anna}");
+    assert!(anna.contains("password: "), "{anna}");
+    let system = ok(&[
+        "user",
+        "add",
+        "--dir",
+        &dir,
+        "--name",
+        "monitor export",
+        "--role",
+        "analist",
+    ]);
+    assert!(system.contains("role analist"), "{system}");
+    assert!(system.contains("wt1."), "{system}");
+    let (code, _, err) = weerthuis(&[
+        "user", "add", "--dir", &dir, "--name", "x", "--role", "admin",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown role"), "{err}");
+    let list = ok(&["user", "list", "--dir", &dir]);
+    for expected in ["beheerder\tbeheerder", "anna\tmedewerker", "-\tanalist"] {
+        assert!(list.contains(expected), "{expected} not in {list}");
+    }
+}
