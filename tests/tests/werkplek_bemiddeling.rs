@@ -625,6 +625,23 @@ async fn a_bemiddeling_from_registratie_to_an_offer_through_the_werkplek() {
         .await
         .unwrap();
     tom.screen("beoordeling-teruggestuurd").await;
+    // What Terugsturen wrote (and Corporatie toewijzen will write) is shown, not typed over.
+    for step_field in [
+        "aantal_keer_teruggestuurd",
+        "toegewezen_corporatie",
+        "ontbrekende_gegevens",
+    ] {
+        let input = t
+            .client()
+            .execute(
+                "return document.querySelectorAll(`[name='${arguments[0]}']`).length;",
+                vec![json!(step_field)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(input, json!(0), "{step_field} is not a field to type in");
+    }
+    t.wait_for_text(&ticked).await.unwrap();
     let beoordeling = ex::beoordeling_goedgekeurd(&today, &today, "GM0080");
     type_fields(
         t,
@@ -786,6 +803,8 @@ async fn a_bemiddeling_from_registratie_to_an_offer_through_the_werkplek() {
         p.screen("casus-reactie-elkien").await;
         p.b.click_link(&reactie_elkien).await.unwrap();
         p.b.wait_for_text("geaccepteerd").await.unwrap();
+        // The offer itself, not only that there is one.
+        p.b.wait_for_text("Kerkstraat 9, Leeuwarden").await.unwrap();
         p.screen("reactie-elkien").await;
     }
 
