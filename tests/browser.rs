@@ -341,6 +341,30 @@ if (!el || el === document.body || el === document.documentElement) return null;
 return { name: wtName(el), tag: el.tagName.toLowerCase(), role: el.getAttribute('role'), id: el.id || null };
 "#;
 
+/// Finds, inside the one visible group (a `<fieldset>` named by its `<legend>`, or an element of role `group` or
+/// `radiogroup` named like any other) whose name is `arguments[0]`, the one radio button or checkbox whose
+/// accessible name is `arguments[1]`: "ja" under "Voorwaarde: 18 jaar of ouder", as a screen reader announces it.
+/// Answers like [`FIND_JS`].
+const CHOOSE_JS: &str = r#"
+const [group, option] = arguments;
+const groupName = (g) => {
+  const named = wtName(g);
+  if (named) return named;
+  const legend = g.querySelector(':scope > legend');
+  return legend ? wtNorm(wtText(legend)) : '';
+};
+const groups = Array.from(document.querySelectorAll('fieldset, [role=group], [role=radiogroup]')).filter(wtVisible);
+const inGroup = groups.filter((g) => groupName(g) === wtNorm(group));
+if (inGroup.length > 1) return { ambiguous: inGroup.length };
+if (inGroup.length === 0) return { available: groups.map(groupName).filter((n) => n) };
+const all = Array.from(inGroup[0].querySelectorAll('input[type=radio], input[type=checkbox], [role=radio], [role=checkbox]'))
+  .filter(wtVisible);
+const hits = all.filter((el) => wtName(el) === wtNorm(option));
+if (hits.length === 1) return { found: hits[0] };
+if (hits.length > 1) return { ambiguous: hits.length };
+return { available: all.map((el) => `${group}: ${wtName(el)}`) };
+"#;
+
 /// Form fields, by what a person fills in.
 const FIELDS: &str = "input:not([type=hidden]):not([type=submit]):not([type=button]):not([type=reset]), \
                       textarea, select, [contenteditable=true], [role=textbox], [role=combobox]";
@@ -547,15 +571,21 @@ impl Browser {
         wanted: &str,
         by_name_or_id: bool,
     ) -> BrowserResult<Element> {
-        let what = format!("{kind} {wanted:?}");
+        self.find_by(
+            &format!("{kind} {wanted:?}"),
+            FIND_JS,
+            vec![json!(selector), json!(wanted), json!(by_name_or_id)],
+        )
+        .await
+    }
+
+    /// Find the one element `script` (answering like [`FIND_JS`]) finds with `args`, waiting (bounded) for it.
+    async fn find_by(&self, what: &str, script: &str, args: Vec<Value>) -> BrowserResult<Element> {
+        let what = what.to_string();
         let deadline = Instant::now() + self.wait_timeout;
         loop {
             let answer = self
-                .script(
-                    &format!("looking for {what}"),
-                    FIND_JS,
-                    vec![json!(selector), json!(wanted), json!(by_name_or_id)],
-                )
+                .script(&format!("looking for {what}"), script, args.clone())
                 .await?;
             if let Some(found) = answer.get("found") {
                 return self.element(found);
@@ -617,6 +647,20 @@ impl Browser {
         let field = self.find_named("field", FIELDS, label, true).await?;
         let action = format!("ticking {label:?}");
         if self.step(&action, field.is_selected()).await? != checked {
+            self.step(&action, field.click()).await?;
+        }
+        Ok(())
+    }
+
+    /// Tick the radio button or checkbox named `option` in the group named `group` (a `<fieldset>` by its
+    /// `<legend>`), as a person picks "ja" under one question of many that all offer "ja" and "nee".
+    pub async fn choose(&self, group: &str, option: &str) -> BrowserResult<()> {
+        let what = format!("{option:?} in the group {group:?}");
+        let field = self
+            .find_by(&what, CHOOSE_JS, vec![json!(group), json!(option)])
+            .await?;
+        let action = format!("choosing {what}");
+        if !self.step(&action, field.is_selected()).await? {
             self.step(&action, field.click()).await?;
         }
         Ok(())

@@ -188,6 +188,8 @@ pub(super) async fn overview(
             div.melding.goed role="status" { "Opgeslagen: " (words(kind)) "." }
         }
         p { "Fase: " strong { (words(summary.fase.name())) } " · casus " (summary.id) }
+        // The step to take now comes first: a request sent back, Indienen, Corporatie toewijzen.
+        (actions)
         h2 { "Formulieren" }
         ul {
             @for (path, label, held) in &forms {
@@ -198,10 +200,10 @@ pub(super) async fn overview(
             }
         }
         @if !summary.ontbrekend.is_empty() {
-            h2 { "Nog nodig voor indienen" }
+            // Every form's fields still empty; what Indienen needs is the list in the actions above.
+            h2 { "Nog niet ingevuld in de formulieren" }
             ul { @for m in &summary.ontbrekend { li { (m.label) " (" (m.document) ")" } } }
         }
-        (actions)
         @if consent == Some(true) && node.partner().role() == Role::Zorgaanbieder {
             h2 { "Toestemming" }
             p { "De cliënt gaf toestemming voor gegevensdeling. Trekt de cliënt die in, dan gaat er vanaf nu niets meer naar de partners. " (withdrawal_effect(node)) }

@@ -344,9 +344,18 @@ fn posted_value(spec: &FieldSpec, name: &str, posted: &[(String, String)]) -> Op
 
 /// Fields set by a step of the bemiddeling ([`super::actions`]), not typed: the submission date and count are
 /// written by Indienen, which checks that the request is complete first.
+///
+/// Likewise what Terugsturen and Corporatie toewijzen write into the beoordeling: typed by hand, a corporatie
+/// would be "assigned" without the aanmeldbericht that the atomic step sends with it, and the count and the ticked
+/// items would no longer match the request's.
 const SET_BY_A_STEP: &[(DocumentKind, &str)] = &[
     (DocumentKind::Bemiddelingsverzoek, "datum_ingediend"),
     (DocumentKind::Bemiddelingsverzoek, "aantal_keer_ingediend"),
+    (DocumentKind::Beoordeling, "datum_teruggestuurd"),
+    (DocumentKind::Beoordeling, "ontbrekende_gegevens"),
+    (DocumentKind::Beoordeling, "aantal_keer_teruggestuurd"),
+    (DocumentKind::Beoordeling, "toegewezen_corporatie"),
+    (DocumentKind::Beoordeling, "corporatie_historie"),
 ];
 
 /// What the page lets the user type: what the policy lets this partner write, less what a step sets.
@@ -461,6 +470,42 @@ fn render_field(
         None => error_id.clone(),
     };
     if !may_write {
+        // A list (offers, contactpersonen) row by row, each field with its label: "1 regel(s)" told the begeleider
+        // an offer was made, not which woning.
+        if let (FieldType::Records(fields), Some(Json::Array(rows))) = (spec.ty, value)
+            && !rows.is_empty()
+        {
+            return html! {
+                div.veld {
+                    span.label-alleen-lezen { strong { (spec.label) } }
+                    ol #(id) {
+                        @for row in rows {
+                            li {
+                                @for (i, f) in fields.iter().filter(|f| row.get(f.name).is_some()).enumerate() {
+                                    @if i > 0 { "; " }
+                                    (f.label) ": " (display(f, row.get(f.name)))
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+        }
+        if let (FieldType::FieldList, Some(Json::Array(items))) = (spec.ty, value)
+            && !items.is_empty()
+        {
+            let labels: BTreeMap<String, String> = requestable_fields().into_iter().collect();
+            return html! {
+                div.veld {
+                    span.label-alleen-lezen { strong { (spec.label) } }
+                    ul #(id) {
+                        @for item in items.iter().filter_map(Json::as_str) {
+                            li { (labels.get(item).cloned().unwrap_or_else(|| words(item))) }
+                        }
+                    }
+                }
+            };
+        }
         return html! {
             div.veld {
                 span.label-alleen-lezen { strong { (spec.label) } }
