@@ -92,6 +92,9 @@ pub(super) async fn assign(
             chosen.to_string().replace(':', "_")
         ))
         .into_response()),
+        Err(ServiceError::Conflict(why) | ServiceError::BadRequest(why)) => {
+            Ok(refused(&signed, &id, "Niet toegewezen", &why, vec![]))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -135,6 +138,21 @@ pub(super) async fn case_actions(
     let toelichting = verzoek
         .and_then(|v| v.text("toelichting_transferpunt"))
         .map(str::to_string);
+    // Who has the case now, and what it decided: the Transferpunt assigns again only after a refusal.
+    let assigned = docs
+        .first(DocumentKind::Beoordeling)
+        .and_then(|b| b.text("toegewezen_corporatie"))
+        .map(str::to_string);
+    let besluit = assigned.as_ref().and_then(|c| {
+        let section = crate::projection::section_name(DocumentKind::Reactie, c);
+        loaded
+            .projected_sections
+            .iter()
+            .find(|(name, _)| *name == section)
+            .and_then(|(_, f)| f.text("besluit"))
+            .map(str::to_string)
+    });
+    let may_assign = assigned.is_none() || besluit.as_deref() == Some("geweigerd");
     Ok(match node.partner().role() {
         Role::Zorgaanbieder if verzoek.is_some() => {
             let missing = policies::completeness::for_submission(docs, node.clock_now().date());
@@ -169,11 +187,23 @@ pub(super) async fn case_actions(
                 p.status-let-op { "Teruggestuurd voor aanvulling; wacht op de zorgaanbieder." }
                 ul { @for a in &asked { li { (a) } } }
             } @else {
-                form method="post" action={"/werkplek/casussen/" (id) "/toewijzen"} {
-                    input type="hidden" name="_csrf" value=(csrf);
-                    p { "Kies de volgende corporatie om en om in de uitstroomgemeente en stuur haar het aanmeldbericht (één stap)." }
-                    button.primair type="submit" { "Corporatie toewijzen" }
+                @if let Some(corporatie) = &assigned {
+                    p {
+                        "Toegewezen aan " strong { (corporatie) } ". "
+                        @match &besluit {
+                            Some(b) => { "Besluit van de corporatie: " strong { (words(b)) } "." }
+                            None => { "De corporatie heeft nog niet gereageerd." }
+                        }
+                    }
                 }
+                @if may_assign {
+                    form method="post" action={"/werkplek/casussen/" (id) "/toewijzen"} {
+                        input type="hidden" name="_csrf" value=(csrf);
+                        p { "Kies de volgende corporatie om en om in de uitstroomgemeente en stuur haar het aanmeldbericht (één stap)." }
+                        button.primair type="submit" { "Corporatie toewijzen" }
+                    }
+                }
+                @if assigned.is_none() {
                 details {
                     summary { "Terugsturen voor aanvulling" }
                     form method="post" action={"/werkplek/casussen/" (id) "/terugsturen"} {
@@ -190,6 +220,7 @@ pub(super) async fn case_actions(
                         }
                         button.secundair type="submit" { "Terugsturen" }
                     }
+                }
                 }
             }
         },

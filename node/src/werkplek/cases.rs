@@ -20,16 +20,34 @@ const PAGE: usize = 200;
 
 /// The client's name as this node holds it, for the begeleider to recognise her client (an audited read).
 async fn client_name(node: &Node, user: &User, summary: &CaseSummary) -> Option<String> {
-    let id = summary.id.parse().ok()?;
-    let view = node
-        .read_form(user, &id, DocumentKind::Registratie, None)
-        .await
-        .ok()?;
-    // The registratie names a client by `achternaam_voorletters` (Bijlage 3); there is no separate first name.
-    view.velden
-        .get("achternaam_voorletters")
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
+    let id: CaseId = summary.id.parse().ok()?;
+    // The registratie (and aanmelding) name a client by `achternaam_voorletters` (Bijlage 3); a corporatie holds
+    // only its aanmeldbericht, which names the client by `achternaam_initialen`.
+    let own = node.partner().to_string();
+    let sources = [
+        (DocumentKind::Registratie, None, "achternaam_voorletters"),
+        (DocumentKind::Aanmelding, None, "achternaam_voorletters"),
+        (
+            DocumentKind::Aanmeldbericht,
+            Some(own.as_str()),
+            "achternaam_initialen",
+        ),
+    ];
+    for (kind, instance, field) in sources {
+        if !summary
+            .documenten
+            .iter()
+            .any(|d| d.split('/').next() == Some(kind.name()))
+        {
+            continue;
+        }
+        if let Ok(view) = node.read_form(user, &id, kind, instance).await
+            && let Some(name) = view.velden.get(field).and_then(|v| v.as_str())
+        {
+            return Some(name.to_string());
+        }
+    }
+    None
 }
 
 /// `GET /werkplek/casussen`: every case this node holds, with its phase and what is still missing.
@@ -187,7 +205,12 @@ pub(super) async fn overview(
         @if let Some(kind) = &saved.opgeslagen {
             div.melding.goed role="status" { "Opgeslagen: " (words(kind)) "." }
         }
-        p { "Fase: " strong { (words(summary.fase.name())) } " · casus " (summary.id) }
+        // A corporatie holds the aanmeldbericht only: the phase it could compute from that says nothing.
+        @if node.partner().role() == Role::Corporatie {
+            p { "Casus " (summary.id) }
+        } @else {
+            p { "Fase: " strong { (words(summary.fase.name())) } " · casus " (summary.id) }
+        }
         // The step to take now comes first: a request sent back, Indienen, Corporatie toewijzen.
         (actions)
         h2 { "Formulieren" }
@@ -215,6 +238,7 @@ pub(super) async fn overview(
             h2 { "Toestemming" }
             p.status-let-op { "De cliënt heeft geen toestemming (meer) gegeven: er gaan geen gegevens naar de partners." }
         }
+        @if matches!(node.partner().role(), Role::Zorgaanbieder | Role::Transferpunt) {
         h2 { "Voorwaarden voor bemiddeling" }
         table {
             caption { "Voorcontrole van de 8 voorwaarden (Afspraak 1h; evaluatie 2025 §3.1)" }
@@ -228,6 +252,7 @@ pub(super) async fn overview(
                     }
                 }
             }
+        }
         }
     };
     Ok(layout::page(&title, Some(&signed.session), body).into_response())
