@@ -614,7 +614,13 @@ impl Session {
             Need::Nothing => None,
             _ => Some(node.write_guard().await),
         };
-        let view = self.view(&need).await;
+        let view = match self.view(&need).await {
+            Ok(view) => view,
+            Err(Unloadable) => {
+                self.start_over(&need).await;
+                return;
+            }
+        };
         let policy = node.policy();
         let validator = Validator::new(node.gemeenten(), node.clock_now().date());
         let cx = receive::Context {
@@ -627,26 +633,42 @@ impl Session {
         self.carry_out(effects).await;
     }
 
-    /// Load what the receive core asks for.
-    async fn view(&mut self, need: &Need) -> View {
+    /// A message whose view could not be read (the database failed, not "there is nothing"): it is not decided
+    /// on, and not silently dropped either — the peer's session already counts its changes as sent, so both
+    /// sides would go quiet with different documents. "Not available" makes the peer start the document over
+    /// from nothing at its next retry, and this side's session starts over too.
+    async fn start_over(&mut self, need: &Need) {
+        let (name, case) = match need {
+            Need::Nothing => return,
+            Need::Form(k) => (WireDoc::Form(k.clone()).to_string(), k.case.clone()),
+            Need::Projection { wire, .. } => (wire.to_string(), wire.case().clone()),
+        };
+        tracing::warn!(peer = %self.state.peer, doc = %name, "could not read what a message needs; the document starts over");
+        self.syncs.insert(name.clone(), SyncSession::default());
+        self.retry_later(&case);
+        self.send(Message::NotAvailable { doc: name }).await;
+    }
+
+    /// Load what the receive core asks for. A case or document that does not exist is an empty part of the view;
+    /// a read that fails is [`Unloadable`].
+    async fn view(&mut self, need: &Need) -> Result<View, Unloadable> {
         let node = self.inner.node.clone();
         let store = node.store();
-        match need {
+        Ok(match need {
             Need::Nothing => View::default(),
             Need::Form(k) => {
-                let case = node.load_case(&k.case).await.ok();
+                let case = present(node.load_case(&k.case).await)?;
                 let docs = match case {
                     Some(_) => node.local_docs(&k.case).await,
                     None => Vec::new(),
                 };
-                let stored = store.load_document(&k.clone()).await.ok().flatten();
+                let stored = store.load_document(&k.clone()).await.map_err(unloadable)?;
                 let doc = match &stored {
                     Some(stored) => {
                         let persisted = store
                             .get_sync_state(&self.state.peer, &stored.meta.doc_id)
                             .await
-                            .ok()
-                            .flatten();
+                            .map_err(unloadable)?;
                         let name = WireDoc::Form(k.clone()).to_string();
                         stored
                             .to_automerge(self.me())
@@ -667,14 +689,14 @@ impl Session {
                 // One read of the record serves both: its state, and (unless withdrawn, never synced again) the
                 // document with this peer's session.
                 let name = wire.to_string();
-                let projection = store.load_projection(&name).await.ok().flatten();
+                let projection = store.load_projection(&name).await.map_err(unloadable)?;
                 let doc = projection.as_ref().filter(|p| !p.retired).and_then(|p| {
                     let mut am = doc::load(&p.snapshot, []).ok()?;
                     am.set_actor(doc::actor_for(self.me()));
                     Some((am, self.session_of(&name, p.sync_state.clone())))
                 });
                 let case = match case {
-                    true => node.load_case(wire.case()).await.ok(),
+                    true => present(node.load_case(wire.case()).await)?,
                     false => None,
                 };
                 View {
@@ -684,7 +706,7 @@ impl Session {
                     ..View::default()
                 }
             }
-        }
+        })
     }
 
     /// Carry out the receive core's effects in order. A store that fails ends the list (see [`receive`]).
@@ -846,4 +868,25 @@ enum Carried {
     Then(Vec<Effect>),
     /// A store failed: drop the rest.
     Stop,
+}
+
+/// A read for a message's view failed (the database, not an absence).
+#[derive(Debug)]
+struct Unloadable;
+
+fn unloadable(e: crate::store::StoreError) -> Unloadable {
+    tracing::warn!(error = %e, "reading what a message needs failed");
+    Unloadable
+}
+
+/// A case that does not exist is `None`; a case that could not be read is [`Unloadable`].
+fn present<T>(r: Result<T, crate::service::ServiceError>) -> Result<Option<T>, Unloadable> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(crate::service::ServiceError::NotFound(_)) => Ok(None),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading a case for a message failed");
+            Err(Unloadable)
+        }
+    }
 }
