@@ -644,6 +644,12 @@ impl Session {
             Need::Projection { wire, .. } => (wire.to_string(), wire.case().clone()),
         };
         tracing::warn!(peer = %self.state.peer, doc = %name, "could not read what a message needs; the document starts over");
+        self.start_over_doc(name, case).await;
+    }
+
+    /// Start a document over with the peer after a message about it could not be read or stored: nothing of it
+    /// was taken, but the peer's session counts it as delivered.
+    async fn start_over_doc(&mut self, name: String, case: CaseId) {
         self.syncs.insert(name.clone(), SyncSession::default());
         self.retry_later(&case);
         self.send(Message::NotAvailable { doc: name }).await;
@@ -755,12 +761,16 @@ impl Session {
                     .await
                 {
                     tracing::error!(error = %e, doc = ?record.doc, "could not store an accepted change");
+                    self.start_over_doc(WireDoc::Form(key.clone()).to_string(), key.case.clone())
+                        .await;
                     return Carried::Stop;
                 }
             }
             Effect::StoreProjection(record) => {
                 if let Err(e) = store.put_projection(&record).await {
                     tracing::error!(error = %e, doc = %record.wire_id, "could not store a projection");
+                    self.start_over_doc(record.wire_id.clone(), record.case.clone())
+                        .await;
                     return Carried::Stop;
                 }
             }
