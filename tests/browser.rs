@@ -760,6 +760,37 @@ impl Browser {
         self.press(key).await
     }
 
+    /// The ISO date `iso` (`2025-09-10`) as a person types it into a date field: day, month and year in the order
+    /// of the browser's own locale (headless Chromium keeps its built-in locale whatever `--lang` says), each part
+    /// moving on to the next by itself.
+    pub async fn typed_date(&self, iso: &str) -> BrowserResult<String> {
+        let order = self
+            .step(
+                "reading the browser's date order",
+                self.client.execute(
+                    "return new Intl.DateTimeFormat().formatToParts(new Date(2000, 10, 22))\
+                       .filter((p) => ['day', 'month', 'year'].includes(p.type)).map((p) => p.type);",
+                    Vec::new(),
+                ),
+            )
+            .await?;
+        let order: Vec<String> = serde_json::from_value(order).unwrap_or_default();
+        let mut parts = iso.splitn(3, '-');
+        let (year, month, day) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        Ok(order
+            .iter()
+            .map(|part| match part.as_str() {
+                "day" => day,
+                "month" => month,
+                _ => year,
+            })
+            .collect())
+    }
+
     /// The page's visible text.
     pub async fn body_text(&self) -> BrowserResult<String> {
         let value = self

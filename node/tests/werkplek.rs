@@ -117,6 +117,26 @@ impl Werkplek {
             .await
     }
 
+    /// The sign-in form, fetched and posted with its double-submit token: the password step's reply.
+    async fn post_password(&self, login: &str, password: &str) -> Reply {
+        let page = self
+            .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
+            .await;
+        let pre = page.cookie("wt_voor").expect("double-submit cookie");
+        self.send(
+            Method::POST,
+            "/werkplek/aanmelden",
+            &[("wt_voor", &pre)],
+            Some(&[
+                ("_csrf", &page.csrf()),
+                ("gebruikersnaam", login),
+                ("wachtwoord", password),
+            ]),
+            &[],
+        )
+        .await
+    }
+
     /// Password, then code: returns the signed-in session cookie and its CSRF token.
     async fn sign_in(
         &self,
@@ -125,24 +145,7 @@ impl Werkplek {
         totp: &str,
         ahead: u64,
     ) -> (String, String) {
-        let page = self
-            .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
-            .await;
-        let pre = page.cookie("wt_voor").expect("double-submit cookie");
-        let token = page.csrf();
-        let after_password = self
-            .send(
-                Method::POST,
-                "/werkplek/aanmelden",
-                &[("wt_voor", &pre)],
-                Some(&[
-                    ("_csrf", &token),
-                    ("gebruikersnaam", login),
-                    ("wachtwoord", password),
-                ]),
-                &[],
-            )
-            .await;
+        let after_password = self.post_password(login, password).await;
         assert_eq!(
             after_password.status,
             StatusCode::SEE_OTHER,
@@ -256,23 +259,7 @@ async fn a_code_is_accepted_once_and_a_wrong_one_not_at_all() {
     w.sign_in("anna", PASSWORD, &anna.totp_secret, 0).await;
 
     // Password again, then the very same code: refused (RFC 6238 §5.2), and so is a made-up one.
-    let page = w
-        .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
-        .await;
-    let pre = page.cookie("wt_voor").unwrap();
-    let step = w
-        .send(
-            Method::POST,
-            "/werkplek/aanmelden",
-            &[("wt_voor", &pre)],
-            Some(&[
-                ("_csrf", &page.csrf()),
-                ("gebruikersnaam", "anna"),
-                ("wachtwoord", PASSWORD),
-            ]),
-            &[],
-        )
-        .await;
+    let step = w.post_password("anna", PASSWORD).await;
     let half = step.cookie("wt_sessie").unwrap();
     let csrf = w.get("/werkplek/tweede-factor", &half).await.csrf();
     for code in [
@@ -309,44 +296,12 @@ async fn an_account_locks_after_repeated_failures_even_for_the_right_password() 
     .unwrap();
     let mut last = String::new();
     for _ in 0..LOCK_AFTER {
-        let page = w
-            .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
-            .await;
-        let pre = page.cookie("wt_voor").unwrap();
-        let reply = w
-            .send(
-                Method::POST,
-                "/werkplek/aanmelden",
-                &[("wt_voor", &pre)],
-                Some(&[
-                    ("_csrf", &page.csrf()),
-                    ("gebruikersnaam", "anna"),
-                    ("wachtwoord", "fout wachtwoord 123"),
-                ]),
-                &[],
-            )
-            .await;
+        let reply = w.post_password("anna", "fout wachtwoord 123").await;
         assert!(reply.cookie("wt_sessie").is_none());
         last = reply.body;
     }
     assert!(last.contains("vergrendeld"), "{last}");
-    let page = w
-        .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
-        .await;
-    let pre = page.cookie("wt_voor").unwrap();
-    let right = w
-        .send(
-            Method::POST,
-            "/werkplek/aanmelden",
-            &[("wt_voor", &pre)],
-            Some(&[
-                ("_csrf", &page.csrf()),
-                ("gebruikersnaam", "anna"),
-                ("wachtwoord", PASSWORD),
-            ]),
-            &[],
-        )
-        .await;
+    let right = w.post_password("anna", PASSWORD).await;
     assert!(
         right.cookie("wt_sessie").is_none(),
         "a locked account does not sign in"
@@ -582,22 +537,6 @@ async fn a_person_account_has_no_api_token_and_a_revoked_one_cannot_sign_in() {
         Some("/werkplek/aanmelden"),
         "revoking ends the session"
     );
-    let page = w
-        .send(Method::GET, "/werkplek/aanmelden", &[], None, &[])
-        .await;
-    let pre = page.cookie("wt_voor").unwrap();
-    let reply = w
-        .send(
-            Method::POST,
-            "/werkplek/aanmelden",
-            &[("wt_voor", &pre)],
-            Some(&[
-                ("_csrf", &page.csrf()),
-                ("gebruikersnaam", "anna"),
-                ("wachtwoord", PASSWORD),
-            ]),
-            &[],
-        )
-        .await;
+    let reply = w.post_password("anna", PASSWORD).await;
     assert!(reply.cookie("wt_sessie").is_none());
 }

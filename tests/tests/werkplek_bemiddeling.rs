@@ -212,37 +212,13 @@ where
     }
 }
 
-/// The ISO date `iso` as a person types it into a date field: day, month and year in the browser's own order.
-async fn typed_date(b: &Browser, iso: &str) -> String {
-    let order = b
-        .client()
-        .execute(
-            "return new Intl.DateTimeFormat().formatToParts(new Date(2000, 10, 22))\
-               .filter((p) => ['day', 'month', 'year'].includes(p.type)).map((p) => p.type);",
-            Vec::new(),
-        )
-        .await
-        .expect("the browser's date order");
-    let order: Vec<String> = serde_json::from_value(order).expect("a list of parts");
-    let (year, rest) = iso.split_once('-').expect("an ISO date");
-    let (month, day) = rest.split_once('-').expect("an ISO date");
-    order
-        .iter()
-        .map(|part| match part.as_str() {
-            "day" => day,
-            "month" => month,
-            _ => year,
-        })
-        .collect()
-}
-
 /// Type `value` into the field `label` (its label, or its `name` for a row of a list) as a person does, by the
 /// field's type in the schema: a date typed in the browser's order, a choice picked by its words, a gemeente by
 /// its name, yes or no in its group.
 async fn type_value(b: &Browser, spec: &FieldSpec, label: &str, value: &Value) {
     match (spec.ty, value) {
         (FieldType::Date { .. }, Value::String(iso)) => {
-            let keys = typed_date(b, iso).await;
+            let keys = b.typed_date(iso).await.expect("the browser's date order");
             b.fill(label, &keys).await.unwrap();
             assert_eq!(
                 b.value_of(label).await.unwrap(),

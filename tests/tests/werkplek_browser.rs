@@ -154,34 +154,9 @@ async fn session_cookie(b: &Browser) -> Option<String> {
         .map(|c| c.value().to_string())
 }
 
-/// The ISO date `iso` as a person types it into a date field: day, month and year in the order of the browser's
-/// own locale (headless Chromium keeps its built-in locale whatever `--lang` says), each part moving on by itself.
-async fn typed_date(b: &Browser, iso: &str) -> String {
-    let order = b
-        .client()
-        .execute(
-            "return new Intl.DateTimeFormat().formatToParts(new Date(2000, 10, 22))\
-               .filter((p) => ['day', 'month', 'year'].includes(p.type)).map((p) => p.type);",
-            Vec::new(),
-        )
-        .await
-        .expect("the browser's date order");
-    let order: Vec<String> = serde_json::from_value(order).expect("a list of parts");
-    let (year, rest) = iso.split_once('-').expect("an ISO date");
-    let (month, day) = rest.split_once('-').expect("an ISO date");
-    order
-        .iter()
-        .map(|part| match part.as_str() {
-            "day" => day,
-            "month" => month,
-            _ => year,
-        })
-        .collect()
-}
-
 /// Fill a date field by typing, as a person does, and check the browser understood it as `iso`.
 async fn fill_date(b: &Browser, label: &str, iso: &str) {
-    let keys = typed_date(b, iso).await;
+    let keys = b.typed_date(iso).await.expect("the browser's date order");
     b.fill(label, &keys).await.unwrap();
     assert_eq!(
         b.value_of(label).await.unwrap(),
@@ -513,12 +488,22 @@ async fn begeleider_by_keyboard_only() {
     b.wait_for_text("Het registratieformulier").await.unwrap();
     type_into(&b, "Achternaam en voorletters", client).await;
     type_into(&b, "Burgerservicenummer", &fictitious_bsn(815)).await;
-    type_into(&b, "Geboortedatum", &typed_date(&b, "1979-11-23").await).await;
+    type_into(
+        &b,
+        "Geboortedatum",
+        &b.typed_date("1979-11-23").await.unwrap(),
+    )
+    .await;
     // A closed select takes typed letters as a search.
     type_into(&b, "Soort voorziening", "beschermd").await;
     // Tab reaches a radio group once, on its first button; Space ticks it.
     b.keyboard_activate("ja", Key::Space).await.unwrap();
-    type_into(&b, "Datum toestemming", &typed_date(&b, "2025-07-01").await).await;
+    type_into(
+        &b,
+        "Datum toestemming",
+        &b.typed_date("2025-07-01").await.unwrap(),
+    )
+    .await;
     for (label, iso) in [
         ("Geboortedatum", "1979-11-23"),
         ("Datum toestemming", "2025-07-01"),
