@@ -185,10 +185,9 @@ impl Person {
             )
             .await
             .expect("opening the case");
-        self.b
-            .wait_for_text("Voorwaarden voor bemiddeling")
-            .await
-            .unwrap();
+        // Every partner's case page lists the forms (the voorwaarden only the zorgaanbieder's and the
+        // Transferpunt's).
+        self.b.wait_for_text("Formulieren").await.unwrap();
         name
     }
 }
