@@ -541,6 +541,31 @@ impl LiveNet {
         out
     }
 
+    /// Every refusal (a security event) `at` recorded, in words: the peer, the case, the document and the reason.
+    /// Honest nodes never refuse each other, so in a federation of honest nodes this is empty.
+    pub async fn refusals(&self, at: &str) -> Vec<String> {
+        let store = self.get(at).node().store();
+        let mut out = Vec::new();
+        let mut after = 0;
+        while let Ok(page) = store.audit_records(after, 500).await {
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for entry in page.iter().filter_map(|r| r.parse().ok()) {
+                let e = entry.entry;
+                if e.name == crate::audit::Operation::Refusal {
+                    out.push(format!(
+                        "{at} refused {} (case {}, {}): {}",
+                        e.peer.as_deref().unwrap_or("?"),
+                        e.case_id.as_deref().unwrap_or("-"),
+                        e.document.as_deref().unwrap_or("-"),
+                        e.processing_activity_id
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// What `sender`'s plan for `receiver` is for a case now: the plan the sender's session makes.
     pub async fn plan(&self, sender: &str, receiver: &str, case: &CaseId) -> Option<Plan> {
         let peer: PartnerId = receiver.parse().ok()?;
@@ -578,7 +603,14 @@ impl LiveNet {
         for k in &plan.full {
             let section = crate::projection::section_name(k.kind, &k.instance);
             if theirs.get(&section) != ours.get(&section) {
-                out.push(format!("{section} (whole) differs"));
+                let absent = Value::Object(serde_json::Map::new());
+                out.push(format!(
+                    "{section} (whole) differs: {}",
+                    json_difference(
+                        theirs.get(&section).unwrap_or(&absent),
+                        ours.get(&section).unwrap_or(&absent)
+                    )
+                ));
             }
         }
         let rnode = self.get(receiver).node();

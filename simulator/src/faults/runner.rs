@@ -130,6 +130,16 @@ pub async fn run(seed: u64, kind: Kind, options: &RunOptions) -> Result<Run, Fau
         }
     }
     let leaks = r.leaks();
+    // Honest nodes never refuse each other: a refusal stops that document syncing on the connection, so it is
+    // named here whether or not the run converged.
+    for id in r.net.ids() {
+        let refused = r.net.refusals(&id).await;
+        r.errors.extend(
+            refused
+                .into_iter()
+                .map(|e| format!("security event between honest nodes: {e}")),
+        );
+    }
     let digest = if converged {
         r.holdings().await
     } else {
