@@ -425,3 +425,74 @@ fn a_message_with_changes_goes_out_only_as_a_disclosure_naming_its_fields_and_fl
     assert_eq!(record.activity, "reactie naar transferpunt");
     assert!(matches!(effects.last(), Some(Effect::KeepSession { .. })));
 }
+
+/// A message whose changes wait for one it did not bring — what a peer sends when its Bloom filter of what this node
+/// holds gives a false positive (about one change in a hundred where both sides write; the fault runs met it as a
+/// bemiddelingsverzoek that stayed different at the zorgaanbieder and the Transferpunt). The node reads the
+/// document anew for every message, so the waiting change would be lost while the peer counts it as delivered:
+/// the document starts over instead of being answered as if all was taken.
+#[test]
+fn a_message_whose_changes_wait_for_a_change_it_did_not_bring_starts_the_document_over() {
+    let k = key(D::Reactie, ELKIEN);
+    let mut at_elkien = written_by(ELKIEN, &reactie());
+    // Several edits, so that what is sent later is a small part of the document: Automerge sends the whole
+    // document instead when a message would carry more than a third of it.
+    let edit = |am: &mut AutoCommit, day: u32, at: i64| {
+        let mut edited = reactie().to_json();
+        edited["datum_besluit"] = json!(format!("2025-10-{day}"));
+        node::doc::write_form(am, &form(D::Reactie, &edited)).unwrap();
+        node::doc::commit(am, at);
+    };
+    for day in 25..30 {
+        edit(&mut at_elkien, day, 1_760_000_000 + i64::from(day));
+    }
+    // Elkien's session believes the Transferpunt holds the first change: it synced it to a document just like it.
+    let mut believed = AutoCommit::new();
+    let (mut to_believed, mut at_believed) = (SyncSession::new(), SyncSession::new());
+    for _ in 0..10 {
+        let a = to_believed.generate(&mut at_elkien);
+        if let Some(m) = &a {
+            at_believed.receive(&mut believed, m).unwrap();
+        }
+        let b = at_believed.generate(&mut believed);
+        if let Some(m) = &b {
+            to_believed.receive(&mut at_elkien, m).unwrap();
+        }
+        if a.is_none() && b.is_none() {
+            break;
+        }
+    }
+    edit(&mut at_elkien, 30, 1_760_000_100);
+    let data = to_believed
+        .generate(&mut at_elkien)
+        .expect("the edit is sent");
+    let sent = automerge::sync::Message::decode(&data).unwrap();
+    assert_eq!(sent.changes.len(), 1, "only the second change travels");
+
+    let mut state = PeerState::new(pid(ELKIEN));
+    let view = View {
+        case: Some(at_transferpunt()),
+        ..View::default()
+    };
+    let msg = Message::Sync {
+        doc: name(&k),
+        data,
+    };
+    let effects = decide(TP, &mut state, msg, view);
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Answer { .. })),
+        "not answered as if all was taken: {effects:?}"
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send(Message::NotAvailable { doc }) if *doc == name(&k))),
+        "the peer is told to start over, with every change: {effects:?}"
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::DropSession(d) if *d == name(&k))),
+        "and this side's session starts over too: {effects:?}"
+    );
+}

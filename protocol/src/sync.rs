@@ -141,6 +141,19 @@ impl SyncSession {
     }
 }
 
+/// Whether `doc` holds changes it could not apply yet because a change they depend on has not arrived.
+///
+/// Automerge keeps such changes in the document's in-memory queue and asks the peer for what is missing; the peer
+/// sends only that, because it counts the queued ones as delivered. A node that reads the document anew from its
+/// store for every message loses the queue with the document, so the queued changes would never come again and
+/// both sides would go quiet with different documents. This is how a receiver sees it has to start over. (It
+/// happens when the peer's Bloom filter of what this side holds gives a false positive, about one change in a
+/// hundred where both sides write.)
+pub fn waits_for_changes(doc: &AutoCommit) -> bool {
+    use automerge::ReadDoc;
+    !doc.get_missing_deps(&[]).is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use automerge::transaction::Transactable;

@@ -420,6 +420,18 @@ fn undecodable(
     )
 }
 
+/// A message taken only in part: some of its changes wait for a change it did not bring
+/// ([`protocol::sync::waits_for_changes`]). What could be applied is kept (`effects`); the rest would be lost with
+/// the document, which is read anew for the next message, while the peer's session counts it as delivered. So
+/// this side's session is dropped and the peer told "not available": it starts the document over, carrying every
+/// change, at its next retry.
+fn start_over(state: &PeerState, name: &str, mut effects: Vec<Effect>) -> Vec<Effect> {
+    tracing::debug!(peer = %state.peer, doc = %name, "changes wait for a change the message did not bring; the document starts over");
+    effects.push(Effect::DropSession(name.to_string()));
+    effects.push(not_available(name));
+    effects
+}
+
 fn not_available(doc: &str) -> Effect {
     Effect::Send(Message::NotAvailable {
         doc: doc.to_string(),
@@ -474,8 +486,9 @@ fn form_sync(
         );
     };
     let carries = !message.changes.is_empty();
+    // Never dropped silently (the peer's session would count it as delivered): no case here is "not available".
     let Some(loaded) = view.case.as_ref() else {
-        return Vec::new();
+        return vec![not_available(name)];
     };
     let local = view.docs.iter().find(|d| d.key == k);
     let exists = local.is_some() || view.stored;
@@ -507,8 +520,8 @@ fn form_sync(
     let (am, session) = match view.doc {
         Some(held) => held,
         None if !exists => (doc::new_document(cx.me), SyncSession::new()),
-        // Stored but not loadable: nothing to merge into.
-        None => return Vec::new(),
+        // Stored but not loadable: nothing to merge into, so nothing taken.
+        None => return vec![not_available(name)],
     };
     take_form(state, cx, &fcx, loaded, name, data, (am, session), exists)
 }
@@ -592,6 +605,7 @@ fn take_form(
         Ok(Err(refusal)) => return refused(state, name, &k.case, refusal),
         Ok(Ok(fields)) => fields,
     };
+    let waiting = protocol::sync::waits_for_changes(&am);
     let mut effects = Vec::new();
     if let Some(change) = Change::take(&mut am) {
         effects.push(Effect::StoreChange {
@@ -607,6 +621,9 @@ fn take_form(
         });
         effects.push(Effect::Count(Counter::Accepted));
         effects.push(Effect::Notify(k.case.clone()));
+    }
+    if waiting {
+        return start_over(state, name, effects);
     }
     effects.push(Effect::Answer {
         doc: WireDoc::Form(k.clone()),
@@ -652,7 +669,7 @@ fn projection_sync(
         return Vec::new();
     }
     let Some(loaded) = view.case.as_ref() else {
-        return Vec::new();
+        return vec![not_available(name)];
     };
     let (mut am, mut session) = view
         .doc
@@ -676,6 +693,7 @@ fn projection_sync(
         Ok(Err(r)) => return refused(state, name, &case, r),
         Ok(Ok(fields)) => fields,
     };
+    let waiting = protocol::sync::waits_for_changes(&am);
     let record = ProjectionRecord {
         wire_id: name.to_string(),
         case: case.clone(),
@@ -704,6 +722,9 @@ fn projection_sync(
     // declares, a case it learns it relates to). Found by the simulator's convergence check.
     if changed {
         effects.push(Effect::Notify(case));
+    }
+    if waiting {
+        return start_over(state, name, effects);
     }
     effects.push(Effect::Answer {
         doc: wire,
