@@ -46,6 +46,9 @@ pub enum Operation {
     /// A sign-in to the werkplek, a failed one or a sign-out: no data subject, but the BIO asks that access
     /// attempts are logged, and the privacy officer reads them beside what was done.
     Authentication,
+    /// A case erased at this node (vergetelheid, AVG art. 17): the tombstone that remains, with the case's
+    /// pseudonym and the ground, no personal data.
+    Erasure,
 }
 
 /// The outcome of the processing (`status_code`, as in OpenTelemetry).

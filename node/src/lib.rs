@@ -12,6 +12,7 @@
 //! - [`scenario`]: the bemiddeling the demo, the end-to-end test and the fault runs play, as data.
 //! - [`indienen`]: submitting a bemiddelingsverzoek and sending it back; [`bemiddeling`]: assigning a corporatie;
 //!   [`signalen`]: the deadline alerts addressed to this node's own partner.
+//! - [`vergetelheid`]: erasing a case (AVG art. 17) and telling the partners that received part of it.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -38,4 +39,5 @@ pub mod service;
 pub mod signalen;
 pub mod store;
 pub mod sync;
+pub mod vergetelheid;
 pub mod werkplek;

@@ -161,3 +161,38 @@ pub fn field_at(path: &[String]) -> Option<FieldId> {
     let (kind, _) = parse_section(path.first()?)?;
     kind.field(path.get(1)?)
 }
+
+/// A retired generation as its sender keeps it: for every change, the facts (`_meta`) and the names of the fields
+/// the projection held then — no value. The replay of disclosures (`weerthuis-sim replay`) needs when which facts
+/// and fields held; nobody needs the values once the generation is withdrawn, and a value relayed from another
+/// partner (the Transferpunt's copy of a zorgaanbieder's registratie in its projection for the gemeente) must not
+/// outlive its source's erasure. `None` when the snapshot does not load.
+pub fn redacted_history(snapshot: &[u8], me: &policies::PartnerId) -> Option<Vec<u8>> {
+    let mut am = doc::load(snapshot, []).ok()?;
+    let mut redacted = doc::new_document(me);
+    let mut heads = Vec::new();
+    for change in am.get_changes(&[]) {
+        heads.push(change.hash());
+        let Ok(Json::Object(root)) = am.fork_at(&heads).ok().map(|f| doc::read_json(&f))? else {
+            continue;
+        };
+        let sections: Map<String, Json> = root
+            .into_iter()
+            .map(|(name, section)| {
+                if name == META {
+                    return (name, section);
+                }
+                let names = match section {
+                    Json::Object(fields) => {
+                        fields.into_iter().map(|(f, _)| (f, Json::Null)).collect()
+                    }
+                    _ => Map::new(),
+                };
+                (name, Json::Object(names))
+            })
+            .collect();
+        doc::write_sections(&mut redacted, &sections).ok()?;
+        doc::commit(&mut redacted, change.timestamp());
+    }
+    Some(redacted.save_nocompress())
+}

@@ -58,16 +58,23 @@ pub enum Message {
         /// The signed bytes.
         data: Vec<u8>,
     },
+    /// The sender erased this case (the data subject's right to erasure): delete what you received of it from
+    /// the sender, and what you passed on of that.
+    Erased {
+        /// The case id.
+        case: String,
+    },
 }
 
 impl Message {
-    /// The document a message is about, if any.
+    /// The document a message is about, if any — for [`Message::Erased`], the case.
     pub fn doc(&self) -> Option<&str> {
         match self {
             Message::Sync { doc, .. }
             | Message::Refused { doc, .. }
             | Message::NotAvailable { doc }
             | Message::Forget { doc, .. } => Some(doc),
+            Message::Erased { case } => Some(case),
             Message::Artefact { .. } => None,
         }
     }
@@ -80,6 +87,7 @@ impl Message {
                 doc.len() + reason.len()
             }
             Message::NotAvailable { doc } => doc.len(),
+            Message::Erased { case } => case.len(),
             Message::Artefact { kind, data } => kind.len() + data.len(),
         }
     }
@@ -247,6 +255,7 @@ mod tests {
                 kind: "policy".into(),
                 data: vec![1, 2, 3],
             },
+            Message::Erased { case: "c".into() },
         ] {
             assert_eq!(decode(&encode(&m).unwrap()).unwrap(), m);
         }

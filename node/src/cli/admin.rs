@@ -83,6 +83,19 @@ pub enum CaseCommand {
         /// The case id.
         id: String,
     },
+    /// Erase a case at this node (vergetelheid, AVG art. 17): its documents with their whole history, the
+    /// projections received and sent, sync states; an audit tombstone stays. Every partner that received part of
+    /// it is told to delete that, at once or at its next connection.
+    Erase {
+        /// The data directory.
+        #[command(flatten)]
+        dir: DirArg,
+        /// The case id.
+        id: String,
+        /// The ground for erasure (AVG art. 17(1) a–e), recorded in the audit log.
+        #[arg(long, value_enum)]
+        grond: crate::vergetelheid::Grond,
+    },
 }
 
 /// The user CLI actions are recorded under in the audit log.
@@ -431,6 +444,23 @@ pub async fn case(cmd: CaseCommand, out: &mut impl Write) -> anyhow::Result<()> 
                         c.ontbrekend.len()
                     )?;
                 }
+            }
+            node.store().close().await;
+        }
+        CaseCommand::Erase { dir, id, grond } => {
+            let (_, node) = app::open(&dir.dir).await?;
+            let case_id: CaseId = id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{id:?} is not a case id"))?;
+            let mut user = cli_user("case-erase");
+            user.role = crate::access::UserRole::Privacyfunctionaris;
+            let erased = node.erase_case(&user, &case_id, grond).await?;
+            writeln!(out, "case {} erased ({})", erased.case, grond.basis())?;
+            for t in &erased.told {
+                writeln!(out, "  {t} received part of it and is told to delete that")?;
+            }
+            if erased.told.is_empty() {
+                writeln!(out, "  no partner received any of it")?;
             }
             node.store().close().await;
         }

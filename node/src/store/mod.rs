@@ -18,6 +18,7 @@
 
 mod backend;
 mod documents;
+mod erasure;
 mod log;
 mod policy;
 mod projections;

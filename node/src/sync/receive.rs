@@ -226,6 +226,8 @@ pub enum Effect {
         /// Its bytes.
         data: Vec<u8>,
     },
+    /// The peer erased a case: delete what it sent of it here ([`crate::service::Node::take_erasure`]).
+    TakeErasure(CaseId),
     /// Count a statistic.
     Count(Counter),
 }
@@ -285,6 +287,13 @@ pub fn on_message(
             state.blocked.insert(doc);
             Vec::new()
         }
+        Message::Erased { case } => match case.parse::<CaseId>() {
+            Ok(case) => vec![Effect::TakeErasure(case)],
+            Err(_) => {
+                tracing::debug!(peer = %state.peer, "an erasure for something that is not a case id: ignored");
+                Vec::new()
+            }
+        },
         Message::NotAvailable { doc } => {
             // The peer did not take what was sent, or holds nothing of it: start over when it is offered again.
             // Bounded, so a peer cannot grow the set.

@@ -164,6 +164,32 @@ impl Session {
             for case in cases {
                 self.reconcile(&case).await;
             }
+            self.tell_erasures().await;
+        }
+    }
+
+    /// Tell the peer, once per connection, of every case erased here of which it received part (vergetelheid).
+    async fn tell_erasures(&mut self) {
+        let notices = match self
+            .inner
+            .node
+            .store()
+            .erasure_notices_for(&self.state.peer.to_string())
+            .await
+        {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(peer = %self.state.peer, error = %e, "cannot read the erasure notices; told at the next change");
+                return;
+            }
+        };
+        for case in notices {
+            if self.forgets_sent.insert(format!("erased/{case}")) {
+                self.send(Message::Erased {
+                    case: case.to_string(),
+                })
+                .await;
+            }
         }
     }
 
@@ -266,6 +292,7 @@ impl Session {
         for c in cases {
             self.reconcile(&c.id).await;
         }
+        self.tell_erasures().await;
     }
 
     async fn plan(&self, case: &CaseId) -> Option<Plan> {
@@ -480,6 +507,11 @@ impl Session {
                     // projection is replaced by a fresh one and the peer told to delete the old.
                     let mut retired = p.clone();
                     retired.retired = true;
+                    // Kept only to tell the peer again and for the replay: its history without values.
+                    if let Some(redacted) = projection::redacted_history(&p.snapshot, self.me()) {
+                        retired.snapshot = redacted;
+                    }
+                    retired.sync_state = None;
                     store.put_projection(&retired).await?;
                     // Told after the new generation is sent, so the peer never lacks the facts it decides on.
                     self.forgets_sent.insert(p.wire_id.clone());
@@ -811,6 +843,11 @@ impl Session {
                 ));
             }
             Effect::TakePolicy { kind, data } => self.take_policy(&kind, &data).await,
+            Effect::TakeErasure(case) => {
+                if let Err(e) = node.take_erasure(&self.state.peer, &case).await {
+                    tracing::error!(peer = %self.state.peer, case = %case, error = %e, "a partner's erasure could not be carried out; it is told again at the next connection");
+                }
+            }
             Effect::Count(Counter::Accepted) => {
                 self.inner.stats.accepted.fetch_add(1, Ordering::Relaxed);
             }
