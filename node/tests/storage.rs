@@ -28,6 +28,7 @@ backend_tests!(
     projections_and_policy_versions_round_trip,
     policy_revocations_acceptances_and_adoptions_round_trip,
     cases_are_paged_newest_first,
+    an_erased_case_leaves_only_its_tombstone_and_the_partners_to_tell,
 );
 
 fn me() -> PartnerId {
@@ -577,5 +578,80 @@ async fn cases_are_paged_newest_first(db: &Db) {
     assert_eq!(rest.len(), 3);
     assert_eq!(first.into_iter().chain(rest).collect::<Vec<_>>(), all);
     assert!(store.list_cases_page(5, 10).await.unwrap().is_empty());
+    store.close().await;
+}
+
+/// Vergetelheid: erasing a case removes its documents, changes, sync states, projections and the case itself in one
+/// transaction, appends the tombstone, and records every partner that received part of it — the receivers of the
+/// projections this node sent and the partners that held a document whole — and nobody else.
+async fn an_erased_case_leaves_only_its_tombstone_and_the_partners_to_tell(db: &Db) {
+    use node::store::ProjectionRecord;
+    let store = db.open().await;
+    let (case, other) = (CaseId::random(), CaseId::random());
+    let mut keys = Vec::new();
+    for c in [&case, &other] {
+        store.create_case(c).await.unwrap();
+        let key = DocKey::single(c.clone(), DocumentKind::Registratie);
+        let mut d = doc::new_document(&me());
+        put_form(&store, &key, &mut d, &registratie_json())
+            .await
+            .unwrap();
+        keys.push(key);
+    }
+    let held = store.load_document(&keys[0]).await.unwrap().unwrap();
+    let tp: PartnerId = "transferpunt:sdf".parse().unwrap();
+    store
+        .put_sync_state(&tp, &held.meta.doc_id, b"state")
+        .await
+        .unwrap();
+    for (sender, receiver) in [
+        ("zorgaanbieder:de-zijlen", "gemeente:GM0080"),
+        ("transferpunt:sdf", "zorgaanbieder:de-zijlen"),
+    ] {
+        store
+            .put_projection(&ProjectionRecord {
+                wire_id: format!("p/{case}/{sender}/{receiver}/1"),
+                case: case.clone(),
+                sender: sender.into(),
+                receiver: receiver.into(),
+                generation: 1,
+                snapshot: b"snapshot".to_vec(),
+                sync_state: None,
+                retired: false,
+            })
+            .await
+            .unwrap();
+    }
+    let mut tombstone = AuditEntry::new(
+        Operation::Erasure,
+        "avg.art17",
+        "AVG art. 17 lid 1 sub b",
+        OffsetDateTime::now_utc(),
+    );
+    tombstone.case_id = Some(case.to_string());
+    let before = store.audit_len().await.unwrap();
+    let told = store
+        .erase_case(&case, &me().to_string(), &tombstone)
+        .await
+        .unwrap();
+    assert_eq!(told, vec!["gemeente:GM0080", "transferpunt:sdf"]);
+    assert!(store.get_case(&case).await.unwrap().is_none());
+    assert!(store.load_document(&keys[0]).await.unwrap().is_none());
+    assert!(store.projections_of_case(&case).await.unwrap().is_empty());
+    assert!(
+        store
+            .get_sync_state(&tp, &held.meta.doc_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.audit_len().await.unwrap(), before + 1, "the tombstone");
+    assert_eq!(
+        store.erasure_notices_for("transferpunt:sdf").await.unwrap(),
+        vec![case.clone()]
+    );
+    // The other case is untouched.
+    assert!(store.get_case(&other).await.unwrap().is_some());
+    assert!(store.load_document(&keys[1]).await.unwrap().is_some());
     store.close().await;
 }
