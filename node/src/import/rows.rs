@@ -20,7 +20,7 @@ pub struct ClientRow {
     pub row: u32,
     /// The forms, in process order (registratie first), as JSON for the validator.
     pub forms: Vec<(DocumentKind, Json)>,
-    /// Which column (header as in the workbook) and cell text each field came from.
+    /// Which column (header as in the workbook) and cell text each field came from (empty text: an empty cell).
     pub origin: BTreeMap<(DocumentKind, &'static str), (String, String)>,
     /// Fields whose cell could not be read (already reported): the validator's word on them is not repeated.
     pub unreadable: std::collections::BTreeSet<(DocumentKind, &'static str)>,
@@ -121,11 +121,13 @@ pub fn read_rows(
             gemeenten,
             values: BTreeMap::new(),
             origin: BTreeMap::new(),
+            headers: BTreeMap::new(),
             failed: Default::default(),
             problems: Vec::new(),
         };
         for (c, i, header) in &layout.at {
             let cell = cells.get(*i).unwrap_or(&Cell::Empty);
+            reader.headers.insert(c.key, header.clone());
             reader.read(c, header, cell);
         }
         if reader.values.is_empty() && reader.failed.is_empty() {
@@ -147,6 +149,8 @@ struct RowReader<'a> {
     values: BTreeMap<&'static str, String>,
     /// Column key → (header, cell text).
     origin: BTreeMap<&'static str, (String, String)>,
+    /// Column key → header, for every column the sheet has (an empty cell is still named by its column).
+    headers: BTreeMap<&'static str, String>,
     /// Column keys whose cell could not be read.
     failed: std::collections::BTreeSet<&'static str>,
     problems: Vec<Problem>,
@@ -243,12 +247,19 @@ impl RowReader<'_> {
             }
             if let Some(v) = values.get(key) {
                 obj.insert(field.into(), json!(v));
-                if let Some(o) = origins.get(key) {
-                    origin.insert((kind, field), o.clone());
-                }
+            }
+            if let Some(o) = origins.get(key) {
+                origin.insert((kind, field), o.clone());
             }
         };
-        let (values, origins) = (self.values.clone(), self.origin.clone());
+        // Every column the sheet has names its fields, an empty cell with an empty text.
+        let mut origins = self.origin.clone();
+        for (key, header) in &self.headers {
+            origins
+                .entry(*key)
+                .or_insert_with(|| (header.clone(), String::new()));
+        }
+        let values = self.values.clone();
 
         // The registratie. Consent to exchange data is not taken over: the monitor never recorded it as the
         // federation does (a date, for this exchange), so nothing of an imported client travels to a partner.
@@ -417,7 +428,9 @@ impl RowReader<'_> {
 
     /// Cells filled in for a step whose date column is empty: reported, since they would be lost.
     fn outside_step(&mut self, keys: &[&str], date_key: &str, step: &str) {
-        let date_header = column(date_key).map_or_else(String::new, |c| self.mapping.header_of(c));
+        let date_header = self.headers.get(date_key).cloned().unwrap_or_else(|| {
+            column(date_key).map_or_else(String::new, |c| self.mapping.header_of(c))
+        });
         for key in keys {
             if let Some((header, text)) = self.origin.get(key).cloned() {
                 let cell = Cell::Text(text);

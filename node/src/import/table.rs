@@ -153,10 +153,18 @@ fn cell_of(d: &Data) -> Cell {
     }
 }
 
+/// Excel's error values in English and Dutch, as a CSV export writes them out as text.
+const ERROR_TEXTS: &[&str] = &[
+    "#N/A", "#N/B", "#REF!", "#VERW!", "#DIV/0!", "#DEEL/0!", "#VALUE!", "#WAARDE!", "#NAME?",
+    "#NAAM?", "#NUM!", "#GETAL!", "#NULL!", "#LEEG!",
+];
+
 fn text(s: &str) -> Cell {
     let t = s.trim();
     if t.is_empty() {
         Cell::Empty
+    } else if ERROR_TEXTS.iter().any(|e| e.eq_ignore_ascii_case(t)) {
+        Cell::Error(t.to_string())
     } else {
         Cell::Text(t.to_string())
     }

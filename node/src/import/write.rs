@@ -79,7 +79,7 @@ pub(super) fn check_rows(
                 place: place.to_string(),
                 row: Some(client.row),
                 column: origin.map(|(h, _)| h.clone()),
-                value: origin.map(|(_, v)| v.clone()),
+                value: origin.map(|(_, v)| v.clone()).filter(|v| !v.is_empty()),
                 // A field no column fed (a default of the import) is named as the form's field.
                 message: match origin {
                     Some(_) => message,
