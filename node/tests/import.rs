@@ -878,3 +878,218 @@ async fn only_the_transferpunt_imports_the_monitor() {
         "{err}"
     );
 }
+
+/// The figures of the evaluation's table and the nine indicators the monitor derives from what the Excel monitor
+/// holds (not the step durations it never recorded: when a request became complete, registrations at corporaties).
+fn table_figures(y: &Jaarcijfers) -> String {
+    format!(
+        "verzoeken {} bemiddeld {} doorlooptijd {:?} herkomst {}/{} huur {}/{}/{} regulier {:?} gemeenten {:?} \
+         uitval {:?} gestart {:?} beeindigd {:?} afwijzingen {:?}",
+        y.verzoeken,
+        y.bemiddeld,
+        y.doorlooptijd_dagen,
+        y.terug_naar_herkomst,
+        y.herkomst_bekend,
+        y.drie_partijen,
+        y.eigen_naam,
+        y.huurcontract_onbekend,
+        y.regulier,
+        y.per_gemeente,
+        y.uitval,
+        y.gestart,
+        y.beeindigd,
+        y.afwijzingen,
+    )
+}
+
+/// One client through the federation (the zorgaanbieder's forms with consent, the Transferpunt's beoordeling, the
+/// plaatsing) and one like it from the Excel monitor, at the same Transferpunt: the monitor counts them alike. The
+/// imported client reaches no partner: no plan shares anything of it, and after the Transferpunt has sent a later
+/// change of the native case, neither partner's files hold its name or BSN.
+#[tokio::test(flavor = "multi_thread")]
+async fn imported_cases_count_like_native_ones_and_reach_no_partner() {
+    use node::harness::{LiveNet, files_contain, wait_until};
+    use policies::DocumentKind as D;
+    use policies::examples as ex;
+    use serde_json::json;
+
+    let (tp, za, gm) = ("transferpunt:sdf", "zorgaanbieder:limor", "gemeente:GM0074");
+    let mut net = LiveNet::start(&[tp, za, gm]).await.expect("federation");
+    let limit = std::time::Duration::from_secs(60);
+
+    // Native: through the federation.
+    let native_client = ex::Client::new("Inheems, N.", 601);
+    let case = net.new_case(za).await.unwrap();
+    let verzoek = ex::ingediend(
+        ex::bemiddelingsverzoek(
+            "2023-03-10",
+            "Limor",
+            Some("Eenpersoonswoning in Heerenveen"),
+        ),
+        "2023-03-10",
+        1,
+    );
+    for (kind, form) in [
+        (
+            D::Registratie,
+            ex::registratie(
+                &native_client,
+                za,
+                true,
+                "beschermd_wonen",
+                "GM0074",
+                "2023-01-05",
+            ),
+        ),
+        (D::Aanmelding, ex::aanmelding(&native_client, "2023-01-12")),
+        (
+            D::VervolgWonen,
+            ex::vervolg_wonen(&native_client, "GM0074", "2023-03-01"),
+        ),
+        (D::Bemiddelingsverzoek, verzoek),
+    ] {
+        net.write(za, &case, kind, None, form).await.unwrap();
+    }
+    wait_until("the Transferpunt holds the request", limit, || async {
+        net.holds(tp, &case)
+            .await
+            .get("bemiddelingsverzoek")
+            .and_then(|v| v.get("datum_verzoek"))
+            == Some(&json!("2023-03-10"))
+    })
+    .await;
+    net.write(
+        tp,
+        &case,
+        D::Beoordeling,
+        None,
+        ex::beoordeling_goedgekeurd("2023-03-11", "2023-03-11", "GM0074"),
+    )
+    .await
+    .unwrap();
+    let mut plaatsing = ex::plaatsing(
+        &native_client,
+        "2023-09-01",
+        "Molenweg 12, Heerenveen",
+        "GM0074",
+        "eigen_naam",
+    );
+    plaatsing["naam_verhuurder"] = json!("Elkien");
+    net.write(za, &case, D::Plaatsing, None, plaatsing)
+        .await
+        .unwrap();
+    wait_until("the Transferpunt holds the plaatsing", limit, || async {
+        net.holds(tp, &case)
+            .await
+            .get("plaatsing")
+            .and_then(|v| v.get("datum_mutatie"))
+            == Some(&json!("2023-09-01"))
+    })
+    .await;
+
+    // Imported: the same trajectory, as a row of the Excel monitor.
+    let canary = "Importkanarie, Q.";
+    let canary_bsn = fictitious_bsn(602);
+    let tmp = tempfile::tempdir().unwrap();
+    let xlsx = tmp.path().join("monitor.xlsx");
+    let row = vec![
+        V::s(canary),
+        V::s(&canary_bsn),
+        V::D(date(1988, 5, 17)),
+        V::s("Limor"),
+        V::s("Beschermd wonen"),
+        V::s("Heerenveen"),
+        V::D(date(2023, 1, 5)),
+        V::D(date(2023, 3, 10)),
+        V::s("Goedgekeurd"),
+        V::E,
+        V::E,
+        V::D(date(2023, 9, 1)),
+        V::s("Bemiddeling"),
+        V::s("GM0074"),
+        V::s("Elkien"),
+        V::s("Eigen naam"),
+        V::s("Sociale huur"),
+    ];
+    write_workbook(&xlsx, "Monitor", None, &HEADERS, &[row]);
+    let tp_node = net.get(tp).node().clone();
+    let options = Options {
+        source: Source::Workbook(xlsx),
+        mapping: Mapping::standard(),
+        skip_invalid: false,
+    };
+    let report = node::import::import(&tp_node, &user(), &options)
+        .await
+        .unwrap();
+    assert!(report.complete(), "{:?}", report.problems);
+    let imported = report.imported[0].1.clone();
+
+    let cases = node::monitor::load_cases(&tp_node).await.unwrap();
+    let of = |id: &node::store::CaseId| {
+        let c: Vec<_> = cases
+            .iter()
+            .filter(|c| c.id == id.as_str())
+            .cloned()
+            .collect();
+        assert_eq!(c.len(), 1);
+        per_jaar(&c).remove(&2023).expect("2023")
+    };
+    let (native, from_excel) = (of(&case), of(&imported));
+    assert_eq!(
+        (native.verzoeken, native.bemiddeld),
+        (1, 1),
+        "the native case counts"
+    );
+    assert_eq!(table_figures(&from_excel), table_figures(&native));
+
+    // Nothing of the imported client is for a partner: no document whole, no projection, not even its facts (a
+    // notice that consent is missing goes only to a partner that received the case before: none did).
+    for peer in [za, gm] {
+        let plan = net.plan(tp, peer, &imported).await.expect("a plan");
+        assert!(
+            plan.full.is_empty() && plan.projection.is_empty(),
+            "{peer}: {plan:?}"
+        );
+        assert!(!plan.consent, "{peer}");
+    }
+    // A later change of the native case travels; by then the imported cases had their turn.
+    let mut afgesloten = ex::beoordeling_goedgekeurd("2023-03-11", "2023-03-11", "GM0074");
+    afgesloten["datum_afgesloten"] = json!("2023-09-02");
+    net.write(tp, &case, D::Beoordeling, None, afgesloten)
+        .await
+        .unwrap();
+    wait_until(
+        "the zorgaanbieder learns the case is closed",
+        limit,
+        || async {
+            net.holds(za, &case)
+                .await
+                .values()
+                .any(|v| v.get("datum_afgesloten") == Some(&json!("2023-09-02")))
+        },
+    )
+    .await;
+    let sent = tp_node
+        .store()
+        .projections_of_case(&imported)
+        .await
+        .unwrap();
+    assert!(
+        sent.is_empty(),
+        "the Transferpunt made no projection of the imported case"
+    );
+    for peer in [za, gm] {
+        assert!(
+            net.holds(peer, &imported).await.is_empty(),
+            "{peer} holds the imported case"
+        );
+        let dir = net.get(peer).path().to_path_buf();
+        assert!(
+            !files_contain(&dir, canary) && !files_contain(&dir, &canary_bsn),
+            "{peer}'s files hold the canary"
+        );
+    }
+    // The native client's name did reach the zorgaanbieder's files (it wrote them): the search looks where data is.
+    assert!(files_contain(net.get(za).path(), &native_client.bsn));
+    net.shutdown().await;
+}
