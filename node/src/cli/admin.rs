@@ -114,6 +114,9 @@ pub async fn import_command(args: ImportArgs, out: &mut impl Write) -> anyhow::R
     let source = match (args.xlsx, args.csv) {
         (Some(p), _) => crate::import::Source::Workbook(p),
         (None, Some(p)) => crate::import::Source::Csv(p),
+        (None, None) if args.mapping.is_some() || args.skip_invalid => {
+            bail!("--mapping and --skip-invalid are for --xlsx or --csv, not JSON files")
+        }
         (None, None) => return import(&args.dir.dir, &args.files, out).await,
     };
     let mapping = match &args.mapping {
