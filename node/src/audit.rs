@@ -32,8 +32,11 @@ pub const GENESIS: [u8; 32] = [0; 32];
 pub enum Operation {
     /// Personal data read through the local API or CLI.
     Read,
-    /// Personal data written through the local API, the CLI or an import.
+    /// Personal data written through the local API, the CLI or an import of JSON forms.
     Write,
+    /// Personal data taken over from the Transferpunt's earlier records (the Excel uitstroommonitor,
+    /// `weerthuis import --xlsx`): a write no partner's form made, recorded as what it is.
+    Import,
     /// Data sent to another node under a flow of the policy.
     Disclosure,
     /// Data received from another node and accepted.

@@ -9,6 +9,7 @@
 //!   holds.
 //! - [`demo`]: `weerthuis demo`, a whole federation in one process playing the [`scenario`].
 //! - [`harness`]: the one in-process federation of real nodes (the demo, the end-to-end tests, the simulator).
+//! - [`import`]: the Transferpunt's Excel uitstroommonitor (xlsx or CSV) into cases of its node.
 //! - [`scenario`]: the bemiddeling the demo, the end-to-end test and the fault runs play, as data.
 //! - [`indienen`]: submitting a bemiddelingsverzoek and sending it back; [`bemiddeling`]: assigning a corporatie;
 //!   [`signalen`]: the deadline alerts addressed to this node's own partner.
@@ -29,6 +30,7 @@ pub mod distribution;
 pub mod doc;
 pub mod facts;
 pub mod harness;
+pub mod import;
 pub mod indienen;
 pub mod metrics;
 pub mod monitor;

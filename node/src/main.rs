@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use node::cli::admin::{AuditCommand, CaseCommand, DirArg, UserCommand};
+use node::cli::admin::{AuditCommand, CaseCommand, DirArg, ImportArgs, UserCommand};
 use node::cli::pki::{CaCommand, DirectoryCommand};
 use node::cli::policy::PolicyCommand;
 use node::config::LogFormat;
@@ -48,15 +48,9 @@ enum Command {
     /// Verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Import cases from JSON files (one case per file, one entry per document).
-    Import {
-        /// The data directory.
-        #[command(flatten)]
-        dir: DirArg,
-        /// The files.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    /// Import cases: from JSON files (one case per file, one entry per document), or the Transferpunt's Excel
+    /// uitstroommonitor (--xlsx or --csv; all rows or nothing, unless --skip-invalid).
+    Import(ImportArgs),
     /// Show cases.
     #[command(subcommand)]
     Case(CaseCommand),
@@ -239,9 +233,7 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             }
         },
         Command::Audit(cmd) => node::cli::admin::audit(cmd, &mut stdout).await,
-        Command::Import { dir, files } => {
-            node::cli::admin::import(&dir.dir, &files, &mut stdout).await
-        }
+        Command::Import(args) => node::cli::admin::import_command(args, &mut stdout).await,
         Command::Case(cmd) => {
             node::cli::admin::case(cmd, &mut stdout).await?;
             Ok(0)

@@ -29,6 +29,7 @@ backend_tests!(
     policy_revocations_acceptances_and_adoptions_round_trip,
     cases_are_paged_newest_first,
     an_erased_case_leaves_only_its_tombstone_and_the_partners_to_tell,
+    new_cases_and_their_documents_land_together_or_not_at_all,
 );
 
 fn me() -> PartnerId {
@@ -653,5 +654,44 @@ async fn an_erased_case_leaves_only_its_tombstone_and_the_partners_to_tell(db: &
     // The other case is untouched.
     assert!(store.get_case(&other).await.unwrap().is_some());
     assert!(store.load_document(&keys[1]).await.unwrap().is_some());
+/// `create_cases_with_documents` (the Excel import's one transaction): every case with every document and audit
+/// record, or — when one case cannot be created — none of them, not even the cases before it.
+async fn new_cases_and_their_documents_land_together_or_not_at_all(db: &Db) {
+    let store = db.open().await;
+    let write = |case: &CaseId| {
+        let key = DocKey::single(case.clone(), DocumentKind::Registratie);
+        let mut d = doc::new_document(&me());
+        doc::write_form(
+            &mut d,
+            &validate(DocumentKind::Registratie, &registratie_json()),
+        )
+        .unwrap();
+        doc::commit(&mut d, 1_767_225_600);
+        let change = Change::take(&mut d).unwrap();
+        (
+            key,
+            change,
+            entry(case, DocumentKind::Registratie, &["bsn"]),
+        )
+    };
+    let (a, b) = (CaseId::random(), CaseId::random());
+    store
+        .create_cases_with_documents(&[a.clone(), b.clone()], &[write(&a), write(&b)])
+        .await
+        .unwrap();
+    assert_eq!(store.list_cases_count().await.unwrap(), 2);
+    assert_eq!(store.list_documents(&b).await.unwrap().len(), 1);
+    assert_eq!(store.verify_audit().await.unwrap().seq, 2);
+
+    // A case that exists already fails the whole batch: the new case before it is not there either.
+    let c = CaseId::random();
+    let refused = store
+        .create_cases_with_documents(&[c.clone(), a.clone()], &[write(&c), write(&a)])
+        .await;
+    assert!(refused.is_err());
+    assert!(store.get_case(&c).await.unwrap().is_none());
+    assert_eq!(store.list_cases_count().await.unwrap(), 2);
+    assert_eq!(store.list_documents(&a).await.unwrap().len(), 1);
+    assert_eq!(store.verify_audit().await.unwrap().seq, 2);
     store.close().await;
 }

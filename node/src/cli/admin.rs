@@ -98,6 +98,61 @@ pub enum CaseCommand {
     },
 }
 
+/// `weerthuis import`: cases from JSON files, or the Transferpunt's Excel uitstroommonitor.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The data directory.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// JSON files, one case per file (one entry per document).
+    #[arg(required_unless_present_any = ["xlsx", "csv"], conflicts_with_all = ["xlsx", "csv"])]
+    pub files: Vec<PathBuf>,
+    /// The Excel uitstroommonitor (xlsx; also xlsm, xls, ods): one row per client, the evaluation's columns.
+    /// Only at the Transferpunt's node.
+    #[arg(long, conflicts_with = "csv")]
+    pub xlsx: Option<PathBuf>,
+    /// The uitstroommonitor as CSV (`;` or `,`, UTF-8 or Windows-1252, as Excel saves it).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// A mapping file (TOML) for a workbook with other headers, another sheet or its own spellings of values.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Import the valid rows and report the rows left out, instead of importing nothing when a row has a problem.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+/// Run `weerthuis import`. Exit status 0 when everything was imported, 1 when a file or row was not.
+pub async fn import_command(args: ImportArgs, out: &mut impl Write) -> anyhow::Result<u8> {
+    let source = match (args.xlsx, args.csv) {
+        (Some(p), _) => crate::import::Source::Workbook(p),
+        (None, Some(p)) => crate::import::Source::Csv(p),
+        (None, None) if args.mapping.is_some() || args.skip_invalid => {
+            bail!("--mapping and --skip-invalid are for --xlsx or --csv, not JSON files")
+        }
+        (None, None) => return import(&args.dir.dir, &args.files, out).await,
+    };
+    let mapping = match &args.mapping {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            crate::import::Mapping::parse(&path.display().to_string(), &text)?
+        }
+        None => crate::import::Mapping::standard(),
+    };
+    let options = crate::import::Options {
+        source,
+        mapping,
+        skip_invalid: args.skip_invalid,
+    };
+    let (_, node) = app::open(&args.dir.dir).await?;
+    let result = crate::import::import(&node, &cli_user("import"), &options).await;
+    node.store().close().await;
+    let report = result?;
+    report.write_nl(out)?;
+    Ok(if report.complete() { 0 } else { 1 })
+}
+
 /// The user CLI actions are recorded under in the audit log.
 fn cli_user(what: &str) -> User {
     User {

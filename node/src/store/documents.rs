@@ -201,7 +201,23 @@ impl Store {
         }
         let batch: Vec<(&DocKey, &Change, Option<&AuditEntry>)> =
             writes.iter().map(|(k, c, e)| (k, c, Some(e))).collect();
-        self.write_batch(&batch).await
+        self.write_batch(&[], &batch).await
+    }
+
+    /// Create new cases and write their documents, each change with its audit entry, in one transaction: every
+    /// case and document is stored, or none is (an import of the Excel uitstroommonitor is all or nothing). A case
+    /// id that exists already fails the whole transaction.
+    pub async fn create_cases_with_documents(
+        &self,
+        cases: &[CaseId],
+        writes: &[(DocKey, Change, AuditEntry)],
+    ) -> Result<Vec<WriteReceipt>, WriteError> {
+        for (_, _, entry) in writes {
+            entry.check()?;
+        }
+        let batch: Vec<(&DocKey, &Change, Option<&AuditEntry>)> =
+            writes.iter().map(|(k, c, e)| (k, c, Some(e))).collect();
+        self.write_batch(cases, &batch).await
     }
 
     async fn write(
@@ -210,14 +226,16 @@ impl Store {
         change: &Change,
         entry: Option<&AuditEntry>,
     ) -> Result<WriteReceipt, WriteError> {
-        let mut receipts = self.write_batch(&[(key, change, entry)]).await?;
+        let mut receipts = self.write_batch(&[], &[(key, change, entry)]).await?;
         receipts.pop().ok_or(WriteError::Corrupt {
             what: "write receipt",
         })
     }
 
+    /// Create `new_cases`, then append every change (with its audit entry, if any), in one transaction.
     async fn write_batch(
         &self,
+        new_cases: &[CaseId],
         writes: &[(&DocKey, &Change, Option<&AuditEntry>)],
     ) -> Result<Vec<WriteReceipt>, WriteError> {
         let now = self.now();
@@ -228,6 +246,13 @@ impl Store {
                 && let Some(lock) = p.lock_audit()
             {
                 sqlx::query(lock).execute(&mut *tx).await.map_err(audit_failed)?;
+            }
+            for id in new_cases {
+                sqlx::query("INSERT INTO cases (id, created_at) VALUES ($1, $2)")
+                    .bind(id.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
             }
             let mut rows = Vec::with_capacity(writes.len());
             for (key, change, entry) in writes {
