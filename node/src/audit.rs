@@ -46,6 +46,9 @@ pub enum Operation {
     /// A sign-in to the werkplek, a failed one or a sign-out: no data subject, but the BIO asks that access
     /// attempts are logged, and the privacy officer reads them beside what was done.
     Authentication,
+    /// A data subject's request under the AVG handled at this node (an inzage, art. 15), or an inzageverzoek sent
+    /// to or received from a partner. Holds field names, never values.
+    DataSubjectRequest,
 }
 
 /// The outcome of the processing (`status_code`, as in OpenTelemetry).
