@@ -112,6 +112,16 @@ impl Store {
         Ok(())
     }
 
+    /// Every entry of the BSN index (keyed hash, case): what an auditor checks holds no BSN.
+    pub async fn bsn_index_entries(&self) -> Result<Vec<(Vec<u8>, CaseId)>, StoreError> {
+        let rows: Vec<(Vec<u8>, String)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT hash, case_id FROM bsn_index ORDER BY case_id, hash")
+                .fetch_all(p)
+                .await?
+        });
+        rows.into_iter().map(|(h, c)| Ok((h, case_id(c)?))).collect()
+    }
+
     /// The cases indexed under a keyed hash.
     pub async fn cases_by_bsn_hash(&self, hash: &[u8; 32]) -> Result<Vec<CaseId>, StoreError> {
         let rows: Vec<(String,)> = on_pool!(self, p => {
