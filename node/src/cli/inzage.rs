@@ -212,13 +212,19 @@ pub async fn inzage(args: InzageArgs, out: &mut impl Write) -> anyhow::Result<u8
     };
     let mut sent = Vec::new();
     if args.verzoek && !rapport.casussen.is_empty() {
-        load_signing_key(&args.dir.dir, &node)?;
+        // The key is needed only when there is someone to send to.
+        let key_error = load_signing_key(&args.dir.dir, &node).err();
         let cases: Vec<CaseId> = rapport
             .casussen
             .iter()
             .filter_map(|c| c.casus.parse().ok())
             .collect();
-        sent = verzoek::request_from_partners(&node, None, &cases).await?;
+        sent = match verzoek::request_from_partners(&node, None, &cases).await {
+            Err(verzoek::VerzoekError::NoKey) => {
+                return Err(key_error.unwrap_or_else(|| verzoek::VerzoekError::NoKey.into()));
+            }
+            r => r?,
+        };
     }
     node.store().close().await;
     emit(out, args.out.as_deref(), &text)?;
