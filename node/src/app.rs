@@ -94,7 +94,10 @@ pub async fn init(
     let key_path = dir.join(AUDIT_KEY_FILE);
     write_secret(&key_path, &crate::audit::hex(&rand::random::<[u8; 32]>()))?;
     let bsn_key_path = dir.join(crate::bsn_index::BSN_INDEX_KEY_FILE);
-    write_secret(&bsn_key_path, &crate::audit::hex(&rand::random::<[u8; 32]>()))?;
+    write_secret(
+        &bsn_key_path,
+        &crate::audit::hex(&rand::random::<[u8; 32]>()),
+    )?;
     std::fs::write(&cfg_path, cfg.to_toml()).map_err(io(&cfg_path))?;
     // Create the database and run the migrations now, so a wrong URL shows at init, not at the first start.
     Store::open(&cfg.database).await?.close().await;

@@ -41,8 +41,8 @@ impl BsnKey {
     }
 
     fn mac(&self, label: &[u8], data: &[u8]) -> [u8; 32] {
-        let mut mac =
-            <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes any key length");
         mac.update(label);
         mac.update(data);
         mac.finalize().into_bytes().into()

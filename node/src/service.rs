@@ -306,7 +306,10 @@ impl Node {
 
     /// The cases this node holds a registratie with this BSN for: looked up in the index, each confirmed on what
     /// the case holds now.
-    pub async fn cases_by_bsn(&self, bsn: &policies::bsn::Bsn) -> Result<Vec<CaseId>, ServiceError> {
+    pub async fn cases_by_bsn(
+        &self,
+        bsn: &policies::bsn::Bsn,
+    ) -> Result<Vec<CaseId>, ServiceError> {
         let Some(key) = &self.bsn_key else {
             return Err(ServiceError::Conflict(
                 "deze node heeft geen BSN-index (geen sleutel in de datamap)".into(),
@@ -686,7 +689,10 @@ impl Node {
         }
         if !staged.is_empty() {
             self.store.write_documents_with_audit(&staged).await?;
-            if staged.iter().any(|(k, _, _)| k.kind == DocumentKind::Registratie) {
+            if staged
+                .iter()
+                .any(|(k, _, _)| k.kind == DocumentKind::Registratie)
+            {
                 // The write is stored; an index that could not follow is rebuilt at the next start at the
                 // latest, and a lookup never trusts it alone (crate::bsn_index).
                 self.reindex_bsn_or_mark(case_id).await;

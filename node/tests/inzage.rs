@@ -17,10 +17,9 @@ use sha2::Digest;
 const ZA: &str = "zorgaanbieder:kwadrant";
 
 fn seed(name: &str) -> u64 {
-    let s = name
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
-        % 100_000;
+    let s = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    }) % 100_000;
     eprintln!("{name}: seed {s}");
     s
 }
@@ -34,15 +33,29 @@ fn client(seed: u64, n: u64) -> Client {
 }
 
 async fn node_at(dir: &std::path::Path) -> (Arc<Node>, User) {
-    node::app::init(dir, ZA.parse().unwrap(), None).await.unwrap();
+    node::app::init(dir, ZA.parse().unwrap(), None)
+        .await
+        .unwrap();
     let (_, node) = node::app::open(dir).await.unwrap();
-    let user = node.store().create_user("Anna", "begeleider").await.unwrap().user;
+    let user = node
+        .store()
+        .create_user("Anna", "begeleider")
+        .await
+        .unwrap()
+        .user;
     (node, user)
 }
 
 async fn register(node: &Node, user: &User, c: &Client) -> CaseId {
     let case: CaseId = node.create_case().await.unwrap().id.parse().unwrap();
-    let form = registratie(c, ZA, true, "maatschappelijke_opvang", "GM0080", "2026-01-05");
+    let form = registratie(
+        c,
+        ZA,
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+        "2026-01-05",
+    );
     node.write_form(user, &case, DocumentKind::Registratie, None, &form)
         .await
         .unwrap();
@@ -50,7 +63,11 @@ async fn register(node: &Node, user: &User, c: &Client) -> CaseId {
 }
 
 fn audit_text(records: &[node::audit::AuditRecord]) -> String {
-    records.iter().map(|r| r.entry.clone()).collect::<Vec<_>>().join("\n")
+    records
+        .iter()
+        .map(|r| r.entry.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test]
@@ -63,8 +80,14 @@ async fn the_bsn_index_finds_a_person_without_storing_the_bsn() {
     let case_b = register(&node, &user, &b).await;
     let bsn_a = Bsn::parse(&a.bsn).unwrap();
     let bsn_b = Bsn::parse(&b.bsn).unwrap();
-    assert_eq!(node.cases_by_bsn(&bsn_a).await.unwrap(), vec![case_a.clone()]);
-    assert_eq!(node.cases_by_bsn(&bsn_b).await.unwrap(), vec![case_b.clone()]);
+    assert_eq!(
+        node.cases_by_bsn(&bsn_a).await.unwrap(),
+        vec![case_a.clone()]
+    );
+    assert_eq!(
+        node.cases_by_bsn(&bsn_b).await.unwrap(),
+        vec![case_b.clone()]
+    );
     let other = Bsn::parse(&fictitious_bsn(s * 10 + 9)).unwrap();
     assert!(node.cases_by_bsn(&other).await.unwrap().is_empty());
 
@@ -73,8 +96,14 @@ async fn the_bsn_index_finds_a_person_without_storing_the_bsn() {
     assert_eq!(entries.len(), 2);
     for (hash, _) in &entries {
         for bsn in [&a.bsn, &b.bsn] {
-            assert!(!hash.windows(9).any(|w| w == bsn.as_bytes()), "BSN in the clear");
-            assert_ne!(hash.as_slice(), sha2::Sha256::digest(bsn.as_bytes()).as_slice());
+            assert!(
+                !hash.windows(9).any(|w| w == bsn.as_bytes()),
+                "BSN in the clear"
+            );
+            assert_ne!(
+                hash.as_slice(),
+                sha2::Sha256::digest(bsn.as_bytes()).as_slice()
+            );
         }
     }
     // The key is the node's own secret, readable by its owner only.
@@ -82,7 +111,10 @@ async fn the_bsn_index_finds_a_person_without_storing_the_bsn() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     // A corrected BSN moves the entry: the old number finds nothing any more.
@@ -90,7 +122,14 @@ async fn the_bsn_index_finds_a_person_without_storing_the_bsn() {
         bsn: fictitious_bsn(s * 10 + 7),
         ..a.clone()
     };
-    let form = registratie(&corrected, ZA, true, "maatschappelijke_opvang", "GM0080", "2026-01-05");
+    let form = registratie(
+        &corrected,
+        ZA,
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+        "2026-01-05",
+    );
     node.write_form(&user, &case_a, DocumentKind::Registratie, None, &form)
         .await
         .unwrap();
@@ -124,10 +163,15 @@ async fn an_older_data_directory_gets_a_key_and_a_whole_index_at_first_use() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     assert_eq!(
-        node.cases_by_bsn(&Bsn::parse(&c.bsn).unwrap()).await.unwrap(),
+        node.cases_by_bsn(&Bsn::parse(&c.bsn).unwrap())
+            .await
+            .unwrap(),
         vec![case],
         "every case is indexed under the new key"
     );
@@ -145,9 +189,13 @@ async fn the_report_holds_the_values_and_the_audit_log_only_names() {
     let _other = register(&node, &user, &client(s, 2)).await;
     let before = node.store().audit_len().await.unwrap();
 
-    let rapport = inzage::inzage(&node, Some(&user), &Subject::Bsn(Bsn::parse(&c.bsn).unwrap()))
-        .await
-        .unwrap();
+    let rapport = inzage::inzage(
+        &node,
+        Some(&user),
+        &Subject::Bsn(Bsn::parse(&c.bsn).unwrap()),
+    )
+    .await
+    .unwrap();
     assert_eq!(rapport.casussen.len(), 1, "only this person's case");
     let casus = &rapport.casussen[0];
     assert_eq!(casus.casus, case.to_string());
@@ -164,9 +212,18 @@ async fn the_report_holds_the_values_and_the_audit_log_only_names() {
             .find(|v| v.veld == name)
             .map(|v| v.waarde.clone())
     };
-    assert_eq!(value("registratie.achternaam_voorletters"), Some(c.name.clone()));
-    assert_eq!(value("registratie.reden_dakloosheid"), Some(c.reden_dakloosheid.clone()));
-    assert!(casus.verstrekkingen.is_empty() && rapport.ontvangers.is_empty(), "no federation here");
+    assert_eq!(
+        value("registratie.achternaam_voorletters"),
+        Some(c.name.clone())
+    );
+    assert_eq!(
+        value("registratie.reden_dakloosheid"),
+        Some(c.reden_dakloosheid.clone())
+    );
+    assert!(
+        casus.verstrekkingen.is_empty() && rapport.ontvangers.is_empty(),
+        "no federation here"
+    );
 
     let html = render::html(&rapport);
     assert!(html.contains(&c.name) && html.contains(&c.reden_dakloosheid));
@@ -227,9 +284,13 @@ enum Cmd {
 
 #[tokio::test]
 async fn the_command_line_refuses_a_bad_bsn_or_window_naming_the_rule_and_records_nothing() {
-    let e = node::cli::inzage::parse_bsn("123456789").unwrap_err().to_string();
+    let e = node::cli::inzage::parse_bsn("123456789")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--bsn") && e.contains("elfproef"), "{e}");
-    let e = node::cli::inzage::parse_bsn("12ab").unwrap_err().to_string();
+    let e = node::cli::inzage::parse_bsn("12ab")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--bsn") && e.contains("9 digits"), "{e}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -245,18 +306,68 @@ async fn the_command_line_refuses_a_bad_bsn_or_window_naming_the_rule_and_record
         Cli::try_parse_from(argv).unwrap().cmd
     };
     let mut out = Vec::new();
-    let Cmd::Inzage(a) = args(&["inzage", "--bsn", "123456780"]) else { unreachable!() };
-    let e = node::cli::inzage::inzage(a, &mut out).await.unwrap_err().to_string();
+    let Cmd::Inzage(a) = args(&["inzage", "--bsn", "123456780"]) else {
+        unreachable!()
+    };
+    let e = node::cli::inzage::inzage(a, &mut out)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("elfproef"), "{e}");
-    let Cmd::Datalek(a) = args(&["datalek", "--peer", "corporatie:elkien", "--van", "2026-02-01", "--tot", "2026-01-01"]) else { unreachable!() };
-    let e = node::cli::inzage::datalek(a, &mut out).await.unwrap_err().to_string();
+    let Cmd::Datalek(a) = args(&[
+        "datalek",
+        "--peer",
+        "corporatie:elkien",
+        "--van",
+        "2026-02-01",
+        "--tot",
+        "2026-01-01",
+    ]) else {
+        unreachable!()
+    };
+    let e = node::cli::inzage::datalek(a, &mut out)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--tot"), "{e}");
-    let Cmd::Datalek(a) = args(&["datalek", "--peer", "corporatie:elkien", "--van", "2026-01-01", "--tot", "2026-02-01", "--veld", "registratie.geheim"]) else { unreachable!() };
-    let e = node::cli::inzage::datalek(a, &mut out).await.unwrap_err().to_string();
+    let Cmd::Datalek(a) = args(&[
+        "datalek",
+        "--peer",
+        "corporatie:elkien",
+        "--van",
+        "2026-01-01",
+        "--tot",
+        "2026-02-01",
+        "--veld",
+        "registratie.geheim",
+    ]) else {
+        unreachable!()
+    };
+    let e = node::cli::inzage::datalek(a, &mut out)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--veld"), "{e}");
-    let Cmd::Datalek(a) = args(&["datalek", "--peer", "corporatie:elkien", "--van", "1-1-2026", "--tot", "2026-02-01"]) else { unreachable!() };
-    let e = node::cli::inzage::datalek(a, &mut out).await.unwrap_err().to_string();
+    let Cmd::Datalek(a) = args(&[
+        "datalek",
+        "--peer",
+        "corporatie:elkien",
+        "--van",
+        "1-1-2026",
+        "--tot",
+        "2026-02-01",
+    ]) else {
+        unreachable!()
+    };
+    let e = node::cli::inzage::datalek(a, &mut out)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--van") && e.contains("YYYY-MM-DD"), "{e}");
     let (_, node) = node::app::open(dir.path()).await.unwrap();
-    assert_eq!(node.store().audit_len().await.unwrap(), before, "nothing recorded");
+    assert_eq!(
+        node.store().audit_len().await.unwrap(),
+        before,
+        "nothing recorded"
+    );
 }

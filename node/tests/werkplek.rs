@@ -385,7 +385,10 @@ async fn every_role_reaches_exactly_its_own_routes() {
                 UserRole::Privacyfunctionaris,
             ),
             ("/werkplek/gebruikers".to_string(), UserRole::Beheerder),
-            ("/werkplek/inzage".to_string(), UserRole::Privacyfunctionaris),
+            (
+                "/werkplek/inzage".to_string(),
+                UserRole::Privacyfunctionaris,
+            ),
         ];
         let posts = [
             (
@@ -413,7 +416,10 @@ async fn every_role_reaches_exactly_its_own_routes() {
                 UserRole::Medewerker,
             ),
             ("/werkplek/gebruikers".to_string(), UserRole::Beheerder),
-            ("/werkplek/inzage".to_string(), UserRole::Privacyfunctionaris),
+            (
+                "/werkplek/inzage".to_string(),
+                UserRole::Privacyfunctionaris,
+            ),
             (
                 "/werkplek/inzage/verzoeken/onbekend/afgehandeld".to_string(),
                 UserRole::Privacyfunctionaris,
@@ -555,7 +561,13 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
         bsn: policies::examples::fictitious_bsn(424_242),
         reden_dakloosheid: "kanarie-werkplek-reden".into(),
     };
-    let writer = w.node.store().create_user("Anna", "begeleider").await.unwrap().user;
+    let writer = w
+        .node
+        .store()
+        .create_user("Anna", "begeleider")
+        .await
+        .unwrap()
+        .user;
     let case: node::store::CaseId = w.node.create_case().await.unwrap().id.parse().unwrap();
     let form = policies::examples::registratie(
         &client,
@@ -566,7 +578,13 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
         "2026-01-05",
     );
     w.node
-        .write_form(&writer, &case, policies::DocumentKind::Registratie, None, &form)
+        .write_form(
+            &writer,
+            &case,
+            policies::DocumentKind::Registratie,
+            None,
+            &form,
+        )
         .await
         .unwrap();
     let account = create_account(
@@ -581,7 +599,11 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
     let (session, csrf) = w.sign_in("pim", PASSWORD, &account.totp_secret, 0).await;
     let page = w.get("/werkplek/inzage", &session).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Inzage (AVG artikel 15)"), "{}", page.body);
+    assert!(
+        page.body.contains("Inzage (AVG artikel 15)"),
+        "{}",
+        page.body
+    );
     let post = |bsn: &'static str, formaat: &'static str| {
         let (session, csrf) = (session.clone(), csrf.clone());
         let w = &w;
@@ -590,7 +612,12 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
                 Method::POST,
                 "/werkplek/inzage",
                 &[("wt_sessie", &session)],
-                Some(&[("_csrf", &csrf), ("bsn", bsn), ("formaat", formaat), ("actie", "inzage")]),
+                Some(&[
+                    ("_csrf", &csrf),
+                    ("bsn", bsn),
+                    ("formaat", formaat),
+                    ("actie", "inzage"),
+                ]),
                 &[],
             )
             .await
@@ -600,7 +627,11 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
     let before = w.node.store().audit_len().await.unwrap();
     let bad = post("123456780", "html").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.body.contains("Burgerservicenummer") && bad.body.contains("elfproef"), "{}", bad.body);
+    assert!(
+        bad.body.contains("Burgerservicenummer") && bad.body.contains("elfproef"),
+        "{}",
+        bad.body
+    );
     assert_eq!(w.node.store().audit_len().await.unwrap(), before);
 
     let bsn: &'static str = Box::leak(client.bsn.clone().into_boxed_str());
@@ -608,7 +639,10 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
     assert_eq!(report.status, StatusCode::OK, "{}", report.body);
     assert!(report.body.contains("Inzage in uw gegevens"));
     assert!(report.body.contains(&client.name) && report.body.contains(&client.reden_dakloosheid));
-    assert!(!report.body.contains("<script"), "the report carries no script");
+    assert!(
+        !report.body.contains("<script"),
+        "the report carries no script"
+    );
     let json = post(bsn, "json").await;
     let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     assert_eq!(v["casussen"][0]["casus"], case.to_string());
@@ -620,7 +654,11 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
         .filter(|e| e.entry.name == node::audit::Operation::DataSubjectRequest)
         .collect();
     assert_eq!(inzages.len(), 2);
-    assert!(inzages.iter().all(|e| e.entry.user.as_deref() == Some(account.user.id.as_str())));
+    assert!(
+        inzages
+            .iter()
+            .all(|e| e.entry.user.as_deref() == Some(account.user.id.as_str()))
+    );
     let text: String = records.iter().map(|r| r.entry.clone()).collect();
     assert!(!text.contains(&client.bsn) && !text.contains(&client.name));
     // Without a federation there is no one to send a request to, and the page says why.
@@ -634,5 +672,9 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
         )
         .await;
     assert_eq!(send.status, StatusCode::OK);
-    assert!(send.body.contains("Geen partner kreeg gegevens"), "{}", send.body);
+    assert!(
+        send.body.contains("Geen partner kreeg gegevens"),
+        "{}",
+        send.body
+    );
 }

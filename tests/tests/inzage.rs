@@ -49,7 +49,11 @@ async fn received_from(net: &TestNet, sender: &str, case: &CaseId) -> BTreeSet<S
 }
 
 /// The (case, field) pairs `receiver`'s own log records as received from `sender`.
-async fn fields_received(net: &TestNet, receiver: &str, sender: &str) -> BTreeSet<(String, String)> {
+async fn fields_received(
+    net: &TestNet,
+    receiver: &str,
+    sender: &str,
+) -> BTreeSet<(String, String)> {
     entries(net, receiver)
         .await
         .iter()
@@ -60,7 +64,10 @@ async fn fields_received(net: &TestNet, receiver: &str, sender: &str) -> BTreeSe
         })
         .flat_map(|e| {
             let case = e.entry.case_id.clone().unwrap_or_default();
-            e.entry.fields.iter().map(move |f| (case.clone(), f.clone()))
+            e.entry
+                .fields
+                .iter()
+                .map(move |f| (case.clone(), f.clone()))
         })
         .collect()
 }
@@ -81,13 +88,21 @@ async fn federated_inzage_and_datalek_over_real_nodes() {
 
     // --- The inzage at the zorgaanbieder lists exactly the partners that received data about the person. Sync
     // is eventual: wait until every receiver has recorded what the zorgaanbieder's log says it sent.
-    wait_until("the receivers' records match the disclosure log", WAIT, || async {
-        let r = inzage::inzage(&za, None, &Subject::Bsn(bsn.clone())).await.unwrap();
-        let listed: BTreeSet<String> = r.ontvangers.iter().cloned().collect();
-        listed == received_from(&net, ZA, &case).await
-    })
+    wait_until(
+        "the receivers' records match the disclosure log",
+        WAIT,
+        || async {
+            let r = inzage::inzage(&za, None, &Subject::Bsn(bsn.clone()))
+                .await
+                .unwrap();
+            let listed: BTreeSet<String> = r.ontvangers.iter().cloned().collect();
+            listed == received_from(&net, ZA, &case).await
+        },
+    )
     .await;
-    let rapport = inzage::inzage(&za, None, &Subject::Bsn(bsn.clone())).await.unwrap();
+    let rapport = inzage::inzage(&za, None, &Subject::Bsn(bsn.clone()))
+        .await
+        .unwrap();
     assert_eq!(
         rapport.ontvangers.iter().cloned().collect::<BTreeSet<_>>(),
         received_from(&net, ZA, &case).await
@@ -101,7 +116,10 @@ async fn federated_inzage_and_datalek_over_real_nodes() {
         .copied()
         .filter(|id| *id != ZA && !receivers.contains(*id))
         .collect();
-    assert!(!others.is_empty(), "some partner received nothing: {receivers:?}");
+    assert!(
+        !others.is_empty(),
+        "some partner received nothing: {receivers:?}"
+    );
     // Every disclosure names its flows with purpose and basis from the policy.
     for d in &rapport.casussen[0].verstrekkingen {
         assert!(receivers.contains(&d.ontvanger));
@@ -118,8 +136,14 @@ async fn federated_inzage_and_datalek_over_real_nodes() {
 
     // --- The Transferpunt finds the person by BSN too, in what it received, with who sent it under which flow.
     let tp = net.node(TP).node().clone();
-    let at_tp = inzage::inzage(&tp, None, &Subject::Bsn(bsn.clone())).await.unwrap();
-    assert_eq!(at_tp.casussen.len(), 1, "the Transferpunt's BSN index finds the case");
+    let at_tp = inzage::inzage(&tp, None, &Subject::Bsn(bsn.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        at_tp.casussen.len(),
+        1,
+        "the Transferpunt's BSN index finds the case"
+    );
     let received: Vec<_> = at_tp.casussen[0]
         .ontvangen
         .iter()
@@ -156,7 +180,13 @@ async fn federated_inzage_and_datalek_over_real_nodes() {
     .await;
     for id in &others {
         assert!(
-            net.node(id).node().store().request_queue().await.unwrap().is_empty(),
+            net.node(id)
+                .node()
+                .store()
+                .request_queue()
+                .await
+                .unwrap()
+                .is_empty(),
             "{id} received data from nobody about this person, and no request"
         );
     }
@@ -166,24 +196,40 @@ async fn federated_inzage_and_datalek_over_real_nodes() {
     for id in &receivers {
         let q = net.node(id).node().store().request_queue().await.unwrap();
         let signed = verzoek::SignedVerzoek::from_bytes(&q[0].signed).unwrap();
-        let v = signed.verify(&za_cert).expect("signed by the zorgaanbieder's node key");
+        let v = signed
+            .verify(&za_cert)
+            .expect("signed by the zorgaanbieder's node key");
         assert_eq!((v.van.as_str(), v.aan.as_str()), (ZA, id.as_str()));
         let text = String::from_utf8_lossy(&q[0].signed);
         for (_, canary) in person.labelled() {
-            assert!(!text.contains(canary), "the request names the case, not the person");
+            assert!(
+                !text.contains(canary),
+                "the request names the case, not the person"
+            );
         }
     }
     // Each partner answers for itself: the Transferpunt's privacy officer marks it handled.
     let tp_user = net.node(TP).user.clone();
     let id = tp.store().request_queue().await.unwrap()[0].id.clone();
     assert!(verzoek::mark_handled(&tp, &tp_user, &id).await.unwrap());
-    assert!(!verzoek::mark_handled(&tp, &tp_user, &id).await.unwrap(), "once");
-    assert!(tp.store().request_queue().await.unwrap()[0].handled_at.is_some());
+    assert!(
+        !verzoek::mark_handled(&tp, &tp_user, &id).await.unwrap(),
+        "once"
+    );
+    assert!(
+        tp.store().request_queue().await.unwrap()[0]
+            .handled_at
+            .is_some()
+    );
     let tp_log = entries(&net, TP).await;
     for activity in [verzoek::ACTIVITY_RECEIVED, verzoek::ACTIVITY_HANDLED] {
-        assert!(tp_log.iter().any(|e| e.entry.name == Operation::DataSubjectRequest
-            && e.entry.processing_activity_id == activity
-            && e.entry.peer.as_deref() == Some(ZA)));
+        assert!(
+            tp_log
+                .iter()
+                .any(|e| e.entry.name == Operation::DataSubjectRequest
+                    && e.entry.processing_activity_id == activity
+                    && e.entry.peer.as_deref() == Some(ZA))
+        );
     }
 
     // --- The datalek report: what the Transferpunt disclosed to elkien, checked against elkien's own receipts.
@@ -195,13 +241,19 @@ async fn federated_inzage_and_datalek_over_real_nodes() {
         veld: veld.map(str::to_string),
         casus: casus.map(ToString::to_string),
     };
-    let report = datalek::datalek(&tp, Some(&tp_user), filter(None, None), true).await.unwrap();
+    let report = datalek::datalek(&tp, Some(&tp_user), filter(None, None), true)
+        .await
+        .unwrap();
     let pairs: BTreeSet<(String, String)> = report
         .regels
         .iter()
         .map(|r| (r.casus.clone().unwrap(), r.veld.clone()))
         .collect();
-    assert_eq!(pairs, fields_received(&net, ELK, TP).await, "exactly what elkien received");
+    assert_eq!(
+        pairs,
+        fields_received(&net, ELK, TP).await,
+        "exactly what elkien received"
+    );
     assert!(
         pairs
             .iter()
@@ -211,9 +263,11 @@ async fn federated_inzage_and_datalek_over_real_nodes() {
     // As many rows as the fields of the Transferpunt's disclosures to elkien, counted from its raw log.
     let disclosed: usize = tp_log
         .iter()
-        .filter(|e| e.entry.name == Operation::Disclosure
-            && e.entry.status_code == Status::Ok
-            && e.entry.peer.as_deref() == Some(ELK))
+        .filter(|e| {
+            e.entry.name == Operation::Disclosure
+                && e.entry.status_code == Status::Ok
+                && e.entry.peer.as_deref() == Some(ELK)
+        })
         .map(|e| e.entry.fields.len())
         .sum();
     assert_eq!(report.regels.len(), disclosed);
@@ -223,26 +277,44 @@ async fn federated_inzage_and_datalek_over_real_nodes() {
         let c = b.casus.as_deref().unwrap();
         assert_eq!(b.betrokkene, tp.pseudonymiser().data_subject_id(c));
     }
-    assert!(report.betrokkenen.iter().any(|b| b.naam.as_deref() == Some(person.name.as_str())));
+    assert!(
+        report
+            .betrokkenen
+            .iter()
+            .any(|b| b.naam.as_deref() == Some(person.name.as_str()))
+    );
     // The filters: one field, one case.
     let veld = report.regels[0].veld.clone();
-    let one_field = datalek::datalek(&tp, None, filter(Some(&veld), None), false).await.unwrap();
+    let one_field = datalek::datalek(&tp, None, filter(Some(&veld), None), false)
+        .await
+        .unwrap();
     assert_eq!(
         one_field.regels.len(),
         report.regels.iter().filter(|r| r.veld == veld).count()
     );
     assert!(one_field.betrokkenen.iter().all(|b| b.naam.is_none()));
-    let one_case = datalek::datalek(&tp, None, filter(None, Some(&case)), false).await.unwrap();
+    let one_case = datalek::datalek(&tp, None, filter(None, Some(&case)), false)
+        .await
+        .unwrap();
     assert_eq!(
         one_case.regels.len(),
-        report.regels.iter().filter(|r| r.casus.as_deref() == Some(case.as_str())).count()
+        report
+            .regels
+            .iter()
+            .filter(|r| r.casus.as_deref() == Some(case.as_str()))
+            .count()
     );
     let csv = datalek::csv(&report);
     assert_eq!(csv.lines().count(), report.regels.len() + 1);
 
     // No value in any audit log: the inzage, the requests and the datalek record names only.
     for id in scenario::IDS {
-        let text: String = net.audit(id).await.iter().map(|r| r.entry.clone()).collect();
+        let text: String = net
+            .audit(id)
+            .await
+            .iter()
+            .map(|r| r.entry.clone())
+            .collect();
         for p in &people {
             for (label, canary) in p.labelled() {
                 assert!(!text.contains(canary), "{label} in the audit log of {id}");

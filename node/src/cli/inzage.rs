@@ -192,7 +192,11 @@ pub async fn inzage(args: InzageArgs, out: &mut impl Write) -> anyhow::Result<u8
                     r.id,
                     r.peer,
                     r.case_id,
-                    if r.delivered_at.is_some() { "delivered" } else { "waiting for the partner" }
+                    if r.delivered_at.is_some() {
+                        "delivered"
+                    } else {
+                        "waiting for the partner"
+                    }
                 )?;
             }
         }
@@ -234,7 +238,9 @@ pub async fn inzage(args: InzageArgs, out: &mut impl Write) -> anyhow::Result<u8
             eprintln!("inzageverzoek {} queued for {}", r.id, r.peer);
         }
         if sent.is_empty() {
-            eprintln!("no partner received data about this person from this node: no inzageverzoek sent");
+            eprintln!(
+                "no partner received data about this person from this node: no inzageverzoek sent"
+            );
         }
     }
     Ok(0)
@@ -250,7 +256,9 @@ pub async fn datalek(args: DatalekArgs, out: &mut impl Write) -> anyhow::Result<
     if let Some(v) = &args.veld
         && policies::FieldId::parse(v).is_none()
     {
-        anyhow::bail!("--veld: {v:?} is not a field of the model (document.veld, e.g. registratie.bsn)");
+        anyhow::bail!(
+            "--veld: {v:?} is not a field of the model (document.veld, e.g. registratie.bsn)"
+        );
     }
     if let Some(c) = &args.casus {
         parse_case(c, "--casus")?;

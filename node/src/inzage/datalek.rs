@@ -108,7 +108,10 @@ pub async fn datalek(
         }
         let peer = a.peer.clone().unwrap_or_default();
         let day = a.start_time.to_offset(time::UtcOffset::UTC).date();
-        if filter.partner.as_ref().is_some_and(|p| *p != peer) || day < filter.van || day > filter.tot {
+        if filter.partner.as_ref().is_some_and(|p| *p != peer)
+            || day < filter.van
+            || day > filter.tot
+        {
             continue;
         }
         if filter.casus.is_some() && a.case_id != filter.casus {
@@ -180,7 +183,10 @@ pub async fn datalek(
             }
         }
     }
-    let mut fields: Vec<FieldId> = regels.iter().filter_map(|r| FieldId::parse(&r.veld)).collect();
+    let mut fields: Vec<FieldId> = regels
+        .iter()
+        .filter_map(|r| FieldId::parse(&r.veld))
+        .collect();
     if names {
         fields.extend(FieldId::parse("registratie.achternaam_voorletters"));
     }
@@ -238,7 +244,12 @@ pub fn csv(d: &Datalek) -> String {
             r.veld.clone(),
             r.stromen.clone(),
         ];
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push_str("\r\n");
     }
     out
@@ -256,9 +267,21 @@ pub fn markdown(d: &Datalek) -> String {
         d.gemaakt_op.date(),
         d.filter.van,
         d.filter.tot,
-        d.filter.partner.as_ref().map(|p| format!(", ontvanger {p}")).unwrap_or_default(),
-        d.filter.veld.as_ref().map(|v| format!(", veld {v}")).unwrap_or_default(),
-        d.filter.casus.as_ref().map(|c| format!(", casus {c}")).unwrap_or_default(),
+        d.filter
+            .partner
+            .as_ref()
+            .map(|p| format!(", ontvanger {p}"))
+            .unwrap_or_default(),
+        d.filter
+            .veld
+            .as_ref()
+            .map(|v| format!(", veld {v}"))
+            .unwrap_or_default(),
+        d.filter
+            .casus
+            .as_ref()
+            .map(|c| format!(", casus {c}"))
+            .unwrap_or_default(),
     );
     let _ = writeln!(
         s,
@@ -273,7 +296,10 @@ pub fn markdown(d: &Datalek) -> String {
             "## Betrokkene {}\n\nCasus: {}{}\n",
             &b.betrokkene[..b.betrokkene.len().min(16)],
             b.casus.as_deref().unwrap_or("(niet meer bij deze node)"),
-            b.naam.as_ref().map(|n| format!(", naam: {n}")).unwrap_or_default()
+            b.naam
+                .as_ref()
+                .map(|n| format!(", naam: {n}"))
+                .unwrap_or_default()
         );
         for (peer, fields) in &b.ontvangen_door {
             let _ = writeln!(

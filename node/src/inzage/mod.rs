@@ -270,10 +270,15 @@ pub async fn inzage(
     let policy = node.policy();
     // Recorded before it is given: an inzage whose record cannot be stored is not given (fail closed).
     let activity = ACTIVITY_INZAGE;
-    let base = AuditEntry::new(Operation::DataSubjectRequest, activity, PURPOSE_INZAGE, start)
-        .ended(node.clock_now())
-        .user(user.map(|u| u.id.clone()))
-        .policy_version(&policy.meta.version);
+    let base = AuditEntry::new(
+        Operation::DataSubjectRequest,
+        activity,
+        PURPOSE_INZAGE,
+        start,
+    )
+    .ended(node.clock_now())
+    .user(user.map(|u| u.id.clone()))
+    .policy_version(&policy.meta.version);
     if casussen.is_empty() {
         node.store().append_audit(&base).await?;
     }
@@ -287,10 +292,10 @@ pub async fn inzage(
             .collect();
         fields.sort();
         fields.dedup();
-        let entry = base.clone().fields(&fields).case(
-            &c.casus,
-            node.pseudonymiser().data_subject_id(&c.casus),
-        );
+        let entry = base
+            .clone()
+            .fields(&fields)
+            .case(&c.casus, node.pseudonymiser().data_subject_id(&c.casus));
         node.store().append_audit(&entry).await?;
     }
     Ok(Rapport {
@@ -306,7 +311,11 @@ pub async fn inzage(
     })
 }
 
-async fn case_report(node: &Node, case: &CaseId, log: &[StoredEntry]) -> Result<Casus, InzageError> {
+async fn case_report(
+    node: &Node,
+    case: &CaseId,
+    log: &[StoredEntry],
+) -> Result<Casus, InzageError> {
     let policy = node.policy();
     let me = node.partner().clone();
     let sinds = node

@@ -205,7 +205,10 @@ pub async fn request_from_partners(
         )
         .user(user.map(|u| u.id.clone()))
         .peer(&peer)
-        .case(case.as_str(), node.pseudonymiser().data_subject_id(case.as_str()));
+        .case(
+            case.as_str(),
+            node.pseudonymiser().data_subject_id(case.as_str()),
+        );
         node.store().append_audit(&entry).await?;
         node.store().add_outgoing_request(&req).await?;
         out.push(req);
@@ -253,7 +256,10 @@ pub async fn receive(
             node.clock_now(),
         )
         .peer(&v.van)
-        .case(case.as_str(), node.pseudonymiser().data_subject_id(case.as_str()));
+        .case(
+            case.as_str(),
+            node.pseudonymiser().data_subject_id(case.as_str()),
+        );
         node.store().append_audit(&entry).await?;
         tracing::info!(peer = %peer, request = %v.id, "inzageverzoek queued for the privacy officer");
     }

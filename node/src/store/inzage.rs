@@ -43,7 +43,8 @@ pub struct QueuedRequest {
 }
 
 fn case_id(s: String) -> Result<CaseId, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt { what: "case id" })
+    s.parse()
+        .map_err(|_| StoreError::Corrupt { what: "case id" })
 }
 
 type OutgoingRow = (
@@ -93,7 +94,11 @@ fn queued(row: QueueRow) -> Result<QueuedRequest, StoreError> {
 
 impl Store {
     /// Replace the BSN index entries of a case by `hashes` (keyed hashes, never BSNs), in one transaction.
-    pub async fn set_bsn_index(&self, case: &CaseId, hashes: &[[u8; 32]]) -> Result<(), StoreError> {
+    pub async fn set_bsn_index(
+        &self,
+        case: &CaseId,
+        hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query("DELETE FROM bsn_index WHERE case_id = $1")
@@ -119,7 +124,9 @@ impl Store {
                 .fetch_all(p)
                 .await?
         });
-        rows.into_iter().map(|(h, c)| Ok((h, case_id(c)?))).collect()
+        rows.into_iter()
+            .map(|(h, c)| Ok((h, case_id(c)?)))
+            .collect()
     }
 
     /// The cases indexed under a keyed hash.

@@ -242,11 +242,24 @@ impl Session {
         let node = self.inner.node.clone();
         let peer = self.state.peer.clone();
         if kind == crate::inzage::verzoek::KIND_RECEIPT {
-            let id = String::from_utf8_lossy(data).chars().take(64).collect::<String>();
-            match node.store().mark_request_delivered(&id, &peer.to_string()).await {
-                Ok(true) => tracing::info!(peer = %peer, request = %id, "inzageverzoek confirmed by the partner"),
-                Ok(false) => tracing::debug!(peer = %peer, "confirmation of no open inzageverzoek ignored"),
-                Err(e) => tracing::warn!(error = %e, "could not record an inzageverzoek's confirmation"),
+            let id = String::from_utf8_lossy(data)
+                .chars()
+                .take(64)
+                .collect::<String>();
+            match node
+                .store()
+                .mark_request_delivered(&id, &peer.to_string())
+                .await
+            {
+                Ok(true) => {
+                    tracing::info!(peer = %peer, request = %id, "inzageverzoek confirmed by the partner")
+                }
+                Ok(false) => {
+                    tracing::debug!(peer = %peer, "confirmation of no open inzageverzoek ignored")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not record an inzageverzoek's confirmation")
+                }
             }
             return;
         }

@@ -74,10 +74,7 @@ pub fn router(state: ApiState) -> Router<ApiState> {
         .route("/monitor", get(staff::monitor))
         .route("/auditlog", get(staff::audit_log))
         .route("/inzage", get(inzage::page).post(inzage::make))
-        .route(
-            "/inzage/verzoeken/{id}/afgehandeld",
-            post(inzage::handled),
-        )
+        .route("/inzage/verzoeken/{id}/afgehandeld", post(inzage::handled))
         .route("/gebruikers", get(staff::users).post(staff::add_user))
         .layer(middleware::from_fn_with_state(state, csrf_guard))
 }
