@@ -371,3 +371,104 @@ async fn the_command_line_refuses_a_bad_bsn_or_window_naming_the_rule_and_record
         "nothing recorded"
     );
 }
+
+mod common;
+
+/// The index and the request tables on each back end (PostgreSQL when `WEERTHUIS_TEST_POSTGRES_URL` is set).
+#[tokio::test]
+async fn the_index_and_the_queues_work_on_both_back_ends() {
+    let s = seed("the_index_and_the_queues_work_on_both_back_ends");
+    let mut dbs = vec![common::sqlite()];
+    dbs.extend(common::postgres("the_index_and_the_queues_work_on_both_back_ends").await);
+    for db in dbs {
+        let dir = tempfile::tempdir().unwrap();
+        node::app::init(dir.path(), ZA.parse().unwrap(), Some(db.url()))
+            .await
+            .unwrap();
+        let (_, node) = node::app::open(dir.path()).await.unwrap();
+        let user = node
+            .store()
+            .create_user("Anna", "begeleider")
+            .await
+            .unwrap()
+            .user;
+        let c = client(s, 1);
+        let case = register(&node, &user, &c).await;
+        assert_eq!(
+            node.cases_by_bsn(&Bsn::parse(&c.bsn).unwrap())
+                .await
+                .unwrap(),
+            vec![case.clone()],
+            "sqlite: {}",
+            db.is_sqlite()
+        );
+        assert_eq!(node.store().bsn_index_entries().await.unwrap().len(), 1);
+
+        let store = node.store();
+        let now = node.clock_now();
+        assert!(
+            store
+                .queue_request("r1", "transferpunt:sdf", &case, now, b"signed")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .queue_request("r1", "transferpunt:sdf", &case, now, b"signed")
+                .await
+                .unwrap(),
+            "once"
+        );
+        let q = store.request_queue().await.unwrap();
+        assert_eq!((q.len(), q[0].handled_at), (1, None));
+        assert!(store.mark_request_handled("r1", &user.id).await.unwrap());
+        assert!(!store.mark_request_handled("r1", &user.id).await.unwrap());
+        assert_eq!(
+            store.request_queue().await.unwrap()[0]
+                .handled_by
+                .as_deref(),
+            Some(user.id.as_str())
+        );
+
+        let out = node::store::OutgoingRequest {
+            id: "u1".into(),
+            peer: "gemeente:GM0080".into(),
+            case_id: case.clone(),
+            created_at: now,
+            signed: b"signed".to_vec(),
+            delivered_at: None,
+        };
+        store.add_outgoing_request(&out).await.unwrap();
+        assert_eq!(
+            store
+                .outgoing_requests(Some("gemeente:GM0080"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            !store
+                .mark_request_delivered("u1", "corporatie:elkien")
+                .await
+                .unwrap(),
+            "only its addressee confirms"
+        );
+        assert!(
+            store
+                .mark_request_delivered("u1", "gemeente:GM0080")
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .outgoing_requests(Some("gemeente:GM0080"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.outgoing_requests(None).await.unwrap().len(), 1);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
