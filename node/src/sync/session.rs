@@ -108,8 +108,8 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                 s.pass_on_policies().await;
                 // Requests queued by another process (the `inzage --verzoek` command beside a running node) are
                 // seen here, every REQUEST_POLL_TICKS ticks.
-                request_ticks += 1;
-                if request_ticks % REQUEST_POLL_TICKS == 0 {
+                request_ticks = request_ticks.wrapping_add(1);
+                if request_ticks.is_multiple_of(REQUEST_POLL_TICKS) {
                     s.offer_requests().await;
                 }
                 s.retry().await
