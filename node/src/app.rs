@@ -59,6 +59,9 @@ pub enum AppError {
     /// does not verify, a key that is not the certificate's).
     #[error(transparent)]
     Pki(#[from] protocol::pki::PkiError),
+    /// The BSN index could not be built.
+    #[error("BSN index: {0}")]
+    Index(String),
     /// The federation side could not start.
     #[error(transparent)]
     Federation(#[from] crate::sync::FederationError),
@@ -90,6 +93,11 @@ pub async fn init(
     }
     let key_path = dir.join(AUDIT_KEY_FILE);
     write_secret(&key_path, &crate::audit::hex(&rand::random::<[u8; 32]>()))?;
+    let bsn_key_path = dir.join(crate::bsn_index::BSN_INDEX_KEY_FILE);
+    write_secret(
+        &bsn_key_path,
+        &crate::audit::hex(&rand::random::<[u8; 32]>()),
+    )?;
     std::fs::write(&cfg_path, cfg.to_toml()).map_err(io(&cfg_path))?;
     // Create the database and run the migrations now, so a wrong URL shows at init, not at the first start.
     Store::open(&cfg.database).await?.close().await;
@@ -109,8 +117,26 @@ fn write_secret(path: &Path, text: &str) -> Result<(), AppError> {
     f.write_all(text.as_bytes()).map_err(io(path))
 }
 
-fn read_key(dir: &Path) -> Result<[u8; 32], AppError> {
-    let path = dir.join(AUDIT_KEY_FILE);
+/// The BSN index's key: read, or — a data directory made before the index existed — made now (mode 0600).
+fn bsn_key(dir: &Path) -> Result<crate::bsn_index::BsnKey, AppError> {
+    let path = dir.join(crate::bsn_index::BSN_INDEX_KEY_FILE);
+    if !path.exists() {
+        match write_secret(&path, &crate::audit::hex(&rand::random::<[u8; 32]>())) {
+            Ok(()) => tracing::info!(file = %path.display(), "BSN index key made"),
+            // Another process made it at the same moment: read theirs.
+            Err(AppError::Io { cause, .. })
+                if cause.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(crate::bsn_index::BsnKey::new(read_key(
+        dir,
+        crate::bsn_index::BSN_INDEX_KEY_FILE,
+    )?))
+}
+
+fn read_key(dir: &Path, file: &str) -> Result<[u8; 32], AppError> {
+    let path = dir.join(file);
     let text = std::fs::read_to_string(&path).map_err(io(&path))?;
     let text = text.trim();
     if text.len() != 64 {
@@ -147,7 +173,8 @@ pub async fn open(dir: &Path) -> Result<(Config, Arc<Node>), AppError> {
 pub async fn open_with_clock(dir: &Path, clock: Clock) -> Result<(Config, Arc<Node>), AppError> {
     let cfg = Config::load(dir)?;
     let policy = load_policy(&cfg)?;
-    let key = read_key(dir)?;
+    let key = read_key(dir, AUDIT_KEY_FILE)?;
+    let bsn_key = bsn_key(dir)?;
     let store = Store::open_with(
         &cfg.database,
         StoreOptions {
@@ -163,7 +190,11 @@ pub async fn open_with_clock(dir: &Path, clock: Clock) -> Result<(Config, Arc<No
         Arc::new(Gemeenten::friesland()),
         Pseudonymiser::new(key),
         clock,
-    );
+    )
+    .with_bsn_key(bsn_key);
+    node.ensure_bsn_index()
+        .await
+        .map_err(|e| AppError::Index(e.to_string()))?;
     Ok((cfg, Arc::new(node)))
 }
 
@@ -193,6 +224,7 @@ pub fn start_federation(
         protocol::Admitted::default(),
     )?;
     let directory = load_directory(&f.ca, &f.directory)?;
+    node.set_signing_key(read(&f.key)?);
     let fed = crate::sync::Federation::start(
         node,
         crate::sync::FederationConfig {

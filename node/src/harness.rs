@@ -359,6 +359,7 @@ impl LiveNet {
                 .and_then(|f| f(&n.id, n.incarnation))
         };
         let n = &self.nodes[id];
+        n.node().set_signing_key(n.cert.key_pem.clone());
         let tls = TlsSetup::from_pem(
             &n.cert.cert_pem,
             &n.cert.key_pem,

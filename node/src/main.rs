@@ -69,6 +69,12 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         drempel: u32,
     },
+    /// A person's inzage (AVG art. 15): what this node holds about them and to whom it disclosed it, as a Dutch
+    /// HTML report (or JSON); `--verzoek` also asks every partner that received data; `inzage queue` lists the
+    /// partners' inzageverzoeken for the privacy officer.
+    Inzage(node::cli::inzage::InzageArgs),
+    /// Which data subjects' fields went to a partner in a window, from the disclosure log (Afspraak 8d).
+    Datalek(node::cli::inzage::DatalekArgs),
     /// Check, explain, compare a policy, or ask why a partner gets a field.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -234,6 +240,8 @@ async fn run(command: Command) -> anyhow::Result<u8> {
         },
         Command::Audit(cmd) => node::cli::admin::audit(cmd, &mut stdout).await,
         Command::Import(args) => node::cli::admin::import_command(args, &mut stdout).await,
+        Command::Inzage(args) => node::cli::inzage::inzage(args, &mut stdout).await,
+        Command::Datalek(args) => node::cli::inzage::datalek(args, &mut stdout).await,
         Command::Case(cmd) => {
             node::cli::admin::case(cmd, &mut stdout).await?;
             Ok(0)

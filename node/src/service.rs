@@ -171,6 +171,13 @@ pub struct Node {
     write_lock: Mutex<()>,
     /// Case documents with who wrote what, as last read (the sync plan reads them for every peer).
     local_docs: crate::case::LocalDocCache,
+    /// The secret of the BSN index (`crate::bsn_index`); `None`: no index (a node assembled without a data
+    /// directory, as the simulator's replay does).
+    bsn_key: Option<crate::bsn_index::BsnKey>,
+    /// The node's private key (PEM), once its federation side is set up: it signs the inzageverzoeken it sends.
+    signing_key: RwLock<Option<String>>,
+    /// Bumped when an inzageverzoek is queued to send, so the sync sessions offer it at once.
+    outgoing_requests: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Node {
@@ -202,7 +209,130 @@ impl Node {
             clock,
             write_lock: Mutex::new(()),
             local_docs: Default::default(),
+            bsn_key: None,
+            signing_key: RwLock::new(None),
+            outgoing_requests: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// Tell the sync sessions an inzageverzoek waits to be sent.
+    pub fn outgoing_requests_changed(&self) {
+        self.outgoing_requests.send_modify(|n| *n += 1);
+    }
+
+    /// Watch for inzageverzoeken to send.
+    pub fn watch_outgoing_requests(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.outgoing_requests.subscribe()
+    }
+
+    /// This node with a BSN index under `key` (kept on every change from now on; see [`Node::ensure_bsn_index`]).
+    pub fn with_bsn_key(mut self, key: crate::bsn_index::BsnKey) -> Self {
+        self.bsn_key = Some(key);
+        self
+    }
+
+    /// The secret of the BSN index, if the node has one.
+    pub fn bsn_key(&self) -> Option<&crate::bsn_index::BsnKey> {
+        self.bsn_key.as_ref()
+    }
+
+    /// Set the node's private key (PEM), with which it signs what it sends besides sync (inzageverzoeken).
+    pub fn set_signing_key(&self, key_pem: String) {
+        *self.signing_key.write().expect("signing key lock") = Some(key_pem);
+    }
+
+    /// The node's private key (PEM), if its federation side is set up.
+    pub fn signing_key(&self) -> Option<String> {
+        self.signing_key.read().expect("signing key lock").clone()
+    }
+
+    /// Bring a case's entries in the BSN index up to date with what this node holds of it now. Every path that
+    /// changes what the node holds of a case calls this before it notifies the change.
+    pub async fn reindex_bsn(&self, case: &CaseId) -> Result<(), ServiceError> {
+        let Some(key) = &self.bsn_key else {
+            return Ok(());
+        };
+        let hashes: Vec<[u8; 32]> = match self.load_case(case).await {
+            Ok(loaded) => crate::bsn_index::bsns_of(
+                loaded
+                    .docs
+                    .all(DocumentKind::Registratie)
+                    .iter()
+                    .chain(loaded.projected_sections.iter().map(|(_, f)| f)),
+            )
+            .iter()
+            .map(|b| key.hash(b))
+            .collect(),
+            // Gone: no entries (the foreign key removes them with the case too).
+            Err(ServiceError::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        if self.store.get_case(case).await?.is_none() {
+            return Ok(());
+        }
+        self.store.set_bsn_index(case, &hashes).await?;
+        Ok(())
+    }
+
+    /// [`Node::reindex_bsn`]; when it fails, the index is marked incomplete so the next start rebuilds it (the
+    /// change itself is stored already and stays).
+    pub async fn reindex_bsn_or_mark(&self, case: &CaseId) {
+        if let Err(e) = self.reindex_bsn(case).await {
+            tracing::error!(case = %case, error = %e, "BSN index not updated; rebuilt at the next start");
+            let _ = self.store.set_bsn_index_key_check(b"").await;
+        }
+    }
+
+    /// Make sure the BSN index is complete under this node's key: a data directory from before the index, or one
+    /// whose key was replaced, is indexed whole once (every case read). Returns how many cases were indexed (0:
+    /// the index was complete).
+    pub async fn ensure_bsn_index(&self) -> Result<usize, ServiceError> {
+        let Some(key) = &self.bsn_key else {
+            return Ok(0);
+        };
+        let check = key.check();
+        if self.store.bsn_index_key_check().await?.as_deref() == Some(&check[..]) {
+            return Ok(0);
+        }
+        self.store.clear_bsn_index().await?;
+        let cases = self.store.list_cases().await?;
+        for c in &cases {
+            self.reindex_bsn(&c.id).await?;
+        }
+        self.store.set_bsn_index_key_check(&check).await?;
+        tracing::info!(cases = cases.len(), "BSN index built");
+        Ok(cases.len())
+    }
+
+    /// The cases this node holds a registratie with this BSN for: looked up in the index, each confirmed on what
+    /// the case holds now.
+    pub async fn cases_by_bsn(
+        &self,
+        bsn: &policies::bsn::Bsn,
+    ) -> Result<Vec<CaseId>, ServiceError> {
+        let Some(key) = &self.bsn_key else {
+            return Err(ServiceError::Conflict(
+                "deze node heeft geen BSN-index (geen sleutel in de datamap)".into(),
+            ));
+        };
+        let mut out = Vec::new();
+        for case in self.store.cases_by_bsn_hash(&key.hash(bsn)).await? {
+            let Ok(loaded) = self.load_case(&case).await else {
+                continue;
+            };
+            let holds = crate::bsn_index::bsns_of(
+                loaded
+                    .docs
+                    .all(DocumentKind::Registratie)
+                    .iter()
+                    .chain(loaded.projected_sections.iter().map(|(_, f)| f)),
+            )
+            .contains(bsn);
+            if holds {
+                out.push(case);
+            }
+        }
+        Ok(out)
     }
 
     /// This node's partner id.
@@ -559,6 +689,14 @@ impl Node {
         }
         if !staged.is_empty() {
             self.store.write_documents_with_audit(&staged).await?;
+            if staged
+                .iter()
+                .any(|(k, _, _)| k.kind == DocumentKind::Registratie)
+            {
+                // The write is stored; an index that could not follow is rebuilt at the next start at the
+                // latest, and a lookup never trusts it alone (crate::bsn_index).
+                self.reindex_bsn_or_mark(case_id).await;
+            }
             self.notify_changed(case_id);
         }
         Ok(views)

@@ -170,6 +170,8 @@ impl Node {
                 .peer(&from)
                 .policy_version(&self.policy().meta.version);
             store.append_audit(&entry).await?;
+            // What it received is gone: its BSN index entries follow.
+            self.reindex_bsn_or_mark(case).await;
         }
         if let Err(e) = store.scrub().await {
             tracing::warn!(error = %e, "erased data may linger in the write-ahead log until the next checkpoint");

@@ -385,6 +385,10 @@ async fn every_role_reaches_exactly_its_own_routes() {
                 UserRole::Privacyfunctionaris,
             ),
             ("/werkplek/gebruikers".to_string(), UserRole::Beheerder),
+            (
+                "/werkplek/inzage".to_string(),
+                UserRole::Privacyfunctionaris,
+            ),
         ];
         let posts = [
             (
@@ -412,6 +416,14 @@ async fn every_role_reaches_exactly_its_own_routes() {
                 UserRole::Medewerker,
             ),
             ("/werkplek/gebruikers".to_string(), UserRole::Beheerder),
+            (
+                "/werkplek/inzage".to_string(),
+                UserRole::Privacyfunctionaris,
+            ),
+            (
+                "/werkplek/inzage/verzoeken/onbekend/afgehandeld".to_string(),
+                UserRole::Privacyfunctionaris,
+            ),
         ];
         let api = [
             ("/api/v1/casussen".to_string(), UserRole::Medewerker),
@@ -539,4 +551,130 @@ async fn a_person_account_has_no_api_token_and_a_revoked_one_cannot_sign_in() {
     );
     let reply = w.post_password("anna", PASSWORD).await;
     assert!(reply.cookie("wt_sessie").is_none());
+}
+
+#[tokio::test]
+async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
+    let w = werkplek("zorgaanbieder:kwadrant").await;
+    let client = policies::examples::Client {
+        name: "Kanarie-werkplek, K.".into(),
+        bsn: policies::examples::fictitious_bsn(424_242),
+        reden_dakloosheid: "kanarie-werkplek-reden".into(),
+    };
+    let writer = w
+        .node
+        .store()
+        .create_user("Anna", "begeleider")
+        .await
+        .unwrap()
+        .user;
+    let case: node::store::CaseId = w.node.create_case().await.unwrap().id.parse().unwrap();
+    let form = policies::examples::registratie(
+        &client,
+        "zorgaanbieder:kwadrant",
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+        "2026-01-05",
+    );
+    w.node
+        .write_form(
+            &writer,
+            &case,
+            policies::DocumentKind::Registratie,
+            None,
+            &form,
+        )
+        .await
+        .unwrap();
+    let account = create_account(
+        &w.node,
+        "Pim de Privacyfunctionaris",
+        "pim",
+        UserRole::Privacyfunctionaris,
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap();
+    let (session, csrf) = w.sign_in("pim", PASSWORD, &account.totp_secret, 0).await;
+    let page = w.get("/werkplek/inzage", &session).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Inzage (AVG artikel 15)"),
+        "{}",
+        page.body
+    );
+    let post = |bsn: &'static str, formaat: &'static str| {
+        let (session, csrf) = (session.clone(), csrf.clone());
+        let w = &w;
+        async move {
+            w.send(
+                Method::POST,
+                "/werkplek/inzage",
+                &[("wt_sessie", &session)],
+                Some(&[
+                    ("_csrf", &csrf),
+                    ("bsn", bsn),
+                    ("formaat", formaat),
+                    ("actie", "inzage"),
+                ]),
+                &[],
+            )
+            .await
+        }
+    };
+    // A BSN that fails the elfproef: a clear Dutch error naming the field and the rule, nothing recorded.
+    let before = w.node.store().audit_len().await.unwrap();
+    let bad = post("123456780", "html").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("Burgerservicenummer") && bad.body.contains("elfproef"),
+        "{}",
+        bad.body
+    );
+    assert_eq!(w.node.store().audit_len().await.unwrap(), before);
+
+    let bsn: &'static str = Box::leak(client.bsn.clone().into_boxed_str());
+    let report = post(bsn, "html").await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    assert!(report.body.contains("Inzage in uw gegevens"));
+    assert!(report.body.contains(&client.name) && report.body.contains(&client.reden_dakloosheid));
+    assert!(
+        !report.body.contains("<script"),
+        "the report carries no script"
+    );
+    let json = post(bsn, "json").await;
+    let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(v["casussen"][0]["casus"], case.to_string());
+    // Both recorded, under the privacy officer's name, without values.
+    let records = w.node.store().audit_records(before, 100).await.unwrap();
+    let inzages: Vec<_> = records
+        .iter()
+        .map(|r| r.parse().unwrap())
+        .filter(|e| e.entry.name == node::audit::Operation::DataSubjectRequest)
+        .collect();
+    assert_eq!(inzages.len(), 2);
+    assert!(
+        inzages
+            .iter()
+            .all(|e| e.entry.user.as_deref() == Some(account.user.id.as_str()))
+    );
+    let text: String = records.iter().map(|r| r.entry.clone()).collect();
+    assert!(!text.contains(&client.bsn) && !text.contains(&client.name));
+    // Without a federation there is no one to send a request to, and the page says why.
+    let send = w
+        .send(
+            Method::POST,
+            "/werkplek/inzage",
+            &[("wt_sessie", &session)],
+            Some(&[("_csrf", &csrf), ("bsn", bsn), ("actie", "verzoek")]),
+            &[],
+        )
+        .await;
+    assert_eq!(send.status, StatusCode::OK);
+    assert!(
+        send.body.contains("Geen partner kreeg gegevens"),
+        "{}",
+        send.body
+    );
 }

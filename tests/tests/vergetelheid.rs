@@ -105,6 +105,11 @@ async fn an_erased_case_is_gone_from_every_nodes_files_and_the_partners_were_tol
     }
 
     let za = net.node(ZA);
+    let indexed = |entries: Vec<(Vec<u8>, CaseId)>| entries.iter().any(|(_, c)| *c == erased);
+    assert!(
+        indexed(za.node().store().bsn_index_entries().await.unwrap()),
+        "the BSN index finds the case before"
+    );
     let done = za
         .node()
         .erase_case(&za.user, &erased, Grond::ToestemmingIngetrokken)
@@ -124,6 +129,10 @@ async fn an_erased_case_is_gone_from_every_nodes_files_and_the_partners_were_tol
             .iter()
             .any(|c| c.id == erased),
         "the case is gone at the zorgaanbieder"
+    );
+    assert!(
+        !indexed(za.node().store().bsn_index_entries().await.unwrap()),
+        "and so is its BSN index entry"
     );
 
     // After: not a byte of the erased client's data in any node's files (history, write-ahead log and all).

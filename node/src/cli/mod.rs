@@ -2,5 +2,6 @@
 //! its own module so it can be tested without a process.
 
 pub mod admin;
+pub mod inzage;
 pub mod pki;
 pub mod policy;

@@ -31,6 +31,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_werkplek.sql"),
     ),
     (
+        5,
+        "inzage",
+        include_str!("../../migrations/sqlite/0005_inzage.sql"),
+    ),
+    (
         7,
         "vergetelheid",
         include_str!("../../migrations/sqlite/0007_vergetelheid.sql"),
@@ -58,6 +63,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "werkplek",
         include_str!("../../migrations/postgres/0004_werkplek.sql"),
+    ),
+    (
+        5,
+        "inzage",
+        include_str!("../../migrations/postgres/0005_inzage.sql"),
     ),
     (
         7,

@@ -1,4 +1,5 @@
-//! Vergetelheid (AVG art. 17) in the store: a case erased with everything this node holds of it, in one
+//! Vergetelheid (AVG art. 17) in the store: a case erased with everything this node holds of it (its BSN index
+//! entry too), in one
 //! transaction with its audit tombstone, and the notices that tell the partners who held part of it.
 
 use time::OffsetDateTime;
@@ -55,6 +56,7 @@ impl Store {
                 "DELETE FROM doc_changes WHERE doc_id IN (SELECT doc_id FROM documents WHERE case_id = $1)",
                 "DELETE FROM documents WHERE case_id = $1",
                 "DELETE FROM projections WHERE case_id = $1",
+                "DELETE FROM bsn_index WHERE case_id = $1",
                 "DELETE FROM cases WHERE id = $1",
             ] {
                 sqlx::query(statement)

@@ -19,6 +19,7 @@
 mod backend;
 mod documents;
 mod erasure;
+mod inzage;
 mod log;
 mod policy;
 mod projections;
@@ -37,6 +38,7 @@ use sqlx::sqlite::{
 use time::OffsetDateTime;
 
 pub use documents::{Change, DocKey, DocumentMeta, StoredDocument, WriteReceipt};
+pub use inzage::{OutgoingRequest, QueuedRequest};
 pub use policy::{PolicyAcceptance, PolicyAdoption, StoredPolicy, StoredRevocation};
 pub use projections::ProjectionRecord;
 pub use sessions::{SessionStage, WebSession};

@@ -166,6 +166,14 @@ pub enum Counter {
 pub enum Effect {
     /// Send a message that discloses nothing (a request, an answer without changes, a notice).
     Send(Message),
+    /// An inzageverzoek from the peer (verify, queue for the privacy officer, confirm) or its confirmation of
+    /// one this node sent (`crate::inzage::verzoek`).
+    TakeInzage {
+        /// [`crate::inzage::verzoek::KIND_REQUEST`] or [`crate::inzage::verzoek::KIND_RECEIPT`].
+        kind: String,
+        /// The signed request, or the confirmed request's id.
+        data: Vec<u8>,
+    },
     /// Send a sync message carrying changes, only once its audit record is stored: no disclosure without its
     /// record (fail closed). When the record cannot be stored, the case is reconciled again later.
     Disclose {
@@ -319,6 +327,12 @@ pub fn on_message(
                 ];
             }
             vec![Effect::TakePolicy { kind, data }]
+        }
+        Message::Artefact { kind, data }
+            if kind == crate::inzage::verzoek::KIND_REQUEST
+                || kind == crate::inzage::verzoek::KIND_RECEIPT =>
+        {
+            vec![Effect::TakeInzage { kind, data }]
         }
         Message::Artefact { kind, .. } => {
             tracing::debug!(peer = %state.peer, kind = %kind, "artefact of an unknown kind ignored");

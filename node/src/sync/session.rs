@@ -38,7 +38,12 @@ struct Session {
     forget: Vec<String>,
     /// Retired projections the peer was told to delete on this connection.
     forgets_sent: HashSet<String>,
+    /// Inzageverzoeken offered to the peer on this connection (offered again on the next until confirmed).
+    requests_sent: HashSet<String>,
 }
+
+/// How many retry ticks pass between looks for inzageverzoeken queued by another process (20 × 500 ms).
+const REQUEST_POLL_TICKS: u32 = 20;
 
 pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
     let Some(peer) = super::partner_of(conn.peer()) else {
@@ -83,8 +88,12 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         failed: BTreeSet::new(),
         forget: Vec::new(),
         forgets_sent: HashSet::new(),
+        requests_sent: HashSet::new(),
     };
+    let mut requests = inner.node.watch_outgoing_requests();
+    let mut request_ticks: u32 = 0;
     s.pass_on_policies().await;
+    s.offer_requests().await;
     s.reconcile_all().await;
     let mut retry = tokio::time::interval(RETRY);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -97,6 +106,12 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                     break;
                 }
                 s.pass_on_policies().await;
+                // Requests queued by another process (the `inzage --verzoek` command beside a running node) are
+                // seen here, every REQUEST_POLL_TICKS ticks.
+                request_ticks = request_ticks.wrapping_add(1);
+                if request_ticks.is_multiple_of(REQUEST_POLL_TICKS) {
+                    s.offer_requests().await;
+                }
                 s.retry().await
             }
             m = rx.recv() => match m {
@@ -114,6 +129,10 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                 Ok(case) => s.changed(case, &mut changes).await,
                 Err(broadcast::error::RecvError::Lagged(_)) => s.reconcile_all().await,
                 Err(broadcast::error::RecvError::Closed) => break,
+            },
+            r = requests.changed() => match r {
+                Ok(()) => s.offer_requests().await,
+                Err(_) => break,
             },
             _ = shutdown.changed() => break,
         }
@@ -217,6 +236,87 @@ impl Session {
                 self.send(Message::Artefact {
                     kind: a.kind.into(),
                     data: a.data,
+                })
+                .await;
+            }
+        }
+    }
+
+    /// Offer the peer the inzageverzoeken addressed to it that it has not confirmed, once per connection.
+    async fn offer_requests(&mut self) {
+        let peer = self.state.peer.to_string();
+        let pending = match self.inner.node.store().outgoing_requests(Some(&peer)).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the inzageverzoeken to send");
+                return;
+            }
+        };
+        for r in pending {
+            if self.requests_sent.insert(r.id.clone()) {
+                self.send(Message::Artefact {
+                    kind: crate::inzage::verzoek::KIND_REQUEST.into(),
+                    data: r.signed,
+                })
+                .await;
+            }
+        }
+    }
+
+    /// An inzageverzoek from the peer, or its confirmation of one sent.
+    async fn take_inzage(&mut self, kind: &str, data: &[u8]) {
+        let node = self.inner.node.clone();
+        let peer = self.state.peer.clone();
+        if kind == crate::inzage::verzoek::KIND_RECEIPT {
+            let id = String::from_utf8_lossy(data)
+                .chars()
+                .take(64)
+                .collect::<String>();
+            match node
+                .store()
+                .mark_request_delivered(&id, &peer.to_string())
+                .await
+            {
+                Ok(true) => {
+                    tracing::info!(peer = %peer, request = %id, "inzageverzoek confirmed by the partner")
+                }
+                Ok(false) => {
+                    tracing::debug!(peer = %peer, "confirmation of no open inzageverzoek ignored")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not record an inzageverzoek's confirmation")
+                }
+            }
+            return;
+        }
+        match crate::inzage::verzoek::receive(&node, &peer, self.conn.peer_certificate(), data)
+            .await
+        {
+            Ok(id) => {
+                self.send(Message::Artefact {
+                    kind: crate::inzage::verzoek::KIND_RECEIPT.into(),
+                    data: id.into_bytes(),
+                })
+                .await
+            }
+            // Not confirmed: the sender offers it again on the next connection.
+            Err(
+                e @ (crate::inzage::verzoek::VerzoekError::Store(_)
+                | crate::inzage::verzoek::VerzoekError::Audit(_)),
+            ) => tracing::error!(error = %e, "could not queue an inzageverzoek"),
+            Err(e) => {
+                self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(peer = %peer, error = %e, "security event: inzageverzoek refused");
+                self.record(&Record::security_event(
+                    None,
+                    None,
+                    Vec::new(),
+                    &format!("inzageverzoek refused: {e}"),
+                ))
+                .await;
+                self.send(Message::Refused {
+                    doc: crate::inzage::verzoek::KIND_REQUEST.into(),
+                    reason: e.to_string(),
                 })
                 .await;
             }
@@ -818,7 +918,11 @@ impl Session {
                 }
             }
             Effect::Record(record) => self.record(&record).await,
-            Effect::Notify(case) => node.notify_changed(&case),
+            Effect::Notify(case) => {
+                // What this node holds of the case changed: its BSN index entries follow (crate::bsn_index).
+                node.reindex_bsn_or_mark(&case).await;
+                node.notify_changed(&case)
+            }
             Effect::KeepSession { doc, session } => self.persist(&doc, session).await,
             Effect::DropSession(name) => {
                 self.syncs.remove(&name);
@@ -848,6 +952,7 @@ impl Session {
                     tracing::error!(peer = %self.state.peer, case = %case, error = %e, "a partner's erasure could not be carried out; it is told again at the next connection");
                 }
             }
+            Effect::TakeInzage { kind, data } => self.take_inzage(&kind, &data).await,
             Effect::Count(Counter::Accepted) => {
                 self.inner.stats.accepted.fetch_add(1, Ordering::Relaxed);
             }

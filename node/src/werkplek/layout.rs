@@ -75,6 +75,7 @@ fn menu(role: UserRole) -> Vec<(&'static str, &'static str)> {
     }
     if role.may(Permission::Audit) {
         items.push(("/werkplek/auditlog", "Auditlog"));
+        items.push(("/werkplek/inzage", "Inzage"));
     }
     if role.may(Permission::Users) {
         items.push(("/werkplek/gebruikers", "Gebruikers"));

@@ -14,6 +14,7 @@ mod actions;
 pub mod auth;
 mod cases;
 mod form;
+mod inzage;
 mod layout;
 mod staff;
 
@@ -72,6 +73,8 @@ pub fn router(state: ApiState) -> Router<ApiState> {
         )
         .route("/monitor", get(staff::monitor))
         .route("/auditlog", get(staff::audit_log))
+        .route("/inzage", get(inzage::page).post(inzage::make))
+        .route("/inzage/verzoeken/{id}/afgehandeld", post(inzage::handled))
         .route("/gebruikers", get(staff::users).post(staff::add_user))
         .layer(middleware::from_fn_with_state(state, csrf_guard))
 }
