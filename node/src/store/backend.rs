@@ -30,6 +30,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "werkplek",
         include_str!("../../migrations/sqlite/0004_werkplek.sql"),
     ),
+    (
+        6,
+        "idempotency",
+        include_str!("../../migrations/sqlite/0006_idempotency.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded.
@@ -53,6 +58,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "werkplek",
         include_str!("../../migrations/postgres/0004_werkplek.sql"),
+    ),
+    (
+        6,
+        "idempotency",
+        include_str!("../../migrations/postgres/0006_idempotency.sql"),
     ),
 ];
 

@@ -18,6 +18,7 @@
 
 mod backend;
 mod documents;
+mod idempotency;
 mod log;
 mod policy;
 mod projections;
@@ -36,6 +37,7 @@ use sqlx::sqlite::{
 use time::OffsetDateTime;
 
 pub use documents::{Change, DocKey, DocumentMeta, StoredDocument, WriteReceipt};
+pub use idempotency::{IdempotencyClaim, StoredAnswer};
 pub use policy::{PolicyAcceptance, PolicyAdoption, StoredPolicy, StoredRevocation};
 pub use projections::ProjectionRecord;
 pub use sessions::{SessionStage, WebSession};
