@@ -226,7 +226,7 @@ pub fn spec() -> Value {
             "seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
             "operation": {"type": "string"}, "user": {"type": "string", "nullable": true},
             "document": {"type": "string", "nullable": true}, "fields": {"type": "array", "items": {"type": "string"}},
-            "purpose": {"type": "string"}}}),
+            "purpose": {"type": "string"}, "peer": {"type": "string", "nullable": true, "description": "de andere partner, bij verstrekkingen"}}}),
     );
     let doc_param = json!({"name": "document", "in": "path", "required": true,
         "schema": {"type": "string", "enum": DocumentKind::ALL.map(|k| k.name())}});
@@ -298,7 +298,7 @@ pub fn spec() -> Value {
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,
-            "headers": {"API-Version": {"schema": {"type": "string", "example": API_VERSION}, "description": "de volledige versie van de API (major.minor.patch)"}},
+            "headers": {"API-Version": {"required": true, "schema": {"type": "string", "example": API_VERSION}, "description": "de volledige versie van de API (major.minor.patch)"}},
             "parameters": {"IdempotencyKey": {"name": IDEMPOTENCY_KEY, "in": "header", "required": false,
                 "schema": {"type": "string", "minLength": 1, "maxLength": super::idempotency::MAX_KEY_LEN, "pattern": "^[\\x21-\\x7E]+$"},
                 "description": "Een sleutel die het systeem van de partner per stap kiest (bijvoorbeeld een UUID). Een herhaling met dezelfde sleutel en hetzelfde verzoek krijgt het eerste antwoord terug zonder dat de stap nog eens gebeurt; dezelfde sleutel met een ander verzoek wordt geweigerd (422). Sleutels gelden per token en vervallen na 24 uur."}},
@@ -313,7 +313,7 @@ pub fn spec() -> Value {
                     Map::from_iter([("200".to_string(), json!({"description": "de casussen", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/CaseSummary"}}}}}))]),
                     errors(&[("400", "onbekende parameter, of limit buiten het bereik")]))},
                 "post": {"summary": "Nieuwe casus", "responses": merge(
-                    Map::from_iter([("201".to_string(), json!({"description": "aangemaakt", "headers": {"Location": {"schema": {"type": "string"}, "description": "de URL van de nieuwe casus"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseSummary"}}}}))]),
+                    Map::from_iter([("201".to_string(), json!({"description": "aangemaakt", "headers": {"Location": {"required": true, "schema": {"type": "string"}, "description": "de URL van de nieuwe casus"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseSummary"}}}}))]),
                     errors(&[]))}
             },
             "/casussen/{id}": {
