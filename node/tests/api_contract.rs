@@ -143,6 +143,40 @@ async fn send(base: &str, call: Call) -> Answer {
     .unwrap()
 }
 
+/// The same request to the node's router in process (tower's `oneshot`), without a socket.
+async fn in_process(served: &Served, call: Call) -> Answer {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder()
+        .method(call.method)
+        .uri(format!("/api/v1{}", call.path));
+    if let Some(t) = &call.token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    let req = req
+        .header("Content-Type", "application/json")
+        .body(axum::body::Body::from(call.body.unwrap_or_default()))
+        .unwrap();
+    let res = node::api::router(served.node.clone(), BODY_LIMIT)
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let headers = res
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 24)
+        .await
+        .unwrap()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
 /// Send, check against the contract (panics on a mismatch), and return the answer.
 async fn checked(contract: &Contract, base: &str, template: &str, call: Call) -> Answer {
     let method = call.method;
@@ -290,13 +324,12 @@ async fn every_operation_answers_as_its_description_says() {
         ..with_body("PUT", reg.clone(), &mw, Value::Null)
     };
     assert_eq!(checked(c, zb, doc, not_json).await.status, 400);
+    // Too large: in process, on the node's own router. Over a socket the node answers 413 and closes before the
+    // client has sent the whole body, and whether the client reads the answer or a broken pipe first is a race.
     let huge = json!({"reden_dakloosheid": "x".repeat(BODY_LIMIT * 2)});
-    assert_eq!(
-        checked(c, zb, doc, with_body("PUT", reg.clone(), &mw, huge))
-            .await
-            .status,
-        413
-    );
+    let r = in_process(&za, with_body("PUT", reg.clone(), &mw, huge)).await;
+    c.check("PUT", doc, &r).unwrap();
+    assert_eq!(r.status, 413);
     let beoordeling = json!({"status": "ontvangen", "datum_ontvangen": "2025-11-04"});
     let r = checked(
         c,

@@ -250,6 +250,14 @@ pub fn spec() -> Value {
         );
         m.insert("401".into(), problem_response("geen of ongeldig token"));
         m.insert(
+            "500".into(),
+            problem_response("de opslag gaf een fout; er is niets opgeslagen"),
+        );
+        m.insert(
+            "503".into(),
+            problem_response("de opslag is niet bereikbaar; probeer het later opnieuw"),
+        );
+        m.insert(
             "403".into(),
             problem_response("de rol van dit token geeft geen toegang (casussen: medewerker)"),
         );

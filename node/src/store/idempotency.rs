@@ -60,47 +60,52 @@ impl Store {
         let now = self.now();
         let hash = key_hash(key);
         on_pool!(self, p => {
-            // One write transaction: two requests with the same key cannot both claim it.
+            // Insert first, and look only when the key is taken: two requests with the same key cannot both
+            // claim it (PostgreSQL's `ON CONFLICT` waits for the other's insert to commit; SQLite's writers are
+            // serialised by `BEGIN IMMEDIATE`).
             let mut tx = p.begin_write().await?;
             sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            let row: Option<AnswerRow> = sqlx::query_as(
-                "SELECT fingerprint, status, content_type, location, body FROM idempotency_keys \
-                 WHERE user_id = $1 AND key_hash = $2",
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (user_id, key_hash, fingerprint, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key_hash) DO NOTHING",
             )
             .bind(user_id)
             .bind(&hash[..])
-            .fetch_optional(&mut *tx)
-            .await?;
-            let claim = match row {
-                Some((stored, _, _, _, _)) if stored.as_slice() != fingerprint.as_slice() => {
-                    IdempotencyClaim::Mismatch
-                }
-                Some((_, Some(status), content_type, location, body)) => {
-                    IdempotencyClaim::Replay(StoredAnswer {
-                        status: u16::try_from(status)
-                            .map_err(|_| StoreError::Corrupt { what: "idempotency status" })?,
-                        content_type,
-                        location,
-                        body: body.unwrap_or_default(),
-                    })
-                }
-                Some((_, None, _, _, _)) => IdempotencyClaim::InProgress,
-                None => {
-                    sqlx::query(
-                        "INSERT INTO idempotency_keys (user_id, key_hash, fingerprint, created_at, expires_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(user_id)
-                    .bind(&hash[..])
-                    .bind(&fingerprint[..])
-                    .bind(now)
-                    .bind(running_until)
-                    .execute(&mut *tx)
-                    .await?;
-                    IdempotencyClaim::Claimed
+            .bind(&fingerprint[..])
+            .bind(now)
+            .bind(running_until)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let claim = if inserted == 1 {
+                IdempotencyClaim::Claimed
+            } else {
+                let row: Option<AnswerRow> = sqlx::query_as(
+                    "SELECT fingerprint, status, content_type, location, body FROM idempotency_keys \
+                     WHERE user_id = $1 AND key_hash = $2",
+                )
+                .bind(user_id)
+                .bind(&hash[..])
+                .fetch_optional(&mut *tx)
+                .await?;
+                match row {
+                    Some((stored, _, _, _, _)) if stored.as_slice() != fingerprint.as_slice() => {
+                        IdempotencyClaim::Mismatch
+                    }
+                    Some((_, Some(status), content_type, location, body)) => {
+                        IdempotencyClaim::Replay(StoredAnswer {
+                            status: u16::try_from(status)
+                                .map_err(|_| StoreError::Corrupt { what: "idempotency status" })?,
+                            content_type,
+                            location,
+                            body: body.unwrap_or_default(),
+                        })
+                    }
+                    // Still running, or given up by the first request a moment ago: the client tries again.
+                    Some((_, None, _, _, _)) | None => IdempotencyClaim::InProgress,
                 }
             };
             tx.commit().await?;
