@@ -205,6 +205,11 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
         contract: Contract::new(),
     };
     let client = Client::new("Api, A.", 15);
+    // The steps after the Transferpunt's receipt (dated today by the node) are dated today.
+    let today = {
+        let d = api.net.node(TP).node().clock_now().date();
+        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    };
     let casussen = |at: &'static str| {
         let api = &api;
         async move {
@@ -382,7 +387,7 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
     // The beoordeling: approved, with the uitstroomgemeente (the send-back's fields kept).
     let mut beoordeling = api.velden(TP, c, "beoordeling").await.unwrap();
     beoordeling["status"] = json!("goedgekeurd");
-    beoordeling["datum_volledig"] = json!("2025-10-20");
+    beoordeling["datum_volledig"] = json!(today);
     beoordeling["gekozen_uitstroomgemeente"] = json!("GM0080");
     api.put(TP, c, "beoordeling", &beoordeling, "tp-beoordeling")
         .await;
@@ -405,7 +410,7 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
         GM,
         c,
         "gemeente",
-        &ex::gemeente_akkoord("2025-10-22", "Gebiedsteam Leeuwarden-Oost", "2025-10-23"),
+        &ex::gemeente_akkoord(&today, "Gebiedsteam Leeuwarden-Oost", &today),
         "gm-akkoord",
     )
     .await;
@@ -450,7 +455,7 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
         .filter(|d| d.starts_with("aanmeldbericht"))
         .collect();
     assert_eq!(berichten.len(), 1, "one aanmeldbericht: {berichten:?}");
-    // Without the key, a second assignment is refused: the corporatie has not refused.
+    // A new step (a new key) is refused: the corporatie has not refused.
     assert_eq!(
         api.call(TP, "POST", tw, &path, None, Some("tp-toewijzing-2"))
             .await
@@ -458,8 +463,8 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
         409
     );
 
-    // The corporatie's system gets the aanmeldbericht and its deadline, and answers: accepted, two offers, the
-    // second taken, a 3-partijen lease. Its retry writes nothing more.
+    // The corporatie's system gets the aanmeldbericht and its deadline, and refuses (a huurachterstand); the other
+    // corporatie has held nothing of the case.
     let bericht = format!("aanmeldbericht/{chosen}");
     wait_until(
         "the aanmeldbericht reaches the corporatie",
@@ -472,46 +477,61 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
             .await
             .contains(&"reactie_corporatie".to_string())
     );
-    let offer1 = ex::aanbod("2025-11-10", "Tuinstraat 5, Leeuwarden", false);
-    let offer2 = ex::aanbod("2025-11-20", "Kerkstraat 9, Leeuwarden", true);
-    let reactie = ex::reactie_gehuurd(
-        "2025-11-03",
-        &[offer1, offer2],
-        "drie_partijen",
-        "2025-11-24",
-    );
-    let first = api
-        .put(&chosen, c, "reactie", &reactie, "corp-reactie")
-        .await;
-    let logged = api.writes(&chosen, c, "reactie").await;
-    assert!(logged >= 1);
-    let retry = api
-        .put(&chosen, c, "reactie", &reactie, "corp-reactie")
-        .await;
-    assert!(replayed(&retry));
-    assert_eq!(first.body, retry.body);
-    assert_eq!(
-        api.writes(&chosen, c, "reactie").await,
-        logged,
-        "the retry wrote nothing"
-    );
-    assert_eq!(api.casussen_at_other(other_corporatie).await, 0);
+    assert_eq!(api.casussen_at(other_corporatie).await, 0);
+    api.put(
+        &chosen,
+        c,
+        "reactie",
+        &ex::reactie_geweigerd(&today, "Huurachterstand"),
+        "corp-weigering",
+    )
+    .await;
     api.wait_for(
         TP,
         c,
         &format!("reactie/{chosen}"),
-        "soort_huurcontract",
-        json!("drie_partijen"),
+        "besluit",
+        json!("geweigerd"),
     )
     .await;
-    api.wait_for(
-        ZA,
-        c,
-        &format!("reactie/{chosen}"),
-        "soort_huurcontract",
-        json!("drie_partijen"),
+
+    // Om en om: the next toewijzing goes to the other corporatie.
+    let next = api
+        .step(TP, "POST", tw, &path, None, "tp-toewijzing-3", 201)
+        .await;
+    assert_eq!(next.json()["corporatie"], other_corporatie);
+    let bericht = format!("aanmeldbericht/{other_corporatie}");
+    wait_until(
+        "the aanmeldbericht reaches the other corporatie",
+        WAIT,
+        || async { api.velden(other_corporatie, c, &bericht).await.is_some() },
     )
     .await;
+
+    // It accepts: two offers, the second taken, a 3-partijen lease. Its retry writes nothing more.
+    let offer1 = ex::aanbod(&today, "Tuinstraat 5, Leeuwarden", false);
+    let offer2 = ex::aanbod(&today, "Kerkstraat 9, Leeuwarden", true);
+    let reactie = ex::reactie_gehuurd(&today, &[offer1, offer2], "drie_partijen", &today);
+    let first = api
+        .put(other_corporatie, c, "reactie", &reactie, "corp-reactie")
+        .await;
+    let logged = api.writes(other_corporatie, c, "reactie").await;
+    assert!(logged >= 1);
+    let retry = api
+        .put(other_corporatie, c, "reactie", &reactie, "corp-reactie")
+        .await;
+    assert!(replayed(&retry));
+    assert_eq!(first.body, retry.body);
+    assert_eq!(
+        api.writes(other_corporatie, c, "reactie").await,
+        logged,
+        "the retry wrote nothing"
+    );
+    let lease = format!("reactie/{other_corporatie}");
+    api.wait_for(TP, c, &lease, "soort_huurcontract", json!("drie_partijen"))
+        .await;
+    api.wait_for(ZA, c, &lease, "soort_huurcontract", json!("drie_partijen"))
+        .await;
 
     // The plaatsing, reported by the zorgaanbieder, reaches the Transferpunt.
     api.put(
@@ -520,7 +540,7 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
         "plaatsing",
         &ex::plaatsing(
             &client,
-            "2025-11-24",
+            &today,
             "Kerkstraat 9, Leeuwarden",
             "GM0080",
             "drie_partijen",
@@ -553,8 +573,8 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
 }
 
 impl Api {
-    /// How many cases `at` holds (the corporatie that was not chosen holds none).
-    async fn casussen_at_other(&self, at: &str) -> usize {
+    /// How many cases `at` holds.
+    async fn casussen_at(&self, at: &str) -> usize {
         self.call(at, "GET", "/casussen", "/casussen", None, None)
             .await
             .json()
