@@ -88,8 +88,7 @@ impl Api {
     async fn step(
         &self,
         at: &str,
-        method: &'static str,
-        template: &str,
+        (method, template): (&'static str, &str),
         path: &str,
         body: Option<&Value>,
         key: &str,
@@ -113,7 +112,7 @@ impl Api {
             "/casussen/{id}/documenten/{document}"
         };
         let path = format!("/casussen/{case}/documenten/{document}");
-        self.step(at, "PUT", template, &path, Some(form), key, 200)
+        self.step(at, ("PUT", template), &path, Some(form), key, 200)
             .await
     }
 
@@ -226,8 +225,7 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
     let created = api
         .step(
             ZA,
-            "POST",
-            "/casussen",
+            ("POST", "/casussen"),
             "/casussen",
             None,
             "za-nieuw-1",
@@ -237,8 +235,7 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
     let retry = api
         .step(
             ZA,
-            "POST",
-            "/casussen",
+            ("POST", "/casussen"),
             "/casussen",
             None,
             "za-nieuw-1",
@@ -285,7 +282,7 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
     let indienen = "/casussen/{id}/indienen";
     let path = format!("/casussen/{c}/indienen");
     let refused = api
-        .step(ZA, "POST", indienen, &path, None, "za-indienen-1", 409)
+        .step(ZA, ("POST", indienen), &path, None, "za-indienen-1", 409)
         .await;
     assert_eq!(
         refused.json()["invalidParams"][0]["name"],
@@ -297,10 +294,10 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
         .await;
     // The refusal kept nothing: the same key now submits.
     let submitted = api
-        .step(ZA, "POST", indienen, &path, None, "za-indienen-1", 200)
+        .step(ZA, ("POST", indienen), &path, None, "za-indienen-1", 200)
         .await;
     let again = api
-        .step(ZA, "POST", indienen, &path, None, "za-indienen-1", 200)
+        .step(ZA, ("POST", indienen), &path, None, "za-indienen-1", 200)
         .await;
     assert!(replayed(&again));
     assert_eq!(submitted.json()["velden"]["aantal_keer_ingediend"], 1);
@@ -325,10 +322,10 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
     let ts = "/casussen/{id}/terugsturen";
     let path = format!("/casussen/{c}/terugsturen");
     let first = api
-        .step(TP, "POST", ts, &path, Some(&terug), "tp-terug-1", 200)
+        .step(TP, ("POST", ts), &path, Some(&terug), "tp-terug-1", 200)
         .await;
     let retry = api
-        .step(TP, "POST", ts, &path, Some(&terug), "tp-terug-1", 200)
+        .step(TP, ("POST", ts), &path, Some(&terug), "tp-terug-1", 200)
         .await;
     assert!(replayed(&retry));
     assert_eq!(first.body, retry.body);
@@ -372,7 +369,7 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
         .await;
     let path = format!("/casussen/{c}/indienen");
     let resubmitted = api
-        .step(ZA, "POST", indienen, &path, None, "za-indienen-2", 200)
+        .step(ZA, ("POST", indienen), &path, None, "za-indienen-2", 200)
         .await;
     assert_eq!(resubmitted.json()["velden"]["aantal_keer_ingediend"], 2);
     api.wait_for(
@@ -427,10 +424,10 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
     let tw = "/casussen/{id}/toewijzing";
     let path = format!("/casussen/{c}/toewijzing");
     let assigned = api
-        .step(TP, "POST", tw, &path, None, "tp-toewijzing-1", 201)
+        .step(TP, ("POST", tw), &path, None, "tp-toewijzing-1", 201)
         .await;
     let retry = api
-        .step(TP, "POST", tw, &path, None, "tp-toewijzing-1", 201)
+        .step(TP, ("POST", tw), &path, None, "tp-toewijzing-1", 201)
         .await;
     assert!(replayed(&retry));
     assert_eq!(assigned.json(), retry.json());
@@ -497,7 +494,7 @@ async fn a_whole_bemiddeling_through_the_api_alone_with_retries_that_do_not_doub
 
     // Om en om: the next toewijzing goes to the other corporatie.
     let next = api
-        .step(TP, "POST", tw, &path, None, "tp-toewijzing-3", 201)
+        .step(TP, ("POST", tw), &path, None, "tp-toewijzing-3", 201)
         .await;
     assert_eq!(next.json()["corporatie"], other_corporatie);
     let bericht = format!("aanmeldbericht/{other_corporatie}");
