@@ -646,7 +646,11 @@ async fn an_erased_case_leaves_only_its_tombstone_and_the_partners_to_tell(db: &
             .unwrap()
             .is_none()
     );
-    assert_eq!(store.audit_len().await.unwrap(), before + 1, "the tombstone");
+    assert_eq!(
+        store.audit_len().await.unwrap(),
+        before + 1,
+        "the tombstone"
+    );
     assert_eq!(
         store.erasure_notices_for("transferpunt:sdf").await.unwrap(),
         vec![case.clone()]
@@ -654,6 +658,9 @@ async fn an_erased_case_leaves_only_its_tombstone_and_the_partners_to_tell(db: &
     // The other case is untouched.
     assert!(store.get_case(&other).await.unwrap().is_some());
     assert!(store.load_document(&keys[1]).await.unwrap().is_some());
+    store.close().await;
+}
+
 /// `create_cases_with_documents` (the Excel import's one transaction): every case with every document and audit
 /// record, or — when one case cannot be created — none of them, not even the cases before it.
 async fn new_cases_and_their_documents_land_together_or_not_at_all(db: &Db) {

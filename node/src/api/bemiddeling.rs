@@ -140,7 +140,7 @@ pub(super) fn openapi(
         Value::Object(ok)
     };
     let form_view = json!({"type": "object", "properties": {
-        "document": {"type": "string"}, "instantie": {"type": ["string", "null"]}, "velden": {"type": "object"},
+        "document": {"type": "string"}, "instantie": {"type": "string", "nullable": true}, "velden": {"type": "object"},
         "ontbrekend": {"type": "array", "items": {"$ref": "#/components/schemas/Missing"}}}});
     let mut schemas = Map::new();
     schemas.insert(

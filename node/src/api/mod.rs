@@ -4,6 +4,7 @@
 //! any URL.
 
 mod bemiddeling;
+pub mod idempotency;
 pub mod openapi;
 mod problem;
 
@@ -70,7 +71,14 @@ pub fn router_with_metrics(
         .route("/casussen/{id}/indienen", post(bemiddeling::indienen))
         .route("/casussen/{id}/terugsturen", post(bemiddeling::terugsturen))
         .route("/casussen/{id}/toewijzing", post(bemiddeling::toewijzing))
-        .route("/signalen", get(bemiddeling::signalen));
+        .route("/signalen", get(bemiddeling::signalen))
+        .layer(middleware::from_fn_with_state(
+            idempotency::Idempotency {
+                node: node.clone(),
+                max_body_bytes,
+            },
+            idempotency::idempotent,
+        ));
     let state = ApiState { node, metrics };
     Router::new()
         .nest("/api/v1", v1)

@@ -9,6 +9,22 @@ use serde_json::{Map, Value, json};
 /// The API's version, sent in every response's `API-Version` header (NL API Design Rules).
 pub const API_VERSION: &str = "1.0.0";
 
+/// Whom to ask about this API (`info.contact`, which the NL API Design Rules require): the maintainers of the
+/// node software, at the workspace's `repository` URL. The same description is served by every partner's node, so
+/// it names the software's maintainers, not one partner.
+const CONTACT: Contact = Contact {
+    name: "Beheer van de Weer Thuis-nodesoftware",
+    url: env!("CARGO_PKG_REPOSITORY"),
+    email: "beheer@weerthuis.example.invalid",
+};
+
+#[derive(serde::Serialize)]
+struct Contact {
+    name: &'static str,
+    url: &'static str,
+    email: &'static str,
+}
+
 fn field_schema(f: &FieldSpec) -> Value {
     let mut s = match f.ty {
         FieldType::Text => json!({"type": "string", "maxLength": MAX_TEXT}),
@@ -60,7 +76,11 @@ fn object_schema(fields: &[FieldSpec], description: Option<String>) -> Value {
             required.push(Value::String(f.name.to_string()));
         }
     }
-    let mut s = json!({"type": "object", "additionalProperties": false, "properties": props, "required": required});
+    let mut s = json!({"type": "object", "additionalProperties": false, "properties": props});
+    // OpenAPI 3.0 wants `required` absent rather than empty.
+    if !required.is_empty() {
+        s["required"] = Value::Array(required);
+    }
     if let Some(d) = description {
         s["description"] = Value::String(d);
     }
@@ -71,13 +91,92 @@ fn problem_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
+/// The name of a document's schema: UpperCamelCase, as the NL API Design Rules want schema names
+/// (`vervolg_wonen` → `VervolgWonen`). The document's own name stays in the paths and in the problems.
+pub fn schema_name(kind: DocumentKind) -> String {
+    kind.name()
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// The header with which a client makes a POST or PUT idempotent (`crate::api::idempotency`).
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// What every operation has in common, added in one place so no operation can miss it: the `API-Version`
+/// header on every response, and on every POST and PUT (the writes) the `Idempotency-Key` parameter with the
+/// answers it can give.
+fn finish(spec: &mut Value) {
+    let Some(paths) = spec["paths"].as_object_mut() else {
+        return;
+    };
+    for operations in paths.values_mut() {
+        let Some(operations) = operations.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in operations.iter_mut() {
+            if method == "post" || method == "put" {
+                let params = op
+                    .as_object_mut()
+                    .expect("operations are objects")
+                    .entry("parameters")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Some(params) = params.as_array_mut() {
+                    params.push(json!({"$ref": "#/components/parameters/IdempotencyKey"}));
+                }
+                let responses = &mut op["responses"];
+                for (code, why) in [
+                    ("400", "een ongeldige Idempotency-Key"),
+                    (
+                        "409",
+                        "een verzoek met dezelfde Idempotency-Key is nog bezig",
+                    ),
+                    (
+                        "422",
+                        "dezelfde Idempotency-Key met een ander verzoek (andere body of ander pad)",
+                    ),
+                ] {
+                    match responses[code]["description"].as_str() {
+                        Some(d) => {
+                            responses[code]["description"] = Value::String(format!("{d}; of {why}"))
+                        }
+                        None => responses[code] = problem_response(why),
+                    }
+                }
+            }
+            let writes = method == "post" || method == "put";
+            let Some(responses) = op["responses"].as_object_mut() else {
+                continue;
+            };
+            for (code, response) in responses.iter_mut() {
+                let headers = response
+                    .as_object_mut()
+                    .expect("responses are objects")
+                    .entry("headers")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                headers["API-Version"] = json!({"$ref": "#/components/headers/API-Version"});
+                if writes && code.starts_with('2') {
+                    headers[super::idempotency::REPLAYED] = json!({"schema": {"type": "string", "enum": ["true"]},
+                        "description": "alleen op een herhaling met dezelfde Idempotency-Key: dit is het opgeslagen eerste antwoord"});
+                }
+            }
+        }
+    }
+}
+
 /// The whole OpenAPI document.
 pub fn spec() -> Value {
     let mut schemas = Map::new();
     for kind in DocumentKind::ALL {
         let spec = kind.spec();
         schemas.insert(
-            kind.name().to_string(),
+            schema_name(kind),
             object_schema(
                 spec.fields,
                 Some(format!("{} ({})", spec.label, spec.source)),
@@ -97,14 +196,14 @@ pub fn spec() -> Value {
                     "code": {"type": "string", "description": "vaste naam van de regel, zoals bsn_elfproef"},
                     "reason": {"type": "string", "description": "de regel in woorden"}}}}
             },
-            "required": ["title", "status"]
+            "required": ["type", "title", "status"]
         }),
     );
     schemas.insert(
         "Missing".into(),
         json!({"type": "object", "properties": {
             "document": {"type": "string"}, "field": {"type": "string"}, "label": {"type": "string"},
-            "because": {"type": ["string", "null"]}}}),
+            "because": {"type": "string", "nullable": true}}}),
     );
     schemas.insert(
         "CaseSummary".into(),
@@ -125,9 +224,9 @@ pub fn spec() -> Value {
         "HistoryEntry".into(),
         json!({"type": "object", "properties": {
             "seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
-            "operation": {"type": "string"}, "user": {"type": ["string", "null"]},
-            "document": {"type": ["string", "null"]}, "fields": {"type": "array", "items": {"type": "string"}},
-            "purpose": {"type": "string"}}}),
+            "operation": {"type": "string"}, "user": {"type": "string", "nullable": true},
+            "document": {"type": "string", "nullable": true}, "fields": {"type": "array", "items": {"type": "string"}},
+            "purpose": {"type": "string"}, "peer": {"type": "string", "nullable": true, "description": "de andere partner, bij verstrekkingen"}}}),
     );
     let doc_param = json!({"name": "document", "in": "path", "required": true,
         "schema": {"type": "string", "enum": DocumentKind::ALL.map(|k| k.name())}});
@@ -137,14 +236,27 @@ pub fn spec() -> Value {
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_:-]{1,64}$"},
         "description": "voor documenten die een casus vaker heeft (melding, reactie, aanmeldbericht, gemeente)"});
     let form_body = json!({"required": true, "content": {"application/json": {"schema": {
-        "oneOf": DocumentKind::ALL.map(|k| json!({"$ref": format!("#/components/schemas/{}", k.name())}))}}}});
+        "oneOf": DocumentKind::ALL.map(|k| json!({"$ref": format!("#/components/schemas/{}", schema_name(k))}))}}}});
     let form_ok = json!({"description": "het formulier zoals opgeslagen, met wat nog ontbreekt",
         "content": {"application/json": {"schema": {"type": "object", "properties": {
-            "document": {"type": "string"}, "instantie": {"type": ["string", "null"]}, "velden": {"type": "object"},
+            "document": {"type": "string"}, "instantie": {"type": "string", "nullable": true}, "velden": {"type": "object"},
             "ontbrekend": {"type": "array", "items": {"$ref": "#/components/schemas/Missing"}}}}}}});
     let errors = |extra: &[(&str, &str)]| {
         let mut m = Map::new();
+        // Every route can answer 400: a BSN in the URL is refused before any handler (`no_bsn_in_url`).
+        m.insert(
+            "400".into(),
+            problem_response("ongeldig verzoek, zoals een BSN in de URL"),
+        );
         m.insert("401".into(), problem_response("geen of ongeldig token"));
+        m.insert(
+            "500".into(),
+            problem_response("de opslag gaf een fout; er is niets opgeslagen"),
+        );
+        m.insert(
+            "503".into(),
+            problem_response("de opslag is niet bereikbaar; probeer het later opnieuw"),
+        );
         m.insert(
             "403".into(),
             problem_response("de rol van dit token geeft geen toegang (casussen: medewerker)"),
@@ -186,22 +298,30 @@ pub fn spec() -> Value {
         "info": {
             "title": "Weer Thuis node API",
             "version": API_VERSION,
-            "description": "Lokale API van een node in de Weer Thuis-federatie, voor de medewerkers en systemen van één partner. Volgt de NL API Design Rules: JSON onder /api/v1, fouten als application/problem+json, geen BSN in een URL.",
+            "description": "Lokale API van een node in de Weer Thuis-federatie, voor de medewerkers en systemen van één partner. Volgt de NL API Design Rules (gecontroleerd met de linter van Logius): JSON onder /api/v1, fouten als application/problem+json, een API-Version-header op elk antwoord, geen BSN in een URL. Schrijvende verzoeken (POST, PUT) zijn met een Idempotency-Key veilig te herhalen.",
+            "contact": CONTACT,
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,
-            "headers": {"API-Version": {"schema": {"type": "string"}, "description": "versie van de API"}},
+            "headers": {"API-Version": {"required": true, "schema": {"type": "string", "example": API_VERSION}, "description": "de volledige versie van de API (major.minor.patch)"}},
+            "parameters": {"IdempotencyKey": {"name": IDEMPOTENCY_KEY, "in": "header", "required": false,
+                "schema": {"type": "string", "minLength": 1, "maxLength": super::idempotency::MAX_KEY_LEN, "pattern": "^[\\x21-\\x7E]+$"},
+                "description": "Een sleutel die het systeem van de partner per stap kiest (bijvoorbeeld een UUID). Een herhaling met dezelfde sleutel en hetzelfde verzoek krijgt het eerste antwoord terug zonder dat de stap nog eens gebeurt; dezelfde sleutel met een ander verzoek wordt geweigerd (422). Sleutels gelden per token en vervallen na 24 uur."}},
         },
         "paths": {
             "/casussen": {
-                "get": {"summary": "Casussen met fase en wat nog ontbreekt", "responses": merge(
+                "get": {"summary": "Casussen met fase en wat nog ontbreekt",
+                    "parameters": [
+                        {"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}, "description": "hoeveel casussen over te slaan"},
+                        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": super::MAX_PAGE, "default": super::DEFAULT_PAGE}, "description": "hoeveel casussen ten hoogste"}],
+                    "responses": merge(
                     Map::from_iter([("200".to_string(), json!({"description": "de casussen", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/CaseSummary"}}}}}))]),
-                    errors(&[]))},
+                    errors(&[("400", "onbekende parameter, of limit buiten het bereik")]))},
                 "post": {"summary": "Nieuwe casus", "responses": merge(
-                    Map::from_iter([("201".to_string(), json!({"description": "aangemaakt", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseSummary"}}}}))]),
+                    Map::from_iter([("201".to_string(), json!({"description": "aangemaakt", "headers": {"Location": {"required": true, "schema": {"type": "string"}, "description": "de URL van de nieuwe casus"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CaseSummary"}}}}))]),
                     errors(&[]))}
             },
             "/casussen/{id}": {
@@ -223,18 +343,19 @@ pub fn spec() -> Value {
                 "put": with_params(&form_put, vec![case_param, doc_param, instance_param]),
             },
             "/openapi.json": {
-                "get": {"summary": "Deze beschrijving", "security": [], "responses": {"200": {"description": "OpenAPI 3"}}}
+                "get": {"summary": "Deze beschrijving", "security": [], "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {"schema": {"type": "object"}}}}}}
             },
             "/health": {
-                "get": {"summary": "Draait de node en bereikt hij zijn database?", "security": [], "responses": {"200": {"description": "gezond"}, "503": {"description": "database niet bereikbaar"}}}
+                "get": {"summary": "Draait de node en bereikt hij zijn database?", "security": [], "responses": {"200": {"description": "gezond", "content": {"application/json": {"schema": {"type": "object", "required": ["status", "partner", "beleid"], "properties": {"status": {"type": "string", "enum": ["ok"]}, "partner": {"type": "string"}, "beleid": {"type": "string"}}}}}}, "503": problem_response("database niet bereikbaar")}}
             },
             "/monitor": {
-                "get": {"summary": "De uitstroommonitor van het Transferpunt: open signalen en de cijfers van dit jaar (HTML)", "responses": {"200": {"description": "de pagina", "content": {"text/html": {"schema": {"type": "string"}}}}, "401": {"description": "geen of een ongeldig token"}, "403": {"description": "alleen de rol analist ziet de monitor"}, "404": {"description": "deze node is niet het Transferpunt"}}}
+                "get": {"summary": "De uitstroommonitor van het Transferpunt: open signalen en de cijfers van dit jaar (HTML)", "responses": {"200": {"description": "de pagina", "content": {"text/html": {"schema": {"type": "string"}}}}, "400": problem_response("ongeldig verzoek, zoals een BSN in de URL"), "401": problem_response("geen of een ongeldig token"), "403": problem_response("alleen de rol analist ziet de monitor"), "404": problem_response("deze node is niet het Transferpunt")}}
             }
         }
     });
     if let Some(paths) = spec["paths"].as_object_mut() {
         paths.extend(bemiddeling_paths);
     }
+    finish(&mut spec);
     spec
 }

@@ -36,6 +36,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_inzage.sql"),
     ),
     (
+        6,
+        "idempotency",
+        include_str!("../../migrations/sqlite/0006_idempotency.sql"),
+    ),
+    (
         7,
         "vergetelheid",
         include_str!("../../migrations/sqlite/0007_vergetelheid.sql"),
@@ -68,6 +73,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "inzage",
         include_str!("../../migrations/postgres/0005_inzage.sql"),
+    ),
+    (
+        6,
+        "idempotency",
+        include_str!("../../migrations/postgres/0006_idempotency.sql"),
     ),
     (
         7,

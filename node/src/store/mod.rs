@@ -19,6 +19,7 @@
 mod backend;
 mod documents;
 mod erasure;
+mod idempotency;
 mod inzage;
 mod log;
 mod policy;
@@ -38,6 +39,7 @@ use sqlx::sqlite::{
 use time::OffsetDateTime;
 
 pub use documents::{Change, DocKey, DocumentMeta, StoredDocument, WriteReceipt};
+pub use idempotency::{IdempotencyClaim, StoredAnswer};
 pub use inzage::{OutgoingRequest, QueuedRequest};
 pub use policy::{PolicyAcceptance, PolicyAdoption, StoredPolicy, StoredRevocation};
 pub use projections::ProjectionRecord;
