@@ -7,3 +7,8 @@ CREATE TABLE erasure_notices (
     created_at TEXT NOT NULL,
     PRIMARY KEY (peer, case_id)
 ) STRICT;
+
+-- A stored answer for a retried request (`Idempotency-Key`) may hold a form of the case: it names its case, so an
+-- erasure deletes it too.
+ALTER TABLE idempotency_keys ADD COLUMN case_id TEXT;
+CREATE INDEX idempotency_keys_case ON idempotency_keys (case_id);

@@ -114,6 +114,7 @@ pub(super) async fn idempotent(
     let fingerprint: [u8; 32] = h.finalize().into();
     let now = state.node.clock_now();
     let store = state.node.store();
+    let case = case_in(parts.uri.path());
     match store
         .claim_idempotency_key(user.id.as_str(), &key, &fingerprint, now + RUNNING_FOR)
         .await
@@ -167,8 +168,16 @@ pub(super) async fn idempotent(
                     location: header_text(header::LOCATION),
                     body: bytes.to_vec(),
                 };
+                // A new case is named by the answer's Location.
+                let case = case.clone().or_else(|| answer.location.as_deref().and_then(case_in));
                 store
-                    .complete_idempotency_key(user.id.as_str(), &key, &answer, now + KEEP_FOR)
+                    .complete_idempotency_key(
+                        user.id.as_str(),
+                        &key,
+                        &answer,
+                        case.as_deref(),
+                        now + KEEP_FOR,
+                    )
                     .await
             } else {
                 store.release_idempotency_key(user.id.as_str(), &key).await
@@ -202,4 +211,14 @@ fn unavailable() -> Response {
     Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Opslag niet beschikbaar")
         .detail("De opslag gaf een fout; probeer het later opnieuw met dezelfde Idempotency-Key.")
         .into_response()
+}
+
+/// The case a path is about (`…/casussen/{id}/…`), if any.
+fn case_in(path: &str) -> Option<String> {
+    let mut segments = path.split('/');
+    segments.find(|s| *s == "casussen")?;
+    let id = segments.next()?;
+    id.parse::<crate::store::CaseId>()
+        .ok()
+        .map(|c| c.to_string())
 }

@@ -57,6 +57,7 @@ impl Store {
                 "DELETE FROM documents WHERE case_id = $1",
                 "DELETE FROM projections WHERE case_id = $1",
                 "DELETE FROM bsn_index WHERE case_id = $1",
+                "DELETE FROM idempotency_keys WHERE case_id = $1",
                 "DELETE FROM cases WHERE id = $1",
             ] {
                 sqlx::query(statement)

@@ -113,18 +113,20 @@ impl Store {
         })
     }
 
-    /// Store the answer of the request that claimed `key`, kept until `expires_at`.
+    /// Store the answer of the request that claimed `key`, kept until `expires_at`, with the case it is about (an
+    /// erasure of the case deletes it).
     pub async fn complete_idempotency_key(
         &self,
         user_id: &str,
         key: &str,
         answer: &StoredAnswer,
+        case: Option<&str>,
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             sqlx::query(
                 "UPDATE idempotency_keys SET status = $3, content_type = $4, location = $5, body = $6, \
-                 expires_at = $7 WHERE user_id = $1 AND key_hash = $2",
+                 expires_at = $7, case_id = $8 WHERE user_id = $1 AND key_hash = $2",
             )
             .bind(user_id)
             .bind(&key_hash(key)[..])
@@ -133,6 +135,7 @@ impl Store {
             .bind(answer.location.as_deref())
             .bind(answer.body.as_slice())
             .bind(expires_at)
+            .bind(case)
             .execute(p)
             .await?;
         });
