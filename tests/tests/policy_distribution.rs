@@ -179,6 +179,14 @@ async fn send_artefact(net: &TestNet, from: &str, to: &str, kind: &str, data: Ve
 /// A case whose projection from the zorgaanbieder to the gemeente was rotated by a narrowing policy version (the
 /// income left the aanmelding flows).
 async fn rotated_case() -> (TestNet, node::store::CaseId) {
+    let (net, case, _) = rotated_case_with_the_old_generation().await;
+    (net, case)
+}
+
+/// [`rotated_case`], with the zorgaanbieder's projection for the gemeente as it was before the rotation (values
+/// and all: the sender keeps a withdrawn generation's history without values).
+async fn rotated_case_with_the_old_generation()
+-> (TestNet, node::store::CaseId, node::store::ProjectionRecord) {
     let net = TestNet::start(&[TP, ZA, GM]).await;
     let case = net.new_case(ZA).await;
     net.write(ZA, &case, DocumentKind::Registratie, None, json!({
@@ -199,6 +207,16 @@ async fn rotated_case() -> (TestNet, node::store::CaseId) {
             .is_some()
     })
     .await;
+    let old = net
+        .node(ZA)
+        .node()
+        .store()
+        .projections_of_case(&case)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.sender == ZA && p.receiver == GM && !p.retired)
+        .expect("the zorgaanbieder's projection for the gemeente");
 
     // The Transferpunt signs and publishes 2026.2; every node puts it in force (its date has come).
     publish(&net, &narrowed(), 1).await;
@@ -211,7 +229,7 @@ async fn rotated_case() -> (TestNet, node::store::CaseId) {
             .is_some_and(|a| a.get("hoofdinkomen").is_none() && a.get("leefsituatie").is_some())
     })
     .await;
-    (net, case)
+    (net, case, old)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -662,19 +680,22 @@ async fn a_widening_version_waits_for_the_privacy_officer() {
 /// on another stream, or was sent before a crash — brought the deleted fields back at the receiver.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_message_for_a_rotated_projection_does_not_bring_it_back() {
-    let (net, case) = rotated_case().await;
-    // The old generation, as its sender keeps it (retired, history and all).
-    let old = net
+    let (net, case, old) = rotated_case_with_the_old_generation().await;
+    // The old generation as it was sent, values and all; its sender now keeps its history without values.
+    assert!(String::from_utf8_lossy(&old.snapshot).contains("participatiewet"));
+    let retired = net
         .node(ZA)
         .node()
         .store()
-        .projections_of_case(&case)
+        .load_projection(&old.wire_id)
         .await
         .unwrap()
-        .into_iter()
-        .find(|p| p.sender == ZA && p.receiver == GM && p.retired)
         .expect("the retired generation at its sender");
-    assert!(String::from_utf8_lossy(&old.snapshot).contains("participatiewet"));
+    assert!(retired.retired);
+    assert!(
+        !String::from_utf8_lossy(&retired.snapshot).contains("participatiewet"),
+        "the sender keeps no value of a withdrawn generation"
+    );
 
     // Played to the gemeente by the zorgaanbieder (its own certificate) as a late message, then a sentinel the
     // gemeente answers after it: a node handles one connection's messages in order.
