@@ -120,6 +120,56 @@ impl TestNet {
         case
     }
 
+    /// A client's case at the scenario's zorgaanbieder (Kwadrant, herkomstgemeente Leeuwarden): registratie with
+    /// consent, aanmelding, vervolg wonen and a bemiddelingsverzoek whose `toelichting_zoekgedrag` is `zoekgedrag`
+    /// (a canary) and whose woonwens is `woonwens`. With `submit` the request is submitted, so the Transferpunt holds
+    /// it whole; otherwise it stays a draft at the zorgaanbieder.
+    pub async fn request_case(
+        &self,
+        client: &policies::examples::Client,
+        zoekgedrag: &str,
+        woonwens: Option<&str>,
+        submit: bool,
+    ) -> CaseId {
+        use policies::DocumentKind as D;
+        use policies::examples as ex;
+        const ZA: &str = node::scenario::KWADRANT;
+        let mut verzoek = ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", woonwens);
+        verzoek["toelichting_zoekgedrag"] = serde_json::json!(zoekgedrag);
+        let case = self
+            .case_with(
+                ZA,
+                &[
+                    (
+                        D::Registratie,
+                        ex::registratie(
+                            client,
+                            ZA,
+                            true,
+                            "maatschappelijke_opvang",
+                            "GM0080",
+                            "2025-06-01",
+                        ),
+                    ),
+                    (D::Aanmelding, ex::aanmelding(client, "2025-06-10")),
+                    (
+                        D::VervolgWonen,
+                        ex::vervolg_wonen(client, "GM0080", "2025-09-01"),
+                    ),
+                    (D::Bemiddelingsverzoek, verzoek),
+                ],
+            )
+            .await;
+        if submit {
+            let za = self.node(ZA);
+            za.node()
+                .submit_request(&za.user, &case)
+                .await
+                .expect("the request is complete");
+        }
+        case
+    }
+
     /// Start a stopped node's federation side again on a new port and publish it: peers find it only through the
     /// new directory.
     pub fn restart(&mut self, id: &str) {

@@ -52,6 +52,9 @@ pub enum Operation {
     /// A case erased at this node (vergetelheid, AVG art. 17): the tombstone that remains, with the case's
     /// pseudonym and the ground, no personal data.
     Erasure,
+    /// A value corrected at this node and its document rewritten without history (rectificatie, AVG art. 16), or
+    /// a partner's rectification taken: field names, never values.
+    Rectification,
     /// A data subject's request under the AVG handled at this node (an inzage, art. 15), or an inzageverzoek sent
     /// to or received from a partner. Holds field names, never values.
     DataSubjectRequest,

@@ -71,6 +71,8 @@ pub struct LocalDoc {
     pub authors: BTreeMap<ActorId, FieldSet>,
     /// The actor of its first change: who created this instance.
     pub creator: Option<ActorId>,
+    /// Its generation (see [`crate::sync::wire::WireDoc::Form`]).
+    pub generation: u64,
 }
 
 /// Case documents as last read, by document id and heads (see [`crate::service::Node::local_docs`]). Bounded: emptied when full.

@@ -167,6 +167,24 @@ pub fn commit(doc: &mut AutoCommit, unix_seconds: i64) -> bool {
         .is_some()
 }
 
+/// The fields of the document's root map whose current value `actor` wrote (the operation that put the field; a
+/// nested edit by another actor does not change whose it is), as JSON. What a rectification's rewrite keeps in its
+/// writer's name, and what the partner that shares the document carries over into the new generation.
+pub fn fields_written_by(doc: &AutoCommit, actor: &ActorId) -> Result<Map<String, Json>, DocError> {
+    let Json::Object(all) = read_json(doc)? else {
+        return Ok(Map::new());
+    };
+    let mut out = Map::new();
+    for (key, value) in all {
+        if let Some((_, ObjId::Id(_, writer, _))) = doc.get(ROOT, key.as_str())?
+            && &writer == actor
+        {
+            out.insert(key, value);
+        }
+    }
+    Ok(out)
+}
+
 /// The document's root map as JSON, for the caller to validate again.
 pub fn read_json(doc: &AutoCommit) -> Result<Json, DocError> {
     read_map(doc, &ROOT, "")

@@ -162,6 +162,47 @@ pub fn field_at(path: &[String]) -> Option<FieldId> {
     kind.field(path.get(1)?)
 }
 
+/// A received projection with its values gone: a fresh document, without history, holding only its `_meta` (the
+/// facts its sender declared), written by `me` at `now`. What a receiver keeps of a projection its sender
+/// withdrew, or whose values its sender rectified.
+pub fn facts_only(
+    snapshot: &[u8],
+    me: &policies::PartnerId,
+    validator: &policies::Validator<'_>,
+    now: i64,
+) -> Vec<u8> {
+    let meta = doc::load(snapshot, [])
+        .ok()
+        .and_then(|am| read(&am, validator).meta);
+    let mut facts = doc::new_document(me);
+    if let Some(meta) = meta {
+        let mut sections = serde_json::Map::new();
+        sections.insert(
+            META.into(),
+            serde_json::to_value(&meta).expect("meta serialises"),
+        );
+        let _ = doc::write_sections(&mut facts, &sections);
+        doc::commit(&mut facts, now);
+    }
+    facts.save_nocompress()
+}
+
+/// `p` withdrawn by this node (`me`): retired — never synced again, its receiver told to delete it — its sync
+/// state dropped and its history kept without values ([`redacted_history`]). What a rotation, an erasure and a
+/// rectification leave of a projection.
+pub fn retire(
+    p: &crate::store::ProjectionRecord,
+    me: &policies::PartnerId,
+) -> crate::store::ProjectionRecord {
+    let mut retired = p.clone();
+    retired.retired = true;
+    retired.sync_state = None;
+    if let Some(redacted) = redacted_history(&p.snapshot, me) {
+        retired.snapshot = redacted;
+    }
+    retired
+}
+
 /// A retired generation as its sender keeps it: for every change, the facts (`_meta`) and the names of the fields
 /// the projection held then — no value. The replay of disclosures (`weerthuis-sim replay`) needs when which facts
 /// and fields held; nobody needs the values once the generation is withdrawn, and a value relayed from another

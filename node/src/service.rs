@@ -415,7 +415,7 @@ impl Node {
         (self.clock)()
     }
 
-    fn validator(&self) -> Validator<'_> {
+    pub(crate) fn validator(&self) -> Validator<'_> {
         Validator::new(&self.gemeenten, self.now().date())
     }
 
@@ -441,7 +441,7 @@ impl Node {
     /// The instance a form is stored under: kinds a case holds once use none; the corporatie's reactie and a
     /// gemeente's form are this node's own; an aanmeldbericht is the corporatie's it is addressed to; a melding
     /// needs a name from the caller.
-    fn instance_for(
+    pub(crate) fn instance_for(
         &self,
         kind: DocumentKind,
         given: Option<&str>,
@@ -514,6 +514,7 @@ impl Node {
                 form,
                 authors,
                 creator,
+                generation: meta.generation,
             };
             self.local_doc_cache()
                 .put(meta.doc_id.clone(), stored.meta.heads.clone(), doc.clone());

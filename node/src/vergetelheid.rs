@@ -141,15 +141,9 @@ impl Node {
                 if !p.retired {
                     // Withdrawn: its receiver deletes it at this node's next word, and a new generation is made
                     // from what remains.
-                    let mut retired = p.clone();
-                    retired.retired = true;
-                    retired.sync_state = None;
-                    if let Some(redacted) =
-                        crate::projection::redacted_history(&p.snapshot, self.partner())
-                    {
-                        retired.snapshot = redacted;
-                    }
-                    store.put_projection(&retired).await?;
+                    store
+                        .put_projection(&crate::projection::retire(&p, self.partner()))
+                        .await?;
                 }
             } else if !p.retired {
                 received_left = true;

@@ -82,6 +82,7 @@ fn own_doc(author: &str, kind: D, instance: &str, form: Form) -> LocalDoc {
         form,
         authors: BTreeMap::from([(actor.clone(), fields)]),
         creator: Some(actor),
+        generation: 0,
     }
 }
 

@@ -79,7 +79,7 @@ fn key(kind: D, instance: &str) -> DocKey {
 }
 
 fn name(k: &DocKey) -> String {
-    WireDoc::Form(k.clone()).to_string()
+    WireDoc::Form(k.clone(), 0).to_string()
 }
 
 /// The Transferpunt's case: registered, and assigned to Elkien.
@@ -107,6 +107,7 @@ fn local(k: DocKey, mut am: AutoCommit) -> LocalDoc {
         key: k,
         authors,
         creator,
+        generation: 0,
     }
 }
 
@@ -413,7 +414,7 @@ fn a_message_with_changes_goes_out_only_as_a_disclosure_naming_its_fields_and_fl
     let state = PeerState::new(pid(TP));
     let effects = receive::next_message(
         &state,
-        WireDoc::Form(k.clone()),
+        WireDoc::Form(k.clone(), 0),
         written_by(ELKIEN, &reactie()),
         SyncSession::for_empty_peer(),
         &plan,

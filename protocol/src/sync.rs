@@ -100,6 +100,11 @@ impl SyncSession {
         self.state.encode()
     }
 
+    /// Whether the peer has acknowledged holding every one of `heads` (they are among the heads both sides share).
+    pub fn peer_holds(&self, heads: &[automerge::ChangeHash]) -> bool {
+        !heads.is_empty() && heads.iter().all(|h| self.state.shared_heads.contains(h))
+    }
+
     /// The next message to send for `doc`, if the peer needs one.
     pub fn generate(&mut self, doc: &mut AutoCommit) -> Option<Vec<u8>> {
         doc.sync()

@@ -314,6 +314,7 @@ impl<'a> Engine<'a> {
             form: form.clone(),
             authors: BTreeMap::new(),
             creator: Some(node::doc::actor_for(&event.author)),
+            generation: 0,
         });
         doc.form = form;
         let written = doc

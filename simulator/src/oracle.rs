@@ -932,7 +932,7 @@ impl Oracle {
         };
         let case = parsed.case().clone();
         let place = match parsed {
-            node::sync::wire::WireDoc::Form(k) => Place::Document {
+            node::sync::wire::WireDoc::Form(k, _) => Place::Document {
                 kind: k.kind,
                 instance: k.instance,
             },

@@ -31,31 +31,7 @@ async fn start() -> TestNet {
 /// A case at the zorgaanbieder up to vervolg wonen, and a draft request with `zoekgedrag` (a canary) and no
 /// woonwens.
 async fn case_with_draft(net: &TestNet, client: &Client, zoekgedrag: &str) -> CaseId {
-    let mut verzoek = ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", None);
-    verzoek["toelichting_zoekgedrag"] = json!(zoekgedrag);
-    net.case_with(
-        ZA,
-        &[
-            (
-                D::Registratie,
-                ex::registratie(
-                    client,
-                    ZA,
-                    true,
-                    "maatschappelijke_opvang",
-                    "GM0080",
-                    "2025-06-01",
-                ),
-            ),
-            (D::Aanmelding, ex::aanmelding(client, "2025-06-10")),
-            (
-                D::VervolgWonen,
-                ex::vervolg_wonen(client, "GM0080", "2025-09-01"),
-            ),
-            (D::Bemiddelingsverzoek, verzoek),
-        ],
-    )
-    .await
+    net.request_case(client, zoekgedrag, None, false).await
 }
 
 async fn field(net: &TestNet, at: &str, case: &CaseId, section: &str, name: &str) -> Option<Value> {

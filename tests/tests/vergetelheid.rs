@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use node::store::CaseId;
 use node::vergetelheid::Grond;
-use policies::DocumentKind as D;
-use policies::examples::{self as ex, Client, fictitious_bsn};
-use serde_json::json;
+use policies::examples::{Client, fictitious_bsn};
 use simulator::live::{files_contain, wait_until};
 use weerthuis_tests::TestNet;
 
@@ -44,38 +42,8 @@ fn canaries(client: &Client, zoekgedrag: &str) -> Vec<String> {
 /// A case at the zorgaanbieder with a submitted bemiddelingsverzoek: the Transferpunt holds the request whole and a
 /// projection of the rest, the herkomstgemeente a projection.
 async fn submitted_case(net: &TestNet, client: &Client, zoekgedrag: &str) -> CaseId {
-    let mut verzoek = ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Een woning"));
-    verzoek["toelichting_zoekgedrag"] = json!(zoekgedrag);
-    let case = net
-        .case_with(
-            ZA,
-            &[
-                (
-                    D::Registratie,
-                    ex::registratie(
-                        client,
-                        ZA,
-                        true,
-                        "maatschappelijke_opvang",
-                        "GM0080",
-                        "2025-06-01",
-                    ),
-                ),
-                (D::Aanmelding, ex::aanmelding(client, "2025-06-10")),
-                (
-                    D::VervolgWonen,
-                    ex::vervolg_wonen(client, "GM0080", "2025-09-01"),
-                ),
-                (D::Bemiddelingsverzoek, verzoek),
-            ],
-        )
-        .await;
-    let za = net.node(ZA);
-    za.node()
-        .submit_request(&za.user, &case)
+    net.request_case(client, zoekgedrag, Some("Een woning"), true)
         .await
-        .expect("the request is complete");
-    case
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,6 +96,24 @@ pub enum CaseCommand {
         #[arg(long, value_enum)]
         grond: crate::vergetelheid::Grond,
     },
+    /// Correct values in this node's own forms (rectificatie, AVG art. 16) and rewrite each form without its
+    /// history, so the wrong value is gone from every stored version. Every partner that received part of the
+    /// case is told to replace what it holds, at once or at its next connection.
+    Rectify {
+        /// The data directory.
+        #[command(flatten)]
+        dir: DirArg,
+        /// The case id.
+        id: String,
+        /// A corrected value: `FORM.FIELD=VALUE` (`FORM/INSTANCE.FIELD=VALUE` for kinds a case holds several of),
+        /// e.g. `registratie.achternaam_voorletters="Jansen, P."`; the value is read as JSON when it is JSON
+        /// (`true`, `3`, `["a"]`), otherwise as text. Repeat for several fields and forms: one rectification.
+        #[arg(long = "set", value_name = "FORM.FIELD=VALUE")]
+        set: Vec<String>,
+        /// A value that should not be there at all: `FORM.FIELD` is removed.
+        #[arg(long = "remove", value_name = "FORM.FIELD")]
+        remove: Vec<String>,
+    },
 }
 
 /// `weerthuis import`: cases from JSON files, or the Transferpunt's Excel uitstroommonitor.
@@ -515,6 +533,78 @@ pub async fn case(cmd: CaseCommand, out: &mut impl Write) -> anyhow::Result<()> 
                 writeln!(out, "  {t} received part of it and is told to delete that")?;
             }
             if erased.told.is_empty() {
+                writeln!(out, "  no partner received any of it")?;
+            }
+            node.store().close().await;
+        }
+        CaseCommand::Rectify {
+            dir,
+            id,
+            set,
+            remove,
+        } => {
+            let mut by_form: Vec<crate::rectificatie::Correction> = Vec::new();
+            let pairs = set
+                .iter()
+                .map(|pair| {
+                    let (target, value) = pair.split_once('=').ok_or_else(|| {
+                        anyhow::anyhow!("--set {pair:?}: expected FORM.FIELD=VALUE")
+                    })?;
+                    let value = serde_json::from_str(value)
+                        .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+                    Ok((target.to_string(), value))
+                })
+                .chain(
+                    remove
+                        .iter()
+                        .map(|t| Ok((t.clone(), serde_json::Value::Null))),
+                )
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            for (target, value) in pairs {
+                let (form, field) = target
+                    .split_once('.')
+                    .ok_or_else(|| anyhow::anyhow!("{target:?}: expected FORM.FIELD"))?;
+                let (form, instance) = match form.split_once('/') {
+                    Some((f, i)) => (f, Some(i.to_string())),
+                    None => (form, None),
+                };
+                let kind = policies::DocumentKind::from_name(form).ok_or_else(|| {
+                    anyhow::anyhow!("{target:?}: {form:?} is not a form of the covenant")
+                })?;
+                let at = match by_form
+                    .iter()
+                    .position(|c| c.kind == kind && c.instance == instance)
+                {
+                    Some(at) => at,
+                    None => {
+                        by_form.push(crate::rectificatie::Correction {
+                            kind,
+                            instance,
+                            fields: serde_json::Map::new(),
+                        });
+                        by_form.len() - 1
+                    }
+                };
+                by_form[at].fields.insert(field.to_string(), value);
+            }
+            let (_, node) = app::open(&dir.dir).await?;
+            let case_id: CaseId = id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{id:?} is not a case id"))?;
+            let mut user = cli_user("case-rectify");
+            user.role = crate::access::UserRole::Privacyfunctionaris;
+            let done = node.rectify(&user, &case_id, &by_form).await?;
+            writeln!(
+                out,
+                "case {}: {} corrected; {} rewritten without history",
+                done.case,
+                done.fields.join(", "),
+                done.documents.join(", ")
+            )?;
+            for t in &done.told {
+                writeln!(out, "  {t} received part of it and is told to replace it")?;
+            }
+            if done.told.is_empty() {
                 writeln!(out, "  no partner received any of it")?;
             }
             node.store().close().await;

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use super::backend::Transactions;
 use super::log::{append_in_tx, audit_failed};
+use super::rectificatie::RectificationNotice;
 use super::{CaseId, CompactError, DocId, Store, StoreError, WriteError, on_pool};
 use crate::audit::AuditEntry;
 use crate::doc::{self, DocError};
@@ -103,6 +104,8 @@ pub struct DocumentMeta {
     pub pending: u64,
     /// When it was last written.
     pub updated_at: OffsetDateTime,
+    /// Its generation: a rectification rewrites it without history as the next one (part of its wire name).
+    pub generation: u64,
 }
 
 /// A document as stored: snapshot plus incremental changes.
@@ -141,10 +144,19 @@ fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
         .collect()
 }
 
-type MetaRow = (String, String, String, String, Vec<u8>, i64, OffsetDateTime);
+type MetaRow = (
+    String,
+    String,
+    String,
+    String,
+    Vec<u8>,
+    i64,
+    OffsetDateTime,
+    i64,
+);
 
 fn meta_of(row: MetaRow) -> Result<DocumentMeta, StoreError> {
-    let (doc_id, case_id, kind, instance, heads, pending, updated_at) = row;
+    let (doc_id, case_id, kind, instance, heads, pending, updated_at, generation) = row;
     Ok(DocumentMeta {
         doc_id: doc_id.parse().map_err(|_| StoreError::Corrupt {
             what: "document id",
@@ -163,7 +175,31 @@ fn meta_of(row: MetaRow) -> Result<DocumentMeta, StoreError> {
         })?,
         pending: pending as u64,
         updated_at,
+        generation: generation as u64,
     })
+}
+
+/// One change to append in [`Store::write_batch`].
+struct Write<'a> {
+    key: &'a DocKey,
+    change: &'a Change,
+    entry: Option<&'a AuditEntry>,
+    /// The generation the document must be at; another one held is replaced. `None`: as it is (0 when new).
+    generation: Option<u64>,
+}
+
+impl<'a> Write<'a> {
+    fn audited(writes: &'a [(DocKey, Change, AuditEntry)]) -> Vec<Write<'a>> {
+        writes
+            .iter()
+            .map(|(key, change, entry)| Write {
+                key,
+                change,
+                entry: Some(entry),
+                generation: None,
+            })
+            .collect()
+    }
 }
 
 impl Store {
@@ -174,7 +210,7 @@ impl Store {
         key: &DocKey,
         change: &Change,
     ) -> Result<WriteReceipt, WriteError> {
-        self.write(key, change, None).await
+        self.write(key, change, None, None).await
     }
 
     /// Append a change to a document and its audit entry in one transaction: when the audit record cannot be
@@ -186,7 +222,46 @@ impl Store {
         entry: &AuditEntry,
     ) -> Result<WriteReceipt, WriteError> {
         entry.check()?;
-        self.write(key, change, Some(entry)).await
+        self.write(key, change, Some(entry), None).await
+    }
+
+    /// Append a change received for `generation` of a document, with its audit entry, in one transaction. A
+    /// document held here at another generation is replaced: deleted with its whole history and sync states, and
+    /// started anew from this change (its creator rewrote it, [`Store::rewrite_documents`]).
+    pub async fn write_document_at_generation(
+        &self,
+        key: &DocKey,
+        generation: u64,
+        change: &Change,
+        entry: &AuditEntry,
+    ) -> Result<WriteReceipt, WriteError> {
+        entry.check()?;
+        self.write(key, change, Some(entry), Some(generation)).await
+    }
+
+    /// Rewrite documents without their history (rectificatie, AVG art. 16): each is replaced by `change` — one
+    /// change holding its whole current content — as generation `generation`, its old history and sync states
+    /// deleted, with `entry` in the audit log, all in one transaction. SQLite's `secure_delete` overwrites the
+    /// freed pages; call [`Store::scrub`] afterwards for the write-ahead log.
+    pub async fn rewrite_documents(
+        &self,
+        rewrites: &[(DocKey, u64, Change)],
+        notices: &[RectificationNotice],
+        entry: &AuditEntry,
+    ) -> Result<Vec<WriteReceipt>, WriteError> {
+        entry.check()?;
+        let batch: Vec<Write<'_>> = rewrites
+            .iter()
+            .enumerate()
+            .map(|(i, (k, g, c))| Write {
+                key: k,
+                change: c,
+                // One record for the whole rectification, with the last document.
+                entry: (i + 1 == rewrites.len()).then_some(entry),
+                generation: Some(*g),
+            })
+            .collect();
+        self.write_batch(&[], &batch, notices).await
     }
 
     /// Append changes to several documents of a case, each with its audit entry, in one transaction: all are
@@ -199,9 +274,7 @@ impl Store {
         for (_, _, entry) in writes {
             entry.check()?;
         }
-        let batch: Vec<(&DocKey, &Change, Option<&AuditEntry>)> =
-            writes.iter().map(|(k, c, e)| (k, c, Some(e))).collect();
-        self.write_batch(&[], &batch).await
+        self.write_batch(&[], &Write::audited(writes), &[]).await
     }
 
     /// Create new cases and write their documents, each change with its audit entry, in one transaction: every
@@ -215,9 +288,7 @@ impl Store {
         for (_, _, entry) in writes {
             entry.check()?;
         }
-        let batch: Vec<(&DocKey, &Change, Option<&AuditEntry>)> =
-            writes.iter().map(|(k, c, e)| (k, c, Some(e))).collect();
-        self.write_batch(cases, &batch).await
+        self.write_batch(cases, &Write::audited(writes), &[]).await
     }
 
     async fn write(
@@ -225,21 +296,30 @@ impl Store {
         key: &DocKey,
         change: &Change,
         entry: Option<&AuditEntry>,
+        generation: Option<u64>,
     ) -> Result<WriteReceipt, WriteError> {
-        let mut receipts = self.write_batch(&[], &[(key, change, entry)]).await?;
+        let write = Write {
+            key,
+            change,
+            entry,
+            generation,
+        };
+        let mut receipts = self.write_batch(&[], &[write], &[]).await?;
         receipts.pop().ok_or(WriteError::Corrupt {
             what: "write receipt",
         })
     }
 
-    /// Create `new_cases`, then append every change (with its audit entry, if any), in one transaction.
+    /// Create `new_cases`, then append every change (with its audit entry, if any) and record `notices`, in one
+    /// transaction.
     async fn write_batch(
         &self,
         new_cases: &[CaseId],
-        writes: &[(&DocKey, &Change, Option<&AuditEntry>)],
+        writes: &[Write<'_>],
+        notices: &[RectificationNotice],
     ) -> Result<Vec<WriteReceipt>, WriteError> {
         let now = self.now();
-        let audited = writes.iter().any(|(_, _, e)| e.is_some());
+        let audited = writes.iter().any(|w| w.entry.is_some());
         let rows: Vec<(String, i64, i64, Option<u64>)> = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             if audited
@@ -255,7 +335,29 @@ impl Store {
                     .await?;
             }
             let mut rows = Vec::with_capacity(writes.len());
-            for (key, change, entry) in writes {
+            for Write { key, change, entry, generation } in writes {
+                if let Some(generation) = generation {
+                    // Another generation held here is replaced whole, history and sync states with it.
+                    let old: Option<(String,)> = sqlx::query_as(
+                        "SELECT doc_id FROM documents \
+                         WHERE case_id = $1 AND kind = $2 AND instance = $3 AND generation <> $4",
+                    )
+                    .bind(key.case.as_str())
+                    .bind(key.kind.name())
+                    .bind(key.instance.as_str())
+                    .bind(*generation as i64)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some((old,)) = old {
+                        for statement in [
+                            "DELETE FROM sync_state WHERE doc_id = $1",
+                            "DELETE FROM doc_changes WHERE doc_id = $1",
+                            "DELETE FROM documents WHERE doc_id = $1",
+                        ] {
+                            sqlx::query(statement).bind(old.as_str()).execute(&mut *tx).await?;
+                        }
+                    }
+                }
                 let heads = encode_heads(&change.heads);
                 let updated: Option<(String, i64, i64)> = sqlx::query_as(
                     "UPDATE documents SET last_seq = last_seq + 1, pending = pending + 1, heads = $1, updated_at = $2 \
@@ -281,8 +383,8 @@ impl Store {
                         let doc_id = DocId::random().to_string();
                         sqlx::query(
                             "INSERT INTO documents \
-                             (doc_id, case_id, kind, instance, snapshot, heads, last_seq, pending, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, 1, 1, $7)",
+                             (doc_id, case_id, kind, instance, snapshot, heads, last_seq, pending, updated_at, generation) \
+                             VALUES ($1, $2, $3, $4, $5, $6, 1, 1, $7, $8)",
                         )
                         .bind(doc_id.as_str())
                         .bind(key.case.as_str())
@@ -291,6 +393,7 @@ impl Store {
                         .bind(Vec::<u8>::new())
                         .bind(&heads[..])
                         .bind(now)
+                        .bind(generation.unwrap_or(0) as i64)
                         .execute(&mut *tx)
                         .await?;
                         (doc_id, 1, 1)
@@ -303,10 +406,13 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 let audit_seq = match entry {
-                    Some(e) => Some(append_in_tx!(tx, e, now).map_err(audit_failed)?),
+                    Some(e) => Some(append_in_tx!(tx, *e, now).map_err(audit_failed)?),
                     None => None,
                 };
                 rows.push((doc_id, seq, pending, audit_seq));
+            }
+            for n in notices {
+                super::rectificatie::insert_notice!(tx, n, now);
             }
             tx.commit().await?;
             rows
@@ -419,12 +525,13 @@ impl Store {
             Vec<u8>,
             i64,
             OffsetDateTime,
+            i64,
             Vec<u8>,
         );
         let (row, changes): (Option<Row>, Vec<(Vec<u8>,)>) = on_pool!(self, p => {
             let mut tx = p.begin_snapshot_read().await?;
             let row: Option<Row> = sqlx::query_as(
-                "SELECT doc_id, case_id, kind, instance, heads, pending, updated_at, snapshot \
+                "SELECT doc_id, case_id, kind, instance, heads, pending, updated_at, generation, snapshot \
                  FROM documents WHERE doc_id = $1",
             )
             .bind(id.as_str())
@@ -441,12 +548,24 @@ impl Store {
             tx.commit().await?;
             (row, changes)
         });
-        let Some((doc_id, case_id, kind, instance, heads, pending, updated_at, snapshot)) = row
+        let Some((
+            doc_id,
+            case_id,
+            kind,
+            instance,
+            heads,
+            pending,
+            updated_at,
+            generation,
+            snapshot,
+        )) = row
         else {
             return Ok(None);
         };
         Ok(Some(StoredDocument {
-            meta: meta_of((doc_id, case_id, kind, instance, heads, pending, updated_at))?,
+            meta: meta_of((
+                doc_id, case_id, kind, instance, heads, pending, updated_at, generation,
+            ))?,
             snapshot,
             changes: changes.into_iter().map(|(c,)| c).collect(),
         }))
@@ -456,7 +575,8 @@ impl Store {
     pub async fn list_documents(&self, case: &CaseId) -> Result<Vec<DocumentMeta>, StoreError> {
         let rows: Vec<MetaRow> = on_pool!(self, p => {
             sqlx::query_as(
-                "SELECT doc_id, case_id, kind, instance, heads, pending, updated_at FROM documents WHERE case_id = $1",
+                "SELECT doc_id, case_id, kind, instance, heads, pending, updated_at, generation \
+                 FROM documents WHERE case_id = $1",
             )
             .bind(case.as_str())
             .fetch_all(p)

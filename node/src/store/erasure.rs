@@ -58,6 +58,8 @@ impl Store {
                 "DELETE FROM projections WHERE case_id = $1",
                 "DELETE FROM bsn_index WHERE case_id = $1",
                 "DELETE FROM idempotency_keys WHERE case_id = $1",
+                "DELETE FROM rectification_notices WHERE case_id = $1",
+                "DELETE FROM rectifications_taken WHERE case_id = $1",
                 "DELETE FROM cases WHERE id = $1",
             ] {
                 sqlx::query(statement)

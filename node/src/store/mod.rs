@@ -24,6 +24,7 @@ mod inzage;
 mod log;
 mod policy;
 mod projections;
+mod rectificatie;
 mod sessions;
 mod users;
 
@@ -43,6 +44,7 @@ pub use idempotency::{IdempotencyClaim, StoredAnswer};
 pub use inzage::{OutgoingRequest, QueuedRequest};
 pub use policy::{PolicyAcceptance, PolicyAdoption, StoredPolicy, StoredRevocation};
 pub use projections::ProjectionRecord;
+pub use rectificatie::RectificationNotice;
 pub use sessions::{SessionStage, WebSession};
 pub use users::{Credentials, NewUser, TOKEN_PREFIX, User};
 

@@ -13,7 +13,7 @@ pub mod accept;
 pub mod plan;
 pub mod receive;
 mod session;
-pub mod wire;
+pub use crate::wire;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -23,7 +23,7 @@ use super::wire::WireDoc;
 use crate::audit::{Operation, Status};
 use crate::case::{LoadedCase, LocalDoc, authors_of};
 use crate::doc;
-use crate::projection::{self, META};
+use crate::projection;
 use crate::store::{CaseId, Change, DocKey, ProjectionRecord};
 
 /// Most documents a session remembers to offer or ask for again.
@@ -71,8 +71,8 @@ pub struct Context<'a> {
 pub enum Need {
     /// Nothing: the message alone decides.
     Nothing,
-    /// A case document, with this peer's sync session, and the case as this node holds it.
-    Form(DocKey),
+    /// A case document at a generation, with this peer's sync session, and the case as this node holds it.
+    Form(DocKey, u64),
     /// A projection's record and document with this peer's sync session; with `case`, also the case.
     Projection {
         /// The projection.
@@ -187,6 +187,8 @@ pub enum Effect {
     StoreChange {
         /// The document.
         key: DocKey,
+        /// Its generation: a document held here at another one is replaced by this change.
+        generation: u64,
         /// The change.
         change: Change,
         /// Its receipt record.
@@ -194,6 +196,17 @@ pub enum Effect {
     },
     /// Store a projection's record: one received, or one withdrawn by its sender.
     StoreProjection(ProjectionRecord),
+    /// A new generation of a projection brought data: every older one from the same sender is withdrawn here
+    /// (values gone, facts kept, never synced again), as its `Forget` would, which may come later on another
+    /// stream.
+    SupersedeOlder {
+        /// The case.
+        case: CaseId,
+        /// The sender.
+        sender: PartnerId,
+        /// The new generation.
+        generation: u64,
+    },
     /// Delete a case document and its sync states.
     DeleteDocument(DocKey),
     /// Wipe deleted data from the database's files as well (after a deletion).
@@ -236,6 +249,13 @@ pub enum Effect {
     },
     /// The peer erased a case: delete what it sent of it here ([`crate::service::Node::take_erasure`]).
     TakeErasure(CaseId),
+    /// The peer rectified a case, or confirms this node's rectification ([`crate::rectificatie`]).
+    TakeRectification {
+        /// Its kind: a notice or a confirmation.
+        kind: String,
+        /// Its bytes.
+        data: Vec<u8>,
+    },
     /// Count a statistic.
     Count(Counter),
 }
@@ -248,7 +268,7 @@ pub fn need(state: &PeerState, me: &PartnerId, msg: &Message) -> Need {
         _ => return Need::Nothing,
     };
     match WireDoc::parse(doc) {
-        Some(WireDoc::Form(k)) => Need::Form(k),
+        Some(WireDoc::Form(k, g)) => Need::Form(k, g),
         Some(wire @ WireDoc::Projection { .. }) => {
             let from_peer = matches!(&wire, WireDoc::Projection { sender, receiver, .. } if *sender == state.peer && receiver == me);
             let case = from_peer && matches!(msg, Message::Sync { .. });
@@ -271,7 +291,7 @@ pub fn on_message(
                 return Vec::new();
             }
             match WireDoc::parse(&doc) {
-                Some(WireDoc::Form(k)) => form_sync(state, cx, &doc, k, &data, view),
+                Some(WireDoc::Form(k, g)) => form_sync(state, cx, &doc, (k, g), &data, view),
                 Some(wire @ WireDoc::Projection { .. }) => {
                     projection_sync(state, cx, &doc, wire, &data, view)
                 }
@@ -287,7 +307,7 @@ pub fn on_message(
             }) if sender == state.peer && receiver == *cx.me => {
                 projection_withdrawn(state, cx, &doc, &case, &reason, view)
             }
-            Some(WireDoc::Form(k)) => document_withdrawn(state, &doc, &k, &reason, view),
+            Some(WireDoc::Form(k, g)) => document_withdrawn(state, &doc, (&k, g), &reason, view),
             _ => Vec::new(),
         },
         Message::Refused { doc, reason } => {
@@ -334,6 +354,12 @@ pub fn on_message(
         {
             vec![Effect::TakeInzage { kind, data }]
         }
+        Message::Artefact { kind, data }
+            if kind == crate::rectificatie::KIND_NOTICE
+                || kind == crate::rectificatie::KIND_CONFIRMATION =>
+        {
+            vec![Effect::TakeRectification { kind, data }]
+        }
         Message::Artefact { kind, .. } => {
             tracing::debug!(peer = %state.peer, kind = %kind, "artefact of an unknown kind ignored");
             Vec::new()
@@ -366,7 +392,7 @@ pub fn answer(
     always: bool,
 ) -> Vec<Effect> {
     let shared = match &doc {
-        WireDoc::Form(k) => accept::answers_pull(plan, k),
+        WireDoc::Form(k, _) => accept::answers_pull(plan, k),
         WireDoc::Projection { .. } => true,
     };
     if shared || always {
@@ -397,7 +423,7 @@ pub fn next_message(
         };
         if carries {
             let fields: Vec<FieldId> = match &doc {
-                WireDoc::Form(k) => {
+                WireDoc::Form(k, _) => {
                     let json = doc::read_json(&am).unwrap_or_default();
                     k.kind
                         .fields()
@@ -494,9 +520,9 @@ fn form_sync(
     state: &mut PeerState,
     cx: &Context<'_>,
     name: &str,
-    k: DocKey,
+    (k, generation): (DocKey, u64),
     data: &[u8],
-    view: View,
+    mut view: View,
 ) -> Vec<Effect> {
     // The peer engages with this document: whatever it could not take before, it wants now.
     state.unavailable.remove(name);
@@ -514,7 +540,31 @@ fn form_sync(
         return vec![not_available(name)];
     };
     let local = view.docs.iter().find(|d| d.key == k);
-    let exists = local.is_some() || view.stored;
+    // A rectification rewrote the document as a new generation (`WireDoc::Form`): a message for an older one is
+    // never merged into it, and only the document's creator starts a newer one.
+    let mut replaced: Option<AutoCommit> = None;
+    if let Some(held) = local {
+        if generation < held.generation {
+            return older_generation(state, name, held);
+        }
+        if generation > held.generation {
+            if held.creator != Some(doc::actor_for(&state.peer)) {
+                return refused(
+                    state,
+                    name,
+                    &k.case,
+                    Refusal::new(format!(
+                        "only the partner that created {name} rewrites it as a new generation"
+                    )),
+                );
+            }
+            replaced = Some(match view.doc.take() {
+                Some((am, _)) => am,
+                None => return vec![not_available(name)],
+            });
+        }
+    }
+    let exists = (local.is_some() || view.stored) && replaced.is_none();
     // Who the instance belongs to: whoever created it here, or the partner that projected it here.
     let creator = local.and_then(|d| d.creator.clone()).or_else(|| {
         loaded
@@ -546,7 +596,52 @@ fn form_sync(
         // Stored but not loadable: nothing to merge into, so nothing taken.
         None => return vec![not_available(name)],
     };
-    take_form(state, cx, &fcx, loaded, name, data, (am, session), exists)
+    take_form(
+        state,
+        cx,
+        &fcx,
+        loaded,
+        name,
+        data,
+        (am, session),
+        (generation, exists, replaced.as_ref()),
+    )
+}
+
+/// Write into the new generation `new` the fields whose current value this node wrote in the old one: the
+/// creator's rewrite keeps only its own, and what this node wrote into its document (the Transferpunt's marks in a
+/// bemiddelingsverzoek) is this node's to write again, in its own name.
+fn carry_over(
+    cx: &Context<'_>,
+    kind: DocumentKind,
+    old: &AutoCommit,
+    new: &mut AutoCommit,
+) -> Result<(), String> {
+    let mine = doc::fields_written_by(old, &doc::actor_for(cx.me)).map_err(|e| e.to_string())?;
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let serde_json::Value::Object(mut merged) = doc::read_json(new).map_err(|e| e.to_string())?
+    else {
+        return Err("the new generation is not a map".into());
+    };
+    merged.extend(mine);
+    let form = cx
+        .validator
+        .partial_form(kind, &serde_json::Value::Object(merged))
+        .map_err(|e| e.to_string())?;
+    doc::write_form(new, &form).map_err(|e| e.to_string())?;
+    doc::commit(new, cx.now);
+    Ok(())
+}
+
+/// A message for an older generation of a document this node holds rewritten (a rectification): never merged, and
+/// nothing to answer — the old generation is gone here, and the peer's copy is replaced when the new one reaches it
+/// (told to delete it instead, the peer would lose what it wrote into it, and the facts it reads from it, before
+/// the new generation arrives).
+fn older_generation(state: &PeerState, name: &str, held: &LocalDoc) -> Vec<Effect> {
+    tracing::debug!(peer = %state.peer, doc = %name, held = held.generation, "a message for an older generation: not merged");
+    Vec::new()
 }
 
 /// A message about a case document that is neither answered nor taken: "not available", as for a document that
@@ -602,7 +697,7 @@ fn take_form(
     name: &str,
     data: &[u8],
     (mut am, mut session): (AutoCommit, SyncSession),
-    exists: bool,
+    (generation, exists, replaced): (u64, bool, Option<&AutoCommit>),
 ) -> Vec<Effect> {
     let k = fcx.key;
     let outcome = session.receive_checked(&mut am, data, |fork, new| {
@@ -629,10 +724,18 @@ fn take_form(
         Ok(Ok(fields)) => fields,
     };
     let waiting = protocol::sync::waits_for_changes(&am);
+    if let Some(old) = replaced {
+        // The creator rewrote the document in its own name, without what this node wrote into it: this node
+        // writes its own values again, into the new generation.
+        if let Err(e) = carry_over(cx, k.kind, old, &mut am) {
+            tracing::warn!(doc = %name, error = %e, "own values could not be carried into the new generation");
+        }
+    }
     let mut effects = Vec::new();
     if let Some(change) = Change::take(&mut am) {
         effects.push(Effect::StoreChange {
             key: k.clone(),
+            generation,
             change,
             record: Record::ok(
                 Operation::Receipt,
@@ -649,7 +752,7 @@ fn take_form(
         return start_over(state, name, effects);
     }
     effects.push(Effect::Answer {
-        doc: WireDoc::Form(k.clone()),
+        doc: WireDoc::Form(k.clone(), generation),
         am: Box::new(am),
         session,
         always: !exists,
@@ -731,6 +834,15 @@ fn projection_sync(
         .as_ref()
         .is_none_or(|s| s.snapshot != record.snapshot);
     let mut effects = vec![Effect::StoreProjection(record)];
+    // Once the new generation brings data — not before, or this node would lose the data it decides on (how the
+    // sender relates to the case) before the new data is in.
+    if !fields.is_empty() && generation > 1 {
+        effects.push(Effect::SupersedeOlder {
+            case: case.clone(),
+            sender: sender.clone(),
+            generation,
+        });
+    }
     if changed && !fields.is_empty() {
         effects.push(Effect::Record(Record::ok(
             Operation::Receipt,
@@ -816,20 +928,7 @@ fn projection_withdrawn(
         // Withdrawn before: a sender tells again after a reconnect, in case the first word was lost.
         return Vec::new();
     }
-    let meta = doc::load(&record.snapshot, [])
-        .ok()
-        .and_then(|am| projection::read(&am, cx.validator).meta);
-    let mut facts_only = doc::new_document(cx.me);
-    if let Some(meta) = meta {
-        let mut sections = serde_json::Map::new();
-        sections.insert(
-            META.into(),
-            serde_json::to_value(&meta).expect("meta serialises"),
-        );
-        let _ = doc::write_sections(&mut facts_only, &sections);
-        doc::commit(&mut facts_only, cx.now);
-    }
-    record.snapshot = facts_only.save_nocompress();
+    record.snapshot = projection::facts_only(&record.snapshot, cx.me, cx.validator, cx.now);
     record.sync_state = None;
     record.retired = true;
     tracing::info!(peer = %state.peer, doc = %name, reason = %reason, "projection withdrawn by its sender: deleted");
@@ -853,13 +952,21 @@ fn projection_withdrawn(
 fn document_withdrawn(
     state: &PeerState,
     name: &str,
-    k: &DocKey,
+    (k, generation): (&DocKey, u64),
     reason: &str,
     view: View,
 ) -> Vec<Effect> {
     let Some((mut am, _)) = view.doc else {
         return Vec::new();
     };
+    if view
+        .docs
+        .iter()
+        .any(|d| d.key == *k && d.generation != generation)
+    {
+        tracing::debug!(peer = %state.peer, doc = %name, "a Forget for another generation than the one held: ignored");
+        return Vec::new();
+    }
     let (_, creator) = authors_of(&mut am, k.kind);
     if creator != Some(doc::actor_for(&state.peer)) {
         tracing::debug!(peer = %state.peer, doc = %name, "a Forget for a document the peer did not create: ignored");

@@ -17,7 +17,8 @@ use super::wire::WireDoc;
 use crate::audit::AuditEntry;
 use crate::doc;
 use crate::projection::{self, META};
-use crate::store::{CaseId, ProjectionRecord};
+use crate::rectificatie::NoticeWire;
+use crate::store::{CaseId, ProjectionRecord, RectificationNotice};
 
 struct Session {
     inner: Arc<Inner>,
@@ -264,6 +265,169 @@ impl Session {
     }
 
     /// An inzageverzoek from the peer, or its confirmation of one sent.
+    /// A partner's rectification notice (withdraw what it sent, then confirm) or its confirmation of this node's
+    /// (the case is synced with it again).
+    async fn take_rectification(&mut self, kind: &str, data: &[u8]) {
+        let node = self.inner.node.clone();
+        let peer = self.state.peer.clone();
+        let notice = match NoticeWire::read(&peer, data) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(peer = %peer, error = %e, "a malformed rectification artefact ignored");
+                return;
+            }
+        };
+        if kind == crate::rectificatie::KIND_CONFIRMATION {
+            match node
+                .store()
+                .confirm_rectification(&peer.to_string(), &notice.case, notice.serial)
+                .await
+            {
+                Ok(true) => {
+                    tracing::info!(peer = %peer, "rectification confirmed: the case is synced again");
+                    // Through the change broadcast, as every change: this session reconciles it next.
+                    node.notify_changed(&notice.case);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(peer = %peer, error = %e, "could not record a rectification's confirmation")
+                }
+            }
+            return;
+        }
+        match node.take_rectification(&peer, &notice).await {
+            Ok(()) => {
+                let confirmation = RectificationNotice {
+                    docs: Vec::new(),
+                    ..notice
+                };
+                self.send(Message::Artefact {
+                    kind: crate::rectificatie::KIND_CONFIRMATION.into(),
+                    data: NoticeWire::of(&confirmation),
+                })
+                .await;
+            }
+            Err(e) => {
+                tracing::error!(peer = %peer, error = %e, "a partner's rectification could not be carried out; it is told again at the next connection")
+            }
+        }
+    }
+
+    /// Withdraw here every generation of `sender`'s projection older than `generation` (see
+    /// [`Effect::SupersedeOlder`]).
+    async fn supersede_older(
+        &mut self,
+        case: &CaseId,
+        sender: &PartnerId,
+        generation: u64,
+    ) -> Result<(), crate::store::StoreError> {
+        let node = &self.inner.node;
+        let store = node.store();
+        let (from, me) = (sender.to_string(), self.me().to_string());
+        let validator = node.validator();
+        let now = node.clock_now().unix_timestamp();
+        let mut withdrawn = false;
+        for p in store.projections_of_case(case).await? {
+            if p.sender == from && p.receiver == me && p.generation < generation && !p.retired {
+                let mut older = p.clone();
+                older.snapshot = projection::facts_only(&p.snapshot, self.me(), &validator, now);
+                older.sync_state = None;
+                older.retired = true;
+                store.put_projection(&older).await?;
+                self.syncs.remove(&p.wire_id);
+                withdrawn = true;
+            }
+        }
+        if withdrawn {
+            store.scrub().await?;
+        }
+        Ok(())
+    }
+
+    /// This node's rectification of the case the peer is to be told of: `Err` when this node holds back the
+    /// case from the peer — the peer has not confirmed it yet (told once per connection); until it has, nothing of
+    /// the case is synced with it, so it withdraws what it holds before a new generation reaches it. `Ok(Some)`: a
+    /// confirmed one, whose old projection generations the peer is told to delete once it holds the new one.
+    async fn rectification(&mut self, case: &CaseId) -> Result<Option<RectificationNotice>, ()> {
+        let store = self.inner.node.store();
+        match store
+            .rectification_notice(&self.state.peer.to_string(), case)
+            .await
+        {
+            Ok(Some(n)) if n.confirmed => Ok(Some(n)),
+            Ok(Some(n)) => {
+                if self
+                    .forgets_sent
+                    .insert(format!("rectified/{case}/{}", n.serial))
+                {
+                    self.send(Message::Artefact {
+                        kind: crate::rectificatie::KIND_NOTICE.into(),
+                        data: NoticeWire::of(&n),
+                    })
+                    .await;
+                }
+                Err(())
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                tracing::warn!(peer = %self.state.peer, error = %e, "cannot read the rectification notices; the case waits");
+                self.retry_later(case);
+                Err(())
+            }
+        }
+    }
+
+    /// Whether the peer holds every change of this node's projection `p` (its sync session says so).
+    fn peer_holds(&self, p: &ProjectionRecord) -> bool {
+        let Ok(mut am) = doc::load(&p.snapshot, []) else {
+            return false;
+        };
+        let heads = am.get_heads();
+        match self.syncs.get(&p.wire_id) {
+            Some(s) => s.peer_holds(&heads),
+            None => p
+                .sync_state
+                .as_deref()
+                .and_then(|b| SyncSession::restore(b).ok())
+                .is_some_and(|s| s.peer_holds(&heads)),
+        }
+    }
+
+    /// Whether a partner's rectification of the case named documents that have not reached their new generation
+    /// here yet: until they have, no projection of the case is made anew (it would pass on the old values in this
+    /// node's copy).
+    async fn awaits_rewrite(&self, case: &CaseId, docs: &[crate::case::LocalDoc]) -> bool {
+        let store = self.inner.node.store();
+        let Ok(awaited) = store.awaited_rewrites(case).await else {
+            return true;
+        };
+        let mut waiting = false;
+        for (peer, names) in awaited {
+            let mut arrived = true;
+            for n in &names {
+                arrived &= match WireDoc::parse(n) {
+                    // A rewritten document: until it is held at its new generation (or not at all).
+                    Some(WireDoc::Form(k, g)) => {
+                        !docs.iter().any(|d| d.key == k && d.generation < g)
+                    }
+                    // A projection the partner sent before: until it is withdrawn (a new generation came, or its
+                    // `Forget`).
+                    Some(WireDoc::Projection { .. }) => !matches!(
+                        store.load_projection(n).await,
+                        Ok(Some(p)) if !p.retired
+                    ),
+                    None => true,
+                };
+            }
+            if arrived {
+                let _ = store.rewrites_arrived(&peer, case).await;
+            } else {
+                waiting = true;
+            }
+        }
+        waiting
+    }
+
     async fn take_inzage(&mut self, kind: &str, data: &[u8]) {
         let node = self.inner.node.clone();
         let peer = self.state.peer.clone();
@@ -402,6 +566,9 @@ impl Session {
     /// Bring the peer up to date on one case: update its projection (rotating it when it narrowed), sync every
     /// document shared with it whole, and tell it to delete a document it held whole that it may hold no longer.
     async fn reconcile(&mut self, case: &CaseId) {
+        let Ok(rectified) = self.rectification(case).await else {
+            return;
+        };
         let node = self.inner.node.clone();
         let Ok(loaded) = node.load_case(case).await else {
             self.retry_later(case);
@@ -413,15 +580,26 @@ impl Session {
         tracing::debug!(peer = %self.state.peer, case = %case, full = plan.full.len(), projected = plan.projection_fields.len(), "reconcile");
         // The projection first: it carries the facts (who relates how) the peer needs to accept the documents.
         let mut shared: Vec<WireDoc> = Vec::new();
-        match self.update_projection(case, &plan).await {
-            Ok(Some(p)) => shared.push(p),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(peer = %self.state.peer, case = %case, error = %e, "projection not updated; retrying");
-                self.retry_later(case);
+        if !self.awaits_rewrite(case, &docs).await {
+            match self
+                .update_projection(case, &plan, rectified.as_ref())
+                .await
+            {
+                Ok(Some(p)) => shared.push(p),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(peer = %self.state.peer, case = %case, error = %e, "projection not updated; retrying");
+                    self.retry_later(case);
+                }
             }
         }
-        shared.extend(plan.full.iter().cloned().map(WireDoc::Form));
+        shared.extend(plan.full.iter().map(|k| {
+            let generation = docs
+                .iter()
+                .find(|d| d.key == *k)
+                .map_or(0, |d| d.generation);
+            WireDoc::Form(k.clone(), generation)
+        }));
         self.withdraw_whole(&docs, &plan, policy.on_withdrawal)
             .await;
         // A document the peer could not take before may be acceptable now.
@@ -440,7 +618,7 @@ impl Session {
         if !asks.is_empty() {
             let facts = crate::facts::facts_of(self.me(), &loaded, &[&self.state.peer]);
             for d in asks {
-                let Some(WireDoc::Form(k)) = WireDoc::parse(&d) else {
+                let Some(WireDoc::Form(k, _)) = WireDoc::parse(&d) else {
                     continue;
                 };
                 let creator = docs
@@ -506,7 +684,7 @@ impl Session {
             if !held || withdrawn_and_kept {
                 continue;
             }
-            let name = WireDoc::Form(d.key.clone()).to_string();
+            let name = WireDoc::Form(d.key.clone(), d.generation).to_string();
             if store
                 .delete_sync_state(&self.state.peer, &stored.meta.doc_id)
                 .await
@@ -534,6 +712,7 @@ impl Session {
         &mut self,
         case: &CaseId,
         plan: &Plan,
+        rectified: Option<&RectificationNotice>,
     ) -> Result<Option<WireDoc>, crate::store::StoreError> {
         let store = self.inner.node.store();
         let me = self.me().to_string();
@@ -545,9 +724,27 @@ impl Session {
             .filter(|p| p.sender == me && p.receiver == peer)
             .collect();
         let next_generation = mine.iter().map(|p| p.generation).max().unwrap_or(0) + 1;
+        // After this node's rectification the old generations are told only once the peer holds the new one: the
+        // Transferpunt judges on its own data, and told earlier it would delete the data that says how this node
+        // relates to the case before the new data is in — and then take neither.
+        let holding_forgets = rectified.is_some()
+            && !plan.projection.is_empty()
+            && mine
+                .iter()
+                .rev()
+                .find(|p| !p.retired)
+                .is_none_or(|c| !self.peer_holds(c));
+        if holding_forgets {
+            // Asked again at the next retry (`retry_later`, by field: `store` borrows the node).
+            if self.failed.len() < receive::MAX_DEFERRED {
+                self.failed.insert(case.clone());
+            }
+        } else if let Some(n) = rectified {
+            let _ = store.rectification_done(&peer, case, n.serial).await;
+        }
         // A retired generation the peer may still hold — its `Forget` lost with a connection, or this node crashed
         // between retiring it and telling — is told again, once per connection. Deleting is idempotent.
-        for p in mine.iter().filter(|p| p.retired) {
+        for p in mine.iter().filter(|p| p.retired && !holding_forgets) {
             if self.forgets_sent.insert(p.wire_id.clone()) {
                 self.forget.push(p.wire_id.clone());
             }
@@ -605,14 +802,10 @@ impl Session {
                 } else if !held.difference(plan.projection_fields).is_empty() || wanted.is_empty() {
                     // A field the peer held that it may no longer hold: the old projection's history has it, so the
                     // projection is replaced by a fresh one and the peer told to delete the old.
-                    let mut retired = p.clone();
-                    retired.retired = true;
                     // Kept only to tell the peer again and for the replay: its history without values.
-                    if let Some(redacted) = projection::redacted_history(&p.snapshot, self.me()) {
-                        retired.snapshot = redacted;
-                    }
-                    retired.sync_state = None;
-                    store.put_projection(&retired).await?;
+                    store
+                        .put_projection(&projection::retire(&p, self.me()))
+                        .await?;
                     // Told after the new generation is sent, so the peer never lacks the facts it decides on.
                     self.forgets_sent.insert(p.wire_id.clone());
                     self.forget.push(p.wire_id.clone());
@@ -669,8 +862,12 @@ impl Session {
         let store = self.inner.node.store();
         let name = d.to_string();
         let (am, persisted) = match d {
-            WireDoc::Form(k) => {
+            WireDoc::Form(k, generation) => {
                 let stored = store.load_document(&k.clone()).await.ok()??;
+                // Another generation than the one named: never synced under this name.
+                if stored.meta.generation != *generation {
+                    return None;
+                }
                 let persisted = store
                     .get_sync_state(&self.state.peer, &stored.meta.doc_id)
                     .await
@@ -696,8 +893,10 @@ impl Session {
         let store = self.inner.node.store();
         let bytes = session.persist();
         match d {
-            WireDoc::Form(k) => {
-                if let Ok(Some(stored)) = store.load_document(&k.clone()).await {
+            WireDoc::Form(k, generation) => {
+                if let Ok(Some(stored)) = store.load_document(&k.clone()).await
+                    && stored.meta.generation == *generation
+                {
                     let _ = store
                         .put_sync_state(&self.state.peer, &stored.meta.doc_id, &bytes)
                         .await;
@@ -772,7 +971,7 @@ impl Session {
     async fn start_over(&mut self, need: &Need) {
         let (name, case) = match need {
             Need::Nothing => return,
-            Need::Form(k) => (WireDoc::Form(k.clone()).to_string(), k.case.clone()),
+            Need::Form(k, g) => (WireDoc::Form(k.clone(), *g).to_string(), k.case.clone()),
             Need::Projection { wire, .. } => (wire.to_string(), wire.case().clone()),
         };
         tracing::warn!(peer = %self.state.peer, doc = %name, "could not read what a message needs; the document starts over");
@@ -794,7 +993,7 @@ impl Session {
         let store = node.store();
         Ok(match need {
             Need::Nothing => View::default(),
-            Need::Form(k) => {
+            Need::Form(k, generation) => {
                 let case = present(node.load_case(&k.case).await)?;
                 let docs = match case {
                     Some(_) => node.local_docs(&k.case).await,
@@ -807,7 +1006,7 @@ impl Session {
                             .get_sync_state(&self.state.peer, &stored.meta.doc_id)
                             .await
                             .map_err(unloadable)?;
-                        let name = WireDoc::Form(k.clone()).to_string();
+                        let name = WireDoc::Form(k.clone(), *generation).to_string();
                         stored
                             .to_automerge(self.me())
                             .ok()
@@ -882,6 +1081,7 @@ impl Session {
             }
             Effect::StoreChange {
                 key,
+                generation,
                 change,
                 record,
             } => {
@@ -889,12 +1089,15 @@ impl Session {
                     let _ = store.create_case(&key.case).await;
                 }
                 if let Err(e) = store
-                    .write_document_with_audit(&key, &change, &self.entry(&record))
+                    .write_document_at_generation(&key, generation, &change, &self.entry(&record))
                     .await
                 {
                     tracing::error!(error = %e, doc = ?record.doc, "could not store an accepted change");
-                    self.start_over_doc(WireDoc::Form(key.clone()).to_string(), key.case.clone())
-                        .await;
+                    self.start_over_doc(
+                        WireDoc::Form(key.clone(), generation).to_string(),
+                        key.case.clone(),
+                    )
+                    .await;
                     return Carried::Stop;
                 }
             }
@@ -904,6 +1107,19 @@ impl Session {
                     self.start_over_doc(record.wire_id.clone(), record.case.clone())
                         .await;
                     return Carried::Stop;
+                }
+            }
+            Effect::SupersedeOlder {
+                case,
+                sender,
+                generation,
+            } => {
+                // Once per generation and connection: every later message of it brings data too.
+                let once = format!("superseded/{case}/{sender}/{generation}");
+                if self.forgets_sent.insert(once)
+                    && let Err(e) = self.supersede_older(&case, &sender, generation).await
+                {
+                    tracing::warn!(error = %e, "an older projection generation is withdrawn at its Forget instead");
                 }
             }
             Effect::DeleteDocument(key) => {
@@ -953,6 +1169,7 @@ impl Session {
                 }
             }
             Effect::TakeInzage { kind, data } => self.take_inzage(&kind, &data).await,
+            Effect::TakeRectification { kind, data } => self.take_rectification(&kind, &data).await,
             Effect::Count(Counter::Accepted) => {
                 self.inner.stats.accepted.fetch_add(1, Ordering::Relaxed);
             }

@@ -168,7 +168,7 @@ impl<'a> Reader<'a> {
         let number = *self.numbers.entry(case_id.clone()).or_insert(next);
         let wire = e.document.as_deref().and_then(WireDoc::parse);
         let whole = match &wire {
-            Some(WireDoc::Form(k)) => Some(k.kind),
+            Some(WireDoc::Form(k, _)) => Some(k.kind),
             _ => None,
         };
         let named_generation = match &wire {
