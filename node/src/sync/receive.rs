@@ -16,6 +16,7 @@ use automerge::AutoCommit;
 use policies::{DocumentKind, FieldId, PartnerId, Policy, Role, Validator};
 use protocol::Message;
 use protocol::sync::SyncSession;
+use protocol::trace::TraceParent;
 
 use super::accept::{self, Refusal};
 use super::plan::{self, Plan};
@@ -114,6 +115,9 @@ pub struct Record {
     pub activity: String,
     /// Whether it succeeded.
     pub status: Status,
+    /// For a receipt: the sender's disclosure record the message named (its `traceparent`, shape checked), stored
+    /// as the receipt's `foreign_operation`. A reference only; nothing is decided on it.
+    pub foreign: Option<TraceParent>,
 }
 
 impl Record {
@@ -131,6 +135,7 @@ impl Record {
             fields,
             activity: activity.to_string(),
             status: Status::Ok,
+            foreign: None,
         }
     }
 
@@ -148,6 +153,7 @@ impl Record {
             fields,
             activity: reason.to_string(),
             status: Status::Error,
+            foreign: None,
         }
     }
 }
@@ -266,17 +272,22 @@ pub fn on_message(
     view: View,
 ) -> Vec<Effect> {
     match msg {
-        Message::Sync { doc, data } => {
+        Message::Sync {
+            doc,
+            data,
+            traceparent,
+        } => {
             if state.blocked.contains(&doc) {
                 return Vec::new();
             }
-            match WireDoc::parse(&doc) {
+            let effects = match WireDoc::parse(&doc) {
                 Some(WireDoc::Form(k)) => form_sync(state, cx, &doc, k, &data, view),
                 Some(wire @ WireDoc::Projection { .. }) => {
                     projection_sync(state, cx, &doc, wire, &data, view)
                 }
                 None => vec![not_available(&doc)],
-            }
+            };
+            link_receipts(state, effects, traceparent.as_deref())
         }
         Message::Forget { doc, reason } => match WireDoc::parse(&doc) {
             Some(WireDoc::Projection {
@@ -394,6 +405,7 @@ pub fn next_message(
         let message = Message::Sync {
             doc: name.clone(),
             data: bytes,
+            traceparent: None,
         };
         if carries {
             let fields: Vec<FieldId> = match &doc {
@@ -425,6 +437,37 @@ pub fn next_message(
         }
     }
     effects.push(Effect::KeepSession { doc, session });
+    effects
+}
+
+/// Name the sender's disclosure record (the message's `traceparent`) in the receipt records of what the message
+/// brought. Its shape is checked ([`TraceParent::parse`]); a malformed one is left out — the change is still
+/// taken, since what the sender calls its record decides nothing here — and logged without its text.
+fn link_receipts(
+    state: &PeerState,
+    mut effects: Vec<Effect>,
+    traceparent: Option<&str>,
+) -> Vec<Effect> {
+    let Some(raw) = traceparent else {
+        return effects;
+    };
+    let foreign = match TraceParent::parse(raw) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(peer = %state.peer, error = %e, "a sync message named its disclosure record in a malformed traceparent: the receipt is recorded without foreign_operation");
+            return effects;
+        }
+    };
+    for effect in &mut effects {
+        match effect {
+            Effect::StoreChange { record, .. } | Effect::Record(record)
+                if record.operation == Operation::Receipt =>
+            {
+                record.foreign = Some(foreign.clone());
+            }
+            _ => {}
+        }
+    }
     effects
 }
 
