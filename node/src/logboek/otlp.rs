@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::register::{Register, activity_id, activity_uri};
 use crate::audit::{Operation, Status, StoredEntry};
+use crate::sync::wire::WireDoc;
 
 /// The instrumentation scope the spans are reported under.
 pub const SCOPE: &str = "weerthuis.audit";
@@ -194,7 +195,7 @@ fn span(entity: &str, register: &Register, stored: &StoredEntry) -> Span {
         attributes.push(KeyValue::text("dpl.core.data_subject_id", subject.clone()));
     }
     if let Some(doc) = &e.document {
-        attributes.push(KeyValue::text("weerthuis.document", doc.clone()));
+        attributes.push(KeyValue::text("weerthuis.document", document_kind(doc)));
     }
     if !e.fields.is_empty() {
         attributes.push(KeyValue {
@@ -247,6 +248,17 @@ fn span(entity: &str, register: &Register, stored: &StoredEntry) -> Span {
                 Status::Error => 2,
             },
         },
+    }
+}
+
+/// What a document is, without the case it belongs to: a sync record names the document by its wire name, which
+/// holds the case id, and the export names the data subject only by its pseudonym.
+fn document_kind(doc: &str) -> String {
+    match WireDoc::parse(doc) {
+        Some(WireDoc::Form(k)) => k.kind.name().to_string(),
+        Some(WireDoc::Projection { .. }) => "projectie".to_string(),
+        // A local entry names the kind itself (`registratie`); anything else with a path keeps only its last part.
+        None => doc.rsplit('/').next().unwrap_or_default().to_string(),
     }
 }
 
