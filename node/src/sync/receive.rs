@@ -933,3 +933,74 @@ fn owned_by_another(k: &DocKey, creator: Option<&automerge::ActorId>, peer: &Par
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn effects(case: &CaseId) -> Vec<Effect> {
+        vec![
+            Effect::Record(Record::ok(
+                Operation::Receipt,
+                case,
+                "p/x",
+                Vec::new(),
+                "projectie ontvangen",
+            )),
+            Effect::Record(Record::security_event(
+                Some(case),
+                None,
+                Vec::new(),
+                "refused",
+            )),
+            Effect::Send(Message::NotAvailable { doc: "d".into() }),
+        ]
+    }
+
+    fn foreign(effects: &[Effect]) -> Vec<Option<TraceParent>> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Record(r) | Effect::StoreChange { record: r, .. } => {
+                    Some(r.foreign.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_well_formed_traceparent_links_the_receipts_only() {
+        let state = PeerState::new("zorgaanbieder:kwadrant".parse().unwrap());
+        let case = CaseId::random();
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let out = link_receipts(&state, effects(&case), Some(tp));
+        let want = TraceParent::parse(tp).unwrap();
+        assert_eq!(
+            foreign(&out),
+            [Some(want), None],
+            "the refusal is not linked"
+        );
+        assert_eq!(out.len(), 3, "nothing is added or dropped");
+    }
+
+    #[test]
+    fn a_malformed_traceparent_is_left_out_and_the_message_still_taken() {
+        let state = PeerState::new("zorgaanbieder:kwadrant".parse().unwrap());
+        let case = CaseId::random();
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "bsn 123456782",
+        ] {
+            let out = link_receipts(&state, effects(&case), Some(bad));
+            assert_eq!(foreign(&out), [None, None], "{bad:?}");
+            assert_eq!(out.len(), 3);
+        }
+        assert_eq!(
+            foreign(&link_receipts(&state, effects(&case), None)),
+            [None, None]
+        );
+    }
+}
