@@ -106,6 +106,31 @@ pub struct AuditEntry {
     pub peer: Option<String>,
     /// The policy version a disclosure was made under.
     pub policy_version: Option<String>,
+    /// `foreign_operation`: for a receipt, the sender's record of the same exchange (its disclosure), as the
+    /// sender named it in the message. A reference stored as given — its shape checked, nothing decided on it.
+    /// Absent from the JSON when `None`, so entries written before it existed hash as they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign_operation: Option<ForeignOperation>,
+}
+
+/// The Logboek's `foreign_operation`: the record of the same processing at another organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignOperation {
+    /// The other party's trace id (32 lowercase hex digits).
+    pub trace_id: String,
+    /// The other party's operation (span) id (16 lowercase hex digits).
+    pub operation_id: String,
+    /// The other party, as a URI: its certificate's URI SAN (`weerthuis://corporatie/elkien`), taken from the
+    /// authenticated connection, never from the message.
+    pub entity: String,
+}
+
+/// The longest entity URI a `foreign_operation` may hold.
+pub const MAX_ENTITY_LEN: usize = 200;
+
+/// A partner as the Logboek's `entity` URI: its certificate's URI SAN, `weerthuis://<role>/<code>`.
+pub fn entity_uri(partner: &policies::PartnerId) -> String {
+    format!("weerthuis://{}/{}", partner.role().name(), partner.code())
 }
 
 /// Why an entry may not be logged.
@@ -128,6 +153,11 @@ pub enum AuditEntryError {
     /// The end lies before the start.
     #[error("end_time lies before start_time")]
     TimeOrder,
+    /// The `foreign_operation` is not two well-formed ids and a `weerthuis://` entity URI.
+    #[error(
+        "foreign_operation must hold a trace_id of 32 and an operation_id of 16 lowercase hex digits, and a weerthuis:// entity of at most 200 characters"
+    )]
+    ForeignOperation,
 }
 
 impl AuditEntry {
@@ -157,6 +187,7 @@ impl AuditEntry {
             purpose: purpose.into(),
             peer: None,
             policy_version: None,
+            foreign_operation: None,
         }
     }
 
@@ -209,6 +240,12 @@ impl AuditEntry {
         self
     }
 
+    /// Linked to the other party's record of the same exchange.
+    pub fn foreign_operation(mut self, foreign: Option<ForeignOperation>) -> AuditEntry {
+        self.foreign_operation = foreign;
+        self
+    }
+
     /// Check the entry before it is stored: trace context well formed, only field names in `fields`.
     pub fn check(&self) -> Result<(), AuditEntryError> {
         if !is_lower_hex(&self.trace_id, 32) {
@@ -222,6 +259,15 @@ impl AuditEntry {
         }
         if self.end_time < self.start_time {
             return Err(AuditEntryError::TimeOrder);
+        }
+        if let Some(f) = &self.foreign_operation
+            && !(is_lower_hex(&f.trace_id, 32)
+                && is_lower_hex(&f.operation_id, 16)
+                && f.entity.starts_with("weerthuis://")
+                && f.entity.len() <= MAX_ENTITY_LEN
+                && f.entity.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(AuditEntryError::ForeignOperation);
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! - [`store`]: the database (SQLite or PostgreSQL): cases, Automerge documents, sync state, users, audit log.
 //! - [`doc`]: forms as Automerge documents, and actor ids bound to partner ids.
 //! - [`audit`]: audit entries after Logboek Dataverwerkingen, the hash chain and its verification.
+//! - [`logboek`]: the register of processing activities the entries name, and the log as OTLP/JSON spans.
 //! - [`metrics`]: Prometheus metrics for `GET /metrics` (connections, sync counters, refused messages).
 //! - [`monitor`]: the Transferpunt's uitstroommonitor (the `monitor` crate, re-exported) over the cases this node
 //!   holds.
@@ -34,6 +35,7 @@ pub mod harness;
 pub mod import;
 pub mod indienen;
 pub mod inzage;
+pub mod logboek;
 pub mod metrics;
 pub mod monitor;
 pub mod ops;

@@ -225,6 +225,36 @@ async fn every_operation_answers_as_its_description_says() {
     // Open to all: the description and the health check.
     checked(c, zb, "/openapi.json", get("/openapi.json".into(), &None)).await;
     checked(c, zb, "/health", get("/health".into(), &None)).await;
+    // Open to all too: the register of processing activities the audit log names (Logboek Dataverwerkingen).
+    let reg = "/verwerkingsactiviteiten/{id}";
+    let r = checked(
+        c,
+        zb,
+        "/verwerkingsactiviteiten",
+        get("/verwerkingsactiviteiten".into(), &None),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let api = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "api.v1")
+        .cloned()
+        .unwrap();
+    let one = checked(
+        c,
+        zb,
+        reg,
+        get("/verwerkingsactiviteiten/api.v1".into(), &None),
+    )
+    .await;
+    assert_eq!((one.status, one.json()), (200, api));
+    let gone = get("/verwerkingsactiviteiten/stroom.onbekend".into(), &None);
+    assert_eq!(checked(c, zb, reg, gone).await.status, 404);
+    let bsn = get("/verwerkingsactiviteiten/123456782".into(), &None);
+    assert_eq!(checked(c, zb, reg, bsn).await.status, 400);
 
     // The case list: 200, paging refused (400), no token (401), a role without cases (403).
     checked(c, zb, "/casussen", get("/casussen".into(), &mw)).await;

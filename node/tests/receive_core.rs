@@ -171,6 +171,7 @@ fn elkien_pushes_reactie(instance: &str) -> (DocKey, PeerState, Vec<Effect>) {
     let msg = Message::Sync {
         doc: name(&k),
         data,
+        traceparent: None,
     };
     let effects = decide(TP, &mut state, msg, view);
     (k, state, effects)
@@ -248,6 +249,7 @@ fn a_request_for_a_document_the_plan_does_not_share_whole_gets_not_available() {
         Message::Sync {
             doc: name(&k),
             data: asking(),
+            traceparent: None,
         },
         view,
     );
@@ -271,6 +273,7 @@ fn a_message_that_does_not_decode_is_refused_whole() {
         Message::Sync {
             doc: name(&k),
             data: vec![0x42; 64],
+            traceparent: None,
         },
         View {
             case: Some(at_transferpunt()),
@@ -311,6 +314,7 @@ fn a_projection_declaring_facts_from_a_partner_unrelated_to_the_case_is_not_take
     let msg = Message::Sync {
         doc: wire.to_string(),
         data: carrying(&mut am),
+        traceparent: None,
     };
     assert_eq!(
         receive::need(&state, &pid(TP), &msg),
@@ -478,6 +482,7 @@ fn a_message_whose_changes_wait_for_a_change_it_did_not_bring_starts_the_documen
     let msg = Message::Sync {
         doc: name(&k),
         data,
+        traceparent: None,
     };
     let effects = decide(TP, &mut state, msg, view);
     assert!(

@@ -31,6 +31,13 @@ pub enum Message {
         doc: String,
         /// The encoded `automerge::sync::Message`.
         data: Vec<u8>,
+        /// For a message that carries changes: the sender's disclosure record as a W3C `traceparent`
+        /// (`00-<trace id>-<span id>-01`, [`crate::trace`]), so the receiver can name it as the
+        /// `foreign_operation` of its receipt record (Logboek Dataverwerkingen). A reference only: the receiver
+        /// checks its shape, stores it as given and decides nothing on it. Last in the variant, so a node of an
+        /// earlier release, which stops reading after `data`, still takes the message; a message of such a node
+        /// (without it) is read as `None` ([`decode`]).
+        traceparent: Option<String>,
     },
     /// The receiver refused the sender's last message for this document and stops syncing it.
     Refused {
@@ -82,7 +89,11 @@ impl Message {
     /// The bytes the message holds on the heap (its texts and data): what it costs while queued.
     pub fn heap_len(&self) -> usize {
         match self {
-            Message::Sync { doc, data } => doc.len() + data.len(),
+            Message::Sync {
+                doc,
+                data,
+                traceparent,
+            } => doc.len() + data.len() + traceparent.as_ref().map_or(0, String::len),
             Message::Refused { doc, reason } | Message::Forget { doc, reason } => {
                 doc.len() + reason.len()
             }
@@ -179,9 +190,27 @@ pub fn decode(frame: &[u8]) -> Result<Message, FrameError> {
     decode_payload(payload)
 }
 
+/// A sync message as nodes before the `traceparent` field sent it: the same variant index (0) and fields, so its
+/// payload reads as this and nothing else.
+#[derive(Deserialize)]
+enum EarlierSync {
+    Sync { doc: String, data: Vec<u8> },
+}
+
 fn decode_payload(payload: &[u8]) -> Result<Message, FrameError> {
-    let msg: Message =
-        postcard::from_bytes(payload).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    let msg: Message = match postcard::from_bytes(payload) {
+        Ok(m) => m,
+        // postcard is not self-describing: a sync message of an earlier release ends where `traceparent` would
+        // start. Read as such, it is the same message without a trace reference.
+        Err(e) => match postcard::from_bytes::<EarlierSync>(payload) {
+            Ok(EarlierSync::Sync { doc, data }) => Message::Sync {
+                doc,
+                data,
+                traceparent: None,
+            },
+            Err(_) => return Err(FrameError::Malformed(e.to_string())),
+        },
+    };
     if msg.doc().is_some_and(|d| d.len() > MAX_DOC_ID_LEN) {
         return Err(FrameError::Malformed(format!(
             "document id longer than {MAX_DOC_ID_LEN} bytes"
@@ -235,6 +264,7 @@ mod tests {
         Message::Sync {
             doc: doc.into(),
             data: vec![7; n],
+            traceparent: None,
         }
     }
 
@@ -242,6 +272,11 @@ mod tests {
     fn round_trip() {
         for m in [
             sync("case/1/registratie", 10),
+            Message::Sync {
+                doc: "d".into(),
+                data: vec![1],
+                traceparent: Some(format!("00-{}-{}-01", "1".repeat(32), "2".repeat(16))),
+            },
             Message::Refused {
                 doc: "d".into(),
                 reason: "write to registratie.bsn not allowed".into(),
@@ -259,6 +294,41 @@ mod tests {
         ] {
             assert_eq!(decode(&encode(&m).unwrap()).unwrap(), m);
         }
+    }
+
+    #[test]
+    fn a_sync_message_of_an_earlier_release_still_decodes_and_it_reads_ours() {
+        #[derive(Serialize, Deserialize, Debug, PartialEq)]
+        enum Earlier {
+            Sync { doc: String, data: Vec<u8> },
+        }
+        let old = Earlier::Sync {
+            doc: "case/1/registratie".into(),
+            data: vec![1, 2, 3],
+        };
+        let payload = postcard::to_stdvec(&old).unwrap();
+        let mut frame = vec![PROTOCOL_VERSION];
+        frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        frame.extend_from_slice(&payload);
+        assert_eq!(
+            decode(&frame).unwrap(),
+            Message::Sync {
+                doc: "case/1/registratie".into(),
+                data: vec![1, 2, 3],
+                traceparent: None,
+            }
+        );
+        // And the other way: an earlier node reads our message, trace reference and all, as its own.
+        let ours = encode(&Message::Sync {
+            doc: "case/1/registratie".into(),
+            data: vec![1, 2, 3],
+            traceparent: Some(format!("00-{}-{}-01", "a".repeat(32), "b".repeat(16))),
+        })
+        .unwrap();
+        assert_eq!(
+            postcard::from_bytes::<Earlier>(&ours[HEADER_LEN..]).unwrap(),
+            old
+        );
     }
 
     #[test]

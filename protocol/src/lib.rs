@@ -11,6 +11,7 @@
 //! - [`faulty`]: a UDP socket that drops, duplicates, reorders and partitions datagrams (fault injection only).
 //! - [`sync`]: one Automerge sync session per (peer, document), persistable.
 //! - [`inbox`]: queues bounded by bytes; a connection's messages read ahead into one.
+//! - [`trace`]: the W3C `traceparent` a sync message carries to link the two sides of a disclosure.
 //! - [`chunks`]: what a sync message's Automerge chunks decompress to, bounded before Automerge inflates them.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -23,6 +24,7 @@ pub mod inbox;
 pub mod pki;
 pub mod sync;
 pub mod tls;
+pub mod trace;
 
 pub use chunks::{DecompressionError, DecompressionLimits, MAX_DECOMPRESSED_LEN};
 pub use endpoint::{Connection, Endpoint, EndpointError, HandshakeLimits};

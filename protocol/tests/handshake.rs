@@ -93,6 +93,7 @@ async fn admitted_partners_connect_and_learn_each_others_identity() {
     let msg = Message::Sync {
         doc: "case-1/aanmeldbericht".into(),
         data: vec![1, 2, 3],
+        traceparent: None,
     };
     conn.send(&msg).await.unwrap();
     assert_eq!(conn.recv().await.unwrap(), Some(msg));

@@ -368,6 +368,7 @@ async fn the_inbox_holds_no_more_than_its_byte_budget() {
             let msg = Message::Sync {
                 doc: format!("case-{i}/registratie"),
                 data: vec![i; SIZE],
+                traceparent: None,
             };
             sender.send(&msg).await.unwrap();
         }
@@ -399,7 +400,8 @@ async fn the_inbox_holds_no_more_than_its_byte_budget() {
             got,
             Message::Sync {
                 doc: format!("case-{i}/registratie"),
-                data: vec![i; SIZE]
+                data: vec![i; SIZE],
+                traceparent: None,
             }
         );
         assert!(inbox.queued_bytes() <= BUDGET);

@@ -406,6 +406,7 @@ impl Rogue {
         self.send(Message::Sync {
             doc: doc.to_string(),
             data,
+            traceparent: None,
         })
         .await;
     }
@@ -460,7 +461,7 @@ impl Rogue {
     fn received_docs(&self) -> BTreeMap<String, AutoCommit> {
         let mut out: BTreeMap<String, (AutoCommit, State)> = BTreeMap::new();
         for m in self.received() {
-            if let Message::Sync { doc, data } = m
+            if let Message::Sync { doc, data, .. } = m
                 && let Ok(msg) = automerge::sync::Message::decode(&data)
             {
                 let (am, state) = out.entry(doc).or_default();

@@ -213,6 +213,7 @@ async fn main() {
     let framing = protocol::frame::encode(&Message::Sync {
         doc: wire_id,
         data: Vec::new(),
+        traceparent: None,
     })
     .unwrap()
     .len() as u64;

@@ -252,6 +252,7 @@ async fn main() {
     let probe = Message::Sync {
         doc: doc_name,
         data: (0..payload).map(|i| (i * 31 % 251) as u8).collect(),
+        traceparent: None,
     };
 
     let (conn, _client, _server) = echo_pair(&net).await;

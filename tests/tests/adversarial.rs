@@ -188,6 +188,7 @@ impl Rogue {
         self.send(Message::Sync {
             doc: doc.to_string(),
             data,
+            traceparent: None,
         })
         .await;
     }
@@ -664,6 +665,7 @@ async fn malformed_and_oversized_frames_leave_the_node_serving() {
     let long = Message::Sync {
         doc: "c/".repeat(5_000),
         data: vec![],
+        traceparent: None,
     };
     let payload_long = postcard_like(&long);
     rogue.conn.send_raw(&payload_long).await.unwrap();
@@ -720,7 +722,7 @@ fn postcard_like(msg: &Message) -> Vec<u8> {
             out.push(b | 0x80);
         }
     }
-    let Message::Sync { doc, data } = msg else {
+    let Message::Sync { doc, data, .. } = msg else {
         unreachable!()
     };
     let mut payload = Vec::new();

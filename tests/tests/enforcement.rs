@@ -467,6 +467,7 @@ impl Rogue {
             .send(&Message::Sync {
                 doc: doc.to_string(),
                 data,
+                traceparent: None,
             })
             .await
             .unwrap();

@@ -720,12 +720,14 @@ async fn a_late_message_for_a_rotated_projection_does_not_bring_it_back() {
     conn.send(&protocol::Message::Sync {
         doc: old.wire_id.clone(),
         data,
+        traceparent: None,
     })
     .await
     .unwrap();
     conn.send(&protocol::Message::Sync {
         doc: "sentinel".into(),
         data: Vec::new(),
+        traceparent: None,
     })
     .await
     .unwrap();

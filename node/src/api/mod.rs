@@ -7,6 +7,7 @@ mod bemiddeling;
 pub mod idempotency;
 pub mod openapi;
 mod problem;
+mod verwerkingsactiviteiten;
 
 use std::sync::Arc;
 
@@ -72,6 +73,14 @@ pub fn router_with_metrics(
         .route("/casussen/{id}/terugsturen", post(bemiddeling::terugsturen))
         .route("/casussen/{id}/toewijzing", post(bemiddeling::toewijzing))
         .route("/signalen", get(bemiddeling::signalen))
+        .route(
+            "/verwerkingsactiviteiten",
+            get(verwerkingsactiviteiten::list),
+        )
+        .route(
+            "/verwerkingsactiviteiten/{id}",
+            get(verwerkingsactiviteiten::one),
+        )
         .layer(middleware::from_fn_with_state(
             idempotency::Idempotency {
                 node: node.clone(),

@@ -87,7 +87,7 @@ fn object_schema(fields: &[FieldSpec], description: Option<String>) -> Value {
     s
 }
 
-fn problem_response(description: &str) -> Value {
+pub(super) fn problem_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
@@ -293,6 +293,8 @@ pub fn spec() -> Value {
     let (bemiddeling_paths, bemiddeling_schemas) =
         super::bemiddeling::openapi(&case_param, &errors);
     schemas.extend(bemiddeling_schemas);
+    let (register_paths, register_schemas) = super::verwerkingsactiviteiten::openapi();
+    schemas.extend(register_schemas);
     let mut spec = json!({
         "openapi": "3.0.3",
         "info": {
@@ -355,6 +357,7 @@ pub fn spec() -> Value {
     });
     if let Some(paths) = spec["paths"].as_object_mut() {
         paths.extend(bemiddeling_paths);
+        paths.extend(register_paths);
     }
     finish(&mut spec);
     spec

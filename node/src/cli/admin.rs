@@ -68,6 +68,33 @@ pub enum AuditCommand {
         #[arg(long)]
         expect_head: Option<String>,
     },
+    /// Export the log as OpenTelemetry spans (one per entry; a receipt links to the sender's disclosure), for a
+    /// partner that collects traces. Names and pseudonyms only: the log holds no field values or BSNs. The chain
+    /// is verified first; a broken chain exports nothing.
+    Export {
+        /// The data directory.
+        #[command(flatten)]
+        dir: DirArg,
+        /// The format: an OTLP/JSON ExportTraceServiceRequest.
+        #[arg(long, value_enum, default_value_t = ExportFormat::OtlpJson)]
+        format: ExportFormat,
+        /// Only entries that started on or after this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        van: Option<String>,
+        /// Only entries that started on or before this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        tot: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// How `audit export` writes the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// OpenTelemetry OTLP/JSON (`ExportTraceServiceRequest`).
+    OtlpJson,
 }
 
 /// Cases.
@@ -318,6 +345,22 @@ pub async fn user(cmd: UserCommand, out: &mut impl Write) -> anyhow::Result<()> 
 /// Run an audit command. Returns the exit status: 0 when the chain is intact, 1 when it is not.
 pub async fn audit(cmd: AuditCommand, out: &mut impl Write) -> anyhow::Result<u8> {
     match cmd {
+        AuditCommand::Export {
+            dir,
+            format: ExportFormat::OtlpJson,
+            van,
+            tot,
+            out: file,
+        } => {
+            export(
+                &dir.dir,
+                van.as_deref(),
+                tot.as_deref(),
+                file.as_deref(),
+                out,
+            )
+            .await
+        }
         AuditCommand::Verify { dir, expect_head } => {
             let anchor = expect_head.as_deref().map(parse_head).transpose()?;
             let (_, node) = app::open(&dir.dir).await?;
@@ -362,6 +405,55 @@ pub async fn audit(cmd: AuditCommand, out: &mut impl Write) -> anyhow::Result<u8
             }
         }
     }
+}
+
+/// `audit export`: the log as OTLP/JSON, to `file` or `out`.
+async fn export(
+    dir: &Path,
+    van: Option<&str>,
+    tot: Option<&str>,
+    file: Option<&Path>,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let day = |text: &str, arg: &str| {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(text, &format)
+            .map_err(|_| anyhow::anyhow!("{arg}: expected a date as YYYY-MM-DD, got {text:?}"))
+    };
+    let from = van.map(|t| day(t, "--van")).transpose()?;
+    let to = tot.map(|t| day(t, "--tot")).transpose()?;
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        bail!("--tot ({t}) lies before --van ({f})");
+    }
+    let (_, node) = app::open(dir).await?;
+    let result = crate::logboek::export_otlp(&node, from, to).await;
+    node.store().close().await;
+    let request = match result {
+        Ok(r) => r,
+        Err(e @ crate::logboek::ExportError::Chain(_)) => {
+            writeln!(out, "BROKEN: {e}")?;
+            return Ok(1);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let spans: usize = request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum();
+    let json = serde_json::to_string_pretty(&request)?;
+    match file {
+        Some(path) => {
+            std::fs::write(path, json + "\n")
+                .with_context(|| format!("writing {}", path.display()))?;
+            writeln!(out, "written: {} ({spans} spans)", path.display())?;
+        }
+        None => writeln!(out, "{json}")?,
+    }
+    Ok(0)
 }
 
 /// Parse `SEQ:HASH` as printed by `audit verify`.

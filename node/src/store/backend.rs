@@ -50,6 +50,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "rectificatie",
         include_str!("../../migrations/sqlite/0008_rectificatie.sql"),
     ),
+    (
+        11,
+        "logboek",
+        include_str!("../../migrations/sqlite/0011_logboek.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded.
@@ -93,6 +98,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "rectificatie",
         include_str!("../../migrations/postgres/0008_rectificatie.sql"),
+    ),
+    (
+        11,
+        "logboek",
+        include_str!("../../migrations/postgres/0011_logboek.sql"),
     ),
 ];
 

@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use super::backend::Transactions;
 use super::{DbError, Store, StoreError, VerifyError, WriteError, on_pool};
-use crate::audit::{AuditEntry, AuditRecord, ChainHead, ChainVerifier};
+use crate::audit::{AuditEntry, AuditError, AuditRecord, ChainHead, ChainVerifier};
 
 /// Records read per query when verifying.
 const VERIFY_PAGE: u32 = 1_000;
@@ -23,12 +23,21 @@ macro_rules! append_in_tx {
             let seq = last as u64 + 1;
             let json = $entry.stored_json(seq, $now);
             let hash = $crate::audit::chain_hash(&prev_hash, &json, seq);
-            sqlx::query("INSERT INTO audit_log (seq, at, entry, prev_hash, hash) VALUES ($1, $2, $3, $4, $5)")
+            let foreign = $entry.foreign_operation.as_ref();
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, entry, prev_hash, hash, trace_id, span_id, foreign_trace_id, \
+                 foreign_operation_id, foreign_entity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
                 .bind(seq as i64)
                 .bind($now)
                 .bind(json)
                 .bind(prev_hash)
                 .bind(&hash[..])
+                .bind(&$entry.trace_id)
+                .bind(&$entry.span_id)
+                .bind(foreign.map(|f| f.trace_id.as_str()))
+                .bind(foreign.map(|f| f.operation_id.as_str()))
+                .bind(foreign.map(|f| f.entity.as_str()))
                 .execute(&mut *$tx)
                 .await?;
             Ok::<u64, sqlx::Error>(seq)
@@ -65,24 +74,119 @@ impl Store {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        type Row = (i64, OffsetDateTime, String, Vec<u8>, Vec<u8>);
-        let rows: Vec<Row> = on_pool!(self, p => {
-            sqlx::query_as(
-                "SELECT seq, at, entry, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-            )
-            .bind(after_seq as i64)
-            .bind(i64::from(limit))
-            .fetch_all(p)
+        Ok(self
+            .audit_rows(Select::After(after_seq), limit)
             .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect())
+    }
+
+    /// The records whose `foreign_operation` names the other party's operation (span) `operation_id` in trace
+    /// `trace_id`: at a receiver, the receipts of what a sender's disclosure record sent.
+    pub async fn audit_by_foreign_operation(
+        &self,
+        trace_id: &str,
+        operation_id: &str,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(self
+            .audit_rows(
+                Select::Foreign {
+                    trace_id,
+                    operation_id,
+                },
+                VERIFY_PAGE,
+            )
+            .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect())
+    }
+
+    /// The record of operation (span) `span_id` in trace `trace_id`, if this node wrote one.
+    pub async fn audit_by_span(
+        &self,
+        trace_id: &str,
+        span_id: &str,
+    ) -> Result<Option<AuditRecord>, StoreError> {
+        Ok(self
+            .audit_rows(Select::Span { trace_id, span_id }, 1)
+            .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .next())
+    }
+
+    /// Records and their trace columns, in seq order, at most `limit`.
+    async fn audit_rows(
+        &self,
+        select: Select<'_>,
+        limit: u32,
+    ) -> Result<Vec<(AuditRecord, TraceColumns)>, StoreError> {
+        type Row = (
+            i64,
+            OffsetDateTime,
+            String,
+            Vec<u8>,
+            Vec<u8>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        const COLUMNS: &str = "SELECT seq, at, entry, prev_hash, hash, trace_id, span_id, foreign_trace_id, \
+                               foreign_operation_id, foreign_entity FROM audit_log WHERE ";
+        let rows: Vec<Row> = on_pool!(self, p => {
+            match select {
+                Select::After(seq) => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS}seq > $1 ORDER BY seq LIMIT $2")))
+                        .bind(seq as i64)
+                        .bind(i64::from(limit))
+                        .fetch_all(p)
+                        .await?
+                }
+                Select::Foreign { trace_id, operation_id } => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "{COLUMNS}foreign_operation_id = $1 AND foreign_trace_id = $2 ORDER BY seq LIMIT $3"
+                    )))
+                    .bind(operation_id)
+                    .bind(trace_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(p)
+                    .await?
+                }
+                Select::Span { trace_id, span_id } => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "{COLUMNS}span_id = $1 AND trace_id = $2 ORDER BY seq LIMIT $3"
+                    )))
+                    .bind(span_id)
+                    .bind(trace_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(p)
+                    .await?
+                }
+            }
         });
         Ok(rows
             .into_iter()
-            .map(|(seq, at, entry, prev_hash, hash)| AuditRecord {
-                seq: seq as u64,
-                at,
-                entry,
-                prev_hash,
-                hash,
+            .map(|(seq, at, entry, prev_hash, hash, t, s, ft, fo, fe)| {
+                (
+                    AuditRecord {
+                        seq: seq as u64,
+                        at,
+                        entry,
+                        prev_hash,
+                        hash,
+                    },
+                    TraceColumns {
+                        trace_id: t,
+                        span_id: s,
+                        foreign_trace_id: ft,
+                        foreign_operation_id: fo,
+                        foreign_entity: fe,
+                    },
+                )
             })
             .collect())
     }
@@ -92,11 +196,15 @@ impl Store {
         let mut v = ChainVerifier::new();
         let mut after = 0;
         loop {
-            let page = self.audit_records(after, VERIFY_PAGE).await?;
-            let Some(last) = page.last() else { break };
+            let page = self.audit_rows(Select::After(after), VERIFY_PAGE).await?;
+            let Some((last, _)) = page.last() else { break };
             after = last.seq;
-            for r in &page {
+            for (r, columns) in &page {
                 v.push(r)?;
+                // The columns repeat the hashed JSON: one that no longer does was changed after the fact.
+                if !columns.agree_with(r) {
+                    return Err(AuditError::Changed { seq: r.seq }.into());
+                }
             }
         }
         Ok(v.head().clone())
@@ -109,4 +217,41 @@ impl Store {
         });
         Ok(n as u64)
     }
+}
+
+/// An audit row's trace columns (migration 0011): copies of ids in the hashed entry JSON, for finding a record.
+#[derive(Debug)]
+struct TraceColumns {
+    trace_id: Option<String>,
+    span_id: Option<String>,
+    foreign_trace_id: Option<String>,
+    foreign_operation_id: Option<String>,
+    foreign_entity: Option<String>,
+}
+
+impl TraceColumns {
+    /// Whether the columns say what the record's hashed JSON says (both absent counts as agreeing).
+    fn agree_with(&self, r: &AuditRecord) -> bool {
+        let Ok(e) = r.parse() else { return false };
+        let f = e.entry.foreign_operation.as_ref();
+        self.trace_id.as_deref() == Some(e.entry.trace_id.as_str())
+            && self.span_id.as_deref() == Some(e.entry.span_id.as_str())
+            && self.foreign_trace_id.as_deref() == f.map(|f| f.trace_id.as_str())
+            && self.foreign_operation_id.as_deref() == f.map(|f| f.operation_id.as_str())
+            && self.foreign_entity.as_deref() == f.map(|f| f.entity.as_str())
+    }
+}
+
+/// Which audit rows to read.
+#[derive(Debug, Clone, Copy)]
+enum Select<'a> {
+    /// Those after this seq.
+    After(u64),
+    /// Those whose `foreign_operation` names this operation.
+    Foreign {
+        trace_id: &'a str,
+        operation_id: &'a str,
+    },
+    /// The one of this span.
+    Span { trace_id: &'a str, span_id: &'a str },
 }

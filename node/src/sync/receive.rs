@@ -16,6 +16,7 @@ use automerge::AutoCommit;
 use policies::{DocumentKind, FieldId, PartnerId, Policy, Role, Validator};
 use protocol::Message;
 use protocol::sync::SyncSession;
+use protocol::trace::TraceParent;
 
 use super::accept::{self, Refusal};
 use super::plan::{self, Plan};
@@ -114,6 +115,9 @@ pub struct Record {
     pub activity: String,
     /// Whether it succeeded.
     pub status: Status,
+    /// For a receipt: the sender's disclosure record the message named (its `traceparent`, shape checked), stored
+    /// as the receipt's `foreign_operation`. A reference only; nothing is decided on it.
+    pub foreign: Option<TraceParent>,
 }
 
 impl Record {
@@ -131,6 +135,7 @@ impl Record {
             fields,
             activity: activity.to_string(),
             status: Status::Ok,
+            foreign: None,
         }
     }
 
@@ -148,6 +153,7 @@ impl Record {
             fields,
             activity: reason.to_string(),
             status: Status::Error,
+            foreign: None,
         }
     }
 }
@@ -286,17 +292,22 @@ pub fn on_message(
     view: View,
 ) -> Vec<Effect> {
     match msg {
-        Message::Sync { doc, data } => {
+        Message::Sync {
+            doc,
+            data,
+            traceparent,
+        } => {
             if state.blocked.contains(&doc) {
                 return Vec::new();
             }
-            match WireDoc::parse(&doc) {
+            let effects = match WireDoc::parse(&doc) {
                 Some(WireDoc::Form(k, g)) => form_sync(state, cx, &doc, (k, g), &data, view),
                 Some(wire @ WireDoc::Projection { .. }) => {
                     projection_sync(state, cx, &doc, wire, &data, view)
                 }
                 None => vec![not_available(&doc)],
-            }
+            };
+            link_receipts(state, effects, traceparent.as_deref())
         }
         Message::Forget { doc, reason } => match WireDoc::parse(&doc) {
             Some(WireDoc::Projection {
@@ -420,6 +431,7 @@ pub fn next_message(
         let message = Message::Sync {
             doc: name.clone(),
             data: bytes,
+            traceparent: None,
         };
         if carries {
             let fields: Vec<FieldId> = match &doc {
@@ -451,6 +463,37 @@ pub fn next_message(
         }
     }
     effects.push(Effect::KeepSession { doc, session });
+    effects
+}
+
+/// Name the sender's disclosure record (the message's `traceparent`) in the receipt records of what the message
+/// brought. Its shape is checked ([`TraceParent::parse`]); a malformed one is left out — the change is still
+/// taken, since what the sender calls its record decides nothing here — and logged without its text.
+fn link_receipts(
+    state: &PeerState,
+    mut effects: Vec<Effect>,
+    traceparent: Option<&str>,
+) -> Vec<Effect> {
+    let Some(raw) = traceparent else {
+        return effects;
+    };
+    let foreign = match TraceParent::parse(raw) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(peer = %state.peer, error = %e, "a sync message named its disclosure record in a malformed traceparent: the receipt is recorded without foreign_operation");
+            return effects;
+        }
+    };
+    for effect in &mut effects {
+        match effect {
+            Effect::StoreChange { record, .. } | Effect::Record(record)
+                if record.operation == Operation::Receipt =>
+            {
+                record.foreign = Some(foreign.clone());
+            }
+            _ => {}
+        }
+    }
     effects
 }
 
@@ -995,5 +1038,76 @@ fn owned_by_another(k: &DocKey, creator: Option<&automerge::ActorId>, peer: &Par
         DocumentKind::Reactie | DocumentKind::Gemeente => k.instance != peer.to_string(),
         DocumentKind::Melding => creator.is_some_and(|c| *c != doc::actor_for(peer)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn effects(case: &CaseId) -> Vec<Effect> {
+        vec![
+            Effect::Record(Record::ok(
+                Operation::Receipt,
+                case,
+                "p/x",
+                Vec::new(),
+                "projectie ontvangen",
+            )),
+            Effect::Record(Record::security_event(
+                Some(case),
+                None,
+                Vec::new(),
+                "refused",
+            )),
+            Effect::Send(Message::NotAvailable { doc: "d".into() }),
+        ]
+    }
+
+    fn foreign(effects: &[Effect]) -> Vec<Option<TraceParent>> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Record(r) | Effect::StoreChange { record: r, .. } => {
+                    Some(r.foreign.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_well_formed_traceparent_links_the_receipts_only() {
+        let state = PeerState::new("zorgaanbieder:kwadrant".parse().unwrap());
+        let case = CaseId::random();
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let out = link_receipts(&state, effects(&case), Some(tp));
+        let want = TraceParent::parse(tp).unwrap();
+        assert_eq!(
+            foreign(&out),
+            [Some(want), None],
+            "the refusal is not linked"
+        );
+        assert_eq!(out.len(), 3, "nothing is added or dropped");
+    }
+
+    #[test]
+    fn a_malformed_traceparent_is_left_out_and_the_message_still_taken() {
+        let state = PeerState::new("zorgaanbieder:kwadrant".parse().unwrap());
+        let case = CaseId::random();
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "bsn 123456782",
+        ] {
+            let out = link_receipts(&state, effects(&case), Some(bad));
+            assert_eq!(foreign(&out), [None, None], "{bad:?}");
+            assert_eq!(out.len(), 3);
+        }
+        assert_eq!(
+            foreign(&link_receipts(&state, effects(&case), None)),
+            [None, None]
+        );
     }
 }

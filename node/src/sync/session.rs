@@ -14,7 +14,7 @@ use super::Inner;
 use super::plan::{self, Plan};
 use super::receive::{self, Counter, Effect, Need, PeerState, Record, View};
 use super::wire::WireDoc;
-use crate::audit::AuditEntry;
+use crate::audit::{AuditEntry, ForeignOperation};
 use crate::doc;
 use crate::projection::{self, META};
 use crate::rectificatie::NoticeWire;
@@ -636,6 +636,7 @@ impl Session {
                     self.send(Message::Sync {
                         doc: d,
                         data: bytes,
+                        traceparent: None,
                     })
                     .await;
                 }
@@ -1067,10 +1068,25 @@ impl Session {
         let store = node.store();
         match effect {
             Effect::Send(message) => self.send_counted(message).await,
-            Effect::Disclose { message, record } => {
+            Effect::Disclose {
+                mut message,
+                record,
+            } => {
                 // Fail closed: no disclosure without its audit record. The session is not advanced, so the
                 // message is generated again at the next reconcile.
-                if let Err(e) = store.append_audit(&self.entry(&record)).await {
+                let entry = self.entry(&record);
+                // The message names its disclosure record, so the receiver's receipt can link to it
+                // (`foreign_operation`). Trace and span ids are random: they say nothing about the case.
+                if let Message::Sync { traceparent, .. } = &mut message {
+                    *traceparent = Some(
+                        protocol::trace::TraceParent {
+                            trace_id: entry.trace_id.clone(),
+                            span_id: entry.span_id.clone(),
+                        }
+                        .to_string(),
+                    );
+                }
+                if let Err(e) = store.append_audit(&entry).await {
                     tracing::error!(peer = %self.state.peer, doc = ?record.doc, error = %e, "disclosure not sent: its audit record could not be stored");
                     if let Some(case) = &record.case {
                         self.retry_later(case);
@@ -1225,7 +1241,12 @@ impl Session {
         if r.status == crate::audit::Status::Error {
             entry = entry.failed();
         }
-        entry
+        // The entity is the peer this connection authenticated, not anything the message says.
+        entry.foreign_operation(r.foreign.as_ref().map(|t| ForeignOperation {
+            trace_id: t.trace_id.clone(),
+            operation_id: t.span_id.clone(),
+            entity: crate::audit::entity_uri(&self.state.peer),
+        }))
     }
 }
 
