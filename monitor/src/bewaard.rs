@@ -93,7 +93,10 @@ impl Jaarcijfers {
                 "gebiedsteam_voor_verhuizing",
                 self.gebiedsteam_voor_verhuizing,
             ),
-            ("gebiedsteam_na_of_onbekend", self.gebiedsteam_na_of_onbekend),
+            (
+                "gebiedsteam_na_of_onbekend",
+                self.gebiedsteam_na_of_onbekend,
+            ),
         ] {
             if n > 0 {
                 r.count(name, "", "", n);
@@ -122,7 +125,12 @@ impl Jaarcijfers {
         for (k, c) in &self.per_corporatie {
             r.count("corporatie.aanmeldberichten", k, "", c.aanmeldberichten);
             r.count("corporatie.geaccepteerd", k, "", c.geaccepteerd);
-            r.count("corporatie.informatie_gevraagd", k, "", c.informatie_gevraagd);
+            r.count(
+                "corporatie.informatie_gevraagd",
+                k,
+                "",
+                c.informatie_gevraagd,
+            );
             r.map("corporatie.weigeringen", k, &c.weigeringen);
             r.count("corporatie.aanbiedingen", k, "", c.aanbiedingen);
             r.count(
@@ -290,7 +298,12 @@ mod tests {
         // Twice the rows: every figure doubles (rows add up).
         let twice = per_jaar_met(&[], &[rows.clone(), rows].concat()).unwrap();
         assert_eq!(twice[&2024].verzoeken, 22);
-        assert_eq!(twice[&2024].per_corporatie["corporatie:elkien"].dagen_tot_aanbod.n, 6);
+        assert_eq!(
+            twice[&2024].per_corporatie["corporatie:elkien"]
+                .dagen_tot_aanbod
+                .n,
+            6
+        );
     }
 
     #[test]

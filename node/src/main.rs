@@ -201,10 +201,8 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             if let Some(f) = &federation {
                 metrics.attach_federation(f.probe());
             }
-            let purge = node::bewaartermijn::Daily::start(
-                node.clone(),
-                node::bewaartermijn::PURGE_EVERY,
-            );
+            let purge =
+                node::bewaartermijn::Daily::start(node.clone(), node::bewaartermijn::PURGE_EVERY);
             let listener = tokio::net::TcpListener::bind(cfg.api.listen).await?;
             node::app::serve_with_metrics(
                 listener,

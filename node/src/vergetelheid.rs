@@ -190,7 +190,8 @@ impl Node {
         let whole = !own_left && !received_left;
         let basis = format!("AVG art. 17 lid 2 en art. 19: gewist bij {peer}, de bron");
         if whole {
-            self.erase_locked(None, case, "avg.art17", &basis, &[]).await?;
+            self.erase_locked(None, case, "avg.art17", &basis, &[])
+                .await?;
         } else {
             let now = self.clock_now();
             let entry = AuditEntry::new(Operation::Erasure, "avg.art17", &basis, now)

@@ -769,7 +769,9 @@ fn a_retention_term_for_an_unknown_or_repeated_role_is_refused_with_its_line() {
                 "{messages:?}"
             );
             assert!(
-                messages.iter().any(|m| m.contains("unknown role \"bakker\"")),
+                messages
+                    .iter()
+                    .any(|m| m.contains("unknown role \"bakker\"")),
                 "{messages:?}"
             );
             assert!(d.iter().all(|d| d.location.line > 8), "{messages:?}");

@@ -5,8 +5,7 @@
 
 pub use ::monitor::{
     HeldCase, Instance, MonitorCase, add_months, alerts, as_months, bewaard, days, indicators,
-    jaarverslag,
-    page, suppress,
+    jaarverslag, page, suppress,
 };
 
 use policies::DocumentKind;

@@ -517,7 +517,10 @@ impl Resolver<'_> {
             if out.iter().any(|(r, _)| *r == role) {
                 self.error(
                     t.get_ref().role.span(),
-                    format!("retention.role: role {:?} has a term already; name each role once", role.name()),
+                    format!(
+                        "retention.role: role {:?} has a term already; name each role once",
+                        role.name()
+                    ),
                 );
                 continue;
             }
