@@ -154,6 +154,9 @@ impl Node {
         if store.get_case(case).await?.is_none() {
             return Ok(false);
         }
+        // The peer erased it (its own bewaartermijn, or art. 17): it gets nothing of the case from here any more,
+        // or the projections withdrawn below would be made anew and sent back (`sync::plan::plan_for`).
+        store.mark_erased_at_peer(&peer.to_string(), case).await?;
         let peer_actor = crate::doc::actor_for(peer);
         let mut own_left = false;
         for d in self.local_docs(case).await {

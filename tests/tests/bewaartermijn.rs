@@ -145,6 +145,60 @@ async fn a_case_past_each_partners_term_is_purged_from_every_nodes_files_and_the
         .await;
     }
     assert!(!holds_case(&net, TP, &old).await);
+    // What the Transferpunt erased does not come back: the zorgaanbieder, told, withdrew its projection and
+    // plans nothing more for the Transferpunt in this case (`sync::plan::unless_erased_at`) ...
+    wait_until(
+        "the zorgaanbieder withdrew its projection",
+        WAIT,
+        || async {
+            let za = net.node(ZA).node();
+            za.store()
+                .projections_of_case(&old)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|p| p.receiver == TP)
+                .all(|p| p.retired)
+                && net.plan_differences(ZA, TP, &old).await.is_empty()
+        },
+    )
+    .await;
+    let plan = net
+        .plan(ZA, TP, &old)
+        .await
+        .expect("the zorgaanbieder has the case");
+    assert!(
+        plan.full.is_empty() && plan.projection.is_empty(),
+        "{plan:?}"
+    );
+    // ... and its sessions, having carried out later changes (a write to the young case reaches the Transferpunt),
+    // did not send the old case back.
+    net.write(
+        ZA,
+        &young,
+        D::VervolgWonen,
+        None,
+        ex::vervolg_wonen(&young_client, "GM0080", "2026-10-02"),
+    )
+    .await
+    .expect("the zorgaanbieder writes");
+    wait_until(
+        "the Transferpunt has the young case's change",
+        WAIT,
+        || async {
+            net.holds(TP, &young)
+                .await
+                .get("vervolg_wonen")
+                .and_then(|f| f.get("datum_formulier"))
+                == Some(&json!("2026-10-02"))
+        },
+    )
+    .await;
+    assert!(!holds_case(&net, TP, &old).await, "the old case came back");
+    assert!(!files_contain(
+        net.node(TP).path(),
+        &old_client.reden_dakloosheid
+    ));
     // The zorgaanbieder keeps its own forms for its own term (15 years): it was told, and deleted only what came
     // from the Transferpunt.
     assert!(holds_case(&net, ZA, &old).await);

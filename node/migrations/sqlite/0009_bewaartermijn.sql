@@ -12,3 +12,13 @@ CREATE TABLE monitor_aggregates (
     som       REAL NOT NULL,
     PRIMARY KEY (jaar, indicator, partij, sleutel)
 ) STRICT;
+
+-- A partner that told this node it erased a case (`Erased`: its bewaartermijn passed, or an erasure under art.
+-- 17) gets nothing of that case from this node any more: without this, the projection this node withdraws from it
+-- would be made anew and sent back, undoing the partner's erasure at the next reconcile. Case ids are random.
+CREATE TABLE erased_at_peer (
+    peer       TEXT NOT NULL,
+    case_id    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (peer, case_id)
+) STRICT;

@@ -72,6 +72,7 @@ impl Store {
                 "DELETE FROM projections WHERE case_id = $1",
                 "DELETE FROM bsn_index WHERE case_id = $1",
                 "DELETE FROM idempotency_keys WHERE case_id = $1",
+                "DELETE FROM erased_at_peer WHERE case_id = $1",
                 "DELETE FROM cases WHERE id = $1",
             ] {
                 sqlx::query(statement)
@@ -100,6 +101,36 @@ impl Store {
             peers
         });
         Ok(notices)
+    }
+
+    /// Record that `peer` erased `case` (it told this node with `Erased`): from now on it gets nothing of the case
+    /// from this node ([`Store::erased_at_peer`]).
+    pub async fn mark_erased_at_peer(&self, peer: &str, case: &CaseId) -> Result<(), StoreError> {
+        let now = self.now();
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO erased_at_peer (peer, case_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (peer, case_id) DO NOTHING",
+            )
+            .bind(peer)
+            .bind(case.as_str())
+            .bind(now)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Whether `peer` told this node it erased `case`.
+    pub async fn erased_at_peer(&self, peer: &str, case: &CaseId) -> Result<bool, StoreError> {
+        let row: Option<(i32,)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT 1 FROM erased_at_peer WHERE peer = $1 AND case_id = $2")
+                .bind(peer)
+                .bind(case.as_str())
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(row.is_some())
     }
 
     /// The monitor's aggregates kept of cases purged after their bewaartermijn, in key order.
