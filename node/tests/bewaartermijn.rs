@@ -69,7 +69,7 @@ fn casus(n: u64, year: i32, end_year: i32, herkomst: &str, gemeente: &str) -> Ca
         &d(end_year, "09-15"),
         "Voorstraat 1",
         gemeente,
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             "drie_partijen"
         } else {
             "eigen_naam"

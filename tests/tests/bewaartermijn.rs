@@ -55,31 +55,29 @@ async fn submitted_case(net: &TestNet, client: &Client, zoekgedrag: &str, year: 
         {"corporatie": "Elkien", "datum_inschrijving": d("06-02")},
         {"corporatie": "Accolade", "datum_inschrijving": d("06-03")}
     ]);
-    let case = net
-        .case_with(
-            ZA,
-            &[
-                (
-                    D::Registratie,
-                    ex::registratie(
-                        client,
-                        ZA,
-                        true,
-                        "maatschappelijke_opvang",
-                        "GM0080",
-                        &d("06-01"),
-                    ),
+    net.case_with(
+        ZA,
+        &[
+            (
+                D::Registratie,
+                ex::registratie(
+                    client,
+                    ZA,
+                    true,
+                    "maatschappelijke_opvang",
+                    "GM0080",
+                    &d("06-01"),
                 ),
-                (D::Aanmelding, aanmelding),
-                (
-                    D::VervolgWonen,
-                    ex::vervolg_wonen(client, "GM0080", &d("09-01")),
-                ),
-                (D::Bemiddelingsverzoek, verzoek),
-            ],
-        )
-        .await;
-    case
+            ),
+            (D::Aanmelding, aanmelding),
+            (
+                D::VervolgWonen,
+                ex::vervolg_wonen(client, "GM0080", &d("09-01")),
+            ),
+            (D::Bemiddelingsverzoek, verzoek),
+        ],
+    )
+    .await
 }
 
 async fn holds_case(net: &TestNet, at: &str, case: &CaseId) -> bool {
