@@ -53,7 +53,7 @@ fn same(a: &BTreeMap<i32, Jaarcijfers>, b: &BTreeMap<i32, Jaarcijfers>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_purge_on_a_population_of_three_years_keeps_every_years_figures() {
-    let pop = population::generate(Scale::Friesland, 11).sample(4);
+    let pop = population::generate(Scale::Friesland, 11).sample(8);
     let tp = pop.partners.of_role(Role::Transferpunt)[0].clone();
     let dir = tempfile::tempdir().unwrap();
     node::cli::admin::init(dir.path(), tp, None, &mut Vec::new())
