@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use policies::Gemeenten;
 
 use crate::MonitorCase;
+use crate::bewaard::{Cijfer, UnknownIndicator, per_jaar_met};
 use crate::indicators::{Jaarcijfers, Mean, per_jaar};
 use crate::suppress::{Published, Table};
 
@@ -105,7 +106,32 @@ pub fn build(
     threshold: u32,
     gemeenten: &Gemeenten,
 ) -> Jaarverslag {
-    let all = per_jaar(cases);
+    from_years(per_jaar(cases), year, threshold, gemeenten)
+}
+
+/// Build the jaarverslag of `year` from every case held and the aggregates kept of cases purged after their
+/// bewaartermijn ([`crate::bewaard`]), so a year's report does not change when its cases go.
+pub fn build_met(
+    cases: &[MonitorCase],
+    bewaard: &[Cijfer],
+    year: i32,
+    threshold: u32,
+    gemeenten: &Gemeenten,
+) -> Result<Jaarverslag, UnknownIndicator> {
+    Ok(from_years(
+        per_jaar_met(cases, bewaard)?,
+        year,
+        threshold,
+        gemeenten,
+    ))
+}
+
+fn from_years(
+    all: BTreeMap<i32, Jaarcijfers>,
+    year: i32,
+    threshold: u32,
+    gemeenten: &Gemeenten,
+) -> Jaarverslag {
     let y = all.get(&year).cloned().unwrap_or(Jaarcijfers {
         jaar: year,
         ..Default::default()

@@ -1,7 +1,7 @@
 //! The Transferpunt's uitstroommonitor: the indicators of Afspraak 3d, the evaluation's tables and step durations
 //! ([`indicators`]), deadline alerts addressed to the partner who must act ([`alerts`]), the jaarverslag of
 //! Afspraak 3h ([`jaarverslag`]) with small-cell and secondary suppression ([`suppress`]), and the monitor page's
-//! HTML ([`page`]).
+//! HTML ([`page`]), and the aggregates kept of cases purged after their bewaartermijn ([`bewaard`]).
 //!
 //! Everything here is pure: it works on [`MonitorCase`]s, so it can be tested on hand-built cases without a
 //! database, and it depends on `policies` only, not on the node. "Today" is always a parameter. Reading the cases
@@ -9,6 +9,7 @@
 //! becomes a [`MonitorCase`] through [`HeldCase`].
 
 pub mod alerts;
+pub mod bewaard;
 pub mod indicators;
 pub mod jaarverslag;
 pub mod page;

@@ -23,6 +23,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod bemiddeling;
+pub mod bewaartermijn;
 pub mod bsn_index;
 pub mod case;
 pub mod cli;

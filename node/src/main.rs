@@ -75,6 +75,9 @@ enum Command {
     Inzage(node::cli::inzage::InzageArgs),
     /// Which data subjects' fields went to a partner in a window, from the disclosure log (Afspraak 8d).
     Datalek(node::cli::inzage::DatalekArgs),
+    /// Purge the cases past this partner's bewaartermijn (the policy's term for its role), as an erasure does;
+    /// `--dry-run` lists them and changes nothing. The running node purges daily by itself.
+    Bewaartermijn(node::cli::bewaartermijn::BewaartermijnArgs),
     /// Check, explain, compare a policy, or ask why a partner gets a field.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -198,6 +201,8 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             if let Some(f) = &federation {
                 metrics.attach_federation(f.probe());
             }
+            let purge =
+                node::bewaartermijn::Daily::start(node.clone(), node::bewaartermijn::PURGE_EVERY);
             let listener = tokio::net::TcpListener::bind(cfg.api.listen).await?;
             node::app::serve_with_metrics(
                 listener,
@@ -207,6 +212,7 @@ async fn run(command: Command) -> anyhow::Result<u8> {
                 shutdown_signal(),
             )
             .await?;
+            purge.shutdown().await;
             if let Some(f) = federation {
                 f.shutdown().await;
             }
@@ -253,6 +259,11 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             drempel,
         } => {
             node::cli::admin::jaarverslag(&dir.dir, jaar, drempel, &out, &mut stdout).await?;
+            Ok(0)
+        }
+        Command::Bewaartermijn(args) => {
+            let today = time::OffsetDateTime::now_utc().date();
+            node::cli::bewaartermijn::run(&args, today, &mut stdout).await?;
             Ok(0)
         }
     }

@@ -38,6 +38,11 @@ pub enum Grond {
     Onrechtmatig,
     /// (e) A legal obligation to erase.
     WettelijkePlicht,
+    /// The bewaartermijn has passed: storage limitation, AVG art. 5(1)(e). Only the purge
+    /// (`crate::bewaartermijn`) erases on this ground — it decides from the policy's term and keeps the monitor's
+    /// aggregates — so the command line does not offer it.
+    #[value(skip)]
+    Bewaartermijn,
 }
 
 impl Grond {
@@ -49,6 +54,17 @@ impl Grond {
             Grond::Bezwaar => "AVG art. 17 lid 1 sub c: bezwaar",
             Grond::Onrechtmatig => "AVG art. 17 lid 1 sub d: onrechtmatig verwerkt",
             Grond::WettelijkePlicht => "AVG art. 17 lid 1 sub e: wettelijke verplichting",
+            Grond::Bewaartermijn => {
+                "AVG art. 5 lid 1 sub e: opslagbeperking, de bewaartermijn is verstreken"
+            }
+        }
+    }
+
+    /// The processing activity the tombstone is recorded under.
+    pub fn purpose(self) -> &'static str {
+        match self {
+            Grond::Bewaartermijn => "avg.art5.bewaartermijn",
+            _ => "avg.art17",
         }
     }
 }
@@ -71,9 +87,23 @@ impl Node {
         case: &CaseId,
         grond: Grond,
     ) -> Result<Erased, ServiceError> {
+        self.erase_with(Some(user), case, grond, &[]).await
+    }
+
+    /// [`Node::erase_case`] by `user`, or by the node itself (the daily purge), adding `kept` to the monitor's
+    /// kept aggregates in the erasure's transaction (see `crate::bewaartermijn`).
+    pub(crate) async fn erase_with(
+        &self,
+        user: Option<&User>,
+        case: &CaseId,
+        grond: Grond,
+        kept: &[crate::monitor::bewaard::Cijfer],
+    ) -> Result<Erased, ServiceError> {
         self.case_exists(case).await?;
         let _guard = self.write_guard().await;
-        let told = self.erase_locked(Some(user), case, grond.basis()).await?;
+        let told = self
+            .erase_locked(user, case, grond.purpose(), grond.basis(), kept)
+            .await?;
         if let Err(e) = self.store().scrub().await {
             tracing::warn!(error = %e, "erased data may linger in the write-ahead log until the next checkpoint");
         }
@@ -90,10 +120,12 @@ impl Node {
         &self,
         user: Option<&User>,
         case: &CaseId,
+        purpose: &str,
         basis: &str,
+        kept: &[crate::monitor::bewaard::Cijfer],
     ) -> Result<Vec<String>, ServiceError> {
         let now = self.clock_now();
-        let tombstone = AuditEntry::new(Operation::Erasure, "avg.art17", basis, now)
+        let tombstone = AuditEntry::new(Operation::Erasure, purpose, basis, now)
             .ended(now)
             .case(
                 case.as_str(),
@@ -104,7 +136,7 @@ impl Node {
             .policy_version(&self.policy().meta.version);
         Ok(self
             .store()
-            .erase_case(case, &self.partner().to_string(), &tombstone)
+            .erase_case_keeping(case, &self.partner().to_string(), &tombstone, kept)
             .await?)
     }
 
@@ -122,6 +154,9 @@ impl Node {
         if store.get_case(case).await?.is_none() {
             return Ok(false);
         }
+        // The peer erased it (its own bewaartermijn, or art. 17): it gets nothing of the case from here any more,
+        // or the projections withdrawn below would be made anew and sent back (`sync::plan::plan_for`).
+        store.mark_erased_at_peer(&peer.to_string(), case).await?;
         let peer_actor = crate::doc::actor_for(peer);
         let mut own_left = false;
         for d in self.local_docs(case).await {
@@ -152,7 +187,8 @@ impl Node {
         let whole = !own_left && !received_left;
         let basis = format!("AVG art. 17 lid 2 en art. 19: gewist bij {peer}, de bron");
         if whole {
-            self.erase_locked(None, case, &basis).await?;
+            self.erase_locked(None, case, "avg.art17", &basis, &[])
+                .await?;
         } else {
             let now = self.clock_now();
             let entry = AuditEntry::new(Operation::Erasure, "avg.art17", &basis, now)

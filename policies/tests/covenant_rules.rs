@@ -332,7 +332,17 @@ fn the_shipped_policy_loads_with_baseline_and_own_invariants() {
     assert!(p().violations().is_empty());
     assert!(p().failing_examples().is_empty());
     assert_eq!(p().meta.version, "2026.1");
-    assert_eq!(p().retention.years, 15);
+    let years = |r| p().retention.for_role(r).years;
+    // Afspraak 8e: joint documents 7 years; the Wmo's own parties (college, aanbieder) 15 (art. 5.3.4).
+    assert_eq!(
+        [
+            years(Role::Transferpunt),
+            years(Role::Corporatie),
+            years(Role::Gemeente),
+            years(Role::Zorgaanbieder),
+        ],
+        [7, 7, 15, 15]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------------

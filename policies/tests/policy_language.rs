@@ -726,3 +726,56 @@ fn why_agrees_with_decide_everywhere() {
         assert_eq!(p.why(&r).allowed, p.decide(&r), "{r}");
     }
 }
+
+#[test]
+fn a_policy_with_one_retention_term_gives_it_to_every_role() {
+    // Every signed policy version before per-role terms reads like this, and must keep meaning what it meant.
+    let p = Policy::load(HEAD).unwrap();
+    for role in Role::ALL {
+        assert_eq!(p.retention.for_role(role).years, 7, "{role:?}");
+        assert_eq!(p.retention.for_role(role).basis, "Wmo 2015");
+    }
+}
+
+#[test]
+fn retention_terms_per_role_override_the_default() {
+    let text = format!(
+        "{HEAD}\n[[retention.role]]\nrole = \"gemeente\"\nyears = 15\nbasis = \"Wmo 2015 art. 5.3.4\"\n"
+    );
+    let p = Policy::load(&text).unwrap();
+    assert_eq!(p.retention.for_role(Role::Gemeente).years, 15);
+    assert_eq!(
+        p.retention.for_role(Role::Gemeente).basis,
+        "Wmo 2015 art. 5.3.4"
+    );
+    assert_eq!(p.retention.for_role(Role::Transferpunt).years, 7);
+    assert!(p.explain_markdown(None).contains("Een gemeente: 15 jaar"));
+}
+
+#[test]
+fn a_retention_term_for_an_unknown_or_repeated_role_is_refused_with_its_line() {
+    let text = format!(
+        "{HEAD}\n[[retention.role]]\nrole = \"gemeente\"\nyears = 15\nbasis = \"a\"\n\
+         [[retention.role]]\nrole = \"gemeente\"\nyears = 10\nbasis = \"b\"\n\
+         [[retention.role]]\nrole = \"bakker\"\nyears = 0\nbasis = \"c\"\n"
+    );
+    match Policy::parse(&text) {
+        Err(PolicyError::Invalid(d)) => {
+            let messages: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+            assert!(
+                messages
+                    .iter()
+                    .any(|m| m.contains("\"gemeente\" has a term already")),
+                "{messages:?}"
+            );
+            assert!(
+                messages
+                    .iter()
+                    .any(|m| m.contains("unknown role \"bakker\"")),
+                "{messages:?}"
+            );
+            assert!(d.iter().all(|d| d.location.line > 8), "{messages:?}");
+        }
+        other => panic!("expected an invalid policy, got {other:?}"),
+    }
+}

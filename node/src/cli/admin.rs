@@ -737,7 +737,15 @@ pub async fn jaarverslag(
 ) -> anyhow::Result<()> {
     let (_, node) = app::open(dir).await?;
     let cases = crate::monitor::load_cases(&node).await?;
-    let report = crate::monitor::jaarverslag::build(&cases, jaar, drempel.max(1), node.gemeenten());
+    // The counts kept of cases purged after their bewaartermijn: a year's figures stay what they were.
+    let bewaard = node.store().monitor_aggregates().await?;
+    let report = crate::monitor::jaarverslag::build_met(
+        &cases,
+        &bewaard,
+        jaar,
+        drempel.max(1),
+        node.gemeenten(),
+    )?;
     let written = report.write(out)?;
     writeln!(
         w,

@@ -2,6 +2,7 @@
 //! its own module so it can be tested without a process.
 
 pub mod admin;
+pub mod bewaartermijn;
 pub mod inzage;
 pub mod pki;
 pub mod policy;

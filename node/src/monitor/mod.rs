@@ -4,8 +4,8 @@
 //! (whole documents and projected sections) becomes a [`MonitorCase`] ([`HeldCase`] for [`LoadedCase`]).
 
 pub use ::monitor::{
-    HeldCase, Instance, MonitorCase, add_months, alerts, as_months, days, indicators, jaarverslag,
-    page, suppress,
+    HeldCase, Instance, MonitorCase, add_months, alerts, as_months, bewaard, days, indicators,
+    jaarverslag, page, suppress,
 };
 
 use policies::DocumentKind;

@@ -51,6 +51,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0008_rectificatie.sql"),
     ),
     (
+        9,
+        "bewaartermijn",
+        include_str!("../../migrations/sqlite/0009_bewaartermijn.sql"),
+    ),
+    (
         11,
         "logboek",
         include_str!("../../migrations/sqlite/0011_logboek.sql"),
@@ -98,6 +103,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "rectificatie",
         include_str!("../../migrations/postgres/0008_rectificatie.sql"),
+    ),
+    (
+        9,
+        "bewaartermijn",
+        include_str!("../../migrations/postgres/0009_bewaartermijn.sql"),
     ),
     (
         11,

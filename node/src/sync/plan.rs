@@ -167,5 +167,24 @@ pub async fn plan_for(
 ) -> Option<Plan> {
     let loaded = node.load_case(case).await.ok()?;
     let docs = node.local_docs(case).await;
-    Some(plan(&node.policy(), node.partner(), peer, &loaded, &docs))
+    let plan = plan(&node.policy(), node.partner(), peer, &loaded, &docs);
+    Some(unless_erased_at(node, peer, case, plan).await)
+}
+
+/// `plan`, or nothing to share when `peer` told this node it erased `case` (`Erased`; its bewaartermijn passed or
+/// it erased under art. 17): what it erased must not come back from here. A store that cannot say shares nothing
+/// either (fail closed; the session retries).
+pub async fn unless_erased_at(
+    node: &crate::service::Node,
+    peer: &PartnerId,
+    case: &CaseId,
+    plan: Plan,
+) -> Plan {
+    match node.store().erased_at_peer(&peer.to_string(), case).await {
+        Ok(false) => plan,
+        Ok(true) | Err(_) => Plan {
+            consent: plan.consent,
+            ..Plan::default()
+        },
+    }
 }

@@ -577,6 +577,7 @@ impl Session {
         let docs = node.local_docs(case).await;
         let policy = node.policy();
         let plan = plan::plan(&policy, self.me(), &self.state.peer, &loaded, &docs);
+        let plan = plan::unless_erased_at(&node, &self.state.peer, case, plan).await;
         tracing::debug!(peer = %self.state.peer, case = %case, full = plan.full.len(), projected = plan.projection_fields.len(), "reconcile");
         // The projection first: it carries the facts (who relates how) the peer needs to accept the documents.
         let mut shared: Vec<WireDoc> = Vec::new();

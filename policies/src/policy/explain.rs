@@ -325,11 +325,32 @@ impl Policy {
             "# Beleid {} — versie {} (geldig vanaf {})\n",
             self.meta.name, self.meta.version, self.meta.effective_from
         );
-        let _ = writeln!(
-            out,
-            "Bewaartermijn: {} jaar na de laatste wijziging ({}).\n",
-            self.retention.years, self.retention.basis
-        );
+        if self.retention.per_role.is_empty() {
+            let _ = writeln!(
+                out,
+                "Bewaartermijn: {} jaar na de laatste datum van de casus ({}).\n",
+                self.retention.years, self.retention.basis
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "Bewaartermijn, per partij (Afspraak 8e), gerekend vanaf de laatste datum van de casus:\n"
+            );
+            for (role, term) in &self.retention.per_role {
+                let _ = writeln!(
+                    out,
+                    "- {}: {} jaar ({})",
+                    capitalise(role.label_nl()),
+                    term.years,
+                    term.basis
+                );
+            }
+            let _ = writeln!(
+                out,
+                "- Iedere andere partij: {} jaar ({})\n",
+                self.retention.years, self.retention.basis
+            );
+        }
         let _ = writeln!(
             out,
             "Intrekking van toestemming: {}\n",

@@ -44,13 +44,41 @@ pub struct PolicyMeta {
     pub effective_from: Date,
 }
 
-/// How long records are kept: a parameter, not a constant (the covenant says 7 years, the Wmo text in force 15).
+/// How long records are kept: a parameter, not a constant, and per role (Afspraak 8e: "Iedere Partij kent een eigen
+/// bewaartermijn"). `years` and `basis` are the term for every role the policy names no term of its own for — in the
+/// covenant the joint documents' 7 years; a policy text with only `[retention] years` (every version before per-role
+/// terms) gives that term to every role, so signed versions already stored keep loading and mean what they meant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retention {
-    /// Years after the last change.
+    /// Years after the case's last date, for every role without a term of its own.
+    pub years: u32,
+    /// The legal basis of that term.
+    pub basis: String,
+    /// The roles with a term of their own (`[[retention.role]]`), in file order, each role at most once.
+    pub per_role: Vec<(Role, Term)>,
+}
+
+/// One role's retention term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    /// Years after the case's last date.
     pub years: u32,
     /// The legal basis.
     pub basis: String,
+}
+
+impl Retention {
+    /// The term a partner of `role` keeps a case for: its own when the policy names one, else the default.
+    pub fn for_role(&self, role: Role) -> Term {
+        self.per_role
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| Term {
+                years: self.years,
+                basis: self.basis.clone(),
+            })
+    }
 }
 
 /// What happens to data partners lawfully received once the client withdraws consent (AVG art. 7(3): the

@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::space::{Access, Request, Violation};
 use super::{
     BASELINE_INVARIANTS, Conditions, Diagnostic, Example, Flow, Invariant, Location, Policy,
-    PolicyMeta, Retention, Withdrawal, WriteRule,
+    PolicyMeta, Retention, Term, Withdrawal, WriteRule,
 };
 use crate::form::parse_date;
 use crate::model::{Category, DocumentKind, FieldId, FieldSet};
@@ -79,6 +79,17 @@ struct RawMeta {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRetention {
+    years: u32,
+    basis: String,
+    /// Terms of their own, per role (`[[retention.role]]`); none in policy texts before per-role terms.
+    #[serde(default)]
+    role: Vec<Spanned<RawTerm>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTerm {
+    role: Spanned<String>,
     years: u32,
     basis: String,
 }
@@ -456,6 +467,7 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
     if raw.retention.years == 0 {
         r.error(0..0, "retention.years must be at least 1");
     }
+    let per_role = r.retention_terms(&raw.retention.role);
     let on_withdrawal = r.on_withdrawal(raw.consent.on_withdrawal.as_ref());
     let writes = raw.writes.iter().map(|w| r.write_rule(w)).collect();
     let flows = raw.flows.iter().map(|f| r.flow(f)).collect();
@@ -477,6 +489,7 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
         retention: Retention {
             years: raw.retention.years,
             basis: raw.retention.basis,
+            per_role,
         },
         on_withdrawal,
         flows,
@@ -491,6 +504,37 @@ pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
 /// the rest of the file too; the placeholders never escape, because `parse`
 /// returns the diagnostics instead of the policy when there are any.
 impl Resolver<'_> {
+    /// The per-role terms: every role known, named once, with at least one year.
+    fn retention_terms(&mut self, raw: &[Spanned<RawTerm>]) -> Vec<(Role, Term)> {
+        let mut out: Vec<(Role, Term)> = Vec::new();
+        for t in raw {
+            let Some(role) = self.role(&t.get_ref().role) else {
+                continue;
+            };
+            if t.get_ref().years == 0 {
+                self.error(t.span(), "retention.role.years must be at least 1");
+            }
+            if out.iter().any(|(r, _)| *r == role) {
+                self.error(
+                    t.get_ref().role.span(),
+                    format!(
+                        "retention.role: role {:?} has a term already; name each role once",
+                        role.name()
+                    ),
+                );
+                continue;
+            }
+            out.push((
+                role,
+                Term {
+                    years: t.get_ref().years,
+                    basis: t.get_ref().basis.clone(),
+                },
+            ));
+        }
+        out
+    }
+
     fn effective_from(&mut self, s: &Spanned<String>) -> time::Date {
         parse_date(s.get_ref()).unwrap_or_else(|| {
             self.error(s.span(), "effective_from must be a date like 2026-01-01");
