@@ -206,6 +206,7 @@ impl LiveNet {
             directory: Directory {
                 version: 1,
                 partners: partners_in,
+                revoked: vec![],
             },
             options,
         };
@@ -374,6 +375,7 @@ impl LiveNet {
                     listen,
                     tls: tls.clone(),
                     directory: self.directory.clone(),
+                    signed_directory: None,
                     faults: faults.clone(),
                 },
             )

@@ -45,6 +45,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "vergetelheid",
         include_str!("../../migrations/sqlite/0007_vergetelheid.sql"),
     ),
+    (
+        10,
+        "directory",
+        include_str!("../../migrations/sqlite/0010_directory.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded.
@@ -83,6 +88,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "vergetelheid",
         include_str!("../../migrations/postgres/0007_vergetelheid.sql"),
+    ),
+    (
+        10,
+        "directory",
+        include_str!("../../migrations/postgres/0010_directory.sql"),
     ),
 ];
 
