@@ -108,7 +108,9 @@ pub fn validate(dir: &Directory) -> Result<(), DirectoryError> {
             )),
         }
         if p.name.trim().is_empty() {
-            problems.push(format!("partner {id}: field `name` is empty (rule: every partner has a name)"));
+            problems.push(format!(
+                "partner {id}: field `name` is empty (rule: every partner has a name)"
+            ));
         }
         if let Some(endpoint) = &p.endpoint
             && endpoint.parse::<SocketAddr>().is_err()
@@ -222,7 +224,10 @@ pub async fn store(
         .await?;
     if !new {
         // Stored by another process between the check and the insert: judged again at the next arrival.
-        tracing::warn!(version = dir.version, "federation directory stored concurrently");
+        tracing::warn!(
+            version = dir.version,
+            "federation directory stored concurrently"
+        );
     }
     Ok(new)
 }
@@ -286,7 +291,10 @@ pub async fn at_start(
 /// received from other partners is erased — their documents with their whole history, their projections — with
 /// an audit tombstone per case; what it wrote itself stays (it is its own controller, Afspraak 8). Returns how
 /// many cases were touched.
-pub async fn forget_after_removal(node: &Node, version: u64) -> Result<usize, crate::service::ServiceError> {
+pub async fn forget_after_removal(
+    node: &Node,
+    version: u64,
+) -> Result<usize, crate::service::ServiceError> {
     let basis = format!(
         "Afspraak 11: uitgetreden, niet meer in het adresboek van de federatie (versie {version}); ontvangen \
          gegevens van partners gewist"
@@ -331,7 +339,11 @@ async fn received_anything(
 }
 
 /// A warning when `not_after` is within [`EXPIRY_WARNING`] of `now` (or past), in words for the log.
-pub fn expiry_warning(what: &str, not_after: OffsetDateTime, now: OffsetDateTime) -> Option<String> {
+pub fn expiry_warning(
+    what: &str,
+    not_after: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Option<String> {
     let left = not_after - now;
     if left > EXPIRY_WARNING {
         return None;

@@ -118,9 +118,7 @@ impl Node {
         case: &CaseId,
     ) -> Result<bool, ServiceError> {
         let basis = format!("AVG art. 17 lid 2 en art. 19: gewist bij {peer}, de bron");
-        let whole = self
-            .forget_from(case, From::Partner(peer), &basis)
-            .await?;
+        let whole = self.forget_from(case, From::Partner(peer), &basis).await?;
         tracing::info!(peer = %peer, whole, "a partner erased a case: what it sent is deleted here");
         Ok(whole)
     }

@@ -528,8 +528,12 @@ mod tests {
 
     #[test]
     fn renewal_keeps_the_partner_and_changes_the_key() {
-        let ca = FederationCa::create("test CA", now() - Duration::days(1), now() + Duration::days(30))
-            .unwrap();
+        let ca = FederationCa::create(
+            "test CA",
+            now() - Duration::days(1),
+            now() + Duration::days(30),
+        )
+        .unwrap();
         let peer: PeerId = "gemeente:GM0080".parse().unwrap();
         let old = ca
             .issue(&peer, now() - Duration::days(1), now() + Duration::days(30))
@@ -542,20 +546,35 @@ mod tests {
         assert_eq!(renewed_for, peer);
         let new_der = certs_from_pem(&new.cert_pem).unwrap().remove(0);
         assert_eq!(peer_id_of(&new_der).unwrap(), peer);
-        assert_ne!(key_fingerprint(&old_der).unwrap(), key_fingerprint(&new_der).unwrap());
+        assert_ne!(
+            key_fingerprint(&old_der).unwrap(),
+            key_fingerprint(&new_der).unwrap()
+        );
         assert_eq!(key_fingerprint(&old_der).unwrap().len(), 64);
         // Another CA's certificate is not renewed; nor is an expired one.
-        let other = FederationCa::create("other", now() - Duration::days(1), now() + Duration::days(30))
-            .unwrap();
+        let other = FederationCa::create(
+            "other",
+            now() - Duration::days(1),
+            now() + Duration::days(30),
+        )
+        .unwrap();
         assert!(!other.issued(&old_der));
         assert!(matches!(
             other.renew(&old_der, now(), now(), now() + Duration::days(1)),
             Err(PkiError::Renewal(_))
         ));
         let err = ca
-            .renew(&old_der, now() + Duration::days(31), now(), now() + Duration::days(1))
+            .renew(
+                &old_der,
+                now() + Duration::days(31),
+                now(),
+                now() + Duration::days(1),
+            )
             .unwrap_err();
-        assert!(err.to_string().contains("renewed before it expires"), "{err}");
+        assert!(
+            err.to_string().contains("renewed before it expires"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -50,12 +50,19 @@ impl Admitted {
     ) {
         let mut sets = self.0.write().expect("admitted set lock");
         sets.peers = peers.into_iter().collect();
-        sets.revoked = revoked.into_iter().map(|k| k.to_ascii_lowercase()).collect();
+        sets.revoked = revoked
+            .into_iter()
+            .map(|k| k.to_ascii_lowercase())
+            .collect();
     }
 
     /// Whether a partner is admitted.
     pub fn contains(&self, peer: &PeerId) -> bool {
-        self.0.read().expect("admitted set lock").peers.contains(peer)
+        self.0
+            .read()
+            .expect("admitted set lock")
+            .peers
+            .contains(peer)
     }
 
     /// Whether a certificate's key is revoked.

@@ -30,7 +30,11 @@ pub(super) fn apply(inner: &Arc<Inner>, directory: Directory, signed: Option<Sig
 
 /// [`apply`] only when `directory` is newer than the one in force (checked under the lock, so two sessions taking
 /// the same version apply it once). Returns whether it was applied.
-pub(super) fn apply_if_newer(inner: &Arc<Inner>, directory: Directory, signed: SignedDirectory) -> bool {
+pub(super) fn apply_if_newer(
+    inner: &Arc<Inner>,
+    directory: Directory,
+    signed: SignedDirectory,
+) -> bool {
     let mut current = inner.directory.write().expect("directory lock");
     if directory.version <= current.version {
         return false;
@@ -63,7 +67,10 @@ fn put(
     let before = current.version;
     *current = directory;
     if signed.is_some() {
-        *inner.signed_directory.write().expect("signed directory lock") = signed;
+        *inner
+            .signed_directory
+            .write()
+            .expect("signed directory lock") = signed;
     }
     tracing::info!(version, before, "federation directory in force");
     inner.directory_changed.send_replace(version);
@@ -189,7 +196,5 @@ pub(super) fn refusal(inner: &Inner, conn: &protocol::Connection) -> Option<Stri
     if inner.removed.load(Ordering::SeqCst) {
         return Some("this node is no longer in the federation directory".into());
     }
-    inner
-        .admitted
-        .refusal(conn.peer(), conn.peer_certificate())
+    inner.admitted.refusal(conn.peer(), conn.peer_certificate())
 }

@@ -303,6 +303,7 @@ async fn accept_loop(inner: Arc<Inner>) {
 /// loop ends and returns the partner, so the dialler can dial it again should it come back.
 async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) -> PartnerId {
     let mut shutdown = inner.shutdown.clone();
+    let mut directories = inner.directory_changed.subscribe();
     let mut backoff = MIN_BACKOFF;
     let peer_id: PeerId = peer.to_string().parse().expect("partner ids are peer ids");
     loop {
@@ -342,6 +343,8 @@ async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) -> Part
         }
         tokio::select! {
             () = tokio::time::sleep(backoff) => {}
+            // A new directory (the peer moved, or came back): dial at once.
+            _ = directories.changed() => backoff = MIN_BACKOFF,
             _ = shutdown.changed() => break,
         }
     }
