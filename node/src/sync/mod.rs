@@ -371,6 +371,21 @@ pub struct Reading {
     pub refused: u64,
     /// Bytes of sync payload sent.
     pub bytes_sent: u64,
+    /// The version of the federation directory in force.
+    pub directory_version: u64,
+    /// When certificates this node depends on expire: `("node", …)` its own, `("ca", …)` the federation CA's.
+    pub certificates: Vec<CertificateReading>,
+}
+
+/// When a certificate expires, as a [`Probe`] reads it.
+#[derive(Debug, Clone)]
+pub struct CertificateReading {
+    /// Which: `node` (this node's own) or `ca` (the federation CA's).
+    pub certificate: &'static str,
+    /// Its `notAfter`, as a Unix timestamp.
+    pub not_after: i64,
+    /// Seconds from the reading until then (negative: expired).
+    pub expires_in: i64,
 }
 
 /// One peer, as a [`Probe`] reads it.
@@ -415,6 +430,21 @@ impl Probe {
             accepted: inner.stats.accepted.load(Relaxed),
             refused: inner.stats.refused.load(Relaxed),
             bytes_sent: inner.stats.bytes_sent.load(Relaxed),
+            directory_version: inner.directory.read().expect("directory lock").version,
+            certificates: {
+                let now = time::OffsetDateTime::now_utc();
+                [("node", inner.own_not_after), ("ca", inner.ca_not_after)]
+                    .into_iter()
+                    .filter_map(|(certificate, at)| {
+                        let at = at?;
+                        Some(CertificateReading {
+                            certificate,
+                            not_after: at.unix_timestamp(),
+                            expires_in: (at - now).whole_seconds(),
+                        })
+                    })
+                    .collect()
+            },
         })
     }
 }
