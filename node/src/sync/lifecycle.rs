@@ -76,7 +76,8 @@ fn put(
     inner.directory_changed.send_replace(version);
 }
 
-/// The signed directory the Transferpunt passes on, with its version.
+/// The signed directory in force (or, under a harness's unsigned one, the last signed one): what the Transferpunt
+/// passes on.
 pub(super) fn signed(inner: &Inner) -> Option<SignedDirectory> {
     inner
         .signed_directory
