@@ -65,6 +65,9 @@ pub enum AppError {
     /// The federation side could not start.
     #[error(transparent)]
     Federation(#[from] crate::sync::FederationError),
+    /// The federation directory (the configured file, or the one stored from the federation) is refused.
+    #[error(transparent)]
+    Directory(#[from] crate::directory::DirectoryError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
@@ -201,16 +204,21 @@ pub async fn open_with_clock(dir: &Path, clock: Clock) -> Result<(Config, Arc<No
 /// Read a signed directory and verify it against the CA certificate.
 pub fn load_directory(ca_cert: &Path, signed: &Path) -> Result<protocol::pki::Directory, AppError> {
     let read = |p: &Path| std::fs::read_to_string(p).map_err(io(p));
-    let signed_directory: protocol::pki::SignedDirectory = serde_json::from_str(&read(signed)?)
-        .map_err(|cause| AppError::NotADirectory {
-            path: signed.to_path_buf(),
-            cause,
-        })?;
-    Ok(signed_directory.verify(&read(ca_cert)?)?)
+    Ok(read_signed_directory(signed)?.verify(&read(ca_cert)?)?)
 }
 
-/// Start the federation side from the files named in the configuration.
-pub fn start_federation(
+/// Read a signed directory file (not yet verified).
+pub fn read_signed_directory(signed: &Path) -> Result<protocol::pki::SignedDirectory, AppError> {
+    let text = std::fs::read_to_string(signed).map_err(io(signed))?;
+    serde_json::from_str(&text).map_err(|cause| AppError::NotADirectory {
+        path: signed.to_path_buf(),
+        cause,
+    })
+}
+
+/// Start the federation side from the files named in the configuration. The directory is the configured file's,
+/// or the newer one this node received from the federation before (`crate::directory::at_start`).
+pub async fn start_federation(
     dir: &Path,
     files: &crate::config::FederationFiles,
     node: Arc<Node>,
@@ -223,7 +231,8 @@ pub fn start_federation(
         &read(&f.ca)?,
         protocol::Admitted::default(),
     )?;
-    let directory = load_directory(&f.ca, &f.directory)?;
+    let file = read_signed_directory(&f.directory)?;
+    let (directory, signed) = crate::directory::at_start(node.store(), &file, &tls.ca_pem).await?;
     node.set_signing_key(read(&f.key)?);
     let fed = crate::sync::Federation::start(
         node,
@@ -231,6 +240,7 @@ pub fn start_federation(
             listen: f.listen,
             tls,
             directory,
+            signed_directory: Some(signed),
             faults: None,
         },
     )?;

@@ -206,6 +206,7 @@ impl LiveNet {
             directory: Directory {
                 version: 1,
                 partners: partners_in,
+                revoked: vec![],
             },
             options,
         };
@@ -374,6 +375,7 @@ impl LiveNet {
                     listen,
                     tls: tls.clone(),
                     directory: self.directory.clone(),
+                    signed_directory: None,
                     faults: faults.clone(),
                 },
             )
@@ -417,6 +419,53 @@ impl LiveNet {
                 f.set_directory(self.directory.clone());
             }
         }
+    }
+
+    /// A new partner joins: its node is made and started with the directory as it is here plus its own entry
+    /// (address filled in), and that directory is kept as [`LiveNet::directory`] — but handed to no other node.
+    /// The others learn of it from a signed directory (a test signs [`LiveNet::directory`] with
+    /// [`LiveNet::ca`] and installs it at the Transferpunt), as a real federation does.
+    pub async fn join(&mut self, p: &str) -> Result<(), LiveError> {
+        let peer: PeerId = p.parse().map_err(|e| err(p, e))?;
+        if !self.directory.partners.iter().any(|e| e.id == peer) {
+            self.directory.partners.push(DirectoryEntry {
+                id: peer.clone(),
+                name: p.to_string(),
+                endpoint: None,
+                contacts: vec![],
+                werkgebied: if p.starts_with("corporatie:") {
+                    vec!["GM0080".into(), "GM0074".into()]
+                } else {
+                    vec![]
+                },
+            });
+        }
+        self.add_node(p).await?;
+        let addr = self.nodes[p].last_addr.map(|a| a.to_string());
+        if let Some(e) = self.directory.partners.iter_mut().find(|e| e.id == peer) {
+            e.endpoint = addr;
+        }
+        Ok(())
+    }
+
+    /// The CA renews a node's certificate (same partner id, a new key) and the node's federation side starts
+    /// again with it, on its old port if free (published, as [`LiveNet::restart`] does).
+    pub async fn renew_certificate(&mut self, id: &str) -> Result<(), LiveError> {
+        self.stop(id).await;
+        let old = protocol::pki::certs_from_pem(&self.nodes[id].cert.cert_pem)
+            .map_err(|e| err("certificate", e))?
+            .remove(0);
+        let (_, cert) = self
+            .ca
+            .renew(
+                &old,
+                now(),
+                now() - TimeDuration::days(1),
+                now() + TimeDuration::days(30),
+            )
+            .map_err(|e| err("renewal", e))?;
+        self.nodes.get_mut(id).expect("node").cert = cert;
+        self.restart(id)
     }
 
     /// A node.

@@ -29,6 +29,7 @@ pub mod case;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod directory;
 pub mod distribution;
 pub mod doc;
 pub mod facts;

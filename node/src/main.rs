@@ -166,7 +166,7 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Directory(cmd) => {
-            node::cli::pki::directory(cmd, &mut stdout)?;
+            node::cli::pki::directory_on_node(cmd, &mut stdout).await?;
             Ok(0)
         }
         Command::Api(ApiCommand::Openapi) => {
@@ -191,7 +191,9 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             let (cfg, node) = node::app::open(&dir.dir).await?;
             init_logging(cfg.log.format);
             let federation = match &cfg.federation {
-                Some(files) => Some(node::app::start_federation(&dir.dir, files, node.clone())?),
+                Some(files) => {
+                    Some(node::app::start_federation(&dir.dir, files, node.clone()).await?)
+                }
                 None => {
                     tracing::info!("no [federation] section: running the local API only");
                     None

@@ -17,6 +17,9 @@
 //! | `weerthuis_sync_messages_refused_total` | counter | messages and handshakes refused: security events |
 //! | `weerthuis_sync_bytes_sent_total` | counter | bytes of sync payload sent |
 //! | `weerthuis_sync_seconds_since_last_message{peer}` | gauge | sync lag, simply: how long ago the peer's last message arrived |
+//! | `weerthuis_directory_version` | gauge | the version of the signed federation directory in force |
+//! | `weerthuis_certificate_not_after_timestamp_seconds{certificate}` | gauge | when this node's certificate (`node`) and the federation CA's (`ca`) expire, Unix time |
+//! | `weerthuis_certificate_expires_in_seconds{certificate}` | gauge | seconds until then; alert below 30 days (2592000), when the node also logs a warning |
 //!
 //! The last one grows while a federation is quiet (nodes only talk when something changes), so alert on it together
 //! with `weerthuis_peer_connected` and with how long ago this node itself changed something, not on its own.
@@ -126,8 +129,42 @@ pub fn render(s: &Snapshot) -> String {
         render_peers(&mut out, f);
         render_sync_counters(&mut out, f);
         render_silence(&mut out, f);
+        render_directory(&mut out, f);
     }
     out
+}
+
+/// The directory in force and when the certificates expire.
+fn render_directory(out: &mut String, f: &Reading) {
+    family(
+        out,
+        "weerthuis_directory_version",
+        "gauge",
+        "The version of the signed federation directory in force.",
+    );
+    sample(out, "weerthuis_directory_version", f.directory_version);
+    for (name, help, value) in [
+        (
+            "weerthuis_certificate_not_after_timestamp_seconds",
+            "When the certificate expires (Unix time): node = this node's, ca = the federation CA's.",
+            (|c: &crate::sync::CertificateReading| c.not_after) as fn(&_) -> i64,
+        ),
+        (
+            "weerthuis_certificate_expires_in_seconds",
+            "Seconds until the certificate expires (negative: expired); the node warns from 30 days before.",
+            |c: &crate::sync::CertificateReading| c.expires_in,
+        ),
+    ] {
+        family(out, name, "gauge", help);
+        for c in &f.certificates {
+            let _ = writeln!(
+                out,
+                "{name}{{certificate=\"{}\"}} {}",
+                label(c.certificate),
+                value(c)
+            );
+        }
+    }
 }
 
 /// The node's own families: identity, uptime, database, stored cases, and whether a federation runs.
@@ -291,6 +328,12 @@ mod tests {
                 accepted: 7,
                 refused: 1,
                 bytes_sent: 2048,
+                directory_version: 4,
+                certificates: vec![crate::sync::CertificateReading {
+                    certificate: "node",
+                    not_after: 1_800_000_000,
+                    expires_in: 86_400,
+                }],
             }),
         });
         for line in [
@@ -307,6 +350,9 @@ mod tests {
             "weerthuis_sync_bytes_sent_total 2048",
             "weerthuis_sync_seconds_since_last_message{peer=\"corporatie:elkien\"} 0.250",
             "# TYPE weerthuis_sync_messages_refused_total counter",
+            "weerthuis_directory_version 4",
+            "weerthuis_certificate_not_after_timestamp_seconds{certificate=\"node\"} 1800000000",
+            "weerthuis_certificate_expires_in_seconds{certificate=\"node\"} 86400",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

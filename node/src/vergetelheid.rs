@@ -149,28 +149,63 @@ impl Node {
         peer: &PartnerId,
         case: &CaseId,
     ) -> Result<bool, ServiceError> {
+        let basis = format!("AVG art. 17 lid 2 en art. 19: gewist bij {peer}, de bron");
+        let whole = self.forget_from(case, From::Partner(peer), &basis).await?;
+        tracing::info!(peer = %peer, whole, "a partner erased a case: what it sent is deleted here");
+        Ok(whole)
+    }
+
+    /// This node left the federation (removed from the directory, Afspraak 11): delete everything of `case` it
+    /// received from any partner — documents others created and shared whole, projections received — and keep
+    /// only what it wrote itself (its own controller's records, Afspraak 8). The case goes whole when nothing of
+    /// its own is left. Returns whether the whole case was erased here.
+    pub async fn forget_received(&self, case: &CaseId, basis: &str) -> Result<bool, ServiceError> {
+        self.forget_from(case, From::Everyone, basis).await
+    }
+
+    /// The one way to delete what this node received of a case from `from` (see [`Node::take_erasure`]).
+    async fn forget_from(
+        &self,
+        case: &CaseId,
+        from: From<'_>,
+        basis: &str,
+    ) -> Result<bool, ServiceError> {
         let _guard = self.write_guard().await;
         let store = self.store();
         if store.get_case(case).await?.is_none() {
             return Ok(false);
         }
-        // The peer erased it (its own bewaartermijn, or art. 17): it gets nothing of the case from here any more,
-        // or the projections withdrawn below would be made anew and sent back (`sync::plan::plan_for`).
-        store.mark_erased_at_peer(&peer.to_string(), case).await?;
-        let peer_actor = crate::doc::actor_for(peer);
+        let me = self.partner().to_string();
+        let own_actor = crate::doc::actor_for(self.partner());
+        let peer_actor = match from {
+            From::Partner(peer) => {
+                // The peer erased it (its own bewaartermijn, or art. 17): it gets nothing of the case from here any
+                // more, or the projections withdrawn below would be made anew and sent back
+                // (`sync::plan::plan_for`).
+                store.mark_erased_at_peer(&peer.to_string(), case).await?;
+                Some(crate::doc::actor_for(peer))
+            }
+            From::Everyone => None,
+        };
+        let sent_by = |sender: &str| match from {
+            From::Partner(peer) => sender == peer.to_string(),
+            From::Everyone => sender != me,
+        };
         let mut own_left = false;
         for d in self.local_docs(case).await {
-            if d.creator.as_ref() == Some(&peer_actor) {
+            let theirs = match &peer_actor {
+                Some(actor) => d.creator.as_ref() == Some(actor),
+                None => d.creator.as_ref().is_some_and(|c| *c != own_actor),
+            };
+            if theirs {
                 store.delete_document(&d.key).await?;
             } else {
                 own_left = true;
             }
         }
-        let me = self.partner().to_string();
-        let from = peer.to_string();
         let mut received_left = false;
         for p in store.projections_of_case(case).await? {
-            if p.sender == from {
+            if sent_by(&p.sender) {
                 store.delete_projection(&p.wire_id).await?;
             } else if p.sender == me {
                 if !p.retired {
@@ -185,20 +220,21 @@ impl Node {
             }
         }
         let whole = !own_left && !received_left;
-        let basis = format!("AVG art. 17 lid 2 en art. 19: gewist bij {peer}, de bron");
         if whole {
-            self.erase_locked(None, case, "avg.art17", &basis, &[])
+            self.erase_locked(None, case, "avg.art17", basis, &[])
                 .await?;
         } else {
             let now = self.clock_now();
-            let entry = AuditEntry::new(Operation::Erasure, "avg.art17", &basis, now)
+            let mut entry = AuditEntry::new(Operation::Erasure, "avg.art17", basis, now)
                 .ended(now)
                 .case(
                     case.as_str(),
                     self.pseudonymiser().data_subject_id(case.as_str()),
                 )
-                .peer(&from)
                 .policy_version(&self.policy().meta.version);
+            if let From::Partner(peer) = from {
+                entry = entry.peer(&peer.to_string());
+            }
             store.append_audit(&entry).await?;
             // What it received is gone: its BSN index entries follow.
             self.reindex_bsn_or_mark(case).await;
@@ -206,8 +242,16 @@ impl Node {
         if let Err(e) = store.scrub().await {
             tracing::warn!(error = %e, "erased data may linger in the write-ahead log until the next checkpoint");
         }
-        tracing::info!(peer = %peer, whole, "a partner erased a case: what it sent is deleted here");
         self.notify_changed(case);
         Ok(whole)
     }
+}
+
+/// Whose contributions to a case [`Node::forget_from`] deletes.
+#[derive(Debug, Clone, Copy)]
+enum From<'a> {
+    /// One partner's: it erased the case.
+    Partner(&'a PartnerId),
+    /// Every other partner's: this node left the federation.
+    Everyone,
 }

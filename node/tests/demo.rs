@@ -315,7 +315,9 @@ async fn metrics_report_the_node_and_its_federation() {
             directory: Directory {
                 version: 1,
                 partners: vec![entry("gemeente:GM0080"), entry("transferpunt:sdf")],
+                revoked: vec![],
             },
+            signed_directory: None,
             faults: None,
         },
     )

@@ -678,3 +678,79 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
         send.body
     );
 }
+
+/// The partners page lists every partner of the signed directory with its (at most two) contact persons, for
+/// every role, inside the page's landmarks.
+#[tokio::test]
+async fn every_role_sees_the_partners_and_their_contact_persons() {
+    use protocol::pki::{Contact, Directory, DirectoryEntry, FederationCa};
+    let w = werkplek("gemeente:GM0080").await;
+    let now = time::OffsetDateTime::now_utc();
+    let ca = FederationCa::create(
+        "test",
+        now - time::Duration::days(1),
+        now + time::Duration::days(1),
+    )
+    .unwrap();
+    let entry = |id: &str, name: &str, contacts: Vec<Contact>| DirectoryEntry {
+        id: id.parse().unwrap(),
+        name: name.into(),
+        endpoint: None,
+        contacts,
+        werkgebied: vec![],
+    };
+    let dir = Directory {
+        version: 7,
+        partners: vec![
+            entry(
+                "transferpunt:sdf",
+                "Transferpunt Friesland",
+                vec![
+                    Contact {
+                        naam: "Tineke Transfer".into(),
+                        email: "tineke@transferpunt.example".into(),
+                        telefoon: Some("058 000 0000".into()),
+                    },
+                    Contact {
+                        naam: "Piet Punt".into(),
+                        email: "piet@transferpunt.example".into(),
+                        telefoon: None,
+                    },
+                ],
+            ),
+            entry("gemeente:GM0080", "Gemeente Leeuwarden", vec![]),
+        ],
+        revoked: vec![],
+    };
+    let signed = ca.sign_directory(&dir).unwrap();
+    let verified = node::directory::verify(&signed, ca.cert_pem()).unwrap();
+    assert!(
+        node::directory::store(w.node.store(), &signed, &verified)
+            .await
+            .unwrap()
+    );
+    for (login, role) in [
+        ("anna", UserRole::Medewerker),
+        ("pim", UserRole::Privacyfunctionaris),
+    ] {
+        let account = create_account(&w.node, login, login, role, Some(PASSWORD))
+            .await
+            .unwrap();
+        let (session, _) = w.sign_in(login, PASSWORD, &account.totp_secret, 0).await;
+        let page = w.get("/werkplek/partners", &session).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        for text in [
+            "<main",
+            "<nav aria-label=\"Hoofdmenu\"",
+            "href=\"/werkplek/partners\"",
+            "<caption>Partners in de federatie (2)</caption>",
+            "versie 7",
+            "Tineke Transfer",
+            "mailto:piet@transferpunt.example",
+            "Transferpunt Friesland",
+            "Geen contactpersoon opgegeven",
+        ] {
+            assert!(page.body.contains(text), "{text} in {}", page.body);
+        }
+    }
+}

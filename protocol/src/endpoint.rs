@@ -360,12 +360,9 @@ async fn take_incoming(
 /// not admitted now gets no connection) and arm its certificate-expiry close.
 fn admit(admitted: &crate::Admitted, conn: quinn::Connection) -> Result<Connection, EndpointError> {
     let conn = Connection::new(conn)?;
-    if !admitted.contains(conn.peer()) {
-        conn.close("not in the federation directory");
-        return Err(EndpointError::Identity(format!(
-            "{} is not in the federation directory",
-            conn.peer()
-        )));
+    if let Some(why) = admitted.refusal(conn.peer(), conn.peer_certificate()) {
+        conn.close(&why);
+        return Err(EndpointError::Identity(why));
     }
     conn.arm_expiry();
     Ok(conn)
@@ -565,6 +562,32 @@ impl Connection {
         s.finish()
             .map_err(|e| EndpointError::Stream(e.to_string()))?;
         Ok(())
+    }
+
+    /// Send one message and wait (at most `limit`) until the peer has acknowledged all of it: for a last word
+    /// before [`Connection::close`], which would otherwise discard data not yet delivered.
+    pub async fn send_and_flush(
+        &self,
+        msg: &Message,
+        limit: Duration,
+    ) -> Result<(), EndpointError> {
+        let delivered = async {
+            let mut s = self
+                .inner
+                .open_uni()
+                .await
+                .map_err(|e| EndpointError::Stream(e.to_string()))?;
+            write_frame(&mut s, msg).await?;
+            s.finish()
+                .map_err(|e| EndpointError::Stream(e.to_string()))?;
+            s.stopped()
+                .await
+                .map_err(|e| EndpointError::Stream(e.to_string()))?;
+            Ok(())
+        };
+        tokio::time::timeout(limit, delivered)
+            .await
+            .map_err(|_| EndpointError::Stream("not acknowledged in time".into()))?
     }
 
     /// Close the connection.

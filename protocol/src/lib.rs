@@ -30,5 +30,5 @@ pub use chunks::{DecompressionError, DecompressionLimits, MAX_DECOMPRESSED_LEN};
 pub use endpoint::{Connection, Endpoint, EndpointError, HandshakeLimits};
 pub use frame::{FrameError, Message};
 pub use inbox::{INBOX_MAX_BYTES, Inbox};
-pub use pki::{Directory, DirectoryEntry, FederationCa, PeerId, SignedDirectory};
+pub use pki::{Directory, DirectoryEntry, FederationCa, PeerId, RevokedKey, SignedDirectory};
 pub use tls::{ALPN, Admitted, TlsSetup};

@@ -102,6 +102,9 @@ pub enum PkiError {
     /// The directory is not valid JSON of the expected shape.
     #[error("federation directory: {0}")]
     Directory(String),
+    /// A certificate cannot be renewed.
+    #[error("certificate not renewed: {0}")]
+    Renewal(String),
 }
 
 /// A certificate with its private key, both PEM.
@@ -203,6 +206,46 @@ impl FederationCa {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
         })
+    }
+
+    /// Whether `cert` was issued by this CA: its signature verifies against the CA's key.
+    pub fn issued(&self, cert: &CertificateDer<'_>) -> bool {
+        let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert) else {
+            return false;
+        };
+        let tbs: &[u8] = parsed.tbs_certificate.as_ref();
+        signature::UnparsedPublicKey::new(
+            &signature::ECDSA_P256_SHA256_ASN1,
+            self.key.public_key_raw(),
+        )
+        .verify(tbs, parsed.signature_value.data.as_ref())
+        .is_ok()
+    }
+
+    /// Renew a node certificate this CA issued: a new certificate with a *new* key for the same partner id, valid
+    /// from `not_before` to `not_after`. The old one must not have expired at `now` (a renewal replaces a valid
+    /// certificate; an expired one is issued anew with [`FederationCa::issue`]).
+    pub fn renew(
+        &self,
+        old: &CertificateDer<'_>,
+        now: OffsetDateTime,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<(PeerId, CertifiedKey), PkiError> {
+        if !self.issued(old) {
+            return Err(PkiError::Renewal(
+                "the certificate was not issued by this federation CA".into(),
+            ));
+        }
+        let peer = peer_id_of(old).map_err(|e| PkiError::Renewal(e.to_string()))?;
+        let expires = self::not_after(old)?;
+        if expires <= now {
+            return Err(PkiError::Renewal(format!(
+                "the certificate of {peer} expired at {expires} (rule: a certificate is renewed before it expires; \
+                 issue a new one with `weerthuis ca issue`)"
+            )));
+        }
+        Ok((peer.clone(), self.issue(&peer, not_before, not_after)?))
     }
 
     /// Sign a directory.
@@ -335,13 +378,30 @@ pub struct DirectoryEntry {
     pub werkgebied: Vec<String>,
 }
 
-/// The federation directory: who takes part, where they are, whom to call.
+/// A single certificate key revoked by the directory: a stolen or lost key, without removing its partner (who gets
+/// a renewed certificate with a new key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedKey {
+    /// The partner the key belonged to (for people reading the directory; the key decides).
+    pub partner: PeerId,
+    /// The key's fingerprint: SHA-256 of the certificate's SubjectPublicKeyInfo, lowercase hex
+    /// ([`key_fingerprint`]). Every certificate with this key is refused, whatever its serial or validity.
+    pub key: String,
+    /// Why, in a few words (no personal data).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The federation directory: who takes part, where they are, whom to call, and which keys are revoked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Directory {
     /// Increases with every change; a node never goes back to a lower version.
     pub version: u64,
     /// The partners.
     pub partners: Vec<DirectoryEntry>,
+    /// Revoked certificate keys (a stolen key revoked without removing the partner).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<RevokedKey>,
 }
 
 impl Directory {
@@ -349,6 +409,23 @@ impl Directory {
     pub fn get(&self, id: &PeerId) -> Option<&DirectoryEntry> {
         self.partners.iter().find(|p| &p.id == id)
     }
+}
+
+/// The fingerprint of a certificate's key: SHA-256 over its SubjectPublicKeyInfo (DER), lowercase hex. What the
+/// directory's revocation list names: a renewed certificate has a new key and another fingerprint.
+pub fn key_fingerprint(cert: &CertificateDer<'_>) -> Result<String, PkiError> {
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(cert).map_err(|e| PkiError::Pem(e.to_string()))?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, parsed.public_key().raw);
+    Ok(digest.as_ref().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// When a certificate expires (its `notAfter`).
+pub fn not_after(cert: &CertificateDer<'_>) -> Result<OffsetDateTime, PkiError> {
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(cert).map_err(|e| PkiError::Pem(e.to_string()))?;
+    OffsetDateTime::from_unix_timestamp(parsed.validity().not_after.timestamp())
+        .map_err(|e| PkiError::Pem(format!("notAfter: {e}")))
 }
 
 /// A directory with the federation CA's signature over its exact bytes.
@@ -423,6 +500,7 @@ mod tests {
                 contacts: vec![],
                 werkgebied: vec![],
             }],
+            revoked: vec![],
         };
         let signed = ca.sign_directory(&dir).unwrap();
         assert_eq!(signed.verify(ca.cert_pem()).unwrap(), dir);
@@ -446,6 +524,57 @@ mod tests {
             signed.verify(other.cert_pem()),
             Err(PkiError::BadSignature)
         ));
+    }
+
+    #[test]
+    fn renewal_keeps_the_partner_and_changes_the_key() {
+        let ca = FederationCa::create(
+            "test CA",
+            now() - Duration::days(1),
+            now() + Duration::days(30),
+        )
+        .unwrap();
+        let peer: PeerId = "gemeente:GM0080".parse().unwrap();
+        let old = ca
+            .issue(&peer, now() - Duration::days(1), now() + Duration::days(30))
+            .unwrap();
+        let old_der = certs_from_pem(&old.cert_pem).unwrap().remove(0);
+        assert!(ca.issued(&old_der));
+        let (renewed_for, new) = ca
+            .renew(&old_der, now(), now(), now() + Duration::days(60))
+            .unwrap();
+        assert_eq!(renewed_for, peer);
+        let new_der = certs_from_pem(&new.cert_pem).unwrap().remove(0);
+        assert_eq!(peer_id_of(&new_der).unwrap(), peer);
+        assert_ne!(
+            key_fingerprint(&old_der).unwrap(),
+            key_fingerprint(&new_der).unwrap()
+        );
+        assert_eq!(key_fingerprint(&old_der).unwrap().len(), 64);
+        // Another CA's certificate is not renewed; nor is an expired one.
+        let other = FederationCa::create(
+            "other",
+            now() - Duration::days(1),
+            now() + Duration::days(30),
+        )
+        .unwrap();
+        assert!(!other.issued(&old_der));
+        assert!(matches!(
+            other.renew(&old_der, now(), now(), now() + Duration::days(1)),
+            Err(PkiError::Renewal(_))
+        ));
+        let err = ca
+            .renew(
+                &old_der,
+                now() + Duration::days(31),
+                now(),
+                now() + Duration::days(1),
+            )
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("renewed before it expires"),
+            "{err}"
+        );
     }
 
     #[test]

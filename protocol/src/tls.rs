@@ -17,10 +17,17 @@ use crate::pki::{PeerId, PkiError, certs_from_pem, key_from_pem, peer_id_of};
 /// The ALPN of this protocol version.
 pub const ALPN: &[u8] = b"weerthuis/1";
 
-/// The partners currently admitted: the federation directory, as the handshake sees it. Shared, so a new signed
-/// directory takes effect for the next handshake without restarting the endpoint.
+/// The partners currently admitted and the certificate keys revoked: the federation directory, as the handshake
+/// sees it. Shared, so a new signed directory takes effect for the next handshake without restarting the endpoint.
 #[derive(Debug, Clone, Default)]
-pub struct Admitted(Arc<RwLock<BTreeSet<PeerId>>>);
+pub struct Admitted(Arc<RwLock<AdmittedSets>>);
+
+#[derive(Debug, Default)]
+struct AdmittedSets {
+    peers: BTreeSet<PeerId>,
+    /// Key fingerprints ([`crate::pki::key_fingerprint`]) refused whoever presents them.
+    revoked: BTreeSet<String>,
+}
 
 impl Admitted {
     /// Admit exactly these partners.
@@ -30,14 +37,53 @@ impl Admitted {
         a
     }
 
-    /// Replace the admitted set (a new directory version).
+    /// Replace the admitted set (a new directory version), keeping the revoked keys.
     pub fn replace(&self, peers: impl IntoIterator<Item = PeerId>) {
-        *self.0.write().expect("admitted set lock") = peers.into_iter().collect();
+        self.0.write().expect("admitted set lock").peers = peers.into_iter().collect();
+    }
+
+    /// Replace the admitted partners and the revoked keys at once (a new directory version).
+    pub fn replace_all(
+        &self,
+        peers: impl IntoIterator<Item = PeerId>,
+        revoked: impl IntoIterator<Item = String>,
+    ) {
+        let mut sets = self.0.write().expect("admitted set lock");
+        sets.peers = peers.into_iter().collect();
+        sets.revoked = revoked
+            .into_iter()
+            .map(|k| k.to_ascii_lowercase())
+            .collect();
     }
 
     /// Whether a partner is admitted.
     pub fn contains(&self, peer: &PeerId) -> bool {
-        self.0.read().expect("admitted set lock").contains(peer)
+        self.0
+            .read()
+            .expect("admitted set lock")
+            .peers
+            .contains(peer)
+    }
+
+    /// Whether a certificate's key is revoked.
+    pub fn is_revoked(&self, cert: &CertificateDer<'_>) -> bool {
+        let sets = self.0.read().expect("admitted set lock");
+        !sets.revoked.is_empty()
+            && crate::pki::key_fingerprint(cert).map_or(true, |k| sets.revoked.contains(&k))
+    }
+
+    /// Why a peer with this certificate is not admitted now, or `None` when it is: its partner is not in the
+    /// directory, or its key is revoked.
+    pub fn refusal(&self, peer: &PeerId, cert: &CertificateDer<'_>) -> Option<String> {
+        if !self.contains(peer) {
+            return Some(format!("partner {peer} is not in the federation directory"));
+        }
+        if self.is_revoked(cert) {
+            return Some(format!(
+                "the certificate key of {peer} is revoked in the federation directory"
+            ));
+        }
+        None
     }
 }
 
@@ -50,6 +96,8 @@ pub struct TlsSetup {
     pub key: Arc<PrivateKeyDer<'static>>,
     /// The federation CA.
     pub roots: Arc<RootCertStore>,
+    /// The federation CA's certificate, PEM: what the signed directory is verified against.
+    pub ca_pem: String,
     /// The admitted partners.
     pub admitted: Admitted,
 }
@@ -72,6 +120,7 @@ impl TlsSetup {
             chain: certs_from_pem(cert_pem)?,
             key: Arc::new(key_from_pem(key_pem)?),
             roots: Arc::new(roots),
+            ca_pem: ca_pem.to_string(),
             admitted,
         })
     }
@@ -133,12 +182,9 @@ impl TlsSetup {
 fn admit(admitted: &Admitted, cert: &CertificateDer<'_>) -> Result<(), rustls::Error> {
     let peer =
         peer_id_of(cert).map_err(|e| rustls::Error::General(format!("peer certificate: {e}")))?;
-    if admitted.contains(&peer) {
-        Ok(())
-    } else {
-        Err(rustls::Error::General(format!(
-            "partner {peer} is not in the federation directory"
-        )))
+    match admitted.refusal(&peer, cert) {
+        None => Ok(()),
+        Some(why) => Err(rustls::Error::General(why)),
     }
 }
 

@@ -521,7 +521,8 @@ fn case_docs(case: &CaseId) -> Vec<String> {
     .collect()
 }
 
-/// Rogue partners of every role but the Transferpunt's (see `a_second_transferpunt_gets_and_plants_nothing`) try
+/// Rogue partners of every role but the Transferpunt's (a second one is refused with the directory that lists it:
+/// `a_second_transferpunt_gets_and_plants_nothing`) try
 /// the known paths: pulling case documents and others' projections with sync requests carrying no changes,
 /// pushing into another partner's instance, a forged `_meta` declaring relations, phase and consent, forged
 /// consent, and a replayed older, wider policy version signed by the real Transferpunt; the oracle then judges every honest node's store and files,
@@ -712,47 +713,73 @@ async fn judge(net: &LiveNet, case: &CaseId, rogues: &[Rogue]) -> Vec<String> {
     found
 }
 
-/// A second partner with the Transferpunt's role (a certificate the CA issued, in the directory): it replays a
-/// policy version signed by the real Transferpunt, assigns the rogue corporatie, and asks for everything.
-///
-/// Ignored in the suite: this is a gap of the trust model rather than of policy enforcement — the policy says
-/// "the Transferpunt always relates", and the nodes take any partner with that role for the Transferpunt (on the
-/// current code the zorgaanbieder hands it the whole case and takes its beoordeling). The oracle holds the
-/// covenant to its one Transferpunt. Run with `--ignored`.
+/// A second partner with the Transferpunt's role: the nodes would take it for the Transferpunt (the policy says
+/// "the Transferpunt always relates"), so a directory that lists one is not a valid directory. Even signed by the
+/// federation CA (a mistake, or a compromised signing step) every node refuses it — the directory stays as it
+/// was — so the rogue Transferpunt, with a certificate the CA issued, is refused at every handshake: it gets
+/// nothing and plants nothing, and the oracle finds every node's store as the policy allows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a second Transferpunt in the directory: a trust-model gap, outside the policy-enforcement fix"]
 async fn a_second_transferpunt_gets_and_plants_nothing() {
-    let (mut net, case) = assigned_case().await;
-    let rc = "corporatie:rogue";
+    let (net, case) = assigned_case().await;
     let rt = "transferpunt:rogue";
-    let case_docs = case_docs(&case);
-    let signed = replayed_policy(&net);
-    let mut rogues = Vec::new();
-    // At the zorgaanbieder, the gemeente and elkien.
-    for to in [ZA, GM, ELKIEN] {
-        let mut r = Rogue::connect(&mut net, rt, to).await;
-        r.send(Message::Artefact {
-            kind: "policy".into(),
-            data: signed.to_bytes(),
-        })
-        .await;
-        r.sync(
-            &format!("c/{case}/beoordeling"),
-            pushing(rt, &json!({"status": "goedgekeurd", "datum_ontvangen": "2025-11-04", "toegewezen_corporatie": rc})),
+    let mut dir = net.directory.clone();
+    dir.version += 1;
+    let mut entry = dir
+        .partners
+        .iter()
+        .find(|p| p.id.as_str() == TP)
+        .unwrap()
+        .clone();
+    entry.id = rt.parse().unwrap();
+    entry.name = rt.into();
+    entry.endpoint = None;
+    entry.contacts.clear();
+    dir.partners.push(entry);
+    let signed = net.ca.sign_directory(&dir).unwrap();
+    for id in net.ids() {
+        let fed = net.get(&id).fed.as_ref().unwrap();
+        let err = fed.install_directory(&signed).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("exactly one partner with role transferpunt"),
+            "{id}: {err}"
+        );
+        assert!(fed.directory().partners.iter().all(|p| p.id.as_str() != rt));
+    }
+    // The rogue, with a genuine certificate, is refused by every node at the handshake.
+    let now = OffsetDateTime::now_utc();
+    let cert = net
+        .ca
+        .issue(
+            &rt.parse::<PeerId>().unwrap(),
+            now - TimeDuration::days(1),
+            now + TimeDuration::days(30),
         )
-        .await;
-        r.settle().await;
-        for doc in case_docs
-            .iter()
-            .cloned()
-            .chain([format!("p/{case}/{to}/{rt}/1")])
-        {
-            r.pull(&doc).await;
+        .unwrap();
+    for to in [ZA, GM, ELKIEN, TP] {
+        let tls = TlsSetup::from_pem(
+            &cert.cert_pem,
+            &cert.key_pem,
+            net.ca.cert_pem(),
+            Admitted::new([to.parse::<PeerId>().unwrap()]),
+        )
+        .unwrap();
+        let endpoint = Endpoint::bind("127.0.0.1:0".parse().unwrap(), &tls).unwrap();
+        let addr = net.get(to).fed.as_ref().unwrap().local_addr().unwrap();
+        if let Ok(conn) = endpoint.connect(addr, &to.parse::<PeerId>().unwrap()).await {
+            // TLS 1.3: the server judges the client's certificate after the client finished; a refused
+            // connection is closed at once and carries nothing.
+            let closed = tokio::time::timeout(Duration::from_secs(5), conn.closed()).await;
+            assert!(closed.is_ok(), "{to} admitted the second Transferpunt");
+            assert!(
+                matches!(conn.recv().await, Ok(None) | Err(_)),
+                "{to} sent the rogue something"
+            );
         }
-        rogues.push(r);
+        endpoint.close();
     }
     assert!(oracle::settle(&net, &case, QUIET, LIMIT).await);
-    let found = judge(&net, &case, &rogues).await;
+    let found = judge(&net, &case, &[]).await;
     assert!(
         found.is_empty(),
         "{} violations:\n{}",

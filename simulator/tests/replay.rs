@@ -52,6 +52,7 @@ async fn federation(partners: &[&str]) -> Vec<Member> {
                 werkgebied: vec![],
             })
             .collect(),
+        revoked: vec![],
     };
     let mut members = Vec::new();
     for p in partners {
@@ -82,7 +83,9 @@ async fn federation(partners: &[&str]) -> Vec<Member> {
             ca: file("ca.pem", ca.cert_pem()),
             directory: file("directory.json", &serde_json::to_string(&signed).unwrap()),
         };
-        let fed = node::app::start_federation(dir.path(), &files, node.clone()).unwrap();
+        let fed = node::app::start_federation(dir.path(), &files, node.clone())
+            .await
+            .unwrap();
         members.push(Member {
             node,
             fed,

@@ -1,5 +1,6 @@
-//! `weerthuis ca | directory`: the Transferpunt's PKI chores — create the federation CA, issue node certificates,
-//! sign the federation directory.
+//! `weerthuis ca | directory`: the Transferpunt's PKI chores — create the federation CA, issue and renew node
+//! certificates, print a key's fingerprint (for the directory's revocation list), sign, show and install the
+//! federation directory.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::Subcommand;
 use protocol::PeerId;
-use protocol::pki::{Directory, FederationCa};
+use protocol::pki::{Directory, FederationCa, certs_from_pem, key_fingerprint};
 use time::{Duration, OffsetDateTime};
 
 use crate::app::load_directory;
@@ -51,6 +52,28 @@ pub enum CaCommand {
         #[arg(long, default_value_t = 397)]
         days: i64,
     },
+    /// Renew a node certificate before it expires: the same partner id, a new key (node.pem, node.key in the
+    /// output directory). Revoke the old key in the directory if it may have been stolen.
+    Renew {
+        /// The CA directory.
+        #[arg(long)]
+        ca: PathBuf,
+        /// The certificate to renew (the node's node.pem).
+        #[arg(long)]
+        cert: PathBuf,
+        /// Where to write the new node.pem and node.key (must not hold them yet).
+        #[arg(long)]
+        out: PathBuf,
+        /// Validity in days.
+        #[arg(long, default_value_t = 397)]
+        days: i64,
+    },
+    /// Print a certificate's key fingerprint (SHA-256 of its public key), what the directory's `revoked` list
+    /// names, and when it expires.
+    Fingerprint {
+        /// The certificate (PEM).
+        cert: PathBuf,
+    },
 }
 
 /// The federation directory.
@@ -67,13 +90,24 @@ pub enum DirectoryCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Verify a signed directory against the CA certificate and print it.
+    /// Verify a signed directory against the CA certificate and print it: partners, contact persons, revoked
+    /// keys.
     Show {
         /// The CA certificate (federation-ca.pem).
         #[arg(long)]
         ca: PathBuf,
         /// The signed directory.
         input: PathBuf,
+    },
+    /// Give a node a signed directory: verified against the node's federation CA and stored (refused when its
+    /// version is below one the node holds). A running node puts it in force within a second, without a
+    /// restart; at the Transferpunt it is then passed on to every partner.
+    Install {
+        /// The data directory.
+        #[command(flatten)]
+        dir: crate::cli::admin::DirArg,
+        /// The signed directory (from `directory sign`).
+        signed: PathBuf,
     },
 }
 
@@ -145,6 +179,92 @@ pub fn ca(cmd: CaCommand, out: &mut impl Write) -> anyhow::Result<()> {
                 dir.display()
             )?;
         }
+        CaCommand::Renew {
+            ca,
+            cert,
+            out: dir,
+            days,
+        } => {
+            let ca = load_ca(&ca)?;
+            let old = certs_from_pem(&read(&cert)?)?.remove(0);
+            let (partner, ck) = ca
+                .renew(
+                    &old,
+                    now,
+                    now - Duration::hours(1),
+                    now + Duration::days(days),
+                )
+                .with_context(|| format!("{} is not renewed", cert.display()))?;
+            std::fs::create_dir_all(&dir)?;
+            write_secret(&dir.join(NODE_KEY), &ck.key_pem)?;
+            std::fs::write(dir.join(NODE_CERT), &ck.cert_pem)?;
+            let new = certs_from_pem(&ck.cert_pem)?.remove(0);
+            writeln!(
+                out,
+                "Renewed the certificate of {partner}, valid {days} days, with a new key, in {}",
+                dir.display()
+            )?;
+            writeln!(out, "  old key: {}", key_fingerprint(&old)?)?;
+            writeln!(out, "  new key: {}", key_fingerprint(&new)?)?;
+            writeln!(
+                out,
+                "  install it at the node and restart it; if the old key may have been stolen, list it under \
+                 `revoked` in the next directory"
+            )?;
+        }
+        CaCommand::Fingerprint { cert } => {
+            let der = certs_from_pem(&read(&cert)?)?.remove(0);
+            let partner = protocol::pki::peer_id_of(&der)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|e| format!("(no partner id: {e})"));
+            writeln!(out, "partner:   {partner}")?;
+            writeln!(out, "key:       {}", key_fingerprint(&der)?)?;
+            writeln!(out, "not after: {}", protocol::pki::not_after(&der)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Run a directory command that works on a node's data directory (`install`).
+pub async fn directory_on_node(cmd: DirectoryCommand, out: &mut impl Write) -> anyhow::Result<()> {
+    let DirectoryCommand::Install { dir, signed } = cmd else {
+        return directory(cmd, out);
+    };
+    let (cfg, node) = crate::app::open(&dir.dir).await?;
+    let result = async {
+        let files = cfg.federation.as_ref().with_context(|| {
+            format!(
+                "{} has no [federation] section: there is no federation CA to verify the directory against",
+                dir.dir.display()
+            )
+        })?;
+        let ca_pem = read(&files.resolved(&dir.dir).ca)?;
+        let file = crate::app::read_signed_directory(&signed)?;
+        let verified = crate::directory::verify(&file, &ca_pem)
+            .with_context(|| format!("{} is not installed", signed.display()))?;
+        let new = crate::directory::store(node.store(), &file, &verified)
+            .await
+            .with_context(|| format!("{} is not installed", signed.display()))?;
+        anyhow::Ok((verified, new))
+    }
+    .await;
+    node.store().close().await;
+    let (verified, new) = result?;
+    if new {
+        writeln!(
+            out,
+            "Installed directory version {} ({} partners, {} revoked keys); a running node puts it in force within \
+             a second",
+            verified.version,
+            verified.partners.len(),
+            verified.revoked.len()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Directory version {} was installed already",
+            verified.version
+        )?;
     }
     Ok(())
 }
@@ -160,6 +280,8 @@ pub fn directory(cmd: DirectoryCommand, out: &mut impl Write) -> anyhow::Result<
             let ca = load_ca(&ca)?;
             let dir: Directory = serde_json::from_str(&read(&input)?)
                 .with_context(|| format!("{} is not a federation directory", input.display()))?;
+            crate::directory::validate(&dir)
+                .with_context(|| format!("{} is not signed", input.display()))?;
             let signed = ca.sign_directory(&dir)?;
             std::fs::write(&path, serde_json::to_string_pretty(&signed)?)?;
             writeln!(
@@ -173,6 +295,9 @@ pub fn directory(cmd: DirectoryCommand, out: &mut impl Write) -> anyhow::Result<
         DirectoryCommand::Show { ca, input } => {
             let dir = load_directory(&ca, &input)?;
             writeln!(out, "Directory version {} (signature valid):", dir.version)?;
+            if let Err(e) = crate::directory::validate(&dir) {
+                writeln!(out, "  INVALID: {e}")?;
+            }
             for p in &dir.partners {
                 writeln!(
                     out,
@@ -181,7 +306,34 @@ pub fn directory(cmd: DirectoryCommand, out: &mut impl Write) -> anyhow::Result<
                     p.name,
                     p.endpoint.as_deref().unwrap_or("-")
                 )?;
+                for c in &p.contacts {
+                    writeln!(
+                        out,
+                        "      contact: {} <{}>{}",
+                        c.naam,
+                        c.email,
+                        c.telefoon
+                            .as_deref()
+                            .map(|t| format!(", {t}"))
+                            .unwrap_or_default()
+                    )?;
+                }
             }
+            if !dir.revoked.is_empty() {
+                writeln!(out, "Revoked keys:")?;
+                for r in &dir.revoked {
+                    writeln!(
+                        out,
+                        "  {}\t{}\t{}",
+                        r.partner,
+                        r.key,
+                        r.reason.as_deref().unwrap_or("-")
+                    )?;
+                }
+            }
+        }
+        DirectoryCommand::Install { .. } => {
+            anyhow::bail!("directory install runs on a node (internal error: dispatched wrongly)")
         }
     }
     Ok(())

@@ -56,6 +56,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0009_bewaartermijn.sql"),
     ),
     (
+        10,
+        "directory",
+        include_str!("../../migrations/sqlite/0010_directory.sql"),
+    ),
+    (
         11,
         "logboek",
         include_str!("../../migrations/sqlite/0011_logboek.sql"),
@@ -108,6 +113,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "bewaartermijn",
         include_str!("../../migrations/postgres/0009_bewaartermijn.sql"),
+    ),
+    (
+        10,
+        "directory",
+        include_str!("../../migrations/postgres/0010_directory.sql"),
     ),
     (
         11,

@@ -17,6 +17,7 @@
 //! [`StoreOptions::compact_after`] changes pile up they are folded into one snapshot in a single transaction.
 
 mod backend;
+mod directory;
 mod documents;
 mod erasure;
 mod idempotency;
@@ -39,6 +40,7 @@ use sqlx::sqlite::{
 };
 use time::OffsetDateTime;
 
+pub use directory::StoredDirectory;
 pub use documents::{Change, DocKey, DocumentMeta, StoredDocument, WriteReceipt};
 pub use idempotency::{IdempotencyClaim, StoredAnswer};
 pub use inzage::{OutgoingRequest, QueuedRequest};

@@ -10,6 +10,7 @@
 //! a projection for that peer, and nothing is stored that did not pass the checks in [`receive`].
 
 pub mod accept;
+mod lifecycle;
 pub mod plan;
 pub mod receive;
 mod session;
@@ -63,6 +64,9 @@ pub struct FederationConfig {
     pub tls: TlsSetup,
     /// The federation directory (verified).
     pub directory: Directory,
+    /// The same directory as the federation CA signed it, to pass on (the Transferpunt) and to compare with what
+    /// arrives; `None` for a directory a test hands the node directly.
+    pub signed_directory: Option<protocol::SignedDirectory>,
     /// Faults to inject into the node's UDP socket (the simulator only); `None` in production: quinn's own socket.
     pub faults: Option<protocol::faulty::FaultHandle>,
 }
@@ -85,6 +89,18 @@ pub(crate) struct Inner {
     me: PartnerId,
     endpoint: Endpoint,
     directory: RwLock<Directory>,
+    /// The signed form of the directory in force, if it came signed.
+    signed_directory: RwLock<Option<protocol::SignedDirectory>>,
+    /// The federation CA's certificate, PEM: what a directory that arrives is verified against.
+    ca_pem: String,
+    /// Bumped whenever a directory is applied: sessions check their peer again, the dialler dials anew.
+    directory_changed: watch::Sender<u64>,
+    /// Set once this node applied a directory that does not list it: it left the federation.
+    removed: std::sync::atomic::AtomicBool,
+    /// When this node's own certificate expires (for the warning and `/metrics`).
+    own_not_after: Option<time::OffsetDateTime>,
+    /// When the federation CA's certificate expires.
+    ca_not_after: Option<time::OffsetDateTime>,
     admitted: Admitted,
     shutdown: watch::Receiver<bool>,
     connected: RwLock<BTreeMap<PartnerId, protocol::Connection>>,
@@ -98,7 +114,6 @@ pub struct Federation {
     inner: Arc<Inner>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
-    dialing: std::collections::BTreeSet<PartnerId>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -133,57 +148,41 @@ impl Federation {
             });
         }
         let endpoint = Endpoint::bind_with(cfg.listen, &cfg.tls, cfg.faults.as_ref())?;
-        node.set_corporaties(corporaties(&cfg.directory));
-        cfg.tls
-            .admitted
-            .replace(cfg.directory.partners.iter().map(|p| p.id.clone()));
         let (stop, shutdown) = watch::channel(false);
+        let ca_not_after = protocol::pki::certs_from_pem(&cfg.tls.ca_pem)
+            .ok()
+            .and_then(|c| protocol::pki::not_after(c.first()?).ok());
         let inner = Arc::new(Inner {
             me: node.partner().clone(),
             node,
             endpoint,
-            directory: RwLock::new(cfg.directory),
+            directory: RwLock::new(Directory {
+                version: 0,
+                partners: Vec::new(),
+                revoked: Vec::new(),
+            }),
+            signed_directory: RwLock::new(None),
+            ca_pem: cfg.tls.ca_pem.clone(),
+            directory_changed: watch::channel(0).0,
+            removed: std::sync::atomic::AtomicBool::new(false),
+            own_not_after: cfg
+                .tls
+                .chain
+                .first()
+                .and_then(|c| protocol::pki::not_after(c).ok()),
+            ca_not_after,
             admitted: cfg.tls.admitted.clone(),
             shutdown,
             connected: RwLock::new(BTreeMap::new()),
             stats: Stats::default(),
             last_received: RwLock::new(BTreeMap::new()),
         });
+        lifecycle::apply(&inner, cfg.directory, cfg.signed_directory);
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(inner.clone()));
         tasks.spawn(adopt_loop(inner.clone()));
-        let mut fed = Federation {
-            inner,
-            stop,
-            tasks,
-            dialing: Default::default(),
-        };
-        fed.dial_new();
-        Ok(fed)
-    }
-
-    /// Start dialling the partners in the directory this node dials (those with a larger partner id and an
-    /// endpoint) that it does not dial yet.
-    fn dial_new(&mut self) {
-        let me = self.inner.me.to_string();
-        let peers: Vec<(PartnerId, SocketAddr)> = self
-            .inner
-            .directory
-            .read()
-            .expect("directory lock")
-            .partners
-            .iter()
-            .filter_map(|e| {
-                let id = partner_of(&e.id)?;
-                let addr = e.endpoint.as_deref()?.parse().ok()?;
-                (id.to_string() > me).then_some((id, addr))
-            })
-            .collect();
-        for (peer, addr) in peers {
-            if self.dialing.insert(peer.clone()) {
-                self.tasks.spawn(dial_loop(self.inner.clone(), peer, addr));
-            }
-        }
+        tasks.spawn(lifecycle::directory_loop(inner.clone()));
+        Ok(Federation { inner, stop, tasks })
     }
 
     /// Where the endpoint listens.
@@ -212,25 +211,29 @@ impl Federation {
         Probe(Arc::downgrade(&self.inner))
     }
 
-    /// Replace the directory: partners no longer in it are refused at their next handshake, and their current
-    /// connections are closed; new partners with an endpoint are dialled.
+    /// Replace the directory without a signature (a test harness standing in for the operator): partners no
+    /// longer in it, and revoked keys, are refused at their next handshake and their current connections closed;
+    /// new partners with an endpoint are dialled, moved ones at their new address.
     pub fn set_directory(&mut self, directory: Directory) {
-        self.inner
-            .admitted
-            .replace(directory.partners.iter().map(|p| p.id.clone()));
-        let still: Vec<PartnerId> = directory
-            .partners
-            .iter()
-            .filter_map(|p| partner_of(&p.id))
-            .collect();
-        for (peer, conn) in self.inner.connected.read().expect("connected lock").iter() {
-            if !still.contains(peer) {
-                conn.close("removed from the federation directory");
-            }
-        }
-        self.inner.node.set_corporaties(corporaties(&directory));
-        *self.inner.directory.write().expect("directory lock") = directory;
-        self.dial_new();
+        lifecycle::apply(&self.inner, directory, None);
+    }
+
+    /// Verify a directory signed by the federation CA, store it (refused when its version is below one stored,
+    /// or another text under a stored version) and apply it now when it is newer than the one in force. Returns
+    /// whether it was new here. What `weerthuis directory install` does to a stopped node's store, at once.
+    pub async fn install_directory(
+        &self,
+        signed: &protocol::SignedDirectory,
+    ) -> Result<bool, crate::directory::DirectoryError> {
+        let dir = crate::directory::verify(signed, &self.inner.ca_pem)?;
+        let new = crate::directory::store(self.inner.node.store(), signed, &dir).await?;
+        lifecycle::apply_if_newer(&self.inner, dir, signed.clone());
+        Ok(new)
+    }
+
+    /// The directory in force.
+    pub fn directory(&self) -> Directory {
+        self.inner.directory.read().expect("directory lock").clone()
     }
 
     /// Stop: close connections, end every task.
@@ -279,6 +282,9 @@ async fn accept_loop(inner: Arc<Inner>) {
         tokio::select! {
             incoming = inner.endpoint.accept() => match incoming {
                 None => break,
+                Some(Ok(conn)) if inner.removed.load(std::sync::atomic::Ordering::Relaxed) => {
+                    conn.close("this node is no longer in the federation directory");
+                }
                 Some(Ok(conn)) => {
                     sessions.spawn(session::run(inner.clone(), conn));
                 }
@@ -293,24 +299,34 @@ async fn accept_loop(inner: Arc<Inner>) {
     sessions.shutdown().await;
 }
 
-async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) {
+/// Dial a partner until the federation stops, or the partner leaves the directory (or this node does): then the
+/// loop ends and returns the partner, so the dialler can dial it again should it come back.
+async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) -> PartnerId {
     let mut shutdown = inner.shutdown.clone();
+    let mut directories = inner.directory_changed.subscribe();
     let mut backoff = MIN_BACKOFF;
     let peer_id: PeerId = peer.to_string().parse().expect("partner ids are peer ids");
     loop {
         if *shutdown.borrow() {
             break;
         }
-        // The peer may have moved: take its address from the directory as it is now.
-        let addr = inner
+        // The peer may have moved: take its address from the directory as it is now. Gone from it: stop.
+        let listed = inner
             .directory
             .read()
             .expect("directory lock")
             .partners
             .iter()
             .find(|e| e.id == peer_id)
-            .and_then(|e| e.endpoint.as_deref()?.parse().ok())
-            .unwrap_or(addr);
+            .map(|e| e.endpoint.as_deref().and_then(|a| a.parse().ok()));
+        let Some(now_at) = listed else {
+            tracing::info!(peer = %peer, "partner no longer in the federation directory: not dialled any more");
+            break;
+        };
+        if inner.removed.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        let addr = now_at.unwrap_or(addr);
         match tokio::time::timeout(DIAL_TIMEOUT, inner.endpoint.connect(addr, &peer_id)).await {
             Ok(Ok(conn)) => {
                 backoff = MIN_BACKOFF;
@@ -327,9 +343,12 @@ async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) {
         }
         tokio::select! {
             () = tokio::time::sleep(backoff) => {}
+            // A new directory (the peer moved, or came back): dial at once.
+            _ = directories.changed() => backoff = MIN_BACKOFF,
             _ = shutdown.changed() => break,
         }
     }
+    peer
 }
 
 // --- Metrics: a read-only view of a running federation, for `crate::metrics` (GET /metrics).
@@ -352,6 +371,21 @@ pub struct Reading {
     pub refused: u64,
     /// Bytes of sync payload sent.
     pub bytes_sent: u64,
+    /// The version of the federation directory in force.
+    pub directory_version: u64,
+    /// When certificates this node depends on expire: `("node", …)` its own, `("ca", …)` the federation CA's.
+    pub certificates: Vec<CertificateReading>,
+}
+
+/// When a certificate expires, as a [`Probe`] reads it.
+#[derive(Debug, Clone)]
+pub struct CertificateReading {
+    /// Which: `node` (this node's own) or `ca` (the federation CA's).
+    pub certificate: &'static str,
+    /// Its `notAfter`, as a Unix timestamp.
+    pub not_after: i64,
+    /// Seconds from the reading until then (negative: expired).
+    pub expires_in: i64,
 }
 
 /// One peer, as a [`Probe`] reads it.
@@ -396,6 +430,21 @@ impl Probe {
             accepted: inner.stats.accepted.load(Relaxed),
             refused: inner.stats.refused.load(Relaxed),
             bytes_sent: inner.stats.bytes_sent.load(Relaxed),
+            directory_version: inner.directory.read().expect("directory lock").version,
+            certificates: {
+                let now = time::OffsetDateTime::now_utc();
+                [("node", inner.own_not_after), ("ca", inner.ca_not_after)]
+                    .into_iter()
+                    .filter_map(|(certificate, at)| {
+                        let at = at?;
+                        Some(CertificateReading {
+                            certificate,
+                            not_after: at.unix_timestamp(),
+                            expires_in: (at - now).whole_seconds(),
+                        })
+                    })
+                    .collect()
+            },
         })
     }
 }

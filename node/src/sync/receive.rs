@@ -253,6 +253,9 @@ pub enum Effect {
         /// Its bytes.
         data: Vec<u8>,
     },
+    /// Take a signed federation directory the Transferpunt offers: `crate::directory` verifies it against the CA,
+    /// stores it when its version is above every one held, and the federation puts it in force.
+    TakeDirectory(Vec<u8>),
     /// The peer erased a case: delete what it sent of it here ([`crate::service::Node::take_erasure`]).
     TakeErasure(CaseId),
     /// The peer rectified a case, or confirms this node's rectification ([`crate::rectificatie`]).
@@ -358,6 +361,23 @@ pub fn on_message(
                 ];
             }
             vec![Effect::TakePolicy { kind, data }]
+        }
+        Message::Artefact { kind, data } if kind == crate::directory::DIRECTORY_KIND => {
+            // Like a policy version: only the Transferpunt passes the directory on, so a lower version arriving is
+            // a rollback to refuse, not an honest peer that lags behind.
+            if state.peer.role() != Role::Transferpunt {
+                tracing::warn!(peer = %state.peer, "security event: a federation directory from a partner that is not the Transferpunt, ignored");
+                return vec![
+                    Effect::Count(Counter::Refused),
+                    Effect::Record(Record::security_event(
+                        None,
+                        None,
+                        Vec::new(),
+                        &format!("{kind} offered by {}, not by the Transferpunt", state.peer),
+                    )),
+                ];
+            }
+            vec![Effect::TakeDirectory(data)]
         }
         Message::Artefact { kind, data }
             if kind == crate::inzage::verzoek::KIND_REQUEST

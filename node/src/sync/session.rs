@@ -41,7 +41,13 @@ struct Session {
     forgets_sent: HashSet<String>,
     /// Inzageverzoeken offered to the peer on this connection (offered again on the next until confirmed).
     requests_sent: HashSet<String>,
+    /// The signed directory version passed on to the peer on this connection (the Transferpunt).
+    directory_sent: u64,
 }
+
+/// How long the Transferpunt waits for a removed partner to take the directory that removes it (its last word)
+/// and to close the connection itself, before closing it.
+const LAST_WORD: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How many retry ticks pass between looks for inzageverzoeken queued by another process (20 × 500 ms).
 const REQUEST_POLL_TICKS: u32 = 20;
@@ -90,9 +96,16 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         forget: Vec::new(),
         forgets_sent: HashSet::new(),
         requests_sent: HashSet::new(),
+        directory_sent: 0,
     };
+    let mut directories = inner.directory_changed.subscribe();
+    if let Some(why) = super::lifecycle::refusal(&inner, &conn) {
+        s.last_word(&why).await;
+        return s.ended();
+    }
     let mut requests = inner.node.watch_outgoing_requests();
     let mut request_ticks: u32 = 0;
+    s.pass_on_directory().await;
     s.pass_on_policies().await;
     s.offer_requests().await;
     s.reconcile_all().await;
@@ -101,9 +114,10 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
     loop {
         tokio::select! {
             _ = retry.tick() => {
-                // A partner removed from the directory while its connection was being set up is caught here.
-                if !inner.admitted.contains(conn.peer()) {
-                    tracing::warn!(peer = %peer, "partner no longer in the federation directory: closing");
+                // A partner removed from the directory (or whose key was revoked) while its connection was being set
+                // up is caught here.
+                if let Some(why) = super::lifecycle::refusal(&inner, &conn) {
+                    s.last_word(&why).await;
                     break;
                 }
                 s.pass_on_policies().await;
@@ -135,18 +149,21 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                 Ok(()) => s.offer_requests().await,
                 Err(_) => break,
             },
+            r = directories.changed() => match r {
+                // A new directory: the peer may be gone from it, or its key revoked; otherwise it may need it.
+                Ok(()) => {
+                    if let Some(why) = super::lifecycle::refusal(&inner, &conn) {
+                        s.last_word(&why).await;
+                        break;
+                    }
+                    s.pass_on_directory().await;
+                }
+                Err(_) => break,
+            },
             _ = shutdown.changed() => break,
         }
     }
-    conn.close("session ended");
-    let mut connected = inner.connected.write().expect("connected lock");
-    if connected
-        .get(&peer)
-        .is_some_and(|c| c.remote_address() == conn.remote_address())
-    {
-        connected.remove(&peer);
-    }
-    tracing::info!(peer = %peer, "disconnected");
+    s.ended();
 }
 
 /// Aborts a task when dropped. A session's reader and writer hold the connection; they must end with the session
@@ -164,6 +181,102 @@ impl Drop for AbortOnDrop {
 const RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Session {
+    /// The session is over: close the connection and forget it.
+    fn ended(self) {
+        let (inner, conn, peer) = (&self.inner, &self.conn, &self.state.peer);
+        conn.close("session ended");
+        let mut connected = inner.connected.write().expect("connected lock");
+        if connected
+            .get(peer)
+            .is_some_and(|c| c.remote_address() == conn.remote_address())
+        {
+            connected.remove(peer);
+        }
+        tracing::info!(peer = %peer, "disconnected");
+    }
+
+    /// The peer may not be connected any more (`why`): the Transferpunt first hands a removed partner the
+    /// directory that removes it — its notice, which it can verify, to erase what it received (Afspraak 11) — and
+    /// waits a moment for it to close; then the connection is closed. Nothing else is sent.
+    async fn last_word(&mut self, why: &str) {
+        tracing::warn!(peer = %self.state.peer, reason = %why, "closing the connection: the federation directory no longer admits it");
+        let removed_here = self.inner.removed.load(Ordering::SeqCst);
+        if self.me().role() == Role::Transferpunt
+            && !removed_here
+            && let Some(signed) = super::lifecycle::signed(&self.inner)
+        {
+            let notice = Message::Artefact {
+                kind: crate::directory::DIRECTORY_KIND.into(),
+                data: crate::directory::to_bytes(&signed),
+            };
+            match self.conn.send_and_flush(&notice, LAST_WORD).await {
+                Ok(()) => {
+                    let _ = tokio::time::timeout(LAST_WORD, self.conn.closed()).await;
+                }
+                Err(e) => {
+                    tracing::debug!(peer = %self.state.peer, error = %e, "the directory could not be handed over before closing")
+                }
+            }
+        }
+        self.conn.close(why);
+    }
+
+    /// The Transferpunt passes the signed directory in force to the peer, once per version and connection.
+    async fn pass_on_directory(&mut self) {
+        if self.me().role() != Role::Transferpunt {
+            return;
+        }
+        let Some(signed) = super::lifecycle::signed(&self.inner) else {
+            return;
+        };
+        let Ok(dir) = signed.verify(&self.inner.ca_pem) else {
+            return;
+        };
+        if dir.version > self.directory_sent {
+            self.directory_sent = dir.version;
+            self.send(Message::Artefact {
+                kind: crate::directory::DIRECTORY_KIND.into(),
+                data: crate::directory::to_bytes(&signed),
+            })
+            .await;
+        }
+    }
+
+    /// A signed directory from the Transferpunt (the core checked who sends it): verified against the federation
+    /// CA and checked, stored when its version is above every one held, and put in force when it is newer than the
+    /// one in force. A lower version, another text under a stored version, a bad signature or an invalid directory
+    /// is a security event.
+    async fn take_directory(&mut self, data: &[u8]) {
+        let node = self.inner.node.clone();
+        match crate::directory::receive(node.store(), data, &self.inner.ca_pem).await {
+            Ok((dir, signed, new)) => {
+                let version = dir.version;
+                if super::lifecycle::apply_if_newer(&self.inner, dir, signed) {
+                    tracing::info!(peer = %self.state.peer, version, new, "federation directory received and put in force");
+                }
+            }
+            Err(crate::directory::DirectoryError::Store(e)) => {
+                tracing::error!(error = %e, "could not store a federation directory; taken when it is offered again")
+            }
+            Err(e) => {
+                self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(peer = %self.state.peer, error = %e, "security event: federation directory refused");
+                self.record(&Record::security_event(
+                    None,
+                    None,
+                    Vec::new(),
+                    &format!("{} refused: {e}", crate::directory::DIRECTORY_KIND),
+                ))
+                .await;
+                self.send(Message::Refused {
+                    doc: "adresboek".into(),
+                    reason: e.to_string(),
+                })
+                .await;
+            }
+        }
+    }
+
     /// Cases changed here: reconcile each with the peer. A burst of changes (a first sync) names the same case
     /// many times, so what is queued is taken at once and each case reconciled once.
     async fn changed(&mut self, first: CaseId, changes: &mut broadcast::Receiver<CaseId>) {
@@ -1180,6 +1293,7 @@ impl Session {
                 ));
             }
             Effect::TakePolicy { kind, data } => self.take_policy(&kind, &data).await,
+            Effect::TakeDirectory(data) => self.take_directory(&data).await,
             Effect::TakeErasure(case) => {
                 if let Err(e) = node.take_erasure(&self.state.peer, &case).await {
                     tracing::error!(peer = %self.state.peer, case = %case, error = %e, "a partner's erasure could not be carried out; it is told again at the next connection");

@@ -80,6 +80,7 @@ fn menu(role: UserRole) -> Vec<(&'static str, &'static str)> {
     if role.may(Permission::Users) {
         items.push(("/werkplek/gebruikers", "Gebruikers"));
     }
+    items.push(("/werkplek/partners", "Partners"));
     items
 }
 

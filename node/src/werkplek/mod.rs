@@ -16,6 +16,7 @@ mod cases;
 mod form;
 mod inzage;
 mod layout;
+mod partners;
 mod staff;
 
 use axum::Router;
@@ -72,6 +73,7 @@ pub fn router(state: ApiState) -> Router<ApiState> {
             post(form::check),
         )
         .route("/monitor", get(staff::monitor))
+        .route("/partners", get(partners::page))
         .route("/auditlog", get(staff::audit_log))
         .route("/inzage", get(inzage::page).post(inzage::make))
         .route("/inzage/verzoeken/{id}/afgehandeld", post(inzage::handled))

@@ -1,0 +1,201 @@
+//! The federation directory at a running federation (see `crate::directory` for the rules): applying a new
+//! version without a restart, the dialler that follows it, taking in a stored version (`weerthuis directory
+//! install` from another process), erasing what was received when this node finds itself removed, and the
+//! certificate-expiry warning.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use policies::PartnerId;
+use protocol::{Directory, SignedDirectory};
+use tokio::task::JoinSet;
+
+use super::{Inner, corporaties, dial_loop, partner_of};
+
+/// How often the certificate-expiry warning is considered (and logged, while it applies).
+const EXPIRY_CHECK_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// Put a directory in force now: the handshake admits exactly its partners and refuses its revoked keys, the
+/// Transferpunt's round-robin takes its corporaties, and every session and the dialler are told (sessions whose
+/// peer is refused now close — the Transferpunt's after handing the peer this directory —, new and moved partners
+/// are dialled, removed ones no longer). A directory without a signature (a test harness) keeps the signed one
+/// held before, which is still what the Transferpunt passes on.
+pub(super) fn apply(inner: &Arc<Inner>, directory: Directory, signed: Option<SignedDirectory>) {
+    let mut current = inner.directory.write().expect("directory lock");
+    put(inner, &mut current, directory, signed);
+}
+
+/// [`apply`] only when `directory` is newer than the one in force (checked under the lock, so two sessions taking
+/// the same version apply it once). Returns whether it was applied.
+pub(super) fn apply_if_newer(
+    inner: &Arc<Inner>,
+    directory: Directory,
+    signed: SignedDirectory,
+) -> bool {
+    let mut current = inner.directory.write().expect("directory lock");
+    if directory.version <= current.version {
+        return false;
+    }
+    put(inner, &mut current, directory, Some(signed));
+    true
+}
+
+fn put(
+    inner: &Arc<Inner>,
+    current: &mut Directory,
+    directory: Directory,
+    signed: Option<SignedDirectory>,
+) {
+    inner.admitted.replace_all(
+        directory.partners.iter().map(|p| p.id.clone()),
+        directory.revoked.iter().map(|r| r.key.clone()),
+    );
+    inner.node.set_corporaties(corporaties(&directory));
+    let me = inner.me.to_string();
+    let listed = directory.partners.iter().any(|p| p.id.as_str() == me);
+    let was_removed = inner.removed.swap(!listed, Ordering::SeqCst);
+    if !listed && !was_removed {
+        tracing::error!(
+            version = directory.version,
+            "this node is not in the federation directory any more: it stops federating and erases what it received"
+        );
+    }
+    let version = directory.version;
+    let before = current.version;
+    *current = directory;
+    if signed.is_some() {
+        *inner
+            .signed_directory
+            .write()
+            .expect("signed directory lock") = signed;
+    }
+    tracing::info!(version, before, "federation directory in force");
+    inner.directory_changed.send_replace(version);
+}
+
+/// The signed directory in force (or, under a harness's unsigned one, the last signed one): what the Transferpunt
+/// passes on.
+pub(super) fn signed(inner: &Inner) -> Option<SignedDirectory> {
+    inner
+        .signed_directory
+        .read()
+        .expect("signed directory lock")
+        .clone()
+}
+
+/// The partners this node dials now: those in the directory with an endpoint and a larger partner id.
+fn to_dial(inner: &Inner) -> Vec<(PartnerId, SocketAddr)> {
+    let me = inner.me.to_string();
+    inner
+        .directory
+        .read()
+        .expect("directory lock")
+        .partners
+        .iter()
+        .filter_map(|e| {
+            let id = partner_of(&e.id)?;
+            let addr = e.endpoint.as_deref()?.parse().ok()?;
+            (id.to_string() > me).then_some((id, addr))
+        })
+        .collect()
+}
+
+/// Runs for the federation's life: dials the partners of the directory in force (again whenever it changes),
+/// takes in a newer directory stored by another process, erases what was received once this node is removed,
+/// and warns of certificates about to expire.
+pub(super) async fn directory_loop(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown.clone();
+    let mut changed = inner.directory_changed.subscribe();
+    let mut tick = tokio::time::interval(super::ADOPT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut dialing: BTreeSet<PartnerId> = BTreeSet::new();
+    let mut loops: JoinSet<PartnerId> = JoinSet::new();
+    let mut forgotten_for: Option<u64> = None;
+    let mut refused_stored: Option<u64> = None;
+    let mut next_expiry_check = tokio::time::Instant::now();
+    loop {
+        let version = inner.directory.read().expect("directory lock").version;
+        if inner.removed.load(Ordering::SeqCst) {
+            if forgotten_for != Some(version) {
+                match crate::directory::forget_after_removal(&inner.node, version).await {
+                    Ok(_) => forgotten_for = Some(version),
+                    Err(e) => {
+                        tracing::error!(error = %e, "what this node received could not be erased after its removal; tried again")
+                    }
+                }
+            }
+        } else {
+            for (peer, addr) in to_dial(&inner) {
+                if dialing.insert(peer.clone()) {
+                    loops.spawn(dial_loop(inner.clone(), peer, addr));
+                }
+            }
+        }
+        if tokio::time::Instant::now() >= next_expiry_check {
+            warn_expiry(&inner);
+            next_expiry_check += EXPIRY_CHECK_EVERY;
+        }
+        tokio::select! {
+            _ = tick.tick() => take_stored(&inner, &mut refused_stored).await,
+            r = changed.changed() => if r.is_err() { break },
+            Some(done) = loops.join_next(), if !loops.is_empty() => {
+                if let Ok(peer) = done {
+                    dialing.remove(&peer);
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+    while loops.join_next().await.is_some() {}
+}
+
+/// A directory stored at this node that is newer than the one in force — installed by `weerthuis directory
+/// install` while the node runs — is verified again and put in force.
+async fn take_stored(inner: &Arc<Inner>, refused: &mut Option<u64>) {
+    let store = inner.node.store();
+    let Ok(stored) = store.latest_directory_version().await else {
+        return;
+    };
+    let current = inner.directory.read().expect("directory lock").version;
+    if stored <= current || *refused == Some(stored) {
+        return;
+    }
+    match crate::directory::latest(store, &inner.ca_pem).await {
+        Ok(Some((dir, signed))) => {
+            apply_if_newer(inner, dir, signed);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            *refused = Some(stored);
+            tracing::error!(version = stored, error = %e, "a stored federation directory does not verify: not put in force");
+        }
+    }
+}
+
+/// Log a warning when this node's certificate or the federation CA's expires within a month
+/// (`crate::directory::EXPIRY_WARNING`).
+fn warn_expiry(inner: &Inner) {
+    let now = time::OffsetDateTime::now_utc();
+    for (what, at) in [
+        ("this node's certificate", inner.own_not_after),
+        ("the federation CA's certificate", inner.ca_not_after),
+    ] {
+        if let Some(at) = at
+            && let Some(warning) = crate::directory::expiry_warning(what, at, now)
+        {
+            tracing::warn!(not_after = %at, "{warning}");
+        }
+    }
+}
+
+/// Whether the session's peer may no longer be connected: it left the directory, its key is revoked, or this node
+/// itself left the federation. The reason, in words.
+pub(super) fn refusal(inner: &Inner, conn: &protocol::Connection) -> Option<String> {
+    if inner.removed.load(Ordering::SeqCst) {
+        return Some("this node is no longer in the federation directory".into());
+    }
+    inner.admitted.refusal(conn.peer(), conn.peer_certificate())
+}
