@@ -1053,6 +1053,17 @@ impl Session {
     /// A message from the peer: load what the receive core needs, let it decide, carry out its effects.
     async fn handle(&mut self, msg: Message) {
         let node = self.inner.node.clone();
+        // A case this node erased and told the peer of: what the peer still sends of it was sent before it knew,
+        // and taken it would bring the case back here until the peer's own word of erasure arrives.
+        if let Message::Sync { doc, .. } = &msg
+            && let Some(wire) = WireDoc::parse(doc)
+            && self
+                .forgets_sent
+                .contains(&format!("erased/{}", wire.case()))
+        {
+            tracing::debug!(peer = %self.state.peer, doc = %doc, "a message about a case erased here: ignored");
+            return;
+        }
         let need = receive::need(&self.state, self.me(), &msg);
         // Held while the message is decided on and its effects stored, so that no local write or other session
         // changes the case in between.
