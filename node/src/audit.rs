@@ -55,6 +55,9 @@ pub enum Operation {
     /// A value corrected at this node and its document rewritten without history (rectificatie, AVG art. 16), or
     /// a partner's rectification taken: field names, never values.
     Rectification,
+    /// A disclosure outside the policy's flows (Afspraak 8f, bijzondere situaties) asked for, or refused by the
+    /// privacy officer; an approved one is recorded as a [`Operation::Disclosure`]. Field names, never values.
+    SpecialDisclosure,
     /// A data subject's request under the AVG handled at this node (an inzage, art. 15), or an inzageverzoek sent
     /// to or received from a partner. Holds field names, never values.
     DataSubjectRequest,

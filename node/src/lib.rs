@@ -24,6 +24,7 @@ pub mod app;
 pub mod audit;
 pub mod bemiddeling;
 pub mod bewaartermijn;
+pub mod bijzonder;
 pub mod bsn_index;
 pub mod case;
 pub mod cli;

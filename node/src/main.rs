@@ -78,6 +78,10 @@ enum Command {
     /// Purge the cases past this partner's bewaartermijn (the policy's term for its role), as an erasure does;
     /// `--dry-run` lists them and changes nothing. The running node purges daily by itself.
     Bewaartermijn(node::cli::bewaartermijn::BewaartermijnArgs),
+    /// Disclosures outside the policy's flows (Afspraak 8f, bijzondere situaties): asked for by a medewerker,
+    /// decided on by the privacy officer, recorded in the audit log and counted in the jaarverslag.
+    #[command(subcommand)]
+    Bijzonder(node::cli::bijzonder::BijzonderCommand),
     /// Check, explain, compare a policy, or ask why a partner gets a field.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -266,6 +270,10 @@ async fn run(command: Command) -> anyhow::Result<u8> {
         Command::Bewaartermijn(args) => {
             let today = time::OffsetDateTime::now_utc().date();
             node::cli::bewaartermijn::run(&args, today, &mut stdout).await?;
+            Ok(0)
+        }
+        Command::Bijzonder(cmd) => {
+            node::cli::bijzonder::run(cmd, &mut stdout).await?;
             Ok(0)
         }
     }

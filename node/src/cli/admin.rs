@@ -739,13 +739,27 @@ pub async fn jaarverslag(
     let cases = crate::monitor::load_cases(&node).await?;
     // The counts kept of cases purged after their bewaartermijn: a year's figures stay what they were.
     let bewaard = node.store().monitor_aggregates().await?;
-    let report = crate::monitor::jaarverslag::build_met(
+    let mut report = crate::monitor::jaarverslag::build_met(
         &cases,
         &bewaard,
         jaar,
         drempel.max(1),
         node.gemeenten(),
     )?;
+    // Disclosures outside the flows approved this year, per ground (Afspraak 8f): counts, suppressed as every
+    // table of the report.
+    let bijzonder = node.special_disclosure_counts(jaar).await?;
+    report.tables.push(
+        crate::monitor::suppress::Table::new(
+            "Bijzondere verstrekkingen buiten de gegevensstromen (Afspraak 8f)",
+            "Grond",
+            bijzonder.iter().map(|(g, _)| g.clone()).collect(),
+            vec!["Goedgekeurd".to_string()],
+            bijzonder.iter().map(|(_, n)| vec![*n]).collect(),
+            false,
+        )
+        .suppress(drempel.max(1)),
+    );
     let written = report.write(out)?;
     writeln!(
         w,

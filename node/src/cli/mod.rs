@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod bewaartermijn;
+pub mod bijzonder;
 pub mod inzage;
 pub mod pki;
 pub mod policy;

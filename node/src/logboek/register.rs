@@ -240,6 +240,20 @@ const OWN: &[Own] = &[
         &["Remove", "Disclose"],
     ),
     (
+        RECTIFICATION,
+        "rectificatie (correctie uit elke geschiedenis)",
+        "een onjuist gegeven corrigeren, ook in de opgeslagen geschiedenis, en de ontvangers inlichten",
+        "AVG art. 16 en 19",
+        &["Alter", "Remove", "Disclose"],
+    ),
+    (
+        SPECIAL_DISCLOSURE,
+        "bijzondere verstrekking buiten de gegevensstromen",
+        "gegevens verstrekken in een noodsituatie of om aan een wettelijke plicht te voldoen, na besluit van de privacyfunctionaris",
+        "Convenant Weer Thuis Friesland, Afspraak 8f",
+        &["Disclose"],
+    ),
+    (
         crate::import::ACTIVITY,
         "overname van de Excel-uitstroommonitor",
         crate::import::PURPOSE,
@@ -271,6 +285,10 @@ const OWN: &[Own] = &[
 
 /// An erasure.
 const ERASURE: &str = "avg.art17";
+/// A rectification.
+const RECTIFICATION: &str = "avg.art16";
+/// A disclosure outside the flows (Afspraak 8f).
+const SPECIAL_DISCLOSURE: &str = "afspraak8f";
 /// A decision about the policy.
 const POLICY_DECISION: &str = "beleid";
 /// A sign-in or sign-out.
@@ -284,6 +302,11 @@ const DATA_SUBJECT_REQUEST: &str = "avg.verzoek";
 pub fn activity_id(operation: Operation, processing_activity_id: &str) -> String {
     let named = |id: &str| OWN.iter().any(|o| o.0 == id) || id == API;
     match operation {
+        Operation::Disclosure | Operation::SpecialDisclosure
+            if processing_activity_id == crate::bijzonder::ACTIVITY =>
+        {
+            SPECIAL_DISCLOSURE.into()
+        }
         Operation::Disclosure => match processing_activity_id.split("; ").next() {
             Some("gezamenlijk document") | None | Some("") => SHARED_DOCUMENT.into(),
             Some(flow) => flow_id(flow),
@@ -291,6 +314,7 @@ pub fn activity_id(operation: Operation, processing_activity_id: &str) -> String
         Operation::Receipt => RECEIPT.into(),
         Operation::Refusal => REFUSAL.into(),
         Operation::Erasure => ERASURE.into(),
+        Operation::Rectification => RECTIFICATION.into(),
         Operation::Import => crate::import::ACTIVITY.into(),
         Operation::PolicyDecision => POLICY_DECISION.into(),
         Operation::Authentication => AUTHENTICATION.into(),

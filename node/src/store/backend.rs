@@ -65,6 +65,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "logboek",
         include_str!("../../migrations/sqlite/0011_logboek.sql"),
     ),
+    (
+        12,
+        "bijzonder",
+        include_str!("../../migrations/sqlite/0012_bijzonder.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded.
@@ -123,6 +128,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "logboek",
         include_str!("../../migrations/postgres/0011_logboek.sql"),
+    ),
+    (
+        12,
+        "bijzonder",
+        include_str!("../../migrations/postgres/0012_bijzonder.sql"),
     ),
 ];
 

@@ -73,6 +73,7 @@ impl Store {
                 "DELETE FROM bsn_index WHERE case_id = $1",
                 "DELETE FROM idempotency_keys WHERE case_id = $1",
                 "DELETE FROM rectification_notices WHERE case_id = $1",
+                "DELETE FROM bijzondere_verstrekkingen WHERE case_id = $1",
                 "DELETE FROM rectifications_taken WHERE case_id = $1",
                 "DELETE FROM erased_at_peer WHERE case_id = $1",
                 "DELETE FROM cases WHERE id = $1",

@@ -17,6 +17,7 @@
 //! [`StoreOptions::compact_after`] changes pile up they are folded into one snapshot in a single transaction.
 
 mod backend;
+mod bijzonder;
 mod directory;
 mod documents;
 mod erasure;
@@ -40,6 +41,7 @@ use sqlx::sqlite::{
 };
 use time::OffsetDateTime;
 
+pub use bijzonder::StoredSpecialDisclosure;
 pub use directory::StoredDirectory;
 pub use documents::{Change, DocKey, DocumentMeta, StoredDocument, WriteReceipt};
 pub use idempotency::{IdempotencyClaim, StoredAnswer};
