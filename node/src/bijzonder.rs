@@ -272,10 +272,10 @@ impl Node {
         for d in self.store().special_disclosures().await? {
             let approved_in_year = d.decision.as_deref() == Some("goedgekeurd")
                 && d.decided_at.is_some_and(|t| t.year() == year);
-            if let (true, Some(g)) = (approved_in_year, Grond::of_code(&d.ground)) {
-                if let Some(c) = counts.iter_mut().find(|(b, _)| b == g.basis()) {
-                    c.1 += 1;
-                }
+            if let (true, Some(g)) = (approved_in_year, Grond::of_code(&d.ground))
+                && let Some(c) = counts.iter_mut().find(|(b, _)| b == g.basis())
+            {
+                c.1 += 1;
             }
         }
         Ok(counts)
