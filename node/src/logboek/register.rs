@@ -244,7 +244,7 @@ const OWN: &[Own] = &[
         "rectificatie (correctie uit elke geschiedenis)",
         "een onjuist gegeven corrigeren, ook in de opgeslagen geschiedenis, en de ontvangers inlichten",
         "AVG art. 16 en 19",
-        &["Alter", "Remove", "Disclose"],
+        &["Transform", "Remove", "Disclose"],
     ),
     (
         SPECIAL_DISCLOSURE,
