@@ -202,17 +202,6 @@ pub enum Effect {
     },
     /// Store a projection's record: one received, or one withdrawn by its sender.
     StoreProjection(ProjectionRecord),
-    /// A new generation of a projection brought data: every older one from the same sender is withdrawn here
-    /// (values gone, facts kept, never synced again), as its `Forget` would, which may come later on another
-    /// stream.
-    SupersedeOlder {
-        /// The case.
-        case: CaseId,
-        /// The sender.
-        sender: PartnerId,
-        /// The new generation.
-        generation: u64,
-    },
     /// Delete a case document and its sync states.
     DeleteDocument(DocKey),
     /// Wipe deleted data from the database's files as well (after a deletion).
@@ -897,15 +886,6 @@ fn projection_sync(
         .as_ref()
         .is_none_or(|s| s.snapshot != record.snapshot);
     let mut effects = vec![Effect::StoreProjection(record)];
-    // Once the new generation brings data — not before, or this node would lose the data it decides on (how the
-    // sender relates to the case) before the new data is in.
-    if !fields.is_empty() && generation > 1 {
-        effects.push(Effect::SupersedeOlder {
-            case: case.clone(),
-            sender: sender.clone(),
-            generation,
-        });
-    }
     if changed && !fields.is_empty() {
         effects.push(Effect::Record(Record::ok(
             Operation::Receipt,

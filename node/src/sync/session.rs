@@ -426,37 +426,6 @@ impl Session {
         }
     }
 
-    /// Withdraw here every generation of `sender`'s projection older than `generation` (see
-    /// [`Effect::SupersedeOlder`]).
-    async fn supersede_older(
-        &mut self,
-        case: &CaseId,
-        sender: &PartnerId,
-        generation: u64,
-    ) -> Result<(), crate::store::StoreError> {
-        let node = &self.inner.node;
-        let store = node.store();
-        let (from, me) = (sender.to_string(), self.me().to_string());
-        let validator = node.validator();
-        let now = node.clock_now().unix_timestamp();
-        let mut withdrawn = false;
-        for p in store.projections_of_case(case).await? {
-            if p.sender == from && p.receiver == me && p.generation < generation && !p.retired {
-                let mut older = p.clone();
-                older.snapshot = projection::facts_only(&p.snapshot, self.me(), &validator, now);
-                older.sync_state = None;
-                older.retired = true;
-                store.put_projection(&older).await?;
-                self.syncs.remove(&p.wire_id);
-                withdrawn = true;
-            }
-        }
-        if withdrawn {
-            store.scrub().await?;
-        }
-        Ok(())
-    }
-
     /// This node's rectification of the case the peer is to be told of: `Err` when this node holds back the
     /// case from the peer — the peer has not confirmed it yet (told once per connection); until it has, nothing of
     /// the case is synced with it, so it withdraws what it holds before a new generation reaches it. `Ok(Some)`: a
@@ -1248,19 +1217,6 @@ impl Session {
                     self.start_over_doc(record.wire_id.clone(), record.case.clone())
                         .await;
                     return Carried::Stop;
-                }
-            }
-            Effect::SupersedeOlder {
-                case,
-                sender,
-                generation,
-            } => {
-                // Once per generation and connection: every later message of it brings data too.
-                let once = format!("superseded/{case}/{sender}/{generation}");
-                if self.forgets_sent.insert(once)
-                    && let Err(e) = self.supersede_older(&case, &sender, generation).await
-                {
-                    tracing::warn!(error = %e, "an older projection generation is withdrawn at its Forget instead");
                 }
             }
             Effect::DeleteDocument(key) => {
