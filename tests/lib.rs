@@ -177,6 +177,64 @@ impl TestNet {
     }
 }
 
+/// The value of `section.name` as `at` holds it for `case` (its own forms and what was projected to it).
+pub async fn field(
+    net: &TestNet,
+    at: &str,
+    case: &CaseId,
+    section: &str,
+    name: &str,
+) -> Option<serde_json::Value> {
+    net.holds(at, case)
+        .await
+        .get(section)
+        .and_then(|s| s.get(name))
+        .cloned()
+}
+
+/// Wait (60 s at most) until `at` holds `section.name` = `want` for `case`.
+pub async fn wait_for(
+    net: &TestNet,
+    at: &str,
+    case: &CaseId,
+    section: &str,
+    name: &str,
+    want: serde_json::Value,
+) {
+    simulator::live::wait_until(
+        &format!("{at} holds {section}.{name} = {want}"),
+        std::time::Duration::from_secs(60),
+        || async { field(net, at, case, section, name).await.as_ref() == Some(&want) },
+    )
+    .await;
+}
+
+/// A client for a canary test, and a zoekgedrag: name, BSN, reden_dakloosheid and zoekgedrag unique to `what` (the
+/// test's subject), `surname` and `tag`; the BSN is the `bsn_base + tag`-th fictitious one.
+pub fn canary_client(
+    what: &str,
+    surname: &str,
+    bsn_base: u64,
+    tag: u64,
+) -> (policies::examples::Client, String) {
+    let client = policies::examples::Client {
+        name: format!("{surname}{tag}, Q."),
+        bsn: policies::examples::fictitious_bsn(bsn_base + tag),
+        reden_dakloosheid: format!("reden-{what}-{tag}-canary"),
+    };
+    (client, format!("zoekgedrag-{what}-{tag}-canary"))
+}
+
+/// A canary client's values as they are stored: name, BSN, reden_dakloosheid, zoekgedrag.
+pub fn canaries(client: &policies::examples::Client, zoekgedrag: &str) -> Vec<String> {
+    vec![
+        client.name.clone(),
+        client.bsn.clone(),
+        client.reden_dakloosheid.clone(),
+        zoekgedrag.to_string(),
+    ]
+}
+
 /// The registratie of the `n`-th of many made-up clients (the benchmarks): with consent, MO, in Leeuwarden, at
 /// the scenario's zorgaanbieder.
 pub fn client_registratie(n: u64) -> serde_json::Value {

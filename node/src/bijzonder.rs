@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
 use crate::access::UserRole;
-use crate::audit::{AuditEntry, Operation};
+use crate::audit::Operation;
 use crate::service::{Node, ServiceError};
 use crate::store::{CaseId, StoredSpecialDisclosure, User};
 
@@ -138,20 +138,16 @@ impl Node {
             decided_by: None,
             decided_at: None,
         };
-        let entry = AuditEntry::new(
-            Operation::SpecialDisclosure,
-            ACTIVITY,
-            &format!("aangevraagd; {}", grond.basis()),
-            now,
-        )
-        .ended(now)
-        .case(
-            case.as_str(),
-            self.pseudonymiser().data_subject_id(case.as_str()),
-        )
-        .user(Some(user.id.clone()))
-        .fields(ids.iter())
-        .policy_version(&self.policy().meta.version);
+        let entry = self
+            .case_entry(
+                Operation::SpecialDisclosure,
+                ACTIVITY,
+                &format!("aangevraagd; {}", grond.basis()),
+                case,
+                now,
+            )
+            .user(Some(user.id.clone()))
+            .fields(ids.iter());
         self.store()
             .request_special_disclosure(&stored, &entry)
             .await?;
@@ -234,15 +230,10 @@ impl Node {
                 format!("afgewezen; {}", grond.basis()),
             ),
         };
-        let entry = AuditEntry::new(operation, ACTIVITY, &purpose, now)
-            .ended(now)
-            .case(
-                case.as_str(),
-                self.pseudonymiser().data_subject_id(case.as_str()),
-            )
+        let entry = self
+            .case_entry(operation, ACTIVITY, &purpose, case, now)
             .user(Some(user.id.clone()))
-            .fields(ids.iter())
-            .policy_version(&self.policy().meta.version);
+            .fields(ids.iter());
         if !store
             .decide_special_disclosure(id, decision, &user.id, &entry)
             .await?

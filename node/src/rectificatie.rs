@@ -28,7 +28,7 @@ use policies::{DocumentKind, FieldId, PartnerId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
-use crate::audit::{AuditEntry, Operation};
+use crate::audit::Operation;
 use crate::doc;
 use crate::service::{FormWrite, Node, ServiceError};
 use crate::store::{CaseId, Change, DocKey, RectificationNotice, User};
@@ -268,20 +268,16 @@ impl Node {
                 confirmed: false,
             })
             .collect();
-        let entry = AuditEntry::new(
-            Operation::Rectification,
-            "avg.art16",
-            "AVG art. 16: rectificatie, de geschiedenis herschreven",
-            now,
-        )
-        .ended(now)
-        .case(
-            case.as_str(),
-            self.pseudonymiser().data_subject_id(case.as_str()),
-        )
-        .user(Some(user.id.clone()))
-        .fields(fields.iter())
-        .policy_version(&self.policy().meta.version);
+        let entry = self
+            .case_entry(
+                Operation::Rectification,
+                "avg.art16",
+                "AVG art. 16: rectificatie, de geschiedenis herschreven",
+                case,
+                now,
+            )
+            .user(Some(user.id.clone()))
+            .fields(fields.iter());
         store.rewrite_documents(&rewrites, &notices, &entry).await?;
         drop(guard);
         self.after_rewrite(case).await;
@@ -371,14 +367,9 @@ impl Node {
             "AVG art. 16 en art. 19: gerectificeerd bij {}, gemeld door {peer}",
             notice.origin
         );
-        let entry = AuditEntry::new(Operation::Rectification, "avg.art16", &basis, now)
-            .ended(now)
-            .case(
-                case.as_str(),
-                self.pseudonymiser().data_subject_id(case.as_str()),
-            )
-            .peer(&from)
-            .policy_version(&self.policy().meta.version);
+        let entry = self
+            .case_entry(Operation::Rectification, "avg.art16", &basis, case, now)
+            .peer(&from);
         let taken = RectificationNotice {
             docs: awaiting,
             ..notice.clone()

@@ -390,6 +390,25 @@ impl Node {
         &self.pseudonymiser
     }
 
+    /// An audit entry about one case, done at `now`: the case by its pseudonym, under the policy version in force.
+    /// The caller adds the user, peer and fields.
+    pub fn case_entry(
+        &self,
+        operation: Operation,
+        activity: &str,
+        purpose: &str,
+        case: &CaseId,
+        now: OffsetDateTime,
+    ) -> AuditEntry {
+        AuditEntry::new(operation, activity, purpose, now)
+            .ended(now)
+            .case(
+                case.as_str(),
+                self.pseudonymiser.data_subject_id(case.as_str()),
+            )
+            .policy_version(&self.policy().meta.version)
+    }
+
     /// "Now", from the node's clock.
     pub fn clock_now(&self) -> OffsetDateTime {
         (self.clock)()

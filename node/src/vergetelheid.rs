@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use policies::PartnerId;
 
-use crate::audit::{AuditEntry, Operation};
+use crate::audit::Operation;
 use crate::service::{Node, ServiceError};
 use crate::store::{CaseId, User};
 
@@ -125,15 +125,10 @@ impl Node {
         kept: &[crate::monitor::bewaard::Cijfer],
     ) -> Result<Vec<String>, ServiceError> {
         let now = self.clock_now();
-        let tombstone = AuditEntry::new(Operation::Erasure, purpose, basis, now)
-            .ended(now)
-            .case(
-                case.as_str(),
-                self.pseudonymiser().data_subject_id(case.as_str()),
-            )
+        let tombstone = self
+            .case_entry(Operation::Erasure, purpose, basis, case, now)
             .user(user.map(|u| u.id.clone()))
-            .fields(std::iter::empty::<&FieldId>())
-            .policy_version(&self.policy().meta.version);
+            .fields(std::iter::empty::<&FieldId>());
         Ok(self
             .store()
             .erase_case_keeping(case, &self.partner().to_string(), &tombstone, kept)
@@ -225,13 +220,7 @@ impl Node {
                 .await?;
         } else {
             let now = self.clock_now();
-            let mut entry = AuditEntry::new(Operation::Erasure, "avg.art17", basis, now)
-                .ended(now)
-                .case(
-                    case.as_str(),
-                    self.pseudonymiser().data_subject_id(case.as_str()),
-                )
-                .policy_version(&self.policy().meta.version);
+            let mut entry = self.case_entry(Operation::Erasure, "avg.art17", basis, case, now);
             if let From::Partner(peer) = from {
                 entry = entry.peer(&peer.to_string());
             }

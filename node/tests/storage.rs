@@ -29,6 +29,7 @@ backend_tests!(
     policy_revocations_acceptances_and_adoptions_round_trip,
     cases_are_paged_newest_first,
     an_erased_case_leaves_only_its_tombstone_and_the_partners_to_tell,
+    a_rewritten_document_keeps_no_earlier_change_and_its_partners_are_noted,
     new_cases_and_their_documents_land_together_or_not_at_all,
 );
 
@@ -700,5 +701,95 @@ async fn new_cases_and_their_documents_land_together_or_not_at_all(db: &Db) {
     assert_eq!(store.list_cases_count().await.unwrap(), 2);
     assert_eq!(store.list_documents(&a).await.unwrap().len(), 1);
     assert_eq!(store.verify_audit().await.unwrap().seq, 2);
+    store.close().await;
+}
+
+/// Rectificatie in the store (AVG art. 16): a document rewritten as its next generation keeps none of its earlier
+/// changes or sync states, and the notice for the partner that held it is stored in the same transaction — the
+/// same on SQLite and PostgreSQL.
+async fn a_rewritten_document_keeps_no_earlier_change_and_its_partners_are_noted(db: &Db) {
+    use node::store::RectificationNotice;
+    const WRONG: &str = "Verkeerd-canary, A.";
+    const RIGHT: &str = "Goed-canary, A.";
+    let store = db.open().await;
+    let case = CaseId::random();
+    store.create_case(&case).await.unwrap();
+    let key = DocKey::single(case.clone(), DocumentKind::Registratie);
+    let mut d = doc::new_document(&me());
+    let mut json = registratie_json();
+    json["achternaam_voorletters"] = serde_json::json!(WRONG);
+    put_form(&store, &key, &mut d, &json).await.unwrap();
+    json["achternaam_voorletters"] = serde_json::json!(RIGHT);
+    put_form(&store, &key, &mut d, &json).await.unwrap();
+    let old = store.load_document(&key).await.unwrap().unwrap();
+    assert_eq!(old.meta.generation, 0);
+    let tp: PartnerId = "transferpunt:sdf".parse().unwrap();
+    store
+        .put_sync_state(&tp, &old.meta.doc_id, b"state")
+        .await
+        .unwrap();
+
+    // The rewrite: the current content in one fresh change, as generation 1.
+    let mut fresh = doc::new_document(&me());
+    doc::write_form(&mut fresh, &validate(DocumentKind::Registratie, &json)).unwrap();
+    doc::commit(&mut fresh, 1_767_225_600);
+    let change = Change::take(&mut fresh).unwrap();
+    let notice = RectificationNotice {
+        peer: tp.to_string(),
+        case: case.clone(),
+        origin: me().to_string(),
+        serial: 1,
+        docs: vec![format!("c/{case}/registratie@1")],
+        confirmed: false,
+    };
+    let mut entry = AuditEntry::new(
+        Operation::Rectification,
+        "avg.art16",
+        "AVG art. 16",
+        OffsetDateTime::now_utc(),
+    );
+    entry.case_id = Some(case.to_string());
+    let before = store.audit_len().await.unwrap();
+    store
+        .rewrite_documents(
+            &[(key.clone(), 1, change)],
+            std::slice::from_ref(&notice),
+            &entry,
+        )
+        .await
+        .unwrap();
+
+    let new = store.load_document(&key).await.unwrap().unwrap();
+    assert_eq!(new.meta.generation, 1);
+    let bytes: Vec<u8> = new
+        .snapshot
+        .iter()
+        .chain(new.changes.iter().flatten())
+        .copied()
+        .collect();
+    let held = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(!held(WRONG), "the wrong value is in no stored change");
+    let mut am = new.to_automerge(&me()).unwrap();
+    assert_eq!(
+        doc::read_json(&am).unwrap()["achternaam_voorletters"],
+        serde_json::json!(RIGHT)
+    );
+    assert_eq!(am.get_changes(&[]).len(), 1, "one change: no history");
+    assert!(
+        store
+            .get_sync_state(&tp, &old.meta.doc_id)
+            .await
+            .unwrap()
+            .is_none(),
+        "the old generation's sync state is gone"
+    );
+    assert_eq!(
+        store
+            .rectification_notice(&tp.to_string(), &case)
+            .await
+            .unwrap(),
+        Some(notice)
+    );
+    assert_eq!(store.audit_len().await.unwrap(), before + 1);
     store.close().await;
 }

@@ -12,36 +12,17 @@ use std::time::Duration;
 
 use node::store::CaseId;
 use policies::DocumentKind as D;
-use policies::examples::{self as ex, Client, fictitious_bsn};
+use policies::examples::{self as ex, Client};
 use serde_json::json;
 use simulator::live::{files_contain, wait_until};
 use time::macros::date;
-use weerthuis_tests::TestNet;
+use weerthuis_tests::{TestNet, canaries, canary_client};
 
 const TP: &str = "transferpunt:sdf";
 const ZA: &str = "zorgaanbieder:kwadrant";
 const GM: &str = "gemeente:GM0080";
 
 const WAIT: Duration = Duration::from_secs(40);
-
-/// A client whose name, BSN, reden_dakloosheid and zoekgedrag are unique to this file and `tag`.
-fn client(tag: u64) -> (Client, String) {
-    let client = Client {
-        name: format!("Bewaarmij{tag}, T."),
-        bsn: fictitious_bsn(94_000 + tag),
-        reden_dakloosheid: format!("reden-bewaartermijn-{tag}-canary"),
-    };
-    (client, format!("zoekgedrag-bewaartermijn-{tag}-canary"))
-}
-
-fn canaries(client: &Client, zoekgedrag: &str) -> Vec<String> {
-    vec![
-        client.name.clone(),
-        client.bsn.clone(),
-        client.reden_dakloosheid.clone(),
-        zoekgedrag.to_string(),
-    ]
-}
 
 /// A case at the zorgaanbieder with a submitted bemiddelingsverzoek, every date in `year` (`year` ≤ this year).
 async fn submitted_case(net: &TestNet, client: &Client, zoekgedrag: &str, year: i32) -> CaseId {
@@ -96,8 +77,8 @@ async fn a_case_past_each_partners_term_is_purged_from_every_nodes_files_and_the
  {
     let net = TestNet::start(&[TP, ZA, GM]).await;
     net.wait_connected().await;
-    let (old_client, old_zoekgedrag) = client(1);
-    let (young_client, young_zoekgedrag) = client(2);
+    let (old_client, old_zoekgedrag) = canary_client("bewaartermijn", "Bewaarmij", 94000, 1);
+    let (young_client, young_zoekgedrag) = canary_client("bewaartermijn", "Bewaarmij", 94000, 2);
     // The old case's last date is 2025-10-01 (its request); the young one's 2026-10-01.
     let old = submitted_case(&net, &old_client, &old_zoekgedrag, 2025).await;
     let young = submitted_case(&net, &young_client, &young_zoekgedrag, 2026).await;

@@ -12,7 +12,7 @@ use policies::DocumentKind as D;
 use policies::examples::{self as ex, Client};
 use serde_json::{Value, json};
 use simulator::live::{files_contain, wait_until};
-use weerthuis_tests::{TestNet, seed_for};
+use weerthuis_tests::{TestNet, field, seed_for, wait_for};
 
 const TP: &str = "transferpunt:sdf";
 const ZA: &str = "zorgaanbieder:kwadrant";
@@ -32,23 +32,6 @@ async fn start() -> TestNet {
 /// woonwens.
 async fn case_with_draft(net: &TestNet, client: &Client, zoekgedrag: &str) -> CaseId {
     net.request_case(client, zoekgedrag, None, false).await
-}
-
-async fn field(net: &TestNet, at: &str, case: &CaseId, section: &str, name: &str) -> Option<Value> {
-    net.holds(at, case)
-        .await
-        .get(section)
-        .and_then(|s| s.get(name))
-        .cloned()
-}
-
-async fn wait_for(net: &TestNet, at: &str, case: &CaseId, section: &str, name: &str, want: Value) {
-    wait_until(
-        &format!("{at} holds {section}.{name} = {want}"),
-        WAIT,
-        || async { field(net, at, case, section, name).await.as_ref() == Some(&want) },
-    )
-    .await;
 }
 
 /// Set `fields` in the request as the zorgaanbieder holds it, and write it.

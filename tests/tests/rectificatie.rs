@@ -15,12 +15,10 @@ use std::time::Duration;
 
 use node::audit::Operation;
 use node::rectificatie::Correction;
-use node::store::CaseId;
 use policies::DocumentKind as D;
-use policies::examples::{Client, fictitious_bsn};
-use serde_json::{Value, json};
+use serde_json::json;
 use simulator::live::{files_contain, wait_until};
-use weerthuis_tests::TestNet;
+use weerthuis_tests::{TestNet, canary_client, field, wait_for};
 
 const TP: &str = "transferpunt:sdf";
 const ZA: &str = "zorgaanbieder:kwadrant";
@@ -28,39 +26,13 @@ const GM: &str = "gemeente:GM0080";
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn client(tag: u64) -> (Client, String) {
-    let client = Client {
-        name: format!("Verkeerdenaam{tag}, R."),
-        bsn: fictitious_bsn(94_000 + tag),
-        reden_dakloosheid: format!("reden-rectificatie-{tag}-canary"),
-    };
-    (client, format!("zoekgedrag-oud-{tag}-canary"))
-}
-
-async fn field(net: &TestNet, at: &str, case: &CaseId, section: &str, name: &str) -> Option<Value> {
-    net.holds(at, case)
-        .await
-        .get(section)
-        .and_then(|s| s.get(name))
-        .cloned()
-}
-
-async fn wait_for(net: &TestNet, at: &str, case: &CaseId, section: &str, name: &str, want: &Value) {
-    wait_until(
-        &format!("{at} holds {section}.{name} = {want}"),
-        WAIT,
-        || async { field(net, at, case, section, name).await.as_ref() == Some(want) },
-    )
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rectified_value_is_gone_from_every_nodes_files_history_included_and_the_partners_hold_the_new_one()
  {
     let net = TestNet::start(&[TP, ZA, GM]).await;
     net.wait_connected().await;
-    let (wrong, old_zoekgedrag) = client(1);
-    let (other, other_zoekgedrag) = client(2);
+    let (wrong, old_zoekgedrag) = canary_client("rectificatie", "Verkeerdenaam", 94_000, 1);
+    let (other, other_zoekgedrag) = canary_client("rectificatie", "Verkeerdenaam", 94_000, 2);
     let case = net
         .request_case(&wrong, &old_zoekgedrag, Some("Een woning"), true)
         .await;
@@ -95,7 +67,7 @@ async fn a_rectified_value_is_gone_from_every_nodes_files_history_included_and_t
         &case,
         "bemiddelingsverzoek",
         "ontbrekende_gegevens",
-        &json!(ticked),
+        json!(ticked),
     )
     .await;
 
@@ -179,7 +151,7 @@ async fn a_rectified_value_is_gone_from_every_nodes_files_history_included_and_t
         &case,
         "registratie",
         "achternaam_voorletters",
-        &json!(right_name),
+        json!(right_name),
     )
     .await;
     wait_for(
@@ -188,7 +160,7 @@ async fn a_rectified_value_is_gone_from_every_nodes_files_history_included_and_t
         &case,
         "registratie",
         "achternaam_voorletters",
-        &json!(right_name),
+        json!(right_name),
     )
     .await;
     wait_for(
@@ -197,7 +169,7 @@ async fn a_rectified_value_is_gone_from_every_nodes_files_history_included_and_t
         &case,
         "bemiddelingsverzoek",
         "toelichting_zoekgedrag",
-        &json!(new_zoekgedrag),
+        json!(new_zoekgedrag),
     )
     .await;
     // What the Transferpunt wrote into the request is carried into the new generation, at both ends.
@@ -208,7 +180,7 @@ async fn a_rectified_value_is_gone_from_every_nodes_files_history_included_and_t
             &case,
             "bemiddelingsverzoek",
             "ontbrekende_gegevens",
-            &json!(ticked),
+            json!(ticked),
         )
         .await;
         wait_for(
@@ -217,7 +189,7 @@ async fn a_rectified_value_is_gone_from_every_nodes_files_history_included_and_t
             &case,
             "bemiddelingsverzoek",
             "toelichting_transferpunt",
-            &json!("Graag de woonwens aanvullen"),
+            json!("Graag de woonwens aanvullen"),
         )
         .await;
     }
@@ -267,7 +239,7 @@ async fn a_rectified_value_is_gone_from_every_nodes_files_history_included_and_t
         &case,
         "bemiddelingsverzoek",
         "woonwens",
-        &json!("Twee kamers in Leeuwarden"),
+        json!("Twee kamers in Leeuwarden"),
     )
     .await;
 

@@ -9,35 +9,15 @@ use std::time::Duration;
 
 use node::store::CaseId;
 use node::vergetelheid::Grond;
-use policies::examples::{Client, fictitious_bsn};
+use policies::examples::Client;
 use simulator::live::{files_contain, wait_until};
-use weerthuis_tests::TestNet;
+use weerthuis_tests::{TestNet, canaries, canary_client};
 
 const TP: &str = "transferpunt:sdf";
 const ZA: &str = "zorgaanbieder:kwadrant";
 const GM: &str = "gemeente:GM0080";
 
 const WAIT: Duration = Duration::from_secs(40);
-
-/// A client whose name, BSN, reden_dakloosheid and zoekgedrag are unique to this file and `tag`.
-fn client(tag: u64) -> (Client, String) {
-    let client = Client {
-        name: format!("Vergeetmij{tag}, Q."),
-        bsn: fictitious_bsn(93_000 + tag),
-        reden_dakloosheid: format!("reden-vergetelheid-{tag}-canary"),
-    };
-    (client, format!("zoekgedrag-vergetelheid-{tag}-canary"))
-}
-
-/// The client's canaries, each as it is stored.
-fn canaries(client: &Client, zoekgedrag: &str) -> Vec<String> {
-    vec![
-        client.name.clone(),
-        client.bsn.clone(),
-        client.reden_dakloosheid.clone(),
-        zoekgedrag.to_string(),
-    ]
-}
 
 /// A case at the zorgaanbieder with a submitted bemiddelingsverzoek: the Transferpunt holds the request whole and a
 /// projection of the rest, the herkomstgemeente a projection.
@@ -50,8 +30,8 @@ async fn submitted_case(net: &TestNet, client: &Client, zoekgedrag: &str) -> Cas
 async fn an_erased_case_is_gone_from_every_nodes_files_and_the_partners_were_told() {
     let net = TestNet::start(&[TP, ZA, GM]).await;
     net.wait_connected().await;
-    let (erased_client, erased_zoekgedrag) = client(1);
-    let (kept_client, kept_zoekgedrag) = client(2);
+    let (erased_client, erased_zoekgedrag) = canary_client("vergetelheid", "Vergeetmij", 93000, 1);
+    let (kept_client, kept_zoekgedrag) = canary_client("vergetelheid", "Vergeetmij", 93000, 2);
     let erased = submitted_case(&net, &erased_client, &erased_zoekgedrag).await;
     let kept = submitted_case(&net, &kept_client, &kept_zoekgedrag).await;
 

@@ -179,6 +179,13 @@ fn meta_of(row: MetaRow) -> Result<DocumentMeta, StoreError> {
     })
 }
 
+/// Deleting a document (`$1`: its id) with its whole history and every sync state for it.
+const DELETE_DOCUMENT: [&str; 3] = [
+    "DELETE FROM sync_state WHERE doc_id = $1",
+    "DELETE FROM doc_changes WHERE doc_id = $1",
+    "DELETE FROM documents WHERE doc_id = $1",
+];
+
 /// One change to append in [`Store::write_batch`].
 struct Write<'a> {
     key: &'a DocKey,
@@ -349,11 +356,7 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
                     if let Some((old,)) = old {
-                        for statement in [
-                            "DELETE FROM sync_state WHERE doc_id = $1",
-                            "DELETE FROM doc_changes WHERE doc_id = $1",
-                            "DELETE FROM documents WHERE doc_id = $1",
-                        ] {
+                        for statement in DELETE_DOCUMENT {
                             sqlx::query(statement).bind(old.as_str()).execute(&mut *tx).await?;
                         }
                     }
@@ -659,11 +662,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some((doc_id,)) = row {
-                for statement in [
-                    "DELETE FROM sync_state WHERE doc_id = $1",
-                    "DELETE FROM doc_changes WHERE doc_id = $1",
-                    "DELETE FROM documents WHERE doc_id = $1",
-                ] {
+                for statement in DELETE_DOCUMENT {
                     sqlx::query(statement)
                         .bind(doc_id.as_str())
                         .execute(&mut *tx)
