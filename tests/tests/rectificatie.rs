@@ -243,6 +243,29 @@ async fn a_rectified_value_is_gone_from_every_nodes_files_history_included_and_t
     )
     .await;
 
+    // Against the policy itself, not the code that decided what to send: what every node holds of both cases —
+    // documents and projections with their whole Automerge history, new generations included — is what the
+    // policy lets it hold; and no canary the oracle planted is where it may not be.
+    let report = simulator::oracle::Oracle::covenant()
+        .check_federation(&net)
+        .await
+        .expect("the oracle reads every node");
+    assert!(
+        report.values > 100,
+        "the oracle checked {} values",
+        report.values
+    );
+    assert!(
+        report.violations.is_empty(),
+        "{}",
+        report
+            .violations
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+
     // The audit logs: the rectification with field names and no value, at the source and at each partner told.
     let at_source: Vec<_> = net
         .audit(ZA)
