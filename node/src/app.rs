@@ -250,6 +250,73 @@ pub async fn start_federation(
     Ok(fed)
 }
 
+/// A node's running parts besides its HTTP listener: the federation side (when configured), the metrics it
+/// reports to, and the daily bewaartermijn purge. What `weerthuis run` starts for its one node and `weerthuis host`
+/// for each tenant, so a hosted partner runs exactly what a partner on its own server runs.
+pub struct Started {
+    /// The configuration read from the data directory.
+    pub config: Config,
+    /// The node.
+    pub node: Arc<Node>,
+    /// `GET /metrics`'s source, with the federation attached.
+    pub metrics: Arc<crate::metrics::Registry>,
+    federation: Option<crate::sync::Federation>,
+    purge: crate::bewaartermijn::Daily,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started")
+            .field("partner", self.node.partner())
+            .field("federation", &self.federation.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Open the node in `dir` and start its federation side (if its configuration has one) and its purge.
+pub async fn start(dir: &Path) -> Result<Started, AppError> {
+    let (config, node) = open(dir).await?;
+    let federation = match &config.federation {
+        Some(files) => Some(start_federation(dir, files, node.clone()).await?),
+        None => {
+            tracing::info!(partner = %node.partner(), "no [federation] section: running the local API only");
+            None
+        }
+    };
+    let metrics = Arc::new(crate::metrics::Registry::new());
+    if let Some(f) = &federation {
+        metrics.attach_federation(f.probe());
+    }
+    let purge = crate::bewaartermijn::Daily::start(node.clone(), crate::bewaartermijn::PURGE_EVERY);
+    Ok(Started {
+        config,
+        node,
+        metrics,
+        federation,
+        purge,
+    })
+}
+
+impl Started {
+    /// The local API's router for this node.
+    pub fn router(&self) -> axum::Router {
+        crate::api::router_with_metrics(
+            self.node.clone(),
+            self.config.api.max_body_bytes,
+            self.metrics.clone(),
+        )
+    }
+
+    /// Stop the purge and the federation side, then close the database.
+    pub async fn shutdown(self) {
+        self.purge.shutdown().await;
+        if let Some(f) = self.federation {
+            f.shutdown().await;
+        }
+        self.node.store().close().await;
+    }
+}
+
 /// Serve the local API on `listener` until `shutdown` resolves; then finish the requests in flight.
 pub async fn serve(
     listener: TcpListener,

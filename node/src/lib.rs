@@ -35,6 +35,7 @@ pub mod distribution;
 pub mod doc;
 pub mod facts;
 pub mod harness;
+pub mod host;
 pub mod import;
 pub mod indienen;
 pub mod inzage;

@@ -36,6 +36,10 @@ enum Command {
     },
     /// Run the node: its local API (and, once configured, its federation side) until Ctrl-C or SIGTERM.
     Run(DirArg),
+    /// Host several small partners of one role in one process (for a partner that cannot run a server): each
+    /// its own data directory, database, keys and users, served on one HTTP listener by host name.
+    #[command(subcommand)]
+    Host(node::cli::host::HostCommand),
     /// Manage the API's users and their tokens.
     #[command(subcommand)]
     User(UserCommand),
@@ -192,36 +196,34 @@ async fn run(command: Command) -> anyhow::Result<u8> {
         }
         Command::Run(dir) => {
             drop(stdout);
-            let (cfg, node) = node::app::open(&dir.dir).await?;
-            init_logging(cfg.log.format);
-            let federation = match &cfg.federation {
-                Some(files) => {
-                    Some(node::app::start_federation(&dir.dir, files, node.clone()).await?)
-                }
-                None => {
-                    tracing::info!("no [federation] section: running the local API only");
-                    None
-                }
-            };
-            let metrics = std::sync::Arc::new(node::metrics::Registry::new());
-            if let Some(f) = &federation {
-                metrics.attach_federation(f.probe());
-            }
-            let purge =
-                node::bewaartermijn::Daily::start(node.clone(), node::bewaartermijn::PURGE_EVERY);
-            let listener = tokio::net::TcpListener::bind(cfg.api.listen).await?;
-            node::app::serve_with_metrics(
-                listener,
-                node,
-                cfg.api.max_body_bytes,
-                metrics,
-                shutdown_signal(),
-            )
-            .await?;
-            purge.shutdown().await;
-            if let Some(f) = federation {
-                f.shutdown().await;
-            }
+            let config = node::config::Config::load(&dir.dir)?;
+            init_logging(config.log.format);
+            let started = node::app::start(&dir.dir).await?;
+            let listener = tokio::net::TcpListener::bind(started.config.api.listen).await?;
+            tracing::info!(partner = %started.node.partner(), addr = %listener.local_addr()?, "local API listening");
+            axum::serve(listener, started.router())
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+            started.shutdown().await;
+            tracing::info!("stopped");
+            Ok(0)
+        }
+        Command::Host(node::cli::host::HostCommand::Run { dir }) => {
+            drop(stdout);
+            let config = node::host::HostConfig::load(&dir.dir)?;
+            init_logging(config.log.format);
+            let (config, running) = node::host::start(&dir.dir).await?;
+            let listener = tokio::net::TcpListener::bind(config.api.listen).await?;
+            tracing::info!(tenants = config.tenants.len(), addr = %listener.local_addr()?, "host listening");
+            axum::serve(listener, running.router())
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+            running.shutdown().await;
+            tracing::info!("stopped");
+            Ok(0)
+        }
+        Command::Host(cmd) => {
+            node::cli::host::run(cmd, &mut stdout).await?;
             Ok(0)
         }
         Command::Demo {

@@ -226,7 +226,21 @@ pub async fn init(
         dir.join(crate::config::CONFIG_FILE).display()
     )?;
     writeln!(out, "  database: {}", redact(&cfg.database))?;
-    // The first beheerder, so the werkplek can be used to make everyone else's account.
+    first_beheerder(dir, out).await?;
+    writeln!(
+        out,
+        "Next: weerthuis run --dir {}, sign in at http://{}/werkplek and make the other accounts there \
+         (or: weerthuis user add --dir {} --name \"<naam>\" --login <naam> --role medewerker)",
+        dir.display(),
+        cfg.api.listen,
+        dir.display()
+    )?;
+    Ok(())
+}
+
+/// Make the first beheerder of a new node, so the werkplek can be used to make everyone else's account, and print
+/// what she needs to sign in (shown only now).
+pub async fn first_beheerder(dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     let (_, node) = app::open(dir).await?;
     let first = create_account(
         &node,
@@ -238,16 +252,7 @@ pub async fn init(
     .await?;
     node.store().close().await;
     writeln!(out, "The first beheerder of the werkplek (shown only now):")?;
-    print_account(out, &first)?;
-    writeln!(
-        out,
-        "Next: weerthuis run --dir {}, sign in at http://{}/werkplek and make the other accounts there \
-         (or: weerthuis user add --dir {} --name \"<naam>\" --login <naam> --role medewerker)",
-        dir.display(),
-        cfg.api.listen,
-        dir.display()
-    )?;
-    Ok(())
+    print_account(out, &first)
 }
 
 /// Print what a person needs to sign in, once.

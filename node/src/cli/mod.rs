@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod bewaartermijn;
 pub mod bijzonder;
+pub mod host;
 pub mod inzage;
 pub mod pki;
 pub mod policy;

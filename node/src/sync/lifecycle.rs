@@ -86,19 +86,30 @@ pub(super) fn signed(inner: &Inner) -> Option<SignedDirectory> {
         .clone()
 }
 
-/// The partners this node dials now: those in the directory with an endpoint and a larger partner id.
+/// The partners this node dials now: those in the directory with an endpoint and a larger partner id — or, when
+/// this node has no endpoint of its own (a small partner behind a firewall without an open port), every partner
+/// with an endpoint, since none of them can dial it. Either way one side of every pair dials: a partner without an
+/// endpoint is never dialled, and two partners without one cannot connect to each other: give one of a pair that
+/// must exchange data directly an endpoint (or host them, `crate::host`).
 fn to_dial(inner: &Inner) -> Vec<(PartnerId, SocketAddr)> {
     let me = inner.me.to_string();
-    inner
-        .directory
-        .read()
-        .expect("directory lock")
+    let directory = inner.directory.read().expect("directory lock");
+    let listening = directory
+        .partners
+        .iter()
+        .any(|e| e.id.as_str() == me && e.endpoint.is_some());
+    directory
         .partners
         .iter()
         .filter_map(|e| {
             let id = partner_of(&e.id)?;
             let addr = e.endpoint.as_deref()?.parse().ok()?;
-            (id.to_string() > me).then_some((id, addr))
+            let dials = if listening {
+                id.to_string() > me
+            } else {
+                id.to_string() != me
+            };
+            dials.then_some((id, addr))
         })
         .collect()
 }
