@@ -36,6 +36,19 @@ pub const DIRECTORY_KIND: &str = "directory";
 /// At most this many fixed contact persons per partner (Afspraak 3g).
 pub const MAX_CONTACTS: usize = 2;
 
+/// The longest `bereikbaar` text: a line on the partners page, not a document.
+pub const MAX_BEREIKBAAR: usize = 120;
+
+/// A phone number as people write it: 10 to 15 digits (a Dutch number, or one with a country code), with
+/// spaces, '-', '+' and brackets between them.
+fn is_phone_number(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    (10..=15).contains(&digits)
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+' | '(' | ')'))
+}
+
 /// How long before a certificate expires the node warns (and `weerthuis_certificate_expires_in_seconds` shows).
 pub const EXPIRY_WARNING: time::Duration = time::Duration::days(30);
 
@@ -142,6 +155,22 @@ pub fn validate(dir: &Directory) -> Result<(), DirectoryError> {
                     "partner {id}: field `contacts[{i}].email` is not an e-mail address (rule: name@domain)"
                 ));
             }
+        }
+        if let Some(telefoon) = &p.telefoon_24_uur
+            && !is_phone_number(telefoon)
+        {
+            problems.push(format!(
+                "partner {id}: field `telefoon_24_uur` is {telefoon:?} (rule: a phone number of 10 to 15 digits, \
+                 with spaces, '-', '+' or brackets, e.g. 058-2338010)"
+            ));
+        }
+        if let Some(bereikbaar) = &p.bereikbaar
+            && (bereikbaar.trim().is_empty() || bereikbaar.chars().count() > MAX_BEREIKBAAR)
+        {
+            problems.push(format!(
+                "partner {id}: field `bereikbaar` is empty or longer than {MAX_BEREIKBAAR} characters (rule: when \
+                 the partner can be reached, in a few words, e.g. \"werkdagen 9:00-12:00\")"
+            ));
         }
     }
     match transferpunten.len() {

@@ -198,6 +198,8 @@ impl LiveNet {
                 } else {
                     vec![]
                 },
+                bereikbaar: None,
+                telefoon_24_uur: None,
             });
         }
         let mut net = LiveNet {
@@ -438,6 +440,8 @@ impl LiveNet {
                 } else {
                     vec![]
                 },
+                bereikbaar: None,
+                telefoon_24_uur: None,
             });
         }
         self.add_node(p).await?;

@@ -306,6 +306,8 @@ async fn metrics_report_the_node_and_its_federation() {
         endpoint: None,
         contacts: vec![],
         werkgebied: vec![],
+        bereikbaar: None,
+        telefoon_24_uur: None,
     };
     let fed = node::sync::Federation::start(
         node.clone(),

@@ -30,6 +30,8 @@ fn entry(id: &str, contacts: usize) -> DirectoryEntry {
         endpoint: Some("127.0.0.1:4433".into()),
         contacts: (1..=contacts as u32).map(contact).collect(),
         werkgebied: vec![],
+        bereikbaar: None,
+        telefoon_24_uur: None,
     }
 }
 
@@ -72,6 +74,38 @@ fn a_third_contact_person_is_refused_naming_the_partner_and_the_rule() {
     let p = problems(&dir);
     assert!(p.iter().any(|p| p.contains("contacts[1].email")), "{p:?}");
     assert!(p.iter().any(|p| p.contains("contacts[0].naam")), "{p:?}");
+}
+
+/// Bijlage 2: whom to call, also out of office hours. A partner may list when it can be reached and a number that
+/// answers 24 hours a day; both are checked, and a directory signed before they existed still verifies.
+#[test]
+fn reachability_is_checked_naming_the_field_and_older_directories_still_read() {
+    let mut dir = directory(1);
+    dir.partners[1].bereikbaar = Some("werkdagen 8:30-17:00".into());
+    dir.partners[1].telefoon_24_uur = Some("+31 (0)58 233 8010".into());
+    assert!(directory::validate(&dir).is_ok());
+    dir.partners[1].telefoon_24_uur = Some("bel de receptie".into());
+    dir.partners[1].bereikbaar = Some(" ".into());
+    let p = problems(&dir);
+    assert!(
+        p.iter()
+            .any(|p| p.contains(ZA) && p.contains("field `telefoon_24_uur`")),
+        "{p:?}"
+    );
+    assert!(p.iter().any(|p| p.contains("field `bereikbaar`")), "{p:?}");
+    dir.partners[1].telefoon_24_uur = Some("0582".into());
+    assert!(
+        problems(&dir)
+            .iter()
+            .any(|p| p.contains("field `telefoon_24_uur`"))
+    );
+    // Without the fields, an entry is written as before: a directory signed then verifies and reads the same.
+    let ca = ca();
+    let old = ca.sign_directory(&directory(3)).unwrap();
+    let text = String::from_utf8(old.body.clone()).unwrap();
+    assert!(!text.contains("telefoon_24_uur"), "{text}");
+    let read = directory::verify(&old, ca.cert_pem()).unwrap();
+    assert_eq!(read.partners[1].telefoon_24_uur, None);
 }
 
 #[test]

@@ -321,6 +321,15 @@ fn hosted_small_partners_sync_with_the_transferpunt_and_see_none_of_each_others_
             );
         }
     }
+    // The host's log, which every tenant writes to, names no value of theirs.
+    let log = std::fs::read(r.join("host.log")).unwrap();
+    assert!(!log.is_empty(), "the host logged its start");
+    for canary in [canary_a, canary_b] {
+        assert!(
+            !log.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "the host's log holds {canary}"
+        );
+    }
     // Nothing of a tenant lies in the host's own directory outside the tenants' directories.
     for entry in std::fs::read_dir(&host).unwrap() {
         let path = entry.unwrap().path();

@@ -679,8 +679,9 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
     );
 }
 
-/// The partners page lists every partner of the signed directory with its (at most two) contact persons, for
-/// every role, inside the page's landmarks.
+/// The partners page lists every partner of the signed directory with its (at most two) contact persons and its
+/// reachability — a 24-hour number only where the partner has one (Bijlage 2) — for every role, inside the page's
+/// landmarks.
 #[tokio::test]
 async fn every_role_sees_the_partners_and_their_contact_persons() {
     use protocol::pki::{Contact, Directory, DirectoryEntry, FederationCa};
@@ -698,6 +699,8 @@ async fn every_role_sees_the_partners_and_their_contact_persons() {
         endpoint: None,
         contacts,
         werkgebied: vec![],
+        bereikbaar: None,
+        telefoon_24_uur: None,
     };
     let dir = Directory {
         version: 7,
@@ -722,6 +725,9 @@ async fn every_role_sees_the_partners_and_their_contact_persons() {
         ],
         revoked: vec![],
     };
+    let mut dir = dir;
+    dir.partners[0].bereikbaar = Some("werkdagen 9:00-12:00".into());
+    dir.partners[1].telefoon_24_uur = Some("+31 (0)58 233 8999".into());
     let signed = ca.sign_directory(&dir).unwrap();
     let verified = node::directory::verify(&signed, ca.cert_pem()).unwrap();
     assert!(
@@ -749,6 +755,9 @@ async fn every_role_sees_the_partners_and_their_contact_persons() {
             "mailto:piet@transferpunt.example",
             "Transferpunt Friesland",
             "Geen contactpersoon opgegeven",
+            "werkdagen 9:00-12:00",
+            "24 uur per dag: <a href=\"tel:+31582338999\">+31 (0)58 233 8999</a>",
+            "Geen 24-uursnummer",
         ] {
             assert!(page.body.contains(text), "{text} in {}", page.body);
         }

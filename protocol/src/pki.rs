@@ -376,6 +376,14 @@ pub struct DirectoryEntry {
     /// For a corporatie: the gemeenten (CBS codes) where it lets homes, for the round-robin.
     #[serde(default)]
     pub werkgebied: Vec<String>,
+    /// When the partner can be reached for signalen and knelpunten (Afspraak 7a, Bijlage 2), in words
+    /// ("werkdagen 9:00-12:00").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bereikbaar: Option<String>,
+    /// A number that answers 24 hours a day, where the partner has one (Bijlage 2: there is no standard 24-hour
+    /// reachability of zorgaanbieders and gebiedsteams; a partner that offers it lists it here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telefoon_24_uur: Option<String>,
 }
 
 /// A single certificate key revoked by the directory: a stolen or lost key, without removing its partner (who gets
@@ -499,6 +507,8 @@ mod tests {
                 endpoint: Some("127.0.0.1:4433".into()),
                 contacts: vec![],
                 werkgebied: vec![],
+                bereikbaar: None,
+                telefoon_24_uur: None,
             }],
             revoked: vec![],
         };

@@ -50,6 +50,8 @@ async fn federation(partners: &[&str]) -> Vec<Member> {
                 endpoint: None,
                 contacts: vec![],
                 werkgebied: vec![],
+                bereikbaar: None,
+                telefoon_24_uur: None,
             })
             .collect(),
         revoked: vec![],

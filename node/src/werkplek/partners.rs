@@ -20,6 +20,16 @@ fn rol(id: &str) -> &'static str {
     }
 }
 
+/// A phone number as a `tel:` URI: its digits and a leading '+', nothing a browser would misread; the trunk
+/// prefix written "(0)" after a country code is dropped, as it is not dialled.
+fn tel_uri(number: &str) -> String {
+    number
+        .replace("(0)", "")
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect()
+}
+
 /// The page: one table of partners with their contact persons.
 pub(super) async fn page(
     State(state): State<ApiState>,
@@ -39,10 +49,16 @@ pub(super) async fn page(
                     "Elke partner wijst voor het Transferpunt ten hoogste twee vaste contactpersonen aan "
                     "(Afspraak 3g); de communicatie met het Transferpunt loopt via hen."
                 }
+                p {
+                    "Een 24-uursnummer staat er alleen bij een partner die dat heeft: zorgaanbieders en "
+                    "gebiedsteams zijn niet standaard dag en nacht bereikbaar (Bijlage 2). Afspraken over "
+                    "bereikbaarheid rond één cliënt staan in diens ondersteuningsplan. Bij acuut gevaar: 112."
+                }
                 table {
                     caption { "Partners in de federatie (" (dir.partners.len()) ")" }
                     thead { tr {
                         th scope="col" { "Partner" } th scope="col" { "Rol" } th scope="col" { "Contactpersonen" }
+                        th scope="col" { "Bereikbaarheid" }
                     } }
                     tbody {
                         @for p in &dir.partners {
@@ -62,6 +78,13 @@ pub(super) async fn page(
                                                 }
                                             }
                                         }
+                                    }
+                                }
+                                td {
+                                    @if let Some(b) = &p.bereikbaar { (b) br; }
+                                    @match &p.telefoon_24_uur {
+                                        Some(t) => { "24 uur per dag: " a href=(format!("tel:{}", tel_uri(t))) { (t) } }
+                                        None => { "Geen 24-uursnummer" }
                                     }
                                 }
                             }
