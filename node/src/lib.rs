@@ -23,6 +23,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod bemiddeling;
+pub mod bereikbaarheid;
 pub mod bewaartermijn;
 pub mod bijzonder;
 pub mod bsn_index;

@@ -929,7 +929,7 @@ impl Node {
         Ok(out)
     }
 
-    fn entry(
+    pub(crate) fn entry(
         &self,
         op: Operation,
         user: Option<&User>,

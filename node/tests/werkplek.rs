@@ -763,3 +763,84 @@ async fn every_role_sees_the_partners_and_their_contact_persons() {
         }
     }
 }
+
+/// Bijlage 2: the case page says whom to call — the contact persons the case's forms name, the partners involved
+/// with their directory entries (a 24-hour number only where a partner has one, and a word on what to do without),
+/// the Transferpunt for when contact fails — and offers a melding.
+#[tokio::test]
+async fn the_case_page_says_whom_to_call() {
+    let w = werkplek("zorgaanbieder:kwadrant").await;
+    let client = policies::examples::Client {
+        name: "Bellen, W.".into(),
+        bsn: policies::examples::fictitious_bsn(4711),
+        reden_dakloosheid: "huisuitzetting".into(),
+    };
+    let writer = w
+        .node
+        .store()
+        .create_user("Anna", "begeleider")
+        .await
+        .unwrap()
+        .user;
+    let case: node::store::CaseId = w.node.create_case().await.unwrap().id.parse().unwrap();
+    let registratie = policies::examples::registratie(
+        &client,
+        "zorgaanbieder:kwadrant",
+        true,
+        "maatschappelijke_opvang",
+        "GM0080",
+        "2026-01-05",
+    );
+    let mut verzoek = policies::examples::bemiddelingsverzoek(
+        "2026-02-01",
+        "Kwadrant",
+        Some("Eenpersoonswoning"),
+    );
+    verzoek["contactpersonen"] = serde_json::json!([{
+        "naam": "Bea Begeleider", "organisatie": "Kwadrant", "functie": "woonbegeleider",
+        "telefoonnummer": "058 123 4567", "mailadres": "bea@kwadrant.example"
+    }]);
+    for (kind, form) in [
+        (policies::DocumentKind::Registratie, registratie),
+        (policies::DocumentKind::Bemiddelingsverzoek, verzoek),
+    ] {
+        w.node
+            .write_form(&writer, &case, kind, None, &form)
+            .await
+            .unwrap();
+    }
+    let account = create_account(
+        &w.node,
+        "Anna",
+        "anna",
+        UserRole::Medewerker,
+        Some(PASSWORD),
+    )
+    .await
+    .unwrap();
+    let (session, _) = w.sign_in("anna", PASSWORD, &account.totp_secret, 0).await;
+    let page = w.get(&format!("/werkplek/casussen/{case}"), &session).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for text in [
+        "<h2>Wie bel ik?</h2>",
+        "<caption>Contactpersonen in de formulieren</caption>",
+        "Bea Begeleider",
+        "href=\"tel:0581234567\"",
+        "mailto:bea@kwadrant.example",
+        "<caption>Betrokken partners</caption>",
+        "gemeente:GM0080",
+        "Niet in het adresboek van de federatie",
+        "Geen van deze partners heeft een 24-uursnummer",
+        "Melding maken over deze cliënt",
+    ] {
+        assert!(page.body.contains(text), "{text} in {}", page.body);
+    }
+    // The read is in the audit log, by the fields it showed.
+    let records = w.node.store().audit_records(0, u32::MAX).await.unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r.entry.contains("bemiddelingsverzoek.contactpersonen")),
+        "the contact persons' read is audited"
+    );
+}

@@ -248,6 +248,7 @@ const TESTED_RULES: &[&str] = &[
     "melding aan de gemeente van uitstroom",
     "plaatsing en huurcontract naar de gemeente van uitstroom",
     "aanmeldbericht naar de toegewezen corporatie",
+    "bereikbaarheid na afsluiting naar de verhurende corporatie",
     "voortgang naar de betrokken zorgaanbieder",
     "ondersteuningsplan naar de uitvoerende zorgaanbieder",
     "warme overdracht naar de betrokken zorgaanbieder",
@@ -1235,12 +1236,14 @@ fn bijlage_3_aanmeldbericht_alleen_naar_toegewezen_corporatie() {
             );
         }
     }
-    for phase in [Registratie, Aanmelding, VervolgWonen, Afgesloten] {
+    for phase in [Registratie, Aanmelding, VervolgWonen] {
         assert!(
             sends(&case(phase, true, MO), TP, ELKIEN).is_empty(),
             "{phase}"
         );
     }
+    // Once the case is closed only who to call stays (the next test).
+    assert!(!sends(&case(Afgesloten, true, MO), TP, ELKIEN).contains(f("aanmeldbericht.bsn")));
     // The corporatie never gets the Transferpunt's own documents, even the ones naming it.
     assert!(!receives(
         Role::Corporatie,
@@ -1263,6 +1266,55 @@ fn bijlage_3_aanmeldbericht_alleen_naar_toegewezen_corporatie() {
 // ---------------------------------------------------------------------------------------------------------------
 // [[flows]] to the zorgaanbieders
 
+/// Bijlage 2, situatie 1: a corporatie housing a former client must know who is involved and whom to call. After
+/// the Transferpunt closes the case the aanmeldbericht no longer travels; the assigned corporatie keeps exactly its
+/// tenant's name, the gemeente whose gebiedsteam is involved and the contact persons — with consent, never another
+/// corporatie, never the BSN.
+#[test]
+fn bijlage_2_na_afsluiting_weet_de_verhurende_corporatie_wie_te_bellen() {
+    let (i, fl) = flow("bereikbaarheid na afsluiting naar de verhurende corporatie");
+    assert_basis(&fl.basis, "Bijlage 2, situatie 1");
+    let contacts = set(&[
+        "aanmeldbericht.corporatie",
+        "aanmeldbericht.achternaam_initialen",
+        "aanmeldbericht.beoogde_uitstroomgemeente",
+        "aanmeldbericht.contactpersonen",
+    ]);
+    for v in Voorziening::ALL {
+        let closed = case(Afgesloten, true, v);
+        assert_eq!(sends(&closed, TP, ELKIEN), contacts, "{v}");
+        assert_eq!(credited(&closed, TP, ELKIEN), vec![i]);
+        assert!(
+            sends(&closed, TP, ACCOLADE).is_empty(),
+            "eerdere corporatie"
+        );
+        assert!(
+            sends(&closed, TP, "corporatie:dynhus").is_empty(),
+            "uninvolved corporatie"
+        );
+        assert!(
+            sends(&case(Afgesloten, false, v), TP, ELKIEN).is_empty(),
+            "no consent"
+        );
+    }
+    for f in [
+        "aanmeldbericht.bsn",
+        "aanmeldbericht.leefsituatie",
+        "aanmeldbericht.ondersteuningsprofiel",
+    ] {
+        assert!(
+            !receives(
+                Role::Corporatie,
+                ToegewezenCorporatie,
+                Afgesloten,
+                true,
+                MO,
+                f
+            ),
+            "{f}"
+        );
+    }
+}
 #[test]
 fn bijlage_3_voortgang_naar_de_betrokken_zorgaanbieder() {
     let (i, fl) = flow("voortgang naar de betrokken zorgaanbieder");

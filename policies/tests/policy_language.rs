@@ -408,7 +408,10 @@ expect = "allow"
         "{COVENANT_POLICY}\n{}",
         example.replace("expect = \"allow\"", "expect = \"deny\"")
     );
-    assert_eq!(Policy::load(&ok).unwrap().examples.len(), 12);
+    assert_eq!(
+        Policy::load(&ok).unwrap().examples.len(),
+        Policy::covenant().examples.len() + 1
+    );
 }
 
 #[test]

@@ -196,6 +196,11 @@ pub(super) async fn overview(
                 .and_then(|v| v.as_bool())
         });
     let actions = super::actions::case_actions(node, &signed, &id).await?;
+    let bereik = node.bereikbaarheid(&signed.session.user, &id).await?;
+    let new_melding = forms
+        .iter()
+        .find(|(path, _, held)| !held && path.starts_with("melding/"))
+        .map(|(path, _, _)| form_link(&summary.id, path));
     let title = name
         .clone()
         .unwrap_or_else(|| format!("Casus {}", short(&summary.id)));
@@ -222,6 +227,7 @@ pub(super) async fn overview(
                 }
             }
         }
+        (wie_bel_ik(&bereik, new_melding.as_deref()))
         @if !summary.ontbrekend.is_empty() {
             // Every form's fields still empty; what Indienen needs is the list in the actions above.
             h2 { "Nog niet ingevuld in de formulieren" }
@@ -256,6 +262,81 @@ pub(super) async fn overview(
         }
     };
     Ok(layout::page(&title, Some(&signed.session), body).into_response())
+}
+
+/// Whom to call about this client (Bijlage 2): the contact persons in the case's forms, the ondersteuningsplan's
+/// agreements on reachability, the partners involved with their contacts and 24-hour numbers, and a melding.
+fn wie_bel_ik(b: &crate::bereikbaarheid::Bereikbaarheid, new_melding: Option<&str>) -> Markup {
+    let any_24 = b.partners.iter().any(|p| {
+        p.entry
+            .as_ref()
+            .is_some_and(|e| e.telefoon_24_uur.is_some())
+    });
+    html! {
+        h2 { "Wie bel ik?" }
+        p {
+            "Wie bij deze cliënt betrokken is en hoe u hen bereikt, uit wat deze organisatie van de casus heeft "
+            "en het adresboek van de federatie. Bij acuut gevaar: bel 112."
+        }
+        @if !b.contactpersonen.is_empty() {
+            table {
+                caption { "Contactpersonen in de formulieren" }
+                thead { tr {
+                    th scope="col" { "Naam" } th scope="col" { "Organisatie" } th scope="col" { "Functie" }
+                    th scope="col" { "Telefoon" } th scope="col" { "E-mail" }
+                } }
+                tbody {
+                    @for c in &b.contactpersonen {
+                        tr {
+                            th scope="row" { (c.naam) }
+                            td { (c.organisatie.as_deref().unwrap_or("")) }
+                            td { (c.functie.as_deref().unwrap_or("")) }
+                            td { @if let Some(t) = &c.telefoon { a href=(format!("tel:{}", super::partners::tel_uri(t))) { (t) } } }
+                            td { @if let Some(m) = &c.email { a href=(format!("mailto:{m}")) { (m) } } }
+                        }
+                    }
+                }
+            }
+        }
+        @for a in &b.afspraken {
+            h3 { "Afspraken over bereikbaarheid (ondersteuningsplan)" }
+            p { (a) }
+        }
+        @if !b.partners.is_empty() {
+            table {
+                caption { "Betrokken partners" }
+                thead { tr {
+                    th scope="col" { "Partner" } th scope="col" { "Betrokken als" }
+                    th scope="col" { "Contactpersonen" } th scope="col" { "Bereikbaarheid" }
+                } }
+                tbody {
+                    @for p in &b.partners {
+                        tr {
+                            th scope="row" {
+                                @if let Some(e) = &p.entry { (e.name) br; }
+                                small { (p.partner) }
+                            }
+                            td { (p.waarom) }
+                            @match &p.entry {
+                                Some(e) => { td { (super::partners::contacts(e)) } td { (super::partners::reachability(e)) } }
+                                None => { td colspan="2" { "Niet in het adresboek van de federatie" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !any_24 {
+            p {
+                "Geen van deze partners heeft een 24-uursnummer: zorgaanbieders en gebiedsteams zijn niet standaard "
+                "dag en nacht bereikbaar (Bijlage 2). Buiten kantoortijden: bij acuut gevaar 112, bij verward gedrag "
+                "de crisisdienst via de politie; de volgende werkdag de partners hierboven."
+            }
+        }
+        @if let Some(link) = new_melding {
+            p { a href=(link) { "Melding maken over deze cliënt" } " (signalen en knelpunten, Afspraak 7)" }
+        }
+    }
 }
 
 /// A kind a case holds several of and this node may write gets a link to start its own, once.

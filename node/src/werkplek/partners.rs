@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use maud::html;
+use maud::{Markup, html};
 
 use super::{PageError, Signed, layout};
 use crate::api::ApiState;
@@ -22,12 +22,42 @@ fn rol(id: &str) -> &'static str {
 
 /// A phone number as a `tel:` URI: its digits and a leading '+', nothing a browser would misread; the trunk
 /// prefix written "(0)" after a country code is dropped, as it is not dialled.
-fn tel_uri(number: &str) -> String {
+pub(super) fn tel_uri(number: &str) -> String {
     number
         .replace("(0)", "")
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == '+')
         .collect()
+}
+
+/// A partner's fixed contact persons, as a list.
+pub(super) fn contacts(p: &protocol::pki::DirectoryEntry) -> Markup {
+    html! {
+        @if p.contacts.is_empty() {
+            "Geen contactpersoon opgegeven"
+        } @else {
+            ul {
+                @for c in &p.contacts {
+                    li {
+                        (c.naam) ", "
+                        a href=(format!("mailto:{}", c.email)) { (c.email) }
+                        @if let Some(t) = &c.telefoon { ", " a href=(format!("tel:{}", tel_uri(t))) { (t) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// When a partner can be reached, and its 24-hour number where it has one.
+pub(super) fn reachability(p: &protocol::pki::DirectoryEntry) -> Markup {
+    html! {
+        @if let Some(b) = &p.bereikbaar { (b) br; }
+        @match &p.telefoon_24_uur {
+            Some(t) => { "24 uur per dag: " a href=(format!("tel:{}", tel_uri(t))) { (t) } }
+            None => { "Geen 24-uursnummer" }
+        }
+    }
 }
 
 /// The page: one table of partners with their contact persons.
@@ -65,28 +95,8 @@ pub(super) async fn page(
                             tr {
                                 th scope="row" { (p.name) br; small { (p.id.as_str()) } }
                                 td { (rol(p.id.as_str())) }
-                                td {
-                                    @if p.contacts.is_empty() {
-                                        "Geen contactpersoon opgegeven"
-                                    } @else {
-                                        ul {
-                                            @for c in &p.contacts {
-                                                li {
-                                                    (c.naam) ", "
-                                                    a href=(format!("mailto:{}", c.email)) { (c.email) }
-                                                    @if let Some(t) = &c.telefoon { ", " (t) }
-                                                }
-                                            }
-                                        }
-                                    }
-                                }
-                                td {
-                                    @if let Some(b) = &p.bereikbaar { (b) br; }
-                                    @match &p.telefoon_24_uur {
-                                        Some(t) => { "24 uur per dag: " a href=(format!("tel:{}", tel_uri(t))) { (t) } }
-                                        None => { "Geen 24-uursnummer" }
-                                    }
-                                }
+                                td { (contacts(p)) }
+                                td { (reachability(p)) }
                             }
                         }
                     }
