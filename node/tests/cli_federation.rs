@@ -6,7 +6,7 @@ mod process;
 
 use std::path::Path;
 
-use process::{call, free_tcp, free_udp, setup_node, start, wait_until, weerthuis};
+use process::{call, free_tcp, free_udp, setup_node, sign_directory, start, wait_until, weerthuis};
 use serde_json::{Value, json};
 
 #[test]
@@ -23,18 +23,8 @@ fn two_processes_federate_with_cli_made_certificates() {
          "contacts": [{"naam": "Uitstroomcoördinator", "email": "transferpunt@example.invalid"}]},
         {"id": "zorgaanbieder:kwadrant", "name": "Kwadrant", "endpoint": format!("127.0.0.1:{udp_za}")}
     ]});
-    let unsigned = r.join("directory.json");
-    std::fs::write(&unsigned, directory.to_string()).unwrap();
+    sign_directory(r, &directory);
     let signed = r.join("directory.signed.json");
-    weerthuis(&[
-        "directory",
-        "sign",
-        "--ca",
-        ca.to_str().unwrap(),
-        unsigned.to_str().unwrap(),
-        "--out",
-        signed.to_str().unwrap(),
-    ]);
     let shown = weerthuis(&[
         "directory",
         "show",

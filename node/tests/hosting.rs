@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 
 use node::harness::files_contain;
 use process::{
-    Running, call, call_host, free_tcp, free_udp, join_federation, setup_node, start, wait_until,
-    weerthuis,
+    Running, call, call_host, free_tcp, free_udp, join_federation, setup_node, sign_directory,
+    start, wait_until, weerthuis,
 };
 use serde_json::{Value, json};
 
@@ -86,17 +86,7 @@ fn hosted_small_partners_sync_with_the_transferpunt_and_see_none_of_each_others_
         {"id": ZA_B, "name": "Zorg Zuid", "endpoint": format!("127.0.0.1:{udp_b}")},
         {"id": ZA_C, "name": "Zorg op eigen kracht"}
     ]});
-    let unsigned = r.join("directory.json");
-    std::fs::write(&unsigned, directory.to_string()).unwrap();
-    weerthuis(&[
-        "directory",
-        "sign",
-        "--ca",
-        ca.to_str().unwrap(),
-        unsigned.to_str().unwrap(),
-        "--out",
-        r.join("directory.signed.json").to_str().unwrap(),
-    ]);
+    sign_directory(r, &directory);
 
     // The host: made, two tenants added, each given its certificate and federation section.
     let host = r.join("host");

@@ -112,6 +112,41 @@ impl Werkplek {
         }
     }
 
+    /// A case at this zorgaanbieder, written by a begeleider: the client's registratie (with consent, MO in
+    /// Leeuwarden), then `more` forms.
+    async fn written_case(
+        &self,
+        client: &policies::examples::Client,
+        more: Vec<(policies::DocumentKind, serde_json::Value)>,
+    ) -> node::store::CaseId {
+        let writer = self
+            .node
+            .store()
+            .create_user("Anna", "begeleider")
+            .await
+            .unwrap()
+            .user;
+        let case: node::store::CaseId = self.node.create_case().await.unwrap().id.parse().unwrap();
+        let registratie = policies::examples::registratie(
+            client,
+            &self.node.partner().to_string(),
+            true,
+            "maatschappelijke_opvang",
+            "GM0080",
+            "2026-01-05",
+        );
+        for (kind, form) in [(policies::DocumentKind::Registratie, registratie)]
+            .into_iter()
+            .chain(more)
+        {
+            self.node
+                .write_form(&writer, &case, kind, None, &form)
+                .await
+                .unwrap();
+        }
+        case
+    }
+
     async fn get(&self, uri: &str, session: &str) -> Reply {
         self.send(Method::GET, uri, &[("wt_sessie", session)], None, &[])
             .await
@@ -561,32 +596,7 @@ async fn a_privacy_officer_makes_an_inzage_in_the_werkplek() {
         bsn: policies::examples::fictitious_bsn(424_242),
         reden_dakloosheid: "kanarie-werkplek-reden".into(),
     };
-    let writer = w
-        .node
-        .store()
-        .create_user("Anna", "begeleider")
-        .await
-        .unwrap()
-        .user;
-    let case: node::store::CaseId = w.node.create_case().await.unwrap().id.parse().unwrap();
-    let form = policies::examples::registratie(
-        &client,
-        "zorgaanbieder:kwadrant",
-        true,
-        "maatschappelijke_opvang",
-        "GM0080",
-        "2026-01-05",
-    );
-    w.node
-        .write_form(
-            &writer,
-            &case,
-            policies::DocumentKind::Registratie,
-            None,
-            &form,
-        )
-        .await
-        .unwrap();
+    let case = w.written_case(&client, vec![]).await;
     let account = create_account(
         &w.node,
         "Pim de Privacyfunctionaris",
@@ -775,22 +785,6 @@ async fn the_case_page_says_whom_to_call() {
         bsn: policies::examples::fictitious_bsn(4711),
         reden_dakloosheid: "huisuitzetting".into(),
     };
-    let writer = w
-        .node
-        .store()
-        .create_user("Anna", "begeleider")
-        .await
-        .unwrap()
-        .user;
-    let case: node::store::CaseId = w.node.create_case().await.unwrap().id.parse().unwrap();
-    let registratie = policies::examples::registratie(
-        &client,
-        "zorgaanbieder:kwadrant",
-        true,
-        "maatschappelijke_opvang",
-        "GM0080",
-        "2026-01-05",
-    );
     let mut verzoek = policies::examples::bemiddelingsverzoek(
         "2026-02-01",
         "Kwadrant",
@@ -800,15 +794,12 @@ async fn the_case_page_says_whom_to_call() {
         "naam": "Bea Begeleider", "organisatie": "Kwadrant", "functie": "woonbegeleider",
         "telefoonnummer": "058 123 4567", "mailadres": "bea@kwadrant.example"
     }]);
-    for (kind, form) in [
-        (policies::DocumentKind::Registratie, registratie),
-        (policies::DocumentKind::Bemiddelingsverzoek, verzoek),
-    ] {
-        w.node
-            .write_form(&writer, &case, kind, None, &form)
-            .await
-            .unwrap();
-    }
+    let case = w
+        .written_case(
+            &client,
+            vec![(policies::DocumentKind::Bemiddelingsverzoek, verzoek)],
+        )
+        .await;
     let account = create_account(
         &w.node,
         "Anna",

@@ -5,7 +5,6 @@
 use node::bereikbaarheid::Bereikbaarheid;
 use node::harness::files_contain;
 use policies::DocumentKind as D;
-use policies::examples as ex;
 use serde_json::json;
 use weerthuis_tests::{TestNet, canary_client, wait_for};
 
@@ -21,46 +20,18 @@ async fn after_the_case_is_closed_the_corporatie_still_knows_whom_to_call_and_no
     let profiel = "ondersteuningsprofiel-bereikbaar-canary-1";
     let begeleider = "Begeleider-bereikbaar-canary-1";
     let case = net
-        .case_with(
-            ZA,
-            &[
-                (
-                    D::Registratie,
-                    ex::registratie(
-                        &client,
-                        ZA,
-                        true,
-                        "maatschappelijke_opvang",
-                        "GM0080",
-                        "2025-06-01",
-                    ),
-                ),
-                (D::Aanmelding, ex::aanmelding(&client, "2025-06-10")),
-            ],
+        .request_case(
+            &client,
+            "zoekgedrag-bereikbaar-1",
+            Some("Eenpersoonswoning"),
+            true,
         )
         .await;
-    wait_for(&net, TP, &case, "registratie", "bsn", json!(client.bsn)).await;
-    net.write(
-        ZA,
-        &case,
-        D::Bemiddelingsverzoek,
-        None,
-        ex::ingediend(
-            ex::bemiddelingsverzoek("2025-10-01", "Kwadrant", Some("Eenpersoonswoning")),
-            "2025-10-01",
-            1,
-        ),
-    )
-    .await
-    .unwrap();
-    wait_for(
-        &net,
-        TP,
-        &case,
-        "bemiddelingsverzoek",
-        "datum_ingediend",
-        json!("2025-10-01"),
-    )
+    simulator::live::wait_until("the Transferpunt holds the request", WAIT, || async {
+        net.holds(TP, &case)
+            .await
+            .contains_key("bemiddelingsverzoek")
+    })
     .await;
     let beoordeling = json!({
         "status": "goedgekeurd", "datum_ontvangen": "2025-10-02", "datum_volledig": "2025-10-02",

@@ -99,6 +99,22 @@ pub fn call_host(
     }
 }
 
+/// Write `directory` (JSON) and sign it with the CA in `root/ca` into `root/directory.signed.json`, the file
+/// [`join_federation`] hands every node.
+pub fn sign_directory(root: &Path, directory: &Value) {
+    let unsigned = root.join("directory.json");
+    std::fs::write(&unsigned, directory.to_string()).unwrap();
+    weerthuis(&[
+        "directory",
+        "sign",
+        "--ca",
+        root.join("ca").to_str().unwrap(),
+        unsigned.to_str().unwrap(),
+        "--out",
+        root.join("directory.signed.json").to_str().unwrap(),
+    ]);
+}
+
 fn with_host<B>(r: ureq::RequestBuilder<B>, host: Option<&str>) -> ureq::RequestBuilder<B> {
     match host {
         Some(h) => r.header("Host", h),
