@@ -147,6 +147,14 @@ impl Werkplek {
         case
     }
 
+    /// A new person account (password [`PASSWORD`]) with this role, signed in: its session and CSRF token.
+    async fn signed_in(&self, name: &str, login: &str, role: UserRole) -> (String, String) {
+        let account = create_account(&self.node, name, login, role, Some(PASSWORD))
+            .await
+            .unwrap();
+        self.sign_in(login, PASSWORD, &account.totp_secret, 0).await
+    }
+
     async fn get(&self, uri: &str, session: &str) -> Reply {
         self.send(Method::GET, uri, &[("wt_sessie", session)], None, &[])
             .await
@@ -352,16 +360,7 @@ async fn an_account_locks_after_repeated_failures_even_for_the_right_password() 
 #[tokio::test]
 async fn a_post_without_the_csrf_token_is_refused_and_stores_nothing() {
     let w = werkplek("zorgaanbieder:kwadrant").await;
-    let anna = create_account(
-        &w.node,
-        "Anna",
-        "anna",
-        UserRole::Medewerker,
-        Some(PASSWORD),
-    )
-    .await
-    .unwrap();
-    let (session, csrf) = w.sign_in("anna", PASSWORD, &anna.totp_secret, 0).await;
+    let (session, csrf) = w.signed_in("Anna", "anna", UserRole::Medewerker).await;
     let before = w.node.list_cases(0, 100).await.unwrap().len();
     for form in [vec![], vec![("_csrf", "0000")]] {
         let reply = w
@@ -800,16 +799,7 @@ async fn the_case_page_says_whom_to_call() {
             vec![(policies::DocumentKind::Bemiddelingsverzoek, verzoek)],
         )
         .await;
-    let account = create_account(
-        &w.node,
-        "Anna",
-        "anna",
-        UserRole::Medewerker,
-        Some(PASSWORD),
-    )
-    .await
-    .unwrap();
-    let (session, _) = w.sign_in("anna", PASSWORD, &account.totp_secret, 0).await;
+    let (session, _) = w.signed_in("Anna", "anna", UserRole::Medewerker).await;
     let page = w.get(&format!("/werkplek/casussen/{case}"), &session).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     for text in [
