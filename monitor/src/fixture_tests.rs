@@ -37,7 +37,8 @@ pub(crate) fn case(id: &str, sections: &[(&str, Json)]) -> MonitorCase {
     MonitorCase::new(id, docs, reacties, gems)
 }
 
-/// Six cases, hand-counted in the test below.
+/// Six cases, hand-counted in the tests below. Verblijfgemeenten: A, D, F Leeuwarden (GM0080) and B too; C
+/// Smallingerland (GM0090); E Heerenveen (GM0074). Zorgaanbieders: A, D, F limor; B, C, E kwadrant.
 pub(crate) fn fixture() -> Vec<MonitorCase> {
     vec![
         // A: BW, bemiddeld back to the herkomstgemeente, 3-partijen lease, one refusal by accolade.
@@ -46,7 +47,7 @@ pub(crate) fn fixture() -> Vec<MonitorCase> {
             &[
                 (
                     "registratie",
-                    json!({"herkomstgemeente": "GM0080", "soort_voorziening": "beschermd_wonen", "start_verblijf_opvang": "2024-03-01", "betrokken_zorgaanbieder": "zorgaanbieder:limor"}),
+                    json!({"herkomstgemeente": "GM0080", "soort_voorziening": "beschermd_wonen", "start_verblijf_opvang": "2024-03-01", "verblijfgemeente": "GM0080", "betrokken_zorgaanbieder": "zorgaanbieder:limor"}),
                 ),
                 (
                     "aanmelding",
@@ -95,7 +96,7 @@ pub(crate) fn fixture() -> Vec<MonitorCase> {
             &[
                 (
                     "registratie",
-                    json!({"herkomstgemeente": "GM0074", "soort_voorziening": "maatschappelijke_opvang", "start_verblijf_opvang": "2025-01-05"}),
+                    json!({"herkomstgemeente": "GM0074", "soort_voorziening": "maatschappelijke_opvang", "start_verblijf_opvang": "2025-01-05", "verblijfgemeente": "GM0080", "betrokken_zorgaanbieder": "zorgaanbieder:kwadrant"}),
                 ),
                 ("aanmelding", json!({"datum_aanmelding": "2025-01-12"})),
                 (
@@ -127,7 +128,7 @@ pub(crate) fn fixture() -> Vec<MonitorCase> {
             &[
                 (
                     "registratie",
-                    json!({"herkomstgemeente": "GM0090", "soort_voorziening": "maatschappelijke_opvang", "start_verblijf_opvang": "2024-11-01"}),
+                    json!({"herkomstgemeente": "GM0090", "soort_voorziening": "maatschappelijke_opvang", "start_verblijf_opvang": "2024-11-01", "verblijfgemeente": "GM0090", "betrokken_zorgaanbieder": "zorgaanbieder:kwadrant"}),
                 ),
                 (
                     "plaatsing",
@@ -141,7 +142,7 @@ pub(crate) fn fixture() -> Vec<MonitorCase> {
             &[
                 (
                     "registratie",
-                    json!({"herkomstgemeente": "GM0080", "soort_voorziening": "beschermd_wonen", "start_verblijf_opvang": "2023-05-01"}),
+                    json!({"herkomstgemeente": "GM0080", "soort_voorziening": "beschermd_wonen", "start_verblijf_opvang": "2023-05-01", "verblijfgemeente": "GM0080", "betrokken_zorgaanbieder": "zorgaanbieder:limor"}),
                 ),
                 (
                     "plaatsing",
@@ -155,7 +156,7 @@ pub(crate) fn fixture() -> Vec<MonitorCase> {
             &[
                 (
                     "registratie",
-                    json!({"herkomstgemeente": "GM0086", "soort_voorziening": "maatschappelijke_opvang", "start_verblijf_opvang": "2025-08-01"}),
+                    json!({"herkomstgemeente": "GM0086", "soort_voorziening": "maatschappelijke_opvang", "start_verblijf_opvang": "2025-08-01", "verblijfgemeente": "GM0074", "betrokken_zorgaanbieder": "zorgaanbieder:kwadrant"}),
                 ),
                 ("aanmelding", json!({"datum_aanmelding": "2025-08-05"})),
                 (
@@ -174,7 +175,7 @@ pub(crate) fn fixture() -> Vec<MonitorCase> {
             &[
                 (
                     "registratie",
-                    json!({"herkomstgemeente": "GM0080", "soort_voorziening": "beschermd_wonen", "start_verblijf_opvang": "2023-01-01"}),
+                    json!({"herkomstgemeente": "GM0080", "soort_voorziening": "beschermd_wonen", "start_verblijf_opvang": "2023-01-01", "verblijfgemeente": "GM0080", "betrokken_zorgaanbieder": "zorgaanbieder:limor"}),
                 ),
                 (
                     "bemiddelingsverzoek",
@@ -287,6 +288,57 @@ fn indicators_match_hand_counts() {
     );
     assert_eq!(all[&2023].gestart, map(&[("beschermd_wonen", 2)]));
     assert_eq!(jaar(&cases, 2019).verzoeken, 0);
+}
+
+/// Bijlage 3 (the jaarverslag "op het niveau van Gemeenten, Zorgaanbieder en Woningcorporatie") and Bijlage 1, 1d
+/// (the balance of in- and outflow per gemeente), counted by hand from the fixture's comments and dates.
+#[test]
+fn bijlage_3_per_zorgaanbieder_and_bijlage_1_1d_instroom_per_gemeente_match_hand_counts() {
+    let all = per_jaar(&fixture());
+    let y = &all[&2025];
+    // Requests in 2025: A (limor, 10 Jan), B (kwadrant, 1 Feb), E (kwadrant, 1 Sep).
+    // Uitstroom in 2025: A bemiddeld (limor), B bemiddeld and C regulier (kwadrant); D is uitval, not uitstroom.
+    // Lead time: A 10 Jan → 10 Jun = 151 days; B 1 Feb → 1 Apr = 59 days.
+    let limor = &y.per_zorgaanbieder["zorgaanbieder:limor"];
+    assert_eq!(
+        (
+            limor.verzoeken,
+            limor.uitstroom_bemiddeld,
+            limor.uitstroom_regulier,
+            limor.uitstroom()
+        ),
+        (1, 1, 0, 1)
+    );
+    assert_eq!(limor.doorlooptijd_dagen.value(), Some(151.0));
+    let kwadrant = &y.per_zorgaanbieder["zorgaanbieder:kwadrant"];
+    assert_eq!(
+        (
+            kwadrant.verzoeken,
+            kwadrant.uitstroom_bemiddeld,
+            kwadrant.uitstroom_regulier,
+            kwadrant.uitstroom()
+        ),
+        (2, 1, 1, 2)
+    );
+    assert_eq!(kwadrant.doorlooptijd_dagen.value(), Some(59.0));
+    assert_eq!(y.per_zorgaanbieder.len(), 2);
+    // 2024: F (limor), requested 1 Feb, bemiddeld 1 Jun = 121 days.
+    let f = &all[&2024].per_zorgaanbieder["zorgaanbieder:limor"];
+    assert_eq!((f.verzoeken, f.uitstroom_bemiddeld), (1, 1));
+    assert_eq!(f.doorlooptijd_dagen.value(), Some(121.0));
+    // Instroom by start of the stay and verblijfgemeente: 2025 B (Leeuwarden) and E (Heerenveen); 2024 A
+    // (Leeuwarden) and C (Smallingerland); 2023 D and F (Leeuwarden).
+    let instroom = |jaar: i32, g: &str| all[&jaar].per_gemeente.get(g).map_or(0, |c| c.instroom);
+    assert_eq!(
+        (
+            instroom(2025, "GM0080"),
+            instroom(2025, "GM0074"),
+            instroom(2025, "GM0090")
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!((instroom(2024, "GM0080"), instroom(2024, "GM0090")), (1, 1));
+    assert_eq!(instroom(2023, "GM0080"), 2);
 }
 
 fn kinds(c: &MonitorCase, today: Date) -> Vec<(AlertKind, String, bool)> {
