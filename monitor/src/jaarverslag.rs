@@ -36,6 +36,7 @@ const VOORTGANG: &str =
     "Voortgang naar 300 woningen: bemiddelingen in de looptijd van het convenant (Afspraak 1h)";
 const BALANS: &str = "Instroom en uitstroom per gemeente (Bijlage 1, 1d)";
 const UITSTROOM_ZORGAANBIEDER: &str = "Uitstroom per zorgaanbieder";
+const UITSTROOM_GEMEENTE: &str = "Uitstroom per gemeente";
 
 /// One year of the evaluation's overview table (published: small values already hidden).
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +166,10 @@ fn from_years(
         .filter(|t| !t.rows.is_empty() && !t.columns.is_empty())
         .map(|t| t.suppress(threshold))
         .collect();
+    let uitstroom = tables.iter().find(|t| t.table.title == UITSTROOM_GEMEENTE);
+    if let Some(balans) = balans_published(&y, gemeenten, threshold, uitstroom) {
+        tables.push(balans);
+    }
     let voortgang = voortgang_table(&all, year);
     let mut measures = measures(&y, threshold);
     if !voortgang.rows.is_empty() {
@@ -341,7 +346,6 @@ fn tables(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Vec<Table> {
                 .map(|(k, z)| (zorgaanbieder(k), z.verzoeken))
                 .collect(),
         ),
-        balans_table(y, gemeenten),
     ]
 }
 
@@ -362,6 +366,56 @@ fn uitstroom_per_zorgaanbieder_table(y: &Jaarcijfers) -> Table {
             .collect(),
         true,
     )
+}
+
+/// The balance table published. Without row totals its two columns are separate equations, so each is published
+/// on its own: the instroom as a single column suppressed here, the uitstroom exactly as the "Uitstroom per gemeente"
+/// table publishes its row totals (hidden there, hidden here) — the same figure suppressed twice in two ways could
+/// otherwise give away what one of the tables hides. A gemeente that table does not list had no uitstroom.
+fn balans_published(
+    y: &Jaarcijfers,
+    gemeenten: &Gemeenten,
+    threshold: u32,
+    uitstroom: Option<&Published>,
+) -> Option<Published> {
+    let table = balans_table(y, gemeenten);
+    if table.rows.is_empty() {
+        return None;
+    }
+    let instroom = Table::new(
+        BALANS,
+        "Gemeente",
+        table.rows.clone(),
+        vec![table.columns[0].clone()],
+        table.cells.iter().map(|r| vec![r[0]]).collect(),
+        false,
+    )
+    .suppress(threshold);
+    let (by_gemeente, total): (BTreeMap<&str, Option<u32>>, Option<u32>) = match uitstroom {
+        Some(u) => {
+            let col = u.table.columns.len() + usize::from(u.table.row_totals) - 1;
+            let rows = u.table.rows.iter().map(String::as_str);
+            (
+                rows.zip(u.entries.iter().map(|e| e[col])).collect(),
+                u.entries.last().map(|e| e[col]).unwrap_or(Some(0)),
+            )
+        }
+        None => (BTreeMap::new(), Some(0)),
+    };
+    let mut entries: Vec<Vec<Option<u32>>> = table
+        .rows
+        .iter()
+        .zip(&instroom.entries)
+        .map(|(label, i)| {
+            let u = by_gemeente.get(label.as_str()).copied().unwrap_or(Some(0));
+            vec![i[0], u]
+        })
+        .collect();
+    entries.push(vec![
+        instroom.entries.last().expect("a totals row")[0],
+        total,
+    ]);
+    Some(Published { table, entries })
 }
 
 /// Bijlage 1, 1d ("instroom = uitstroom"; "of op regioniveau de spreiding van in- en uitstroom in balans is"): per
@@ -396,7 +450,7 @@ fn uitstroom_per_gemeente_table(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Table
         .filter(|(_, g)| g.uitstroom() > 0)
         .collect();
     Table::new(
-        "Uitstroom per gemeente",
+        UITSTROOM_GEMEENTE,
         "Gemeente",
         uitstroom
             .iter()
@@ -865,7 +919,7 @@ impl Jaarverslag {
             |v| format!("{:.0}%", v * 100.0),
         ));
         let by_title = |title: &str| self.tables.iter().find(|t| t.table.title == title);
-        if let Some(t) = by_title("Uitstroom per gemeente") {
+        if let Some(t) = by_title(UITSTROOM_GEMEENTE) {
             let col = t.table.columns.len();
             let bars: Vec<_> = t
                 .table
@@ -1378,6 +1432,23 @@ mod tests {
                         if (1..5).contains(v) {
                             assert_eq!(*e, None, "round {round}: {}", t.table.title);
                         }
+                    }
+                }
+                if t.table.title == BALANS {
+                    let u = r
+                        .tables
+                        .iter()
+                        .find(|t| t.table.title == UITSTROOM_GEMEENTE);
+                    for (i, label) in t.table.rows.iter().enumerate() {
+                        let there = u.and_then(|u| {
+                            let k = u.table.rows.iter().position(|l| l == label)?;
+                            Some(u.entries[k][2])
+                        });
+                        assert_eq!(
+                            t.entries[i][1],
+                            there.unwrap_or(Some(0)),
+                            "round {round}: {label}: published as in the uitstroom table"
+                        );
                     }
                 }
                 if let Some(s) = &t.table.saldo {
