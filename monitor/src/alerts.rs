@@ -15,9 +15,20 @@
 //! | gebiedsteam contact known before the move | uitstroomgemeente | move (signing) | accepted offer |
 //! | a request sent back is completed and submitted again | zorgaanbieder | sent back + 10 werkdagen | sent back |
 //! | the chosen uitstroomgemeente gives its akkoord (or not) | uitstroomgemeente | complete + 10 werkdagen | complete |
+//! | BW: aanmelding at the new gemeente's gebiedsteam (Bijlage 1, 1d.2) | verblijfgemeente | BW end − 6 months | 1 month ahead |
+//! | BW: aanmelding within 2 weeks of the registratie (Bijlage 3) | zorgaanbieder | registratie + 14 days | day after |
+//! | support after outflow: a beschikking or a start date (Bijlage 1, 4d) | uitstroomgemeente | the move | the move |
 //!
-//! The covenant names no term for the last two; 10 werkdagen is this federation's choice, so both show up in the
-//! werkplek as soon as there is something to do, and turn overdue when the case has waited two weeks.
+//! The covenant names no term for the akkoord and the send-back; 10 werkdagen is this federation's choice, so both
+//! show up in the werkplek as soon as there is something to do, and turn overdue when the case has waited two weeks.
+//!
+//! The registratie's date is `registratie.datum_aanmelding_transferpunt` (Bijlage 3: the zorgaanbieder sends the
+//! registratieformulier to the Transferpunt). Support after outflow follows the evaluation's recommendation to make
+//! temporary support after outflow the rule: an uitstroom to a home (`uitstroom_zelfstandig`) needs a Wmo
+//! beschikking for support at home (ambulant, nazorg or waakvlam) of the uitstroomgemeente, or the plaatsing's
+//! `startdatum_ondersteuning`; the beschikking "sluit naadloos aan" on the day of outflow (Bijlage 1, 4d). The alert
+//! lapses three months after the move — the longest the old zorgaanbieder walks along (Bijlage 1, 4e) — so cases
+//! placed long ago, or imported from the Excel monitor without these fields, do not alert forever.
 
 use policies::form::Form;
 use policies::werkdagen::Werkdagen;
@@ -47,9 +58,33 @@ pub enum AlertKind {
     VerzoekAanvullen,
     /// The chosen uitstroomgemeente answers the Transferpunt's request for its akkoord.
     AkkoordUitstroomgemeente,
+    /// BW: the gemeente of the stay registers the client with the gebiedsteam of the new gemeente at least half a
+    /// year before the beschikking ends (Bijlage 1, 1d.2).
+    AanmeldingGebiedsteamBw,
+    /// BW: the aanmeldformulier within 2 weeks of the registratie (Bijlage 3, aanmeldfase).
+    AanmeldingBw,
+    /// An uitstroom to a home without a Wmo beschikking or a start date for support (Bijlage 1, 4d; the
+    /// evaluation's recommendation of temporary support after outflow).
+    OndersteuningNaUitstroom,
 }
 
 impl AlertKind {
+    /// Every kind, in the order the rules run (the API's list of `soort` values).
+    pub const ALL: [AlertKind; 12] = [
+        AlertKind::AanmeldingMo,
+        AlertKind::BemiddelingVoorEindeBeschikking,
+        AlertKind::ReactieCorporatie,
+        AlertKind::Aanbod,
+        AlertKind::TweedeAanbod,
+        AlertKind::DriePartijenLooptAf,
+        AlertKind::GebiedsteamVoorVerhuizing,
+        AlertKind::VerzoekAanvullen,
+        AlertKind::AkkoordUitstroomgemeente,
+        AlertKind::AanmeldingGebiedsteamBw,
+        AlertKind::AanmeldingBw,
+        AlertKind::OndersteuningNaUitstroom,
+    ];
+
     /// A Dutch description (shown).
     pub fn description(self) -> &'static str {
         match self {
@@ -68,6 +103,13 @@ impl AlertKind {
                 "Teruggestuurd bemiddelingsverzoek aanvullen en opnieuw indienen"
             }
             AlertKind::AkkoordUitstroomgemeente => "Akkoord op de uitstroom in deze gemeente geven",
+            AlertKind::AanmeldingGebiedsteamBw => {
+                "Aanmelding bij het gebiedsteam van de nieuwe gemeente uiterlijk een half jaar voor einde BW-beschikking"
+            }
+            AlertKind::AanmeldingBw => "Aanmeldformulier binnen 2 weken na registratie (BW)",
+            AlertKind::OndersteuningNaUitstroom => {
+                "Uitgestroomd zonder Wmo-beschikking of startdatum ondersteuning"
+            }
         }
     }
 
@@ -83,6 +125,9 @@ impl AlertKind {
             AlertKind::GebiedsteamVoorVerhuizing => "gebiedsteam_voor_verhuizing",
             AlertKind::VerzoekAanvullen => "verzoek_aanvullen",
             AlertKind::AkkoordUitstroomgemeente => "akkoord_uitstroomgemeente",
+            AlertKind::AanmeldingGebiedsteamBw => "aanmelding_gebiedsteam_bw",
+            AlertKind::AanmeldingBw => "aanmelding_bw",
+            AlertKind::OndersteuningNaUitstroom => "ondersteuning_na_uitstroom",
         }
     }
 }
@@ -193,6 +238,9 @@ fn collect(case: &MonitorCase, today: Date, cal: &Werkdagen, duties: bool) -> Ve
     gebiedsteam_voor_verhuizing(&mut c);
     verzoek_aanvullen(&mut c, cal);
     akkoord_uitstroomgemeente(&mut c, cal);
+    aanmelding_gebiedsteam_bw(&mut c);
+    aanmelding_bw(&mut c);
+    ondersteuning_na_uitstroom(&mut c);
     c.alerts
 }
 
@@ -305,6 +353,128 @@ fn bemiddeling_voor_einde_beschikking(c: &mut Collector<'_>) {
             add_months(deadline, -1),
         );
     }
+}
+
+/// Whether the client stays in beschermd wonen: the registratie says so, or a gemeente gave a BW beschikking.
+fn beschermd_wonen(case: &MonitorCase) -> bool {
+    case.text(K::Registratie, "soort_voorziening") == Some("beschermd_wonen")
+        || case
+            .gemeenten
+            .iter()
+            .any(|g| g.form.text("soort_beschikking") == Some("beschermd_wonen"))
+}
+
+/// The end of the BW beschikking: the latest end of a gemeente's beschikking of that kind, else the end the
+/// zorgaanbieder gave in the bemiddelingsverzoek.
+fn einde_bw_beschikking(case: &MonitorCase) -> Option<Date> {
+    case.gemeenten
+        .iter()
+        .filter(|g| g.form.text("soort_beschikking") == Some("beschermd_wonen"))
+        .filter_map(|g| g.form.date("beschikking_einddatum"))
+        .max()
+        .or_else(|| case.date(K::Bemiddelingsverzoek, "einddatum_beschikking_bw"))
+}
+
+/// BW (Bijlage 1, 1d.2): "uiterlijk een half jaar voor afloop van de Wmo beschikking Beschermd Wonen" the gemeente
+/// where the client stays registers the client with the gebiedsteam of the gemeente where the client will live.
+/// For that gemeente of the stay (`registratie.verblijfgemeente`, else the gemeente that gave the BW beschikking);
+/// done when a gemeente records `datum_aanmelding_gebiedsteam`. Open a month ahead, like the bemiddeling rule.
+fn aanmelding_gebiedsteam_bw(c: &mut Collector<'_>) {
+    let case = c.case;
+    if !beschermd_wonen(case) || placed(case) {
+        return;
+    }
+    let done = case
+        .gemeenten
+        .iter()
+        .any(|g| g.form.date("datum_aanmelding_gebiedsteam").is_some());
+    let Some(einde) = einde_bw_beschikking(case) else {
+        return;
+    };
+    if done {
+        return;
+    }
+    let gemeente = case
+        .text(K::Registratie, "verblijfgemeente")
+        .map(|g| format!("gemeente:{g}"))
+        .or_else(|| {
+            case.gemeenten
+                .iter()
+                .find(|g| g.form.text("soort_beschikking") == Some("beschermd_wonen"))
+                .map(|g| g.partner.clone())
+        })
+        .unwrap_or_else(|| "gemeente".into());
+    let deadline = add_months(einde, -6);
+    c.open(
+        AlertKind::AanmeldingGebiedsteamBw,
+        &gemeente,
+        deadline,
+        add_months(deadline, -1),
+    );
+}
+
+/// BW (Bijlage 3, aanmeldfase): "Binnen 2 weken na registratie wordt het aanmeldformulier door de Zorgaanbieder
+/// met de Uitstromer ingevuld". MO has its own rule from the start of the stay ([`aanmelding_mo`]).
+fn aanmelding_bw(c: &mut Collector<'_>) {
+    let case = c.case;
+    if case.text(K::Registratie, "soort_voorziening") == Some("beschermd_wonen")
+        && !placed(case)
+        && case.date(K::Aanmelding, "datum_aanmelding").is_none()
+        && let Some(registratie) = case.date(K::Registratie, "datum_aanmelding_transferpunt")
+    {
+        let deadline = registratie + Duration::days(14);
+        c.open_since(
+            AlertKind::AanmeldingBw,
+            zorgaanbieder(case),
+            deadline,
+            deadline + Duration::DAY,
+            registratie,
+        );
+    }
+}
+
+/// Kinds of Wmo beschikking that are support at home after outflow.
+const ONDERSTEUNING_THUIS: &[&str] = &["ambulante_ondersteuning", "nazorg", "waakvlam"];
+
+/// An uitstroom to a home without support: no `plaatsing.startdatum_ondersteuning` and no beschikking for support
+/// at home (ambulant, nazorg, waakvlam) that has not ended before the move. For the uitstroomgemeente, which gives
+/// the beschikking (Afspraak 4d); due the day of the move (Bijlage 1, 4d: "sluit naadloos aan"), open from it, and
+/// lapsing three months later (Bijlage 1, 4e).
+fn ondersteuning_na_uitstroom(c: &mut Collector<'_>) {
+    let case = c.case;
+    let Some(p) = case.form(K::Plaatsing) else {
+        return;
+    };
+    let (Some("uitstroom_zelfstandig"), Some(verhuizing)) =
+        (p.text("soort_mutatie"), p.date("datum_mutatie"))
+    else {
+        return;
+    };
+    let beschikking = case.gemeenten.iter().any(|g| {
+        g.form
+            .text("soort_beschikking")
+            .is_some_and(|s| ONDERSTEUNING_THUIS.contains(&s))
+            && g.form
+                .date("beschikking_einddatum")
+                .is_none_or(|einde| einde >= verhuizing)
+    });
+    if beschikking || p.date("startdatum_ondersteuning").is_some() {
+        return;
+    }
+    if c.today > add_months(verhuizing, 3) {
+        return;
+    }
+    let gemeente = p
+        .text("definitieve_uitstroomgemeente")
+        .or(case.docs.uitstroomgemeente())
+        .map(|g| format!("gemeente:{g}"))
+        .unwrap_or_else(|| "gemeente".into());
+    c.open(
+        AlertKind::OndersteuningNaUitstroom,
+        &gemeente,
+        verhuizing,
+        verhuizing,
+    );
 }
 
 /// Per aanmeldbericht, while the request is open: an answer within 5 werkdagen, an offer within 3 months, a

@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 
 use crate::MonitorCase;
-use crate::indicators::{CorporatieCijfers, GemeenteCijfers, Jaarcijfers, Mean, per_jaar};
+use crate::indicators::{
+    CorporatieCijfers, GemeenteCijfers, Jaarcijfers, Mean, ZorgaanbiederCijfers, per_jaar,
+};
 
 /// One aggregate row: how much one indicator counted in one year, under one partner and key.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +123,23 @@ impl Jaarcijfers {
             r.count("gemeente.uitstroom_bemiddeld", g, "", c.uitstroom_bemiddeld);
             r.count("gemeente.uitstroom_regulier", g, "", c.uitstroom_regulier);
             r.count("gemeente.uitval", g, "", c.uitval);
+            r.count("gemeente.instroom", g, "", c.instroom);
+        }
+        for (z, c) in &self.per_zorgaanbieder {
+            r.count("zorgaanbieder.verzoeken", z, "", c.verzoeken);
+            r.count(
+                "zorgaanbieder.uitstroom_bemiddeld",
+                z,
+                "",
+                c.uitstroom_bemiddeld,
+            );
+            r.count(
+                "zorgaanbieder.uitstroom_regulier",
+                z,
+                "",
+                c.uitstroom_regulier,
+            );
+            r.mean("zorgaanbieder.doorlooptijd_dagen", z, &c.doorlooptijd_dagen);
         }
         for (k, c) in &self.per_corporatie {
             r.count("corporatie.aanmeldberichten", k, "", c.aanmeldberichten);
@@ -182,6 +201,17 @@ impl Jaarcijfers {
                         "uitstroom_bemiddeld" => g.uitstroom_bemiddeld += n,
                         "uitstroom_regulier" => g.uitstroom_regulier += n,
                         "uitval" => g.uitval += n,
+                        "instroom" => g.instroom += n,
+                        _ => return Err(UnknownIndicator(other.to_string())),
+                    }
+                } else if let Some(field) = other.strip_prefix("zorgaanbieder.") {
+                    let z: &mut ZorgaanbiederCijfers =
+                        self.per_zorgaanbieder.entry(c.partij.clone()).or_default();
+                    match field {
+                        "verzoeken" => z.verzoeken += n,
+                        "uitstroom_bemiddeld" => z.uitstroom_bemiddeld += n,
+                        "uitstroom_regulier" => z.uitstroom_regulier += n,
+                        "doorlooptijd_dagen" => add(&mut z.doorlooptijd_dagen, c),
                         _ => return Err(UnknownIndicator(other.to_string())),
                     }
                 } else if let Some(field) = other.strip_prefix("corporatie.") {
@@ -266,6 +296,7 @@ mod tests {
                     uitstroom_bemiddeld: 2,
                     uitstroom_regulier: 3,
                     uitval: 4,
+                    instroom: 5,
                 },
             )]
             .into(),
@@ -290,6 +321,20 @@ mod tests {
             teruggestuurd: 26,
             gebiedsteam_voor_verhuizing: 27,
             gebiedsteam_na_of_onbekend: 28,
+            per_zorgaanbieder: [
+                (
+                    "zorgaanbieder:limor".to_string(),
+                    ZorgaanbiederCijfers {
+                        verzoeken: 29,
+                        uitstroom_bemiddeld: 30,
+                        uitstroom_regulier: 31,
+                        doorlooptijd_dagen: Mean { sum: 32.5, n: 2 },
+                    },
+                ),
+                // A zorgaanbieder with nothing counted yet is still listed in its year.
+                ("zorgaanbieder:onbekend".to_string(), Default::default()),
+            ]
+            .into(),
         };
         let rows = year.cijfers();
         assert!(rows.iter().all(|r| r.jaar == 2024));

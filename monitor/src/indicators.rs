@@ -12,6 +12,12 @@
 //! `wijze_van_toewijzing = bemiddeling`, or when that is unknown and the case has a bemiddelingsverzoek; otherwise
 //! *regulier*. *Uitval* is every other mutatie. Lead time runs from `datum_verzoek` to `datum_mutatie` of a
 //! bemiddelde uitstroom.
+//!
+//! Per zorgaanbieder (Bijlage 3: the jaarverslag informs "op het niveau van Gemeenten, Zorgaanbieder en
+//! Woningcorporatie"): the `registratie.betrokken_zorgaanbieder`'s requests, bemiddelde and regular uitstroom and
+//! lead time, attributed as above. Instroom per gemeente (Bijlage 1, 1d: "of op regioniveau de spreiding van in- en
+//! uitstroom in balans is"): a stay started (`start_verblijf_opvang`) in a voorziening in the gemeente
+//! `registratie.verblijfgemeente`, against the uitstroom into the gemeente (its uitstroomgemeente).
 
 use std::collections::BTreeMap;
 
@@ -82,10 +88,32 @@ pub struct GemeenteCijfers {
     pub uitstroom_regulier: u32,
     /// Uitval of clients with this herkomstgemeente.
     pub uitval: u32,
+    /// Stays started in a voorziening in this gemeente (it is their verblijfgemeente), by `start_verblijf_opvang`.
+    pub instroom: u32,
 }
 
 impl GemeenteCijfers {
     /// All uitstroom (indicator 1).
+    pub fn uitstroom(&self) -> u32 {
+        self.uitstroom_bemiddeld + self.uitstroom_regulier
+    }
+}
+
+/// Figures of one zorgaanbieder (the registratie's `betrokken_zorgaanbieder`) in a year.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ZorgaanbiederCijfers {
+    /// Bemiddelingsverzoeken submitted (by `datum_verzoek`).
+    pub verzoeken: u32,
+    /// Bemiddelde uitstroom (by `datum_mutatie`).
+    pub uitstroom_bemiddeld: u32,
+    /// Regular uitstroom (by `datum_mutatie`).
+    pub uitstroom_regulier: u32,
+    /// Lead time in days from request to bemiddelde uitstroom.
+    pub doorlooptijd_dagen: Mean,
+}
+
+impl ZorgaanbiederCijfers {
+    /// All uitstroom: the zorgaanbieder's clients placed in a home.
     pub fn uitstroom(&self) -> u32 {
         self.uitstroom_bemiddeld + self.uitstroom_regulier
     }
@@ -138,6 +166,8 @@ pub struct Jaarcijfers {
     pub gebiedsteam_voor_verhuizing: u32,
     /// Uitstroom where the gebiedsteam's first contact came after the move or is not known.
     pub gebiedsteam_na_of_onbekend: u32,
+    /// Per zorgaanbieder (Bijlage 3): requests, uitstroom and lead time.
+    pub per_zorgaanbieder: BTreeMap<String, ZorgaanbiederCijfers>,
 }
 
 impl Jaarcijfers {
@@ -220,6 +250,7 @@ fn key(s: Option<&str>) -> String {
 fn add_case(case: &MonitorCase, years: &mut Years) {
     let herkomst = case.docs.herkomstgemeente();
     let voorziening = key(case.text(K::Registratie, "soort_voorziening"));
+    let zorgaanbieder = key(case.text(K::Registratie, "betrokken_zorgaanbieder"));
     let verzoek = case
         .docs
         .submitted()
@@ -233,9 +264,18 @@ fn add_case(case: &MonitorCase, years: &mut Years) {
             .entry(key(herkomst))
             .or_default()
             .verzoeken_herkomst += 1;
+        y.per_zorgaanbieder
+            .entry(zorgaanbieder.clone())
+            .or_default()
+            .verzoeken += 1;
     }
     if let Some(d) = case.date(K::Registratie, "start_verblijf_opvang") {
-        *yr(years, d).gestart.entry(voorziening.clone()).or_default() += 1;
+        let y = yr(years, d);
+        *y.gestart.entry(voorziening.clone()).or_default() += 1;
+        y.per_gemeente
+            .entry(key(case.text(K::Registratie, "verblijfgemeente")))
+            .or_default()
+            .instroom += 1;
     }
     if let Some(b) = case.form(K::Beoordeling) {
         add_beoordeling(b, years);
@@ -315,11 +355,17 @@ fn add_uitstroom(
         None => verzoek.is_some(),
     };
     let gemeente = y.per_gemeente.entry(key(uitstroomgemeente)).or_default();
+    let zorgaanbieder = y
+        .per_zorgaanbieder
+        .entry(key(case.text(K::Registratie, "betrokken_zorgaanbieder")))
+        .or_default();
     if bemiddeld {
         gemeente.uitstroom_bemiddeld += 1;
+        zorgaanbieder.uitstroom_bemiddeld += 1;
         y.bemiddeld += 1;
         if let Some(v) = verzoek {
             add_days(&mut y.doorlooptijd_dagen, v, mutatie_datum);
+            add_days(&mut zorgaanbieder.doorlooptijd_dagen, v, mutatie_datum);
         }
         if let (Some(h), Some(u)) = (herkomst, uitstroomgemeente) {
             y.herkomst_bekend += 1;
@@ -329,6 +375,7 @@ fn add_uitstroom(
         }
     } else {
         gemeente.uitstroom_regulier += 1;
+        zorgaanbieder.uitstroom_regulier += 1;
         *y.regulier.entry(key(p.text("type_woning"))).or_default() += 1;
     }
     match p.text("soort_huurcontract") {

@@ -2,6 +2,10 @@
 //! charts, and as CSV and XLSX tables. Aggregate and not traceable to individuals: counts under the threshold are
 //! suppressed with secondary suppression ([`crate::suppress`]); means and shares are shown only over at least the
 //! threshold number of cases.
+//!
+//! Besides the evaluation's tables: the figures per zorgaanbieder (Bijlage 3: "op het niveau van Gemeenten,
+//! Zorgaanbieder en Woningcorporatie"), the balance of in- and outflow per gemeente (Bijlage 1, 1d), and the
+//! progress toward the 300 homes of Afspraak 1h over the covenant's term.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -16,6 +20,23 @@ use crate::suppress::{Published, Table};
 
 /// The mark of a suppressed value.
 pub const HIDDEN: &str = "*";
+
+/// Afspraak 1h: "Richtinggevend is het aantal van 300 woningen verspreid over de provincie Friesland" — homes for
+/// uitstromers aangemeld voor bemiddeling; the evaluation (§6.5) counts them as successful bemiddelingen "tot en met
+/// 2025".
+pub const DOEL_WONINGEN: u32 = 300;
+
+/// The covenant's term in calendar years (Afspraak 10a: in force from 28 January 2022, "tot en met 31 december
+/// 2025"). The figures are kept per calendar year, so 2022 counts whole; the monitor's bemiddelingen before 28
+/// January 2022 belong to the pilot (Bijlage 1, 3: 2021 and 2022 are pilot years) and count in 2022 as the
+/// evaluation's yearly table does.
+pub const LOOPTIJD: (i32, i32) = (2022, 2025);
+
+const VOORTGANG: &str =
+    "Voortgang naar 300 woningen: bemiddelingen in de looptijd van het convenant (Afspraak 1h)";
+const BALANS: &str = "Instroom en uitstroom per gemeente (Bijlage 1, 1d)";
+const UITSTROOM_ZORGAANBIEDER: &str = "Uitstroom per zorgaanbieder";
+const UITSTROOM_GEMEENTE: &str = "Uitstroom per gemeente";
 
 /// One year of the evaluation's overview table (published: small values already hidden).
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +101,10 @@ fn corporatie(id: &str) -> String {
     id.strip_prefix("corporatie:").unwrap_or(id).to_string()
 }
 
+fn zorgaanbieder(id: &str) -> String {
+    id.strip_prefix("zorgaanbieder:").unwrap_or(id).to_string()
+}
+
 /// A gemeente's name, or its code as a label when the register does not know it.
 fn gemeente(gemeenten: &Gemeenten, code: &str) -> String {
     gemeenten
@@ -136,18 +161,66 @@ fn from_years(
         jaar: year,
         ..Default::default()
     });
-    let tables = tables(&y, gemeenten)
+    let mut tables: Vec<Published> = tables(&y, gemeenten)
         .into_iter()
         .filter(|t| !t.rows.is_empty() && !t.columns.is_empty())
         .map(|t| t.suppress(threshold))
         .collect();
+    let uitstroom = tables.iter().find(|t| t.table.title == UITSTROOM_GEMEENTE);
+    if let Some(balans) = balans_published(&y, gemeenten, threshold, uitstroom) {
+        tables.push(balans);
+    }
+    let voortgang = voortgang_table(&all, year);
+    let mut measures = measures(&y, threshold);
+    if !voortgang.rows.is_empty() {
+        let published = voortgang_published(&voortgang, threshold);
+        let total = published.entries.last().and_then(|r| r[0]);
+        measures.push(Measure {
+            name: format!(
+                "Voortgang naar {DOEL_WONINGEN} woningen (Afspraak 1h), t/m {}",
+                year.min(LOOPTIJD.1)
+            ),
+            value: total.map(|n| f64::from(n) / f64::from(DOEL_WONINGEN) * 100.0),
+            unit: format!("% van {DOEL_WONINGEN}"),
+        });
+        tables.push(published);
+    }
     Jaarverslag {
         year,
         threshold,
         overview: overview(&all, year, threshold),
-        measures: measures(&y, threshold),
+        measures,
         tables,
     }
+}
+
+/// The bemiddelingen of each year of the covenant's term up to `year` (none before it began); the totals row is the
+/// cumulative count toward the 300 homes.
+fn voortgang_table(all: &BTreeMap<i32, Jaarcijfers>, year: i32) -> Table {
+    let jaren: Vec<i32> = (LOOPTIJD.0..=year.min(LOOPTIJD.1)).collect();
+    Table::new(
+        VOORTGANG,
+        "Jaar",
+        jaren.iter().map(i32::to_string).collect(),
+        vec!["Bemiddelingen".into()],
+        jaren
+            .iter()
+            .map(|j| vec![all.get(j).map_or(0, |c| c.bemiddeld)])
+            .collect(),
+        false,
+    )
+}
+
+/// The progress table suppressed, and its cumulative total hidden too whenever a year is: the overview publishes
+/// each year's bemiddelingen on its own, so a year this table hides by secondary suppression is still shown there,
+/// and a published total would then give the small year away.
+fn voortgang_published(t: &Table, threshold: u32) -> Published {
+    let mut p = t.suppress(threshold);
+    let rows = t.rows.len();
+    if p.entries[..rows].iter().any(|r| r[0].is_none()) {
+        p.entries[rows][0] = None;
+    }
+    p
 }
 
 /// The overview rows of every year up to `year` that had requests or uitstroom.
@@ -187,7 +260,7 @@ fn measures(y: &Jaarcijfers, threshold: u32) -> Vec<Measure> {
         aanbod.sum += c.dagen_tot_aanbod.sum;
         aanbod.n += c.dagen_tot_aanbod.n;
     }
-    vec![
+    let mut out = vec![
         mean(
             "Verzoek compleet maken (ontvangen → volledig)",
             &y.dagen_tot_volledig,
@@ -223,7 +296,23 @@ fn measures(y: &Jaarcijfers, threshold: u32) -> Vec<Measure> {
             "maanden",
             1.0,
         ),
-    ]
+    ];
+    // Bijlage 3: the lead time per zorgaanbieder, over its own bemiddelde uitstroom.
+    out.extend(
+        y.per_zorgaanbieder
+            .iter()
+            .filter(|(_, z)| z.doorlooptijd_dagen.n > 0)
+            .map(|(k, z)| {
+                mean(
+                    &format!("Doorlooptijd bemiddeling, {}", zorgaanbieder(k)),
+                    &z.doorlooptijd_dagen,
+                    threshold,
+                    "maanden",
+                    12.0 / 365.25,
+                )
+            }),
+    );
+    out
 }
 
 /// The year's tables, in the report's order, before suppression (empty ones included).
@@ -247,7 +336,111 @@ fn tables(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Vec<Table> {
             y.afwijzingen.iter().map(|(k, n)| (label(k), *n)).collect(),
         ),
         gebiedsteam_table(y),
+        uitstroom_per_zorgaanbieder_table(y),
+        single(
+            "Bemiddelingsverzoeken per zorgaanbieder",
+            "Zorgaanbieder",
+            y.per_zorgaanbieder
+                .iter()
+                .filter(|(_, z)| z.verzoeken > 0)
+                .map(|(k, z)| (zorgaanbieder(k), z.verzoeken))
+                .collect(),
+        ),
     ]
+}
+
+/// Bijlage 3: the uitstroom of each zorgaanbieder's clients, bemiddeld and regulier (the row total: placements).
+fn uitstroom_per_zorgaanbieder_table(y: &Jaarcijfers) -> Table {
+    let rows: Vec<_> = y
+        .per_zorgaanbieder
+        .iter()
+        .filter(|(_, z)| z.uitstroom() > 0)
+        .collect();
+    Table::new(
+        UITSTROOM_ZORGAANBIEDER,
+        "Zorgaanbieder",
+        rows.iter().map(|(k, _)| zorgaanbieder(k)).collect(),
+        vec!["Bemiddeld".into(), "Regulier".into()],
+        rows.iter()
+            .map(|(_, z)| vec![z.uitstroom_bemiddeld, z.uitstroom_regulier])
+            .collect(),
+        true,
+    )
+}
+
+/// The balance table published. Without row totals its two columns are separate equations, so each is published
+/// on its own: the instroom as a single column suppressed here, the uitstroom exactly as the "Uitstroom per gemeente"
+/// table publishes its row totals (hidden there, hidden here) — the same figure suppressed twice in two ways could
+/// otherwise give away what one of the tables hides. A gemeente that table does not list had no uitstroom.
+fn balans_published(
+    y: &Jaarcijfers,
+    gemeenten: &Gemeenten,
+    threshold: u32,
+    uitstroom: Option<&Published>,
+) -> Option<Published> {
+    let table = balans_table(y, gemeenten);
+    if table.rows.is_empty() {
+        return None;
+    }
+    let instroom = Table::new(
+        BALANS,
+        "Gemeente",
+        table.rows.clone(),
+        vec![table.columns[0].clone()],
+        table.cells.iter().map(|r| vec![r[0]]).collect(),
+        false,
+    )
+    .suppress(threshold);
+    let (by_gemeente, total): (BTreeMap<&str, Option<u32>>, Option<u32>) = match uitstroom {
+        Some(u) => {
+            let col = u.table.columns.len() + usize::from(u.table.row_totals) - 1;
+            let rows = u.table.rows.iter().map(String::as_str);
+            (
+                rows.zip(u.entries.iter().map(|e| e[col])).collect(),
+                u.entries.last().map(|e| e[col]).unwrap_or(Some(0)),
+            )
+        }
+        None => (BTreeMap::new(), Some(0)),
+    };
+    let mut entries: Vec<Vec<Option<u32>>> = table
+        .rows
+        .iter()
+        .zip(&instroom.entries)
+        .map(|(label, i)| {
+            let u = by_gemeente.get(label.as_str()).copied().unwrap_or(Some(0));
+            vec![i[0], u]
+        })
+        .collect();
+    entries.push(vec![
+        instroom.entries.last().expect("a totals row")[0],
+        total,
+    ]);
+    Some(Published { table, entries })
+}
+
+/// Bijlage 1, 1d ("instroom = uitstroom"; "of op regioniveau de spreiding van in- en uitstroom in balans is"): per
+/// gemeente the stays started in its voorzieningen against the uitstroom to a home in it, and the saldo. In and out
+/// do not add up to anything, so no row total.
+fn balans_table(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Table {
+    let rows: Vec<_> = y
+        .per_gemeente
+        .iter()
+        .filter(|(_, g)| g.instroom + g.uitstroom() > 0)
+        .collect();
+    Table::new(
+        BALANS,
+        "Gemeente",
+        rows.iter().map(|(k, _)| gemeente(gemeenten, k)).collect(),
+        vec![
+            "Instroom (gemeente van verblijf)".into(),
+            "Uitstroom naar een woning (uitstroomgemeente)".into(),
+        ],
+        rows.iter()
+            .map(|(_, g)| vec![g.instroom, g.uitstroom()])
+            .collect(),
+        false,
+    )
+    .with_saldo("Saldo (uitstroom − instroom)", 1, 0)
 }
 
 fn uitstroom_per_gemeente_table(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Table {
@@ -257,7 +450,7 @@ fn uitstroom_per_gemeente_table(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Table
         .filter(|(_, g)| g.uitstroom() > 0)
         .collect();
     Table::new(
-        "Uitstroom per gemeente",
+        UITSTROOM_GEMEENTE,
         "Gemeente",
         uitstroom
             .iter()
@@ -422,6 +615,14 @@ fn dec(v: Option<f64>, digits: usize) -> String {
     )
 }
 
+fn signed(v: Option<i64>) -> String {
+    match v {
+        None => HIDDEN.to_string(),
+        Some(0) => "0".to_string(),
+        Some(n) => format!("{n:+}"),
+    }
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| HIDDEN.to_string(), |x| format!("{:.0}%", x * 100.0))
 }
@@ -434,14 +635,22 @@ pub fn text_rows(p: &Published) -> (Vec<String>, Vec<Vec<String>>) {
     if t.row_totals {
         header.push("Totaal".into());
     }
+    if let Some(s) = &t.saldo {
+        header.push(s.label.clone());
+    }
+    let saldo = p.saldo();
     let rows = t
         .rows
         .iter()
         .chain(std::iter::once(&"Totaal".to_string()))
         .zip(&p.entries)
-        .map(|(label, entries)| {
+        .enumerate()
+        .map(|(i, (label, entries))| {
             let mut row = vec![label.clone()];
             row.extend(entries.iter().map(|e| show(*e)));
+            if let Some(s) = saldo.get(i) {
+                row.push(signed(*s));
+            }
             row
         })
         .collect();
@@ -574,6 +783,62 @@ pub fn bar_chart(
     s
 }
 
+/// A diverging horizontal bar chart as inline SVG around a zero line (a saldo can be negative); a bar without a value
+/// is marked as suppressed.
+pub fn saldo_chart(title: &str, bars: &[(String, Option<i64>)]) -> String {
+    let (label_w, chart_w, bar_h, gap) = (220.0, 360.0, 18.0, 6.0);
+    let max = bars
+        .iter()
+        .filter_map(|(_, v)| v.map(|n| n.unsigned_abs()))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let zero = label_w + chart_w / 2.0;
+    let height = 30.0 + bars.len() as f64 * (bar_h + gap) + 10.0;
+    let width = label_w + chart_w + 80.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{t}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12"><title>{t}</title><text x="0" y="16" font-weight="bold">{t}</text><line x1="{zero}" y1="24" x2="{zero}" y2="{y2}" stroke="#999"/>"##,
+        t = esc(title),
+        y2 = height - 6.0
+    );
+    for (i, (label, value)) in bars.iter().enumerate() {
+        let y = 30.0 + i as f64 * (bar_h + gap);
+        let ty = y + bar_h * 0.75;
+        let _ = write!(
+            s,
+            r#"<text x="{x}" y="{ty}" text-anchor="end">{l}</text>"#,
+            x = label_w - 8.0,
+            l = esc(label)
+        );
+        match value {
+            Some(v) => {
+                let w = (v.unsigned_abs() as f64 / max * chart_w / 2.0).max(1.0);
+                let (x, fill, tx, anchor) = if *v < 0 {
+                    (zero - w, "#b5651d", zero - w - 4.0, "end")
+                } else {
+                    (zero, "#2a6f97", zero + w + 4.0, "start")
+                };
+                let _ = write!(
+                    s,
+                    r#"<rect x="{x:.1}" y="{y}" width="{w:.1}" height="{bar_h}" fill="{fill}"/><text x="{tx:.1}" y="{ty}" text-anchor="{anchor}">{v}</text>"#,
+                    v = signed(Some(*v))
+                );
+            }
+            None => {
+                let _ = write!(
+                    s,
+                    r##"<text x="{tx}" y="{ty}" fill="#666">{HIDDEN} (klein aantal)</text>"##,
+                    tx = zero + 4.0
+                );
+            }
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
 impl Jaarverslag {
     fn intro(&self) -> String {
         format!(
@@ -606,7 +871,12 @@ impl Jaarverslag {
     const DEFINITIONS: &'static str = "Uitstroom is een afmelding met soort mutatie ‘uitstroom zelfstandig’; bemiddeld \
         als de woning via bemiddeling is toegewezen, anders regulier. Uitval is elke andere mutatie. De doorlooptijd \
         loopt van de datum van het bemiddelingsverzoek tot de verhuisdatum; een maand is 365,25/12 dagen. Jaren \
-        volgen de datum van de gebeurtenis (verzoek, afmelding, besluit).";
+        volgen de datum van de gebeurtenis (verzoek, afmelding, besluit). Per zorgaanbieder telt de betrokken \
+        zorgaanbieder uit de registratie. Instroom is de start van een verblijf in beschermd wonen of \
+        maatschappelijke opvang, geteld bij de gemeente van verblijf; het saldo is de uitstroom naar een woning in de \
+        gemeente min die instroom (Bijlage 1, 1d: instroom = uitstroom). De voortgang naar de richtinggevende 300 \
+        woningen (Afspraak 1h) telt de bemiddelingen in de kalenderjaren 2022 tot en met 2025, de looptijd van het \
+        convenant (Afspraak 10a); is een jaar te klein om te tonen, dan ook het totaal.";
 
     /// The report in Markdown.
     pub fn markdown(&self) -> String {
@@ -649,7 +919,7 @@ impl Jaarverslag {
             |v| format!("{:.0}%", v * 100.0),
         ));
         let by_title = |title: &str| self.tables.iter().find(|t| t.table.title == title);
-        if let Some(t) = by_title("Uitstroom per gemeente") {
+        if let Some(t) = by_title(UITSTROOM_GEMEENTE) {
             let col = t.table.columns.len();
             let bars: Vec<_> = t
                 .table
@@ -660,6 +930,58 @@ impl Jaarverslag {
                 .collect();
             charts.push(bar_chart(
                 &format!("Uitstroom per gemeente, {}", self.year),
+                &bars,
+                |v| format!("{v:.0}"),
+            ));
+        }
+        if let Some(t) = by_title(UITSTROOM_ZORGAANBIEDER) {
+            let col = t.table.columns.len();
+            let bars: Vec<_> = t
+                .table
+                .rows
+                .iter()
+                .zip(&t.entries)
+                .map(|(r, e)| (r.clone(), e[col].map(f64::from)))
+                .collect();
+            charts.push(bar_chart(
+                &format!("Uitstroom per zorgaanbieder, {}", self.year),
+                &bars,
+                |v| format!("{v:.0}"),
+            ));
+        }
+        if let Some(t) = by_title(BALANS) {
+            let saldo = t.saldo();
+            let bars: Vec<_> = t
+                .table
+                .rows
+                .iter()
+                .zip(&saldo)
+                .map(|(r, s)| (r.clone(), *s))
+                .collect();
+            charts.push(saldo_chart(
+                &format!("Saldo uitstroom − instroom per gemeente, {}", self.year),
+                &bars,
+            ));
+        }
+        if let Some(t) = by_title(VOORTGANG) {
+            // Cumulative up to each year, from the published years only: unknown from the first hidden year on.
+            let mut cumulatief = Some(0u32);
+            let mut bars: Vec<_> = t
+                .table
+                .rows
+                .iter()
+                .zip(&t.entries)
+                .map(|(r, e)| {
+                    cumulatief = cumulatief.zip(e[0]).map(|(a, b)| a + b);
+                    (format!("t/m {r}"), cumulatief.map(f64::from))
+                })
+                .collect();
+            bars.push((
+                "Richtinggevend (Afspraak 1h)".into(),
+                Some(f64::from(DOEL_WONINGEN)),
+            ));
+            charts.push(bar_chart(
+                &format!("Voortgang naar {DOEL_WONINGEN} woningen, cumulatief"),
                 &bars,
                 |v| format!("{v:.0}"),
             ));
@@ -903,5 +1225,240 @@ mod tests {
         assert!(dir.path().join("jaarverslag-2025.html").exists());
         let xlsx = std::fs::read(dir.path().join("jaarverslag-2025.xlsx")).unwrap();
         assert!(xlsx.starts_with(b"PK"), "an XLSX is a zip archive");
+    }
+
+    /// Bijlage 3 (per zorgaanbieder), Bijlage 1, 1d (in- and outflow per gemeente) and Afspraak 1h (the 300 homes)
+    /// on the fixture, counted by hand: uitstroom 2025 A bemiddeld (limor), B bemiddeld and C regulier (kwadrant);
+    /// requests A (limor), B and E (kwadrant); instroom B in Leeuwarden, E in Heerenveen; uitstroom into Leeuwarden
+    /// A and B, into Smallingerland C; bemiddelingen 2024 F, 2025 A and B.
+    #[test]
+    fn bijlage_3_afspraak_1h_and_bijlage_1_1d_tables_show_the_hand_counted_figures() {
+        let r = build(&fixture(), 2025, 1, &Gemeenten::friesland());
+        let csv = r.csv().unwrap();
+        assert_eq!(
+            csv["jaarverslag-2025-uitstroom-per-zorgaanbieder.csv"],
+            "Zorgaanbieder,Bemiddeld,Regulier,Totaal\nkwadrant,1,1,2\nlimor,1,0,1\nTotaal,2,1,3\n"
+        );
+        assert_eq!(
+            csv["jaarverslag-2025-bemiddelingsverzoeken-per-zorgaanbieder.csv"],
+            "Zorgaanbieder,Aantal\nkwadrant,2\nlimor,1\nTotaal,3\n"
+        );
+        // Heerenveen 1 in, 0 out; Leeuwarden 1 in, 2 out; Smallingerland 0 in, 1 out.
+        assert_eq!(
+            csv["jaarverslag-2025-instroom-en-uitstroom-per-gemeente-bijlage-1-1d.csv"],
+            "Gemeente,Instroom (gemeente van verblijf),Uitstroom naar een woning (uitstroomgemeente),\
+             Saldo (uitstroom − instroom)\nHeerenveen,1,0,-1\nLeeuwarden,1,2,+1\nSmallingerland,0,1,+1\n\
+             Totaal,2,3,+1\n"
+        );
+        // 2022 and 2023 had none; 3 of 300 is 1%.
+        assert_eq!(
+            csv["jaarverslag-2025-voortgang-naar-300-woningen-bemiddelingen-in-de-looptijd-van-het-convenant-afspraak-1h.csv"],
+            "Jaar,Bemiddelingen\n2022,0\n2023,0\n2024,1\n2025,2\nTotaal,3\n"
+        );
+        let measure = |name: &str| {
+            r.measures
+                .iter()
+                .find(|m| m.name == name)
+                .unwrap_or_else(|| panic!("{name}"))
+                .value
+        };
+        assert_eq!(
+            measure("Voortgang naar 300 woningen (Afspraak 1h), t/m 2025"),
+            Some(1.0)
+        );
+        // Lead time per zorgaanbieder: limor 151 days, kwadrant 59 days, in months of 365.25/12 days.
+        let limor = measure("Doorlooptijd bemiddeling, limor").unwrap();
+        assert!((limor - 151.0 * 12.0 / 365.25).abs() < 1e-9, "{limor}");
+        let kwadrant = measure("Doorlooptijd bemiddeling, kwadrant").unwrap();
+        assert!((kwadrant - 59.0 * 12.0 / 365.25).abs() < 1e-9, "{kwadrant}");
+        let md = r.markdown();
+        assert!(md.contains("## Uitstroom per zorgaanbieder"), "{md}");
+        assert!(md.contains("| Leeuwarden | 1 | 2 | +1 |"), "{md}");
+        assert!(
+            md.contains("| Doorlooptijd bemiddeling, limor | 5,0 | maanden |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| Voortgang naar 300 woningen (Afspraak 1h), t/m 2025 | 1,0 | % van 300 |"
+            ),
+            "{md}"
+        );
+        let html = r.html();
+        assert!(html.contains("Saldo uitstroom − instroom per gemeente, 2025"));
+        assert!(html.contains("Voortgang naar 300 woningen, cumulatief"));
+        assert!(html.contains("Uitstroom per zorgaanbieder, 2025"));
+        // Cumulative bars: t/m 2024 is 1, t/m 2025 is 3, against the 300.
+        assert!(html.contains(">t/m 2025</text>"));
+        let dir = tempfile::tempdir().unwrap();
+        r.write(dir.path()).unwrap();
+        let xlsx = std::fs::read(dir.path().join("jaarverslag-2025.xlsx")).unwrap();
+        // One sheet per table plus the overview and the steps.
+        let sheets = xlsx
+            .windows(b"xl/worksheets/sheet".len())
+            .filter(|w| *w == b"xl/worksheets/sheet")
+            .count();
+        assert!(sheets >= r.tables.len() + 2, "{sheets}");
+    }
+
+    fn jaar_met(jaar: i32, bemiddeld: u32) -> (i32, Jaarcijfers) {
+        (
+            jaar,
+            Jaarcijfers {
+                jaar,
+                bemiddeld,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Afspraak 1h over the term of Afspraak 10a: only 2022–2025 count, and a small year hides the cumulative total
+    /// too (the overview shows the other years on their own).
+    #[test]
+    fn afspraak_1h_progress_counts_the_covenant_years_and_hides_the_total_with_a_small_year() {
+        let all: BTreeMap<i32, Jaarcijfers> = [
+            jaar_met(2021, 7),
+            jaar_met(2022, 40),
+            jaar_met(2023, 3),
+            jaar_met(2024, 60),
+            jaar_met(2025, 50),
+            jaar_met(2026, 9),
+        ]
+        .into();
+        let g = Gemeenten::friesland();
+        let voortgang = |r: &Jaarverslag| {
+            r.tables
+                .iter()
+                .find(|t| t.table.title == VOORTGANG)
+                .cloned()
+        };
+        let pct = |r: &Jaarverslag| {
+            r.measures
+                .iter()
+                .find(|m| m.name.starts_with("Voortgang"))
+                .map(|m| m.value)
+        };
+        // 40 + 3 + 60 + 50 = 153 of 300: 51%; 2021 and 2026 lie outside the term.
+        let r = from_years(all.clone(), 2026, 1, &g);
+        let t = voortgang(&r).unwrap();
+        assert_eq!(t.table.rows, ["2022", "2023", "2024", "2025"]);
+        assert_eq!(t.entries.last().unwrap()[0], Some(153));
+        assert_eq!(pct(&r), Some(Some(51.0)));
+        // Up to 2023: 43 of 300.
+        let r = from_years(all.clone(), 2023, 1, &g);
+        assert_eq!(voortgang(&r).unwrap().entries.last().unwrap()[0], Some(43));
+        assert!((pct(&r).unwrap().unwrap() - 43.0 / 3.0).abs() < 1e-9);
+        // Before the covenant: no progress at all.
+        let r = from_years(all.clone(), 2021, 1, &g);
+        assert!(voortgang(&r).is_none());
+        assert_eq!(pct(&r), None);
+        // Threshold 5: 2023's 3 is hidden, and so is the total, which would give it away with the overview.
+        let r = from_years(all, 2026, 5, &g);
+        let t = voortgang(&r).unwrap();
+        assert_eq!(t.entries[1][0], None);
+        assert_eq!(t.entries.last().unwrap()[0], None);
+        assert_eq!((t.entries[2][0], t.entries[3][0]), (Some(60), Some(50)));
+        assert_eq!(recoverable(&t), None);
+        assert_eq!(pct(&r), Some(None));
+        let overview_2023 = r.overview.iter().find(|o| o.year == 2023).unwrap();
+        assert_eq!(overview_2023.bemiddelingen, None);
+        assert!(r.html().contains("* (klein aantal)"));
+    }
+
+    /// The new tables on many generated years: every count under the threshold hidden, nothing hidden recoverable,
+    /// and the saldo shown only where both its columns are.
+    #[test]
+    fn new_tables_hide_small_counts_and_nothing_is_recoverable_on_many_years() {
+        use crate::indicators::{GemeenteCijfers, ZorgaanbiederCijfers};
+        let mut seed: u64 = 0x1d_300;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % n) as u32
+        };
+        let g = Gemeenten::friesland();
+        let codes = ["GM0080", "GM0090", "GM0074", "GM0086"];
+        let mut checked = 0;
+        for round in 0..200 {
+            let mut all = BTreeMap::new();
+            for jaar in 2022..=2025 {
+                let mut y = Jaarcijfers {
+                    jaar,
+                    bemiddeld: next(12),
+                    ..Default::default()
+                };
+                for code in codes.iter().take(1 + next(4) as usize) {
+                    y.per_gemeente.insert(
+                        code.to_string(),
+                        GemeenteCijfers {
+                            instroom: next(12),
+                            uitstroom_bemiddeld: next(8),
+                            uitstroom_regulier: next(8),
+                            ..Default::default()
+                        },
+                    );
+                }
+                for z in ["zorgaanbieder:limor", "zorgaanbieder:kwadrant", "onbekend"]
+                    .iter()
+                    .take(1 + next(3) as usize)
+                {
+                    y.per_zorgaanbieder.insert(
+                        z.to_string(),
+                        ZorgaanbiederCijfers {
+                            verzoeken: next(12),
+                            uitstroom_bemiddeld: next(10),
+                            uitstroom_regulier: next(10),
+                            ..Default::default()
+                        },
+                    );
+                }
+                all.insert(jaar, y);
+            }
+            let r = from_years(all, 2025, 5, &g);
+            for t in r.tables.iter().filter(|t| {
+                [
+                    VOORTGANG,
+                    BALANS,
+                    UITSTROOM_ZORGAANBIEDER,
+                    "Bemiddelingsverzoeken per zorgaanbieder",
+                ]
+                .contains(&t.table.title.as_str())
+            }) {
+                checked += 1;
+                assert_eq!(recoverable(t), None, "round {round}: {}", t.table.title);
+                for (row, pub_row) in t.table.extended().iter().zip(&t.entries) {
+                    for (v, e) in row.iter().zip(pub_row) {
+                        if (1..5).contains(v) {
+                            assert_eq!(*e, None, "round {round}: {}", t.table.title);
+                        }
+                    }
+                }
+                if t.table.title == BALANS {
+                    let u = r
+                        .tables
+                        .iter()
+                        .find(|t| t.table.title == UITSTROOM_GEMEENTE);
+                    for (i, label) in t.table.rows.iter().enumerate() {
+                        let there = u.and_then(|u| {
+                            let k = u.table.rows.iter().position(|l| l == label)?;
+                            Some(u.entries[k][2])
+                        });
+                        assert_eq!(
+                            t.entries[i][1],
+                            there.unwrap_or(Some(0)),
+                            "round {round}: {label}: published as in the uitstroom table"
+                        );
+                    }
+                }
+                if let Some(s) = &t.table.saldo {
+                    for (e, saldo) in t.entries.iter().zip(t.saldo()) {
+                        let both = e[s.plus].zip(e[s.minus]);
+                        assert_eq!(saldo, both.map(|(p, m)| i64::from(p) - i64::from(m)));
+                    }
+                }
+            }
+        }
+        assert!(checked > 600, "{checked}");
     }
 }

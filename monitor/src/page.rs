@@ -102,6 +102,62 @@ mod tests {
         assert!(later.contains("corporatie:elkien"));
     }
 
+    /// The alerts of issue 17 reach the page like every rule, in Dutch, addressed to the partner who must act.
+    #[test]
+    fn page_shows_the_new_deadline_alerts_in_dutch() {
+        let cases = vec![
+            crate::fixture_tests::case(
+                "u",
+                &[(
+                    "plaatsing",
+                    serde_json::json!({"soort_mutatie": "uitstroom_zelfstandig", "datum_mutatie": "2025-06-10", "definitieve_uitstroomgemeente": "GM0080"}),
+                )],
+            ),
+            crate::fixture_tests::case(
+                "bw",
+                &[
+                    (
+                        "registratie",
+                        serde_json::json!({"soort_voorziening": "beschermd_wonen", "start_verblijf_opvang": "2024-01-01", "verblijfgemeente": "GM0090", "datum_aanmelding_transferpunt": "2025-05-01", "betrokken_zorgaanbieder": "zorgaanbieder:limor"}),
+                    ),
+                    (
+                        "gemeente/gemeente:GM0090",
+                        serde_json::json!({"soort_beschikking": "beschermd_wonen", "beschikking_startdatum": "2024-01-01", "beschikking_einddatum": "2025-12-01"}),
+                    ),
+                ],
+            ),
+        ];
+        let html = render(
+            &cases,
+            date!(2025 - 06 - 20),
+            &Werkdagen::new(),
+            &Gemeenten::friesland(),
+        );
+        assert!(
+            html.contains("2 casussen, 3 open signalen waarvan 3 over de termijn"),
+            "{html}"
+        );
+        for (tekst, aan) in [
+            (
+                "Uitgestroomd zonder Wmo-beschikking of startdatum ondersteuning",
+                "gemeente:GM0080",
+            ),
+            (
+                "Aanmelding bij het gebiedsteam van de nieuwe gemeente uiterlijk een half jaar voor einde BW-beschikking",
+                "gemeente:GM0090",
+            ),
+            (
+                "Aanmeldformulier binnen 2 weken na registratie (BW)",
+                "zorgaanbieder:limor",
+            ),
+        ] {
+            assert!(
+                html.contains(&format!("<td>{tekst}</td><td>{aan}</td>")),
+                "{tekst}: {html}"
+            );
+        }
+    }
+
     /// The page in headless Chromium (Debian's `chromium`): it parses, and the DOM holds the numbers and the
     /// charts. Skipped when Chromium is not installed, unless `WEERTHUIS_REQUIRE_CHROMIUM` is set (CI sets it).
     #[test]

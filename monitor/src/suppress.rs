@@ -22,6 +22,21 @@ pub struct Table {
     pub cells: Vec<Vec<u32>>,
     /// Whether the columns add up to a meaningful row total (shown as a last column).
     pub row_totals: bool,
+    /// A difference of two columns shown after them (the balance of in- and outflow), when the table has one.
+    pub saldo: Option<Saldo>,
+}
+
+/// A derived column: `plus − minus` of two of the table's columns, per row and for the totals row. It is computed
+/// from the *published* entries only, and shown only where both are published, so it adds no equation and reveals
+/// nothing the published table does not: suppression ignores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saldo {
+    /// The column's heading (Dutch, shown).
+    pub label: String,
+    /// The column added.
+    pub plus: usize,
+    /// The column subtracted.
+    pub minus: usize,
 }
 
 /// A published table: every entry a value or suppressed (`None`), margins included.
@@ -54,7 +69,19 @@ impl Table {
             columns,
             cells,
             row_totals,
+            saldo: None,
         }
+    }
+
+    /// The table with a derived column `plus − minus` ([`Saldo`]).
+    pub fn with_saldo(mut self, label: &str, plus: usize, minus: usize) -> Self {
+        assert!(plus < self.columns.len() && minus < self.columns.len());
+        self.saldo = Some(Saldo {
+            label: label.into(),
+            plus,
+            minus,
+        });
+        self
     }
 
     /// The extended table: cells with a row-total column (when shown) and a totals row.
@@ -114,6 +141,20 @@ impl Table {
             table: self.clone(),
             entries,
         }
+    }
+}
+
+impl Published {
+    /// The derived column's values per row of the extended table (the totals row last): `None` where either of its
+    /// columns is suppressed; empty when the table has no [`Saldo`].
+    pub fn saldo(&self) -> Vec<Option<i64>> {
+        let Some(s) = &self.table.saldo else {
+            return Vec::new();
+        };
+        self.entries
+            .iter()
+            .map(|r| Some(i64::from(r[s.plus]?) - i64::from(r[s.minus]?)))
+            .collect()
     }
 }
 

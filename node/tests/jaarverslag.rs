@@ -73,6 +73,23 @@ fn jaarverslag_from_stored_cases() {
     )
     .unwrap();
     assert_eq!(csv, "Herkomstgemeente,Aantal\nLeeuwarden,2\nTotaal,2\n");
+    // Per zorgaanbieder (Bijlage 3), and the balance of in- and outflow (Bijlage 1, 1d): both stays started in
+    // Leeuwarden in 2025, nobody left yet.
+    let csv = |name: &str| std::fs::read_to_string(out_dir.join(name)).unwrap();
+    assert_eq!(
+        csv("jaarverslag-2025-bemiddelingsverzoeken-per-zorgaanbieder.csv"),
+        "Zorgaanbieder,Aantal\nkwadrant,2\nTotaal,2\n"
+    );
+    assert_eq!(
+        csv("jaarverslag-2025-instroom-en-uitstroom-per-gemeente-bijlage-1-1d.csv"),
+        "Gemeente,Instroom (gemeente van verblijf),Uitstroom naar een woning (uitstroomgemeente),\
+         Saldo (uitstroom − instroom)\nLeeuwarden,2,0,-2\nTotaal,2,0,-2\n"
+    );
+    // Afspraak 1h: no bemiddeling yet in the covenant's term.
+    assert!(
+        md.contains("| Voortgang naar 300 woningen (Afspraak 1h), t/m 2025 | 0,0 | % van 300 |"),
+        "{md}"
+    );
     assert!(out_dir.join("jaarverslag-2025.html").exists());
     assert!(out_dir.join("jaarverslag-2025.xlsx").exists());
 

@@ -147,9 +147,8 @@ pub(super) fn openapi(
         "Signaal".into(),
         json!({"type": "object", "properties": {
             "casus": {"type": "string"},
-            "soort": {"type": "string", "enum": ["aanmelding_mo", "bemiddeling_voor_einde_beschikking",
-                "reactie_corporatie", "aanbod", "tweede_aanbod", "drie_partijen_loopt_af",
-                "gebiedsteam_voor_verhuizing", "verzoek_aanvullen", "akkoord_uitstroomgemeente"]},
+            // Every alert kind of the monitor's rules, so a new rule cannot be missing here.
+            "soort": {"type": "string", "enum": crate::monitor::alerts::AlertKind::ALL.map(|k| k.name())},
             "tekst": {"type": "string"}, "termijn": {"type": "string", "format": "date"},
             "verlopen": {"type": "boolean"}}}),
     );

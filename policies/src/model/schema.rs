@@ -928,6 +928,15 @@ pub const GEMEENTE: &[FieldSpec] = &[
         DATE,
         Opt
     ),
+    // Bijlage 1, 1d.2: the gemeente where a BW client stays registers the client with the gebiedsteam of the gemeente
+    // where the client will live, at least half a year before the BW beschikking ends. No other field records that
+    // act (the new gemeente's `datum_start_onderzoek` is its own, later step), and the monitor's alert needs it.
+    f!(
+        "datum_aanmelding_gebiedsteam",
+        "Datum aanmelding bij het gebiedsteam van de nieuwe gemeente (beschermd wonen)",
+        PAST,
+        Opt
+    ),
     f!(
         "datum_start_onderzoek",
         "Start onderzoek ondersteuningsbehoefte",
