@@ -1436,7 +1436,8 @@ impl ClientGen<'_> {
 ///   registering (late consent);
 /// - the second is in beschermd wonen elsewhere than it will live, and withdraws its consent after the move, after
 ///   which its zorgaanbieder still updates the aanmelding;
-/// - the others are closed by the Transferpunt (phase afgesloten).
+/// - every one but the second is closed by the Transferpunt at last (phase afgesloten: the corporatie keeps only
+///   whom to call).
 ///
 /// Besides: one request closed without bemiddeling, one regular outflow, one uitval and one client still in care.
 pub fn oracle(seed: u64, bemiddeld: usize) -> Population {
@@ -1555,9 +1556,11 @@ fn oracle_steps(partners: &Partners, client: &mut Client, k: usize) {
         partners, client, &zorg, &gemeenten, &uitstroom, d,
     ));
     let later = d + Duration::days(1);
+    // Every bemiddeld case but the one whose consent is withdrawn is closed at last: the corporatie must then keep
+    // only whom to call (Bijlage 2), and everyone else what the closed phase allows.
     if k == 1 {
         extra.extend(withdrawn_consent(client, &zorg, later));
-    } else if k >= 2 {
+    } else {
         extra.push(closed(client, &partners.transferpunt, later));
     }
     client.events.extend(extra);
