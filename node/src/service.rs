@@ -542,6 +542,42 @@ impl Node {
         out
     }
 
+    /// The case as loaded ([`Node::load_case`]) and its documents with their authors ([`Node::local_docs`]), read
+    /// so that both show the same writes. They are two reads; a write landing between them would tear the view —
+    /// the facts (consent, phase) from before it, the content from after — and a plan made on it could rotate a
+    /// projection for a field no rule removed (found as a consent withdrawal under `keep` that cost the
+    /// Transferpunt the BSN it lawfully held). So the documents' heads are read before and after, and the reads
+    /// are repeated when they moved; `None` when writes kept landing (the caller retries later).
+    pub async fn case_for_planning(&self, id: &CaseId) -> Option<(LoadedCase, Vec<LocalDoc>)> {
+        for _ in 0..3 {
+            let before = self.document_heads(id).await?;
+            let loaded = self.load_case(id).await.ok()?;
+            let docs = self.local_docs(id).await;
+            if self.document_heads(id).await? == before {
+                return Some((loaded, docs));
+            }
+        }
+        tracing::debug!(case = %id, "the case kept changing while it was read; planned later");
+        None
+    }
+
+    /// Every document of a case with its heads and generation, in one order: what a write changes.
+    async fn document_heads(
+        &self,
+        id: &CaseId,
+    ) -> Option<Vec<(crate::store::DocId, Vec<automerge::ChangeHash>, u64)>> {
+        let mut heads: Vec<_> = self
+            .store
+            .list_documents(id)
+            .await
+            .ok()?
+            .into_iter()
+            .map(|m| (m.doc_id, m.heads, m.generation))
+            .collect();
+        heads.sort_by(|a, b| a.0.cmp(&b.0));
+        Some(heads)
+    }
+
     /// Load every form of a case, as this node holds it: its own and received documents, and the fields other
     /// partners projected to it, with the relations they declared this node has.
     pub async fn load_case(&self, id: &CaseId) -> Result<LoadedCase, ServiceError> {

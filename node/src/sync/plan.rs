@@ -165,8 +165,7 @@ pub async fn plan_for(
     peer: &PartnerId,
     case: &CaseId,
 ) -> Option<Plan> {
-    let loaded = node.load_case(case).await.ok()?;
-    let docs = node.local_docs(case).await;
+    let (loaded, docs) = node.case_for_planning(case).await?;
     let plan = plan(&node.policy(), node.partner(), peer, &loaded, &docs);
     Some(unless_erased_at(node, peer, case, plan).await)
 }

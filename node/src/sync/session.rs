@@ -652,11 +652,10 @@ impl Session {
             return;
         };
         let node = self.inner.node.clone();
-        let Ok(loaded) = node.load_case(case).await else {
+        let Some((loaded, docs)) = node.case_for_planning(case).await else {
             self.retry_later(case);
             return;
         };
-        let docs = node.local_docs(case).await;
         let policy = node.policy();
         let plan = plan::plan(&policy, self.me(), &self.state.peer, &loaded, &docs);
         let plan = plan::unless_erased_at(&node, &self.state.peer, case, plan).await;
