@@ -199,22 +199,27 @@ impl Daily {
     pub fn start(node: Arc<Node>, every: Duration) -> Daily {
         let (stop, mut stopped) = watch::channel(false);
         let (done, rounds) = watch::channel(0u64);
-        let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stopped.changed() => break,
+        // Named like the federation side's lines: several nodes may share one log (`weerthuis host`).
+        let span = tracing::info_span!("node", partner = %node.partner());
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stopped.changed() => break,
+                    }
+                    let today = node.clock_now().date();
+                    if let Err(e) = node.purge_expired(today).await {
+                        // The next round tries again; nothing is half done (each erasure is one transaction).
+                        tracing::error!(error = %e, "the bewaartermijn purge failed");
+                    }
+                    done.send_modify(|n| *n += 1);
                 }
-                let today = node.clock_now().date();
-                if let Err(e) = node.purge_expired(today).await {
-                    // The next round tries again; nothing is half done (each erasure is one transaction).
-                    tracing::error!(error = %e, "the bewaartermijn purge failed");
-                }
-                done.send_modify(|n| *n += 1);
-            }
-        });
+            },
+            span,
+        ));
         Daily { stop, rounds, task }
     }
 

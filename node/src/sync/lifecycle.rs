@@ -12,6 +12,7 @@ use std::time::Duration;
 use policies::PartnerId;
 use protocol::{Directory, SignedDirectory};
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use super::{Inner, corporaties, dial_loop, partner_of};
 
@@ -141,7 +142,7 @@ pub(super) async fn directory_loop(inner: Arc<Inner>) {
         } else {
             for (peer, addr) in to_dial(&inner) {
                 if dialing.insert(peer.clone()) {
-                    loops.spawn(dial_loop(inner.clone(), peer, addr));
+                    loops.spawn(dial_loop(inner.clone(), peer, addr).in_current_span());
                 }
             }
         }

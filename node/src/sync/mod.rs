@@ -25,6 +25,7 @@ use policies::PartnerId;
 use protocol::{Admitted, Directory, Endpoint, PeerId, TlsSetup};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use crate::service::Node;
 
@@ -178,10 +179,13 @@ impl Federation {
             last_received: RwLock::new(BTreeMap::new()),
         });
         lifecycle::apply(&inner, cfg.directory, cfg.signed_directory);
+        // Every line the federation side logs names the partner: several nodes may share one process and one log
+        // (`weerthuis host`, the demo). Tasks spawned inside take the span along (`in_current_span`).
+        let span = tracing::info_span!("node", partner = %inner.me);
         let mut tasks = JoinSet::new();
-        tasks.spawn(accept_loop(inner.clone()));
-        tasks.spawn(adopt_loop(inner.clone()));
-        tasks.spawn(lifecycle::directory_loop(inner.clone()));
+        tasks.spawn(accept_loop(inner.clone()).instrument(span.clone()));
+        tasks.spawn(adopt_loop(inner.clone()).instrument(span.clone()));
+        tasks.spawn(lifecycle::directory_loop(inner.clone()).instrument(span));
         Ok(Federation { inner, stop, tasks })
     }
 
@@ -286,7 +290,7 @@ async fn accept_loop(inner: Arc<Inner>) {
                     conn.close("this node is no longer in the federation directory");
                 }
                 Some(Ok(conn)) => {
-                    sessions.spawn(session::run(inner.clone(), conn));
+                    sessions.spawn(session::run(inner.clone(), conn).in_current_span());
                 }
                 Some(Err(e)) => {
                     inner.stats.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -9,6 +9,7 @@ use policies::{PartnerId, Role, Validator};
 use protocol::sync::SyncSession;
 use protocol::{Connection, Message};
 use tokio::sync::{broadcast, mpsc};
+use tracing::Instrument as _;
 
 use super::Inner;
 use super::plan::{self, Plan};
@@ -77,14 +78,17 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
     let (outbox, mut outgoing) = mpsc::unbounded_channel::<Message>();
     let writer_conn = conn.clone();
     let writer_peer = peer.clone();
-    let _writer = AbortOnDrop(tokio::spawn(async move {
-        while let Some(m) = outgoing.recv().await {
-            if let Err(e) = writer_conn.send(&m).await {
-                tracing::debug!(peer = %writer_peer, error = %e, "send failed; the connection is gone");
-                break;
+    let _writer = AbortOnDrop(tokio::spawn(
+        async move {
+            while let Some(m) = outgoing.recv().await {
+                if let Err(e) = writer_conn.send(&m).await {
+                    tracing::debug!(peer = %writer_peer, error = %e, "send failed; the connection is gone");
+                    break;
+                }
             }
         }
-    }));
+        .in_current_span(),
+    ));
     let mut s = Session {
         inner: inner.clone(),
         conn: conn.clone(),
