@@ -919,35 +919,25 @@ impl Jaarverslag {
             |v| format!("{:.0}%", v * 100.0),
         ));
         let by_title = |title: &str| self.tables.iter().find(|t| t.table.title == title);
-        if let Some(t) = by_title(UITSTROOM_GEMEENTE) {
-            let col = t.table.columns.len();
-            let bars: Vec<_> = t
-                .table
-                .rows
-                .iter()
-                .zip(&t.entries)
-                .map(|(r, e)| (r.clone(), e[col].map(f64::from)))
-                .collect();
-            charts.push(bar_chart(
-                &format!("Uitstroom per gemeente, {}", self.year),
-                &bars,
-                |v| format!("{v:.0}"),
-            ));
-        }
-        if let Some(t) = by_title(UITSTROOM_ZORGAANBIEDER) {
-            let col = t.table.columns.len();
-            let bars: Vec<_> = t
-                .table
-                .rows
-                .iter()
-                .zip(&t.entries)
-                .map(|(r, e)| (r.clone(), e[col].map(f64::from)))
-                .collect();
-            charts.push(bar_chart(
-                &format!("Uitstroom per zorgaanbieder, {}", self.year),
-                &bars,
-                |v| format!("{v:.0}"),
-            ));
+        // The row totals (the column after the last named one) of the tables of uitstroom per gemeente and per
+        // zorgaanbieder, as published.
+        for (title, chart) in [
+            (UITSTROOM_GEMEENTE, "Uitstroom per gemeente"),
+            (UITSTROOM_ZORGAANBIEDER, "Uitstroom per zorgaanbieder"),
+        ] {
+            if let Some(t) = by_title(title) {
+                let col = t.table.columns.len();
+                let bars: Vec<_> = t
+                    .table
+                    .rows
+                    .iter()
+                    .zip(&t.entries)
+                    .map(|(r, e)| (r.clone(), e[col].map(f64::from)))
+                    .collect();
+                charts.push(bar_chart(&format!("{chart}, {}", self.year), &bars, |v| {
+                    format!("{v:.0}")
+                }));
+            }
         }
         if let Some(t) = by_title(BALANS) {
             let saldo = t.saldo();
