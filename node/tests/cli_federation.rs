@@ -4,9 +4,9 @@
 
 mod process;
 
-use std::path::Path;
-
-use process::{call, free_tcp, free_udp, setup_node, sign_directory, start, wait_until, weerthuis};
+use process::{
+    call, free_tcp, free_udp, setup_node, sign_directory, start, token, wait_until, weerthuis,
+};
 use serde_json::{Value, json};
 
 #[test]
@@ -73,21 +73,7 @@ fn two_processes_federate_with_cli_made_certificates() {
         signed_policy.to_str().unwrap(),
     ]);
     assert!(out.contains("Published"), "{out}");
-    let token = |dir: &Path| {
-        weerthuis(&[
-            "user",
-            "add",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--name",
-            "test",
-        ])
-        .lines()
-        .last()
-        .unwrap()
-        .to_string()
-    };
-    let (tp_token, za_token) = (token(&tp), token(&za));
+    let (tp_token, za_token) = (token(&tp, "test"), token(&za, "test"));
     let (api_tp, api_za) = (free_tcp(), free_tcp());
     let _tp_proc = start(&tp, api_tp);
     let _za_proc = start(&za, api_za);

@@ -9,13 +9,12 @@
 
 mod process;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use node::harness::files_contain;
 use process::{
     Running, call, call_host, free_tcp, free_udp, join_federation, setup_node, sign_directory,
-    start, wait_until, weerthuis,
+    start, token, wait_until, weerthuis,
 };
 use serde_json::{Value, json};
 
@@ -25,22 +24,6 @@ const ZA_B: &str = "zorgaanbieder:za-zuid";
 const ZA_C: &str = "zorgaanbieder:za-eigen";
 const HOST_A: &str = "za-noord.host.example";
 const HOST_B: &str = "za-zuid.host.example";
-
-/// The bearer token of a new API user of the node in `dir`.
-fn token(dir: &Path) -> String {
-    weerthuis(&[
-        "user",
-        "add",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--name",
-        "koppeling",
-    ])
-    .lines()
-    .last()
-    .unwrap()
-    .to_string()
-}
 
 /// A registratie of the fixture, with this partner as betrokken zorgaanbieder and a name and reason no other
 /// case has (the canaries).
@@ -160,10 +143,10 @@ fn hosted_small_partners_sync_with_the_transferpunt_and_see_none_of_each_others_
     join_federation(r, &za_c, ZA_C, 0);
 
     let (tp_token, a_token, b_token, c_token) = (
-        token(&tp),
-        token(&tenant_dirs[0]),
-        token(&tenant_dirs[1]),
-        token(&za_c),
+        token(&tp, "koppeling"),
+        token(&tenant_dirs[0], "koppeling"),
+        token(&tenant_dirs[1], "koppeling"),
+        token(&za_c, "koppeling"),
     );
     let (api_tp, api_c) = (free_tcp(), free_tcp());
     let _tp = start(&tp, api_tp);

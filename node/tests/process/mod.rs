@@ -115,6 +115,22 @@ pub fn sign_directory(root: &Path, directory: &Value) {
     ]);
 }
 
+/// The bearer token of a new API user named `name` of the node in `dir` (`weerthuis user add`).
+pub fn token(dir: &Path, name: &str) -> String {
+    weerthuis(&[
+        "user",
+        "add",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--name",
+        name,
+    ])
+    .lines()
+    .last()
+    .unwrap()
+    .to_string()
+}
+
 fn with_host<B>(r: ureq::RequestBuilder<B>, host: Option<&str>) -> ureq::RequestBuilder<B> {
     match host {
         Some(h) => r.header("Host", h),
