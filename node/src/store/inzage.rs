@@ -93,12 +93,25 @@ fn queued(row: QueueRow) -> Result<QueuedRequest, StoreError> {
 }
 
 impl Store {
-    /// Replace the BSN index entries of a case by `hashes` (keyed hashes, never BSNs), in one transaction.
+    /// Replace the BSN index entries of a case by `hashes` (keyed hashes, never BSNs), in one transaction. Entries
+    /// that are already exactly these are left as they are: no write, so no commit on the sync path (a BSN rarely
+    /// changes, the case around it often).
     pub async fn set_bsn_index(
         &self,
         case: &CaseId,
         hashes: &[[u8; 32]],
     ) -> Result<(), StoreError> {
+        let held: Vec<(Vec<u8>,)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT hash FROM bsn_index WHERE case_id = $1")
+                .bind(case.as_str())
+                .fetch_all(p)
+                .await?
+        });
+        let held: std::collections::BTreeSet<&[u8]> = held.iter().map(|(h,)| h.as_slice()).collect();
+        let wanted: std::collections::BTreeSet<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
+        if held == wanted {
+            return Ok(());
+        }
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query("DELETE FROM bsn_index WHERE case_id = $1")

@@ -47,7 +47,7 @@ pub use documents::{Change, DocKey, DocumentMeta, StoredDocument, WriteReceipt};
 pub use idempotency::{IdempotencyClaim, StoredAnswer};
 pub use inzage::{OutgoingRequest, QueuedRequest};
 pub use policy::{PolicyAcceptance, PolicyAdoption, StoredPolicy, StoredRevocation};
-pub use projections::ProjectionRecord;
+pub use projections::{ProjectionRecord, SyncStateWrite};
 pub use rectificatie::RectificationNotice;
 pub use sessions::{SessionStage, WebSession};
 pub use users::{Credentials, NewUser, TOKEN_PREFIX, User};

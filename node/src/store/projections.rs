@@ -1,6 +1,61 @@
 //! Projections: what the federation sync stores besides the case documents.
 
-use super::{CaseId, Store, StoreError, on_pool};
+use policies::PartnerId;
+
+use super::backend::Transactions;
+use super::log::{append_in_tx, audit_failed};
+use super::{CaseId, DocKey, Store, StoreError, WriteError, on_pool};
+use crate::audit::AuditEntry;
+
+/// Insert or replace projection `$p` within the open transaction `$tx` at `$now`, registering its case first.
+/// Evaluates to `Result<(), sqlx::Error>` through `?`.
+macro_rules! upsert {
+    ($tx:expr, $p:expr, $now:expr) => {
+        sqlx::query("INSERT INTO cases (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+            .bind($p.case.as_str())
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO projections (wire_id, case_id, sender, receiver, generation, snapshot, sync_state, retired, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (wire_id) DO UPDATE SET snapshot = excluded.snapshot, sync_state = excluded.sync_state, \
+             retired = excluded.retired, updated_at = excluded.updated_at",
+        )
+        .bind($p.wire_id.as_str())
+        .bind($p.case.as_str())
+        .bind($p.sender.as_str())
+        .bind($p.receiver.as_str())
+        .bind($p.generation as i64)
+        .bind($p.snapshot.as_slice())
+        .bind($p.sync_state.as_deref())
+        .bind($p.retired)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+
+/// A sync session to store, of a case document or of a projection (`Store::put_sync_states`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncStateWrite {
+    /// Of a case document at a generation.
+    Form {
+        /// The document.
+        key: DocKey,
+        /// Its generation: the session is for this one only.
+        generation: u64,
+        /// `SyncSession::persist` bytes.
+        state: Vec<u8>,
+    },
+    /// Of a projection.
+    Projection {
+        /// Its wire id.
+        wire_id: String,
+        /// `SyncSession::persist` bytes.
+        state: Vec<u8>,
+    },
+}
 
 /// A projection as stored, on the sending or the receiving node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,28 +112,81 @@ impl Store {
         let now = self.now();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO cases (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
-                .bind(p.case.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO projections (wire_id, case_id, sender, receiver, generation, snapshot, sync_state, retired, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (wire_id) DO UPDATE SET snapshot = excluded.snapshot, sync_state = excluded.sync_state, \
-                 retired = excluded.retired, updated_at = excluded.updated_at",
-            )
-            .bind(p.wire_id.as_str())
-            .bind(p.case.as_str())
-            .bind(p.sender.as_str())
-            .bind(p.receiver.as_str())
-            .bind(p.generation as i64)
-            .bind(p.snapshot.as_slice())
-            .bind(p.sync_state.as_deref())
-            .bind(p.retired)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            upsert!(tx, p, now);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Store a projection together with the audit entries that record it — the disclosure of what a sync message
+    /// carries of it, or the receipt of what one brought — in one transaction: one durable commit per side per
+    /// edit (issue #14), and never the projection without its record or the record without it.
+    pub async fn put_projection_with_audit(
+        &self,
+        p: &ProjectionRecord,
+        entries: &[AuditEntry],
+    ) -> Result<(), WriteError> {
+        for entry in entries {
+            entry.check()?;
+        }
+        let now = self.now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if !entries.is_empty()
+                && let Some(lock) = pool.lock_audit()
+            {
+                sqlx::query(lock).execute(&mut *tx).await.map_err(audit_failed)?;
+            }
+            upsert!(tx, p, now);
+            for entry in entries {
+                append_in_tx!(tx, entry, now).map_err(audit_failed)?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Store the sync sessions a connection kept in memory, in one transaction (see [`SyncStateWrite`]). A
+    /// document or projection that is gone, or whose generation changed, is skipped: its session means nothing
+    /// any more.
+    pub async fn put_sync_states(
+        &self,
+        peer: &PartnerId,
+        states: &[SyncStateWrite],
+    ) -> Result<(), StoreError> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        let peer = peer.to_string();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for s in states {
+                match s {
+                    SyncStateWrite::Form { key, generation, state } => {
+                        // `WHERE` after the `SELECT` also keeps SQLite from reading `ON CONFLICT` as a join.
+                        sqlx::query(
+                            "INSERT INTO sync_state (peer, doc_id, state, updated_at)                              SELECT $1, doc_id, $2, $3 FROM documents                              WHERE case_id = $4 AND kind = $5 AND instance = $6 AND generation = $7                              ON CONFLICT (peer, doc_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                        )
+                        .bind(peer.as_str())
+                        .bind(state.as_slice())
+                        .bind(now)
+                        .bind(key.case.as_str())
+                        .bind(key.kind.name())
+                        .bind(key.instance.as_str())
+                        .bind(*generation as i64)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    SyncStateWrite::Projection { wire_id, state } => {
+                        sqlx::query("UPDATE projections SET sync_state = $1 WHERE wire_id = $2 AND NOT retired")
+                            .bind(state.as_slice())
+                            .bind(wire_id.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
             tx.commit().await?;
         });
         Ok(())

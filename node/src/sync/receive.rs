@@ -208,6 +208,10 @@ pub enum Effect {
     Scrub,
     /// Write an audit record (a receipt, a refusal, a security event).
     Record(Record),
+    /// The BSNs this node holds of the case may have changed (a registratie's `bsn` arrived, or data was deleted):
+    /// its BSN index entries follow (`crate::bsn_index`). Not on every change: keeping the index reads the whole
+    /// case, which no other change needs.
+    Reindex(CaseId),
     /// The case changed here: every session re-plans it.
     Notify(CaseId),
     /// Keep this peer's sync session of a document (in memory, and stored).
@@ -798,6 +802,9 @@ fn take_form(
             ),
         });
         effects.push(Effect::Count(Counter::Accepted));
+        if k.kind == DocumentKind::Registratie {
+            effects.push(Effect::Reindex(k.case.clone()));
+        }
         effects.push(Effect::Notify(k.case.clone()));
     }
     if waiting {
@@ -885,6 +892,8 @@ fn projection_sync(
     let changed = stored
         .as_ref()
         .is_none_or(|s| s.snapshot != record.snapshot);
+    let bsn = DocumentKind::Registratie.field("bsn");
+    let bsn_arrived = fields.iter().any(|f| Some(*f) == bsn);
     let mut effects = vec![Effect::StoreProjection(record)];
     if changed && !fields.is_empty() {
         effects.push(Effect::Record(Record::ok(
@@ -898,6 +907,9 @@ fn projection_sync(
     }
     // Re-plan also when only the facts (`_meta`) changed: they decide what this node sends on (the phase it
     // declares, a case it learns it relates to). Found by the simulator's convergence check.
+    if bsn_arrived {
+        effects.push(Effect::Reindex(case.clone()));
+    }
     if changed {
         effects.push(Effect::Notify(case));
     }
@@ -986,6 +998,7 @@ fn projection_withdrawn(
             Vec::new(),
             "projectie ingetrokken en verwijderd",
         )),
+        Effect::Reindex(case.clone()),
         Effect::Notify(case.clone()),
     ]
 }
@@ -1027,6 +1040,7 @@ fn document_withdrawn(
             Vec::new(),
             "document ingetrokken en verwijderd",
         )),
+        Effect::Reindex(k.case.clone()),
         Effect::Notify(k.case.clone()),
     ]
 }

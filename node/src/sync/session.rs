@@ -19,7 +19,7 @@ use crate::audit::{AuditEntry, ForeignOperation};
 use crate::doc;
 use crate::projection::{self, META};
 use crate::rectificatie::NoticeWire;
-use crate::store::{CaseId, ProjectionRecord, RectificationNotice};
+use crate::store::{CaseId, ProjectionRecord, RectificationNotice, SyncStateWrite};
 
 struct Session {
     inner: Arc<Inner>,
@@ -31,6 +31,15 @@ struct Session {
     state: PeerState,
     /// Sync sessions of documents with the peer, as last used (a cache of the stored ones).
     syncs: HashMap<String, SyncSession>,
+    /// Sessions in `syncs` changed since they were last stored. They are stored together at the retry tick and when
+    /// the session ends, not once per message: a sync session is a hint (the heads both sides share), and one lost
+    /// with a crash only makes the next connection exchange a little more, while a commit per message was most of
+    /// an edit's latency (issue #14).
+    unstored: HashMap<String, WireDoc>,
+    /// This node's projections for the peer written by a reconcile and not stored yet: each is stored in the same
+    /// transaction as the record of the disclosure that carries it (or at the end of the reconcile, when nothing is
+    /// sent), so an edit costs one commit at the sending side.
+    unsaved: HashMap<String, ProjectionRecord>,
     /// Policy versions passed on to the peer on this connection.
     policies_sent: HashSet<String>,
     /// Cases whose reconcile failed half-way (a busy database, an audit record that could not be stored): tried
@@ -95,6 +104,8 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         outbox,
         state: PeerState::new(peer.clone()),
         syncs: HashMap::new(),
+        unstored: HashMap::new(),
+        unsaved: HashMap::new(),
         policies_sent: HashSet::new(),
         failed: BTreeSet::new(),
         forget: Vec::new(),
@@ -131,7 +142,8 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                 if request_ticks.is_multiple_of(REQUEST_POLL_TICKS) {
                     s.offer_requests().await;
                 }
-                s.retry().await
+                s.retry().await;
+                s.store_sessions().await;
             }
             m = rx.recv() => match m {
                 Some(Ok(msg)) => {
@@ -167,6 +179,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
             _ = shutdown.changed() => break,
         }
     }
+    s.store_sessions().await;
     s.ended();
 }
 
@@ -185,6 +198,44 @@ impl Drop for AbortOnDrop {
 const RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Session {
+    /// Store the sync sessions changed since they were last stored, in one transaction. A failure is logged and
+    /// tried again at the next tick: the sessions are still in memory.
+    async fn store_sessions(&mut self) {
+        if self.unstored.is_empty() {
+            return;
+        }
+        let mut writes = Vec::with_capacity(self.unstored.len());
+        for (name, doc) in &self.unstored {
+            let Some(session) = self.syncs.get(name) else {
+                continue;
+            };
+            let state = session.persist();
+            writes.push(match doc {
+                WireDoc::Form(key, generation) => SyncStateWrite::Form {
+                    key: key.clone(),
+                    generation: *generation,
+                    state,
+                },
+                WireDoc::Projection { .. } => SyncStateWrite::Projection {
+                    wire_id: name.clone(),
+                    state,
+                },
+            });
+        }
+        match self
+            .inner
+            .node
+            .store()
+            .put_sync_states(&self.state.peer, &writes)
+            .await
+        {
+            Ok(()) => self.unstored.clear(),
+            Err(e) => {
+                tracing::warn!(peer = %self.state.peer, error = %e, "sync sessions not stored; tried again")
+            }
+        }
+    }
+
     /// The session is over: close the connection and forget it.
     fn ended(self) {
         let (inner, conn, peer) = (&self.inner, &self.conn, &self.state.peer);
@@ -731,6 +782,7 @@ impl Session {
         for d in shared {
             self.push(&d, &plan).await;
         }
+        self.save_unsaved().await;
         for doc in std::mem::take(&mut self.forget) {
             self.send(Message::Forget {
                 doc,
@@ -754,7 +806,8 @@ impl Session {
         let withdrawn_and_kept =
             !plan.consent && on_withdrawal == policies::policy::Withdrawal::Keep;
         let peer_actor = doc::actor_for(&self.state.peer);
-        let store = self.inner.node.store();
+        let node = self.inner.node.clone();
+        let store = node.store();
         for d in docs {
             if plan.full.contains(&d.key) || d.creator.as_ref() == Some(&peer_actor) {
                 continue;
@@ -762,22 +815,24 @@ impl Session {
             let Ok(Some(stored)) = store.load_document(&d.key).await else {
                 continue;
             };
-            let held = store
-                .get_sync_state(&self.state.peer, &stored.meta.doc_id)
-                .await
-                .ok()
-                .flatten()
-                .is_some();
+            let name = WireDoc::Form(d.key.clone(), d.generation).to_string();
+            // A session kept in memory and not stored yet counts too: the peer may hold what it carried.
+            let held = self.syncs.contains_key(&name)
+                || store
+                    .get_sync_state(&self.state.peer, &stored.meta.doc_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some();
             if !held || withdrawn_and_kept {
                 continue;
             }
-            let name = WireDoc::Form(d.key.clone(), d.generation).to_string();
             if store
                 .delete_sync_state(&self.state.peer, &stored.meta.doc_id)
                 .await
                 .is_ok()
             {
-                self.syncs.remove(&name);
+                self.drop_session(&name);
                 tracing::info!(peer = %self.state.peer, doc = %name, "document no longer shared whole: the peer is told to delete it");
                 self.send(Message::Forget {
                     doc: name,
@@ -939,7 +994,9 @@ impl Session {
         if changed || record.snapshot.is_empty() {
             doc::commit(&mut am, self.inner.node.clock_now().unix_timestamp());
             record.snapshot = am.save_nocompress();
-            store.put_projection(&record).await?;
+            // Stored with the record of the disclosure that carries it (`Effect::Disclose`), or at the end of the
+            // reconcile.
+            self.unsaved.insert(record.wire_id.clone(), record.clone());
         }
         Ok(WireDoc::parse(&record.wire_id))
     }
@@ -963,7 +1020,10 @@ impl Session {
                 (stored.to_automerge(self.me()).ok()?, persisted)
             }
             WireDoc::Projection { .. } => {
-                let p = store.load_projection(&name).await.ok()??;
+                let p = match self.unsaved.get(&name) {
+                    Some(p) => p.clone(),
+                    None => store.load_projection(&name).await.ok()??,
+                };
                 // A retired projection is never synced again, either way: its sender withdrew it.
                 if p.retired {
                     return None;
@@ -976,26 +1036,29 @@ impl Session {
         Some((am, self.session_of(&name, persisted)))
     }
 
-    async fn persist(&mut self, d: &WireDoc, session: SyncSession) {
-        let store = self.inner.node.store();
-        let bytes = session.persist();
-        match d {
-            WireDoc::Form(k, generation) => {
-                if let Ok(Some(stored)) = store.load_document(&k.clone()).await
-                    && stored.meta.generation == *generation
-                {
-                    let _ = store
-                        .put_sync_state(&self.state.peer, &stored.meta.doc_id, &bytes)
-                        .await;
-                }
-            }
-            WireDoc::Projection { .. } => {
-                let _ = store
-                    .put_projection_sync_state(&d.to_string(), &bytes)
-                    .await;
+    /// Keep the peer's sync session of a document: in memory now, stored with the others later
+    /// ([`Session::store_sessions`]).
+    fn keep(&mut self, d: &WireDoc, session: SyncSession) {
+        let name = d.to_string();
+        self.unstored.insert(name.clone(), d.clone());
+        self.syncs.insert(name, session);
+    }
+
+    /// Forget the peer's sync session of a document, in memory and not to be stored.
+    fn drop_session(&mut self, name: &str) {
+        self.syncs.remove(name);
+        self.unstored.remove(name);
+    }
+
+    /// Store the projections a reconcile wrote that no disclosure stored with its record (nothing was sent of
+    /// them: the peer is blocked or has everything).
+    async fn save_unsaved(&mut self) {
+        for (name, record) in std::mem::take(&mut self.unsaved) {
+            if let Err(e) = self.inner.node.store().put_projection(&record).await {
+                tracing::warn!(peer = %self.state.peer, doc = %name, error = %e, "projection not stored; retrying");
+                self.retry_later(&record.case);
             }
         }
-        self.syncs.insert(d.to_string(), session);
     }
 
     /// This peer's sync session of a document: the one last used on this connection, else the stored one, else a
@@ -1148,6 +1211,32 @@ impl Session {
     async fn carry_out(&mut self, effects: Vec<Effect>) {
         let mut queue: VecDeque<Effect> = effects.into();
         while let Some(effect) = queue.pop_front() {
+            // A projection and the records right after it (its receipt) are stored in one transaction: one commit
+            // at the receiving side per edit (issue #14), and never one without the other.
+            let effect = match effect {
+                Effect::StoreProjection(record) => {
+                    let mut records = Vec::new();
+                    let mut counts = Vec::new();
+                    while let Some(next) = queue.front() {
+                        match next {
+                            Effect::Record(_) | Effect::Count(_) => match queue.pop_front() {
+                                Some(Effect::Record(r)) => records.push(r),
+                                Some(c) => counts.push(c),
+                                None => break,
+                            },
+                            _ => break,
+                        }
+                    }
+                    if let Carried::Stop = self.store_projection(record, &records).await {
+                        return;
+                    }
+                    for c in counts.into_iter().rev() {
+                        queue.push_front(c);
+                    }
+                    continue;
+                }
+                other => other,
+            };
             match self.carry(effect).await {
                 Carried::Next => {}
                 Carried::Then(more) => {
@@ -1183,7 +1272,16 @@ impl Session {
                         .to_string(),
                     );
                 }
-                if let Err(e) = store.append_audit(&entry).await {
+                // A projection the reconcile just wrote is stored in the same transaction as this record.
+                let unsaved = message.doc().and_then(|d| self.unsaved.remove(d));
+                let stored = match &unsaved {
+                    Some(p) => store
+                        .put_projection_with_audit(p, std::slice::from_ref(&entry))
+                        .await
+                        .map(|_| ()),
+                    None => store.append_audit(&entry).await.map(|_| ()),
+                };
+                if let Err(e) = stored {
                     tracing::error!(peer = %self.state.peer, doc = ?record.doc, error = %e, "disclosure not sent: its audit record could not be stored");
                     if let Some(case) = &record.case {
                         self.retry_later(case);
@@ -1214,14 +1312,7 @@ impl Session {
                     return Carried::Stop;
                 }
             }
-            Effect::StoreProjection(record) => {
-                if let Err(e) = store.put_projection(&record).await {
-                    tracing::error!(error = %e, doc = %record.wire_id, "could not store a projection");
-                    self.start_over_doc(record.wire_id.clone(), record.case.clone())
-                        .await;
-                    return Carried::Stop;
-                }
-            }
+            Effect::StoreProjection(record) => return self.store_projection(record, &[]).await,
             Effect::DeleteDocument(key) => {
                 if let Err(e) = store.delete_document(&key).await {
                     tracing::error!(doc = %key.kind, case = %key.case, error = %e, "could not delete a withdrawn document");
@@ -1234,15 +1325,10 @@ impl Session {
                 }
             }
             Effect::Record(record) => self.record(&record).await,
-            Effect::Notify(case) => {
-                // What this node holds of the case changed: its BSN index entries follow (crate::bsn_index).
-                node.reindex_bsn_or_mark(&case).await;
-                node.notify_changed(&case)
-            }
-            Effect::KeepSession { doc, session } => self.persist(&doc, session).await,
-            Effect::DropSession(name) => {
-                self.syncs.remove(&name);
-            }
+            Effect::Reindex(case) => node.reindex_bsn_or_mark(&case).await,
+            Effect::Notify(case) => node.notify_changed(&case),
+            Effect::KeepSession { doc, session } => self.keep(&doc, session),
+            Effect::DropSession(name) => self.drop_session(&name),
             Effect::ResetSession(name) => {
                 self.syncs.insert(name, SyncSession::for_empty_peer());
             }
@@ -1277,6 +1363,20 @@ impl Session {
             Effect::Count(Counter::Refused) => {
                 self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
             }
+        }
+        Carried::Next
+    }
+
+    /// Store a projection with the records of what it brought, in one transaction. When that fails the document
+    /// starts over and nothing after it is carried out.
+    async fn store_projection(&mut self, record: ProjectionRecord, records: &[Record]) -> Carried {
+        let entries: Vec<AuditEntry> = records.iter().map(|r| self.entry(r)).collect();
+        let store = self.inner.node.store();
+        if let Err(e) = store.put_projection_with_audit(&record, &entries).await {
+            tracing::error!(error = %e, doc = %record.wire_id, "could not store a projection");
+            self.start_over_doc(record.wire_id.clone(), record.case.clone())
+                .await;
+            return Carried::Stop;
         }
         Carried::Next
     }
