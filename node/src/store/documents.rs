@@ -635,6 +635,35 @@ impl Store {
         Ok(row.map(|(s,)| s))
     }
 
+    /// Whether a sync state is stored for a peer and a document at a generation: whether the peer was sent it
+    /// whole. One query by key, without loading the document.
+    pub async fn has_sync_state(
+        &self,
+        peer: &PartnerId,
+        key: &DocKey,
+        generation: u64,
+    ) -> Result<Option<DocId>, StoreError> {
+        let peer = peer.to_string();
+        let row: Option<(String,)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT d.doc_id FROM sync_state s JOIN documents d ON s.doc_id = d.doc_id \
+                 WHERE s.peer = $1 AND d.case_id = $2 AND d.kind = $3 AND d.instance = $4 AND d.generation = $5",
+            )
+            .bind(peer.as_str())
+            .bind(key.case.as_str())
+            .bind(key.kind.name())
+            .bind(key.instance.as_str())
+            .bind(generation as i64)
+            .fetch_optional(p)
+            .await?
+        });
+        row.map(|(id,)| {
+            id.parse()
+                .map_err(|_| StoreError::Corrupt { what: "document id" })
+        })
+        .transpose()
+    }
+
     /// Forget that a peer holds a document (it was told to delete it).
     pub async fn delete_sync_state(&self, peer: &PartnerId, doc: &DocId) -> Result<(), StoreError> {
         let peer = peer.to_string();

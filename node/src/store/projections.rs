@@ -126,6 +126,20 @@ impl Store {
         p: &ProjectionRecord,
         entries: &[AuditEntry],
     ) -> Result<(), WriteError> {
+        self.put_projections_with_audit(std::slice::from_ref(p), entries)
+            .await
+    }
+
+    /// Store several projections and audit entries in one transaction ([`Store::put_projection_with_audit`] for a
+    /// chunk of a reconcile: its projections and the records of the disclosures that carry them).
+    pub async fn put_projections_with_audit(
+        &self,
+        projections: &[ProjectionRecord],
+        entries: &[AuditEntry],
+    ) -> Result<(), WriteError> {
+        if projections.is_empty() && entries.is_empty() {
+            return Ok(());
+        }
         for entry in entries {
             entry.check()?;
         }
@@ -137,7 +151,9 @@ impl Store {
             {
                 sqlx::query(lock).execute(&mut *tx).await.map_err(audit_failed)?;
             }
-            upsert!(tx, p, now);
+            for p in projections {
+                upsert!(tx, p, now);
+            }
             for entry in entries {
                 append_in_tx!(tx, entry, now).map_err(audit_failed)?;
             }

@@ -40,6 +40,9 @@ struct Session {
     /// transaction as the record of the disclosure that carries it (or at the end of the reconcile, when nothing is
     /// sent), so an edit costs one commit at the sending side.
     unsaved: HashMap<String, ProjectionRecord>,
+    /// While [`Session::reconcile_many`] runs a chunk: what it would send, held until the chunk's projections and
+    /// disclosure records are stored.
+    held: Option<Vec<Held>>,
     /// Policy versions passed on to the peer on this connection.
     policies_sent: HashSet<String>,
     /// Cases whose reconcile failed half-way (a busy database, an audit record that could not be stored): tried
@@ -54,6 +57,22 @@ struct Session {
     /// The signed directory version passed on to the peer on this connection (the Transferpunt).
     directory_sent: u64,
 }
+
+/// What a chunk of [`Session::reconcile_many`] would send.
+enum Held {
+    /// A disclosure, with its record (stored before it is sent).
+    Disclose {
+        message: Message,
+        entry: AuditEntry,
+        case: Option<CaseId>,
+    },
+    /// Any other message, kept in order with the disclosures.
+    Send(Message),
+}
+
+/// Cases reconciled per transaction by [`Session::reconcile_many`]: large enough that the commit is a small part
+/// of a first sync, small enough that the first messages flow within a fraction of a second.
+const RECONCILE_CHUNK: usize = 200;
 
 /// How long the Transferpunt waits for a removed partner to take the directory that removes it (its last word)
 /// and to close the connection itself, before closing it.
@@ -106,6 +125,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         syncs: HashMap::new(),
         unstored: HashMap::new(),
         unsaved: HashMap::new(),
+        held: None,
         policies_sent: HashSet::new(),
         failed: BTreeSet::new(),
         forget: Vec::new(),
@@ -349,9 +369,7 @@ impl Session {
         if lagged {
             self.reconcile_all().await;
         } else {
-            for case in cases {
-                self.reconcile(&case).await;
-            }
+            self.reconcile_many(cases).await;
             self.tell_erasures().await;
         }
     }
@@ -385,10 +403,71 @@ impl Session {
         &self.inner.me
     }
 
-    async fn send(&self, msg: Message) {
+    async fn send(&mut self, msg: Message) {
+        if let Some(held) = &mut self.held {
+            held.push(Held::Send(msg));
+            return;
+        }
         // Queued for the writer task; it fails only when the connection is gone, which the loop learns from the
         // reader.
         let _ = self.outbox.send(msg);
+    }
+
+    /// Reconcile many cases (a first sync, a reconnect, a burst of changes) in chunks: what a chunk discloses is
+    /// stored in one transaction — every projection it wrote and every disclosure record — and only then sent.
+    /// One commit per chunk instead of one per case, and messages flowing after the first chunk, not after the
+    /// last case (issue #14).
+    async fn reconcile_many(&mut self, cases: impl IntoIterator<Item = CaseId>) {
+        let mut cases = cases.into_iter().peekable();
+        while cases.peek().is_some() {
+            self.held = Some(Vec::new());
+            for case in cases.by_ref().take(RECONCILE_CHUNK) {
+                self.reconcile(&case).await;
+            }
+            self.release_held().await;
+        }
+    }
+
+    /// Store what the chunk held — the projections it wrote and its disclosure records, in one transaction — and
+    /// send its messages in order. When that store fails nothing is sent, and every session that generated a held
+    /// disclosure is forgotten, so its changes are generated again at the retry.
+    async fn release_held(&mut self) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let projections: Vec<ProjectionRecord> =
+            std::mem::take(&mut self.unsaved).into_values().collect();
+        let entries: Vec<AuditEntry> = held
+            .iter()
+            .filter_map(|h| match h {
+                Held::Disclose { entry, .. } => Some(entry.clone()),
+                Held::Send(_) => None,
+            })
+            .collect();
+        let store = self.inner.node.store();
+        if let Err(e) = store.put_projections_with_audit(&projections, &entries).await {
+            tracing::error!(peer = %self.state.peer, error = %e, "disclosures not sent: their records could not be stored; retried");
+            for h in &held {
+                if let Held::Disclose { message, case, .. } = h {
+                    if let Some(doc) = message.doc() {
+                        self.drop_session(doc);
+                    }
+                    if let Some(case) = case {
+                        self.retry_later(case);
+                    }
+                }
+            }
+            for p in &projections {
+                self.retry_later(&p.case);
+            }
+            return;
+        }
+        for h in held {
+            match h {
+                Held::Disclose { message, .. } => self.send_counted(message).await,
+                Held::Send(message) => self.send(message).await,
+            }
+        }
     }
 
     /// The Transferpunt passes every signed policy version (in sequence order) and revocation it holds to every
@@ -670,9 +749,7 @@ impl Session {
                 .chain(&self.state.deferred)
                 .filter_map(|d| WireDoc::parse(d).map(|w| w.case().clone())),
         );
-        for case in cases {
-            self.reconcile(&case).await;
-        }
+        self.reconcile_many(cases).await;
     }
 
     /// Reconcile a case again at the next retry tick. Bounded like the other retry sets.
@@ -690,9 +767,7 @@ impl Session {
                 return;
             }
         };
-        for c in cases {
-            self.reconcile(&c.id).await;
-        }
+        self.reconcile_many(cases.into_iter().map(|c| c.id)).await;
         self.tell_erasures().await;
     }
 
@@ -812,26 +887,27 @@ impl Session {
             if plan.full.contains(&d.key) || d.creator.as_ref() == Some(&peer_actor) {
                 continue;
             }
-            let Ok(Some(stored)) = store.load_document(&d.key).await else {
-                continue;
-            };
             let name = WireDoc::Form(d.key.clone(), d.generation).to_string();
+            let stored = match store
+                .has_sync_state(&self.state.peer, &d.key, d.generation)
+                .await
+            {
+                Ok(stored) => stored,
+                Err(_) => continue,
+            };
             // A session kept in memory and not stored yet counts too: the peer may hold what it carried.
-            let held = self.syncs.contains_key(&name)
-                || store
-                    .get_sync_state(&self.state.peer, &stored.meta.doc_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some();
+            let held = stored.is_some() || self.syncs.contains_key(&name);
             if !held || withdrawn_and_kept {
                 continue;
             }
-            if store
-                .delete_sync_state(&self.state.peer, &stored.meta.doc_id)
-                .await
-                .is_ok()
-            {
+            let deleted = match &stored {
+                Some(doc_id) => store
+                    .delete_sync_state(&self.state.peer, doc_id)
+                    .await
+                    .is_ok(),
+                None => true,
+            };
+            if deleted {
                 self.drop_session(&name);
                 tracing::info!(peer = %self.state.peer, doc = %name, "document no longer shared whole: the peer is told to delete it");
                 self.send(Message::Forget {
@@ -1030,6 +1106,15 @@ impl Session {
                 }
                 let mut am = doc::load(&p.snapshot, []).ok()?;
                 am.set_actor(doc::actor_for(self.me()));
+                // This node's own projection that was never synced: the peer holds nothing of it, so its first
+                // message carries every change instead of asking first — a round trip less per case in a first
+                // sync. (Were the peer to hold some of it after all, it takes what it lacks and ignores the rest.)
+                if p.sync_state.is_none()
+                    && p.sender == self.me().to_string()
+                    && !self.syncs.contains_key(&name)
+                {
+                    return Some((am, SyncSession::for_empty_peer()));
+                }
                 (am, p.sync_state)
             }
         };
@@ -1053,6 +1138,10 @@ impl Session {
     /// Store the projections a reconcile wrote that no disclosure stored with its record (nothing was sent of
     /// them: the peer is blocked or has everything).
     async fn save_unsaved(&mut self) {
+        if self.held.is_some() {
+            // The chunk stores them with its records.
+            return;
+        }
         for (name, record) in std::mem::take(&mut self.unsaved) {
             if let Err(e) = self.inner.node.store().put_projection(&record).await {
                 tracing::warn!(peer = %self.state.peer, doc = %name, error = %e, "projection not stored; retrying");
@@ -1272,6 +1361,14 @@ impl Session {
                         .to_string(),
                     );
                 }
+                if let Some(held) = &mut self.held {
+                    held.push(Held::Disclose {
+                        message,
+                        entry,
+                        case: record.case.clone(),
+                    });
+                    return Carried::Next;
+                }
                 // A projection the reconcile just wrote is stored in the same transaction as this record.
                 let unsaved = message.doc().and_then(|d| self.unsaved.remove(d));
                 let stored = match &unsaved {
@@ -1338,7 +1435,13 @@ impl Session {
                 session,
                 always,
             } => {
-                let plan = self.plan(doc.case()).await.unwrap_or_default();
+                // The plan names what a disclosure carries. Another partner's projection holds nothing this node
+                // wrote (only its sender writes into it), so answering it discloses nothing of this node's own and
+                // needs no plan — nor a second read of the case the message was decided on.
+                let plan = match &doc {
+                    WireDoc::Projection { sender, .. } if sender != self.me() => Plan::default(),
+                    _ => self.plan(doc.case()).await.unwrap_or_default(),
+                };
                 return Carried::Then(receive::answer(
                     &self.state,
                     doc,
@@ -1382,7 +1485,7 @@ impl Session {
     }
 
     /// Send a message, counting the sync messages among them.
-    async fn send_counted(&self, message: Message) {
+    async fn send_counted(&mut self, message: Message) {
         if let Message::Sync { data, .. } = &message {
             self.inner.stats.sent.fetch_add(1, Ordering::Relaxed);
             self.inner
