@@ -249,8 +249,37 @@ impl Node {
     /// Bring a case's entries in the BSN index up to date with what this node holds of it now. Every path that
     /// changes what the node holds of a case calls this before it notifies the change.
     pub async fn reindex_bsn(&self, case: &CaseId) -> Result<(), ServiceError> {
-        let Some(key) = &self.bsn_key else {
+        self.reindex_bsn_many(std::slice::from_ref(case)).await
+    }
+
+    /// [`Node::reindex_bsn`] for several cases, written in one transaction.
+    pub async fn reindex_bsn_many(&self, cases: &[CaseId]) -> Result<(), ServiceError> {
+        if self.bsn_key.is_none() || cases.is_empty() {
             return Ok(());
+        }
+        let mut entries = Vec::with_capacity(cases.len());
+        for case in cases {
+            if let Some(hashes) = self.bsn_hashes(case).await? {
+                entries.push((case.clone(), hashes));
+            }
+        }
+        self.store.set_bsn_indexes(&entries).await?;
+        Ok(())
+    }
+
+    /// [`Node::reindex_bsn_many`]; when it fails, the index is marked incomplete so the next start rebuilds it.
+    pub async fn reindex_bsn_many_or_mark(&self, cases: &[CaseId]) {
+        if let Err(e) = self.reindex_bsn_many(cases).await {
+            tracing::error!(cases = cases.len(), error = %e, "BSN index not updated; rebuilt at the next start");
+            let _ = self.store.set_bsn_index_key_check(b"").await;
+        }
+    }
+
+    /// The keyed hashes of the BSNs this node holds of a case now; `None` when the case is not held (its entries
+    /// went with it).
+    async fn bsn_hashes(&self, case: &CaseId) -> Result<Option<Vec<[u8; 32]>>, ServiceError> {
+        let Some(key) = &self.bsn_key else {
+            return Ok(None);
         };
         let hashes: Vec<[u8; 32]> = match self.load_case(case).await {
             Ok(loaded) => crate::bsn_index::bsns_of(
@@ -268,10 +297,9 @@ impl Node {
             Err(e) => return Err(e),
         };
         if self.store.get_case(case).await?.is_none() {
-            return Ok(());
+            return Ok(None);
         }
-        self.store.set_bsn_index(case, &hashes).await?;
-        Ok(())
+        Ok(Some(hashes))
     }
 
     /// [`Node::reindex_bsn`]; when it fails, the index is marked incomplete so the next start rebuilds it (the

@@ -405,6 +405,10 @@ pub struct Connection {
     certificate: CertificateDer<'static>,
     not_after: OffsetDateTime,
     expiry: Arc<ExpiryTimer>,
+    /// Whether the peer speaks [`crate::ALPN`] (version 2) and so takes batches.
+    batches: bool,
+    /// Messages of a batch read and not handed out yet ([`Connection::recv`] returns one at a time).
+    unpacked: Arc<std::sync::Mutex<std::collections::VecDeque<Message>>>,
 }
 
 impl Connection {
@@ -420,12 +424,19 @@ impl Connection {
             .ok_or_else(|| EndpointError::Identity("empty certificate chain".into()))?;
         let peer = peer_id_of(first).map_err(|e| EndpointError::Identity(e.to_string()))?;
         let not_after = chain_not_after(&certs)?;
+        let batches = inner
+            .handshake_data()
+            .and_then(|d| d.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+            .and_then(|d| d.protocol)
+            .is_some_and(|p| p == crate::tls::ALPN);
         Ok(Connection {
             inner,
             peer,
             certificate: first.clone(),
             not_after,
             expiry: Arc::default(),
+            batches,
+            unpacked: Arc::default(),
         })
     }
 
@@ -497,9 +508,52 @@ impl Connection {
         Ok(())
     }
 
+    /// Send several messages: as one compressed [`Message::Batch`] per [`crate::batch::BATCH_TARGET`] bytes when
+    /// the peer takes batches, otherwise one by one.
+    pub async fn send_many(&self, msgs: &[Message]) -> Result<(), EndpointError> {
+        if !self.batches || msgs.len() < 2 {
+            for m in msgs {
+                self.send(m).await?;
+            }
+            return Ok(());
+        }
+        let mut start = 0;
+        let mut bytes = 0;
+        for (i, m) in msgs.iter().enumerate() {
+            let len = m.heap_len() + 64;
+            if i > start && bytes + len > crate::batch::BATCH_TARGET {
+                self.send_packed(&msgs[start..i]).await?;
+                start = i;
+                bytes = 0;
+            }
+            bytes += len;
+        }
+        self.send_packed(&msgs[start..]).await
+    }
+
+    async fn send_packed(&self, msgs: &[Message]) -> Result<(), EndpointError> {
+        match msgs {
+            [one] => self.send(one).await,
+            _ => self.send(&crate::batch::pack(msgs)?).await,
+        }
+    }
+
+    /// Whether the peer takes [`Message::Batch`] (it negotiated [`crate::ALPN`]).
+    pub fn takes_batches(&self) -> bool {
+        self.batches
+    }
+
+    /// The bytes this connection has sent in UDP datagrams so far: what went on the wire, QUIC and TLS included.
+    pub fn wire_bytes_sent(&self) -> u64 {
+        self.inner.stats().udp_tx.bytes
+    }
+
     /// Receive the next message; `Ok(None)` when the connection closed. A malformed frame is an error for that
-    /// stream only: the caller decides whether to keep the connection.
+    /// stream only: the caller decides whether to keep the connection. A batch is handed out message by message.
     pub async fn recv(&self) -> Result<Option<Message>, EndpointError> {
+        if let Some(m) = self.unpacked.lock().expect("unpacked lock").pop_front() {
+            return Ok(Some(m));
+        }
         let mut s = match self.inner.accept_uni().await {
             Ok(s) => s,
             Err(
@@ -516,6 +570,17 @@ impl Connection {
             }
         };
         match read_frame(&mut s).await? {
+            Some(Message::Batch { data }) => {
+                let mut msgs = crate::batch::unpack(&data)?.into_iter();
+                let first = msgs.next();
+                self.unpacked.lock().expect("unpacked lock").extend(msgs);
+                match first {
+                    Some(m) => Ok(Some(m)),
+                    None => Err(EndpointError::Frame(FrameError::Malformed(
+                        "an empty batch".into(),
+                    ))),
+                }
+            }
             Some(m) => Ok(Some(m)),
             None => Err(EndpointError::Frame(FrameError::Truncated)),
         }

@@ -71,6 +71,13 @@ pub enum Message {
         /// The case id.
         case: String,
     },
+    /// Several messages in one frame, compressed ([`crate::batch`]). Last, so every other variant keeps its
+    /// index: a node of an earlier release reads every other message as before, and refuses a batch as a
+    /// malformed frame (the federation upgrades its nodes together before batches are sent).
+    Batch {
+        /// Raw DEFLATE of the messages, each `[length u32 BE][payload]`.
+        data: Vec<u8>,
+    },
 }
 
 impl Message {
@@ -82,7 +89,7 @@ impl Message {
             | Message::NotAvailable { doc }
             | Message::Forget { doc, .. } => Some(doc),
             Message::Erased { case } => Some(case),
-            Message::Artefact { .. } => None,
+            Message::Artefact { .. } | Message::Batch { .. } => None,
         }
     }
 
@@ -100,6 +107,7 @@ impl Message {
             Message::NotAvailable { doc } => doc.len(),
             Message::Erased { case } => case.len(),
             Message::Artefact { kind, data } => kind.len() + data.len(),
+            Message::Batch { data } => data.len(),
         }
     }
 }
@@ -141,7 +149,7 @@ pub fn encode(msg: &Message) -> Result<Vec<u8>, FrameError> {
             "document id longer than {MAX_DOC_ID_LEN} bytes"
         )));
     }
-    let payload = postcard::to_stdvec(msg).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    let payload = encode_payload(msg)?;
     let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
     if len > MAX_FRAME_LEN {
         return Err(FrameError::TooLarge {
@@ -154,6 +162,11 @@ pub fn encode(msg: &Message) -> Result<Vec<u8>, FrameError> {
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&payload);
     Ok(out)
+}
+
+/// A message's payload: what a frame carries after its header, and a batch once per message.
+pub(crate) fn encode_payload(msg: &Message) -> Result<Vec<u8>, FrameError> {
+    postcard::to_stdvec(msg).map_err(|e| FrameError::Malformed(e.to_string()))
 }
 
 /// Check a frame header; returns the payload length.
@@ -197,7 +210,7 @@ enum EarlierSync {
     Sync { doc: String, data: Vec<u8> },
 }
 
-fn decode_payload(payload: &[u8]) -> Result<Message, FrameError> {
+pub(crate) fn decode_payload(payload: &[u8]) -> Result<Message, FrameError> {
     let msg: Message = match postcard::from_bytes(payload) {
         Ok(m) => m,
         // postcard is not self-describing: a sync message of an earlier release ends where `traceparent` would

@@ -106,6 +106,12 @@ impl<T> ByteReceiver<T> {
         self.rx.recv().await.map(|(item, _permit)| item)
     }
 
+    /// The next item if one is queued now, freeing its bytes; `None` otherwise (also when the queue is closed:
+    /// [`ByteReceiver::recv`] tells that).
+    pub fn try_recv(&mut self) -> Option<T> {
+        self.rx.try_recv().ok().map(|(item, _permit)| item)
+    }
+
     /// The bytes queued now (as counted: declared sizes plus item sizes).
     pub fn queued_bytes(&self) -> usize {
         self.max_bytes - self.budget.available_permits()
@@ -144,6 +150,12 @@ impl Inbox {
     /// when the connection is closed or failed. Cancellation safe, so it can be one branch of a `select!`.
     pub async fn recv(&mut self) -> Option<Result<Message, FrameError>> {
         self.queue.recv().await
+    }
+
+    /// The next message if one has been read already, without waiting: how a session takes a burst of messages
+    /// (a first sync) together.
+    pub fn try_recv(&mut self) -> Option<Result<Message, FrameError>> {
+        self.queue.try_recv()
     }
 
     /// The bytes of messages read and not yet taken.

@@ -7,7 +7,7 @@
 //! - [`frame`]: `[version][length][postcard payload]`, length checked before allocation.
 //! - [`pki`]: the federation CA, node certificates with the partner id as URI SAN, the signed directory.
 //! - [`tls`]: mutual TLS that refuses another CA, an expired certificate, or a partner not in the directory.
-//! - [`endpoint`]: quinn endpoints and authenticated connections (ALPN `weerthuis/1`).
+//! - [`endpoint`]: quinn endpoints and authenticated connections (ALPN `weerthuis/2`, and `weerthuis/1` for nodes of an earlier release).
 //! - [`faulty`]: a UDP socket that drops, duplicates, reorders and partitions datagrams (fault injection only).
 //! - [`sync`]: one Automerge sync session per (peer, document), persistable.
 //! - [`inbox`]: queues bounded by bytes; a connection's messages read ahead into one.
@@ -16,6 +16,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod batch;
 pub mod chunks;
 pub mod endpoint;
 pub mod faulty;
@@ -31,4 +32,4 @@ pub use endpoint::{Connection, Endpoint, EndpointError, HandshakeLimits};
 pub use frame::{FrameError, Message};
 pub use inbox::{INBOX_MAX_BYTES, Inbox};
 pub use pki::{Directory, DirectoryEntry, FederationCa, PeerId, RevokedKey, SignedDirectory};
-pub use tls::{ALPN, Admitted, TlsSetup};
+pub use tls::{ALPN, ALPN_V1, Admitted, TlsSetup};

@@ -14,8 +14,12 @@ use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureS
 
 use crate::pki::{PeerId, PkiError, certs_from_pem, key_from_pem, peer_id_of};
 
-/// The ALPN of this protocol version.
-pub const ALPN: &[u8] = b"weerthuis/1";
+/// The ALPN of this protocol version: as [`ALPN_V1`], and a peer may send [`crate::frame::Message::Batch`].
+pub const ALPN: &[u8] = b"weerthuis/2";
+
+/// The ALPN of the first protocol version, still spoken: a node of an earlier release offers only this, and
+/// is sent no batches.
+pub const ALPN_V1: &[u8] = b"weerthuis/1";
 
 /// The partners currently admitted and the certificate keys revoked: the federation directory, as the handshake
 /// sees it. Shared, so a new signed directory takes effect for the next handshake without restarting the endpoint.
@@ -148,7 +152,7 @@ impl TlsSetup {
             .with_protocol_versions(&[&rustls::version::TLS13])?
             .with_client_cert_verifier(verifier)
             .with_single_cert(self.chain.clone(), self.key.clone_key())?;
-        cfg.alpn_protocols = vec![ALPN.to_vec()];
+        cfg.alpn_protocols = vec![ALPN.to_vec(), ALPN_V1.to_vec()];
         // No resumption: a resumed handshake restores the peer's certificate without running the verifier, so a
         // partner removed from the directory (or whose certificate expired) could come back on an old ticket.
         cfg.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
@@ -172,7 +176,7 @@ impl TlsSetup {
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_client_auth_cert(self.chain.clone(), self.key.clone_key())?;
-        cfg.alpn_protocols = vec![ALPN.to_vec()];
+        cfg.alpn_protocols = vec![ALPN.to_vec(), ALPN_V1.to_vec()];
         // Every handshake verifies the server against the directory as it is now (see `server_config`).
         cfg.resumption = rustls::client::Resumption::disabled();
         Ok(cfg)

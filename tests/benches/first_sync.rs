@@ -31,6 +31,7 @@ struct Counters {
     sent: u64,
     bytes: u64,
     accepted: u64,
+    wire: u64,
 }
 
 fn counters(net: &TestNet, id: &str) -> Counters {
@@ -39,6 +40,7 @@ fn counters(net: &TestNet, id: &str) -> Counters {
         sent: s.sent.load(Ordering::Relaxed),
         bytes: s.bytes_sent.load(Ordering::Relaxed),
         accepted: s.accepted.load(Ordering::Relaxed),
+        wire: s.wire_bytes_sent.load(Ordering::Relaxed),
     }
 }
 
@@ -127,12 +129,16 @@ async fn main() {
     let mut last_t = Instant::now();
     let mut progress: Vec<(f64, u64)> = Vec::new();
     let held_at;
+    let mut first_at: Option<Duration> = None;
     let mut activity = (0, 0, 0);
     let mut last_activity = Instant::now();
     let nf_fill = f64::from(n);
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let tp = counters(&net, TP);
+        if first_at.is_none() && tp.accepted > 0 {
+            first_at = Some(start.elapsed());
+        }
         if last_print.elapsed() >= Duration::from_secs(5) {
             let rate = (tp.accepted - last_accepted) as f64 / last_t.elapsed().as_secs_f64();
             eprintln!(
@@ -239,6 +245,12 @@ async fn main() {
         nf / secs,
         verified_at.as_secs_f64()
     );
+    if let Some(first) = first_at {
+        println!(
+            "first case accepted at the Transferpunt after {:.3} s",
+            first.as_secs_f64()
+        );
+    }
     if !progress.is_empty() {
         println!("progress (s, accepted): {progress:?}");
     }
@@ -265,6 +277,17 @@ async fn main() {
         za_bytes as f64 / json_written as f64,
         za_bytes_all as f64 / json_written as f64,
         (za_bytes_all + tp2.bytes) as f64 / json_written as f64
+    );
+    // What went on the wire: UDP datagram bytes (QUIC, TLS, frames, batches), counted by each connection.
+    let (za_wire, tp_wire) = (za2.wire - za0.wire, tp2.wire);
+    println!(
+        "on the wire (UDP bytes, QUIC and TLS included) until quiet: zorgaanbieder {za_wire} B = {:.0} B/case, \
+         Transferpunt {tp_wire} B = {:.0} B/case; ratio zorgaanbieder wire / JSON written: {:.2}, both directions / \
+         JSON: {:.2} (goal, issue #14: <= 0.5)",
+        za_wire as f64 / nf,
+        tp_wire as f64 / nf,
+        za_wire as f64 / json_written as f64,
+        (za_wire + tp_wire) as f64 / json_written as f64
     );
     let refused = |id: &str| {
         net.node(id)

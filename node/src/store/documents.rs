@@ -658,8 +658,9 @@ impl Store {
             .await?
         });
         row.map(|(id,)| {
-            id.parse()
-                .map_err(|_| StoreError::Corrupt { what: "document id" })
+            id.parse().map_err(|_| StoreError::Corrupt {
+                what: "document id",
+            })
         })
         .transpose()
     }

@@ -93,37 +93,55 @@ fn queued(row: QueueRow) -> Result<QueuedRequest, StoreError> {
 }
 
 impl Store {
-    /// Replace the BSN index entries of a case by `hashes` (keyed hashes, never BSNs), in one transaction. Entries
-    /// that are already exactly these are left as they are: no write, so no commit on the sync path (a BSN rarely
-    /// changes, the case around it often).
+    /// Replace the BSN index entries of a case by `hashes` (keyed hashes, never BSNs), in one transaction.
     pub async fn set_bsn_index(
         &self,
         case: &CaseId,
         hashes: &[[u8; 32]],
     ) -> Result<(), StoreError> {
-        let held: Vec<(Vec<u8>,)> = on_pool!(self, p => {
-            sqlx::query_as("SELECT hash FROM bsn_index WHERE case_id = $1")
-                .bind(case.as_str())
-                .fetch_all(p)
-                .await?
-        });
-        let held: std::collections::BTreeSet<&[u8]> = held.iter().map(|(h,)| h.as_slice()).collect();
-        let wanted: std::collections::BTreeSet<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
-        if held == wanted {
+        self.set_bsn_indexes(&[(case.clone(), hashes.to_vec())])
+            .await
+    }
+
+    /// Replace the BSN index entries of several cases, in one transaction. A case whose entries are already
+    /// exactly these is left as it is: when no case changed nothing is written, so nothing is committed on the
+    /// sync path (a BSN rarely changes, the case around it often).
+    pub async fn set_bsn_indexes(
+        &self,
+        cases: &[(CaseId, Vec<[u8; 32]>)],
+    ) -> Result<(), StoreError> {
+        let mut changed = Vec::new();
+        for (case, hashes) in cases {
+            let held: Vec<(Vec<u8>,)> = on_pool!(self, p => {
+                sqlx::query_as("SELECT hash FROM bsn_index WHERE case_id = $1")
+                    .bind(case.as_str())
+                    .fetch_all(p)
+                    .await?
+            });
+            let held: std::collections::BTreeSet<&[u8]> =
+                held.iter().map(|(h,)| h.as_slice()).collect();
+            let wanted: std::collections::BTreeSet<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
+            if held != wanted {
+                changed.push((case, hashes));
+            }
+        }
+        if changed.is_empty() {
             return Ok(());
         }
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM bsn_index WHERE case_id = $1")
-                .bind(case.as_str())
-                .execute(&mut *tx)
-                .await?;
-            for h in hashes {
-                sqlx::query("INSERT INTO bsn_index (hash, case_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(&h[..])
+            for (case, hashes) in &changed {
+                sqlx::query("DELETE FROM bsn_index WHERE case_id = $1")
                     .bind(case.as_str())
                     .execute(&mut *tx)
                     .await?;
+                for h in hashes.iter() {
+                    sqlx::query("INSERT INTO bsn_index (hash, case_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(&h[..])
+                        .bind(case.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             tx.commit().await?;
         });

@@ -81,8 +81,10 @@ pub struct Stats {
     pub sent: std::sync::atomic::AtomicU64,
     /// Sync messages received and accepted.
     pub accepted: std::sync::atomic::AtomicU64,
-    /// Bytes of sync payload sent (Automerge sync messages, before framing and QUIC).
+    /// Bytes of sync payload sent (Automerge sync messages, before framing, batching and QUIC).
     pub bytes_sent: std::sync::atomic::AtomicU64,
+    /// Bytes sent in UDP datagrams (QUIC and TLS included), counted at every retry tick and when a connection ends.
+    pub wire_bytes_sent: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) struct Inner {

@@ -388,6 +388,9 @@ pub fn on_message(
             tracing::debug!(peer = %state.peer, kind = %kind, "artefact of an unknown kind ignored");
             Vec::new()
         }
+        // The connection hands a batch out message by message (`protocol::batch`); one reaching the core was not
+        // unpacked, and is refused like any frame this node cannot read.
+        Message::Batch { .. } => malformed_frame(state, "a batch that was not unpacked"),
     }
 }
 

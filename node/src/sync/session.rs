@@ -43,6 +43,8 @@ struct Session {
     /// While [`Session::reconcile_many`] runs a chunk: what it would send, held until the chunk's projections and
     /// disclosure records are stored.
     held: Option<Vec<Held>>,
+    /// The connection's wire bytes already added to the statistics.
+    wire_counted: u64,
     /// Policy versions passed on to the peer on this connection.
     policies_sent: HashSet<String>,
     /// Cases whose reconcile failed half-way (a busy database, an audit record that could not be stored): tried
@@ -57,6 +59,46 @@ struct Session {
     /// The signed directory version passed on to the peer on this connection (the Transferpunt).
     directory_sent: u64,
 }
+
+/// A received projection the receive core decided to store, with the records right after it (its receipt) and
+/// what follows them.
+struct Received {
+    record: ProjectionRecord,
+    records: Vec<Record>,
+    rest: Vec<Effect>,
+}
+
+impl Received {
+    /// Effects that begin by storing a projection, split; any others back as they are.
+    fn split(effects: Vec<Effect>) -> Result<Received, Vec<Effect>> {
+        let mut effects = effects.into_iter();
+        let record = match effects.next() {
+            Some(Effect::StoreProjection(record)) => record,
+            first => return Err(first.into_iter().chain(effects).collect()),
+        };
+        let mut records = Vec::new();
+        let mut rest = Vec::new();
+        let mut effects = effects.peekable();
+        while let Some(e) = effects.next_if(|e| matches!(e, Effect::Record(_) | Effect::Count(_))) {
+            match e {
+                Effect::Record(r) => records.push(r),
+                other => rest.push(other),
+            }
+        }
+        rest.extend(effects);
+        Ok(Received {
+            record,
+            records,
+            rest,
+        })
+    }
+}
+
+/// Most queued messages the writer sends together (`Connection::send_many` packs them into batches).
+const WRITE_BURST: usize = 1024;
+
+/// Most messages a session takes together from those read already ([`Session::handle_many`]).
+const HANDLE_BURST: usize = 256;
 
 /// What a chunk of [`Session::reconcile_many`] would send.
 enum Held {
@@ -109,7 +151,15 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
     let _writer = AbortOnDrop(tokio::spawn(
         async move {
             while let Some(m) = outgoing.recv().await {
-                if let Err(e) = writer_conn.send(&m).await {
+                // What is queued already goes with it: in batches, when the peer takes them (a first sync).
+                let mut burst = vec![m];
+                while burst.len() < WRITE_BURST {
+                    match outgoing.try_recv() {
+                        Ok(m) => burst.push(m),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = writer_conn.send_many(&burst).await {
                     tracing::debug!(peer = %writer_peer, error = %e, "send failed; the connection is gone");
                     break;
                 }
@@ -126,6 +176,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         unstored: HashMap::new(),
         unsaved: HashMap::new(),
         held: None,
+        wire_counted: 0,
         policies_sent: HashSet::new(),
         failed: BTreeSet::new(),
         forget: Vec::new(),
@@ -164,11 +215,30 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                 }
                 s.retry().await;
                 s.store_sessions().await;
+                s.count_wire_bytes();
             }
             m = rx.recv() => match m {
                 Some(Ok(msg)) => {
                     inner.last_received.write().expect("last_received lock").insert(peer.clone(), std::time::Instant::now());
-                    s.handle(msg).await
+                    // What has been read already is taken with it (a first sync is a burst), up to a malformed
+                    // frame, which is answered after.
+                    let mut burst = vec![msg];
+                    let mut malformed = None;
+                    while burst.len() < HANDLE_BURST {
+                        match rx.try_recv() {
+                            Some(Ok(m)) => burst.push(m),
+                            Some(Err(e)) => {
+                                malformed = Some(e);
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    s.handle_many(burst).await;
+                    if let Some(frame_error) = malformed {
+                        let effects = receive::malformed_frame(&s.state, &frame_error.to_string());
+                        s.carry_out(effects).await;
+                    }
                 }
                 Some(Err(frame_error)) => {
                     let effects = receive::malformed_frame(&s.state, &frame_error.to_string());
@@ -200,6 +270,7 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         }
     }
     s.store_sessions().await;
+    s.count_wire_bytes();
     s.ended();
 }
 
@@ -254,6 +325,16 @@ impl Session {
                 tracing::warn!(peer = %self.state.peer, error = %e, "sync sessions not stored; tried again")
             }
         }
+    }
+
+    /// Add what the connection put on the wire since the last count to the federation's statistics.
+    fn count_wire_bytes(&mut self) {
+        let now = self.conn.wire_bytes_sent();
+        self.inner
+            .stats
+            .wire_bytes_sent
+            .fetch_add(now.saturating_sub(self.wire_counted), Ordering::Relaxed);
+        self.wire_counted = now;
     }
 
     /// The session is over: close the connection and forget it.
@@ -445,7 +526,10 @@ impl Session {
             })
             .collect();
         let store = self.inner.node.store();
-        if let Err(e) = store.put_projections_with_audit(&projections, &entries).await {
+        if let Err(e) = store
+            .put_projections_with_audit(&projections, &entries)
+            .await
+        {
             tracing::error!(peer = %self.state.peer, error = %e, "disclosures not sent: their records could not be stored; retried");
             for h in &held {
                 if let Held::Disclose { message, case, .. } = h {
@@ -1174,44 +1258,111 @@ impl Session {
         self.carry_out(effects).await;
     }
 
-    /// A message from the peer: load what the receive core needs, let it decide, carry out its effects.
-    async fn handle(&mut self, msg: Message) {
+    /// Messages from the peer, in order: for each, load what the receive core needs, let it decide, carry out its
+    /// effects. Projections received for different cases are stored together with their receipts, in one
+    /// transaction (a first sync brings thousands), and only then is anything after them carried out — their BSN
+    /// index entries, the notice to the other sessions, the answers.
+    async fn handle_many(&mut self, msgs: Vec<Message>) {
         let node = self.inner.node.clone();
-        // A case this node erased and told the peer of: what the peer still sends of it was sent before it knew,
-        // and taken it would bring the case back here until the peer's own word of erasure arrives.
-        if let Message::Sync { doc, .. } = &msg
-            && let Some(wire) = WireDoc::parse(doc)
-            && self
-                .forgets_sent
-                .contains(&format!("erased/{}", wire.case()))
-        {
-            tracing::debug!(peer = %self.state.peer, doc = %doc, "a message about a case erased here: ignored");
+        // Held while the messages are decided on and their effects stored, so that no local write or other
+        // session changes their cases in between.
+        let mut guard = None;
+        let mut group: Vec<Received> = Vec::new();
+        for msg in msgs {
+            // A case this node erased and told the peer of: what the peer still sends of it was sent before it
+            // knew, and taken it would bring the case back here until the peer's own word of erasure arrives.
+            if let Message::Sync { doc, .. } = &msg
+                && let Some(wire) = WireDoc::parse(doc)
+                && self
+                    .forgets_sent
+                    .contains(&format!("erased/{}", wire.case()))
+            {
+                tracing::debug!(peer = %self.state.peer, doc = %doc, "a message about a case erased here: ignored");
+                continue;
+            }
+            let need = receive::need(&self.state, self.me(), &msg);
+            let case = match &need {
+                Need::Nothing => None,
+                Need::Form(k, _) => Some(k.case.clone()),
+                Need::Projection { wire, .. } => Some(wire.case().clone()),
+            };
+            // A message about a case the group holds is decided on what the group stores.
+            if case
+                .as_ref()
+                .is_some_and(|c| group.iter().any(|r| r.record.case == *c))
+            {
+                self.store_received(std::mem::take(&mut group)).await;
+            }
+            if case.is_some() && guard.is_none() {
+                guard = Some(node.write_guard().await);
+            }
+            let view = match self.view(&need).await {
+                Ok(view) => view,
+                Err(Unloadable) => {
+                    self.start_over(&need).await;
+                    continue;
+                }
+            };
+            let policy = node.policy();
+            let validator = Validator::new(node.gemeenten(), node.clock_now().date());
+            let cx = receive::Context {
+                policy: &policy,
+                me: &self.inner.me,
+                validator: &validator,
+                now: node.clock_now().unix_timestamp(),
+            };
+            let effects = receive::on_message(&mut self.state, &cx, msg, view);
+            match Received::split(effects) {
+                Ok(received) => group.push(received),
+                Err(effects) => {
+                    self.store_received(std::mem::take(&mut group)).await;
+                    self.carry_out(effects).await;
+                }
+            }
+        }
+        self.store_received(group).await;
+        drop(guard);
+    }
+
+    /// Store received projections with their receipts in one transaction, update the BSN index of the cases whose
+    /// BSNs arrived (one transaction too), then carry out what follows each. When the store fails, each document
+    /// starts over and nothing after it happens.
+    async fn store_received(&mut self, group: Vec<Received>) {
+        if group.is_empty() {
             return;
         }
-        let need = receive::need(&self.state, self.me(), &msg);
-        // Held while the message is decided on and its effects stored, so that no local write or other session
-        // changes the case in between.
-        let _guard = match need {
-            Need::Nothing => None,
-            _ => Some(node.write_guard().await),
-        };
-        let view = match self.view(&need).await {
-            Ok(view) => view,
-            Err(Unloadable) => {
-                self.start_over(&need).await;
-                return;
+        let node = self.inner.node.clone();
+        let store = node.store();
+        let mut entries = Vec::new();
+        for r in &group {
+            entries.extend(r.records.iter().map(|rec| self.entry(rec)));
+        }
+        let records: Vec<ProjectionRecord> = group.iter().map(|r| r.record.clone()).collect();
+        if let Err(e) = store.put_projections_with_audit(&records, &entries).await {
+            tracing::error!(peer = %self.state.peer, error = %e, "could not store received projections");
+            for r in group {
+                self.start_over_doc(r.record.wire_id.clone(), r.record.case.clone())
+                    .await;
             }
-        };
-        let policy = node.policy();
-        let validator = Validator::new(node.gemeenten(), node.clock_now().date());
-        let cx = receive::Context {
-            policy: &policy,
-            me: &self.inner.me,
-            validator: &validator,
-            now: node.clock_now().unix_timestamp(),
-        };
-        let effects = receive::on_message(&mut self.state, &cx, msg, view);
-        self.carry_out(effects).await;
+            return;
+        }
+        let mut reindex = Vec::new();
+        let mut rests = Vec::with_capacity(group.len());
+        for r in group {
+            let (index, rest): (Vec<Effect>, Vec<Effect>) = r
+                .rest
+                .into_iter()
+                .partition(|e| matches!(e, Effect::Reindex(_)));
+            reindex.extend(index.into_iter().filter_map(|e| match e {
+                Effect::Reindex(case) => Some(case),
+                _ => None,
+            }));
+            rests.push(rest);
+        }
+        node.reindex_bsn_many_or_mark(&reindex).await;
+        for rest in rests {
+            self.carry_out(rest).await;
+        }
     }
 
     /// A message whose view could not be read (the database failed, not "there is nothing"): it is not decided
@@ -1300,32 +1451,6 @@ impl Session {
     async fn carry_out(&mut self, effects: Vec<Effect>) {
         let mut queue: VecDeque<Effect> = effects.into();
         while let Some(effect) = queue.pop_front() {
-            // A projection and the records right after it (its receipt) are stored in one transaction: one commit
-            // at the receiving side per edit (issue #14), and never one without the other.
-            let effect = match effect {
-                Effect::StoreProjection(record) => {
-                    let mut records = Vec::new();
-                    let mut counts = Vec::new();
-                    while let Some(next) = queue.front() {
-                        match next {
-                            Effect::Record(_) | Effect::Count(_) => match queue.pop_front() {
-                                Some(Effect::Record(r)) => records.push(r),
-                                Some(c) => counts.push(c),
-                                None => break,
-                            },
-                            _ => break,
-                        }
-                    }
-                    if let Carried::Stop = self.store_projection(record, &records).await {
-                        return;
-                    }
-                    for c in counts.into_iter().rev() {
-                        queue.push_front(c);
-                    }
-                    continue;
-                }
-                other => other,
-            };
             match self.carry(effect).await {
                 Carried::Next => {}
                 Carried::Then(more) => {
@@ -1438,8 +1563,14 @@ impl Session {
                 // The plan names what a disclosure carries. Another partner's projection holds nothing this node
                 // wrote (only its sender writes into it), so answering it discloses nothing of this node's own and
                 // needs no plan — nor a second read of the case the message was decided on.
+                // Nor does this node's own projection when the peer holds all of it (the peer's answer to what it
+                // was sent: the usual case).
+                let mut am = am;
                 let plan = match &doc {
                     WireDoc::Projection { sender, .. } if sender != self.me() => Plan::default(),
+                    WireDoc::Projection { .. } if session.peer_holds(&am.get_heads()) => {
+                        Plan::default()
+                    }
                     _ => self.plan(doc.case()).await.unwrap_or_default(),
                 };
                 return Carried::Then(receive::answer(
