@@ -71,6 +71,17 @@ impl TestNet {
         TestNet(LiveNet::start(partners).await.expect("federation starts"))
     }
 
+    /// Start a federation of these partners, all connected, run as `options` say (e.g. each node on a PostgreSQL
+    /// database of its own).
+    pub async fn start_with(partners: &[&str], options: simulator::live::LiveOptions) -> TestNet {
+        init_logging();
+        TestNet(
+            LiveNet::start_with(partners, options)
+                .await
+                .expect("federation starts"),
+        )
+    }
+
     /// Wait (30 s at most) until every node is connected to every other.
     pub async fn wait_connected(&self) {
         simulator::live::wait_until(

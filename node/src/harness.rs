@@ -124,7 +124,13 @@ pub struct LiveOptions {
     pub api: bool,
     /// The federation CA's name; `None`: `simulatie-federatie`.
     pub ca_name: Option<String>,
+    /// Each node's database URL, by partner id (a PostgreSQL database per node, for the benchmarks); `None`: the
+    /// embedded SQLite file in its data directory.
+    pub database: Option<DatabaseFor>,
 }
+
+/// A node's database URL from its partner id ([`LiveOptions::database`]).
+pub type DatabaseFor = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
@@ -235,7 +241,8 @@ impl LiveNet {
                 }
             }
         };
-        let mut cfg = crate::app::init(dir.path(), id.clone(), None)
+        let database = self.options.database.as_ref().map(|url_for| url_for(p));
+        let mut cfg = crate::app::init(dir.path(), id.clone(), database)
             .await
             .map_err(|e| err("init", e))?;
         if let Some(text) = &self.options.policy {

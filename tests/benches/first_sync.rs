@@ -14,6 +14,9 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+#[path = "backend.rs"]
+mod backend;
+
 use node::store::CaseId;
 use policies::DocumentKind as D;
 use protocol::Message;
@@ -75,7 +78,17 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let mut net = TestNet::start(&[ZA, TP]).await;
+    for backend in backend::backends() {
+        println!();
+        println!("=== {} ===", backend.name());
+        run(&backend, n).await;
+    }
+}
+
+/// The whole measurement on one back end.
+async fn run(backend: &backend::Backend, n: u32) {
+    let (options, databases) = backend::options(backend, &[ZA, TP]).await;
+    let mut net = TestNet::start_with(&[ZA, TP], options).await;
     net.wait_connected().await;
     net.stop(TP).await;
     wait_until(
@@ -301,4 +314,8 @@ async fn main() {
         refused(ZA),
         refused(TP)
     );
+    drop(net);
+    if let Some(dbs) = databases {
+        dbs.drop_all().await;
+    }
 }

@@ -19,6 +19,9 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "backend.rs"]
+mod backend;
+
 use node::store::CaseId;
 use policies::DocumentKind as D;
 use protocol::{Admitted, Endpoint, EndpointError, Message, PeerId, TlsSetup};
@@ -152,53 +155,93 @@ async fn echo_pair(net: &TestNet) -> (protocol::Connection, Endpoint, Endpoint) 
     (conn, client, server)
 }
 
-/// A SQLite database opened as the node's store opens one (WAL, `synchronous = FULL`), with one table of blobs.
-async fn durable_db(dir: &std::path::Path, name: &str) -> sqlx::SqlitePool {
-    use sqlx::sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-    };
-    let options = SqliteConnectOptions::new()
-        .filename(dir.join(name))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .expect("open the floor's database");
-    sqlx::query("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
+/// Where the floor's durable commits go: a database of the bench's back end, on the same disk or server as the
+/// nodes' data.
+enum FloorDb {
+    /// A SQLite file opened as the node's store opens one (WAL, `synchronous = FULL`).
+    Sqlite(sqlx::SqlitePool),
+    /// A PostgreSQL database (`synchronous_commit = on`, the server's default, as the node uses it).
+    Postgres(sqlx::PgPool),
+}
+
+impl FloorDb {
+    async fn sqlite(dir: &std::path::Path, name: &str) -> FloorDb {
+        use sqlx::sqlite::{
+            SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+        };
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join(name))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .expect("open the floor's database");
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS floor (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)",
+        )
         .execute(&pool)
         .await
         .expect("create the floor's table");
-    pool
-}
+        FloorDb::Sqlite(pool)
+    }
 
-/// One durable commit: a write transaction storing `payload`.
-async fn durable_commit(pool: &sqlx::SqlitePool, payload: &[u8]) {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.expect("begin");
-    sqlx::query("INSERT INTO t (payload) VALUES ($1)")
-        .bind(payload)
-        .execute(&mut *tx)
+    async fn postgres(url: &str) -> FloorDb {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .expect("connect the floor's database");
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS floor (id BIGSERIAL PRIMARY KEY, payload BYTEA NOT NULL)",
+        )
+        .execute(&pool)
         .await
-        .expect("insert");
-    tx.commit().await.expect("commit");
+        .expect("create the floor's table");
+        FloorDb::Postgres(pool)
+    }
+
+    /// One durable commit: a write transaction storing `payload`.
+    async fn commit(&self, payload: &[u8]) {
+        match self {
+            FloorDb::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.expect("begin");
+                sqlx::query("INSERT INTO floor (payload) VALUES ($1)")
+                    .bind(payload)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert");
+                tx.commit().await.expect("commit");
+            }
+            FloorDb::Postgres(pool) => {
+                let mut tx = pool.begin().await.expect("begin");
+                sqlx::query("INSERT INTO floor (payload) VALUES ($1)")
+                    .bind(payload)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert");
+                tx.commit().await.expect("commit");
+            }
+        }
+    }
 }
 
 /// The floor: a durable commit at the sending end, the raw round trip, a durable commit at the receiving end.
 async fn floor(
     conn: &protocol::Connection,
     msg: &Message,
-    sender: &sqlx::SqlitePool,
-    receiver: &sqlx::SqlitePool,
+    sender: &FloorDb,
+    receiver: &FloorDb,
 ) -> Duration {
     let Message::Sync { data, .. } = msg else {
         unreachable!("the probe is a sync message")
     };
     let start = Instant::now();
-    durable_commit(sender, data).await;
+    sender.commit(data).await;
     round_trip(conn, msg).await;
-    durable_commit(receiver, data).await;
+    receiver.commit(data).await;
     start.elapsed()
 }
 
@@ -265,7 +308,15 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000);
-    let net = TestNet::start(&[ZA, TP]).await;
+    for backend in backend::backends() {
+        run(&backend, edits).await;
+    }
+}
+
+/// The whole measurement on one back end.
+async fn run(backend: &backend::Backend, edits: usize) {
+    let (options, databases) = backend::options(backend, &[ZA, TP]).await;
+    let net = TestNet::start_with(&[ZA, TP], options).await;
     net.wait_connected().await;
 
     let seed = 1u32;
@@ -309,10 +360,19 @@ async fn main() {
     };
 
     let (conn, _client, _server) = echo_pair(&net).await;
-    // On the disk the nodes' data directories are on (the harness makes them with `tempfile`).
+    // On the disk the nodes' data directories are on (the harness makes them with `tempfile`), or in the nodes'
+    // own PostgreSQL databases.
     let floor_dir = tempfile::tempdir().expect("temp dir");
-    let sender_db = durable_db(floor_dir.path(), "sender.sqlite").await;
-    let receiver_db = durable_db(floor_dir.path(), "receiver.sqlite").await;
+    let (sender_db, receiver_db) = match databases.as_ref() {
+        None => (
+            FloorDb::sqlite(floor_dir.path(), "sender.sqlite").await,
+            FloorDb::sqlite(floor_dir.path(), "receiver.sqlite").await,
+        ),
+        Some(dbs) => (
+            FloorDb::postgres(&dbs.url_of(ZA)).await,
+            FloorDb::postgres(&dbs.url_of(TP)).await,
+        ),
+    };
     for _ in 0..WARMUP {
         round_trip(&conn, &probe).await;
         floor(&conn, &probe, &sender_db, &receiver_db).await;
@@ -340,7 +400,8 @@ async fn main() {
     let floor_s = summary(floors);
     println!();
     println!(
-        "Edit latency, zorgaanbieder -> Transferpunt, {edits} edits of aanmelding.telefoonnummer (release, loopback, real QUIC + mTLS)"
+        "Edit latency on {}, zorgaanbieder -> Transferpunt, {edits} edits of aanmelding.telefoonnummer (release, loopback, real QUIC + mTLS)",
+        backend.name()
     );
     println!(
         "per edit on the wire (sync payload, warm-up mean): zorgaanbieder {za_msgs:.2} msgs / {za_bytes:.0} B, Transferpunt {tp_msgs:.2} msgs / {tp_bytes:.0} B"
@@ -378,4 +439,8 @@ async fn main() {
         "wall time of the measured loop: {:.1} s",
         wall.as_secs_f64()
     );
+    drop(net);
+    if let Some(dbs) = databases {
+        dbs.drop_all().await;
+    }
 }
