@@ -112,6 +112,12 @@ pub enum Rule {
         /// The level the last escalation reached.
         niveau: i64,
     },
+    /// A melding presented to the Transferpunt by someone who is not one of the partner's vaste contactpersonen in
+    /// the federation directory (Afspraak 3g; Bijlage 1, 7d). Checked by the node, which holds the directory.
+    VasteContactpersoon {
+        /// What was wrong, in Dutch.
+        reden: String,
+    },
 }
 
 impl Rule {
@@ -142,6 +148,7 @@ impl Rule {
             Rule::AveLadder { .. } => "ave_ladder",
             Rule::EscalatieVolgorde => "escalatie_volgorde",
             Rule::AveNiveauNaEscalatie { .. } => "ave_niveau_na_escalatie",
+            Rule::VasteContactpersoon { .. } => "vaste_contactpersoon",
         }
     }
 
@@ -202,6 +209,10 @@ impl Rule {
             Rule::AveNiveauNaEscalatie { niveau } => format!(
                 "het AVE-niveau moet {niveau} zijn: het niveau van de laatste opschaling (de geschiedenis wordt \
                  bewaard, niet overschreven)"
+            ),
+            Rule::VasteContactpersoon { reden } => format!(
+                "{reden}; alleen een vaste contactpersoon van de partij (maximaal twee per organisatie, zoals de \
+                 federatiegids ze noemt) mag een melding aan het Transferpunt voorleggen (Afspraak 3g; Bijlage 1, 7d)"
             ),
         }
     }
