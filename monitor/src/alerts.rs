@@ -18,6 +18,11 @@
 //! | BW: aanmelding at the new gemeente's gebiedsteam (Bijlage 1, 1d.2) | verblijfgemeente | BW end − 6 months | 1 month ahead |
 //! | BW: aanmelding within 2 weeks of the registratie (Bijlage 3) | zorgaanbieder | registratie + 14 days | day after |
 //! | support after outflow: a beschikking or a start date (Bijlage 1, 4d) | uitstroomgemeente | the move | the move |
+//! | a melding is taken up: regie recorded (Afspraak 7c) | its maker | melding + 5 werkdagen | the melding |
+//! | an incident or calamiteit reported to the Toezichthouder (Afspraak 7h) | its maker | melding + 3 werkdagen | the melding |
+//! | a voorgelegde melding gets its overleg (Afspraak 7d) | Transferpunt | voorgelegd + 10 werkdagen | voorgelegd |
+//! | the melder hears the outcome (Bijlage 1, 7g) | Transferpunt | afgehandeld + 5 werkdagen | afgehandeld |
+//! | a binding afspraak of the overleg is kept (Afspraak 7e) | Transferpunt | its termijn | day after |
 //!
 //! The covenant names no term for the akkoord and the send-back; 10 werkdagen is this federation's choice, so both
 //! show up in the werkplek as soon as there is something to do, and turn overdue when the case has waited two weeks.
@@ -29,6 +34,17 @@
 //! `startdatum_ondersteuning`; the beschikking "sluit naadloos aan" on the day of outflow (Bijlage 1, 4d). The alert
 //! lapses three months after the move — the longest the old zorgaanbieder walks along (Bijlage 1, 4e) — so cases
 //! placed long ago, or imported from the Excel monitor without these fields, do not alert forever.
+//!
+//! Meldingen (issue #17; Afspraak 7, Bijlage 1 7c–h): the seeds name no term for any step, so these are this
+//! federation's choices. Taking a melding up (7c, "pakt eerst zelf de melding op"): 5 werkdagen, the covenant's own
+//! term for a partner's first answer (a corporatie's reactie, evaluation §4.1); done when the melding names who
+//! holds regie. The Toezichthouder (7h: "altijd gemeld"): the Wmo 2015 (art. 3.4) says "onverwijld"; 3 werkdagen
+//! is how this federation reads that, short enough that a report that waits shows at once; done when
+//! `gemeld_bij_toezichthouder` is recorded. The overleg (7d): 10 werkdagen from the voorlegging, the term this
+//! federation also gives the Transferpunt's other requests (akkoord, send-back); done with `datum_overleg`. The
+//! terugkoppeling (7g): 5 werkdagen after the afhandeling; done with `datum_terugkoppeling`. A binding afspraak
+//! (7e): its own termijn, until it is marked nagekomen. The Transferpunt's duties are addressed to the role
+//! (`transferpunt`: the covenant has one).
 
 use policies::form::Form;
 use policies::werkdagen::Werkdagen;
@@ -66,11 +82,21 @@ pub enum AlertKind {
     /// An uitstroom to a home without a Wmo beschikking or a start date for support (Bijlage 1, 4d; the
     /// evaluation's recommendation of temporary support after outflow).
     OndersteuningNaUitstroom,
+    /// A melding is taken up by the partner that made it: who holds regie is recorded (Afspraak 7c).
+    MeldingOppakken,
+    /// An incident or calamiteit is reported to the Toezichthouder Sociaal Domein (Afspraak 7h).
+    MeldingToezichthouder,
+    /// The Transferpunt holds the overleg on a melding presented to it (Afspraak 7d).
+    OverlegVoorlegging,
+    /// The Transferpunt tells the melder the outcome (Bijlage 1, 7g).
+    TerugkoppelingMelder,
+    /// A binding afspraak of the overleg is kept by its termijn (Afspraak 7e).
+    AfspraakNakomen,
 }
 
 impl AlertKind {
     /// Every kind, in the order the rules run (the API's list of `soort` values).
-    pub const ALL: [AlertKind; 12] = [
+    pub const ALL: [AlertKind; 17] = [
         AlertKind::AanmeldingMo,
         AlertKind::BemiddelingVoorEindeBeschikking,
         AlertKind::ReactieCorporatie,
@@ -83,6 +109,11 @@ impl AlertKind {
         AlertKind::AanmeldingGebiedsteamBw,
         AlertKind::AanmeldingBw,
         AlertKind::OndersteuningNaUitstroom,
+        AlertKind::MeldingOppakken,
+        AlertKind::MeldingToezichthouder,
+        AlertKind::OverlegVoorlegging,
+        AlertKind::TerugkoppelingMelder,
+        AlertKind::AfspraakNakomen,
     ];
 
     /// A Dutch description (shown).
@@ -110,6 +141,19 @@ impl AlertKind {
             AlertKind::OndersteuningNaUitstroom => {
                 "Uitgestroomd zonder Wmo-beschikking of startdatum ondersteuning"
             }
+            AlertKind::MeldingOppakken => {
+                "Melding oppakken: leg binnen 5 werkdagen vast wie de regie heeft (Afspraak 7c)"
+            }
+            AlertKind::MeldingToezichthouder => {
+                "Incident of calamiteit melden bij de Toezichthouder Sociaal Domein (Afspraak 7h)"
+            }
+            AlertKind::OverlegVoorlegging => {
+                "Overleg organiseren over een voorgelegde melding binnen 10 werkdagen (Afspraak 7d)"
+            }
+            AlertKind::TerugkoppelingMelder => {
+                "Afhandeling terugkoppelen aan de melder binnen 5 werkdagen (Bijlage 1, 7g)"
+            }
+            AlertKind::AfspraakNakomen => "Bindende afspraak uit het overleg nakomen (Afspraak 7e)",
         }
     }
 
@@ -128,6 +172,11 @@ impl AlertKind {
             AlertKind::AanmeldingGebiedsteamBw => "aanmelding_gebiedsteam_bw",
             AlertKind::AanmeldingBw => "aanmelding_bw",
             AlertKind::OndersteuningNaUitstroom => "ondersteuning_na_uitstroom",
+            AlertKind::MeldingOppakken => "melding_oppakken",
+            AlertKind::MeldingToezichthouder => "melding_toezichthouder",
+            AlertKind::OverlegVoorlegging => "overleg_voorlegging",
+            AlertKind::TerugkoppelingMelder => "terugkoppeling_melder",
+            AlertKind::AfspraakNakomen => "afspraak_nakomen",
         }
     }
 }
@@ -241,6 +290,11 @@ fn collect(case: &MonitorCase, today: Date, cal: &Werkdagen, duties: bool) -> Ve
     aanmelding_gebiedsteam_bw(&mut c);
     aanmelding_bw(&mut c);
     ondersteuning_na_uitstroom(&mut c);
+    melding_oppakken(&mut c, cal);
+    melding_toezichthouder(&mut c, cal);
+    overleg_voorlegging(&mut c, cal);
+    terugkoppeling_melder(&mut c, cal);
+    afspraak_nakomen(&mut c);
     c.alerts
 }
 
@@ -616,6 +670,127 @@ fn gebiedsteam_voor_verhuizing(c: &mut Collector<'_>) {
             deadline,
             from,
         );
+    }
+}
+
+/// The Transferpunt, as an addressee (the covenant has one).
+const TRANSFERPUNT: &str = "transferpunt";
+
+/// Who made a melding, or the word when the holder does not know.
+fn maker(m: &crate::Melding) -> &str {
+    if m.by.is_empty() { "melder" } else { &m.by }
+}
+
+/// Afspraak 7c: the partner where the melding was made takes it up; done once it records who holds regie.
+fn melding_oppakken(c: &mut Collector<'_>, cal: &Werkdagen) {
+    let case = c.case;
+    for m in &case.meldingen {
+        let Some(d) = m.form.date("datum_melding") else {
+            continue;
+        };
+        if m.form.text("regie").is_none() && m.form.text("status") != Some("afgehandeld") {
+            let deadline = cal.add_werkdagen(d, 5);
+            c.open_since(
+                AlertKind::MeldingOppakken,
+                maker(m),
+                deadline,
+                deadline.next_day().unwrap_or(deadline),
+                d,
+            );
+        }
+    }
+}
+
+/// Afspraak 7h: an incident or calamiteit is always reported to the Toezichthouder Sociaal Domein.
+fn melding_toezichthouder(c: &mut Collector<'_>, cal: &Werkdagen) {
+    let case = c.case;
+    for m in &case.meldingen {
+        let Some(d) = m.form.date("datum_melding") else {
+            continue;
+        };
+        let ernstig = matches!(m.form.text("soort"), Some("incident" | "calamiteit"));
+        if ernstig && m.form.bool("gemeld_bij_toezichthouder") != Some(true) {
+            let deadline = cal.add_werkdagen(d, 3);
+            c.open_since(
+                AlertKind::MeldingToezichthouder,
+                maker(m),
+                deadline,
+                deadline.next_day().unwrap_or(deadline),
+                d,
+            );
+        }
+    }
+}
+
+/// Afspraak 7d: the Transferpunt organises the overleg on a melding a vaste contactpersoon presented to it.
+fn overleg_voorlegging(c: &mut Collector<'_>, cal: &Werkdagen) {
+    let case = c.case;
+    for m in &case.meldingen {
+        if m.form.bool("voorgelegd_aan_transferpunt") != Some(true) {
+            continue;
+        }
+        let Some(d) = m.form.date("datum_voorgelegd") else {
+            continue;
+        };
+        let done = case.voorlegging_of(m).is_some_and(|v| {
+            v.date("datum_overleg").is_some() || v.date("datum_afgehandeld").is_some()
+        });
+        if !done {
+            let deadline = cal.add_werkdagen(d, 10);
+            c.open_since(
+                AlertKind::OverlegVoorlegging,
+                TRANSFERPUNT,
+                deadline,
+                deadline.next_day().unwrap_or(deadline),
+                d,
+            );
+        }
+    }
+}
+
+/// Bijlage 1, 7g: after the afhandeling the melder is informed (as far as the privacy rules allow).
+fn terugkoppeling_melder(c: &mut Collector<'_>, cal: &Werkdagen) {
+    let case = c.case;
+    for v in &case.voorleggingen {
+        let Some(d) = v.form.date("datum_afgehandeld") else {
+            continue;
+        };
+        if v.form.date("datum_terugkoppeling").is_none() {
+            let deadline = cal.add_werkdagen(d, 5);
+            c.open_since(
+                AlertKind::TerugkoppelingMelder,
+                TRANSFERPUNT,
+                deadline,
+                deadline.next_day().unwrap_or(deadline),
+                d,
+            );
+        }
+    }
+}
+
+/// Afspraak 7e: afspraken made in the overleg are binding ("afspraak = afspraak"); one not marked nagekomen by its
+/// termijn alerts the Transferpunt, which keeps the overleg's afspraken.
+fn afspraak_nakomen(c: &mut Collector<'_>) {
+    let case = c.case;
+    for v in &case.voorleggingen {
+        let afspraken = v
+            .form
+            .get("afspraken")
+            .and_then(Value::as_records)
+            .unwrap_or_default();
+        for a in afspraken {
+            let Some(termijn) = a.get("termijn").and_then(Value::as_date) else {
+                continue;
+            };
+            if a.get("nagekomen").and_then(Value::as_text) != Some("ja") {
+                c.open(
+                    AlertKind::AfspraakNakomen,
+                    TRANSFERPUNT,
+                    termijn,
+                    termijn.next_day().unwrap_or(termijn),
+                );
+            }
+        }
     }
 }
 

@@ -99,6 +99,7 @@ impl Jaarcijfers {
                 "gebiedsteam_na_of_onbekend",
                 self.gebiedsteam_na_of_onbekend,
             ),
+            ("meldingen_toezichthouder", self.meldingen_toezichthouder),
         ] {
             if n > 0 {
                 r.count(name, "", "", n);
@@ -109,6 +110,8 @@ impl Jaarcijfers {
         r.map("uitval", "", &self.uitval);
         r.map("gestart", "", &self.gestart);
         r.map("beeindigd", "", &self.beeindigd);
+        r.map("meldingen", "", &self.meldingen);
+        r.map("meldingen_uitkomst", "", &self.meldingen_uitkomst);
         for (name, m) in [
             ("inschrijfduur_maanden", &self.inschrijfduur_maanden),
             ("doorlooptijd_dagen", &self.doorlooptijd_dagen),
@@ -184,6 +187,9 @@ impl Jaarcijfers {
             "teruggestuurd" => self.teruggestuurd += n,
             "gebiedsteam_voor_verhuizing" => self.gebiedsteam_voor_verhuizing += n,
             "gebiedsteam_na_of_onbekend" => self.gebiedsteam_na_of_onbekend += n,
+            "meldingen_toezichthouder" => self.meldingen_toezichthouder += n,
+            "meldingen" => *self.meldingen.entry(key()).or_default() += n,
+            "meldingen_uitkomst" => *self.meldingen_uitkomst.entry(key()).or_default() += n,
             "afwijzingen" => *self.afwijzingen.entry(key()).or_default() += n,
             "regulier" => *self.regulier.entry(key()).or_default() += n,
             "uitval" => *self.uitval.entry(key()).or_default() += n,
@@ -335,6 +341,9 @@ mod tests {
                 ("zorgaanbieder:onbekend".to_string(), Default::default()),
             ]
             .into(),
+            meldingen: [("knelpunt:3".to_string(), 33)].into(),
+            meldingen_uitkomst: [("afgehandeld_na_voorlegging".to_string(), 34)].into(),
+            meldingen_toezichthouder: 35,
         };
         let rows = year.cijfers();
         assert!(rows.iter().all(|r| r.jaar == 2024));

@@ -1055,3 +1055,167 @@ fn a_duty_shows_from_the_day_it_begins_with_the_same_deadline() {
     assert!(!reactie.overdue);
     assert!(crate::alerts::case_duties(&c, date!(2025 - 04 - 16), &cal).is_empty());
 }
+
+/// Issue #17: a calamiteit at the corporatie, escalated to AVE 3 and presented to the Transferpunt, whose
+/// voorlegging is afgehandeld with one binding afspraak.
+fn melding_case(terugkoppeling: bool, afspraak_nagekomen: bool) -> MonitorCase {
+    let g = Gemeenten::friesland();
+    let v = Validator::new(&g, date!(2030 - 01 - 01));
+    let melding = v
+        .partial_form(
+            DocumentKind::Melding,
+            &json!({
+                "datum_melding": "2026-05-01", "melder": "omwonende", "soort": "calamiteit", "ave_niveau": 3,
+                "omschrijving": "x", "status": "voorgelegd_transferpunt",
+                "escalaties": [{"datum": "2026-05-02", "van_niveau": 1, "naar_niveau": 3, "door": "x",
+                    "reden": "x"}],
+                "voorgelegd_aan_transferpunt": true, "voorgelegd_door_vaste_contactpersoon": true,
+                "voorgelegd_door": "x", "datum_voorgelegd": "2026-05-04", "lokale_aanpak": "x"
+            }),
+        )
+        .unwrap();
+    let mut voorlegging = json!({
+        "datum_ontvangen": "2026-05-04", "datum_afgehandeld": "2026-05-20",
+        "afspraken": [{"afspraak": "x", "partij": "Kwadrant", "termijn": "2026-06-01",
+            "nagekomen": if afspraak_nagekomen { "ja" } else { "nee" }}]
+    });
+    if terugkoppeling {
+        voorlegging["datum_terugkoppeling"] = json!("2026-05-21");
+    }
+    let mut c = case("M", &[]);
+    c.docs.insert(melding.clone());
+    c.meldingen.push(crate::Melding {
+        by: "corporatie:elkien".into(),
+        name: "melding-1".into(),
+        form: melding,
+    });
+    c.voorleggingen.push(Instance {
+        partner: policies::model::voorlegging_instance("corporatie:elkien", "melding-1"),
+        form: v
+            .partial_form(DocumentKind::Voorlegging, &voorlegging)
+            .unwrap(),
+    });
+    c
+}
+
+/// Each alert of the melding's steps, at its boundary: not on the deadline, overdue the day after, addressed to
+/// whoever must act; and gone once the step is recorded.
+#[test]
+fn afspraak_7_melding_alerts_at_their_boundaries() {
+    let cal = Werkdagen::new();
+    let c = melding_case(false, false);
+    let made = date!(2026 - 05 - 01);
+    let find = |today: Date, kind: AlertKind| {
+        case_alerts(&c, today, &cal)
+            .into_iter()
+            .find(|a| a.kind == kind)
+    };
+    for (kind, deadline, to) in [
+        (
+            AlertKind::MeldingOppakken,
+            cal.add_werkdagen(made, 5),
+            "corporatie:elkien",
+        ),
+        (
+            AlertKind::MeldingToezichthouder,
+            cal.add_werkdagen(made, 3),
+            "corporatie:elkien",
+        ),
+        (
+            AlertKind::OverlegVoorlegging,
+            cal.add_werkdagen(date!(2026 - 05 - 04), 10),
+            "transferpunt",
+        ),
+        (
+            AlertKind::TerugkoppelingMelder,
+            cal.add_werkdagen(date!(2026 - 05 - 20), 5),
+            "transferpunt",
+        ),
+        (
+            AlertKind::AfspraakNakomen,
+            date!(2026 - 06 - 01),
+            "transferpunt",
+        ),
+    ] {
+        if kind == AlertKind::OverlegVoorlegging {
+            // The voorlegging is afgehandeld: no overleg alert, whatever the day.
+            assert!(
+                find(deadline.next_day().unwrap(), kind).is_none(),
+                "{kind:?}"
+            );
+            continue;
+        }
+        assert!(find(deadline, kind).is_none(), "{kind:?} on its deadline");
+        let a = find(deadline.next_day().unwrap(), kind).unwrap_or_else(|| panic!("{kind:?}"));
+        assert!(a.overdue);
+        assert_eq!(a.addressee, to, "{kind:?}");
+        assert_eq!(a.deadline, deadline, "{kind:?}");
+    }
+    // Done: regie and Toezichthouder recorded, terugkoppeling given, afspraak kept.
+    let mut done = melding_case(true, true);
+    let g = Gemeenten::friesland();
+    let v = Validator::new(&g, date!(2030 - 01 - 01));
+    let mut m = done.meldingen[0].form.to_json();
+    m["regie"] = json!("gebiedsteam");
+    m["gemeld_bij_toezichthouder"] = json!(true);
+    m["datum_gemeld_toezichthouder"] = json!("2026-05-02");
+    done.meldingen[0].form = v.partial_form(DocumentKind::Melding, &m).unwrap();
+    let late = date!(2026 - 12 - 01);
+    let open: Vec<AlertKind> = case_alerts(&done, late, &cal)
+        .iter()
+        .map(|a| a.kind)
+        .collect();
+    assert!(open.is_empty(), "{open:?}");
+    // Without a voorlegging, a presented melding waits for its overleg.
+    let mut waiting = melding_case(false, false);
+    waiting.voorleggingen.clear();
+    let deadline = cal.add_werkdagen(date!(2026 - 05 - 04), 10);
+    assert!(
+        case_alerts(&waiting, deadline.next_day().unwrap(), &cal)
+            .iter()
+            .any(|a| a.kind == AlertKind::OverlegVoorlegging && a.addressee == "transferpunt")
+    );
+}
+
+/// Meldingen counted per soort and AVE level and per outcome, in the year they were made; in the jaarverslag.
+#[test]
+fn afspraak_7_meldingen_per_soort_ave_en_uitkomst() {
+    let mut done = melding_case(true, true);
+    let mut m = done.meldingen[0].form.to_json();
+    m["gemeld_bij_toezichthouder"] = json!(true);
+    m["datum_gemeld_toezichthouder"] = json!("2026-05-02");
+    let g = Gemeenten::friesland();
+    let v = Validator::new(&g, date!(2030 - 01 - 01));
+    done.meldingen[0].form = v.partial_form(DocumentKind::Melding, &m).unwrap();
+    let open = melding_case(false, false);
+    let mut other = melding_case(false, false);
+    other.voorleggingen.clear();
+    let y = jaar(&[done, open, other], 2026);
+    assert_eq!(y.meldingen.get("calamiteit:3"), Some(&3));
+    assert_eq!(
+        y.meldingen_uitkomst.get("afgehandeld_na_voorlegging"),
+        Some(&2)
+    );
+    assert_eq!(
+        y.meldingen_uitkomst.get("voorgelegd_transferpunt"),
+        Some(&1)
+    );
+    assert_eq!(y.meldingen_toezichthouder, 1);
+    let c = [melding_case(true, true)];
+    let report = crate::jaarverslag::build(&c, 2026, 1, &g);
+    let t = report
+        .tables
+        .iter()
+        .find(|t| t.table.title == "Meldingen naar soort en AVE-niveau")
+        .expect("the table");
+    let row = t.table.rows.iter().position(|r| r == "calamiteit").unwrap();
+    assert_eq!(t.entries[row][2], Some(1), "AVE 3");
+    // Suppressed like every table: at the default threshold one melding is not shown.
+    let hidden = crate::jaarverslag::build(&c, 2026, 5, &g);
+    let t = hidden
+        .tables
+        .iter()
+        .find(|t| t.table.title == "Meldingen naar soort en AVE-niveau")
+        .unwrap();
+    assert_eq!(t.entries[row][2], None);
+}

@@ -168,6 +168,14 @@ pub struct Jaarcijfers {
     pub gebiedsteam_na_of_onbekend: u32,
     /// Per zorgaanbieder (Bijlage 3): requests, uitstroom and lead time.
     pub per_zorgaanbieder: BTreeMap<String, ZorgaanbiederCijfers>,
+    /// Meldingen (Afspraak 7) by the year of `datum_melding`, per `soort:AVE-niveau` (`knelpunt:3`; the level
+    /// the melding reached).
+    pub meldingen: BTreeMap<String, u32>,
+    /// Meldingen per outcome: `afgehandeld_na_voorlegging` (the Transferpunt's voorlegging is afgehandeld), or the
+    /// melding's own status (`open`, `in_behandeling`, `voorgelegd_transferpunt`, `afgehandeld`).
+    pub meldingen_uitkomst: BTreeMap<String, u32>,
+    /// Incidents and calamiteiten reported to the Toezichthouder Sociaal Domein (Afspraak 7h).
+    pub meldingen_toezichthouder: u32,
 }
 
 impl Jaarcijfers {
@@ -247,7 +255,37 @@ fn key(s: Option<&str>) -> String {
     s.unwrap_or("onbekend").to_string()
 }
 
+/// Afspraak 7: every melding the holder has, counted in the year it was made.
+fn add_meldingen(case: &MonitorCase, years: &mut Years) {
+    for m in &case.meldingen {
+        let Some(d) = m.form.date("datum_melding") else {
+            continue;
+        };
+        let soort = key(m.form.text("soort"));
+        let ave = m
+            .form
+            .get("ave_niveau")
+            .and_then(policies::Value::as_integer)
+            .map_or_else(|| "onbekend".to_string(), |n| n.to_string());
+        let uitkomst = if case
+            .voorlegging_of(m)
+            .is_some_and(|v| v.date("datum_afgehandeld").is_some())
+        {
+            "afgehandeld_na_voorlegging".to_string()
+        } else {
+            key(m.form.text("status"))
+        };
+        let y = yr(years, d);
+        *y.meldingen.entry(format!("{soort}:{ave}")).or_default() += 1;
+        *y.meldingen_uitkomst.entry(uitkomst).or_default() += 1;
+        if m.form.bool("gemeld_bij_toezichthouder") == Some(true) {
+            y.meldingen_toezichthouder += 1;
+        }
+    }
+}
+
 fn add_case(case: &MonitorCase, years: &mut Years) {
+    add_meldingen(case, years);
     let herkomst = case.docs.herkomstgemeente();
     let voorziening = key(case.text(K::Registratie, "soort_voorziening"));
     let zorgaanbieder = key(case.text(K::Registratie, "betrokken_zorgaanbieder"));

@@ -337,6 +337,20 @@ fn tables(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Vec<Table> {
         ),
         gebiedsteam_table(y),
         uitstroom_per_zorgaanbieder_table(y),
+        meldingen_table(y),
+        single(
+            "Incidenten en calamiteiten gemeld bij de Toezichthouder Sociaal Domein",
+            "Melding",
+            vec![("Gemeld (Afspraak 7h)".into(), y.meldingen_toezichthouder)],
+        ),
+        single(
+            "Meldingen naar uitkomst",
+            "Uitkomst",
+            y.meldingen_uitkomst
+                .iter()
+                .map(|(k, n)| (label(k), *n))
+                .collect(),
+        ),
         single(
             "Bemiddelingsverzoeken per zorgaanbieder",
             "Zorgaanbieder",
@@ -347,6 +361,41 @@ fn tables(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Vec<Table> {
                 .collect(),
         ),
     ]
+}
+
+/// Afspraak 7 and Bijlage 2: meldingen per soort (rows, with their total) and the AVE level they reached
+/// (columns). Incidents and calamiteiten reported to the Toezichthouder are a table of their own, not a column: a
+/// column of a subset would add an equation inside this table that its suppression does not know (across tables
+/// the known limit of `suppress` applies, as for the uitstroom totals).
+fn meldingen_table(y: &Jaarcijfers) -> Table {
+    let mut soorten: Vec<String> = policies::model::SOORT_MELDING
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let levels = ["1", "2", "3", "4"];
+    for k in y.meldingen.keys() {
+        let soort = k.split_once(':').map_or(k.as_str(), |(s, _)| s);
+        if !soorten.iter().any(|s| s == soort) {
+            soorten.push(soort.to_string());
+        }
+    }
+    let cells: Vec<Vec<u32>> = soorten
+        .iter()
+        .map(|s| {
+            levels
+                .iter()
+                .map(|l| y.meldingen.get(&format!("{s}:{l}")).copied().unwrap_or(0))
+                .collect()
+        })
+        .collect();
+    Table::new(
+        "Meldingen naar soort en AVE-niveau",
+        "Soort melding",
+        soorten.iter().map(|s| label(s)).collect(),
+        levels.iter().map(|l| format!("AVE {l}")).collect(),
+        cells,
+        true,
+    )
 }
 
 /// Bijlage 3: the uitstroom of each zorgaanbieder's clients, bemiddeld and regulier (the row total: placements).

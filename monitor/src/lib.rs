@@ -39,6 +39,23 @@ pub struct MonitorCase {
     pub reacties: Vec<Instance>,
     /// The gemeenten's forms, by gemeente.
     pub gemeenten: Vec<Instance>,
+    /// The meldingen held (Afspraak 7), each with who made it where known.
+    pub meldingen: Vec<Melding>,
+    /// The Transferpunt's voorleggingen held, by instance name (`<melder>:<melding>`).
+    pub voorleggingen: Vec<Instance>,
+}
+
+/// A melding as the monitor sees it: the form, its instance name, and the partner that made it.
+#[derive(Debug, Clone)]
+pub struct Melding {
+    /// The partner that made it (`corporatie:elkien`); empty when the holder does not know (its own, until the
+    /// node fills in its own id).
+    pub by: String,
+    /// Its instance name (`melding-1`): with `by`, the Transferpunt's voorlegging of it
+    /// (`policies::model::voorlegging_instance`).
+    pub name: String,
+    /// The form.
+    pub form: Form,
 }
 
 impl MonitorCase {
@@ -54,17 +71,31 @@ impl MonitorCase {
             docs,
             reacties,
             gemeenten,
+            meldingen: Vec::new(),
+            voorleggingen: Vec::new(),
         }
     }
 
     /// The case as a node holds it: its forms, and its reactie and gemeente instances by partner.
     pub fn from_loaded(id: &str, loaded: &impl HeldCase) -> Self {
-        MonitorCase::new(
+        let mut case = MonitorCase::new(
             id,
             loaded.documents().clone(),
             loaded.instances(DocumentKind::Reactie),
             loaded.instances(DocumentKind::Gemeente),
-        )
+        );
+        case.meldingen = loaded.meldingen();
+        case.voorleggingen = loaded.instances(DocumentKind::Voorlegging);
+        case
+    }
+
+    /// The Transferpunt's voorlegging of a melding, if held.
+    pub fn voorlegging_of(&self, m: &Melding) -> Option<&Form> {
+        let name = policies::model::voorlegging_instance(&m.by, &m.name);
+        self.voorleggingen
+            .iter()
+            .find(|v| v.partner == name)
+            .map(|v| &v.form)
     }
 
     /// The single form of a kind.
@@ -100,6 +131,19 @@ pub trait HeldCase {
     /// The instance forms of a kind held several times per case (a reactie per corporatie, a gemeente form per
     /// gemeente), each with the partner it belongs to.
     fn instances(&self, kind: DocumentKind) -> Vec<Instance>;
+
+    /// The meldingen held, each with its instance name and, where the holder knows it, the partner that made it.
+    /// By default from [`HeldCase::instances`], without the maker.
+    fn meldingen(&self) -> Vec<Melding> {
+        self.instances(DocumentKind::Melding)
+            .into_iter()
+            .map(|i| Melding {
+                by: String::new(),
+                name: i.partner,
+                form: i.form,
+            })
+            .collect()
+    }
 }
 
 /// `d` plus `months` calendar months (the last day of the month when the day does not exist).

@@ -171,6 +171,23 @@ fn write_public(path: &Path, text: &str) -> Result<(), LiveError> {
     std::fs::write(path, text).map_err(|e| err(&path.display().to_string(), e))
 }
 
+/// The vaste contactpersonen (Afspraak 3g) a harness directory lists for partner `p`: two made-up names, so a
+/// melding can be presented to the Transferpunt (only they may, `crate::meldingen`).
+pub fn vaste_contactpersonen(p: &str) -> Vec<protocol::pki::Contact> {
+    (1..=2)
+        .map(|i| protocol::pki::Contact {
+            naam: vaste_contactpersoon(p, i),
+            email: format!("contact{i}@{}.example", p.replace(':', "-")),
+            telefoon: None,
+        })
+        .collect()
+}
+
+/// The name of the `i`th (1 or 2) vaste contactpersoon of `p` in a harness directory.
+pub fn vaste_contactpersoon(p: &str, i: u8) -> String {
+    format!("Contactpersoon {i} van {p}")
+}
+
 impl LiveNet {
     /// Start these partners (`role:code`), all connected, without faults.
     pub async fn start(partners: &[&str]) -> Result<LiveNet, LiveError> {
@@ -197,7 +214,7 @@ impl LiveNet {
                 id: p.parse().map_err(|e| err(p, e))?,
                 name: p.to_string(),
                 endpoint: None,
-                contacts: vec![],
+                contacts: vaste_contactpersonen(p),
                 // Every corporatie works in both gemeenten of the scenarios.
                 werkgebied: if p.starts_with("corporatie:") {
                     vec!["GM0080".into(), "GM0074".into()]
@@ -441,7 +458,7 @@ impl LiveNet {
                 id: peer.clone(),
                 name: p.to_string(),
                 endpoint: None,
-                contacts: vec![],
+                contacts: vaste_contactpersonen(p),
                 werkgebied: if p.starts_with("corporatie:") {
                     vec!["GM0080".into(), "GM0074".into()]
                 } else {

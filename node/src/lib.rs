@@ -41,6 +41,7 @@ pub mod import;
 pub mod indienen;
 pub mod inzage;
 pub mod logboek;
+pub mod meldingen;
 pub mod metrics;
 pub mod monitor;
 pub mod ops;

@@ -166,6 +166,9 @@ pub struct Node {
     clock: Clock,
     /// The corporaties of the federation with the gemeenten where they let homes (from the directory).
     corporaties: RwLock<Vec<(PartnerId, Vec<String>)>>,
+    /// This partner's vaste contactpersonen (Afspraak 3g) as the directory in force names them; `None` before a
+    /// directory is in force. Only they may present a melding to the Transferpunt (`crate::meldingen`).
+    vaste_contactpersonen: RwLock<Option<Vec<String>>>,
     /// Writes are serialised: a document is loaded, changed and stored as one step, and two interleaved writes to
     /// the same document would otherwise produce two Automerge changes with the same actor and sequence number.
     write_lock: Mutex<()>,
@@ -204,6 +207,7 @@ impl Node {
             policy: RwLock::new(policy),
             changes: broadcast::channel(CHANGE_QUEUE).0,
             corporaties: RwLock::new(Vec::new()),
+            vaste_contactpersonen: RwLock::new(None),
             gemeenten,
             pseudonymiser,
             clock,
@@ -392,6 +396,22 @@ impl Node {
     /// Set the corporaties and their werkgebied (from the federation directory).
     pub fn set_corporaties(&self, list: Vec<(PartnerId, Vec<String>)>) {
         *self.corporaties.write().expect("corporaties lock") = list;
+    }
+
+    /// Set this partner's vaste contactpersonen (from the federation directory in force).
+    pub fn set_vaste_contactpersonen(&self, names: Vec<String>) {
+        *self
+            .vaste_contactpersonen
+            .write()
+            .expect("contactpersonen lock") = Some(names);
+    }
+
+    /// This partner's vaste contactpersonen, as the directory in force names them (`None`: no directory yet).
+    pub fn vaste_contactpersonen(&self) -> Option<Vec<String>> {
+        self.vaste_contactpersonen
+            .read()
+            .expect("contactpersonen lock")
+            .clone()
     }
 
     /// The corporaties letting homes in a gemeente.
@@ -748,6 +768,11 @@ impl Node {
             };
             let old_json = existing.as_ref().map(|_| doc::read_json(&am)).transpose()?;
 
+            crate::meldingen::check_voorlegger(
+                &form,
+                old_json.as_ref(),
+                self.vaste_contactpersonen().as_deref(),
+            )?;
             let touched = decide_write(
                 &self.policy(),
                 &self.validator(),

@@ -55,7 +55,11 @@ mod date {
 pub fn for_partner(alerts: Vec<Alert>, partner: &str) -> Vec<Signaal> {
     alerts
         .into_iter()
-        .filter(|a| a.addressee == partner)
+        // The Transferpunt's duties (the meldingen's overleg and terugkoppeling) name the role: there is one.
+        .filter(|a| {
+            a.addressee == partner
+                || (a.addressee == "transferpunt" && partner.starts_with("transferpunt:"))
+        })
         .map(Signaal::from)
         .collect()
 }

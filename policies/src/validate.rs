@@ -100,6 +100,24 @@ pub enum Rule {
     Aanbiedingen,
     /// The chosen uitstroomgemeente is not the herkomstgemeente, and no reason is given (Bijlage 1, 1d).
     RedenAndereGemeente,
+    /// A step on the AVE ladder that does not go up from where the previous step left the melding (Bijlage 2).
+    AveLadder {
+        /// What was wrong, in Dutch.
+        reden: String,
+    },
+    /// An escalation dated before the melding or before the step before it.
+    EscalatieVolgorde,
+    /// The melding's current AVE level is not where its last escalation left it.
+    AveNiveauNaEscalatie {
+        /// The level the last escalation reached.
+        niveau: i64,
+    },
+    /// A melding presented to the Transferpunt by someone who is not one of the partner's vaste contactpersonen in
+    /// the federation directory (Afspraak 3g; Bijlage 1, 7d). Checked by the node, which holds the directory.
+    VasteContactpersoon {
+        /// What was wrong, in Dutch.
+        reden: String,
+    },
 }
 
 impl Rule {
@@ -127,6 +145,10 @@ impl Rule {
             Rule::DriePartijenMaxTweeJaar => "drie_partijen_max_twee_jaar",
             Rule::Aanbiedingen => "aanbiedingen",
             Rule::RedenAndereGemeente => "reden_andere_gemeente",
+            Rule::AveLadder { .. } => "ave_ladder",
+            Rule::EscalatieVolgorde => "escalatie_volgorde",
+            Rule::AveNiveauNaEscalatie { .. } => "ave_niveau_na_escalatie",
+            Rule::VasteContactpersoon { .. } => "vaste_contactpersoon",
         }
     }
 
@@ -177,6 +199,21 @@ impl Rule {
             Rule::RedenAndereGemeente => "de gekozen uitstroomgemeente is niet de herkomstgemeente; \
                  leg de reden vast (instroom = uitstroom, Bijlage 1, 1d)"
                 .into(),
+            Rule::AveLadder { reden } => format!(
+                "{reden}; een opschaling gaat op de AVE-ladder omhoog (1 tot en met 4) vanaf het niveau waar de \
+                 vorige opschaling de melding liet (Bijlage 2)"
+            ),
+            Rule::EscalatieVolgorde => "deze opschaling ligt vóór de melding of vóór de opschaling ervoor; \
+                 opschalingen staan in de volgorde waarin ze gebeurden"
+                .into(),
+            Rule::AveNiveauNaEscalatie { niveau } => format!(
+                "het AVE-niveau moet {niveau} zijn: het niveau van de laatste opschaling (de geschiedenis wordt \
+                 bewaard, niet overschreven)"
+            ),
+            Rule::VasteContactpersoon { reden } => format!(
+                "{reden}; alleen een vaste contactpersoon van de partij (maximaal twee per organisatie, zoals de \
+                 federatiegids ze noemt) mag een melding aan het Transferpunt voorleggen (Afspraak 3g; Bijlage 1, 7d)"
+            ),
         }
     }
 }
@@ -603,6 +640,9 @@ impl<'g> Validator<'g> {
 
     /// Rules that need more than one field of the same form.
     fn document_rules(&self, form: &Form, err: &mut impl FnMut(String, Rule)) {
+        if form.kind() == DocumentKind::Melding {
+            escalaties(form, err);
+        }
         if form.kind() == DocumentKind::Reactie {
             if form.text("soort_huurcontract") == Some("drie_partijen")
                 && let (Some(start), Some(end)) = (
@@ -626,6 +666,63 @@ impl<'g> Validator<'g> {
                 }
             }
         }
+    }
+}
+
+/// The AVE ladder of a melding (Bijlage 2): each escalation starts where the one before it ended and goes up, the
+/// steps are dated in order and not before the melding, and the melding's `ave_niveau` is where the last step left
+/// it. Going up more than one step at once is allowed: a crisis (Bijlage 2, situatie 1) can land at AVE 3 or 4
+/// at once. Going down (afschalen) is not an escalation and is not recorded here.
+fn escalaties(form: &Form, err: &mut impl FnMut(String, Rule)) {
+    let Some(steps) = form.get("escalaties").and_then(Value::as_records) else {
+        return;
+    };
+    let level = |r: &Record, f: &str| r.get(f).and_then(Value::as_integer);
+    let mut previous: Option<(i64, Option<Date>)> = None;
+    for (i, step) in steps.iter().enumerate() {
+        let (Some(van), Some(naar)) = (level(step, "van_niveau"), level(step, "naar_niveau"))
+        else {
+            continue;
+        };
+        let datum = step.get("datum").and_then(Value::as_date);
+        if naar <= van {
+            err(
+                format!("escalaties[{i}].naar_niveau"),
+                Rule::AveLadder {
+                    reden: format!("van AVE {van} naar AVE {naar} is geen opschaling"),
+                },
+            );
+        }
+        if let Some((vorige, _)) = previous
+            && van != vorige
+        {
+            err(
+                format!("escalaties[{i}].van_niveau"),
+                Rule::AveLadder {
+                    reden: format!(
+                        "deze opschaling begint op AVE {van}, maar de vorige eindigde op AVE {vorige}"
+                    ),
+                },
+            );
+        }
+        let after = previous
+            .and_then(|(_, d)| d)
+            .or_else(|| form.date("datum_melding"));
+        if let (Some(d), Some(a)) = (datum, after)
+            && d < a
+        {
+            err(format!("escalaties[{i}].datum"), Rule::EscalatieVolgorde);
+        }
+        previous = Some((naar, datum.or(previous.and_then(|(_, d)| d))));
+    }
+    if let (Some((last, _)), Some(now)) =
+        (previous, form.get("ave_niveau").and_then(Value::as_integer))
+        && now != last
+    {
+        err(
+            "ave_niveau".into(),
+            Rule::AveNiveauNaEscalatie { niveau: last },
+        );
     }
 }
 

@@ -140,6 +140,23 @@ fn sends(facts: &CaseFacts, from: &str, to: &str) -> FieldSet {
     allowed.iter().map(|a| a.field).collect()
 }
 
+/// What `from` sends `to` besides the Transferpunt's terugkoppeling on a voorgelegde melding (tested on its own).
+fn sends_besides_terugkoppeling(facts: &CaseFacts, from: &str, to: &str) -> FieldSet {
+    sends(facts, from, to).difference(doc(DocumentKind::Voorlegging))
+}
+
+/// The flows credited besides the terugkoppeling flows (tested on their own).
+fn credited_besides_terugkoppeling(facts: &CaseFacts, from: &str, to: &str) -> Vec<usize> {
+    credited(facts, from, to)
+        .into_iter()
+        .filter(|i| {
+            !p().flows[*i]
+                .name
+                .starts_with("terugkoppeling van het Transferpunt")
+        })
+        .collect()
+}
+
 /// The flows credited for what `from` sends `to`.
 fn credited(facts: &CaseFacts, from: &str, to: &str) -> Vec<usize> {
     let mut flows: Vec<usize> = p()
@@ -209,6 +226,17 @@ const MELDING_OP_HOOFDLIJNEN: &[&str] = &[
     "melding.datum_afgehandeld",
 ];
 
+/// What of the Transferpunt's voorlegging travels back to the melder (Afspraak 7e, 7g).
+const TERUGKOPPELING_AAN_MELDER: &[&str] = &[
+    "voorlegging.datum_ontvangen",
+    "voorlegging.datum_overleg",
+    "voorlegging.regie_na_overleg",
+    "voorlegging.afspraken",
+    "voorlegging.datum_afgehandeld",
+    "voorlegging.terugkoppeling_aan_melder",
+    "voorlegging.datum_terugkoppeling",
+];
+
 const REGISTRATIE_VOOR_GEMEENTE: &[&str] = &[
     "registratie.achternaam_voorletters",
     "registratie.bsn",
@@ -267,6 +295,13 @@ const TESTED_RULES: &[&str] = &[
     "BSN nergens heen zonder toestemming",
     "geen gegevens aan partners zonder betrokkenheid",
     "corporatie schrijft alleen haar reactie en meldingen",
+    "Transferpunt legt de voorlegging, het overleg en de bindende afspraken vast",
+    "terugkoppeling van het Transferpunt aan de melder (corporatie)",
+    "terugkoppeling van het Transferpunt aan de melder (zorgaanbieder)",
+    "terugkoppeling van het Transferpunt aan de melder (gemeente)",
+    "de interne afhandeling van een voorlegging blijft bij het Transferpunt (corporatie)",
+    "de interne afhandeling van een voorlegging blijft bij het Transferpunt (zorgaanbieder)",
+    "de interne afhandeling van een voorlegging blijft bij het Transferpunt (gemeente)",
     "alleen het gebiedsteam schrijft het ondersteuningsplan",
 ];
 
@@ -329,7 +364,7 @@ fn every_rule_cites_an_afspraak_or_bijlage() {
 fn the_shipped_policy_loads_with_baseline_and_own_invariants() {
     let baseline = p().invariants.iter().filter(|i| i.baseline).count();
     let own = p().invariants.iter().filter(|i| !i.baseline).count();
-    assert_eq!((baseline, own), (11, 2));
+    assert_eq!((baseline, own), (11, 5));
     assert!(p().violations().is_empty());
     assert!(p().failing_examples().is_empty());
     assert_eq!(p().meta.version, "2026.1");
@@ -389,7 +424,9 @@ fn bijlage_3_transferpunt_holds_every_field_of_the_model_with_consent() {
 #[test]
 fn bijlage_3_corporatie_holds_only_aanmeldbericht_and_melding_summary_when_assigned_and_with_consent()
  {
-    let expected = doc(DocumentKind::Aanmeldbericht).union(set(MELDING_OP_HOOFDLIJNEN));
+    let expected = doc(DocumentKind::Aanmeldbericht)
+        .union(set(MELDING_OP_HOOFDLIJNEN))
+        .union(set(TERUGKOPPELING_AAN_MELDER));
     let mut union = FieldSet::EMPTY;
     for c in Context::all().filter(|c| c.role == Role::Corporatie && c.access == Access::Receive) {
         let got = p().allowed_in(&c);
@@ -509,7 +546,9 @@ fn bijlage_3_end_to_end_only_the_assigned_corporatie_gets_the_aanmeldbericht() {
         vec![Herkomstgemeente, Uitstroomgemeente]
     );
 
-    let allowed = p().allowed_fields(&facts, &tp, &elkien);
+    let mut allowed = p().allowed_fields(&facts, &tp, &elkien);
+    // Besides: the Transferpunt's terugkoppeling on a melding the corporatie presented (its own test below).
+    allowed.retain(|a| a.field.document() != DocumentKind::Voorlegging);
     let fields: Vec<FieldId> = allowed.iter().map(|a| a.field).collect();
     let expected: Vec<FieldId> = DocumentKind::Aanmeldbericht.fields().collect();
     assert_eq!(fields, expected, "exactly the aanmeldbericht");
@@ -1122,16 +1161,25 @@ fn afspraak_3b_melding_aan_de_gemeente_van_uitstroom() {
         .union(doc(DocumentKind::VervolgWonen));
     for phase in [Aanmelding, VervolgWonen, Bemiddeling] {
         let with = case(phase, true, MO);
-        assert_eq!(sends(&with, TP, GM_UITSTROOM), expected, "{phase}");
-        assert_eq!(credited(&with, TP, GM_UITSTROOM), vec![i]);
-        assert!(sends(&case(phase, false, MO), TP, GM_UITSTROOM).is_empty());
+        assert_eq!(
+            sends_besides_terugkoppeling(&with, TP, GM_UITSTROOM),
+            expected,
+            "{phase}"
+        );
+        assert_eq!(
+            credited_besides_terugkoppeling(&with, TP, GM_UITSTROOM),
+            vec![i]
+        );
+        assert!(sends_besides_terugkoppeling(&case(phase, false, MO), TP, GM_UITSTROOM).is_empty());
         assert!(
-            sends(&with, TP, GM_VERBLIJF).is_empty(),
+            sends_besides_terugkoppeling(&with, TP, GM_VERBLIJF).is_empty(),
             "not to the gemeente of stay"
         );
     }
-    assert!(sends(&case(Registratie, true, MO), TP, GM_UITSTROOM).is_empty());
-    assert!(sends(&case(Afgesloten, true, MO), TP, GM_UITSTROOM).is_empty());
+    assert!(
+        sends_besides_terugkoppeling(&case(Registratie, true, MO), TP, GM_UITSTROOM).is_empty()
+    );
+    assert!(sends_besides_terugkoppeling(&case(Afgesloten, true, MO), TP, GM_UITSTROOM).is_empty());
     // The reasons for another gemeente stay with the Transferpunt.
     assert!(!receives(
         Role::Gemeente,
@@ -1154,14 +1202,17 @@ fn afspraak_2f_plaatsing_en_huurcontract_naar_de_gemeente_van_uitstroom() {
         "reactie.omklapvoorwaarden",
     ]);
     let (melding, _) = flow("melding aan de gemeente van uitstroom");
-    let before = sends(&case(Bemiddeling, true, BW), TP, GM_UITSTROOM);
+    let before = sends_besides_terugkoppeling(&case(Bemiddeling, true, BW), TP, GM_UITSTROOM);
     let plaatsing = case(Plaatsing, true, BW);
     assert_eq!(
-        sends(&plaatsing, TP, GM_UITSTROOM),
+        sends_besides_terugkoppeling(&plaatsing, TP, GM_UITSTROOM),
         before.union(doc(DocumentKind::Plaatsing)).union(lease),
         "in plaatsing: what it had, plus the plaatsing and the lease"
     );
-    assert_eq!(credited(&plaatsing, TP, GM_UITSTROOM), vec![melding, i]);
+    assert_eq!(
+        credited_besides_terugkoppeling(&plaatsing, TP, GM_UITSTROOM),
+        vec![melding, i]
+    );
     assert!(
         before
             .intersection(doc(DocumentKind::Plaatsing).union(lease))
@@ -1220,30 +1271,36 @@ fn bijlage_3_aanmeldbericht_alleen_naar_toegewezen_corporatie() {
         for v in Voorziening::ALL {
             let with = case(phase, true, v);
             assert_eq!(
-                sends(&with, TP, ELKIEN),
+                sends_besides_terugkoppeling(&with, TP, ELKIEN),
                 doc(DocumentKind::Aanmeldbericht),
                 "{phase} {v}"
             );
-            assert_eq!(credited(&with, TP, ELKIEN), vec![i]);
-            assert!(sends(&with, TP, ACCOLADE).is_empty(), "eerdere corporatie");
+            assert_eq!(credited_besides_terugkoppeling(&with, TP, ELKIEN), vec![i]);
             assert!(
-                sends(&with, TP, "corporatie:dynhus").is_empty(),
+                sends_besides_terugkoppeling(&with, TP, ACCOLADE).is_empty(),
+                "eerdere corporatie"
+            );
+            assert!(
+                sends_besides_terugkoppeling(&with, TP, "corporatie:dynhus").is_empty(),
                 "uninvolved corporatie"
             );
             assert!(
-                sends(&case(phase, false, v), TP, ELKIEN).is_empty(),
+                sends_besides_terugkoppeling(&case(phase, false, v), TP, ELKIEN).is_empty(),
                 "no consent"
             );
         }
     }
     for phase in [Registratie, Aanmelding, VervolgWonen] {
         assert!(
-            sends(&case(phase, true, MO), TP, ELKIEN).is_empty(),
+            sends_besides_terugkoppeling(&case(phase, true, MO), TP, ELKIEN).is_empty(),
             "{phase}"
         );
     }
     // Once the case is closed only who to call stays (the next test).
-    assert!(!sends(&case(Afgesloten, true, MO), TP, ELKIEN).contains(f("aanmeldbericht.bsn")));
+    assert!(
+        !sends_besides_terugkoppeling(&case(Afgesloten, true, MO), TP, ELKIEN)
+            .contains(f("aanmeldbericht.bsn"))
+    );
     // The corporatie never gets the Transferpunt's own documents, even the ones naming it.
     assert!(!receives(
         Role::Corporatie,
@@ -1282,18 +1339,25 @@ fn bijlage_2_na_afsluiting_weet_de_verhurende_corporatie_wie_te_bellen() {
     ]);
     for v in Voorziening::ALL {
         let closed = case(Afgesloten, true, v);
-        assert_eq!(sends(&closed, TP, ELKIEN), contacts, "{v}");
-        assert_eq!(credited(&closed, TP, ELKIEN), vec![i]);
+        assert_eq!(
+            sends_besides_terugkoppeling(&closed, TP, ELKIEN),
+            contacts,
+            "{v}"
+        );
+        assert_eq!(
+            credited_besides_terugkoppeling(&closed, TP, ELKIEN),
+            vec![i]
+        );
         assert!(
-            sends(&closed, TP, ACCOLADE).is_empty(),
+            sends_besides_terugkoppeling(&closed, TP, ACCOLADE).is_empty(),
             "eerdere corporatie"
         );
         assert!(
-            sends(&closed, TP, "corporatie:dynhus").is_empty(),
+            sends_besides_terugkoppeling(&closed, TP, "corporatie:dynhus").is_empty(),
             "uninvolved corporatie"
         );
         assert!(
-            sends(&case(Afgesloten, false, v), TP, ELKIEN).is_empty(),
+            sends_besides_terugkoppeling(&case(Afgesloten, false, v), TP, ELKIEN).is_empty(),
             "no consent"
         );
     }
@@ -1321,27 +1385,30 @@ fn bijlage_3_voortgang_naar_de_betrokken_zorgaanbieder() {
     assert_basis(&fl.basis, "Bijlage 3, fase vervolg wonen");
     for phase in [Bemiddeling, Plaatsing, Afgesloten] {
         let with = case(phase, true, MO);
-        let got = sends(&with, TP, ZA);
+        let got = sends_besides_terugkoppeling(&with, TP, ZA);
         assert!(got.contains(f("beoordeling.status")), "{phase}");
         assert!(got.contains(f("reactie.besluit")), "{phase}");
         assert!(
             got.contains(f("bemiddelingsverzoek.ontbrekende_gegevens")),
             "{phase}"
         );
-        assert_eq!(credited(&with, TP, ZA), vec![i]);
+        assert_eq!(credited_besides_terugkoppeling(&with, TP, ZA), vec![i]);
         assert!(!got.contains(f("beoordeling.reden_andere_gemeente")));
         assert!(
             !got.contains(f("reactie.reden_weigering")),
             "a refusal's reason stays with the Transferpunt"
         );
-        assert!(sends(&case(phase, false, MO), TP, ZA).is_empty());
+        assert!(sends_besides_terugkoppeling(&case(phase, false, MO), TP, ZA).is_empty());
         assert!(
-            sends(&with, TP, ZA2).is_empty(),
+            sends_besides_terugkoppeling(&with, TP, ZA2).is_empty(),
             "the provider of support after outflow gets no progress"
         );
     }
     for phase in [Registratie, Aanmelding, VervolgWonen] {
-        assert!(sends(&case(phase, true, MO), TP, ZA).is_empty(), "{phase}");
+        assert!(
+            sends_besides_terugkoppeling(&case(phase, true, MO), TP, ZA).is_empty(),
+            "{phase}"
+        );
     }
 }
 
@@ -1950,4 +2017,136 @@ fields = ["ondersteuningsplan.daginvulling"]
 basis = "test""#,
         name,
     );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The Transferpunt's answer to a melding presented to it (Afspraak 7d-7g; issue #17)
+
+/// Afspraak 7d: the Transferpunt organises the overleg and records it; only the Transferpunt writes a voorlegging.
+#[test]
+fn afspraak_7d_alleen_het_transferpunt_legt_het_overleg_vast() {
+    let rule =
+        write_rule("Transferpunt legt de voorlegging, het overleg en de bindende afspraken vast");
+    assert_basis(&rule.basis, "Afspraak 7d");
+    assert_basis(&rule.basis, "7e");
+    for field in ["voorlegging.afspraken", "voorlegging.afhandeling"] {
+        assert!(writes(Role::Transferpunt, Transferpunt, field), "{field}");
+        assert!(
+            !writes(Role::Corporatie, ToegewezenCorporatie, field),
+            "{field}"
+        );
+        assert!(
+            !writes(Role::Zorgaanbieder, BetrokkenZorgaanbieder, field),
+            "{field}"
+        );
+        assert!(!writes(Role::Gemeente, Uitstroomgemeente, field), "{field}");
+    }
+}
+
+/// Afspraak 7e and 7g (Bijlage 1, 7g: "voor zover de privacyregels dit toelaten"): the melder gets the
+/// Transferpunt's terugkoppeling and the binding afspraken, in every phase — the corporatie only with consent (its
+/// baseline invariant), the zorgaanbieder and the gemeente also without, as the meldingen themselves travel.
+#[test]
+fn afspraak_7g_terugkoppeling_aan_de_melder() {
+    let back = set(TERUGKOPPELING_AAN_MELDER);
+    for (name, to, role, relations) in [
+        (
+            "terugkoppeling van het Transferpunt aan de melder (corporatie)",
+            ELKIEN,
+            Role::Corporatie,
+            &[ToegewezenCorporatie][..],
+        ),
+        (
+            "terugkoppeling van het Transferpunt aan de melder (zorgaanbieder)",
+            ZA,
+            Role::Zorgaanbieder,
+            &[BetrokkenZorgaanbieder, OndersteunendeZorgaanbieder][..],
+        ),
+        (
+            "terugkoppeling van het Transferpunt aan de melder (gemeente)",
+            GM_UITSTROOM,
+            Role::Gemeente,
+            &[Verblijfgemeente, Herkomstgemeente, Uitstroomgemeente][..],
+        ),
+    ] {
+        let (i, fl) = flow(name);
+        assert_basis(&fl.basis, "Afspraak 7e");
+        assert_basis(&fl.basis, "7g");
+        assert_eq!(fl.fields, back, "{name}");
+        for phase in [Plaatsing, Afgesloten] {
+            let c = case(phase, true, BW);
+            let got = sends(&c, TP, to).intersection(doc(DocumentKind::Voorlegging));
+            assert_eq!(got, back, "{name} {phase}");
+            assert!(credited(&c, TP, to).contains(&i), "{name}");
+        }
+        let without =
+            sends(&case(Plaatsing, false, MO), TP, to).intersection(doc(DocumentKind::Voorlegging));
+        if role == Role::Corporatie {
+            assert!(without.is_empty(), "corporatie without consent");
+        } else {
+            assert_eq!(without, back, "{name} without consent");
+        }
+        for rel in relations {
+            assert!(receives(
+                role,
+                *rel,
+                Plaatsing,
+                true,
+                BW,
+                "voorlegging.terugkoppeling_aan_melder"
+            ));
+        }
+        // Not to a partner that does not relate to the case, nor to a corporatie that refused.
+        assert!(!receives(
+            role,
+            Geen,
+            Plaatsing,
+            true,
+            BW,
+            "voorlegging.terugkoppeling_aan_melder"
+        ));
+    }
+    assert!(
+        sends(&case(Plaatsing, true, BW), TP, ACCOLADE)
+            .intersection(doc(DocumentKind::Voorlegging))
+            .is_empty(),
+        "eerdere corporatie"
+    );
+}
+
+/// Bijlage 1, 7g: the Transferpunt's own afhandeling, who took part and why the uitstromer was not there never
+/// travel back, in any case state, to any role but the Transferpunt; and no policy may let them.
+#[test]
+fn bijlage_1_7g_de_interne_afhandeling_blijft_bij_het_transferpunt() {
+    for role in [Role::Corporatie, Role::Zorgaanbieder, Role::Gemeente] {
+        let name = format!(
+            "de interne afhandeling van een voorlegging blijft bij het Transferpunt ({})",
+            role.name()
+        );
+        assert_basis(&invariant(&name).basis, "Bijlage 1, 7g");
+        for c in Context::all().filter(|c| c.role == role && c.access == Access::Receive) {
+            let got = p().allowed_in(&c);
+            for field in [
+                "voorlegging.afhandeling",
+                "voorlegging.deelnemers",
+                "voorlegging.reden_uitstromer_afwezig",
+            ] {
+                assert!(!got.contains(f(field)), "{c:?} {field}");
+            }
+        }
+        let relation = match role {
+            Role::Corporatie => "toegewezen_corporatie",
+            Role::Zorgaanbieder => "betrokken_zorgaanbieder",
+            _ => "uitstroomgemeente",
+        };
+        assert_refused_for(
+            &format!(
+                "[[flows]]\nname = \"lek\"\nfrom = \"transferpunt\"\nto = \"{}\"\nrelations = [\"{relation}\"]\n\
+                 requires = [\"toestemming\"]\nfields = [\"voorlegging.afhandeling\"]\npurpose = \"x\"\n\
+                 basis = \"Afspraak 7\"\n",
+                role.name()
+            ),
+            &name,
+        );
+    }
 }

@@ -1079,3 +1079,135 @@ fn at_most_two_offers_and_a_second_only_after_a_grounded_refusal() {
         "verplicht_omdat",
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The melding as a process (Afspraak 7; Bijlage 2, the AVE ladder; issue #17)
+
+fn melding_met(escalaties: serde_json::Value, ave_niveau: i64) -> serde_json::Value {
+    json!({
+        "datum_melding": "2025-03-01", "melder": "omwonende", "soort": "knelpunt", "ave_niveau": ave_niveau,
+        "omschrijving": "Overlast", "status": "in_behandeling", "escalaties": escalaties
+    })
+}
+
+fn stap(datum: &str, van: i64, naar: i64) -> serde_json::Value {
+    json!({"datum": datum, "van_niveau": van, "naar_niveau": naar, "door": "Wijkconsulent Elkien",
+        "reden": "Buren melden geweld"})
+}
+
+/// Bijlage 2: every escalation is kept with who raised it, when and why, and the ladder only goes up from where the
+/// last step left it; the melding's level is the last step's.
+#[test]
+fn bijlage_2_de_ave_ladder_gaat_omhoog_en_de_geschiedenis_blijft() {
+    let ok = melding_met(
+        json!([stap("2025-03-02", 1, 2), stap("2025-03-10", 2, 3)]),
+        3,
+    );
+    let form = validator()
+        .form(DocumentKind::Melding, &ok)
+        .expect("a valid ladder");
+    assert_eq!(
+        form.get("escalaties")
+            .and_then(policies::Value::as_records)
+            .map(<[_]>::len),
+        Some(2)
+    );
+    // A crisis may skip a step.
+    validator()
+        .form(
+            DocumentKind::Melding,
+            &melding_met(json!([stap("2025-03-02", 1, 4)]), 4),
+        )
+        .expect("a jump up is an escalation");
+
+    let down = validator()
+        .form(
+            DocumentKind::Melding,
+            &melding_met(json!([stap("2025-03-02", 3, 2)]), 2),
+        )
+        .unwrap_err();
+    assert!(
+        down.has("escalaties[0].naar_niveau", "ave_ladder"),
+        "{down}"
+    );
+    assert!(down.to_string().contains("AVE-ladder"), "{down}");
+
+    let gap = validator()
+        .form(
+            DocumentKind::Melding,
+            &melding_met(
+                json!([stap("2025-03-02", 1, 2), stap("2025-03-10", 3, 4)]),
+                4,
+            ),
+        )
+        .unwrap_err();
+    assert!(gap.has("escalaties[1].van_niveau", "ave_ladder"), "{gap}");
+
+    let order = validator()
+        .form(
+            DocumentKind::Melding,
+            &melding_met(
+                json!([stap("2025-03-10", 1, 2), stap("2025-03-05", 2, 3)]),
+                3,
+            ),
+        )
+        .unwrap_err();
+    assert!(
+        order.has("escalaties[1].datum", "escalatie_volgorde"),
+        "{order}"
+    );
+    let before = validator()
+        .form(
+            DocumentKind::Melding,
+            &melding_met(json!([stap("2025-02-01", 1, 2)]), 2),
+        )
+        .unwrap_err();
+    assert!(
+        before.has("escalaties[0].datum", "escalatie_volgorde"),
+        "{before}"
+    );
+
+    let overwritten = validator()
+        .form(
+            DocumentKind::Melding,
+            &melding_met(json!([stap("2025-03-02", 1, 3)]), 2),
+        )
+        .unwrap_err();
+    assert!(
+        overwritten.has("ave_niveau", "ave_niveau_na_escalatie"),
+        "{overwritten}"
+    );
+
+    let mut no_reason = stap("2025-03-02", 1, 2);
+    no_reason.as_object_mut().unwrap().remove("reden");
+    let e = validator()
+        .form(DocumentKind::Melding, &melding_met(json!([no_reason]), 2))
+        .unwrap_err();
+    assert!(e.has("escalaties[0].reden", "verplicht"), "{e}");
+}
+
+/// Afspraak 7d and 3g: a melding presented to the Transferpunt names the vaste contactpersoon who presented it,
+/// when, who holds regie and what was tried locally first; a melding reported to the Toezichthouder has its date.
+#[test]
+fn afspraak_7d_voorleggen_noemt_wie_wanneer_regie_en_lokale_aanpak() {
+    let mut m = melding_met(json!([]), 1);
+    m["voorgelegd_aan_transferpunt"] = json!(true);
+    m["voorgelegd_door_vaste_contactpersoon"] = json!(true);
+    let e = validator().form(DocumentKind::Melding, &m).unwrap_err();
+    for field in [
+        "voorgelegd_door",
+        "datum_voorgelegd",
+        "regie",
+        "lokale_aanpak",
+    ] {
+        assert!(e.has(field, "verplicht_omdat"), "{field}: {e}");
+    }
+    let mut t = melding_met(json!([]), 1);
+    t["soort"] = json!("calamiteit");
+    t["gemeld_bij_toezichthouder"] = json!(true);
+    let e = validator().form(DocumentKind::Melding, &t).unwrap_err();
+    assert!(
+        e.has("datum_gemeld_toezichthouder", "verplicht_omdat"),
+        "{e}"
+    );
+}

@@ -20,7 +20,8 @@
 //!     *now* (a field received lawfully in an earlier phase must be gone once no flow allows it: the sender
 //!     rotates projections);
 //!   - and never for another same-role partner's instance (`aanmeldbericht/corporatie:X`, `reactie/corporatie:X`,
-//!     `gemeente/gemeente:X` at a different partner of that role).
+//!     `gemeente/gemeente:X` at a different partner of that role), nor — whatever its role — for a voorlegging
+//!     addressed to another partner (`voorlegging/<melder>:<melding>`, the Transferpunt's answer to one melder).
 //!
 //!   Consent withdrawn ([`OnWithdrawal`], the policy's `[consent] on_withdrawal`): with `forget` every field only
 //!   a consent lets travel must be gone, history included. With `keep`, such a field stays permitted when the
@@ -549,6 +550,21 @@ impl HeldContext<'_> {
             DocumentKind::Aanmeldbericht | DocumentKind::Reactie | DocumentKind::Gemeente
         ) && let Ok(owner) = resolved.instance.parse::<PartnerId>()
             && owner.role() == self.me.role()
+            && &owner != self.me
+        {
+            out.push(self.violation(
+                &document,
+                qualified,
+                op,
+                Reason::OtherPartnersInstance { owner },
+            ));
+            return None;
+        }
+        // A voorlegging is the Transferpunt's answer to one partner's melding (Bijlage 1, 7g): only its addressee
+        // may hold it, whatever its role.
+        if kind == DocumentKind::Voorlegging
+            && self.me.role() != policies::Role::Transferpunt
+            && let Some(owner) = policies::model::voorlegging_addressee(&resolved.instance)
             && &owner != self.me
         {
             out.push(self.violation(
@@ -1368,6 +1384,12 @@ impl Oracle {
             )
             && let Ok(owner) = instance.parse::<PartnerId>()
             && owner.role() == p.role()
+            && &owner != p
+        {
+            return false;
+        }
+        if let Some((DocumentKind::Voorlegging, instance)) = parse_section(section)
+            && let Some(owner) = policies::model::voorlegging_addressee(instance)
             && &owner != p
         {
             return false;

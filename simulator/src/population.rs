@@ -1626,14 +1626,39 @@ fn signals_of_everyone(
             "terugkoppeling_aan_melder": format!("Terugkoppeling {what} {n:05}")})
     };
     let tp = &partners.transferpunt;
+    // The zorgaanbieder's melding climbs the AVE ladder and its vaste contactpersoon (as the harness's directory
+    // names them) presents it to the Transferpunt (Afspraak 7d, 3g).
+    let mut voorgelegd = melding("zorgaanbieder", "Zorgsignaal");
+    for (k, v) in [
+        (
+            "escalaties",
+            json!([{"datum": fmt(d), "van_niveau": 1, "naar_niveau": 2,
+            "door": "Begeleider", "reden": format!("Terugval cliënt {n:05}")}]),
+        ),
+        ("regie", json!("gebiedsteam")),
+        ("status", json!("voorgelegd_transferpunt")),
+        (
+            "lokale_aanpak",
+            json!(format!("Lokaal overleg over cliënt {n:05}")),
+        ),
+        ("voorgelegd_aan_transferpunt", json!(true)),
+        ("voorgelegd_door_vaste_contactpersoon", json!(true)),
+        (
+            "voorgelegd_door",
+            json!(node::harness::vaste_contactpersoon(&zorg.to_string(), 1)),
+        ),
+        ("datum_voorgelegd", json!(fmt(d))),
+    ] {
+        voorgelegd[k] = v;
+    }
     let mut out = vec![
         event(
             d,
             zorg,
             DocumentKind::Melding,
             format!("{zorg}-m1"),
-            melding("zorgaanbieder", "Zorgsignaal"),
-            "meldt een signaal (zorgaanbieder)",
+            voorgelegd,
+            "legt een melding voor aan het Transferpunt (zorgaanbieder)",
         ),
         event(
             d,
@@ -1688,6 +1713,41 @@ fn signals_of_everyone(
             format!("{corp}-m1"),
             melding("corporatie", "Overlast"),
             "meldt overlast (corporatie)",
+        ));
+    }
+    // The Transferpunt answers a melding of every role that makes them (Afspraak 7d-7g): its voorlegging goes back
+    // to that melder only, with the terugkoppeling, never the afhandeling.
+    let mut melders: Vec<(PartnerId, String)> = vec![(zorg.clone(), format!("{zorg}-m1"))];
+    if let Some(g) = gemeenten.first() {
+        let gemeente = partner(Role::Gemeente, g);
+        melders.push((gemeente.clone(), format!("{gemeente}-m1")));
+    }
+    if let Some(corp) = &corporatie {
+        let own = client
+            .events
+            .iter()
+            .chain(out.iter())
+            .find(|e| e.kind == DocumentKind::Melding && &e.author == corp)
+            .map(|e| e.instance.clone());
+        if let Some(instance) = own {
+            melders.push((corp.clone(), instance));
+        }
+    }
+    for (melder, melding) in melders {
+        out.push(event(
+            d,
+            tp,
+            DocumentKind::Voorlegging,
+            policies::model::voorlegging_instance(&melder.to_string(), &melding),
+            json!({"datum_ontvangen": fmt(d), "datum_overleg": fmt(d),
+                "deelnemers": format!("Deelnemers overleg {n:05}"), "uitstromer_aanwezig": "nee",
+                "reden_uitstromer_afwezig": format!("Afwezig {n:05}"), "regie_na_overleg": "gebiedsteam",
+                "afspraken": [{"afspraak": format!("Afspraak {n:05}"), "partij": "Gebiedsteam",
+                    "termijn": fmt(d + Duration::days(14))}],
+                "afhandeling": format!("Afhandeling Transferpunt {melder} {n:05}"), "datum_afgehandeld": fmt(d),
+                "terugkoppeling_aan_melder": format!("Terugkoppeling aan {melder} {n:05}"),
+                "datum_terugkoppeling": fmt(d)}),
+            "beantwoordt een voorgelegde melding (Transferpunt)",
         ));
     }
     out

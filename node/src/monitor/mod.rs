@@ -4,8 +4,8 @@
 //! (whole documents and projected sections) becomes a [`MonitorCase`] ([`HeldCase`] for [`LoadedCase`]).
 
 pub use ::monitor::{
-    HeldCase, Instance, MonitorCase, add_months, alerts, as_months, bewaard, days, indicators,
-    jaarverslag, page, suppress,
+    HeldCase, Instance, Melding, MonitorCase, add_months, alerts, as_months, bewaard, days,
+    indicators, jaarverslag, page, suppress,
 };
 
 use policies::DocumentKind;
@@ -19,6 +19,10 @@ use crate::service::{Node, ServiceError};
 impl HeldCase for LoadedCase {
     fn documents(&self) -> &policies::CaseDocuments {
         &self.docs
+    }
+
+    fn meldingen(&self) -> Vec<Melding> {
+        self.meldingen_held()
     }
 
     fn instances(&self, kind: DocumentKind) -> Vec<Instance> {
@@ -44,6 +48,47 @@ impl HeldCase for LoadedCase {
     }
 }
 
+impl LoadedCase {
+    /// The meldingen this node holds with who made each: a projected one is its sender's, a stored one this
+    /// node's own (a melding is only its maker's to write, so no node stores another's) — `by` left empty for the
+    /// caller, who knows its own id.
+    fn meldingen_held(&self) -> Vec<Melding> {
+        let mut out: Vec<Melding> = self
+            .projected_sections
+            .iter()
+            .filter_map(|(section, form)| {
+                let name = section.strip_prefix("melding/")?;
+                Some(Melding {
+                    by: self
+                        .section_senders
+                        .get(section)
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    name: name.to_string(),
+                    form: form.clone(),
+                })
+            })
+            .collect();
+        let projected = out.len();
+        let stored: Vec<_> = self
+            .keys
+            .iter()
+            .filter(|k| k.kind == DocumentKind::Melding)
+            .collect();
+        let forms = self.docs.all(DocumentKind::Melding);
+        if forms.len() == projected + stored.len() {
+            for (key, form) in stored.iter().zip(forms) {
+                out.push(Melding {
+                    by: String::new(),
+                    name: key.instance.clone(),
+                    form: form.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
 fn instance(partner: &str, form: &Form) -> Instance {
     Instance {
         partner: partner.to_string(),
@@ -56,7 +101,13 @@ pub async fn load_cases(node: &Node) -> Result<Vec<MonitorCase>, ServiceError> {
     let mut cases = Vec::new();
     for record in node.store().list_cases().await? {
         let loaded = node.load_case(&record.id).await?;
-        cases.push(MonitorCase::from_loaded(&record.id.to_string(), &loaded));
+        let mut case = MonitorCase::from_loaded(&record.id.to_string(), &loaded);
+        for m in &mut case.meldingen {
+            if m.by.is_empty() {
+                m.by = node.partner().to_string();
+            }
+        }
+        cases.push(case);
     }
     Ok(cases)
 }

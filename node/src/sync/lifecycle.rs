@@ -56,6 +56,14 @@ fn put(
     );
     inner.node.set_corporaties(corporaties(&directory));
     let me = inner.me.to_string();
+    inner.node.set_vaste_contactpersonen(
+        directory
+            .partners
+            .iter()
+            .filter(|p| p.id.as_str() == me)
+            .flat_map(|p| p.contacts.iter().map(|c| c.naam.clone()))
+            .collect(),
+    );
     let listed = directory.partners.iter().any(|p| p.id.as_str() == me);
     let was_removed = inner.removed.swap(!listed, Ordering::SeqCst);
     if !listed && !was_removed {

@@ -123,6 +123,11 @@ pub fn plan(
     // Partners of one role do not see each other's documents: an aanmeldbericht addressed to another corporatie,
     // another gemeente's form. The policy grants fields per kind of document; this keeps them per addressee.
     project.retain(|(section, _)| match section.split_once('/') {
+        // The Transferpunt's answer to a melding goes back to the partner that presented it, and to no one else
+        // (Bijlage 1, 7g): the policy grants its fields per role, its instance names the one addressee.
+        Some((kind, instance)) if kind == DocumentKind::Voorlegging.name() => {
+            policies::model::voorlegging_addressee(instance).as_ref() == Some(peer)
+        }
         Some((_, instance)) => instance
             .parse::<PartnerId>()
             .map_or(true, |p| p.role() != peer.role() || &p == peer),

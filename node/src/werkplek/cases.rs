@@ -181,6 +181,25 @@ pub(super) async fn overview(
                 false,
             ));
         }
+        if kind == DocumentKind::Voorlegging && writable {
+            // The Transferpunt answers a melding a partner presented to it: one voorlegging per melding, named after
+            // its melder and the melding, so it goes back to that melder alone (Afspraak 7d-7g).
+            let loaded = node.load_case(&id).await?;
+            for (section, sender) in &loaded.section_senders {
+                let Some(melding) = section.strip_prefix("melding/") else {
+                    continue;
+                };
+                let instance = policies::model::voorlegging_instance(&sender.to_string(), melding);
+                let path = format!("voorlegging/{instance}");
+                if !summary.documenten.contains(&path) {
+                    forms.push((
+                        path,
+                        format!("Voorlegging vastleggen (melding {melding} van {sender})"),
+                        false,
+                    ));
+                }
+            }
+        }
         if held_none_multiple(kind, summary, writable) {
             forms.push((
                 kind.name().to_string(),

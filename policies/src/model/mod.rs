@@ -38,6 +38,8 @@ pub enum DocumentKind {
     Ondersteuningsplan,
     /// A signal or bottleneck (Afspraak 7).
     Melding,
+    /// The Transferpunt's handling of a melding presented to it (Afspraak 7d–g).
+    Voorlegging,
 }
 
 /// The schema of one kind of document.
@@ -57,7 +59,7 @@ pub struct DocumentSpec {
     pub fields: &'static [FieldSpec],
 }
 
-static DOCUMENTS: [DocumentSpec; 11] = [
+static DOCUMENTS: [DocumentSpec; 12] = [
     DocumentSpec {
         kind: DocumentKind::Registratie,
         name: "registratie",
@@ -146,11 +148,19 @@ static DOCUMENTS: [DocumentSpec; 11] = [
         multiple: true,
         fields: MELDING,
     },
+    DocumentSpec {
+        kind: DocumentKind::Voorlegging,
+        name: "voorlegging",
+        label: "de voorlegging aan het Transferpunt",
+        source: "Afspraak 7d-7g; Bijlage 1, 7d-7g",
+        multiple: true,
+        fields: VOORLEGGING,
+    },
 ];
 
 impl DocumentKind {
     /// Every kind, in process order.
-    pub const ALL: [DocumentKind; 11] = [
+    pub const ALL: [DocumentKind; 12] = [
         DocumentKind::Registratie,
         DocumentKind::Aanmelding,
         DocumentKind::VervolgWonen,
@@ -162,6 +172,7 @@ impl DocumentKind {
         DocumentKind::Gemeente,
         DocumentKind::Ondersteuningsplan,
         DocumentKind::Melding,
+        DocumentKind::Voorlegging,
     ];
 
     /// Its schema.
@@ -215,7 +226,7 @@ pub const FIELD_COUNT: usize = {
     n
 };
 
-const DOCUMENT_FIELD_COUNTS: [usize; 11] = [
+const DOCUMENT_FIELD_COUNTS: [usize; 12] = [
     REGISTRATIE.len(),
     AANMELDING.len(),
     VERVOLG_WONEN.len(),
@@ -227,12 +238,13 @@ const DOCUMENT_FIELD_COUNTS: [usize; 11] = [
     GEMEENTE.len(),
     ONDERSTEUNINGSPLAN.len(),
     MELDING.len(),
+    VOORLEGGING.len(),
 ];
 
-const FIELD_OFFSETS: [usize; 11] = {
-    let mut offsets = [0; 11];
+const FIELD_OFFSETS: [usize; 12] = {
+    let mut offsets = [0; 12];
     let mut i = 1;
-    while i < 11 {
+    while i < 12 {
         offsets[i] = offsets[i - 1] + DOCUMENT_FIELD_COUNTS[i - 1];
         i += 1;
     }
@@ -517,6 +529,31 @@ pub const DATE_ORDERS: &[DateOrder] = &[
     order(
         (D::Melding, "datum_melding"),
         (D::Melding, "datum_afgehandeld"),
+        true,
+    ),
+    order(
+        (D::Melding, "datum_melding"),
+        (D::Melding, "datum_voorgelegd"),
+        true,
+    ),
+    order(
+        (D::Melding, "datum_melding"),
+        (D::Melding, "datum_gemeld_toezichthouder"),
+        true,
+    ),
+    order(
+        (D::Voorlegging, "datum_ontvangen"),
+        (D::Voorlegging, "datum_overleg"),
+        true,
+    ),
+    order(
+        (D::Voorlegging, "datum_ontvangen"),
+        (D::Voorlegging, "datum_afgehandeld"),
+        true,
+    ),
+    order(
+        (D::Voorlegging, "datum_afgehandeld"),
+        (D::Voorlegging, "datum_terugkoppeling"),
         true,
     ),
 ];

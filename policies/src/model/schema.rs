@@ -194,6 +194,51 @@ pub const STATUS_MELDING: &[&str] = &[
     "afgehandeld",
 ];
 
+/// Who holds regie over a melding (Bijlage 2: the AVE ladder says who is responsible at each step — AVE 1 the
+/// inwoner, AVE 2 the gebiedsteam, AVE 3 the Zorg- en Veiligheidshuis; in the regular course the zorgaanbieder's
+/// begeleider, and after a crisis the crisisdienst or the police). The Transferpunt never holds it: it has "geen
+/// actieve rol" after outflow and sits in the overleg "als onafhankelijke adviserende partij" (Bijlage 1, 7d).
+pub const REGIE_MELDING: &[&str] = &[
+    "client",
+    "zorgaanbieder",
+    "gebiedsteam",
+    "corporatie",
+    "zorg_en_veiligheidshuis",
+    "crisisdienst_of_politie",
+];
+
+/// One step up the AVE ladder of a melding (Bijlage 2): kept, never overwritten.
+pub const ESCALATIE: &[FieldSpec] = &[
+    f!("datum", "Datum opschaling", PAST, Always),
+    f!(
+        "van_niveau",
+        "Van AVE-niveau",
+        FieldType::Integer { min: 1, max: 4 },
+        Always
+    ),
+    f!(
+        "naar_niveau",
+        "Naar AVE-niveau",
+        FieldType::Integer { min: 1, max: 4 },
+        Always
+    ),
+    f!("door", "Opgeschaald door (naam en functie)", T, Always, I),
+    f!("reden", "Reden van opschaling", LT, Always, B),
+];
+
+/// One binding afspraak made in the overleg with the Transferpunt (Afspraak 7e: "afspraak = afspraak").
+pub const AFSPRAAK_OVERLEG: &[FieldSpec] = &[
+    f!("afspraak", "Afspraak", LT, Always, B),
+    f!("partij", "Wie voert de afspraak uit", T, Always),
+    f!("termijn", "Uiterlijk op", DATE, Always),
+    f!(
+        "nagekomen",
+        "Nagekomen",
+        FieldType::Enum(JA_NEE_ONBEKEND),
+        Opt
+    ),
+];
+
 const INSCHRIJVING: &[FieldSpec] = &[
     f!("corporatie", "Woningcorporatie of verhuurder", T, Always),
     f!("datum_inschrijving", "Datum inschrijving", PAST, Always),
@@ -1108,4 +1153,122 @@ pub const MELDING: &[FieldSpec] = &[
         PAST,
         Required::AlwaysWhen(when("status", &["afgehandeld"]))
     ),
+    // Issue #17: the melding as a process.
+    f!(
+        "regie",
+        "Regie over de melding",
+        FieldType::Enum(REGIE_MELDING),
+        Required::AlwaysWhen(when("voorgelegd_aan_transferpunt", &["true"]))
+    ),
+    f!(
+        "escalaties",
+        "Opschalingen op de AVE-ladder",
+        FieldType::Records(ESCALATIE),
+        Opt
+    ),
+    f!(
+        "lokale_aanpak",
+        "Wat lokaal is geprobeerd (Afspraak 7d)",
+        LT,
+        Required::AlwaysWhen(when("voorgelegd_aan_transferpunt", &["true"])),
+        B
+    ),
+    f!(
+        "voorgelegd_door",
+        "Voorgelegd door (vaste contactpersoon, Afspraak 3g)",
+        T,
+        Required::AlwaysWhen(when("voorgelegd_aan_transferpunt", &["true"])),
+        I
+    ),
+    f!(
+        "datum_voorgelegd",
+        "Datum voorgelegd aan het Transferpunt",
+        PAST,
+        Required::AlwaysWhen(when("voorgelegd_aan_transferpunt", &["true"]))
+    ),
+    f!(
+        "datum_gemeld_toezichthouder",
+        "Datum gemeld bij de Toezichthouder Sociaal Domein",
+        PAST,
+        Required::AlwaysWhen(when("gemeld_bij_toezichthouder", &["true"]))
+    ),
 ];
+
+/// Voorlegging: the Transferpunt's handling of a melding a partner's vaste contactpersoon presented to it
+/// (Afspraak 7d–g; Bijlage 1, 7d–g). One per melding, written by the Transferpunt only; its instance names the
+/// partner that presented it and that partner's melding ([`voorlegging_instance`]), so it goes back to that partner
+/// alone.
+pub const VOORLEGGING: &[FieldSpec] = &[
+    f!("datum_ontvangen", "Datum ontvangen", PAST, Always),
+    f!("datum_overleg", "Datum overleg", PAST, Opt),
+    f!(
+        "deelnemers",
+        "Deelnemers aan het overleg (organisaties)",
+        LT,
+        Opt
+    ),
+    f!(
+        "uitstromer_aanwezig",
+        "Uitstromer aanwezig bij het overleg (Afspraak 7f)",
+        FieldType::Enum(JA_NEE_ONBEKEND),
+        Opt
+    ),
+    f!(
+        "reden_uitstromer_afwezig",
+        "Waarom zonder de uitstromer",
+        LT,
+        Required::AlwaysWhen(when("uitstromer_aanwezig", &["nee"])),
+        B
+    ),
+    f!(
+        "regie_na_overleg",
+        "Regie na het overleg",
+        FieldType::Enum(REGIE_MELDING),
+        Opt
+    ),
+    f!(
+        "afspraken",
+        "Bindende afspraken (Afspraak 7e)",
+        FieldType::Records(AFSPRAAK_OVERLEG),
+        Opt
+    ),
+    f!(
+        "afhandeling",
+        "Afhandeling (intern, Transferpunt)",
+        LT,
+        Opt,
+        B
+    ),
+    f!("datum_afgehandeld", "Datum afgehandeld", PAST, Opt),
+    f!(
+        "terugkoppeling_aan_melder",
+        "Terugkoppeling aan de melder (voor zover de privacyregels dit toelaten, Bijlage 1, 7g)",
+        LT,
+        Opt
+    ),
+    f!(
+        "datum_terugkoppeling",
+        "Datum terugkoppeling aan de melder",
+        PAST,
+        Opt
+    ),
+];
+
+/// The instance name of the Transferpunt's voorlegging of `melding` (an instance name) presented by `melder`:
+/// `<melder>:<melding>` (`corporatie:elkien:melding-1`). The partner in front is whom it goes back to
+/// ([`voorlegging_addressee`]); the whole name is never a partner id (a code has no `:`), so no rule that reads an
+/// instance as its addressee's own form applies to it.
+pub fn voorlegging_instance(melder: &str, melding: &str) -> String {
+    format!("{melder}:{melding}")
+}
+
+/// The partner a voorlegging instance goes back to: its first two `:`-separated parts, if they are a partner id
+/// and a melding name follows.
+pub fn voorlegging_addressee(instance: &str) -> Option<crate::partner::PartnerId> {
+    let mut parts = instance.splitn(3, ':');
+    let (role, code, melding) = (parts.next()?, parts.next()?, parts.next()?);
+    if melding.is_empty() {
+        return None;
+    }
+    format!("{role}:{code}").parse().ok()
+}
