@@ -136,3 +136,5 @@ mod tests {
 
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod nazorg_tests;

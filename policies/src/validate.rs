@@ -100,6 +100,8 @@ pub enum Rule {
     Aanbiedingen,
     /// The chosen uitstroomgemeente is not the herkomstgemeente, and no reason is given (Bijlage 1, 1d).
     RedenAndereGemeente,
+    /// A huisuitzetting during a 3-partijen lease without a prior overleg, settled as a melding (Afspraak 2h).
+    HuisuitzettingZonderOverleg,
 }
 
 impl Rule {
@@ -127,6 +129,7 @@ impl Rule {
             Rule::DriePartijenMaxTweeJaar => "drie_partijen_max_twee_jaar",
             Rule::Aanbiedingen => "aanbiedingen",
             Rule::RedenAndereGemeente => "reden_andere_gemeente",
+            Rule::HuisuitzettingZonderOverleg => "huisuitzetting_zonder_overleg",
         }
     }
 
@@ -176,6 +179,10 @@ impl Rule {
                 .into(),
             Rule::RedenAndereGemeente => "de gekozen uitstroomgemeente is niet de herkomstgemeente; \
                  leg de reden vast (instroom = uitstroom, Bijlage 1, 1d)"
+                .into(),
+            Rule::HuisuitzettingZonderOverleg => "tijdens de 3-partijen-huurovereenkomst geen huisuitzetting zonder \
+                 voorafgaand overleg met de betrokken partijen: leg eerst een melding 'dreigende huisuitzetting' \
+                 vast en rond die af met de datum van het overleg (Afspraak 2h)"
                 .into(),
         }
     }
@@ -370,6 +377,13 @@ impl<'g> Validator<'g> {
                 document: kind,
                 field: "reden_andere_gemeente".into(),
                 rule: Rule::RedenAndereGemeente,
+            });
+        }
+        if kind == DocumentKind::Huurverloop && !eviction_has_overleg(form, case) {
+            errors.push(ValidationError {
+                document: kind,
+                field: "soort".into(),
+                rule: Rule::HuisuitzettingZonderOverleg,
             });
         }
         if errors.is_empty() {
@@ -627,6 +641,37 @@ impl<'g> Validator<'g> {
             }
         }
     }
+}
+
+/// Afspraak 2h: "Woningcorporaties gaan gedurende de looptijd van de 3 partijen-huurovereenkomst niet tot
+/// huisuitzetting over zonder voorafgaand overleg met bij de uitstromer betrokken Partijen." True unless `form` is a
+/// huisuitzetting while the case runs a 3-partijen lease (a reactie with `soort_huurcontract = drie_partijen`, not
+/// turned over by an omklap on or before the eviction's date) and no melding `dreigende_huisuitzetting` in the case
+/// was settled (`afgehandeld`) on or before that date. The overleg is the melding: it has a date, a status and its
+/// own deadline (the monitor's alert), and it travels as meldingen do.
+pub fn eviction_has_overleg(form: &Form, case: &CaseDocuments) -> bool {
+    if form.kind() != DocumentKind::Huurverloop || form.text("soort") != Some("huisuitzetting") {
+        return true;
+    }
+    let Some(datum) = form.date("datum") else {
+        return true;
+    };
+    let drie_partijen = case
+        .all(DocumentKind::Reactie)
+        .iter()
+        .any(|r| r.text("soort_huurcontract") == Some("drie_partijen"));
+    let omgeklapt = case.all(DocumentKind::Huurverloop).iter().any(|e| {
+        e.text("uitkomst_evaluatie") == Some("omklap")
+            && e.date("datum_omklap").is_some_and(|d| d <= datum)
+    });
+    if !drie_partijen || omgeklapt {
+        return true;
+    }
+    case.all(DocumentKind::Melding).iter().any(|m| {
+        m.text("soort") == Some("dreigende_huisuitzetting")
+            && m.text("status") == Some("afgehandeld")
+            && m.date("datum_afgehandeld").is_some_and(|d| d <= datum)
+    })
 }
 
 /// The same day `years` later (28 February for 29 February in a non-leap year).

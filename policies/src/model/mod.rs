@@ -38,6 +38,10 @@ pub enum DocumentKind {
     Ondersteuningsplan,
     /// A signal or bottleneck (Afspraak 7).
     Melding,
+    /// One event of the lease after placement: omklap evaluation, huisuitzetting (Afspraak 2).
+    Huurverloop,
+    /// One event of the support after placement: meeloop, op- and afschalen, waakvlam (Afspraak 4e, 5, 6).
+    Ondersteuningsverloop,
 }
 
 /// The schema of one kind of document.
@@ -57,7 +61,7 @@ pub struct DocumentSpec {
     pub fields: &'static [FieldSpec],
 }
 
-static DOCUMENTS: [DocumentSpec; 11] = [
+static DOCUMENTS: [DocumentSpec; 13] = [
     DocumentSpec {
         kind: DocumentKind::Registratie,
         name: "registratie",
@@ -146,11 +150,27 @@ static DOCUMENTS: [DocumentSpec; 11] = [
         multiple: true,
         fields: MELDING,
     },
+    DocumentSpec {
+        kind: DocumentKind::Huurverloop,
+        name: "huurverloop",
+        label: "het huurverloop na plaatsing",
+        source: "Afspraak 2d-2h",
+        multiple: true,
+        fields: HUURVERLOOP,
+    },
+    DocumentSpec {
+        kind: DocumentKind::Ondersteuningsverloop,
+        name: "ondersteuningsverloop",
+        label: "het ondersteuningsverloop na plaatsing",
+        source: "Afspraak 4e, 5 en 6",
+        multiple: true,
+        fields: ONDERSTEUNINGSVERLOOP,
+    },
 ];
 
 impl DocumentKind {
     /// Every kind, in process order.
-    pub const ALL: [DocumentKind; 11] = [
+    pub const ALL: [DocumentKind; 13] = [
         DocumentKind::Registratie,
         DocumentKind::Aanmelding,
         DocumentKind::VervolgWonen,
@@ -162,6 +182,8 @@ impl DocumentKind {
         DocumentKind::Gemeente,
         DocumentKind::Ondersteuningsplan,
         DocumentKind::Melding,
+        DocumentKind::Huurverloop,
+        DocumentKind::Ondersteuningsverloop,
     ];
 
     /// Its schema.
@@ -215,7 +237,7 @@ pub const FIELD_COUNT: usize = {
     n
 };
 
-const DOCUMENT_FIELD_COUNTS: [usize; 11] = [
+const DOCUMENT_FIELD_COUNTS: [usize; 13] = [
     REGISTRATIE.len(),
     AANMELDING.len(),
     VERVOLG_WONEN.len(),
@@ -227,12 +249,14 @@ const DOCUMENT_FIELD_COUNTS: [usize; 11] = [
     GEMEENTE.len(),
     ONDERSTEUNINGSPLAN.len(),
     MELDING.len(),
+    HUURVERLOOP.len(),
+    ONDERSTEUNINGSVERLOOP.len(),
 ];
 
-const FIELD_OFFSETS: [usize; 11] = {
-    let mut offsets = [0; 11];
+const FIELD_OFFSETS: [usize; 13] = {
+    let mut offsets = [0; 13];
     let mut i = 1;
-    while i < 11 {
+    while i < 13 {
         offsets[i] = offsets[i - 1] + DOCUMENT_FIELD_COUNTS[i - 1];
         i += 1;
     }
@@ -517,6 +541,32 @@ pub const DATE_ORDERS: &[DateOrder] = &[
     order(
         (D::Melding, "datum_melding"),
         (D::Melding, "datum_afgehandeld"),
+        true,
+    ),
+    // Life after placement: an event after placement is not before the move.
+    order(
+        (D::Plaatsing, "datum_mutatie"),
+        (D::Huurverloop, "datum"),
+        true,
+    ),
+    order(
+        (D::Plaatsing, "datum_mutatie"),
+        (D::Ondersteuningsverloop, "datum"),
+        true,
+    ),
+    order(
+        (D::Reactie, "datum_ondertekening"),
+        (D::Huurverloop, "datum"),
+        true,
+    ),
+    order(
+        (D::Huurverloop, "datum_overleg"),
+        (D::Huurverloop, "datum"),
+        true,
+    ),
+    order(
+        (D::Ondersteuningsverloop, "datum"),
+        (D::Ondersteuningsverloop, "einddatum_meeloop"),
         true,
     ),
 ];
