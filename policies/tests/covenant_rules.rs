@@ -814,10 +814,11 @@ fn bijlage_3_formulieren_naar_het_transferpunt_met_toestemming() {
             "{phase}"
         );
     }
-    // Only from the zorgaanbieder that registered the client.
+    // Only from the zorgaanbieder that registered the client (the one giving support after outflow sends its
+    // meldingen and ondersteuningsverloop, Afspraak 3c.4).
     assert_eq!(
         sends(&case(Bemiddeling, true, MO), ZA2, TP),
-        doc(DocumentKind::Melding)
+        doc(DocumentKind::Melding).union(doc(DocumentKind::Ondersteuningsverloop))
     );
     assert!(sends(&case(Bemiddeling, true, MO), "zorgaanbieder:onbekend", TP).is_empty());
     assert!(receives(
