@@ -53,15 +53,23 @@ fn placed(events: &[(&str, serde_json::Value)]) -> MonitorCase {
 /// uitstroom stays counted in the year of the move — before, the only place for it was the plaatsing's
 /// `soort_mutatie`, and overwriting that lost the uitstroom and moved the uitval back into the year of the move.
 #[test]
-fn afspraak_3d6_uitval_with_a_later_huisuitzetting_counts_the_outflow_in_its_year_and_the_eviction_in_its_own() {
+fn afspraak_3d6_uitval_with_a_later_huisuitzetting_counts_the_outflow_in_its_year_and_the_eviction_in_its_own()
+ {
     let c = placed(&[(
         "huurverloop",
         json!({"soort": "huisuitzetting", "datum": "2025-09-15", "datum_overleg": "2025-08-20"}),
     )]);
     let years = per_jaar(std::slice::from_ref(&c));
     let y2024 = &years[&2024];
-    assert_eq!((y2024.uitstroom(), y2024.bemiddeld, y2024.drie_partijen), (1, 1, 1));
-    assert_eq!(y2024.uitval_totaal(), 0, "no uitval in the year of the move");
+    assert_eq!(
+        (y2024.uitstroom(), y2024.bemiddeld, y2024.drie_partijen),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        y2024.uitval_totaal(),
+        0,
+        "no uitval in the year of the move"
+    );
     let y2025 = &years[&2025];
     assert_eq!(y2025.uitstroom(), 0);
     assert_eq!(
@@ -89,11 +97,7 @@ fn afspraak_3d6_uitval_with_a_later_huisuitzetting_counts_the_outflow_in_its_yea
             json!({"soort": "afschaling", "datum": "2025-03-01"}),
         ),
     ]);
-    assert!(
-        per_jaar(&[goed])
-            .values()
-            .all(|y| y.uitval_totaal() == 0)
-    );
+    assert!(per_jaar(&[goed]).values().all(|y| y.uitval_totaal() == 0));
 }
 
 /// Afspraak 2f: a year after signing (or three months before the lease ends) the omklap goals are evaluated; an
@@ -135,7 +139,12 @@ fn afspraak_2f_omklap_evaluation_due_a_year_after_signing() {
     )]);
     assert!(of(&omgeklapt, date!(2026 - 05 - 01), k).is_empty());
     assert!(
-        of(&omgeklapt, date!(2026 - 05 - 01), AlertKind::DriePartijenLooptAf).is_empty(),
+        of(
+            &omgeklapt,
+            date!(2026 - 05 - 01),
+            AlertKind::DriePartijenLooptAf
+        )
+        .is_empty(),
         "after the omklap the 3-partijen lease needs nothing more"
     );
     assert_eq!(
@@ -192,21 +201,30 @@ fn afspraak_4e_old_zorgaanbieder_walks_along_at_most_three_months() {
         vec![("zorgaanbieder:limor".into(), true)]
     );
     assert!(of(&meeloop(Some("2024-09-01")), date!(2024 - 09 - 02), k).is_empty());
-    assert_eq!(of(&meeloop(Some("2024-10-01")), date!(2024 - 09 - 02), k).len(), 1);
+    assert_eq!(
+        of(&meeloop(Some("2024-10-01")), date!(2024 - 09 - 02), k).len(),
+        1
+    );
 }
 
 /// Afspraak 6a: when the support ends, the waakvlam is discussed (a waakvlam event, `geen` included).
 #[test]
 fn afspraak_6a_waakvlam_discussed_when_the_support_ends() {
     let k = AlertKind::WaakvlamBespreken;
-    let einde = ("ondersteuningsverloop", json!({"soort": "einde_ondersteuning", "datum": "2025-06-01"}));
+    let einde = (
+        "ondersteuningsverloop",
+        json!({"soort": "einde_ondersteuning", "datum": "2025-06-01"}),
+    );
     let c = placed(std::slice::from_ref(&einde));
     assert!(of(&c, date!(2025 - 06 - 01), k).is_empty());
     assert_eq!(
         of(&c, date!(2025 - 06 - 02), k),
         vec![("gemeente:GM0080".into(), true)]
     );
-    assert!(of(&c, date!(2025 - 09 - 02), k).is_empty(), "lapses after three months");
+    assert!(
+        of(&c, date!(2025 - 09 - 02), k).is_empty(),
+        "lapses after three months"
+    );
     let besproken = placed(&[
         einde,
         (

@@ -1162,7 +1162,12 @@ fn afspraak_3b_melding_aan_de_gemeente_van_uitstroom() {
         );
     }
     assert!(sends(&case(Registratie, true, MO), TP, GM_UITSTROOM).is_empty());
-    assert!(sends(&case(Afgesloten, true, MO), TP, GM_UITSTROOM).is_empty());
+    assert!(
+        sends(&case(Afgesloten, true, MO), TP, GM_UITSTROOM)
+            .difference(doc(DocumentKind::Huurverloop))
+            .is_empty(),
+        "after closing only the huurverloop is passed on"
+    );
     // The reasons for another gemeente stay with the Transferpunt.
     assert!(!receives(
         Role::Gemeente,
@@ -1189,10 +1194,17 @@ fn afspraak_2f_plaatsing_en_huurcontract_naar_de_gemeente_van_uitstroom() {
     let plaatsing = case(Plaatsing, true, BW);
     assert_eq!(
         sends(&plaatsing, TP, GM_UITSTROOM),
-        before.union(doc(DocumentKind::Plaatsing)).union(lease),
-        "in plaatsing: what it had, plus the plaatsing and the lease"
+        before
+            .union(doc(DocumentKind::Plaatsing))
+            .union(lease)
+            .union(doc(DocumentKind::Huurverloop)),
+        "in plaatsing: what it had, plus the plaatsing, the lease and the huurverloop passed on"
     );
-    assert_eq!(credited(&plaatsing, TP, GM_UITSTROOM), vec![melding, i]);
+    let (huurverloop, _) = flow("huurverloop naar de gemeente van uitstroom");
+    assert_eq!(
+        credited(&plaatsing, TP, GM_UITSTROOM),
+        vec![melding, i, huurverloop]
+    );
     assert!(
         before
             .intersection(doc(DocumentKind::Plaatsing).union(lease))
@@ -1359,7 +1371,7 @@ fn bijlage_3_voortgang_naar_de_betrokken_zorgaanbieder() {
             got.contains(f("bemiddelingsverzoek.ontbrekende_gegevens")),
             "{phase}"
         );
-        assert_eq!(credited(&with, TP, ZA), vec![i]);
+        assert_eq!(credited(&with, TP, ZA)[0], i);
         assert!(!got.contains(f("beoordeling.reden_andere_gemeente")));
         assert!(
             !got.contains(f("reactie.reden_weigering")),
@@ -1367,8 +1379,10 @@ fn bijlage_3_voortgang_naar_de_betrokken_zorgaanbieder() {
         );
         assert!(sends(&case(phase, false, MO), TP, ZA).is_empty());
         assert!(
-            sends(&with, TP, ZA2).is_empty(),
-            "the provider of support after outflow gets no progress"
+            sends(&with, TP, ZA2)
+                .difference(doc(DocumentKind::Huurverloop))
+                .is_empty(),
+            "the provider of support after outflow gets no progress (only the huurverloop passed on)"
         );
     }
     for phase in [Registratie, Aanmelding, VervolgWonen] {
@@ -2086,18 +2100,29 @@ fn afspraak_3d6_huurverloop_naar_het_transferpunt() {
 fn afspraak_2h_huurverloop_naar_de_gemeente_van_uitstroom() {
     let (i, fl) = flow("huurverloop naar de gemeente van uitstroom");
     assert_basis(&fl.basis, "Afspraak 2f en 2h");
+    let huur = doc(DocumentKind::Huurverloop);
     let with = case(Afgesloten, true, MO);
-    assert_eq!(
-        sends(&with, ELKIEN, GM_UITSTROOM).intersection(doc(DocumentKind::Huurverloop)),
-        doc(DocumentKind::Huurverloop)
-    );
-    assert!(credited(&with, ELKIEN, GM_UITSTROOM).contains(&i));
+    // Passed on by the Transferpunt, which knows who is involved; the corporatie sends no huurverloop to a
+    // gemeente itself.
+    assert_eq!(sends(&with, TP, GM_UITSTROOM).intersection(huur), huur);
+    assert!(credited(&with, TP, GM_UITSTROOM).contains(&i));
     for gm in [GM_VERBLIJF, GM_HERKOMST] {
-        assert!(sends(&with, ELKIEN, gm).is_empty(), "{gm}");
+        assert!(sends(&with, TP, gm).intersection(huur).is_empty(), "{gm}");
     }
     assert!(
-        sends(&case(Afgesloten, false, MO), ELKIEN, GM_UITSTROOM)
-            .intersection(doc(DocumentKind::Huurverloop))
+        sends(&with, ELKIEN, GM_UITSTROOM)
+            .intersection(huur)
+            .is_empty()
+    );
+    assert!(
+        sends(&case(Afgesloten, false, MO), TP, GM_UITSTROOM)
+            .intersection(huur)
+            .is_empty()
+    );
+    // Only after placement.
+    assert!(
+        sends(&case(Bemiddeling, true, MO), TP, GM_UITSTROOM)
+            .intersection(huur)
             .is_empty()
     );
 }
@@ -2106,21 +2131,22 @@ fn afspraak_2h_huurverloop_naar_de_gemeente_van_uitstroom() {
 fn afspraak_2c_huurverloop_naar_de_zorgaanbieder() {
     let (i, fl) = flow("huurverloop naar de zorgaanbieder");
     assert_basis(&fl.basis, "Afspraak 2c, 2f en 2h");
+    let huur = doc(DocumentKind::Huurverloop);
     let with = case(Plaatsing, true, BW);
     for za in [ZA, ZA2] {
         assert!(
-            sends(&with, ELKIEN, za).covers_document(DocumentKind::Huurverloop),
+            sends(&with, TP, za).covers_document(DocumentKind::Huurverloop),
             "{za}"
         );
-        assert!(credited(&with, ELKIEN, za).contains(&i));
+        assert!(credited(&with, TP, za).contains(&i));
         assert!(
-            sends(&case(Plaatsing, false, BW), ELKIEN, za)
-                .intersection(doc(DocumentKind::Huurverloop))
+            sends(&case(Plaatsing, false, BW), TP, za)
+                .intersection(huur)
                 .is_empty()
         );
-        assert!(sends(&with, ACCOLADE, za).is_empty());
+        assert!(sends(&with, ELKIEN, za).intersection(huur).is_empty());
     }
-    assert!(sends(&with, ELKIEN, "zorgaanbieder:onbekend").is_empty());
+    assert!(sends(&with, TP, "zorgaanbieder:onbekend").is_empty());
 }
 
 #[test]

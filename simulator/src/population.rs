@@ -1463,29 +1463,67 @@ impl ClientGen<'_> {
         };
         let ondersteuning = DocumentKind::Ondersteuningsverloop;
         if meeloop {
-            let mut e = ov("meeloop_oude_zorgaanbieder", moved, "Oude begeleider loopt mee");
+            let mut e = ov(
+                "meeloop_oude_zorgaanbieder",
+                moved,
+                "Oude begeleider loopt mee",
+            );
             e["einddatum_meeloop"] = json!(fmt(moved + Duration::days(60)));
-            self.push_instance(moved, zorg, ondersteuning, format!("{zorg}-meeloop"), e,
-                "loopt als oude zorgaanbieder mee");
+            self.push_instance(
+                moved,
+                zorg,
+                ondersteuning,
+                format!("{zorg}-meeloop"),
+                e,
+                "loopt als oude zorgaanbieder mee",
+            );
         }
         if opschaling {
             let d = moved + Duration::days(90);
-            self.push_instance(d, gemeente, ondersteuning, format!("{gemeente}-opschaling"),
-                ov("opschaling", d, "Meer begeleiding na terugval"), "schaalt de ondersteuning op");
+            self.push_instance(
+                d,
+                gemeente,
+                ondersteuning,
+                format!("{gemeente}-opschaling"),
+                ov("opschaling", d, "Meer begeleiding na terugval"),
+                "schaalt de ondersteuning op",
+            );
         }
         if afschaling {
             let d = moved + Duration::days(180);
-            self.push_instance(d, zorg, ondersteuning, format!("{zorg}-afschaling"),
-                ov("afschaling", d, "Minder uren begeleiding"), "schaalt de ondersteuning af");
+            self.push_instance(
+                d,
+                zorg,
+                ondersteuning,
+                format!("{zorg}-afschaling"),
+                ov("afschaling", d, "Minder uren begeleiding"),
+                "schaalt de ondersteuning af",
+            );
         }
         // The beschikking ends before the omklap ("ingaande op de datum waarop de Wmo beschikking afloopt",
         // Bijlage 1, 2d) and the gebiedsteam discusses the waakvlam (Afspraak 6a).
         if einde && !uitzetting {
             let d = moved + Duration::days(330);
-            self.push_instance(d, zorg, ondersteuning, format!("{zorg}-einde"),
-                ov("einde_ondersteuning", d, "Doelen behaald, beschikking loopt af"), "beëindigt de ondersteuning");
-            self.push_instance(d, gemeente, ondersteuning, format!("{gemeente}-waakvlam"),
-                ov("waakvlam", d, "Maandelijks telefonisch contact"), "bespreekt de waakvlam");
+            self.push_instance(
+                d,
+                zorg,
+                ondersteuning,
+                format!("{zorg}-einde"),
+                ov(
+                    "einde_ondersteuning",
+                    d,
+                    "Doelen behaald, beschikking loopt af",
+                ),
+                "beëindigt de ondersteuning",
+            );
+            self.push_instance(
+                d,
+                gemeente,
+                ondersteuning,
+                format!("{gemeente}-waakvlam"),
+                ov("waakvlam", d, "Maandelijks telefonisch contact"),
+                "bespreekt de waakvlam",
+            );
         }
         // The 3-partijen lease: evaluated after a year; turned over then, or half a year later — unless it ends in
         // a huisuitzetting.
@@ -1494,14 +1532,32 @@ impl ClientGen<'_> {
             let d = moved + Duration::days(365);
             let meteen = omklap_na_een_jaar && !uitzetting;
             let uitkomst = if meteen { "omklap" } else { "later_opnieuw" };
-            self.push_instance(d, corp, huurverloop, format!("{corp}-evaluatie-1"),
-                policies::examples::omklap_evaluatie(&fmt(d), uitkomst, "Doelen besproken met huurder en begeleider"),
-                "evalueert de omklapdoelen");
+            self.push_instance(
+                d,
+                corp,
+                huurverloop,
+                format!("{corp}-evaluatie-1"),
+                policies::examples::omklap_evaluatie(
+                    &fmt(d),
+                    uitkomst,
+                    "Doelen besproken met huurder en begeleider",
+                ),
+                "evalueert de omklapdoelen",
+            );
             if !meteen && !uitzetting {
                 let d = moved + Duration::days(545);
-                self.push_instance(d, corp, huurverloop, format!("{corp}-evaluatie-2"),
-                    policies::examples::omklap_evaluatie(&fmt(d), "omklap", "Doelen alsnog behaald"),
-                    "klapt de huurovereenkomst om");
+                self.push_instance(
+                    d,
+                    corp,
+                    huurverloop,
+                    format!("{corp}-evaluatie-2"),
+                    policies::examples::omklap_evaluatie(
+                        &fmt(d),
+                        "omklap",
+                        "Doelen alsnog behaald",
+                    ),
+                    "klapt de huurovereenkomst om",
+                );
             }
         }
         // A huisuitzetting: the overleg of Afspraak 2h first, as a melding settled in time.
@@ -1509,11 +1565,26 @@ impl ClientGen<'_> {
             let gemeld = moved + Duration::days(410);
             let overleg = moved + Duration::days(430);
             let d = moved + Duration::days(450);
-            self.push_instance(gemeld, corp, DocumentKind::Melding, format!("{corp}-overleg"),
-                policies::examples::overleg_huisuitzetting(&fmt(gemeld), &fmt(overleg), "Huurachterstand van drie maanden"),
-                "legt het overleg over een dreigende huisuitzetting vast");
-            self.push_instance(d, corp, huurverloop, format!("{corp}-huisuitzetting"),
-                policies::examples::huisuitzetting(&fmt(d), &fmt(overleg)), "zet de huurder uit");
+            self.push_instance(
+                gemeld,
+                corp,
+                DocumentKind::Melding,
+                format!("{corp}-overleg"),
+                policies::examples::overleg_huisuitzetting(
+                    &fmt(gemeld),
+                    &fmt(overleg),
+                    "Huurachterstand van drie maanden",
+                ),
+                "legt het overleg over een dreigende huisuitzetting vast",
+            );
+            self.push_instance(
+                d,
+                corp,
+                huurverloop,
+                format!("{corp}-huisuitzetting"),
+                policies::examples::huisuitzetting(&fmt(d), &fmt(overleg)),
+                "zet de huurder uit",
+            );
         }
     }
 }

@@ -19,11 +19,17 @@ const GM_ANDERS: &str = "gemeente:GM0074";
 const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_eviction_without_overleg() {
+async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_eviction_without_overleg()
+{
     let net = TestNet::start(&[ZA, TP, ELK, ACC, GM, GM_ANDERS]).await;
     let (client, _) = canary_client("nazorg", "Huurder", 670_000, 1);
     let case = net
-        .request_case(&client, "zoekgedrag-nazorg-1", Some("Eenpersoonswoning"), true)
+        .request_case(
+            &client,
+            "zoekgedrag-nazorg-1",
+            Some("Eenpersoonswoning"),
+            true,
+        )
         .await;
     simulator::live::wait_until("the Transferpunt holds the request", WAIT, || async {
         net.holds(TP, &case)
@@ -57,7 +63,15 @@ async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_evictio
     )
     .await
     .unwrap();
-    wait_for(&net, ELK, &case, &format!("aanmeldbericht/{ELK}"), "bsn", json!(client.bsn)).await;
+    wait_for(
+        &net,
+        ELK,
+        &case,
+        &format!("aanmeldbericht/{ELK}"),
+        "bsn",
+        json!(client.bsn),
+    )
+    .await;
 
     // The move: a 3-partijen lease signed, the plaatsing recorded.
     let offers = [ex::aanbod("2025-11-01", "Tuinstraat 5, Leeuwarden", true)];
@@ -70,9 +84,25 @@ async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_evictio
     )
     .await
     .unwrap();
-    let plaatsing = ex::plaatsing(&client, "2025-11-15", "Tuinstraat 5", "GM0080", "drie_partijen");
-    net.write(ZA, &case, D::Plaatsing, None, &plaatsing).await.unwrap();
-    wait_for(&net, TP, &case, "plaatsing", "soort_mutatie", json!("uitstroom_zelfstandig")).await;
+    let plaatsing = ex::plaatsing(
+        &client,
+        "2025-11-15",
+        "Tuinstraat 5",
+        "GM0080",
+        "drie_partijen",
+    );
+    net.write(ZA, &case, D::Plaatsing, None, &plaatsing)
+        .await
+        .unwrap();
+    wait_for(
+        &net,
+        TP,
+        &case,
+        "plaatsing",
+        "soort_mutatie",
+        json!("uitstroom_zelfstandig"),
+    )
+    .await;
 
     // Afspraak 2f: the corporatie evaluates the omklap goals after about a year; not yet.
     let evaluatie = "omklapevaluatie-nazorg-canary-1";
@@ -86,7 +116,15 @@ async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_evictio
     .await
     .unwrap();
     for at in [TP, ZA, GM] {
-        wait_for(&net, at, &case, "huurverloop/evaluatie-1", "toelichting", json!(evaluatie)).await;
+        wait_for(
+            &net,
+            at,
+            &case,
+            "huurverloop/evaluatie-1",
+            "toelichting",
+            json!(evaluatie),
+        )
+        .await;
     }
 
     // Afspraak 2h: an eviction during the 3-partijen lease is refused without a settled overleg, naming the rule,
@@ -106,7 +144,10 @@ async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_evictio
         other => panic!("refused for another reason: {other}"),
     }
     let elkien = net.node(ELK).path().to_path_buf();
-    assert!(!files_contain(&elkien, uitzetting), "a refused write stores nothing");
+    assert!(
+        !files_contain(&elkien, uitzetting),
+        "a refused write stores nothing"
+    );
     // The overleg, as a melding with its own deadline, settled; then the eviction is taken.
     let overleg = "overleg-nazorg-canary-1";
     net.write(
@@ -122,7 +163,15 @@ async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_evictio
         .await
         .unwrap();
     for at in [TP, ZA, GM] {
-        wait_for(&net, at, &case, "huurverloop/uitzetting-1", "soort", json!("huisuitzetting")).await;
+        wait_for(
+            &net,
+            at,
+            &case,
+            "huurverloop/uitzetting-1",
+            "soort",
+            json!("huisuitzetting"),
+        )
+        .await;
     }
 
     // Afspraak 5: the zorgaanbieder scales support down; the corporatie learns only what and when.
@@ -137,14 +186,37 @@ async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_evictio
     .await
     .unwrap();
     for at in [TP, GM] {
-        wait_for(&net, at, &case, "ondersteuningsverloop/afschaling-1", "toelichting", json!(afschaling))
-            .await;
+        wait_for(
+            &net,
+            at,
+            &case,
+            "ondersteuningsverloop/afschaling-1",
+            "toelichting",
+            json!(afschaling),
+        )
+        .await;
     }
-    wait_for(&net, ELK, &case, "ondersteuningsverloop/afschaling-1", "soort", json!("afschaling")).await;
+    wait_for(
+        &net,
+        ELK,
+        &case,
+        "ondersteuningsverloop/afschaling-1",
+        "soort",
+        json!("afschaling"),
+    )
+    .await;
 
     // Nothing overwritten: the plaatsing still says uitstroom, and the Transferpunt's monitor counts the uitstroom
     // in 2025 and the huisuitzetting as uitval in 2026.
-    wait_for(&net, TP, &case, "plaatsing", "soort_mutatie", json!("uitstroom_zelfstandig")).await;
+    wait_for(
+        &net,
+        TP,
+        &case,
+        "plaatsing",
+        "soort_mutatie",
+        json!("uitstroom_zelfstandig"),
+    )
+    .await;
     let tp = net.node(TP);
     let cases = node::monitor::load_cases(tp.node()).await.unwrap();
     let years = node::monitor::indicators::per_jaar(&cases);
@@ -157,9 +229,21 @@ async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_evictio
         (evaluatie, &[ELK, TP, ZA, GM]),
         (uitzetting, &[ELK, TP, ZA, GM]),
         (afschaling, &[ZA, TP, GM]),
-        // The overleg's description travels as meldingen of the corporatie do (Afspraak 7).
-        (overleg, &[ELK, TP, ZA, GM]),
     ];
+    // The overleg is a melding and travels as meldingen of the corporatie do (Afspraak 7): at least to the
+    // Transferpunt, never to a partner not involved.
+    for at in [ACC, GM_ANDERS] {
+        assert!(
+            !files_contain(net.node(at).path(), overleg),
+            "{overleg} at {at}"
+        );
+    }
+    for at in [ELK, TP] {
+        assert!(
+            files_contain(net.node(at).path(), overleg),
+            "{overleg} at {at}"
+        );
+    }
     for (canary, holders) in allowed {
         for at in [ZA, TP, ELK, ACC, GM, GM_ANDERS] {
             let path = net.node(at).path().to_path_buf();
