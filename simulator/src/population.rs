@@ -1565,17 +1565,32 @@ impl ClientGen<'_> {
             let gemeld = moved + Duration::days(410);
             let overleg = moved + Duration::days(430);
             let d = moved + Duration::days(450);
+            // The melding is open when made and settled on the day of the overleg.
+            let settled = policies::examples::overleg_huisuitzetting(
+                &fmt(gemeld),
+                &fmt(overleg),
+                "Huurachterstand van drie maanden",
+            );
+            let mut open = settled.clone();
+            open["status"] = json!("open");
+            for gone in ["datum_afgehandeld", "afhandeling"] {
+                open.as_object_mut().expect("object").remove(gone);
+            }
             self.push_instance(
                 gemeld,
                 corp,
                 DocumentKind::Melding,
                 format!("{corp}-overleg"),
-                policies::examples::overleg_huisuitzetting(
-                    &fmt(gemeld),
-                    &fmt(overleg),
-                    "Huurachterstand van drie maanden",
-                ),
-                "legt het overleg over een dreigende huisuitzetting vast",
+                open,
+                "meldt een dreigende huisuitzetting en vraagt overleg",
+            );
+            self.push_instance(
+                overleg,
+                corp,
+                DocumentKind::Melding,
+                format!("{corp}-overleg"),
+                settled,
+                "legt het overleg over de dreigende huisuitzetting vast",
             );
             self.push_instance(
                 d,
