@@ -23,6 +23,17 @@
 //! | a voorgelegde melding gets its overleg (Afspraak 7d) | Transferpunt | voorgelegd + 10 werkdagen | voorgelegd |
 //! | the melder hears the outcome (Bijlage 1, 7g) | Transferpunt | afgehandeld + 5 werkdagen | afgehandeld |
 //! | a binding afspraak of the overleg is kept (Afspraak 7e) | Transferpunt | its termijn | day after |
+//! | omklap goals of a 3-partijen lease evaluated (Afspraak 2f) | corporatie | signing + 1 year, at the latest end − 3 months | 1 month ahead |
+//! | overleg on a dreigende huisuitzetting settled (Afspraak 2h) | corporatie | melding + 10 werkdagen | day after |
+//! | the old zorgaanbieder walks along at most 3 months (Afspraak 4e) | betrokken zorgaanbieder | start + 3 months | day after |
+//! | waakvlam discussed when the support ends (Afspraak 6a) | uitstroomgemeente | end of support | day after |
+//!
+//! Life after placement (issue #17 item 3) reads the huurverloop and ondersteuningsverloop events. The covenant asks
+//! for the omklap "voorafgaand aan de afloop" and the issue for "after about a year": the evaluation is due a year
+//! after signing, or three months before the lease ends when that is earlier (time to settle the omklap); an outcome
+//! `later_opnieuw` sets the next one six months on. The overleg before an eviction (Afspraak 2h) is a melding
+//! `dreigende_huisuitzetting`: 10 werkdagen to settle it is this federation's choice, as for the akkoord. A
+//! walk-along with a planned end within the three months needs nothing more; one without, or planned longer, alerts.
 //!
 //! The covenant names no term for the akkoord and the send-back; 10 werkdagen is this federation's choice, so both
 //! show up in the werkplek as soon as there is something to do, and turn overdue when the case has waited two weeks.
@@ -92,11 +103,19 @@ pub enum AlertKind {
     TerugkoppelingMelder,
     /// A binding afspraak of the overleg is kept by its termijn (Afspraak 7e).
     AfspraakNakomen,
+    /// The omklap goals of a 3-partijen lease are evaluated, with an outcome (Afspraak 2f; Bijlage 1, 2d).
+    OmklapEvaluatie,
+    /// The overleg before a huisuitzetting during a 3-partijen lease is settled (Afspraak 2h).
+    OverlegHuisuitzetting,
+    /// The old zorgaanbieder walks along at most three months (Afspraak 4e; Bijlage 1, 4e).
+    MeeloopOudeZorgaanbieder,
+    /// When the support ends, waakvlam support is discussed (Afspraak 6a).
+    WaakvlamBespreken,
 }
 
 impl AlertKind {
     /// Every kind, in the order the rules run (the API's list of `soort` values).
-    pub const ALL: [AlertKind; 17] = [
+    pub const ALL: [AlertKind; 21] = [
         AlertKind::AanmeldingMo,
         AlertKind::BemiddelingVoorEindeBeschikking,
         AlertKind::ReactieCorporatie,
@@ -114,6 +133,10 @@ impl AlertKind {
         AlertKind::OverlegVoorlegging,
         AlertKind::TerugkoppelingMelder,
         AlertKind::AfspraakNakomen,
+        AlertKind::OmklapEvaluatie,
+        AlertKind::OverlegHuisuitzetting,
+        AlertKind::MeeloopOudeZorgaanbieder,
+        AlertKind::WaakvlamBespreken,
     ];
 
     /// A Dutch description (shown).
@@ -154,6 +177,18 @@ impl AlertKind {
                 "Afhandeling terugkoppelen aan de melder binnen 5 werkdagen (Bijlage 1, 7g)"
             }
             AlertKind::AfspraakNakomen => "Bindende afspraak uit het overleg nakomen (Afspraak 7e)",
+            AlertKind::OmklapEvaluatie => {
+                "Omklapdoelen van de 3-partijenhuurovereenkomst evalueren (Afspraak 2f)"
+            }
+            AlertKind::OverlegHuisuitzetting => {
+                "Overleg over een dreigende huisuitzetting afronden (Afspraak 2h)"
+            }
+            AlertKind::MeeloopOudeZorgaanbieder => {
+                "Oude zorgaanbieder loopt maximaal 3 maanden mee (Afspraak 4e)"
+            }
+            AlertKind::WaakvlamBespreken => {
+                "Waakvlamondersteuning bespreken bij afloop van de ondersteuning (Afspraak 6a)"
+            }
         }
     }
 
@@ -177,6 +212,10 @@ impl AlertKind {
             AlertKind::OverlegVoorlegging => "overleg_voorlegging",
             AlertKind::TerugkoppelingMelder => "terugkoppeling_melder",
             AlertKind::AfspraakNakomen => "afspraak_nakomen",
+            AlertKind::OmklapEvaluatie => "omklap_evaluatie",
+            AlertKind::OverlegHuisuitzetting => "overleg_huisuitzetting",
+            AlertKind::MeeloopOudeZorgaanbieder => "meeloop_oude_zorgaanbieder",
+            AlertKind::WaakvlamBespreken => "waakvlam_bespreken",
         }
     }
 }
@@ -295,7 +334,158 @@ fn collect(case: &MonitorCase, today: Date, cal: &Werkdagen, duties: bool) -> Ve
     overleg_voorlegging(&mut c, cal);
     terugkoppeling_melder(&mut c, cal);
     afspraak_nakomen(&mut c);
+    omklap_evaluatie(&mut c);
+    overleg_huisuitzetting(&mut c, cal);
+    meeloop_oude_zorgaanbieder(&mut c);
+    waakvlam_bespreken(&mut c);
     c.alerts
+}
+
+/// The working days to settle the overleg on a dreigende huisuitzetting (this federation's choice; Afspraak 2h
+/// names none).
+pub const OVERLEG_HUISUITZETTING_WERKDAGEN: i64 = 10;
+
+/// Whether the lease has ended or turned into a regular one: an omklap, a final outcome, a huisuitzetting or an end.
+fn lease_settled(case: &MonitorCase) -> bool {
+    case.docs.all(K::Huurverloop).iter().any(|e| {
+        matches!(e.text("soort"), Some("huisuitzetting" | "huur_beeindigd"))
+            || matches!(e.text("uitkomst_evaluatie"), Some("omklap" | "geen_omklap"))
+    })
+}
+
+/// Afspraak 2f: the omklap goals of a 3-partijen lease are evaluated before it turns into a regular lease.
+fn omklap_evaluatie(c: &mut Collector<'_>) {
+    let case = c.case;
+    if lease_settled(case) {
+        return;
+    }
+    let last_later = case
+        .docs
+        .all(K::Huurverloop)
+        .iter()
+        .filter(|e| e.text("uitkomst_evaluatie") == Some("later_opnieuw"))
+        .filter_map(|e| e.date("datum"))
+        .max();
+    for inst in &case.reacties {
+        let r = &inst.form;
+        if r.text("soort_huurcontract") != Some("drie_partijen") {
+            continue;
+        }
+        let Some(getekend) = r.date("datum_ondertekening") else {
+            continue;
+        };
+        let mut deadline = match last_later {
+            Some(d) => add_months(d, 6),
+            None => add_months(getekend, 12),
+        };
+        if let Some(einde) = r.date("einddatum_drie_partijen") {
+            deadline = deadline.min(add_months(einde, -3));
+        }
+        c.open_since(
+            AlertKind::OmklapEvaluatie,
+            &inst.partner,
+            deadline,
+            add_months(deadline, -1),
+            getekend,
+        );
+    }
+}
+
+/// The corporatie that rents to the client: the one with a signed lease, else the assigned one.
+fn verhurende_corporatie(case: &MonitorCase) -> String {
+    case.reacties
+        .iter()
+        .find(|r| r.form.date("datum_ondertekening").is_some())
+        .map(|r| r.partner.clone())
+        .or_else(|| {
+            case.text(K::Beoordeling, "toegewezen_corporatie")
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "corporatie".into())
+}
+
+/// Afspraak 2h: a melding `dreigende_huisuitzetting` is the overleg before an eviction; it is settled within
+/// [`OVERLEG_HUISUITZETTING_WERKDAGEN`], by the corporatie that rents to the client.
+fn overleg_huisuitzetting(c: &mut Collector<'_>, cal: &Werkdagen) {
+    let case = c.case;
+    for m in case.docs.all(K::Melding) {
+        if m.text("soort") != Some("dreigende_huisuitzetting")
+            || m.text("status") == Some("afgehandeld")
+        {
+            continue;
+        }
+        let Some(gemeld) = m.date("datum_melding") else {
+            continue;
+        };
+        let deadline = cal.add_werkdagen(gemeld, OVERLEG_HUISUITZETTING_WERKDAGEN);
+        c.open_since(
+            AlertKind::OverlegHuisuitzetting,
+            &verhurende_corporatie(case),
+            deadline,
+            deadline + Duration::DAY,
+            gemeld,
+        );
+    }
+}
+
+/// Afspraak 4e: the old zorgaanbieder walks along "een korte periode (maximaal 3 maanden)". Open while no end within
+/// the three months is recorded.
+fn meeloop_oude_zorgaanbieder(c: &mut Collector<'_>) {
+    let case = c.case;
+    for e in case.docs.all(K::Ondersteuningsverloop) {
+        if e.text("soort") != Some("meeloop_oude_zorgaanbieder") {
+            continue;
+        }
+        let Some(start) = e.date("datum") else {
+            continue;
+        };
+        let deadline = add_months(start, 3);
+        if e.date("einddatum_meeloop").is_some_and(|d| d <= deadline) {
+            continue;
+        }
+        c.open_since(
+            AlertKind::MeeloopOudeZorgaanbieder,
+            zorgaanbieder(case),
+            deadline,
+            deadline + Duration::DAY,
+            start,
+        );
+    }
+}
+
+/// Afspraak 6a: "Bij afloop van de Wmo beschikking wordt [...] standaard de wenselijkheid van
+/// waakvlamondersteuning besproken." An end of support with no waakvlam recorded (`geen` counts: it was discussed)
+/// from three months before it on, for the uitstroomgemeente; lapses three months after the end.
+fn waakvlam_bespreken(c: &mut Collector<'_>) {
+    let case = c.case;
+    let events = case.docs.all(K::Ondersteuningsverloop);
+    for e in events {
+        if e.text("soort") != Some("einde_ondersteuning") {
+            continue;
+        }
+        let Some(einde) = e.date("datum") else {
+            continue;
+        };
+        let besproken = events.iter().any(|w| {
+            w.text("soort") == Some("waakvlam")
+                && w.date("datum").is_some_and(|d| d >= add_months(einde, -3))
+        });
+        if besproken || c.today > add_months(einde, 3) {
+            continue;
+        }
+        let gemeente = case
+            .docs
+            .uitstroomgemeente()
+            .map(|g| format!("gemeente:{g}"))
+            .unwrap_or_else(|| "gemeente".into());
+        c.open_since(
+            AlertKind::WaakvlamBespreken,
+            &gemeente,
+            einde,
+            einde + Duration::DAY,
+            einde,
+        );
+    }
 }
 
 /// Whether the request was sent back and not yet submitted again: the Transferpunt's count of send-backs has
@@ -621,6 +811,10 @@ fn tweede_aanbod(c: &mut Collector<'_>, corporatie: &str, reactie: Option<&Form>
 
 /// A 3-partijen lease ends: open 3 months ahead, for the corporatie.
 fn drie_partijen_loopt_af(c: &mut Collector<'_>) {
+    // Settled by an omklap or ended (issue #17 item 3): nothing left to arrange.
+    if lease_settled(c.case) {
+        return;
+    }
     for inst in &c.case.reacties {
         let r = &inst.form;
         if r.text("soort_huurcontract") != Some("drie_partijen") {

@@ -10,7 +10,8 @@
 //!
 //! Definitions: *uitstroom* is `soort_mutatie = uitstroom_zelfstandig`; it is *bemiddeld* when
 //! `wijze_van_toewijzing = bemiddeling`, or when that is unknown and the case has a bemiddelingsverzoek; otherwise
-//! *regulier*. *Uitval* is every other mutatie. Lead time runs from `datum_verzoek` to `datum_mutatie` of a
+//! *regulier*. *Uitval* is every other mutatie, and after placement a huisuitzetting (`huurverloop`) or a return to
+//! beschermd wonen (`ondersteuningsverloop`), each in the year of its own `datum`. Lead time runs from `datum_verzoek` to `datum_mutatie` of a
 //! bemiddelde uitstroom.
 //!
 //! Per zorgaanbieder (Bijlage 3: the jaarverslag informs "op het niveau van Gemeenten, Zorgaanbieder en
@@ -320,6 +321,33 @@ fn add_case(case: &MonitorCase, years: &mut Years) {
     }
     add_corporaties(case, years);
     add_mutatie(case, years, herkomst, voorziening, verzoek);
+    add_na_plaatsing(case, years, herkomst);
+}
+
+/// Uitval after placement (issue #17 item 3): a huisuitzetting in the huurverloop and a return to beschermd wonen
+/// in the ondersteuningsverloop, each counted in the year it happens. These are events of their own, so the
+/// plaatsing keeps the uitstroom, counted in its own year; before they existed a later huisuitzetting could only
+/// overwrite the plaatsing's `soort_mutatie`, and the uitstroom vanished from its year.
+fn add_na_plaatsing(case: &MonitorCase, years: &mut Years, herkomst: Option<&str>) {
+    let events = case
+        .docs
+        .all(K::Huurverloop)
+        .iter()
+        .filter(|e| e.text("soort") == Some("huisuitzetting"))
+        .map(|e| ("huisuitzetting", e))
+        .chain(
+            case.docs
+                .all(K::Ondersteuningsverloop)
+                .iter()
+                .filter(|e| e.text("soort") == Some("terugkeer_beschermd_wonen"))
+                .map(|e| ("terugkeer_zorgaanbieder", e)),
+        );
+    for (mutatie, e) in events {
+        let Some(d) = e.date("datum") else { continue };
+        let y = yr(years, d);
+        *y.uitval.entry(mutatie.to_string()).or_default() += 1;
+        y.per_gemeente.entry(key(herkomst)).or_default().uitval += 1;
+    }
 }
 
 /// The Transferpunt's assessment of the request: sent back, days until complete, rejected or withdrawn.

@@ -180,3 +180,5 @@ mod tests {
 
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod nazorg_tests;

@@ -751,10 +751,16 @@ impl Node {
                 {
                     Some(instance.clone())
                 }
-                DocumentKind::Melding if existing.is_none() => loaded
-                    .section_senders
-                    .get(&crate::projection::section_name(kind, &instance))
-                    .map(ToString::to_string),
+                DocumentKind::Melding
+                | DocumentKind::Huurverloop
+                | DocumentKind::Ondersteuningsverloop
+                    if existing.is_none() =>
+                {
+                    loaded
+                        .section_senders
+                        .get(&crate::projection::section_name(kind, &instance))
+                        .map(ToString::to_string)
+                }
                 _ => None,
             };
             if let Some(owner) = other_owner {
@@ -825,7 +831,10 @@ impl Node {
             .instance_for(kind, instance, None)
             .or_else(|e| match kind {
                 // Reading an aanmeldbericht needs the instance in the path; so does a melding.
-                DocumentKind::Aanmeldbericht | DocumentKind::Melding => Err(e),
+                DocumentKind::Aanmeldbericht
+                | DocumentKind::Melding
+                | DocumentKind::Huurverloop
+                | DocumentKind::Ondersteuningsverloop => Err(e),
                 _ => Ok(self.partner.to_string()),
             })?;
         let key = DocKey::instance(case_id.clone(), kind, instance.clone());

@@ -246,6 +246,45 @@ pub fn plaatsing(
     })
 }
 
+/// Life after placement (Afspraak 2f): the corporatie's evaluation of the omklap goals of a 3-partijen lease, with
+/// its outcome (`omklap` on `datum`, `later_opnieuw` or `geen_omklap`).
+pub fn omklap_evaluatie(datum: &str, uitkomst: &str, toelichting: &str) -> Value {
+    let mut e = json!({
+        "soort": "omklap_evaluatie", "datum": datum, "uitkomst_evaluatie": uitkomst,
+        "doelen_behaald": if uitkomst == "omklap" { "ja" } else { "gedeeltelijk" },
+        "toelichting": toelichting
+    });
+    if uitkomst == "omklap" {
+        e["datum_omklap"] = json!(datum);
+    }
+    e
+}
+
+/// Afspraak 2h: the melding that is the overleg before a huisuitzetting, settled on `afgehandeld`.
+pub fn overleg_huisuitzetting(gemeld: &str, afgehandeld: &str, omschrijving: &str) -> Value {
+    json!({
+        "datum_melding": gemeld, "melder": "corporatie", "soort": "dreigende_huisuitzetting", "ave_niveau": 2,
+        "omschrijving": omschrijving, "status": "afgehandeld", "datum_afgehandeld": afgehandeld,
+        "afhandeling": "Overleg gevoerd met gemeente en zorgaanbieder"
+    })
+}
+
+/// A huisuitzetting on `datum` after the overleg of `overleg` (Afspraak 2h).
+pub fn huisuitzetting(datum: &str, overleg: &str) -> Value {
+    json!({"soort": "huisuitzetting", "datum": datum, "datum_overleg": overleg})
+}
+
+/// One event of the support after placement (Afspraak 4e, 5, 6): `soort` on `datum`, with what that kind needs.
+pub fn ondersteuningsverloop(soort: &str, datum: &str, toelichting: &str) -> Value {
+    let mut e = json!({"soort": soort, "datum": datum, "toelichting": toelichting});
+    match soort {
+        "waakvlam" => e["vorm_waakvlam"] = json!("contact_zorgaanbieder"),
+        "opschaling" | "afschaling" => e["aangepaste_beschikking"] = json!(true),
+        _ => {}
+    }
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +313,27 @@ mod tests {
             aanbod("2025-11-20", "Kerkstraat 9, Leeuwarden", true),
         ];
         let forms = [
+            (
+                D::Huurverloop,
+                omklap_evaluatie("2026-01-10", "omklap", "Doelen behaald"),
+            ),
+            (
+                D::Huurverloop,
+                omklap_evaluatie("2026-01-10", "later_opnieuw", "Nog niet"),
+            ),
+            (D::Huurverloop, huisuitzetting("2026-03-01", "2026-02-10")),
+            (
+                D::Melding,
+                overleg_huisuitzetting("2026-02-01", "2026-02-10", "Huurachterstand"),
+            ),
+            (
+                D::Ondersteuningsverloop,
+                ondersteuningsverloop("waakvlam", "2026-02-01", "Maandelijks contact"),
+            ),
+            (
+                D::Ondersteuningsverloop,
+                ondersteuningsverloop("afschaling", "2026-02-01", "Minder uren"),
+            ),
             (
                 D::Registratie,
                 registratie(

@@ -118,6 +118,8 @@ pub enum Rule {
         /// What was wrong, in Dutch.
         reden: String,
     },
+    /// A huisuitzetting during a 3-partijen lease without a prior overleg, settled as a melding (Afspraak 2h).
+    HuisuitzettingZonderOverleg,
 }
 
 impl Rule {
@@ -149,6 +151,7 @@ impl Rule {
             Rule::EscalatieVolgorde => "escalatie_volgorde",
             Rule::AveNiveauNaEscalatie { .. } => "ave_niveau_na_escalatie",
             Rule::VasteContactpersoon { .. } => "vaste_contactpersoon",
+            Rule::HuisuitzettingZonderOverleg => "huisuitzetting_zonder_overleg",
         }
     }
 
@@ -214,6 +217,10 @@ impl Rule {
                 "{reden}; alleen een vaste contactpersoon van de partij (maximaal twee per organisatie, zoals de \
                  federatiegids ze noemt) mag een melding aan het Transferpunt voorleggen (Afspraak 3g; Bijlage 1, 7d)"
             ),
+            Rule::HuisuitzettingZonderOverleg => "tijdens de 3-partijen-huurovereenkomst geen huisuitzetting zonder \
+                 voorafgaand overleg met de betrokken partijen: leg eerst een melding 'dreigende huisuitzetting' \
+                 vast en rond die af met de datum van het overleg (Afspraak 2h)"
+                .into(),
         }
     }
 }
@@ -407,6 +414,13 @@ impl<'g> Validator<'g> {
                 document: kind,
                 field: "reden_andere_gemeente".into(),
                 rule: Rule::RedenAndereGemeente,
+            });
+        }
+        if kind == DocumentKind::Huurverloop && !eviction_has_overleg(form, case) {
+            errors.push(ValidationError {
+                document: kind,
+                field: "soort".into(),
+                rule: Rule::HuisuitzettingZonderOverleg,
             });
         }
         if errors.is_empty() {
@@ -724,6 +738,37 @@ fn escalaties(form: &Form, err: &mut impl FnMut(String, Rule)) {
             Rule::AveNiveauNaEscalatie { niveau: last },
         );
     }
+}
+
+/// Afspraak 2h: "Woningcorporaties gaan gedurende de looptijd van de 3 partijen-huurovereenkomst niet tot
+/// huisuitzetting over zonder voorafgaand overleg met bij de uitstromer betrokken Partijen." True unless `form` is a
+/// huisuitzetting while the case runs a 3-partijen lease (a reactie with `soort_huurcontract = drie_partijen`, not
+/// turned over by an omklap on or before the eviction's date) and no melding `dreigende_huisuitzetting` in the case
+/// was settled (`afgehandeld`) on or before that date. The overleg is the melding: it has a date, a status and its
+/// own deadline (the monitor's alert), and it travels as meldingen do.
+pub fn eviction_has_overleg(form: &Form, case: &CaseDocuments) -> bool {
+    if form.kind() != DocumentKind::Huurverloop || form.text("soort") != Some("huisuitzetting") {
+        return true;
+    }
+    let Some(datum) = form.date("datum") else {
+        return true;
+    };
+    let drie_partijen = case
+        .all(DocumentKind::Reactie)
+        .iter()
+        .any(|r| r.text("soort_huurcontract") == Some("drie_partijen"));
+    let omgeklapt = case.all(DocumentKind::Huurverloop).iter().any(|e| {
+        e.text("uitkomst_evaluatie") == Some("omklap")
+            && e.date("datum_omklap").is_some_and(|d| d <= datum)
+    });
+    if !drie_partijen || omgeklapt {
+        return true;
+    }
+    case.all(DocumentKind::Melding).iter().any(|m| {
+        m.text("soort") == Some("dreigende_huisuitzetting")
+            && m.text("status") == Some("afgehandeld")
+            && m.date("datum_afgehandeld").is_some_and(|d| d <= datum)
+    })
 }
 
 /// The same day `years` later (28 February for 29 February in a non-leap year).

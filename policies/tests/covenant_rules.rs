@@ -236,6 +236,8 @@ const TERUGKOPPELING_AAN_MELDER: &[&str] = &[
     "voorlegging.terugkoppeling_aan_melder",
     "voorlegging.datum_terugkoppeling",
 ];
+const ONDERSTEUNINGSVERLOOP_OP_HOOFDLIJNEN: &[&str] =
+    &["ondersteuningsverloop.soort", "ondersteuningsverloop.datum"];
 
 const REGISTRATIE_VOOR_GEMEENTE: &[&str] = &[
     "registratie.achternaam_voorletters",
@@ -303,6 +305,18 @@ const TESTED_RULES: &[&str] = &[
     "de interne afhandeling van een voorlegging blijft bij het Transferpunt (zorgaanbieder)",
     "de interne afhandeling van een voorlegging blijft bij het Transferpunt (gemeente)",
     "alleen het gebiedsteam schrijft het ondersteuningsplan",
+    "verhurende corporatie legt het huurverloop vast",
+    "zorgaanbieder legt het ondersteuningsverloop vast",
+    "gemeente van uitstroom legt op- en afschalen en waakvlam vast",
+    "huurverloop naar het Transferpunt",
+    "huurverloop naar de gemeente van uitstroom",
+    "huurverloop naar de zorgaanbieder",
+    "ondersteuningsverloop van de zorgaanbieder naar het Transferpunt",
+    "ondersteuningsverloop van de zorgaanbieder naar de gemeente van uitstroom",
+    "ondersteuningsverloop van de gemeente naar het Transferpunt",
+    "ondersteuningsverloop van de gemeente naar de zorgaanbieder",
+    "ondersteuningsverloop op hoofdlijnen aan de verhurende corporatie",
+    "corporatie ziet de inhoud van de ondersteuning na uitstroom niet",
 ];
 
 #[test]
@@ -364,7 +378,7 @@ fn every_rule_cites_an_afspraak_or_bijlage() {
 fn the_shipped_policy_loads_with_baseline_and_own_invariants() {
     let baseline = p().invariants.iter().filter(|i| i.baseline).count();
     let own = p().invariants.iter().filter(|i| !i.baseline).count();
-    assert_eq!((baseline, own), (11, 5));
+    assert_eq!((baseline, own), (11, 6));
     assert!(p().violations().is_empty());
     assert!(p().failing_examples().is_empty());
     assert_eq!(p().meta.version, "2026.1");
@@ -426,7 +440,8 @@ fn bijlage_3_corporatie_holds_only_aanmeldbericht_and_melding_summary_when_assig
  {
     let expected = doc(DocumentKind::Aanmeldbericht)
         .union(set(MELDING_OP_HOOFDLIJNEN))
-        .union(set(TERUGKOPPELING_AAN_MELDER));
+        .union(set(TERUGKOPPELING_AAN_MELDER))
+        .union(set(ONDERSTEUNINGSVERLOOP_OP_HOOFDLIJNEN));
     let mut union = FieldSet::EMPTY;
     for c in Context::all().filter(|c| c.role == Role::Corporatie && c.access == Access::Receive) {
         let got = p().allowed_in(&c);
@@ -454,7 +469,9 @@ fn bijlage_3_corporatie_holds_only_aanmeldbericht_and_melding_summary_when_assig
     // Nothing else the corporatie writes but its reactie and meldingen.
     assert_eq!(
         p().writable(Role::Corporatie, &[ToegewezenCorporatie]),
-        doc(DocumentKind::Reactie).union(doc(DocumentKind::Melding))
+        doc(DocumentKind::Reactie)
+            .union(doc(DocumentKind::Melding))
+            .union(doc(DocumentKind::Huurverloop))
     );
 }
 
@@ -819,7 +836,10 @@ fn bijlage_3_formulieren_naar_het_transferpunt_met_toestemming() {
         };
         assert_eq!(
             sends(&with, ZA, TP),
-            forms.union(doc(DocumentKind::Melding)).union(verzoek),
+            forms
+                .union(doc(DocumentKind::Melding))
+                .union(verzoek)
+                .union(doc(DocumentKind::Ondersteuningsverloop)),
             "{phase}"
         );
         assert!(credited(&with, ZA, TP).contains(&i));
@@ -831,10 +851,11 @@ fn bijlage_3_formulieren_naar_het_transferpunt_met_toestemming() {
             "{phase}"
         );
     }
-    // Only from the zorgaanbieder that registered the client.
+    // Only from the zorgaanbieder that registered the client (the one giving support after outflow sends its
+    // meldingen and ondersteuningsverloop, Afspraak 3c.4).
     assert_eq!(
         sends(&case(Bemiddeling, true, MO), ZA2, TP),
-        doc(DocumentKind::Melding)
+        doc(DocumentKind::Melding).union(doc(DocumentKind::Ondersteuningsverloop))
     );
     assert!(sends(&case(Bemiddeling, true, MO), "zorgaanbieder:onbekend", TP).is_empty());
     assert!(receives(
@@ -862,7 +883,9 @@ fn afspraak_3d_reactie_van_de_corporatie_naar_het_transferpunt() {
     let with = case(Bemiddeling, true, MO);
     assert_eq!(
         sends(&with, ELKIEN, TP),
-        doc(DocumentKind::Reactie).union(doc(DocumentKind::Melding))
+        doc(DocumentKind::Reactie)
+            .union(doc(DocumentKind::Melding))
+            .union(doc(DocumentKind::Huurverloop))
     );
     assert!(credited(&with, ELKIEN, TP).contains(&i));
     // Not without consent. A corporatie that refused (an earlier one) still sends its reactie — its refusal must
@@ -882,6 +905,12 @@ fn afspraak_3d_gemeentegegevens_en_ondersteuningsplan_naar_het_transferpunt() {
         .union(doc(DocumentKind::Ondersteuningsplan))
         .union(doc(DocumentKind::Melding));
     for gm in [GM_VERBLIJF, GM_HERKOMST, GM_UITSTROOM] {
+        // The uitstroomgemeente also sends the ondersteuningsverloop it records (Afspraak 5c, 6a).
+        let expected = if gm == GM_UITSTROOM {
+            expected.union(doc(DocumentKind::Ondersteuningsverloop))
+        } else {
+            expected
+        };
         assert_eq!(sends(&case(Plaatsing, true, BW), gm, TP), expected, "{gm}");
         assert_eq!(
             sends(&case(Plaatsing, false, BW), gm, TP),
@@ -1179,7 +1208,12 @@ fn afspraak_3b_melding_aan_de_gemeente_van_uitstroom() {
     assert!(
         sends_besides_terugkoppeling(&case(Registratie, true, MO), TP, GM_UITSTROOM).is_empty()
     );
-    assert!(sends_besides_terugkoppeling(&case(Afgesloten, true, MO), TP, GM_UITSTROOM).is_empty());
+    assert!(
+        sends_besides_terugkoppeling(&case(Afgesloten, true, MO), TP, GM_UITSTROOM)
+            .difference(doc(DocumentKind::Huurverloop))
+            .is_empty(),
+        "after closing only the huurverloop is passed on"
+    );
     // The reasons for another gemeente stay with the Transferpunt.
     assert!(!receives(
         Role::Gemeente,
@@ -1206,12 +1240,16 @@ fn afspraak_2f_plaatsing_en_huurcontract_naar_de_gemeente_van_uitstroom() {
     let plaatsing = case(Plaatsing, true, BW);
     assert_eq!(
         sends_besides_terugkoppeling(&plaatsing, TP, GM_UITSTROOM),
-        before.union(doc(DocumentKind::Plaatsing)).union(lease),
-        "in plaatsing: what it had, plus the plaatsing and the lease"
+        before
+            .union(doc(DocumentKind::Plaatsing))
+            .union(lease)
+            .union(doc(DocumentKind::Huurverloop)),
+        "in plaatsing: what it had, plus the plaatsing, the lease and the huurverloop passed on"
     );
+    let (huurverloop, _) = flow("huurverloop naar de gemeente van uitstroom");
     assert_eq!(
         credited_besides_terugkoppeling(&plaatsing, TP, GM_UITSTROOM),
-        vec![melding, i]
+        vec![melding, i, huurverloop]
     );
     assert!(
         before
@@ -1392,7 +1430,7 @@ fn bijlage_3_voortgang_naar_de_betrokken_zorgaanbieder() {
             got.contains(f("bemiddelingsverzoek.ontbrekende_gegevens")),
             "{phase}"
         );
-        assert_eq!(credited_besides_terugkoppeling(&with, TP, ZA), vec![i]);
+        assert_eq!(credited_besides_terugkoppeling(&with, TP, ZA)[0], i);
         assert!(!got.contains(f("beoordeling.reden_andere_gemeente")));
         assert!(
             !got.contains(f("reactie.reden_weigering")),
@@ -1400,8 +1438,10 @@ fn bijlage_3_voortgang_naar_de_betrokken_zorgaanbieder() {
         );
         assert!(sends_besides_terugkoppeling(&case(phase, false, MO), TP, ZA).is_empty());
         assert!(
-            sends_besides_terugkoppeling(&with, TP, ZA2).is_empty(),
-            "the provider of support after outflow gets no progress"
+            sends_besides_terugkoppeling(&with, TP, ZA2)
+                .difference(doc(DocumentKind::Huurverloop))
+                .is_empty(),
+            "the provider of support after outflow gets no progress (only the huurverloop passed on)"
         );
     }
     for phase in [Registratie, Aanmelding, VervolgWonen] {
@@ -1420,10 +1460,10 @@ fn afspraak_4g_ondersteuningsplan_naar_de_uitvoerende_zorgaanbieder() {
         let with = case(phase, true, BW);
         assert_eq!(
             sends(&with, GM_UITSTROOM, ZA2),
-            doc(DocumentKind::Ondersteuningsplan),
+            doc(DocumentKind::Ondersteuningsplan).union(doc(DocumentKind::Ondersteuningsverloop)),
             "{phase}"
         );
-        assert_eq!(credited(&with, GM_UITSTROOM, ZA2), vec![i]);
+        assert!(credited(&with, GM_UITSTROOM, ZA2).contains(&i));
         assert!(sends(&case(phase, false, BW), GM_UITSTROOM, ZA2).is_empty());
         assert!(
             sends(&with, GM_VERBLIJF, ZA2).is_empty(),
@@ -1473,14 +1513,20 @@ fn afspraak_4e_warme_overdracht_naar_de_betrokken_zorgaanbieder() {
     ]);
     for phase in [Bemiddeling, Plaatsing] {
         let with = case(phase, true, MO);
-        assert_eq!(sends(&with, GM_UITSTROOM, ZA), expected, "{phase}");
-        assert_eq!(credited(&with, GM_UITSTROOM, ZA), vec![i]);
+        assert_eq!(
+            sends(&with, GM_UITSTROOM, ZA),
+            expected.union(doc(DocumentKind::Ondersteuningsverloop)),
+            "{phase}"
+        );
+        assert!(credited(&with, GM_UITSTROOM, ZA).contains(&i));
         assert!(sends(&case(phase, false, MO), GM_UITSTROOM, ZA).is_empty());
         assert!(sends(&with, GM_HERKOMST, ZA).is_empty());
     }
     for phase in [Registratie, Aanmelding, VervolgWonen, Afgesloten] {
         assert!(
-            sends(&case(phase, true, MO), GM_UITSTROOM, ZA).is_empty(),
+            sends(&case(phase, true, MO), GM_UITSTROOM, ZA)
+                .intersection(expected)
+                .is_empty(),
             "{phase}"
         );
     }
@@ -1551,10 +1597,10 @@ fn afspraak_7g_melding_op_hoofdlijnen_aan_de_toegewezen_corporatie() {
         let with = case(Plaatsing, true, MO);
         assert_eq!(
             sends(&with, za, ELKIEN),
-            set(MELDING_OP_HOOFDLIJNEN),
+            set(MELDING_OP_HOOFDLIJNEN).union(set(ONDERSTEUNINGSVERLOOP_OP_HOOFDLIJNEN)),
             "{za}"
         );
-        assert_eq!(credited(&with, za, ELKIEN), vec![i]);
+        assert!(credited(&with, za, ELKIEN).contains(&i));
         assert!(
             sends(&case(Plaatsing, false, MO), za, ELKIEN).is_empty(),
             "no consent"
@@ -1971,7 +2017,7 @@ fn afspraak_1g_corporatie_schrijft_alleen_haar_reactie_en_meldingen() {
             let allowed = writes(Role::Corporatie, *rel, &field.qualified_name());
             let own = matches!(
                 field.document(),
-                DocumentKind::Reactie | DocumentKind::Melding
+                DocumentKind::Reactie | DocumentKind::Melding | DocumentKind::Huurverloop
             );
             assert!(!allowed || own, "{rel} writes {field}");
         }
@@ -2149,4 +2195,392 @@ fn bijlage_1_7g_de_interne_afhandeling_blijft_bij_het_transferpunt() {
             &name,
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Life after placement (issue #17 item 3): huurverloop (Afspraak 2d-2h) and ondersteuningsverloop (4e, 5, 6)
+
+#[test]
+fn afspraak_2f_verhurende_corporatie_legt_het_huurverloop_vast() {
+    let rule = write_rule("verhurende corporatie legt het huurverloop vast");
+    assert_basis(&rule.basis, "Afspraak 2d-2h");
+    for field in [
+        "huurverloop.soort",
+        "huurverloop.uitkomst_evaluatie",
+        "huurverloop.datum_overleg",
+    ] {
+        assert!(
+            writes(Role::Corporatie, ToegewezenCorporatie, field),
+            "{field}"
+        );
+        assert!(
+            !writes(Role::Corporatie, EerdereCorporatie, field),
+            "{field}"
+        );
+        assert!(
+            !writes(Role::Zorgaanbieder, BetrokkenZorgaanbieder, field),
+            "{field}"
+        );
+        assert!(!writes(Role::Gemeente, Uitstroomgemeente, field), "{field}");
+        assert!(!writes(Role::Transferpunt, Transferpunt, field), "{field}");
+    }
+}
+
+#[test]
+fn afspraak_4e_zorgaanbieder_legt_het_ondersteuningsverloop_vast() {
+    let rule = write_rule("zorgaanbieder legt het ondersteuningsverloop vast");
+    assert_basis(&rule.basis, "Afspraak 4e");
+    assert_basis(&rule.basis, "5a en 6c");
+    for rel in [BetrokkenZorgaanbieder, OndersteunendeZorgaanbieder] {
+        assert!(writes(
+            Role::Zorgaanbieder,
+            rel,
+            "ondersteuningsverloop.einddatum_meeloop"
+        ));
+    }
+    assert!(!writes(
+        Role::Zorgaanbieder,
+        Geen,
+        "ondersteuningsverloop.soort"
+    ));
+    assert!(!writes(
+        Role::Corporatie,
+        ToegewezenCorporatie,
+        "ondersteuningsverloop.soort"
+    ));
+}
+
+#[test]
+fn afspraak_5c_gemeente_van_uitstroom_legt_op_en_afschalen_en_waakvlam_vast() {
+    let rule = write_rule("gemeente van uitstroom legt op- en afschalen en waakvlam vast");
+    assert_basis(&rule.basis, "5c");
+    assert_basis(&rule.basis, "6a");
+    assert!(writes(
+        Role::Gemeente,
+        Uitstroomgemeente,
+        "ondersteuningsverloop.aangepaste_beschikking"
+    ));
+    for rel in [Verblijfgemeente, Herkomstgemeente] {
+        assert!(
+            !writes(Role::Gemeente, rel, "ondersteuningsverloop.soort"),
+            "{rel}"
+        );
+    }
+}
+
+#[test]
+fn afspraak_3d6_huurverloop_naar_het_transferpunt() {
+    let (i, fl) = flow("huurverloop naar het Transferpunt");
+    assert_basis(&fl.basis, "Afspraak 3d.4 en 3d.6");
+    for phase in [Plaatsing, Afgesloten] {
+        let with = case(phase, true, BW);
+        assert!(credited(&with, ELKIEN, TP).contains(&i));
+        assert!(sends(&with, ELKIEN, TP).covers_document(DocumentKind::Huurverloop));
+        // Without consent no huurverloop; from a corporatie that refused, nothing of it.
+        assert!(
+            sends(&case(phase, false, BW), ELKIEN, TP)
+                .intersection(doc(DocumentKind::Huurverloop))
+                .is_empty()
+        );
+        assert!(
+            sends(&with, ACCOLADE, TP)
+                .intersection(doc(DocumentKind::Huurverloop))
+                .is_empty()
+        );
+    }
+}
+
+#[test]
+fn afspraak_2h_huurverloop_naar_de_gemeente_van_uitstroom() {
+    let (i, fl) = flow("huurverloop naar de gemeente van uitstroom");
+    assert_basis(&fl.basis, "Afspraak 2f en 2h");
+    let huur = doc(DocumentKind::Huurverloop);
+    let with = case(Afgesloten, true, MO);
+    // Passed on by the Transferpunt, which knows who is involved; the corporatie sends no huurverloop to a
+    // gemeente itself.
+    assert_eq!(sends(&with, TP, GM_UITSTROOM).intersection(huur), huur);
+    assert!(credited(&with, TP, GM_UITSTROOM).contains(&i));
+    for gm in [GM_VERBLIJF, GM_HERKOMST] {
+        assert!(sends(&with, TP, gm).intersection(huur).is_empty(), "{gm}");
+    }
+    assert!(
+        sends(&with, ELKIEN, GM_UITSTROOM)
+            .intersection(huur)
+            .is_empty()
+    );
+    assert!(
+        sends(&case(Afgesloten, false, MO), TP, GM_UITSTROOM)
+            .intersection(huur)
+            .is_empty()
+    );
+    // Only after placement.
+    assert!(
+        sends(&case(Bemiddeling, true, MO), TP, GM_UITSTROOM)
+            .intersection(huur)
+            .is_empty()
+    );
+}
+
+#[test]
+fn afspraak_2c_huurverloop_naar_de_zorgaanbieder() {
+    let (i, fl) = flow("huurverloop naar de zorgaanbieder");
+    assert_basis(&fl.basis, "Afspraak 2c, 2f en 2h");
+    let huur = doc(DocumentKind::Huurverloop);
+    let with = case(Plaatsing, true, BW);
+    for za in [ZA, ZA2] {
+        assert!(
+            sends(&with, TP, za).covers_document(DocumentKind::Huurverloop),
+            "{za}"
+        );
+        assert!(credited(&with, TP, za).contains(&i));
+        assert!(
+            sends(&case(Plaatsing, false, BW), TP, za)
+                .intersection(huur)
+                .is_empty()
+        );
+        assert!(sends(&with, ELKIEN, za).intersection(huur).is_empty());
+    }
+    assert!(sends(&with, TP, "zorgaanbieder:onbekend").is_empty());
+}
+
+#[test]
+fn afspraak_3c4_ondersteuningsverloop_van_de_zorgaanbieder_naar_het_transferpunt() {
+    let (i, fl) = flow("ondersteuningsverloop van de zorgaanbieder naar het Transferpunt");
+    assert_basis(&fl.basis, "Afspraak 3c.4");
+    for za in [ZA, ZA2] {
+        let with = case(Afgesloten, true, BW);
+        assert!(
+            sends(&with, za, TP).covers_document(DocumentKind::Ondersteuningsverloop),
+            "{za}"
+        );
+        assert!(credited(&with, za, TP).contains(&i));
+        assert!(
+            sends(&case(Afgesloten, false, BW), za, TP)
+                .intersection(doc(DocumentKind::Ondersteuningsverloop))
+                .is_empty()
+        );
+    }
+}
+
+#[test]
+fn afspraak_4g_ondersteuningsverloop_van_de_zorgaanbieder_naar_de_gemeente_van_uitstroom() {
+    let (i, fl) = flow("ondersteuningsverloop van de zorgaanbieder naar de gemeente van uitstroom");
+    assert_basis(&fl.basis, "Afspraak 4g");
+    let with = case(Plaatsing, true, MO);
+    assert!(sends(&with, ZA2, GM_UITSTROOM).covers_document(DocumentKind::Ondersteuningsverloop));
+    assert!(credited(&with, ZA2, GM_UITSTROOM).contains(&i));
+    for gm in [GM_VERBLIJF, GM_HERKOMST] {
+        assert!(
+            sends(&with, ZA2, gm)
+                .intersection(doc(DocumentKind::Ondersteuningsverloop))
+                .is_empty(),
+            "{gm}"
+        );
+    }
+}
+
+#[test]
+fn afspraak_5c_ondersteuningsverloop_van_de_gemeente_naar_het_transferpunt() {
+    let (i, fl) = flow("ondersteuningsverloop van de gemeente naar het Transferpunt");
+    assert_basis(&fl.basis, "Afspraak 5c en 6a");
+    let with = case(Afgesloten, true, BW);
+    assert!(sends(&with, GM_UITSTROOM, TP).covers_document(DocumentKind::Ondersteuningsverloop));
+    assert!(credited(&with, GM_UITSTROOM, TP).contains(&i));
+    assert!(
+        sends(&with, GM_VERBLIJF, TP)
+            .intersection(doc(DocumentKind::Ondersteuningsverloop))
+            .is_empty()
+    );
+}
+
+#[test]
+fn afspraak_6c_ondersteuningsverloop_van_de_gemeente_naar_de_zorgaanbieder() {
+    let (i, fl) = flow("ondersteuningsverloop van de gemeente naar de zorgaanbieder");
+    assert_basis(&fl.basis, "Afspraak 4f, 5c en 6c");
+    let with = case(Afgesloten, true, BW);
+    for za in [ZA, ZA2] {
+        assert!(
+            sends(&with, GM_UITSTROOM, za).covers_document(DocumentKind::Ondersteuningsverloop)
+        );
+        assert!(credited(&with, GM_UITSTROOM, za).contains(&i));
+        assert!(sends(&case(Afgesloten, false, BW), GM_UITSTROOM, za).is_empty());
+    }
+}
+
+#[test]
+fn afspraak_4g_ondersteuningsverloop_op_hoofdlijnen_aan_de_verhurende_corporatie() {
+    let (i, fl) = flow("ondersteuningsverloop op hoofdlijnen aan de verhurende corporatie");
+    assert_basis(&fl.basis, "Afspraak 2e en 4g");
+    let with = case(Afgesloten, true, MO);
+    for za in [ZA, ZA2] {
+        assert_eq!(
+            sends(&with, za, ELKIEN).intersection(doc(DocumentKind::Ondersteuningsverloop)),
+            set(ONDERSTEUNINGSVERLOOP_OP_HOOFDLIJNEN)
+        );
+        assert!(credited(&with, za, ELKIEN).contains(&i));
+        assert!(
+            sends(&with, za, ACCOLADE).is_empty(),
+            "not the corporatie that refused"
+        );
+        assert!(
+            sends(&case(Afgesloten, false, MO), za, ELKIEN).is_empty(),
+            "no consent"
+        );
+    }
+}
+
+#[test]
+fn bijlage_1_4a_corporatie_ziet_de_inhoud_van_de_ondersteuning_na_uitstroom_niet() {
+    let name = "corporatie ziet de inhoud van de ondersteuning na uitstroom niet";
+    assert!(!invariant(name).baseline);
+    assert_basis(&invariant(name).basis, "Bijlage 1, 4a");
+    for phase in Fase::ALL {
+        for field in [
+            "ondersteuningsverloop.toelichting",
+            "ondersteuningsverloop.vorm_waakvlam",
+        ] {
+            assert!(!receives(
+                Role::Corporatie,
+                ToegewezenCorporatie,
+                phase,
+                true,
+                BW,
+                field
+            ));
+        }
+    }
+    assert_refused_for(
+        r#"[[flows]]
+name = "waakvlam aan de corporatie"
+from = "zorgaanbieder"
+from_relations = ["betrokken_zorgaanbieder"]
+to = "corporatie"
+relations = ["toegewezen_corporatie"]
+requires = ["toestemming"]
+fields = ["ondersteuningsverloop.vorm_waakvlam"]
+purpose = "test"
+basis = "test""#,
+        name,
+    );
+}
+
+/// A case at the corporatie that rents under a 3-partijen lease, with a melding and an earlier huurverloop.
+fn drie_partijen_case(melding: Option<serde_json::Value>, omklap: bool) -> CaseDocuments {
+    let g = Gemeenten::friesland();
+    let v = Validator::new(&g, date!(2026 - 06 - 01));
+    let mut docs = CaseDocuments::new();
+    docs.insert(
+        v.form(
+            DocumentKind::Reactie,
+            &json!({"besluit": "geaccepteerd", "datum_besluit": "2024-01-10",
+                    "soort_huurcontract": "drie_partijen", "datum_ondertekening": "2024-03-01",
+                    "einddatum_drie_partijen": "2026-03-01", "omklapvoorwaarden": "huur op tijd"}),
+        )
+        .unwrap(),
+    );
+    if let Some(m) = melding {
+        docs.insert(v.form(DocumentKind::Melding, &m).unwrap());
+    }
+    if omklap {
+        docs.insert(
+            v.form(
+                DocumentKind::Huurverloop,
+                &json!({"soort": "omklap_evaluatie", "datum": "2025-03-01", "doelen_behaald": "ja",
+                        "uitkomst_evaluatie": "omklap", "datum_omklap": "2025-03-01"}),
+            )
+            .unwrap(),
+        );
+    }
+    docs
+}
+
+#[test]
+fn afspraak_2h_no_eviction_during_a_3_partijen_lease_without_a_settled_overleg() {
+    let g = Gemeenten::friesland();
+    let v = Validator::new(&g, date!(2026 - 06 - 01));
+    let eviction = v
+        .form(
+            DocumentKind::Huurverloop,
+            &json!({"soort": "huisuitzetting", "datum": "2025-11-01", "datum_overleg": "2025-10-01"}),
+        )
+        .unwrap();
+    let overleg = |status: &str, afgehandeld: Option<&str>| {
+        let mut m = json!({"datum_melding": "2025-09-20", "melder": "corporatie",
+            "soort": "dreigende_huisuitzetting", "ave_niveau": 2, "omschrijving": "huurachterstand",
+            "status": status});
+        if let Some(d) = afgehandeld {
+            m["datum_afgehandeld"] = json!(d);
+            m["afhandeling"] = json!("overleg gevoerd met gemeente en zorgaanbieder");
+        }
+        m
+    };
+    // No overleg at all: refused, naming the field and the rule.
+    let err = v
+        .in_case(&eviction, &drie_partijen_case(None, false))
+        .unwrap_err();
+    assert!(err.has("soort", "huisuitzetting_zonder_overleg"), "{err}");
+    assert!(err.to_string().contains("Afspraak 2h"), "{err}");
+    // A melding still open, or settled only after the eviction: refused.
+    let open = drie_partijen_case(Some(overleg("in_behandeling", None)), false);
+    assert!(v.in_case(&eviction, &open).is_err());
+    let late = drie_partijen_case(Some(overleg("afgehandeld", Some("2025-11-15"))), false);
+    assert!(v.in_case(&eviction, &late).is_err());
+    // Settled before: accepted.
+    let settled = drie_partijen_case(Some(overleg("afgehandeld", Some("2025-10-01"))), false);
+    assert!(v.in_case(&eviction, &settled).is_ok());
+    // After the omklap the lease is a regular one: Afspraak 2h no longer applies.
+    assert!(
+        v.in_case(&eviction, &drie_partijen_case(None, true))
+            .is_ok()
+    );
+    // An omklap evaluation needs no overleg.
+    let evaluatie = v
+        .form(
+            DocumentKind::Huurverloop,
+            &json!({"soort": "omklap_evaluatie", "datum": "2025-03-01", "doelen_behaald": "gedeeltelijk",
+                    "uitkomst_evaluatie": "later_opnieuw"}),
+        )
+        .unwrap();
+    assert!(
+        v.in_case(&evaluatie, &drie_partijen_case(None, false))
+            .is_ok()
+    );
+}
+
+#[test]
+fn afspraak_2f_an_omklap_evaluation_states_its_outcome_and_an_omklap_its_date() {
+    let g = Gemeenten::friesland();
+    let v = Validator::new(&g, date!(2026 - 06 - 01));
+    let err = v
+        .form(
+            DocumentKind::Huurverloop,
+            &json!({"soort": "omklap_evaluatie", "datum": "2025-03-01"}),
+        )
+        .unwrap_err();
+    assert!(err.has("uitkomst_evaluatie", "verplicht_omdat"), "{err}");
+    assert!(err.has("doelen_behaald", "verplicht_omdat"), "{err}");
+    let err = v
+        .form(
+            DocumentKind::Huurverloop,
+            &json!({"soort": "omklap_evaluatie", "datum": "2025-03-01", "doelen_behaald": "ja",
+                    "uitkomst_evaluatie": "omklap"}),
+        )
+        .unwrap_err();
+    assert!(err.has("datum_omklap", "verplicht_omdat"), "{err}");
+    let err = v
+        .form(
+            DocumentKind::Ondersteuningsverloop,
+            &json!({"soort": "waakvlam", "datum": "2025-03-01"}),
+        )
+        .unwrap_err();
+    assert!(err.has("vorm_waakvlam", "verplicht_omdat"), "{err}");
+    // The old zorgaanbieder's walk-along cannot end before it starts.
+    let err = v
+        .form(
+            DocumentKind::Ondersteuningsverloop,
+            &json!({"soort": "meeloop_oude_zorgaanbieder", "datum": "2025-03-01",
+                    "einddatum_meeloop": "2025-02-01"}),
+        )
+        .unwrap_err();
+    assert!(err.has("einddatum_meeloop", "datum_volgorde"), "{err}");
 }

@@ -96,6 +96,21 @@ pub struct Assumptions {
     pub melding: f64,
     /// Clients in BW/MO per Frisian client with an outflow path, for the stock that only registers.
     pub stock_per_outflow: f64,
+    /// Life after placement (issue #17 item 3; the evaluation publishes none of these): the share of bemiddelde
+    /// placements where the old zorgaanbieder walks along (Afspraak 4e), always ending within the three months.
+    pub meeloop: f64,
+    /// Share of placements whose support is scaled down after about half a year (Afspraak 5).
+    pub afschaling: f64,
+    /// Share of placements whose support the gemeente scales up with an adjusted beschikking (Afspraak 5c).
+    pub opschaling: f64,
+    /// Share of 3-partijen leases whose evaluation after a year turns them into a regular lease (Afspraak 2f); the
+    /// rest are evaluated again half a year later and then turned over.
+    pub omklap_na_een_jaar: f64,
+    /// Share of placements ending in a huisuitzetting within two years, after an overleg (Afspraak 2h): uitval after
+    /// outflow, counted in its own year.
+    pub huisuitzetting: f64,
+    /// Share of placements whose support ends within the simulated time, with a waakvlam discussed (Afspraak 6).
+    pub einde_met_waakvlam: f64,
 }
 
 impl Default for Assumptions {
@@ -114,6 +129,12 @@ impl Default for Assumptions {
             ondersteuningsplan: 0.5,
             melding: 0.05,
             stock_per_outflow: 2.5,
+            meeloop: 0.5,
+            afschaling: 0.4,
+            opschaling: 0.1,
+            omklap_na_een_jaar: 0.7,
+            huisuitzetting: 0.03,
+            einde_met_waakvlam: 0.3,
         }
     }
 }
@@ -1421,6 +1442,165 @@ impl ClientGen<'_> {
                     "omschrijving": "Geluidsoverlast gemeld door buren", "status": "open"}),
                 "meldt een signaal");
         }
+        self.life_after_placement(to, corp);
+    }
+
+    /// Life after placement (issue #17 item 3), each event a document of its own: the old zorgaanbieder walking
+    /// along (Afspraak 4e), support scaled down or up (5), the omklap evaluation of a 3-partijen lease (2f), by
+    /// chance a huisuitzetting after a settled overleg (2h), and the end of support with a waakvlam (6). Drawn after
+    /// every other step of the client, so the earlier steps of every population stay as they were.
+    fn life_after_placement(&mut self, to: &Move<'_>, corp: &PartnerId) {
+        let a = self.assumptions;
+        let (zorg, gemeente, moved) = (to.zorg, &to.gemeente, to.moved);
+        let meeloop = self.rng.random_bool(a.meeloop);
+        let afschaling = self.rng.random_bool(a.afschaling);
+        let opschaling = self.rng.random_bool(a.opschaling);
+        let omklap_na_een_jaar = self.rng.random_bool(a.omklap_na_een_jaar);
+        let uitzetting = self.rng.random_bool(a.huisuitzetting);
+        let einde = self.rng.random_bool(a.einde_met_waakvlam);
+        let ov = |soort: &str, d: Date, toelichting: &str| {
+            policies::examples::ondersteuningsverloop(soort, &fmt(d), toelichting)
+        };
+        let ondersteuning = DocumentKind::Ondersteuningsverloop;
+        if meeloop {
+            let mut e = ov(
+                "meeloop_oude_zorgaanbieder",
+                moved,
+                "Oude begeleider loopt mee",
+            );
+            e["einddatum_meeloop"] = json!(fmt(moved + Duration::days(60)));
+            self.push_instance(
+                moved,
+                zorg,
+                ondersteuning,
+                format!("{zorg}-meeloop"),
+                e,
+                "loopt als oude zorgaanbieder mee",
+            );
+        }
+        if opschaling {
+            let d = moved + Duration::days(90);
+            self.push_instance(
+                d,
+                gemeente,
+                ondersteuning,
+                format!("{gemeente}-opschaling"),
+                ov("opschaling", d, "Meer begeleiding na terugval"),
+                "schaalt de ondersteuning op",
+            );
+        }
+        if afschaling {
+            let d = moved + Duration::days(180);
+            self.push_instance(
+                d,
+                zorg,
+                ondersteuning,
+                format!("{zorg}-afschaling"),
+                ov("afschaling", d, "Minder uren begeleiding"),
+                "schaalt de ondersteuning af",
+            );
+        }
+        // The beschikking ends before the omklap ("ingaande op de datum waarop de Wmo beschikking afloopt",
+        // Bijlage 1, 2d) and the gebiedsteam discusses the waakvlam (Afspraak 6a).
+        if einde && !uitzetting {
+            let d = moved + Duration::days(330);
+            self.push_instance(
+                d,
+                zorg,
+                ondersteuning,
+                format!("{zorg}-einde"),
+                ov(
+                    "einde_ondersteuning",
+                    d,
+                    "Doelen behaald, beschikking loopt af",
+                ),
+                "beëindigt de ondersteuning",
+            );
+            self.push_instance(
+                d,
+                gemeente,
+                ondersteuning,
+                format!("{gemeente}-waakvlam"),
+                ov("waakvlam", d, "Maandelijks telefonisch contact"),
+                "bespreekt de waakvlam",
+            );
+        }
+        // The 3-partijen lease: evaluated after a year; turned over then, or half a year later — unless it ends in
+        // a huisuitzetting.
+        let huurverloop = DocumentKind::Huurverloop;
+        if to.plan.lease == "drie_partijen" {
+            let d = moved + Duration::days(365);
+            let meteen = omklap_na_een_jaar && !uitzetting;
+            let uitkomst = if meteen { "omklap" } else { "later_opnieuw" };
+            self.push_instance(
+                d,
+                corp,
+                huurverloop,
+                format!("{corp}-evaluatie-1"),
+                policies::examples::omklap_evaluatie(
+                    &fmt(d),
+                    uitkomst,
+                    "Doelen besproken met huurder en begeleider",
+                ),
+                "evalueert de omklapdoelen",
+            );
+            if !meteen && !uitzetting {
+                let d = moved + Duration::days(545);
+                self.push_instance(
+                    d,
+                    corp,
+                    huurverloop,
+                    format!("{corp}-evaluatie-2"),
+                    policies::examples::omklap_evaluatie(
+                        &fmt(d),
+                        "omklap",
+                        "Doelen alsnog behaald",
+                    ),
+                    "klapt de huurovereenkomst om",
+                );
+            }
+        }
+        // A huisuitzetting: the overleg of Afspraak 2h first, as a melding settled in time.
+        if uitzetting {
+            let gemeld = moved + Duration::days(410);
+            let overleg = moved + Duration::days(430);
+            let d = moved + Duration::days(450);
+            // The melding is open when made and settled on the day of the overleg.
+            let settled = policies::examples::overleg_huisuitzetting(
+                &fmt(gemeld),
+                &fmt(overleg),
+                "Huurachterstand van drie maanden",
+            );
+            let mut open = settled.clone();
+            open["status"] = json!("open");
+            for gone in ["datum_afgehandeld", "afhandeling"] {
+                open.as_object_mut().expect("object").remove(gone);
+            }
+            self.push_instance(
+                gemeld,
+                corp,
+                DocumentKind::Melding,
+                format!("{corp}-overleg"),
+                open,
+                "meldt een dreigende huisuitzetting en vraagt overleg",
+            );
+            self.push_instance(
+                overleg,
+                corp,
+                DocumentKind::Melding,
+                format!("{corp}-overleg"),
+                settled,
+                "legt het overleg over de dreigende huisuitzetting vast",
+            );
+            self.push_instance(
+                d,
+                corp,
+                huurverloop,
+                format!("{corp}-huisuitzetting"),
+                policies::examples::huisuitzetting(&fmt(d), &fmt(overleg)),
+                "zet de huurder uit",
+            );
+        }
     }
 }
 
@@ -1446,6 +1626,12 @@ pub fn oracle(seed: u64, bemiddeld: usize) -> Population {
         first_offer_refused: 0.5,
         ondersteuningsplan: 1.0,
         melding: 1.0,
+        // Life after placement for every bemiddeld client: each event kind by each role that may write it.
+        meeloop: 1.0,
+        afschaling: 1.0,
+        opschaling: 1.0,
+        huisuitzetting: 1.0,
+        einde_met_waakvlam: 1.0,
         ..Assumptions::default()
     };
     let mut pop = generate_with(Scale::Demo, seed, assumptions);

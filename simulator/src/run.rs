@@ -129,6 +129,18 @@ pub fn describe_population(doc: &mut Doc, pop: &Population) {
             a.herkomst_unknown * 100.0,
             a.herkomst_never_known * 100.0
         ),
+        format!(
+            "Na een bemiddelde plaatsing: de oude zorgaanbieder loopt bij {:.0} % mee (altijd korter dan 3 maanden), \
+             de ondersteuning wordt bij {:.0} % afgeschaald en bij {:.0} % opgeschaald; {:.0} % van de \
+             3-partijen-huurovereenkomsten klapt na een jaar om (de rest een half jaar later); {:.0} % eindigt in \
+             een huisuitzetting na overleg; bij {:.0} % loopt de ondersteuning af met een waakvlam.",
+            a.meeloop * 100.0,
+            a.afschaling * 100.0,
+            a.opschaling * 100.0,
+            a.omklap_na_een_jaar * 100.0,
+            a.huisuitzetting * 100.0,
+            a.einde_met_waakvlam * 100.0
+        ),
     ];
     if pop.scale == Scale::National {
         items.push(format!(

@@ -570,7 +570,13 @@ async fn import_one(
     let mut n = 0;
     for kind in DocumentKind::ALL {
         for (i, form) in forms_of(obj.get(kind.name())).into_iter().enumerate() {
-            let instance = (kind == DocumentKind::Melding).then(|| format!("melding-{}", i + 1));
+            let instance = matches!(
+                kind,
+                DocumentKind::Melding
+                    | DocumentKind::Huurverloop
+                    | DocumentKind::Ondersteuningsverloop
+            )
+            .then(|| format!("{kind}-{}", i + 1));
             node.write_form(user, &id, kind, instance.as_deref(), &form)
                 .await
                 .map_err(|e| {

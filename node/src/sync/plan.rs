@@ -58,7 +58,10 @@ pub fn may_write_into(
         .intersection(FieldSet::document(key.kind));
     let owns = match key.kind {
         DocumentKind::Reactie | DocumentKind::Gemeente => key.instance == partner.to_string(),
-        DocumentKind::Melding => creator.is_none_or(|c| *c == crate::doc::actor_for(partner)),
+        // A melding and an event after placement (huurverloop, ondersteuningsverloop) belong to whoever created it.
+        DocumentKind::Melding | DocumentKind::Huurverloop | DocumentKind::Ondersteuningsverloop => {
+            creator.is_none_or(|c| *c == crate::doc::actor_for(partner))
+        }
         _ => true,
     };
     if owns { writable } else { FieldSet::EMPTY }

@@ -1053,7 +1053,9 @@ fn document_withdrawn(
 fn owned_by_another(k: &DocKey, creator: Option<&automerge::ActorId>, peer: &PartnerId) -> bool {
     match k.kind {
         DocumentKind::Reactie | DocumentKind::Gemeente => k.instance != peer.to_string(),
-        DocumentKind::Melding => creator.is_some_and(|c| *c != doc::actor_for(peer)),
+        DocumentKind::Melding | DocumentKind::Huurverloop | DocumentKind::Ondersteuningsverloop => {
+            creator.is_some_and(|c| *c != doc::actor_for(peer))
+        }
         _ => false,
     }
 }

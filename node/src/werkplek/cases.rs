@@ -200,6 +200,19 @@ pub(super) async fn overview(
                 }
             }
         }
+        if matches!(
+            kind,
+            DocumentKind::Huurverloop | DocumentKind::Ondersteuningsverloop
+        ) && writable
+        {
+            // Every event after placement is a document of its own (issue #17 item 3), named like a melding.
+            let name = format!("{kind}-{}", node.clock_now().unix_timestamp());
+            forms.push((
+                format!("{kind}/{name}"),
+                format!("Nieuwe gebeurtenis: {}", kind.spec().label),
+                false,
+            ));
+        }
         if held_none_multiple(kind, summary, writable) {
             forms.push((
                 kind.name().to_string(),

@@ -40,6 +40,10 @@ pub enum DocumentKind {
     Melding,
     /// The Transferpunt's handling of a melding presented to it (Afspraak 7d–g).
     Voorlegging,
+    /// One event of the lease after placement: omklap evaluation, huisuitzetting (Afspraak 2).
+    Huurverloop,
+    /// One event of the support after placement: meeloop, op- and afschalen, waakvlam (Afspraak 4e, 5, 6).
+    Ondersteuningsverloop,
 }
 
 /// The schema of one kind of document.
@@ -59,7 +63,7 @@ pub struct DocumentSpec {
     pub fields: &'static [FieldSpec],
 }
 
-static DOCUMENTS: [DocumentSpec; 12] = [
+static DOCUMENTS: [DocumentSpec; 14] = [
     DocumentSpec {
         kind: DocumentKind::Registratie,
         name: "registratie",
@@ -156,11 +160,27 @@ static DOCUMENTS: [DocumentSpec; 12] = [
         multiple: true,
         fields: VOORLEGGING,
     },
+    DocumentSpec {
+        kind: DocumentKind::Huurverloop,
+        name: "huurverloop",
+        label: "het huurverloop na plaatsing",
+        source: "Afspraak 2d-2h",
+        multiple: true,
+        fields: HUURVERLOOP,
+    },
+    DocumentSpec {
+        kind: DocumentKind::Ondersteuningsverloop,
+        name: "ondersteuningsverloop",
+        label: "het ondersteuningsverloop na plaatsing",
+        source: "Afspraak 4e, 5 en 6",
+        multiple: true,
+        fields: ONDERSTEUNINGSVERLOOP,
+    },
 ];
 
 impl DocumentKind {
     /// Every kind, in process order.
-    pub const ALL: [DocumentKind; 12] = [
+    pub const ALL: [DocumentKind; 14] = [
         DocumentKind::Registratie,
         DocumentKind::Aanmelding,
         DocumentKind::VervolgWonen,
@@ -173,6 +193,8 @@ impl DocumentKind {
         DocumentKind::Ondersteuningsplan,
         DocumentKind::Melding,
         DocumentKind::Voorlegging,
+        DocumentKind::Huurverloop,
+        DocumentKind::Ondersteuningsverloop,
     ];
 
     /// Its schema.
@@ -226,7 +248,7 @@ pub const FIELD_COUNT: usize = {
     n
 };
 
-const DOCUMENT_FIELD_COUNTS: [usize; 12] = [
+const DOCUMENT_FIELD_COUNTS: [usize; 14] = [
     REGISTRATIE.len(),
     AANMELDING.len(),
     VERVOLG_WONEN.len(),
@@ -239,12 +261,14 @@ const DOCUMENT_FIELD_COUNTS: [usize; 12] = [
     ONDERSTEUNINGSPLAN.len(),
     MELDING.len(),
     VOORLEGGING.len(),
+    HUURVERLOOP.len(),
+    ONDERSTEUNINGSVERLOOP.len(),
 ];
 
-const FIELD_OFFSETS: [usize; 12] = {
-    let mut offsets = [0; 12];
+const FIELD_OFFSETS: [usize; 14] = {
+    let mut offsets = [0; 14];
     let mut i = 1;
-    while i < 12 {
+    while i < 14 {
         offsets[i] = offsets[i - 1] + DOCUMENT_FIELD_COUNTS[i - 1];
         i += 1;
     }
@@ -554,6 +578,32 @@ pub const DATE_ORDERS: &[DateOrder] = &[
     order(
         (D::Voorlegging, "datum_afgehandeld"),
         (D::Voorlegging, "datum_terugkoppeling"),
+        true,
+    ),
+    // Life after placement: an event after placement is not before the move.
+    order(
+        (D::Plaatsing, "datum_mutatie"),
+        (D::Huurverloop, "datum"),
+        true,
+    ),
+    order(
+        (D::Plaatsing, "datum_mutatie"),
+        (D::Ondersteuningsverloop, "datum"),
+        true,
+    ),
+    order(
+        (D::Reactie, "datum_ondertekening"),
+        (D::Huurverloop, "datum"),
+        true,
+    ),
+    order(
+        (D::Huurverloop, "datum_overleg"),
+        (D::Huurverloop, "datum"),
+        true,
+    ),
+    order(
+        (D::Ondersteuningsverloop, "datum"),
+        (D::Ondersteuningsverloop, "einddatum_meeloop"),
         true,
     ),
 ];

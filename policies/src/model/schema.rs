@@ -175,7 +175,15 @@ pub const SOORT_BESCHIKKING: &[&str] = &[
     "waakvlam",
 ];
 /// Kind of melding (Afspraak 7).
-pub const SOORT_MELDING: &[&str] = &["signaal", "knelpunt", "incident", "calamiteit"];
+/// `dreigende_huisuitzetting` is the overleg of Afspraak 2h: a corporatie that means to evict during a 3-partijen
+/// lease first records it as a melding and settles it with the partners involved (see [`HUURVERLOOP`]).
+pub const SOORT_MELDING: &[&str] = &[
+    "signaal",
+    "knelpunt",
+    "incident",
+    "calamiteit",
+    "dreigende_huisuitzetting",
+];
 /// Who reported.
 pub const MELDER: &[&str] = &[
     "zorgaanbieder",
@@ -1272,3 +1280,100 @@ pub fn voorlegging_addressee(instance: &str) -> Option<crate::partner::PartnerId
     }
     format!("{role}:{code}").parse().ok()
 }
+// ---------------------------------------------------------------------------------------------------------------
+// Life after placement (issue #17 item 3): every event its own instance document, so nothing is overwritten.
+
+/// What happened to the lease after placement (Afspraak 2).
+pub const SOORT_HUURVERLOOP: &[&str] = &["omklap_evaluatie", "huisuitzetting", "huur_beeindigd"];
+/// The outcome of evaluating the omklap goals of a 3-partijen lease (Afspraak 2f; Bijlage 1, 2d).
+pub const UITKOMST_OMKLAP: &[&str] = &["omklap", "later_opnieuw", "geen_omklap"];
+/// How far the omklap goals were met.
+pub const DOELEN_BEHAALD: &[&str] = &["ja", "gedeeltelijk", "nee"];
+
+/// Huurverloop: one event of the lease after placement, written by the corporatie that rents to the client — the
+/// evaluation of the omklap goals with its outcome (Afspraak 2d–2g), or the end of the lease: a huisuitzetting,
+/// which during a 3-partijen lease needs a prior overleg recorded as a melding (Afspraak 2h).
+pub const HUURVERLOOP: &[FieldSpec] = &[
+    f!(
+        "soort",
+        "Soort gebeurtenis",
+        FieldType::Enum(SOORT_HUURVERLOOP),
+        Always
+    ),
+    f!("datum", "Datum", PAST, Always),
+    f!(
+        "doelen_behaald",
+        "Omklapdoelen behaald",
+        FieldType::Enum(DOELEN_BEHAALD),
+        Required::AlwaysWhen(when("soort", &["omklap_evaluatie"]))
+    ),
+    f!(
+        "uitkomst_evaluatie",
+        "Uitkomst van de evaluatie",
+        FieldType::Enum(UITKOMST_OMKLAP),
+        Required::AlwaysWhen(when("soort", &["omklap_evaluatie"]))
+    ),
+    f!(
+        "datum_omklap",
+        "Datum omklap naar huurcontract op eigen naam",
+        DATE,
+        Required::AlwaysWhen(when("uitkomst_evaluatie", &["omklap"]))
+    ),
+    f!(
+        "datum_overleg",
+        "Datum overleg met de betrokken partijen (Afspraak 2h)",
+        PAST,
+        Opt
+    ),
+    f!("toelichting", "Toelichting", LT, Opt, B),
+];
+
+/// What changed in the support after placement (Afspraak 4e, 5, 6).
+pub const SOORT_ONDERSTEUNINGSVERLOOP: &[&str] = &[
+    "meeloop_oude_zorgaanbieder",
+    "opschaling",
+    "afschaling",
+    "terugkeer_beschermd_wonen",
+    "einde_ondersteuning",
+    "waakvlam",
+];
+/// The form of waakvlam support (Afspraak 6; Bijlage 1, 6a–c).
+pub const VORM_WAAKVLAM: &[&str] = &[
+    "maatwerk",
+    "algemene_voorziening",
+    "contact_zorgaanbieder",
+    "geen",
+];
+
+/// Ondersteuningsverloop: one event of the support after placement, written by a zorgaanbieder or the gemeente of
+/// uitstroom — the old zorgaanbieder walking alongside (at most three months, Afspraak 4e), scaling support up or
+/// down or a voluntary temporary return to beschermd wonen (Afspraak 5), the end of the beschikking and the waakvlam
+/// (Afspraak 6).
+pub const ONDERSTEUNINGSVERLOOP: &[FieldSpec] = &[
+    f!(
+        "soort",
+        "Soort gebeurtenis",
+        FieldType::Enum(SOORT_ONDERSTEUNINGSVERLOOP),
+        Always
+    ),
+    f!("datum", "Datum", PAST, Always),
+    f!(
+        "einddatum_meeloop",
+        "Einddatum meelopen oude zorgaanbieder",
+        DATE,
+        Opt
+    ),
+    f!(
+        "aangepaste_beschikking",
+        "Aangepaste Wmo-beschikking (Afspraak 5c)",
+        FieldType::Bool,
+        Opt
+    ),
+    f!(
+        "vorm_waakvlam",
+        "Vorm waakvlamondersteuning",
+        FieldType::Enum(VORM_WAAKVLAM),
+        Required::AlwaysWhen(when("soort", &["waakvlam"]))
+    ),
+    f!("toelichting", "Toelichting", LT, Opt, B),
+];
