@@ -105,7 +105,8 @@ enum Held {
     /// A disclosure, with its record (stored before it is sent).
     Disclose {
         message: Message,
-        entry: AuditEntry,
+        /// Boxed: a record is large beside a message.
+        entry: Box<AuditEntry>,
         case: Option<CaseId>,
     },
     /// Any other message, kept in order with the disclosures.
@@ -521,7 +522,7 @@ impl Session {
         let entries: Vec<AuditEntry> = held
             .iter()
             .filter_map(|h| match h {
-                Held::Disclose { entry, .. } => Some(entry.clone()),
+                Held::Disclose { entry, .. } => Some((**entry).clone()),
                 Held::Send(_) => None,
             })
             .collect();
@@ -1489,7 +1490,7 @@ impl Session {
                 if let Some(held) = &mut self.held {
                     held.push(Held::Disclose {
                         message,
-                        entry,
+                        entry: Box::new(entry),
                         case: record.case.clone(),
                     });
                     return Carried::Next;
