@@ -181,6 +181,57 @@ impl TestNet {
         case
     }
 
+    /// [`TestNet::request_case`] submitted and taken up: once the Transferpunt holds the request, it approves it
+    /// for Leeuwarden and assigns `corporatie` with an aanmeldbericht about `client` (`ondersteuningsprofiel` and
+    /// `contactpersonen` as given — canaries, or what a test checks).
+    pub async fn assigned_case(
+        &self,
+        client: &policies::examples::Client,
+        zoekgedrag: &str,
+        corporatie: &str,
+        ondersteuningsprofiel: &str,
+        contactpersonen: serde_json::Value,
+    ) -> CaseId {
+        use policies::DocumentKind as D;
+        const TP: &str = node::scenario::TRANSFERPUNT;
+        let case = self
+            .request_case(client, zoekgedrag, Some("Eenpersoonswoning"), true)
+            .await;
+        simulator::live::wait_until(
+            "the Transferpunt holds the request",
+            std::time::Duration::from_secs(60),
+            || async {
+                self.holds(TP, &case)
+                    .await
+                    .contains_key("bemiddelingsverzoek")
+            },
+        )
+        .await;
+        let beoordeling = serde_json::json!({
+            "status": "goedgekeurd", "datum_ontvangen": "2025-10-02", "datum_volledig": "2025-10-02",
+            "gekozen_uitstroomgemeente": "GM0080", "toegewezen_corporatie": corporatie, "corporatie_historie": []
+        });
+        self.write(TP, &case, D::Beoordeling, None, beoordeling)
+            .await
+            .expect("the beoordeling is written");
+        let aanmeldbericht = serde_json::json!({
+            "corporatie": corporatie, "datum_verzonden": "2025-10-20", "bsn": client.bsn,
+            "achternaam_initialen": client.name, "beoogde_uitstroomgemeente": "GM0080",
+            "leefsituatie": "alleenstaand", "ondersteuningsprofiel": ondersteuningsprofiel,
+            "contactpersonen": contactpersonen
+        });
+        self.write(
+            TP,
+            &case,
+            D::Aanmeldbericht,
+            Some(corporatie),
+            aanmeldbericht,
+        )
+        .await
+        .expect("the aanmeldbericht is written");
+        case
+    }
+
     /// Start a stopped node's federation side again on a new port and publish it: peers find it only through the
     /// new directory.
     pub fn restart(&mut self, id: &str) {

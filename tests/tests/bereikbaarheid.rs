@@ -20,48 +20,22 @@ async fn after_the_case_is_closed_the_corporatie_still_knows_whom_to_call_and_no
     let profiel = "ondersteuningsprofiel-bereikbaar-canary-1";
     let begeleider = "Begeleider-bereikbaar-canary-1";
     let case = net
-        .request_case(
+        .assigned_case(
             &client,
             "zoekgedrag-bereikbaar-1",
-            Some("Eenpersoonswoning"),
-            true,
-        )
-        .await;
-    simulator::live::wait_until("the Transferpunt holds the request", WAIT, || async {
-        net.holds(TP, &case)
-            .await
-            .contains_key("bemiddelingsverzoek")
-    })
-    .await;
-    let beoordeling = json!({
-        "status": "goedgekeurd", "datum_ontvangen": "2025-10-02", "datum_volledig": "2025-10-02",
-        "gekozen_uitstroomgemeente": "GM0080", "toegewezen_corporatie": ELK, "corporatie_historie": []
-    });
-    net.write(TP, &case, D::Beoordeling, None, &beoordeling)
-        .await
-        .unwrap();
-    net.write(
-        TP,
-        &case,
-        D::Aanmeldbericht,
-        Some(ELK),
-        json!({
-            "corporatie": ELK, "datum_verzonden": "2025-10-20", "bsn": client.bsn,
-            "achternaam_initialen": client.name, "beoogde_uitstroomgemeente": "GM0080",
-            "leefsituatie": "alleenstaand", "ondersteuningsprofiel": profiel,
-            "contactpersonen": [{
+            ELK,
+            profiel,
+            json!([{
                 "naam": begeleider, "organisatie": "Kwadrant", "functie": "ambulant begeleider",
                 "telefoonnummer": "0581234567", "mailadres": "begeleider@kwadrant.example"
-            }]
-        }),
-    )
-    .await
-    .unwrap();
+            }]),
+        )
+        .await;
     let section = format!("aanmeldbericht/{ELK}");
     wait_for(&net, ELK, &case, &section, "bsn", json!(client.bsn)).await;
 
     // The client lives in the corporatie's home; the lease turned regular; the Transferpunt closes the case.
-    let mut closed = beoordeling.clone();
+    let mut closed = net.holds(TP, &case).await["beoordeling"].clone();
     closed["datum_afgesloten"] = json!("2026-04-01");
     net.write(TP, &case, D::Beoordeling, None, &closed)
         .await

@@ -15,7 +15,6 @@ const TP: &str = "transferpunt:sdf";
 const ELK: &str = "corporatie:elkien";
 /// A corporatie with no part in the case: no flow lets it hold anything of it.
 const DYNHUS: &str = "corporatie:dynhus";
-const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn stap(datum: &str, van: i64, naar: i64, reden: &str) -> Value {
     json!({"datum": datum, "van_niveau": van, "naar_niveau": naar,
@@ -28,44 +27,14 @@ async fn a_melding_escalates_is_presented_by_a_vaste_contactpersoon_and_only_the
     let net = TestNet::start(&[ZA, TP, ELK, DYNHUS]).await;
     let (client, _) = canary_client("melding", "Huurder", 670_000, 1);
     let case = net
-        .request_case(
+        .assigned_case(
             &client,
             "zoekgedrag-melding-1",
-            Some("Eenpersoonswoning"),
-            true,
+            ELK,
+            "profiel-melding-1",
+            json!([]),
         )
         .await;
-    simulator::live::wait_until("the Transferpunt holds the request", WAIT, || async {
-        net.holds(TP, &case)
-            .await
-            .contains_key("bemiddelingsverzoek")
-    })
-    .await;
-    net.write(
-        TP,
-        &case,
-        D::Beoordeling,
-        None,
-        json!({
-            "status": "goedgekeurd", "datum_ontvangen": "2025-10-02", "datum_volledig": "2025-10-02",
-            "gekozen_uitstroomgemeente": "GM0080", "toegewezen_corporatie": ELK, "corporatie_historie": []
-        }),
-    )
-    .await
-    .unwrap();
-    net.write(
-        TP,
-        &case,
-        D::Aanmeldbericht,
-        Some(ELK),
-        json!({
-            "corporatie": ELK, "datum_verzonden": "2025-10-20", "bsn": client.bsn,
-            "achternaam_initialen": client.name, "beoogde_uitstroomgemeente": "GM0080",
-            "leefsituatie": "alleenstaand", "ondersteuningsprofiel": "profiel-melding-1"
-        }),
-    )
-    .await
-    .unwrap();
     wait_for(
         &net,
         ELK,

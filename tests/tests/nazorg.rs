@@ -16,7 +16,6 @@ const ELK: &str = "corporatie:elkien";
 const ACC: &str = "corporatie:accolade";
 const GM: &str = "gemeente:GM0080";
 const GM_ANDERS: &str = "gemeente:GM0074";
-const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_eviction_without_overleg()
@@ -24,45 +23,8 @@ async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_evictio
     let net = TestNet::start(&[ZA, TP, ELK, ACC, GM, GM_ANDERS]).await;
     let (client, _) = canary_client("nazorg", "Huurder", 670_000, 1);
     let case = net
-        .request_case(
-            &client,
-            "zoekgedrag-nazorg-1",
-            Some("Eenpersoonswoning"),
-            true,
-        )
+        .assigned_case(&client, "zoekgedrag-nazorg-1", ELK, "ambulant", json!([]))
         .await;
-    simulator::live::wait_until("the Transferpunt holds the request", WAIT, || async {
-        net.holds(TP, &case)
-            .await
-            .contains_key("bemiddelingsverzoek")
-    })
-    .await;
-    net.write(
-        TP,
-        &case,
-        D::Beoordeling,
-        None,
-        json!({
-            "status": "goedgekeurd", "datum_ontvangen": "2025-10-02", "datum_volledig": "2025-10-02",
-            "gekozen_uitstroomgemeente": "GM0080", "toegewezen_corporatie": ELK, "corporatie_historie": []
-        }),
-    )
-    .await
-    .unwrap();
-    net.write(
-        TP,
-        &case,
-        D::Aanmeldbericht,
-        Some(ELK),
-        json!({
-            "corporatie": ELK, "datum_verzonden": "2025-10-20", "bsn": client.bsn,
-            "achternaam_initialen": client.name, "beoogde_uitstroomgemeente": "GM0080",
-            "leefsituatie": "alleenstaand", "ondersteuningsprofiel": "ambulant",
-            "contactpersonen": []
-        }),
-    )
-    .await
-    .unwrap();
     wait_for(
         &net,
         ELK,
