@@ -240,7 +240,7 @@ fn a_request_for_a_document_the_plan_does_not_share_whole_gets_not_available() {
         docs: vec![local(k.clone(), am.clone())],
         doc: Some((am, SyncSession::new())),
         stored: true,
-        projection: None,
+        ..View::default()
     };
     let mut state = PeerState::new(pid(ELKIEN));
     let effects = decide(
@@ -501,4 +501,45 @@ fn a_message_whose_changes_wait_for_a_change_it_did_not_bring_starts_the_documen
             .any(|e| matches!(e, Effect::DropSession(d) if *d == name(&k))),
         "and this side's session starts over too: {effects:?}"
     );
+}
+
+#[test]
+fn a_retired_projection_synced_back_is_told_to_be_deleted_unless_a_rectification_holds_that_back() {
+    // The zorgaanbieder rotated its projection for the Transferpunt (a rectification); the Transferpunt, not yet
+    // holding the new generation, syncs the old one back.
+    let wire = WireDoc::Projection {
+        case: case(),
+        sender: pid(ZA),
+        receiver: pid(TP),
+        generation: 1,
+    };
+    let record = node::store::ProjectionRecord {
+        wire_id: wire.to_string(),
+        case: case(),
+        sender: ZA.into(),
+        receiver: TP.into(),
+        generation: 1,
+        snapshot: written_by(ZA, &registratie()).save(),
+        sync_state: None,
+        retired: true,
+    };
+    let synced_back = || Message::Sync {
+        doc: wire.to_string(),
+        data: asking(),
+        traceparent: None,
+    };
+    let view = |forget_held| View {
+        projection: Some(record.clone()),
+        forget_held,
+        ..View::default()
+    };
+    let told = decide(ZA, &mut PeerState::new(pid(TP)), synced_back(), view(false));
+    assert!(
+        matches!(told.as_slice(), [Effect::Send(Message::Forget { doc, .. })] if *doc == wire.to_string()),
+        "{told:?}"
+    );
+    // While the Transferpunt is yet to hold the new generation, the old one is what tells it how the
+    // zorgaanbieder relates to the case: told to delete it now, it would take neither generation.
+    let held = decide(ZA, &mut PeerState::new(pid(TP)), synced_back(), view(true));
+    assert!(held.is_empty(), "{held:?}");
 }

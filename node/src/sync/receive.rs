@@ -98,6 +98,10 @@ pub struct View {
     pub stored: bool,
     /// The projection's record, for a message about a projection.
     pub projection: Option<ProjectionRecord>,
+    /// For this node's own retired projection: its `Forget` is held back, because the peer is yet to take this
+    /// node's rectification of the case and hold the new generation (told earlier, the Transferpunt would delete
+    /// the facts that say how this node relates to the case, and then take neither generation).
+    pub forget_held: bool,
 }
 
 /// An audit record to write. The session adds the time, trace ids, pseudonym, peer and policy version.
@@ -941,6 +945,10 @@ fn own_projection_back(
     // Our own projection, synced back by its receiver. One this node retired is not answered with data: the
     // receiver still has it (a `Forget` lost or overtaken), so it is told again to delete it.
     if view.projection.as_ref().is_some_and(|p| p.retired) {
+        if view.forget_held {
+            // Told with the new generation's arrival (`Session::update_projection`); until then not answered.
+            return Vec::new();
+        }
         return vec![Effect::Send(Message::Forget {
             doc: name.to_string(),
             reason: "this projection was withdrawn; delete it".into(),

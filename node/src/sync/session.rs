@@ -1294,8 +1294,16 @@ impl Session {
             {
                 self.store_received(std::mem::take(&mut group)).await;
             }
-            if case.is_some() && guard.is_none() {
-                guard = Some(node.write_guard().await);
+            match case {
+                Some(_) if guard.is_none() => guard = Some(node.write_guard().await),
+                Some(_) => {}
+                // A message about no case (an artefact: a rectification notice, an erasure, a policy) is carried
+                // out without the guard, as ever: what it does takes the guard itself, and the guard is not
+                // reentrant. What the group holds is stored first, so the messages stay in order.
+                None => {
+                    self.store_received(std::mem::take(&mut group)).await;
+                    guard = None;
+                }
             }
             let view = match self.view(&need).await {
                 Ok(view) => view,
@@ -1422,6 +1430,7 @@ impl Session {
                     doc,
                     stored: stored.is_some(),
                     projection: None,
+                    forget_held: false,
                 }
             }
             Need::Projection { wire, case } => {
@@ -1438,10 +1447,19 @@ impl Session {
                     true => present(node.load_case(wire.case()).await)?,
                     false => None,
                 };
+                let forget_held = match &projection {
+                    Some(p) if p.retired && p.sender == self.me().to_string() => store
+                        .rectification_notice(&self.state.peer.to_string(), wire.case())
+                        .await
+                        .map_err(unloadable)?
+                        .is_some(),
+                    _ => false,
+                };
                 View {
                     case,
                     doc,
                     projection,
+                    forget_held,
                     ..View::default()
                 }
             }
