@@ -195,13 +195,8 @@ impl crate::service::Node {
     ) -> Result<Bereikbaarheid, crate::service::ServiceError> {
         let start = self.clock_now();
         let loaded = self.load_case(case).await?;
-        let directory = self
-            .store()
-            .latest_directory()
-            .await?
-            // Stored directories were verified against the federation CA when they were stored.
-            .and_then(|d| serde_json::from_slice::<Directory>(&d.body).ok());
-        let found = of_case(self.partner(), &loaded, directory.as_ref());
+        let directory = self.directory_in_force().await?;
+        let found = of_case(self.partner(), &loaded, directory.as_deref());
         let used: Vec<policies::FieldId> = loaded
             .docs
             .iter()

@@ -37,6 +37,7 @@ pub mod doc;
 pub mod facts;
 pub mod harness;
 pub mod host;
+pub mod huurdermelding;
 pub mod import;
 pub mod indienen;
 pub mod inzage;

@@ -169,6 +169,8 @@ pub struct Node {
     /// This partner's vaste contactpersonen (Afspraak 3g) as the directory in force names them; `None` before a
     /// directory is in force. Only they may present a melding to the Transferpunt (`crate::meldingen`).
     vaste_contactpersonen: RwLock<Option<Vec<String>>>,
+    /// The federation directory in force (`None` until one is: a node without a federation).
+    directory: RwLock<Option<Arc<protocol::pki::Directory>>>,
     /// Writes are serialised: a document is loaded, changed and stored as one step, and two interleaved writes to
     /// the same document would otherwise produce two Automerge changes with the same actor and sequence number.
     write_lock: Mutex<()>,
@@ -208,6 +210,7 @@ impl Node {
             changes: broadcast::channel(CHANGE_QUEUE).0,
             corporaties: RwLock::new(Vec::new()),
             vaste_contactpersonen: RwLock::new(None),
+            directory: RwLock::new(None),
             gemeenten,
             pseudonymiser,
             clock,
@@ -404,6 +407,28 @@ impl Node {
             .vaste_contactpersonen
             .write()
             .expect("contactpersonen lock") = Some(names);
+    }
+
+    /// Put a federation directory in force at this node (the federation does, `sync::lifecycle`).
+    pub fn set_directory(&self, directory: protocol::pki::Directory) {
+        *self.directory.write().expect("directory lock") = Some(Arc::new(directory));
+    }
+
+    /// The federation directory in force: the one the federation put in force, else the highest one stored (a
+    /// command run beside a node); `None` when there is none.
+    pub async fn directory_in_force(
+        &self,
+    ) -> Result<Option<Arc<protocol::pki::Directory>>, StoreError> {
+        if let Some(d) = self.directory.read().expect("directory lock").clone() {
+            return Ok(Some(d));
+        }
+        Ok(self
+            .store
+            .latest_directory()
+            .await?
+            // Stored directories were verified against the federation CA when they were stored.
+            .and_then(|d| serde_json::from_slice(&d.body).ok())
+            .map(Arc::new))
     }
 
     /// This partner's vaste contactpersonen, as the directory in force names them (`None`: no directory yet).

@@ -543,3 +543,57 @@ fn a_retired_projection_synced_back_is_told_to_be_deleted_unless_a_rectification
     let held = decide(ZA, &mut PeerState::new(pid(TP)), synced_back(), view(true));
     assert!(held.is_empty(), "{held:?}");
 }
+
+#[test]
+fn a_huurdermelding_goes_only_from_a_corporatie_to_the_transferpunt() {
+    let melding = || Message::Artefact {
+        kind: node::huurdermelding::KIND_MELDING.into(),
+        data: b"{}".to_vec(),
+    };
+    // A corporatie to the Transferpunt: taken (the session checks what it says).
+    let taken = decide(
+        TP,
+        &mut PeerState::new(pid(ELKIEN)),
+        melding(),
+        View::default(),
+    );
+    assert!(
+        matches!(taken.as_slice(), [Effect::TakeHuurdermelding { .. }]),
+        "{taken:?}"
+    );
+    // From a zorgaanbieder, or to a corporatie: a security event, nothing taken.
+    for (me, peer) in [(TP, ZA), (ACCOLADE, ELKIEN)] {
+        let refused = decide(
+            me,
+            &mut PeerState::new(pid(peer)),
+            melding(),
+            View::default(),
+        );
+        assert!(
+            refused
+                .iter()
+                .any(|e| matches!(e, Effect::Count(Counter::Refused)))
+                && !refused
+                    .iter()
+                    .any(|e| matches!(e, Effect::TakeHuurdermelding { .. })),
+            "{me} from {peer}: {refused:?}"
+        );
+    }
+    // The confirmation only from the Transferpunt.
+    let ontvangen = Message::Artefact {
+        kind: node::huurdermelding::KIND_ONTVANGEN.into(),
+        data: b"{}".to_vec(),
+    };
+    let forged = decide(
+        ELKIEN,
+        &mut PeerState::new(pid(ZA)),
+        ontvangen,
+        View::default(),
+    );
+    assert!(
+        !forged
+            .iter()
+            .any(|e| matches!(e, Effect::TakeHuurdermelding { .. })),
+        "{forged:?}"
+    );
+}

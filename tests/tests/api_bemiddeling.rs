@@ -580,3 +580,82 @@ impl Api {
             .unwrap()
     }
 }
+
+/// Bijlage 2: a corporatie's huurdermelding through its API — refused with each field named, refused at a partner
+/// that is not a corporatie, accepted and answered by the Transferpunt; every answer checked against the
+/// description.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huurdermelding_through_the_api_is_checked_sent_and_answered() {
+    let net = TestNet::start(&[TP, ZA, ELKIEN]).await;
+    net.wait_connected().await;
+    let api = Api {
+        net,
+        contract: Contract::new(),
+    };
+    let today = api.net.node(ELKIEN).node().clock_now().date().to_string();
+    let melding = |bsn: &str| {
+        json!({
+            "bsn": bsn, "datum_melding": today, "soort": "signaal", "ave_niveau": 1,
+            "omschrijving": "Zorgen om een huurder", "woongemeente": "GM0080",
+            "contactpersoon": node::harness::vaste_contactpersoon(ELKIEN, 2), "telefoonnummer": "0581234567"
+        })
+    };
+    let path = ("POST", "/huurdermeldingen");
+    let refused = api
+        .step(
+            ELKIEN,
+            path,
+            "/huurdermeldingen",
+            Some(&melding("123456789")),
+            "h-1",
+            400,
+        )
+        .await;
+    let detail = refused.json()["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        detail.contains("bsn") && detail.contains("elfproef"),
+        "{detail}"
+    );
+    let not_a_corporatie = api
+        .step(
+            ZA,
+            path,
+            "/huurdermeldingen",
+            Some(&melding(&ex::fictitious_bsn(680_001))),
+            "h-2",
+            403,
+        )
+        .await;
+    assert!(!not_a_corporatie.body.is_empty());
+    let made = api
+        .step(
+            ELKIEN,
+            path,
+            "/huurdermeldingen",
+            Some(&melding(&ex::fictitious_bsn(680_001))),
+            "h-3",
+            201,
+        )
+        .await
+        .json();
+    assert_eq!(made["aan"], json!(TP));
+    wait_until("the Transferpunt answers", WAIT, || async {
+        let list = api
+            .call(
+                ELKIEN,
+                "GET",
+                "/huurdermeldingen",
+                "/huurdermeldingen",
+                None,
+                None,
+            )
+            .await
+            .json();
+        list[0]["id"] == made["id"]
+            && list[0]["antwoord"].as_str() == Some(node::huurdermelding::ANTWOORD)
+    })
+    .await;
+}

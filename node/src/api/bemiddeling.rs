@@ -120,7 +120,7 @@ pub(super) async fn signalen(
 }
 
 /// The error answers of an operation, from its (status, description) pairs (as `openapi::spec` builds them).
-type Errors<'a> = &'a dyn Fn(&[(&str, &str)]) -> Value;
+pub(super) type Errors<'a> = &'a dyn Fn(&[(&str, &str)]) -> Value;
 
 /// The OpenAPI paths of these operations and the schemas they name.
 pub(super) fn openapi(

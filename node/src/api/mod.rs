@@ -4,6 +4,7 @@
 //! any URL.
 
 mod bemiddeling;
+mod huurdermelding;
 pub mod idempotency;
 pub mod openapi;
 mod problem;
@@ -73,6 +74,10 @@ pub fn router_with_metrics(
         .route("/casussen/{id}/terugsturen", post(bemiddeling::terugsturen))
         .route("/casussen/{id}/toewijzing", post(bemiddeling::toewijzing))
         .route("/signalen", get(bemiddeling::signalen))
+        .route(
+            "/huurdermeldingen",
+            get(huurdermelding::list).post(huurdermelding::meld),
+        )
         .route(
             "/verwerkingsactiviteiten",
             get(verwerkingsactiviteiten::list),

@@ -293,6 +293,8 @@ pub fn spec() -> Value {
     let (bemiddeling_paths, bemiddeling_schemas) =
         super::bemiddeling::openapi(&case_param, &errors);
     schemas.extend(bemiddeling_schemas);
+    let (huurder_paths, huurder_schemas) = super::huurdermelding::openapi(&errors);
+    schemas.extend(huurder_schemas);
     let (register_paths, register_schemas) = super::verwerkingsactiviteiten::openapi();
     schemas.extend(register_schemas);
     let mut spec = json!({
@@ -357,6 +359,7 @@ pub fn spec() -> Value {
     });
     if let Some(paths) = spec["paths"].as_object_mut() {
         paths.extend(bemiddeling_paths);
+        paths.extend(huurder_paths);
         paths.extend(register_paths);
     }
     finish(&mut spec);

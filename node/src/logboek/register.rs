@@ -254,6 +254,13 @@ const OWN: &[Own] = &[
         &["Disclose"],
     ),
     (
+        crate::huurdermelding::ACTIVITY,
+        "huurdermelding van een corporatie aan het Transferpunt",
+        crate::huurdermelding::PURPOSE,
+        "Convenant Weer Thuis Friesland, Bijlage 2 (rol Transferpunt); Afspraak 7a en 7c",
+        &["Transfer", "Obtain"],
+    ),
+    (
         crate::import::ACTIVITY,
         "overname van de Excel-uitstroommonitor",
         crate::import::PURPOSE,
@@ -306,6 +313,11 @@ pub fn activity_id(operation: Operation, processing_activity_id: &str) -> String
             if processing_activity_id == crate::bijzonder::ACTIVITY =>
         {
             SPECIAL_DISCLOSURE.into()
+        }
+        Operation::Disclosure | Operation::Receipt
+            if processing_activity_id == crate::huurdermelding::ACTIVITY =>
+        {
+            processing_activity_id.into()
         }
         Operation::Disclosure => match processing_activity_id.split("; ").next() {
             Some("gezamenlijk document") | None | Some("") => SHARED_DOCUMENT.into(),

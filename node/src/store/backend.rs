@@ -70,6 +70,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "bijzonder",
         include_str!("../../migrations/sqlite/0012_bijzonder.sql"),
     ),
+    (
+        13,
+        "huurdermelding",
+        include_str!("../../migrations/sqlite/0013_huurdermelding.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded.
@@ -133,6 +138,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "bijzonder",
         include_str!("../../migrations/postgres/0012_bijzonder.sql"),
+    ),
+    (
+        13,
+        "huurdermelding",
+        include_str!("../../migrations/postgres/0013_huurdermelding.sql"),
     ),
 ];
 

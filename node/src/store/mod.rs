@@ -21,6 +21,7 @@ mod bijzonder;
 mod directory;
 mod documents;
 mod erasure;
+mod huurdermelding;
 mod idempotency;
 mod inzage;
 mod log;

@@ -64,6 +64,7 @@ fn put(
             .flat_map(|p| p.contacts.iter().map(|c| c.naam.clone()))
             .collect(),
     );
+    inner.node.set_directory(directory.clone());
     let listed = directory.partners.iter().any(|p| p.id.as_str() == me);
     let was_removed = inner.removed.swap(!listed, Ordering::SeqCst);
     if !listed && !was_removed {

@@ -184,6 +184,14 @@ pub enum Effect {
         /// The signed request, or the confirmed request's id.
         data: Vec<u8>,
     },
+    /// A huurdermelding from a corporatie, at the Transferpunt (take it, confirm), or the Transferpunt's
+    /// confirmation of one this corporatie sent (`crate::huurdermelding`).
+    TakeHuurdermelding {
+        /// [`crate::huurdermelding::KIND_MELDING`] or [`crate::huurdermelding::KIND_ONTVANGEN`].
+        kind: String,
+        /// The melding, or the confirmation, as JSON.
+        data: Vec<u8>,
+    },
     /// Send a sync message carrying changes, only once its audit record is stored: no disclosure without its
     /// record (fail closed). When the record cannot be stored, the case is reconciled again later.
     Disclose {
@@ -387,6 +395,33 @@ pub fn on_message(
                 || kind == crate::rectificatie::KIND_CONFIRMATION =>
         {
             vec![Effect::TakeRectification { kind, data }]
+        }
+        Message::Artefact { kind, data }
+            if kind == crate::huurdermelding::KIND_MELDING
+                || kind == crate::huurdermelding::KIND_ONTVANGEN =>
+        {
+            // Only a corporatie makes one, only the Transferpunt takes one and confirms it.
+            let (from, to) = if kind == crate::huurdermelding::KIND_MELDING {
+                (Role::Corporatie, Role::Transferpunt)
+            } else {
+                (Role::Transferpunt, Role::Corporatie)
+            };
+            if state.peer.role() != from || cx.me.role() != to {
+                tracing::warn!(peer = %state.peer, kind = %kind, "security event: a huurdermelding between partners that do not make or take one");
+                return vec![
+                    Effect::Count(Counter::Refused),
+                    Effect::Record(Record::security_event(
+                        None,
+                        None,
+                        Vec::new(),
+                        &format!(
+                            "{kind} from {} to {}, refused (Bijlage 2: a corporatie to the Transferpunt)",
+                            state.peer, cx.me
+                        ),
+                    )),
+                ];
+            }
+            vec![Effect::TakeHuurdermelding { kind, data }]
         }
         Message::Artefact { kind, .. } => {
             tracing::debug!(peer = %state.peer, kind = %kind, "artefact of an unknown kind ignored");

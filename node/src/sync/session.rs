@@ -594,6 +594,78 @@ impl Session {
                 .await;
             }
         }
+        // A corporatie's huurdermeldingen for the Transferpunt, queued the same way.
+        if self.state.peer.role() != policies::Role::Transferpunt {
+            return;
+        }
+        let pending = match self
+            .inner
+            .node
+            .store()
+            .pending_huurdermeldingen(&peer)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the huurdermeldingen to send");
+                return;
+            }
+        };
+        for (id, body) in pending {
+            if self.requests_sent.insert(format!("huurdermelding/{id}")) {
+                self.send(Message::Artefact {
+                    kind: crate::huurdermelding::KIND_MELDING.into(),
+                    data: body.into_bytes(),
+                })
+                .await;
+            }
+        }
+    }
+
+    /// A corporatie's huurdermelding (at the Transferpunt: taken, then confirmed), or the Transferpunt's
+    /// confirmation of one this corporatie sent. One not taken for a failure here is not confirmed: the corporatie
+    /// offers it again on the next connection.
+    async fn take_huurdermelding(&mut self, kind: &str, data: &[u8]) {
+        let node = self.inner.node.clone();
+        let peer = self.state.peer.clone();
+        if kind == crate::huurdermelding::KIND_ONTVANGEN {
+            match node.huurdermelding_ontvangen(&peer, data).await {
+                Ok(true) => {
+                    tracing::info!(peer = %peer, "huurdermelding confirmed by the Transferpunt")
+                }
+                Ok(false) => {
+                    tracing::debug!(peer = %peer, "confirmation of no open huurdermelding ignored")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not record a huurdermelding's confirmation")
+                }
+            }
+            return;
+        }
+        match node.take_huurdermelding(&peer, data).await {
+            Ok(ontvangen) => {
+                self.send(Message::Artefact {
+                    kind: crate::huurdermelding::KIND_ONTVANGEN.into(),
+                    data: serde_json::to_vec(&ontvangen).expect("a confirmation serializes"),
+                })
+                .await
+            }
+            Err(crate::huurdermelding::TakeError::Refused(why)) => {
+                tracing::warn!(peer = %peer, reason = %why, "security event: a huurdermelding refused");
+                let entry = self.entry(&receive::Record::security_event(
+                    None,
+                    None,
+                    Vec::new(),
+                    &format!("huurdermelding refused: {why}"),
+                ));
+                if let Err(e) = node.store().append_audit(&entry).await {
+                    tracing::error!(error = %e, "could not record a refused huurdermelding");
+                }
+            }
+            Err(e) => {
+                tracing::error!(peer = %peer, error = %e, "could not take a huurdermelding; it is offered again")
+            }
+        }
     }
 
     /// An inzageverzoek from the peer, or its confirmation of one sent.
@@ -1610,6 +1682,9 @@ impl Session {
             }
             Effect::TakeInzage { kind, data } => self.take_inzage(&kind, &data).await,
             Effect::TakeRectification { kind, data } => self.take_rectification(&kind, &data).await,
+            Effect::TakeHuurdermelding { kind, data } => {
+                self.take_huurdermelding(&kind, &data).await
+            }
             Effect::Count(Counter::Accepted) => {
                 self.inner.stats.accepted.fetch_add(1, Ordering::Relaxed);
             }
