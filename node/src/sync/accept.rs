@@ -365,6 +365,14 @@ pub fn projection_changes(
         let path = op.path.ok_or_else(|| {
             Refusal::new("an operation on an object that cannot be traced to a field")
         })?;
+        if let Some(section) = path.first()
+            && let Some(addressee) = addressed_elsewhere(section, me)
+        {
+            return Err(Refusal::new(format!(
+                "section {section} is addressed to {addressee}, not to {me} (a form addressed to one partner \
+                 reaches that partner only; Bijlage 1, 7g)"
+            )));
+        }
         match path.as_slice() {
             [] => return Err(Refusal::new("an operation without a key")),
             [section] if section == META || projection::parse_section(section).is_some() => {}
@@ -386,6 +394,23 @@ pub fn projection_changes(
         }
     }
     Ok(fields)
+}
+
+/// Whom a projection's section is addressed to when that is another partner than `me`: a form addressed to one
+/// partner (its instance names it: an aanmeldbericht, a reactie, the Transferpunt's voorlegging, which names the
+/// melder) reaches that partner only. The sender's plan keeps it so (`plan::plan`); the receiver checks it again,
+/// on its own, rather than trust it. `None`: the section is for `me`, or for anyone the flows allow.
+pub fn addressed_elsewhere(section: &str, me: &PartnerId) -> Option<String> {
+    let (kind, instance) = projection::parse_section(section)?;
+    if kind == policies::DocumentKind::Voorlegging {
+        return match policies::model::voorlegging_addressee(instance) {
+            Some(addressee) if addressee == *me => None,
+            Some(addressee) => Some(addressee.to_string()),
+            None => Some("no partner".into()),
+        };
+    }
+    let addressee = instance.parse::<PartnerId>().ok()?;
+    (addressee.role() == me.role() && addressee != *me).then(|| addressee.to_string())
 }
 
 fn describe(facts: &CaseFacts, me: &PartnerId) -> String {
