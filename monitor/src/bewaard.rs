@@ -112,6 +112,8 @@ impl Jaarcijfers {
         r.map("beeindigd", "", &self.beeindigd);
         r.map("meldingen", "", &self.meldingen);
         r.map("meldingen_uitkomst", "", &self.meldingen_uitkomst);
+        r.map("omklap", "", &self.omklap);
+        r.map("ondersteuning", "", &self.ondersteuning);
         for (name, m) in [
             ("inschrijfduur_maanden", &self.inschrijfduur_maanden),
             ("doorlooptijd_dagen", &self.doorlooptijd_dagen),
@@ -190,6 +192,8 @@ impl Jaarcijfers {
             "meldingen_toezichthouder" => self.meldingen_toezichthouder += n,
             "meldingen" => *self.meldingen.entry(key()).or_default() += n,
             "meldingen_uitkomst" => *self.meldingen_uitkomst.entry(key()).or_default() += n,
+            "omklap" => *self.omklap.entry(key()).or_default() += n,
+            "ondersteuning" => *self.ondersteuning.entry(key()).or_default() += n,
             "afwijzingen" => *self.afwijzingen.entry(key()).or_default() += n,
             "regulier" => *self.regulier.entry(key()).or_default() += n,
             "uitval" => *self.uitval.entry(key()).or_default() += n,
@@ -344,6 +348,8 @@ mod tests {
             meldingen: [("knelpunt:3".to_string(), 33)].into(),
             meldingen_uitkomst: [("afgehandeld_na_voorlegging".to_string(), 34)].into(),
             meldingen_toezichthouder: 35,
+            omklap: [("later_opnieuw".to_string(), 36)].into(),
+            ondersteuning: [("afschaling".to_string(), 37)].into(),
         };
         let rows = year.cijfers();
         assert!(rows.iter().all(|r| r.jaar == 2024));

@@ -177,6 +177,12 @@ pub struct Jaarcijfers {
     pub meldingen_uitkomst: BTreeMap<String, u32>,
     /// Incidents and calamiteiten reported to the Toezichthouder Sociaal Domein (Afspraak 7h).
     pub meldingen_toezichthouder: u32,
+    /// Afspraak 2f: the omklap evaluations of 3-partijen leases in the year, per outcome (`omklap`,
+    /// `later_opnieuw`, `geen_omklap`).
+    pub omklap: BTreeMap<String, u32>,
+    /// Afspraak 4e, 5 and 6: the changes of support after placement in the year, per soort (meeloop of the old
+    /// zorgaanbieder, opschaling, afschaling, waakvlam, einde).
+    pub ondersteuning: BTreeMap<String, u32>,
 }
 
 impl Jaarcijfers {
@@ -347,6 +353,27 @@ fn add_na_plaatsing(case: &MonitorCase, years: &mut Years, herkomst: Option<&str
         let y = yr(years, d);
         *y.uitval.entry(mutatie.to_string()).or_default() += 1;
         y.per_gemeente.entry(key(herkomst)).or_default().uitval += 1;
+    }
+    for e in case.docs.all(K::Huurverloop) {
+        if e.text("soort") == Some("omklap_evaluatie")
+            && let Some(d) = e.date("datum")
+        {
+            *yr(years, d)
+                .omklap
+                .entry(key(e.text("uitkomst_evaluatie")))
+                .or_default() += 1;
+        }
+    }
+    for e in case.docs.all(K::Ondersteuningsverloop) {
+        // A return to beschermd wonen is uitval, counted above.
+        if e.text("soort") != Some("terugkeer_beschermd_wonen")
+            && let Some(d) = e.date("datum")
+        {
+            *yr(years, d)
+                .ondersteuning
+                .entry(key(e.text("soort")))
+                .or_default() += 1;
+        }
     }
 }
 

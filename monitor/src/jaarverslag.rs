@@ -352,6 +352,19 @@ fn tables(y: &Jaarcijfers, gemeenten: &Gemeenten) -> Vec<Table> {
                 .collect(),
         ),
         single(
+            "Evaluaties van de omklap van 3-partijenhuurovereenkomsten, naar uitkomst (Afspraak 2f)",
+            "Uitkomst",
+            y.omklap.iter().map(|(k, n)| (label(k), *n)).collect(),
+        ),
+        single(
+            "Ondersteuning na plaatsing: meeloop, op- en afschalen en waakvlam (Afspraak 4e, 5 en 6)",
+            "Verandering",
+            y.ondersteuning
+                .iter()
+                .map(|(k, n)| (label(k), *n))
+                .collect(),
+        ),
+        single(
             "Bemiddelingsverzoeken per zorgaanbieder",
             "Zorgaanbieder",
             y.per_zorgaanbieder

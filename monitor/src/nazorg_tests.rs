@@ -97,7 +97,22 @@ fn afspraak_3d6_uitval_with_a_later_huisuitzetting_counts_the_outflow_in_its_yea
             json!({"soort": "afschaling", "datum": "2025-03-01"}),
         ),
     ]);
-    assert!(per_jaar(&[goed]).values().all(|y| y.uitval_totaal() == 0));
+    let years = per_jaar(std::slice::from_ref(&goed));
+    assert!(years.values().all(|y| y.uitval_totaal() == 0));
+    // They are counted as what they are, in their year: the omklap per outcome (Afspraak 2f), the change of
+    // support per soort (Afspraak 5), and the jaarverslag has a table of each.
+    assert_eq!(years[&2025].omklap, [("omklap".to_string(), 1)].into());
+    assert_eq!(
+        years[&2025].ondersteuning,
+        [("afschaling".to_string(), 1)].into()
+    );
+    let verslag = crate::jaarverslag::build(&[goed], 2025, 1, &policies::Gemeenten::friesland());
+    for title in ["omklap", "op- en afschalen"] {
+        assert!(
+            verslag.tables.iter().any(|t| t.table.title.contains(title)),
+            "{title}"
+        );
+    }
 }
 
 /// Afspraak 2f: a year after signing (or three months before the lease ends) the omklap goals are evaluated; an

@@ -603,7 +603,10 @@ fn a_section_addressed_to_another_partner_of_the_same_role_is_never_taken() {
     use node::sync::accept::addressed_elsewhere;
     let elkien = pid(ELKIEN);
     // The Transferpunt's voorlegging goes to the melder it names, and to no one else.
-    assert_eq!(addressed_elsewhere("voorlegging/corporatie:elkien:m-1", &elkien), None);
+    assert_eq!(
+        addressed_elsewhere("voorlegging/corporatie:elkien:m-1", &elkien),
+        None
+    );
     assert_eq!(
         addressed_elsewhere("voorlegging/corporatie:accolade:m-1", &elkien).as_deref(),
         Some(ACCOLADE)
@@ -618,7 +621,10 @@ fn a_section_addressed_to_another_partner_of_the_same_role_is_never_taken() {
         addressed_elsewhere("aanmeldbericht/corporatie:accolade", &elkien).as_deref(),
         Some(ACCOLADE)
     );
-    assert_eq!(addressed_elsewhere("aanmeldbericht/corporatie:elkien", &elkien), None);
+    assert_eq!(
+        addressed_elsewhere("aanmeldbericht/corporatie:elkien", &elkien),
+        None
+    );
     assert_eq!(addressed_elsewhere("registratie", &elkien), None);
     assert_eq!(addressed_elsewhere("melding/melding-1", &elkien), None);
 }
