@@ -101,6 +101,18 @@ pub fn facts_of(me: &PartnerId, loaded: &LoadedCase, others: &[&PartnerId]) -> C
                 .filter(|r| decides(sender.role(), *r)),
         );
     }
+    // How the partners this node exchanges data with relate, as the Transferpunt told it (`plan::betrokkenen`):
+    // a corporatie's melding reaches the uitstroomgemeente and the betrokken zorgaanbieder only so.
+    if let Some(told) = transferpunt.map(|m| &m.others) {
+        for other in others.iter().filter(|o| **o != me) {
+            if let Some(relations) = told.get(&other.to_string()) {
+                add_relations(
+                    facts.relations.entry((*other).clone()).or_default(),
+                    relations.iter().copied(),
+                );
+            }
+        }
+    }
     facts
 }
 

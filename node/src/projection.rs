@@ -40,6 +40,15 @@ pub struct Meta {
     /// The policy version.
     #[serde(rename = "beleid")]
     pub policy_version: String,
+    /// From the Transferpunt only: how the partners the receiver exchanges data with under a flow relate to the
+    /// case (a corporatie learns which gemeente is the uitstroomgemeente and which zorgaanbieder is betrokken, so
+    /// its meldingen reach them under the covenant's flows). Never a partner no flow connects it with.
+    #[serde(
+        rename = "betrokkenen",
+        default,
+        skip_serializing_if = "std::collections::BTreeMap::is_empty"
+    )]
+    pub others: std::collections::BTreeMap<String, Vec<Relation>>,
 }
 
 impl Meta {

@@ -103,6 +103,7 @@ fn meta(ontvanger: &[Relation], afzender: &[Relation], consent: bool) -> Meta {
         consent,
         voorziening: None,
         policy_version: "2026.1".into(),
+        others: Default::default(),
     }
 }
 

@@ -298,6 +298,7 @@ fn a_projection_declaring_facts_from_a_partner_unrelated_to_the_case_is_not_take
         consent: true,
         voorziening: None,
         policy_version: "2026.1".into(),
+        others: Default::default(),
     };
     let mut sections = serde_json::Map::new();
     sections.insert("_meta".into(), serde_json::to_value(&meta).unwrap());

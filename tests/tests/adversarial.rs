@@ -70,6 +70,7 @@ async fn rogue_registers(net: &TestNet, rogue: &Rogue, case: &node::store::CaseI
         consent: true,
         voorziening: None,
         policy_version: "2026.1".into(),
+        others: Default::default(),
     })
     .unwrap();
     let mut projection = authored_as(
@@ -607,6 +608,7 @@ async fn changes_authored_as_another_partner_are_refused() {
         consent: true,
         voorziening: None,
         policy_version: "2026.1".into(),
+        others: Default::default(),
     })
     .unwrap();
     let mut projection = authored_as(ZA, &json!({ "_meta": meta, "aanmelding": aanmelding() }));
@@ -895,6 +897,7 @@ mod regressions {
             consent: true,
             voorziening: None,
             policy_version: "2026.1".into(),
+            others: Default::default(),
         })
         .unwrap();
         let doc = format!("p/{case}/{ROGUE}/{TP}/1");

@@ -234,3 +234,68 @@ async fn a_melding_escalates_is_presented_by_a_vaste_contactpersoon_and_only_the
         net.refusals(ELK).await
     );
 }
+
+/// Afspraak 7c and 2h: the assigned corporatie's melding reaches the uitstroomgemeente and the betrokken
+/// zorgaanbieder under the covenant's flows ("melding van de corporatie aan de gemeente / aan de zorgaanbieder"),
+/// not only the Transferpunt. The corporatie holds no form naming them; the Transferpunt tells it how they relate
+/// — each only as the relation a flow needs — and an uninvolved corporatie gets neither the melding nor that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_corporaties_melding_reaches_the_uitstroomgemeente_and_the_zorgaanbieder_it_does_not_hold_forms_of()
+ {
+    const GM: &str = "gemeente:GM0080";
+    let net = TestNet::start(&[ZA, TP, ELK, GM, DYNHUS]).await;
+    net.wait_connected().await;
+    let (client, zoekgedrag) = canary_client("melding-gemeente", "Huurder", 671_000, 1);
+    let case = net
+        .assigned_case(
+            &client,
+            &zoekgedrag,
+            ELK,
+            "profiel-melding-gemeente",
+            json!([]),
+        )
+        .await;
+    wait_for(
+        &net,
+        ELK,
+        &case,
+        &format!("aanmeldbericht/{ELK}"),
+        "bsn",
+        json!(client.bsn),
+    )
+    .await;
+    let omschrijving = "huurachterstand-melding-gemeente-canary";
+    net.write(
+        ELK,
+        &case,
+        D::Melding,
+        Some("melding-1"),
+        json!({"datum_melding": "2026-05-02", "melder": "corporatie", "soort": "dreigende_huisuitzetting",
+               "ave_niveau": 1, "omschrijving": omschrijving, "status": "open"}),
+    )
+    .await
+    .unwrap();
+    for at in [TP, GM, ZA] {
+        wait_for(
+            &net,
+            at,
+            &case,
+            "melding/melding-1",
+            "omschrijving",
+            json!(omschrijving),
+        )
+        .await;
+    }
+    // What the corporatie was told of the others: the uitstroomgemeente as that alone (not also as the
+    // herkomst- and verblijfgemeente it is), the zorgaanbieder as the betrokken one.
+    let told = net.plan(TP, ELK, &case).await.expect("a plan");
+    assert_eq!(
+        told.projection["_meta"]["betrokkenen"],
+        json!({GM: ["uitstroomgemeente"], ZA: ["betrokken_zorgaanbieder"]})
+    );
+    // The uninvolved corporatie: nothing, not even who is involved.
+    let dynhus = net.node(DYNHUS).path().to_path_buf();
+    for canary in [omschrijving, &client.bsn, "betrokkenen"] {
+        assert!(!files_contain(&dynhus, canary), "{canary} at {DYNHUS}");
+    }
+}

@@ -67,6 +67,68 @@ pub fn may_write_into(
     if owns { writable } else { FieldSet::EMPTY }
 }
 
+/// At the Transferpunt: how the partners `peer` exchanges data with under a flow relate to the case — the
+/// partners the case's forms name, each told only when a flow connects it with `peer` (either way) under the
+/// Transferpunt's facts now. The Transferpunt decides every relation (`crate::facts::decides`), so the peer takes
+/// its word; a partner no flow connects with the peer is never named to it.
+fn betrokkenen(
+    policy: &Policy,
+    me: &PartnerId,
+    peer: &PartnerId,
+    loaded: &LoadedCase,
+) -> std::collections::BTreeMap<String, Vec<Relation>> {
+    use policies::Role;
+    let docs = &loaded.docs;
+    let text = |kind, field| docs.first(kind).and_then(|f: &Form| f.text(field));
+    let gemeenten = [
+        docs.herkomstgemeente(),
+        docs.uitstroomgemeente(),
+        text(DocumentKind::Registratie, "verblijfgemeente"),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|code| PartnerId::new(Role::Gemeente, code).ok());
+    let named = [
+        text(DocumentKind::Registratie, "betrokken_zorgaanbieder"),
+        text(
+            DocumentKind::Ondersteuningsplan,
+            "uitvoerende_zorgaanbieder",
+        ),
+        text(DocumentKind::Beoordeling, "toegewezen_corporatie"),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|p| p.parse::<PartnerId>().ok());
+    let mut candidates: Vec<PartnerId> = gemeenten
+        .chain(named)
+        .filter(|p| p != me && p != peer && p.role() != Role::Transferpunt)
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    let all: Vec<&PartnerId> = candidates.iter().chain([peer]).collect();
+    let facts = crate::facts::facts_of(me, loaded, &all);
+    // Each relation on its own: told only when it alone makes a flow connect the two (a gemeente that is both
+    // herkomst- and uitstroomgemeente is told to a corporatie as the uitstroomgemeente only).
+    let connects = |c: &PartnerId, r: Relation| {
+        let mut alone = facts.clone();
+        alone.relations.insert(c.clone(), vec![r]);
+        !policy.allowed_fields(&alone, peer, c).is_empty()
+            || !policy.allowed_fields(&alone, c, peer).is_empty()
+    };
+    candidates
+        .into_iter()
+        .map(|c| {
+            let relations = facts
+                .relations_of(&c)
+                .into_iter()
+                .filter(|r| *r != Relation::Geen && connects(&c, *r))
+                .collect::<Vec<_>>();
+            (c.to_string(), relations)
+        })
+        .filter(|(_, relations)| !relations.is_empty())
+        .collect()
+}
+
 /// Decide what `me` shares with `peer` for a case.
 pub fn plan(
     policy: &Policy,
@@ -122,6 +184,11 @@ pub fn plan(
         consent: facts.consent,
         voorziening: facts.voorziening,
         policy_version: policy.meta.version.clone(),
+        others: if me.role() == policies::Role::Transferpunt {
+            betrokkenen(policy, me, peer, loaded)
+        } else {
+            Default::default()
+        },
     };
     // Partners of one role do not see each other's documents: an aanmeldbericht addressed to another corporatie,
     // another gemeente's form. The policy grants fields per kind of document; this keeps them per addressee.
