@@ -183,7 +183,7 @@ impl TestNet {
 
     /// [`TestNet::request_case`] submitted and taken up: once the Transferpunt holds the request, it approves it
     /// for Leeuwarden and assigns `corporatie` with an aanmeldbericht about `client` (`ondersteuningsprofiel` and
-    /// `contactpersonen` as given — canaries, or what a test checks).
+    /// `contactpersonen` as given — canaries, or what a test checks), and returns once the corporatie holds it.
     pub async fn assigned_case(
         &self,
         client: &policies::examples::Client,
@@ -229,6 +229,16 @@ impl TestNet {
         )
         .await
         .expect("the aanmeldbericht is written");
+        // Every caller goes on at the corporatie: it waits until the aanmeldbericht is there.
+        wait_for(
+            self,
+            corporatie,
+            &case,
+            &format!("aanmeldbericht/{corporatie}"),
+            "bsn",
+            serde_json::json!(client.bsn),
+        )
+        .await;
         case
     }
 

@@ -32,7 +32,6 @@ async fn after_the_case_is_closed_the_corporatie_still_knows_whom_to_call_and_no
         )
         .await;
     let section = format!("aanmeldbericht/{ELK}");
-    wait_for(&net, ELK, &case, &section, "bsn", json!(client.bsn)).await;
 
     // The client lives in the corporatie's home; the lease turned regular; the Transferpunt closes the case.
     let mut closed = net.holds(TP, &case).await["beoordeling"].clone();

@@ -35,15 +35,6 @@ async fn a_melding_escalates_is_presented_by_a_vaste_contactpersoon_and_only_the
             json!([]),
         )
         .await;
-    wait_for(
-        &net,
-        ELK,
-        &case,
-        &format!("aanmeldbericht/{ELK}"),
-        "bsn",
-        json!(client.bsn),
-    )
-    .await;
 
     // Afspraak 7a/7c: the corporatie registers a signaal from the neighbours and takes it up itself.
     let omschrijving = "omschrijving-melding-canary-1";
@@ -255,15 +246,6 @@ async fn the_corporaties_melding_reaches_the_uitstroomgemeente_and_the_zorgaanbi
             json!([]),
         )
         .await;
-    wait_for(
-        &net,
-        ELK,
-        &case,
-        &format!("aanmeldbericht/{ELK}"),
-        "bsn",
-        json!(client.bsn),
-    )
-    .await;
     let omschrijving = "huurachterstand-melding-gemeente-canary";
     net.write(
         ELK,

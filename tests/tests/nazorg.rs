@@ -25,15 +25,6 @@ async fn events_after_placement_reach_only_whom_the_policy_allows_and_no_evictio
     let case = net
         .assigned_case(&client, "zoekgedrag-nazorg-1", ELK, "ambulant", json!([]))
         .await;
-    wait_for(
-        &net,
-        ELK,
-        &case,
-        &format!("aanmeldbericht/{ELK}"),
-        "bsn",
-        json!(client.bsn),
-    )
-    .await;
 
     // The move: a 3-partijen lease signed, the plaatsing recorded.
     let offers = [ex::aanbod("2025-11-01", "Tuinstraat 5, Leeuwarden", true)];

@@ -355,15 +355,10 @@ pub fn on_message(
         {
             if state.peer.role() != Role::Transferpunt {
                 tracing::warn!(peer = %state.peer, kind = %kind, "security event: a policy artefact from a partner that is not the Transferpunt, ignored");
-                return vec![
-                    Effect::Count(Counter::Refused),
-                    Effect::Record(Record::security_event(
-                        None,
-                        None,
-                        Vec::new(),
-                        &format!("{kind} offered by {}, not by the Transferpunt", state.peer),
-                    )),
-                ];
+                return refused_artefact(&format!(
+                    "{kind} offered by {}, not by the Transferpunt",
+                    state.peer
+                ));
             }
             vec![Effect::TakePolicy { kind, data }]
         }
@@ -372,15 +367,10 @@ pub fn on_message(
             // a rollback to refuse, not an honest peer that lags behind.
             if state.peer.role() != Role::Transferpunt {
                 tracing::warn!(peer = %state.peer, "security event: a federation directory from a partner that is not the Transferpunt, ignored");
-                return vec![
-                    Effect::Count(Counter::Refused),
-                    Effect::Record(Record::security_event(
-                        None,
-                        None,
-                        Vec::new(),
-                        &format!("{kind} offered by {}, not by the Transferpunt", state.peer),
-                    )),
-                ];
+                return refused_artefact(&format!(
+                    "{kind} offered by {}, not by the Transferpunt",
+                    state.peer
+                ));
             }
             vec![Effect::TakeDirectory(data)]
         }
@@ -408,18 +398,10 @@ pub fn on_message(
             };
             if state.peer.role() != from || cx.me.role() != to {
                 tracing::warn!(peer = %state.peer, kind = %kind, "security event: a huurdermelding between partners that do not make or take one");
-                return vec![
-                    Effect::Count(Counter::Refused),
-                    Effect::Record(Record::security_event(
-                        None,
-                        None,
-                        Vec::new(),
-                        &format!(
-                            "{kind} from {} to {}, refused (Bijlage 2: a corporatie to the Transferpunt)",
-                            state.peer, cx.me
-                        ),
-                    )),
-                ];
+                return refused_artefact(&format!(
+                    "{kind} from {} to {}, refused (Bijlage 2: a corporatie to the Transferpunt)",
+                    state.peer, cx.me
+                ));
             }
             vec![Effect::TakeHuurdermelding { kind, data }]
         }
@@ -431,6 +413,14 @@ pub fn on_message(
         // unpacked, and is refused like any frame this node cannot read.
         Message::Batch { .. } => malformed_frame(state, "a batch that was not unpacked"),
     }
+}
+
+/// An artefact from a partner that may not offer it: refused and recorded as a security event, nothing taken.
+fn refused_artefact(why: &str) -> Vec<Effect> {
+    vec![
+        Effect::Count(Counter::Refused),
+        Effect::Record(Record::security_event(None, None, Vec::new(), why)),
+    ]
 }
 
 /// A frame from the peer that does not decode: refused and recorded; the session goes on.
