@@ -191,7 +191,8 @@ impl Huurdermelding {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(ServiceError::BadRequest(problems.join("; ")))
+            // One problem per line: a message may hold a `;` of its own (the elfproef's does).
+            Err(ServiceError::BadRequest(problems.join("\n")))
         }
     }
 

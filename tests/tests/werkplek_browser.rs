@@ -557,3 +557,75 @@ async fn begeleider_by_keyboard_only() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Bijlage 2: a corporatie's medewerker tells the Transferpunt about a tenant the corporatie holds no case of. A
+/// mistyped BSN is named with its rule and nothing is sent; corrected, the melding goes out and the Transferpunt's
+/// answer appears — the same answer whether or not it knows the tenant. Every screen axe-checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corporatie_sends_a_huurdermelding_and_sees_the_transferpunts_answer() {
+    use node::scenario::ELKIEN;
+    let Some(b) = Browser::start_or_skip("werkplek_huurdermelding").await else {
+        return;
+    };
+    let net = federation(&[TP, ELKIEN]).await;
+    let medewerker = account(
+        &net,
+        ELKIEN,
+        "Wim Wijkconsulent",
+        "wim",
+        UserRole::Medewerker,
+    )
+    .await;
+    sign_in(&b, &medewerker, "corporatie").await;
+    b.click_link("Melding over een huurder zonder casus")
+        .await
+        .unwrap();
+    b.wait_for_text("Wie belt u nu?").await.unwrap();
+    b.screen("huurdermelding-leeg").await;
+
+    b.fill("Burgerservicenummer van de huurder", "123456789")
+        .await
+        .unwrap();
+    b.fill("Soort melding", "signaal").await.unwrap();
+    b.fill(
+        "Wat is er aan de hand?",
+        "Zorgen om de huurder: de buren horen hem 's nachts roepen.",
+    )
+    .await
+    .unwrap();
+    b.fill("Gemeente waar de woning staat", "Leeuwarden")
+        .await
+        .unwrap();
+    b.fill("Telefoonnummer om terug te bellen", "058 123 4567")
+        .await
+        .unwrap();
+    b.click_button("Melding versturen").await.unwrap();
+    b.wait_for_text("De melding is niet verstuurd")
+        .await
+        .unwrap();
+    assert!(b.body_text().await.unwrap().contains("elfproef"));
+    b.screen("huurdermelding-fout").await;
+
+    b.fill(
+        "Burgerservicenummer van de huurder",
+        &fictitious_bsn(690_001),
+    )
+    .await
+    .unwrap();
+    b.click_button("Melding versturen").await.unwrap();
+    b.wait_for_text("De melding staat klaar voor het Transferpunt")
+        .await
+        .unwrap();
+    let page = format!("{}/werkplek/huurdermeldingen", medewerker.base);
+    until("the Transferpunt's answer is shown", SYNC_WAIT, || async {
+        b.goto(&page).await.map_err(|e| e.to_string())?;
+        let text = b.body_text().await.map_err(|e| e.to_string())?;
+        if text.contains(node::huurdermelding::ANTWOORD) {
+            Ok(())
+        } else {
+            Err("no answer yet".to_string())
+        }
+    })
+    .await;
+    b.screen("huurdermelding-beantwoord").await;
+}

@@ -85,6 +85,9 @@ pub(super) async fn caseload_body(node: &Node, signed: &Signed) -> Result<Markup
                 button.primair type="submit" { "Nieuwe cliënt registreren" }
             }
         }
+        @if node.partner().role() == Role::Corporatie {
+            p { a href="/werkplek/huurdermeldingen" { "Melding over een huurder zonder casus" } }
+        }
         @if rows.is_empty() {
             p { "Er zijn nog geen casussen op deze node." }
         } @else {

@@ -14,6 +14,7 @@ mod actions;
 pub mod auth;
 mod cases;
 mod form;
+mod huurdermelding;
 mod inzage;
 mod layout;
 mod partners;
@@ -74,6 +75,10 @@ pub fn router(state: ApiState) -> Router<ApiState> {
         )
         .route("/monitor", get(staff::monitor))
         .route("/partners", get(partners::page))
+        .route(
+            "/huurdermeldingen",
+            get(huurdermelding::page).post(huurdermelding::make),
+        )
         .route("/auditlog", get(staff::audit_log))
         .route("/inzage", get(inzage::page).post(inzage::make))
         .route("/inzage/verzoeken/{id}/afgehandeld", post(inzage::handled))
