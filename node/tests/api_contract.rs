@@ -256,6 +256,29 @@ async fn every_operation_answers_as_its_description_says() {
     let bsn = get("/verwerkingsactiviteiten/123456782".into(), &None);
     assert_eq!(checked(c, zb, reg, bsn).await.status, 400);
 
+    // Huurdermeldingen (Bijlage 2): made only at a corporatie (403 here, at a zorgaanbieder), listed anywhere.
+    let melding = json!({
+        "bsn": "123456782", "datum_melding": "2026-01-05", "soort": "signaal", "ave_niveau": 1,
+        "omschrijving": "Zorgen om een huurder", "woongemeente": "GM0080",
+        "contactpersoon": "Contactpersoon 1", "telefoonnummer": "0581234567"
+    });
+    let r = checked(
+        c,
+        zb,
+        "/huurdermeldingen",
+        with_body("POST", "/huurdermeldingen".into(), &mw, melding),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = checked(
+        c,
+        zb,
+        "/huurdermeldingen",
+        get("/huurdermeldingen".into(), &mw),
+    )
+    .await;
+    assert_eq!((r.status, r.json()), (200, json!([])));
+
     // The case list: 200, paging refused (400), no token (401), a role without cases (403).
     checked(c, zb, "/casussen", get("/casussen".into(), &mw)).await;
     let r = checked(c, zb, "/casussen", get("/casussen?limit=0".into(), &mw)).await;
