@@ -169,6 +169,14 @@ pub fn plan(
     // Fields this node received in projections may travel on where a flow says so (a gemeente forwarding an
     // aanmelding), unless this node holds the same form itself.
     for (section, form) in &loaded.projected_sections {
+        // A melding belongs to the partner that made it, which sends it itself wherever a flow lets it: passed on
+        // by another, the receiver would hold a second copy under the same name (the corporatie's summary of the
+        // zorgaanbieder's melding beside the melding itself). The huurverloop does travel on, by design: the
+        // Transferpunt passes it to the gemeente and the zorgaanbieder (see the policy).
+        if projection::parse_section(section).is_some_and(|(kind, _)| kind == DocumentKind::Melding)
+        {
+            continue;
+        }
         let held_here = project.iter().any(|(s, _)| s == section)
             || docs
                 .iter()
