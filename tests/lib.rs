@@ -82,7 +82,8 @@ impl TestNet {
         )
     }
 
-    /// Wait (30 s at most) until every node is connected to every other.
+    /// Wait (30 s at most) until every node is connected to the Transferpunt: the pairs that stay connected (other
+    /// pairs connect when a case names them, `node::sync::reach`).
     pub async fn wait_connected(&self) {
         simulator::live::wait_until(
             "the nodes connect",

@@ -242,6 +242,9 @@ pub async fn start_federation(
             directory,
             signed_directory: Some(signed),
             faults: None,
+            idle_close: f
+                .idle_close_secs
+                .map_or(crate::sync::IDLE_CLOSE, std::time::Duration::from_secs),
         },
     )?;
     if let Ok(addr) = fed.local_addr() {

@@ -50,6 +50,10 @@ pub struct FederationFiles {
     pub ca: PathBuf,
     /// The federation directory, signed by the CA (JSON).
     pub directory: PathBuf,
+    /// Seconds a connection dialled on demand (to a partner other than the Transferpunt, while a case names it)
+    /// may be idle before this node closes it; unset: 300.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_close_secs: Option<u64>,
 }
 
 impl FederationFiles {
@@ -68,6 +72,7 @@ impl FederationFiles {
             key: r(&self.key),
             ca: r(&self.ca),
             directory: r(&self.directory),
+            idle_close_secs: self.idle_close_secs,
         }
     }
 }

@@ -142,20 +142,21 @@ async fn start<W: Write>(root: &std::path::Path, out: &mut W) -> anyhow::Result<
     Ok(net)
 }
 
-/// Wait (bounded) until every node is connected to every other; report how far it got.
+/// Wait (bounded) until every node is connected to the Transferpunt (the pairs that stay connected; the others
+/// connect when a case names them); report how far it got.
 async fn wait_connected<W: Write>(net: &LiveNet, out: &mut W) -> anyhow::Result<()> {
     let t = Instant::now();
     let all = net.connections().1;
     if eventually(WAIT, || async { net.connections().0 == all }).await {
         writeln!(
             out,
-            "All {all} connections up (QUIC, mutual TLS) in {:.1} s.",
+            "All {all} connections with the Transferpunt up (QUIC, mutual TLS) in {:.1} s; other pairs connect when a case names them.",
             t.elapsed().as_secs_f64()
         )?;
     } else {
         writeln!(
             out,
-            "Only {} of {all} connections up; the scenario goes on (sync catches up on connect).",
+            "Only {} of {all} connections with the Transferpunt up; the scenario goes on (sync catches up on connect).",
             net.connections().0
         )?;
     }

@@ -19,7 +19,7 @@ use crate::service::{FormView, Node, ServiceError};
 use crate::store::{CaseId, User};
 use crate::sync::plan::Plan;
 use crate::sync::{Federation, FederationConfig};
-use policies::{DocumentKind, PartnerId};
+use policies::{DocumentKind, PartnerId, Role};
 use protocol::faulty::FaultHandle;
 use protocol::pki::CertifiedKey;
 use protocol::{Admitted, Directory, DirectoryEntry, FederationCa, PeerId, TlsSetup};
@@ -127,6 +127,9 @@ pub struct LiveOptions {
     /// Each node's database URL, by partner id (a PostgreSQL database per node, for the benchmarks); `None`: the
     /// embedded SQLite file in its data directory.
     pub database: Option<DatabaseFor>,
+    /// How long a connection dialled on demand may be idle ([`crate::sync::FederationConfig::idle_close`]);
+    /// `None`: [`crate::sync::IDLE_CLOSE`].
+    pub idle_close: Option<std::time::Duration>,
 }
 
 /// A node's database URL from its partner id ([`LiveOptions::database`]).
@@ -340,16 +343,33 @@ impl LiveNet {
         })
     }
 
-    /// How many pairs of nodes are connected, and how many pairs there are.
+    /// How many of the pairs that stay connected — a Transferpunt and any other node (`sync::reach`) — are
+    /// connected, and how many such pairs there are. Other pairs connect while a case names them.
     pub fn connections(&self) -> (usize, usize) {
-        let up = self
-            .nodes
-            .values()
-            .map(|n| n.fed.as_ref().map_or(0, |f| f.connected().len()))
-            .sum::<usize>()
-            / 2;
-        let n = self.nodes.len();
-        (up, n * n.saturating_sub(1) / 2)
+        let ids: Vec<PartnerId> = self.nodes.keys().filter_map(|k| k.parse().ok()).collect();
+        let stays = |a: &PartnerId, b: &PartnerId| {
+            a != b && (a.role() == Role::Transferpunt || b.role() == Role::Transferpunt)
+        };
+        let mut up = 0;
+        let mut all = 0;
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                if !stays(a, b) {
+                    continue;
+                }
+                all += 1;
+                let linked = |x: &PartnerId, y: &PartnerId| {
+                    self.nodes[&x.to_string()]
+                        .fed
+                        .as_ref()
+                        .is_some_and(|f| f.connected().contains(y))
+                };
+                if linked(a, b) && linked(b, a) {
+                    up += 1;
+                }
+            }
+        }
+        (up, all)
     }
 
     /// Stop every node gracefully: every federation side first (closing connections), then every API (which
@@ -403,6 +423,7 @@ impl LiveNet {
                     directory: self.directory.clone(),
                     signed_directory: None,
                     faults: faults.clone(),
+                    idle_close: self.options.idle_close.unwrap_or(crate::sync::IDLE_CLOSE),
                 },
             )
         };

@@ -10,7 +10,7 @@
 //! | `weerthuis_database_up` | gauge | 1 when the database answered the count of cases |
 //! | `weerthuis_cases_stored` | gauge | cases in the database (own and received) |
 //! | `weerthuis_federation_running` | gauge | 1 when the federation side runs |
-//! | `weerthuis_peer_connected{peer}` | gauge | 1 when a QUIC connection to the peer is up, per partner in the directory |
+//! | `weerthuis_peer_connected{peer}` | gauge | 1 when a QUIC connection to the peer is up, per partner in the directory; 0 is normal for a partner other than the Transferpunt that no case names now (connected on demand, closed when idle) |
 //! | `weerthuis_peers_connected` | gauge | how many peers are connected |
 //! | `weerthuis_sync_messages_sent_total` | counter | sync messages sent |
 //! | `weerthuis_sync_messages_accepted_total` | counter | sync messages received that passed every check and were stored |
@@ -22,7 +22,9 @@
 //! | `weerthuis_certificate_expires_in_seconds{certificate}` | gauge | seconds until then; alert below 30 days (2592000), when the node also logs a warning |
 //!
 //! The last one grows while a federation is quiet (nodes only talk when something changes), so alert on it together
-//! with `weerthuis_peer_connected` and with how long ago this node itself changed something, not on its own.
+//! with `weerthuis_peer_connected` and with how long ago this node itself changed something, not on its own. Alert on
+//! a lost connection only for the Transferpunt (and, at the Transferpunt, for every partner): those pairs stay
+//! connected; the others connect while a case names them (`sync::reach`).
 //!
 //! The [`Registry`] is shared (in an `Arc`) by the API, which renders it, and whoever starts the federation, which
 //! attaches a [`Probe`] to it.

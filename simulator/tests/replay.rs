@@ -84,6 +84,7 @@ async fn federation(partners: &[&str]) -> Vec<Member> {
             key: file("node.key", &cert.key_pem),
             ca: file("ca.pem", ca.cert_pem()),
             directory: file("directory.json", &serde_json::to_string(&signed).unwrap()),
+            idle_close_secs: None,
         };
         let fed = node::app::start_federation(dir.path(), &files, node.clone())
             .await

@@ -264,3 +264,37 @@ impl Store {
         Ok(n > 0)
     }
 }
+
+impl Store {
+    /// The partners this node exchanged anything of `case` with — or, for `None`, of any case: the other side of
+    /// every projection sent or received, the peer of every stored sync session, and the partners still to be
+    /// told of an erasure (or, for `None`, to be handed an inzageverzoek). Whom the federation side must
+    /// reach again should the case change, even where no relation names the partner any more (a projection to
+    /// withdraw, a document it held whole to take back). Holds this node's own id too.
+    pub async fn exchanged_with(
+        &self,
+        case: Option<&CaseId>,
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let rows: Vec<(String,)> = on_pool!(self, p => {
+            match case {
+                Some(case) => sqlx::query_as(
+                    "SELECT sender FROM projections WHERE case_id = $1 \
+                     UNION SELECT receiver FROM projections WHERE case_id = $1 \
+                     UNION SELECT s.peer FROM sync_state s JOIN documents d ON d.doc_id = s.doc_id WHERE d.case_id = $1 \
+                     UNION SELECT peer FROM erasure_notices WHERE case_id = $1",
+                )
+                .bind(case.as_str())
+                .fetch_all(p)
+                .await?,
+                None => sqlx::query_as(
+                    "SELECT sender FROM projections UNION SELECT receiver FROM projections \
+                     UNION SELECT peer FROM sync_state UNION SELECT peer FROM erasure_notices \
+                     UNION SELECT peer FROM inzage_outgoing WHERE delivered_at IS NULL",
+                )
+                .fetch_all(p)
+                .await?,
+            }
+        });
+        Ok(rows.into_iter().map(|(p,)| p).collect())
+    }
+}

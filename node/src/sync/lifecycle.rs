@@ -14,7 +14,7 @@ use protocol::{Directory, SignedDirectory};
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
-use super::{Inner, corporaties, dial_loop, partner_of};
+use super::{Dial, Inner, corporaties, dial_loop, partner_of, reach};
 
 /// How often the certificate-expiry warning is considered (and logged, while it applies).
 const EXPIRY_CHECK_EVERY: Duration = Duration::from_secs(24 * 3600);
@@ -96,11 +96,11 @@ pub(super) fn signed(inner: &Inner) -> Option<SignedDirectory> {
         .clone()
 }
 
-/// The partners this node dials now: those in the directory with an endpoint and a larger partner id — or, when
-/// this node has no endpoint of its own (a small partner behind a firewall without an open port), every partner
-/// with an endpoint, since none of them can dial it. Either way one side of every pair dials: a partner without an
-/// endpoint is never dialled, and two partners without one cannot connect to each other: give one of a pair that
-/// must exchange data directly an endpoint (or host them, `crate::host`).
+/// The partners this node stays connected with and dials: those of [`reach::permanent`] pairs (a pair with a
+/// Transferpunt) in the directory with an endpoint and a larger partner id — or, when this node has no endpoint of
+/// its own (a small partner behind a firewall without an open port), every such partner with an endpoint, since
+/// none of them can dial it. Either way one side of every such pair dials. Every other pair is dialled on demand
+/// (`reach`).
 fn to_dial(inner: &Inner) -> Vec<(PartnerId, SocketAddr)> {
     let me = inner.me.to_string();
     let directory = inner.directory.read().expect("directory lock");
@@ -114,32 +114,127 @@ fn to_dial(inner: &Inner) -> Vec<(PartnerId, SocketAddr)> {
         .filter_map(|e| {
             let id = partner_of(&e.id)?;
             let addr = e.endpoint.as_deref()?.parse().ok()?;
-            let dials = if listening {
-                id.to_string() > me
-            } else {
-                id.to_string() != me
-            };
+            let dials = reach::permanent(&inner.me, &id)
+                && if listening {
+                    id.to_string() > me
+                } else {
+                    id.to_string() != me
+                };
             dials.then_some((id, addr))
         })
         .collect()
 }
 
-/// Runs for the federation's life: dials the partners of the directory in force (again whenever it changes),
-/// takes in a newer directory stored by another process, erases what was received once this node is removed,
-/// and warns of certificates about to expire.
+/// Where an on-demand partner listens, if it is in the directory with an endpoint.
+fn endpoint_of(inner: &Inner, peer: &PartnerId) -> Option<SocketAddr> {
+    let id = peer.to_string();
+    inner
+        .directory
+        .read()
+        .expect("directory lock")
+        .partners
+        .iter()
+        .find(|e| e.id.as_str() == id)?
+        .endpoint
+        .as_deref()?
+        .parse()
+        .ok()
+}
+
+/// The dial loops running, by partner: one per permanent partner for the federation's life, one per on-demand
+/// partner until its connection goes idle.
+struct Dialler {
+    inner: Arc<Inner>,
+    dialing: BTreeSet<PartnerId>,
+    loops: JoinSet<PartnerId>,
+}
+
+impl Dialler {
+    fn dial(&mut self, peer: PartnerId, addr: SocketAddr, mode: Dial) {
+        if self.dialing.insert(peer.clone()) {
+            self.loops
+                .spawn(dial_loop(self.inner.clone(), peer, addr, mode).in_current_span());
+        }
+    }
+
+    /// The on-demand partners not connected and not being dialled now.
+    fn unreached(&self) -> Vec<PartnerId> {
+        let directory = self.inner.directory.read().expect("directory lock").clone();
+        let connected = self.inner.connected.read().expect("connected lock");
+        reach::on_demand_partners(&self.inner.me, &directory)
+            .into_iter()
+            .filter(|p| !self.dialing.contains(p) && !connected.contains_key(p))
+            .collect()
+    }
+
+    /// Dial the on-demand partners among `peers` that have an endpoint.
+    fn dial_on_demand(&mut self, peers: BTreeSet<PartnerId>) {
+        for peer in peers {
+            if let Some(addr) = endpoint_of(&self.inner, &peer) {
+                self.dial(peer, addr, Dial::OnDemand);
+            }
+        }
+    }
+
+    /// Dial every on-demand partner this node has reason to reach (a full look at its cases).
+    async fn dial_wanted(&mut self) {
+        let unreached = self.unreached();
+        let wanted = reach::wanted(&self.inner.node, &unreached).await;
+        self.dial_on_demand(wanted);
+    }
+
+    /// A case changed: dial the partners it names that are not reached yet. Nothing is read when every on-demand
+    /// partner is connected already.
+    async fn case_changed(&mut self, case: &crate::store::CaseId) {
+        let unreached = self.unreached();
+        if unreached.is_empty() {
+            return;
+        }
+        let named = reach::named_by_case(&self.inner.node, &unreached, case).await;
+        self.dial_on_demand(named);
+    }
+
+    /// Something is owed to a partner outside any case's documents (an inzageverzoek queued).
+    async fn owed(&mut self) {
+        let unreached = self.unreached();
+        if unreached.is_empty() {
+            return;
+        }
+        match self.inner.node.store().exchanged_with(None).await {
+            Ok(owed) => self.dial_on_demand(
+                unreached
+                    .into_iter()
+                    .filter(|p| owed.contains(&p.to_string()))
+                    .collect(),
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot read whom this node owes data"),
+        }
+    }
+}
+
+/// Runs for the federation's life: dials the permanent partners of the directory in force (again whenever it
+/// changes) and the on-demand partners a case names (`reach`), takes in a newer directory stored by another
+/// process, erases what was received once this node is removed, and warns of certificates about to expire.
 pub(super) async fn directory_loop(inner: Arc<Inner>) {
     let mut shutdown = inner.shutdown.clone();
     let mut changed = inner.directory_changed.subscribe();
+    let mut cases = inner.node.subscribe();
+    let mut requests = inner.node.watch_outgoing_requests();
     let mut tick = tokio::time::interval(super::ADOPT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut dialing: BTreeSet<PartnerId> = BTreeSet::new();
-    let mut loops: JoinSet<PartnerId> = JoinSet::new();
+    let mut dialler = Dialler {
+        inner: inner.clone(),
+        dialing: BTreeSet::new(),
+        loops: JoinSet::new(),
+    };
     let mut forgotten_for: Option<u64> = None;
     let mut refused_stored: Option<u64> = None;
     let mut next_expiry_check = tokio::time::Instant::now();
+    let mut policy_in_force = String::new();
     loop {
         let version = inner.directory.read().expect("directory lock").version;
-        if inner.removed.load(Ordering::SeqCst) {
+        let removed = inner.removed.load(Ordering::SeqCst);
+        if removed {
             if forgotten_for != Some(version) {
                 match crate::directory::forget_after_removal(&inner.node, version).await {
                     Ok(_) => forgotten_for = Some(version),
@@ -150,27 +245,51 @@ pub(super) async fn directory_loop(inner: Arc<Inner>) {
             }
         } else {
             for (peer, addr) in to_dial(&inner) {
-                if dialing.insert(peer.clone()) {
-                    loops.spawn(dial_loop(inner.clone(), peer, addr).in_current_span());
-                }
+                dialler.dial(peer, addr, Dial::Permanent);
             }
+            // A new directory (new partners) or a new policy (new flows) may name partners not reached yet.
+            policy_in_force = inner.node.policy().meta.version.clone();
+            dialler.dial_wanted().await;
         }
         if tokio::time::Instant::now() >= next_expiry_check {
             warn_expiry(&inner);
             next_expiry_check += EXPIRY_CHECK_EVERY;
         }
-        tokio::select! {
-            _ = tick.tick() => take_stored(&inner, &mut refused_stored).await,
-            r = changed.changed() => if r.is_err() { break },
-            Some(done) = loops.join_next(), if !loops.is_empty() => {
-                if let Ok(peer) = done {
-                    dialing.remove(&peer);
+        // Wait for what makes the dialler look at the directory and the cases again; a changed case or a queued
+        // request only dials what it names.
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    take_stored(&inner, &mut refused_stored).await;
+                    if !removed && inner.node.policy().meta.version != policy_in_force {
+                        break;
+                    }
                 }
+                r = changed.changed() => if r.is_err() { return dialler.stop().await } else { break },
+                c = cases.recv(), if !removed => match c {
+                    Ok(case) => dialler.case_changed(&case).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return dialler.stop().await,
+                },
+                r = requests.changed(), if !removed => match r {
+                    Ok(()) => dialler.owed().await,
+                    Err(_) => return dialler.stop().await,
+                },
+                Some(done) = dialler.loops.join_next(), if !dialler.loops.is_empty() => {
+                    if let Ok(peer) = done {
+                        dialler.dialing.remove(&peer);
+                    }
+                }
+                _ = shutdown.changed() => return dialler.stop().await,
             }
-            _ = shutdown.changed() => break,
         }
     }
-    while loops.join_next().await.is_some() {}
+}
+
+impl Dialler {
+    async fn stop(mut self) {
+        while self.loops.join_next().await.is_some() {}
+    }
 }
 
 /// A directory stored at this node that is newer than the one in force — installed by `weerthuis directory

@@ -1,8 +1,9 @@
 //! The federation: policy-filtered Automerge sync with the other partners' nodes, over QUIC with mutual TLS.
 //!
-//! One connection per pair of nodes (the node with the smaller partner id dials, with backoff), one session task
-//! per connection. On every (re)connect a session reconciles every case; afterwards it pushes the cases whose
-//! documents change. What it shares comes from [`plan`]; what it accepts is decided by the pure receive core
+//! One connection per pair of nodes that exchange data: a pair with a Transferpunt stays connected (the node with
+//! the smaller partner id dials, with backoff), any other pair connects when a case names it and closes when idle
+//! ([`reach`]). One session task per connection. On every (re)connect a session reconciles every case; afterwards
+//! it pushes the cases whose documents change. What it shares comes from [`plan`]; what it accepts is decided by the pure receive core
 //! ([`receive`], with the rules in [`accept`]), which checks every op of a message on a fork before anything is
 //! stored; the tokio session only loads, stores and sends what the core says.
 //!
@@ -12,6 +13,7 @@
 pub mod accept;
 mod lifecycle;
 pub mod plan;
+mod reach;
 pub mod receive;
 mod session;
 pub use crate::wire;
@@ -70,7 +72,14 @@ pub struct FederationConfig {
     pub signed_directory: Option<protocol::SignedDirectory>,
     /// Faults to inject into the node's UDP socket (the simulator only); `None` in production: quinn's own socket.
     pub faults: Option<protocol::faulty::FaultHandle>,
+    /// How long a connection dialled on demand (a pair without a Transferpunt, see `reach`) may be idle before
+    /// the dialling side closes it.
+    pub idle_close: Duration,
 }
+
+/// The default for [`FederationConfig::idle_close`]: long enough that a begeleider's next edit of the afternoon
+/// finds the connection open, short enough that a large partner does not keep hundreds open for nothing.
+pub const IDLE_CLOSE: Duration = Duration::from_secs(300);
 
 /// Counters for monitoring.
 #[derive(Debug, Default)]
@@ -110,6 +119,8 @@ pub(crate) struct Inner {
     stats: Stats,
     /// When a message last arrived from each peer (for metrics: see [`Probe`]).
     last_received: RwLock<BTreeMap<PartnerId, std::time::Instant>>,
+    /// See [`FederationConfig::idle_close`].
+    idle_close: Duration,
 }
 
 /// The running federation side of a node.
@@ -179,6 +190,7 @@ impl Federation {
             connected: RwLock::new(BTreeMap::new()),
             stats: Stats::default(),
             last_received: RwLock::new(BTreeMap::new()),
+            idle_close: cfg.idle_close,
         });
         lifecycle::apply(&inner, cfg.directory, cfg.signed_directory);
         // Every line the federation side logs names the partner: several nodes may share one process and one log
@@ -292,7 +304,8 @@ async fn accept_loop(inner: Arc<Inner>) {
                     conn.close("this node is no longer in the federation directory");
                 }
                 Some(Ok(conn)) => {
-                    sessions.spawn(session::run(inner.clone(), conn).in_current_span());
+                    let inner = inner.clone();
+                    sessions.spawn(async move { session::run(inner, conn, None).await; }.in_current_span());
                 }
                 Some(Err(e)) => {
                     inner.stats.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -305,9 +318,20 @@ async fn accept_loop(inner: Arc<Inner>) {
     sessions.shutdown().await;
 }
 
-/// Dial a partner until the federation stops, or the partner leaves the directory (or this node does): then the
-/// loop ends and returns the partner, so the dialler can dial it again should it come back.
-async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) -> PartnerId {
+/// How a partner is dialled (see [`reach`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dial {
+    /// For the federation's life: redialled whenever the connection is lost.
+    Permanent,
+    /// Until the connection has been idle for [`FederationConfig::idle_close`] (closed by this side), or the
+    /// partner connected itself.
+    OnDemand,
+}
+
+/// Dial a partner until the federation stops, the partner leaves the directory (or this node does), or — dialled
+/// on demand — its connection went idle: then the loop ends and returns the partner, so the dialler can dial it
+/// again.
+async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr, mode: Dial) -> PartnerId {
     let mut shutdown = inner.shutdown.clone();
     let mut directories = inner.directory_changed.subscribe();
     let mut backoff = MIN_BACKOFF;
@@ -332,11 +356,24 @@ async fn dial_loop(inner: Arc<Inner>, peer: PartnerId, addr: SocketAddr) -> Part
         if inner.removed.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
+        // Dialled on demand, the partner may have connected itself meanwhile: that connection serves.
+        if mode == Dial::OnDemand
+            && inner
+                .connected
+                .read()
+                .expect("connected lock")
+                .contains_key(&peer)
+        {
+            break;
+        }
         let addr = now_at.unwrap_or(addr);
         match tokio::time::timeout(DIAL_TIMEOUT, inner.endpoint.connect(addr, &peer_id)).await {
             Ok(Ok(conn)) => {
                 backoff = MIN_BACKOFF;
-                session::run(inner.clone(), conn).await;
+                let idle = (mode == Dial::OnDemand).then_some(inner.idle_close);
+                if session::run(inner.clone(), conn, idle).await == session::Ended::Idle {
+                    break;
+                }
             }
             Ok(Err(e)) => {
                 tracing::debug!(peer = %peer, error = %e, "dial failed; retrying");

@@ -58,6 +58,17 @@ struct Session {
     requests_sent: HashSet<String>,
     /// The signed directory version passed on to the peer on this connection (the Transferpunt).
     directory_sent: u64,
+    /// When a message was last sent or received on this connection (for closing an idle one).
+    last_active: std::time::Instant,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// This side closed the connection after it was idle ([`super::FederationConfig::idle_close`]).
+    Idle,
+    /// Anything else: the connection was lost or closed, the federation stopped, the peer was refused.
+    Closed,
 }
 
 /// A received projection the receive core decided to store, with the records right after it (its receipt) and
@@ -124,14 +135,21 @@ const LAST_WORD: std::time::Duration = std::time::Duration::from_secs(2);
 /// How many retry ticks pass between looks for inzageverzoeken queued by another process (20 × 500 ms).
 const REQUEST_POLL_TICKS: u32 = 20;
 
-pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
+/// Run a session on a connection until it ends. With `idle_close` (a connection this side dialled on demand, see
+/// `reach`), the session closes the connection once nothing was sent or received for that long and nothing is left
+/// to retry.
+pub(super) async fn run(
+    inner: Arc<Inner>,
+    conn: Connection,
+    idle_close: Option<std::time::Duration>,
+) -> Ended {
     let Some(peer) = super::partner_of(conn.peer()) else {
         conn.close("peer id is not a partner id");
-        return;
+        return Ended::Closed;
     };
     if peer == inner.me {
         conn.close("a node does not sync with itself");
-        return;
+        return Ended::Closed;
     }
     tracing::info!(peer = %peer, "connected");
     inner
@@ -184,11 +202,13 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
         forgets_sent: HashSet::new(),
         requests_sent: HashSet::new(),
         directory_sent: 0,
+        last_active: std::time::Instant::now(),
     };
     let mut directories = inner.directory_changed.subscribe();
     if let Some(why) = super::lifecycle::refusal(&inner, &conn) {
         s.last_word(&why).await;
-        return s.ended();
+        s.ended("refused");
+        return Ended::Closed;
     }
     let mut requests = inner.node.watch_outgoing_requests();
     let mut request_ticks: u32 = 0;
@@ -217,9 +237,15 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
                 s.retry().await;
                 s.store_sessions().await;
                 s.count_wire_bytes();
+                if idle_close.is_some_and(|idle| s.idle_for(idle)) {
+                    tracing::debug!(peer = %peer, "closing an idle connection dialled on demand");
+                    s.ended("idle");
+                    return Ended::Idle;
+                }
             }
             m = rx.recv() => match m {
                 Some(Ok(msg)) => {
+                    s.last_active = std::time::Instant::now();
                     inner.last_received.write().expect("last_received lock").insert(peer.clone(), std::time::Instant::now());
                     // What has been read already is taken with it (a first sync is a burst), up to a malformed
                     // frame, which is answered after.
@@ -272,7 +298,8 @@ pub(super) async fn run(inner: Arc<Inner>, conn: Connection) {
     }
     s.store_sessions().await;
     s.count_wire_bytes();
-    s.ended();
+    s.ended("session ended");
+    Ended::Closed
 }
 
 /// Aborts a task when dropped. A session's reader and writer hold the connection; they must end with the session
@@ -338,10 +365,22 @@ impl Session {
         self.wire_counted = now;
     }
 
-    /// The session is over: close the connection and forget it.
-    fn ended(self) {
+    /// Whether the connection was idle for `idle` with nothing left to retry or to store.
+    fn idle_for(&self, idle: std::time::Duration) -> bool {
+        self.last_active.elapsed() >= idle
+            && self.failed.is_empty()
+            && self.state.unavailable.is_empty()
+            && self.state.deferred.is_empty()
+            && self.unstored.is_empty()
+            && self.unsaved.is_empty()
+            && self.held.is_none()
+            && self.forget.is_empty()
+    }
+
+    /// The session is over: close the connection (saying `why`) and forget it.
+    fn ended(self, why: &str) {
         let (inner, conn, peer) = (&self.inner, &self.conn, &self.state.peer);
-        conn.close("session ended");
+        conn.close(why);
         let mut connected = inner.connected.write().expect("connected lock");
         if connected
             .get(peer)
@@ -492,6 +531,7 @@ impl Session {
         }
         // Queued for the writer task; it fails only when the connection is gone, which the loop learns from the
         // reader.
+        self.last_active = std::time::Instant::now();
         let _ = self.outbox.send(msg);
     }
 

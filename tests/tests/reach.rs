@@ -1,0 +1,145 @@
+//! Whom a node connects to (issue #14, goal 3): every node stays connected with the Transferpunt; any other pair
+//! connects only while a case names it, and the dialling side closes the connection once it is idle. At national
+//! size a full mesh would be 3.4 million pairs; these tests show the rule on real nodes over real QUIC.
+
+use std::time::Duration;
+
+use node::harness::LiveOptions;
+use policies::DocumentKind;
+use serde_json::json;
+use simulator::live::wait_until;
+use weerthuis_tests::TestNet;
+
+const TP: &str = "transferpunt:sdf";
+const ZA: &str = "zorgaanbieder:kwadrant";
+const VERBLIJF: &str = "gemeente:GM0080";
+const HERKOMST: &str = "gemeente:GM0074";
+const ELKIEN: &str = "corporatie:elkien";
+const ACCOLADE: &str = "corporatie:accolade";
+const WAIT: Duration = Duration::from_secs(30);
+/// Short, so the test sees a connection close; production waits minutes (`node::sync::IDLE_CLOSE`).
+const IDLE: Duration = Duration::from_millis(1500);
+
+fn connected(net: &TestNet, p: &str) -> Vec<String> {
+    net.node(p)
+        .fed
+        .as_ref()
+        .map(|f| f.connected().iter().map(|c| c.to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Whom `at` received a projection of `case` from.
+async fn senders(net: &TestNet, at: &str, case: &node::store::CaseId) -> Vec<String> {
+    net.node(at)
+        .node()
+        .store()
+        .projections_of_case(case)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.receiver == at)
+        .map(|p| p.sender)
+        .collect()
+}
+
+async fn aanmelding_name(net: &TestNet, at: &str, case: &node::store::CaseId) -> Option<String> {
+    net.holds(at, case)
+        .await
+        .get("aanmelding")
+        .and_then(|a| a.get("achternaam_voorletters"))
+        .and_then(|v| v.as_str().map(str::to_string))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_transferpunt_stays_connected_and_a_case_connects_the_partners_it_names() {
+    let mut net = TestNet::start_with(
+        &[TP, ZA, VERBLIJF, HERKOMST, ELKIEN, ACCOLADE],
+        LiveOptions {
+            idle_close: Some(IDLE),
+            ..LiveOptions::default()
+        },
+    )
+    .await;
+    net.wait_connected().await;
+    // Before any case: each node is connected with the Transferpunt only.
+    for p in [ZA, VERBLIJF, HERKOMST, ELKIEN, ACCOLADE] {
+        assert_eq!(connected(&net, p), vec![TP.to_string()], "{p}");
+    }
+    assert_eq!(connected(&net, TP).len(), 5);
+
+    // A case at the zorgaanbieder names the two gemeenten (verblijf and herkomst): it dials them itself.
+    let seed = weerthuis_tests::seed_for("reach") % 100_000;
+    let first = format!("Bereik-{seed}, A.");
+    let case = net.new_case(ZA).await;
+    net.write(ZA, &case, DocumentKind::Registratie, None, json!({
+        "achternaam_voorletters": first, "bsn": "999993653", "geboortedatum": "1979-02-03",
+        "soort_voorziening": "maatschappelijke_opvang", "herkomstgemeente": "GM0074", "verblijfgemeente": "GM0080",
+        "start_verblijf_opvang": "2025-05-01", "betrokken_zorgaanbieder": ZA, "reden_dakloosheid": "Schulden",
+        "toestemming_gegevensdeling": true, "datum_toestemming": "2025-05-01"
+    })).await.unwrap();
+    net.write(ZA, &case, DocumentKind::Aanmelding, None, json!({
+        "achternaam_voorletters": first, "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
+        "hoofdinkomen": "participatiewet"
+    }))
+    .await
+    .unwrap();
+    for g in [VERBLIJF, HERKOMST] {
+        wait_until(&format!("{g} holds the aanmelding"), WAIT, || async {
+            aanmelding_name(&net, g, &case).await.as_deref() == Some(first.as_str())
+        })
+        .await;
+        // Straight from the zorgaanbieder, over the connection the case made.
+        wait_until(&format!("{g} received from the zorgaanbieder itself"), WAIT, || async {
+            senders(&net, g, &case).await.contains(&ZA.to_string())
+        })
+        .await;
+    }
+    // The corporaties no case names: never connected with anyone but the Transferpunt, and nothing of the case.
+    for c in [ELKIEN, ACCOLADE] {
+        assert_eq!(connected(&net, c), vec![TP.to_string()], "{c}");
+        assert!(net.holds(c, &case).await.is_empty(), "{c}");
+    }
+
+    // Idle: the zorgaanbieder closes the connections it dialled; the Transferpunt's stay.
+    wait_until("the idle connections close", WAIT, || async {
+        connected(&net, ZA) == vec![TP.to_string()]
+            && [VERBLIJF, HERKOMST]
+                .iter()
+                .all(|g| connected(&net, g) == vec![TP.to_string()])
+    })
+    .await;
+    assert_eq!(net.connections(), (5, 5), "every node still with the Transferpunt");
+
+    // The next change dials again.
+    let second = format!("Bereik-{seed}, B.");
+    net.write(ZA, &case, DocumentKind::Aanmelding, None, json!({
+        "achternaam_voorletters": second, "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
+        "hoofdinkomen": "participatiewet"
+    }))
+    .await
+    .unwrap();
+    for g in [VERBLIJF, HERKOMST] {
+        wait_until(&format!("{g} holds the changed aanmelding"), WAIT, || async {
+            aanmelding_name(&net, g, &case).await.as_deref() == Some(second.as_str())
+        })
+        .await;
+    }
+
+    // A restarted zorgaanbieder dials the partners its cases name, to reconcile what changed while it was away.
+    wait_until("the idle connections close again", WAIT, || async {
+        connected(&net, ZA) == vec![TP.to_string()]
+    })
+    .await;
+    net.0.stop(ZA).await;
+    net.0.restart(ZA).unwrap();
+    wait_until("the restarted zorgaanbieder dials the gemeenten", WAIT, || async {
+        let c = connected(&net, ZA);
+        c.contains(&VERBLIJF.to_string()) || c.contains(&HERKOMST.to_string())
+    })
+    .await;
+    assert!(
+        !connected(&net, ZA).iter().any(|c| c.starts_with("corporatie:")),
+        "no corporatie is dialled"
+    );
+    net.shutdown().await;
+}
