@@ -80,7 +80,10 @@ fn demo_plays_the_scenario_and_shows_what_each_node_holds() {
     let out = std::fs::read_to_string(&stdout_path).unwrap();
     let err = std::fs::read_to_string(&stderr_path).unwrap();
     assert!(status.success(), "exit {status}\n{out}\n{err}");
-    assert!(out.contains("All 6 connections with the Transferpunt up"), "{out}");
+    assert!(
+        out.contains("All 6 connections with the Transferpunt up"),
+        "{out}"
+    );
     assert!(out.trim_end().ends_with("Stopped."), "{out}");
 
     // The temporary data directory is gone afterwards.

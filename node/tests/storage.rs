@@ -31,6 +31,7 @@ backend_tests!(
     an_erased_case_leaves_only_its_tombstone_and_the_partners_to_tell,
     a_rewritten_document_keeps_no_earlier_change_and_its_partners_are_noted,
     new_cases_and_their_documents_land_together_or_not_at_all,
+    a_reconnect_finds_the_cases_changed_since_its_mark_and_those_exchanged,
 );
 
 fn me() -> PartnerId {
@@ -791,5 +792,77 @@ async fn a_rewritten_document_keeps_no_earlier_change_and_its_partners_are_noted
         Some(notice)
     );
     assert_eq!(store.audit_len().await.unwrap(), before + 1);
+    store.close().await;
+}
+
+/// Migration 0014: every write of a document or a projection moves the change counter (triggers, so no write path
+/// can forget); a peer's reconnect after a mark finds the cases changed since and the cases exchanged with it, and
+/// not the others.
+async fn a_reconnect_finds_the_cases_changed_since_its_mark_and_those_exchanged(db: &Db) {
+    use node::store::ProjectionRecord;
+    let store = db.open().await;
+    let gm = "gemeente:GM0080";
+    let [quiet, exchanged, changed] = [CaseId::random(), CaseId::random(), CaseId::random()];
+    for case in [&quiet, &exchanged, &changed] {
+        store.create_case(case).await.unwrap();
+        let key = DocKey::single(case.clone(), DocumentKind::Registratie);
+        put_form(
+            &store,
+            &key,
+            &mut doc::new_document(&me()),
+            &registratie_json(),
+        )
+        .await
+        .unwrap();
+    }
+    // A projection sent to the gemeente: the case is exchanged with it.
+    store
+        .put_projection(&ProjectionRecord {
+            wire_id: format!("p/{exchanged}/{}/{gm}/1", me()),
+            case: exchanged.clone(),
+            sender: me().to_string(),
+            receiver: gm.into(),
+            generation: 1,
+            snapshot: b"snapshot".to_vec(),
+            sync_state: None,
+            retired: false,
+        })
+        .await
+        .unwrap();
+    let mark = store.change_mark().await.unwrap();
+    assert!(mark >= 4, "four writes moved the counter to {mark}");
+    // After the mark only `changed` is written again.
+    let key = DocKey::single(changed.clone(), DocumentKind::Aanmelding);
+    put_form(
+        &store,
+        &key,
+        &mut doc::new_document(&me()),
+        &aanmelding_json(),
+    )
+    .await
+    .unwrap();
+    assert!(store.change_mark().await.unwrap() > mark);
+
+    let mut expected = vec![exchanged.clone(), changed.clone()];
+    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(store.cases_to_reconcile(gm, mark).await.unwrap(), expected);
+    // Another partner exchanged nothing: only what changed.
+    assert_eq!(
+        store
+            .cases_to_reconcile("gemeente:GM0074", mark)
+            .await
+            .unwrap(),
+        vec![changed.clone()]
+    );
+    // From before every write: every case.
+    assert_eq!(store.cases_to_reconcile(gm, 0).await.unwrap().len(), 3);
+
+    assert_eq!(store.sync_mark(gm).await.unwrap(), None);
+    store.put_sync_mark(gm, mark, "2026.1").await.unwrap();
+    store.put_sync_mark(gm, mark + 1, "2026.2").await.unwrap();
+    assert_eq!(
+        store.sync_mark(gm).await.unwrap(),
+        Some((mark + 1, "2026.2".to_string()))
+    );
     store.close().await;
 }

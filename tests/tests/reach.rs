@@ -89,9 +89,11 @@ async fn only_the_transferpunt_stays_connected_and_a_case_connects_the_partners_
         })
         .await;
         // Straight from the zorgaanbieder, over the connection the case made.
-        wait_until(&format!("{g} received from the zorgaanbieder itself"), WAIT, || async {
-            senders(&net, g, &case).await.contains(&ZA.to_string())
-        })
+        wait_until(
+            &format!("{g} received from the zorgaanbieder itself"),
+            WAIT,
+            || async { senders(&net, g, &case).await.contains(&ZA.to_string()) },
+        )
         .await;
     }
     // The corporaties no case names: never connected with anyone but the Transferpunt, and nothing of the case.
@@ -108,7 +110,11 @@ async fn only_the_transferpunt_stays_connected_and_a_case_connects_the_partners_
                 .all(|g| connected(&net, g) == vec![TP.to_string()])
     })
     .await;
-    assert_eq!(net.connections(), (5, 5), "every node still with the Transferpunt");
+    assert_eq!(
+        net.connections(),
+        (5, 5),
+        "every node still with the Transferpunt"
+    );
 
     // The next change dials again.
     let second = format!("Bereik-{seed}, B.");
@@ -119,9 +125,11 @@ async fn only_the_transferpunt_stays_connected_and_a_case_connects_the_partners_
     .await
     .unwrap();
     for g in [VERBLIJF, HERKOMST] {
-        wait_until(&format!("{g} holds the changed aanmelding"), WAIT, || async {
-            aanmelding_name(&net, g, &case).await.as_deref() == Some(second.as_str())
-        })
+        wait_until(
+            &format!("{g} holds the changed aanmelding"),
+            WAIT,
+            || async { aanmelding_name(&net, g, &case).await.as_deref() == Some(second.as_str()) },
+        )
         .await;
     }
 
@@ -132,14 +140,126 @@ async fn only_the_transferpunt_stays_connected_and_a_case_connects_the_partners_
     .await;
     net.0.stop(ZA).await;
     net.0.restart(ZA).unwrap();
-    wait_until("the restarted zorgaanbieder dials the gemeenten", WAIT, || async {
-        let c = connected(&net, ZA);
-        c.contains(&VERBLIJF.to_string()) || c.contains(&HERKOMST.to_string())
-    })
+    wait_until(
+        "the restarted zorgaanbieder dials the gemeenten",
+        WAIT,
+        || async {
+            let c = connected(&net, ZA);
+            c.contains(&VERBLIJF.to_string()) || c.contains(&HERKOMST.to_string())
+        },
+    )
     .await;
     assert!(
-        !connected(&net, ZA).iter().any(|c| c.starts_with("corporatie:")),
+        !connected(&net, ZA)
+            .iter()
+            .any(|c| c.starts_with("corporatie:")),
         "no corporatie is dialled"
     );
+    net.shutdown().await;
+}
+
+/// A case at the zorgaanbieder for a client staying in GM0080 who comes from `herkomst`, named `name`.
+async fn case_from(net: &TestNet, herkomst: &str, name: &str) -> node::store::CaseId {
+    let case = net.new_case(ZA).await;
+    net.write(ZA, &case, DocumentKind::Registratie, None, json!({
+        "achternaam_voorletters": name, "bsn": "999993653", "geboortedatum": "1979-02-03",
+        "soort_voorziening": "maatschappelijke_opvang", "herkomstgemeente": herkomst, "verblijfgemeente": "GM0080",
+        "start_verblijf_opvang": "2025-05-01", "betrokken_zorgaanbieder": ZA, "reden_dakloosheid": "Schulden",
+        "toestemming_gegevensdeling": true, "datum_toestemming": "2025-05-01"
+    })).await.unwrap();
+    net.write(ZA, &case, DocumentKind::Aanmelding, None, json!({
+        "achternaam_voorletters": name, "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
+        "hoofdinkomen": "participatiewet"
+    }))
+    .await
+    .unwrap();
+    case
+}
+
+fn reconciled_at_start(net: &TestNet, p: &str) -> u64 {
+    net.node(p)
+        .fed
+        .as_ref()
+        .unwrap()
+        .stats()
+        .reconciled_at_start
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A reconnect after a session that ended with everything reconciled reconciles the cases changed since and the
+/// cases exchanged with the peer — not every case the node holds. What lets a national Transferpunt with 25,000
+/// cases take back 2,600 peers after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_reconciles_what_changed_and_what_was_exchanged_not_every_case() {
+    let mut net = TestNet::start(&[TP, ZA, VERBLIJF, HERKOMST]).await;
+    net.wait_connected().await;
+    let seed = weerthuis_tests::seed_for("reach-mark") % 100_000;
+    // Four cases of clients from elsewhere (GM0074 relates to none of them), one from GM0074.
+    let mut elsewhere = Vec::new();
+    for (i, herkomst) in ["GM0059", "GM0072", "GM0090", "GM1900"].iter().enumerate() {
+        elsewhere.push(case_from(&net, herkomst, &format!("Elders-{seed}-{i}, E.")).await);
+    }
+    let theirs = case_from(&net, "GM0074", &format!("Herkomst-{seed}, H.")).await;
+    wait_until("GM0074 holds its case", WAIT, || async {
+        aanmelding_name(&net, HERKOMST, &theirs).await.is_some()
+    })
+    .await;
+    wait_until("the Transferpunt holds every case", WAIT, || async {
+        let mut all = true;
+        for c in elsewhere.iter().chain([&theirs]) {
+            all &= aanmelding_name(&net, TP, c).await.is_some();
+        }
+        all
+    })
+    .await;
+    // The Transferpunt's session with GM0074 brings it up to date with every case (it takes none of the four);
+    // then GM0074 goes away.
+    let written = net.node(TP).node().store().change_mark().await.unwrap();
+    let herkomst: policies::PartnerId = HERKOMST.parse().unwrap();
+    wait_until(
+        "the session with GM0074 is up to date with the writes",
+        WAIT,
+        || async {
+            net.node(TP)
+                .fed
+                .as_ref()
+                .unwrap()
+                .reconciled_up_to(&herkomst)
+                .is_some_and(|m| m >= written)
+        },
+    )
+    .await;
+    net.0.stop(HERKOMST).await;
+    wait_until("the Transferpunt saw GM0074 go", WAIT, || async {
+        !connected(&net, TP).contains(&HERKOMST.to_string())
+    })
+    .await;
+    // While it is away, its case changes at the zorgaanbieder, and so does one it has nothing to do with.
+    let changed = format!("Herkomst-{seed}, G.");
+    net.write(ZA, &theirs, DocumentKind::Aanmelding, None, json!({
+        "achternaam_voorletters": changed, "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
+        "hoofdinkomen": "participatiewet"
+    }))
+    .await
+    .unwrap();
+    let before = reconciled_at_start(&net, TP);
+    net.0.restart(HERKOMST).unwrap();
+    wait_until("GM0074 catches up", WAIT, || async {
+        aanmelding_name(&net, HERKOMST, &theirs).await.as_deref() == Some(changed.as_str())
+    })
+    .await;
+    wait_until("the Transferpunt reconnected with GM0074", WAIT, || async {
+        connected(&net, TP).contains(&HERKOMST.to_string())
+    })
+    .await;
+    let reconciled = reconciled_at_start(&net, TP) - before;
+    assert!(
+        (1..=2).contains(&reconciled),
+        "the Transferpunt reconciled {reconciled} cases with GM0074: its own case (and what changed), not all 5"
+    );
+    // And GM0074 holds nothing of the other cases.
+    for c in &elsewhere {
+        assert!(net.holds(HERKOMST, c).await.is_empty());
+    }
     net.shutdown().await;
 }

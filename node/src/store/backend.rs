@@ -75,6 +75,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "huurdermelding",
         include_str!("../../migrations/sqlite/0013_huurdermelding.sql"),
     ),
+    (
+        14,
+        "change marks",
+        include_str!("../../migrations/sqlite/0014_change_marks.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded.
@@ -143,6 +148,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "huurdermelding",
         include_str!("../../migrations/postgres/0013_huurdermelding.sql"),
+    ),
+    (
+        14,
+        "change marks",
+        include_str!("../../migrations/postgres/0014_change_marks.sql"),
     ),
 ];
 

@@ -298,3 +298,76 @@ impl Store {
         Ok(rows.into_iter().map(|(p,)| p).collect())
     }
 }
+
+impl Store {
+    /// The change counter as it stands: the highest `changed_seq` of any document or projection (see migration
+    /// 0014). Read after subscribing to the node's changes, so a write that commits later is seen either way.
+    pub async fn change_mark(&self) -> Result<u64, StoreError> {
+        let (seq,): (i64,) = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT MAX(m) FROM (SELECT COALESCE(MAX(changed_seq), 0) AS m FROM documents \
+                 UNION ALL SELECT COALESCE(MAX(changed_seq), 0) FROM projections) AS marks",
+            )
+            .fetch_one(p)
+            .await?
+        });
+        Ok(seq.max(0) as u64)
+    }
+
+    /// The mark of the last session with `peer` that ended with everything reconciled, and the policy version it
+    /// was made under.
+    pub async fn sync_mark(&self, peer: &str) -> Result<Option<(u64, String)>, StoreError> {
+        let row: Option<(i64, String)> = on_pool!(self, p => {
+            sqlx::query_as("SELECT seq, policy FROM sync_marks WHERE peer = $1")
+                .bind(peer)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(row.map(|(seq, policy)| (seq.max(0) as u64, policy)))
+    }
+
+    /// Keep the mark a session with `peer` began at, once it ended with everything reconciled.
+    pub async fn put_sync_mark(
+        &self,
+        peer: &str,
+        seq: u64,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO sync_marks (peer, seq, policy) VALUES ($1, $2, $3) \
+                 ON CONFLICT (peer) DO UPDATE SET seq = excluded.seq, policy = excluded.policy",
+            )
+            .bind(peer)
+            .bind(seq as i64)
+            .bind(policy)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The cases a session with `peer` reconciles when it begins after a mark: those whose documents or
+    /// projections changed since, and those this node exchanged anything of with the peer.
+    pub async fn cases_to_reconcile(
+        &self,
+        peer: &str,
+        since: u64,
+    ) -> Result<Vec<CaseId>, StoreError> {
+        let rows: Vec<(String,)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT case_id FROM documents WHERE changed_seq > $2 \
+                 UNION SELECT case_id FROM projections WHERE changed_seq > $2 \
+                 UNION SELECT case_id FROM projections WHERE sender = $1 \
+                 UNION SELECT case_id FROM projections WHERE receiver = $1 \
+                 UNION SELECT d.case_id FROM sync_state s JOIN documents d ON d.doc_id = s.doc_id WHERE s.peer = $1 \
+                 ORDER BY 1",
+            )
+            .bind(peer)
+            .bind(since as i64)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.into_iter().filter_map(|(c,)| c.parse().ok()).collect())
+    }
+}

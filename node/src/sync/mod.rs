@@ -94,6 +94,9 @@ pub struct Stats {
     pub bytes_sent: std::sync::atomic::AtomicU64,
     /// Bytes sent in UDP datagrams (QUIC and TLS included), counted at every retry tick and when a connection ends.
     pub wire_bytes_sent: std::sync::atomic::AtomicU64,
+    /// Cases reconciled when a session began, over all sessions: every case at a first meeting, the changed and
+    /// the exchanged ones after a clean session (`Session::reconcile_at_start`).
+    pub reconciled_at_start: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) struct Inner {
@@ -121,6 +124,9 @@ pub(crate) struct Inner {
     last_received: RwLock<BTreeMap<PartnerId, std::time::Instant>>,
     /// See [`FederationConfig::idle_close`].
     idle_close: Duration,
+    /// Per connected peer, the change mark up to which its session reconciled everything (see
+    /// [`Federation::reconciled_up_to`]).
+    marks: RwLock<BTreeMap<PartnerId, u64>>,
 }
 
 /// The running federation side of a node.
@@ -191,6 +197,7 @@ impl Federation {
             stats: Stats::default(),
             last_received: RwLock::new(BTreeMap::new()),
             idle_close: cfg.idle_close,
+            marks: RwLock::new(BTreeMap::new()),
         });
         lifecycle::apply(&inner, cfg.directory, cfg.signed_directory);
         // Every line the federation side logs names the partner: several nodes may share one process and one log
@@ -217,6 +224,18 @@ impl Federation {
             .keys()
             .cloned()
             .collect()
+    }
+
+    /// The change mark (`Store::change_mark`) up to which the session with `peer` brought it up to date, as that
+    /// session last moved it; `None` before it first did. A reconnect after the session ends reconciles only what
+    /// changed after it and what was exchanged with the peer.
+    pub fn reconciled_up_to(&self, peer: &PartnerId) -> Option<u64> {
+        self.inner
+            .marks
+            .read()
+            .expect("marks lock")
+            .get(peer)
+            .copied()
     }
 
     /// Counters.

@@ -74,8 +74,7 @@ pub(crate) async fn named_by_case(
     let others: Vec<&PartnerId> = candidates.iter().collect();
     let facts = crate::facts::facts_of(me, &loaded, &others);
     for c in candidates {
-        if to_any.contains(&c.role())
-            || facts.relations_of(c).iter().any(|r| *r != Relation::Geen)
+        if to_any.contains(&c.role()) || facts.relations_of(c).iter().any(|r| *r != Relation::Geen)
         {
             named.insert(c.clone());
         }

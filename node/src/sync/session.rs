@@ -215,7 +215,8 @@ pub(super) async fn run(
     s.pass_on_directory().await;
     s.pass_on_policies().await;
     s.offer_requests().await;
-    s.reconcile_all().await;
+    let mut mark = s.reconcile_at_start().await;
+    let mut mark_ticks: u32 = 0;
     let mut retry = tokio::time::interval(RETRY);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -237,8 +238,13 @@ pub(super) async fn run(
                 s.retry().await;
                 s.store_sessions().await;
                 s.count_wire_bytes();
+                mark_ticks = mark_ticks.wrapping_add(1);
+                if mark_ticks == 2 || mark_ticks.is_multiple_of(MARK_EVERY_TICKS) {
+                    s.advance_mark(&mut mark, &mut changes).await;
+                }
                 if idle_close.is_some_and(|idle| s.idle_for(idle)) {
                     tracing::debug!(peer = %peer, "closing an idle connection dialled on demand");
+                    s.keep_mark(mark).await;
                     s.ended("idle");
                     return Ended::Idle;
                 }
@@ -298,8 +304,19 @@ pub(super) async fn run(
     }
     s.store_sessions().await;
     s.count_wire_bytes();
+    s.keep_mark(mark).await;
     s.ended("session ended");
     Ended::Closed
+}
+
+/// How many retry ticks pass between advances of the session's mark (20 × 500 ms).
+const MARK_EVERY_TICKS: u32 = 20;
+
+/// Up to where a session reconciled everything: the change mark, and the policy version in force when the session
+/// began (see [`Session::reconcile_at_start`]; a policy adopted since makes the next session reconcile every case).
+struct Mark {
+    seq: u64,
+    policy: String,
 }
 
 /// Aborts a task when dropped. A session's reader and writer hold the connection; they must end with the session
@@ -953,6 +970,127 @@ impl Session {
     fn retry_later(&mut self, case: &CaseId) {
         if self.failed.len() < receive::MAX_DEFERRED {
             self.failed.insert(case.clone());
+        }
+    }
+
+    /// The reconcile a session begins with. After a session with the peer that ended with everything reconciled
+    /// (its mark, under the same policy version), only the cases changed since and those exchanged with the peer
+    /// before can differ from what the peer holds: a reconnect — all of a national Transferpunt's peers after a
+    /// restart — reconciles those, not every case (#14). Otherwise every case. Returns the mark this session
+    /// begins at, to keep should it end with everything reconciled.
+    async fn reconcile_at_start(&mut self) -> Mark {
+        let store = self.inner.node.store().clone();
+        let peer = self.state.peer.to_string();
+        let policy = self.inner.node.policy().meta.version.clone();
+        // The session subscribed to the node's changes before: a write that commits after this read is pushed as
+        // a change, whatever its place in the counter.
+        let since = match store.sync_mark(&peer).await {
+            Ok(Some((seq, p))) if p == policy => Some(seq),
+            _ => None,
+        };
+        let cases = match since {
+            Some(seq) => store.cases_to_reconcile(&peer, seq).await.ok(),
+            None => None,
+        };
+        match cases {
+            Some(cases) => {
+                tracing::debug!(peer = %peer, cases = cases.len(), "reconciling what changed since the last session");
+                self.inner
+                    .stats
+                    .reconciled_at_start
+                    .fetch_add(cases.len() as u64, Ordering::Relaxed);
+                self.reconcile_many(cases).await;
+                self.tell_erasures().await;
+            }
+            None => {
+                if let Ok(n) = store.list_cases_count().await {
+                    self.inner
+                        .stats
+                        .reconciled_at_start
+                        .fetch_add(n, Ordering::Relaxed);
+                }
+                self.reconcile_all().await
+            }
+        }
+        // Reconciled up to the old mark; `advance_mark` moves it on.
+        Mark {
+            seq: since.unwrap_or(0),
+            policy,
+        }
+    }
+
+    /// Nothing failed, nothing is waiting for the peer or for this node, every sync session is stored.
+    fn clean(&self) -> bool {
+        self.failed.is_empty()
+            && self.state.unavailable.is_empty()
+            && self.state.deferred.is_empty()
+            && self.unstored.is_empty()
+            && self.unsaved.is_empty()
+    }
+
+    /// Move the session's mark up to the change counter as it stands, when everything up to it is reconciled.
+    ///
+    /// The counter is read holding the node's write guard. Every write of a document or a received projection
+    /// stores and notifies its case while holding that guard (`Node::write_forms_locked`, the receive path,
+    /// erasure, rectification), so every write the counter shows has put its case in this session's `changes`
+    /// already: reconciling what is queued there brings the peer up to the counter. Writes this session makes
+    /// itself (its projections for the peer) move the counter too; they only make the next session look at a
+    /// case more.
+    async fn advance_mark(&mut self, mark: &mut Mark, changes: &mut broadcast::Receiver<CaseId>) {
+        if !self.clean() {
+            return;
+        }
+        let node = self.inner.node.clone();
+        let seq = {
+            let _guard = node.write_guard().await;
+            match node.store().change_mark().await {
+                Ok(seq) => seq,
+                Err(_) => return,
+            }
+        };
+        let mut cases = BTreeSet::new();
+        let mut lagged = false;
+        loop {
+            match changes.try_recv() {
+                Ok(c) => {
+                    cases.insert(c);
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
+                Err(_) => break,
+            }
+        }
+        if lagged {
+            self.reconcile_all().await;
+        } else if !cases.is_empty() {
+            self.reconcile_many(cases).await;
+            self.tell_erasures().await;
+        }
+        self.store_sessions().await;
+        if self.clean() && seq > mark.seq {
+            mark.seq = seq;
+            self.inner
+                .marks
+                .write()
+                .expect("marks lock")
+                .insert(self.state.peer.clone(), seq);
+        }
+    }
+
+    /// Keep the session's mark, if everything is reconciled up to it (see [`Session::advance_mark`]).
+    async fn keep_mark(&mut self, mark: Mark) {
+        // A mark that never moved says nothing (rows written before migration 0014 all carry 0).
+        if mark.seq == 0 || !self.clean() {
+            return;
+        }
+        let peer = self.state.peer.to_string();
+        if let Err(e) = self
+            .inner
+            .node
+            .store()
+            .put_sync_mark(&peer, mark.seq, &mark.policy)
+            .await
+        {
+            tracing::debug!(peer = %peer, error = %e, "the session's mark was not kept; the next one reconciles every case");
         }
     }
 
