@@ -159,9 +159,12 @@ impl Dialler {
 
     /// The on-demand partners not connected and not being dialled now.
     fn unreached(&self) -> Vec<PartnerId> {
-        let directory = self.inner.directory.read().expect("directory lock").clone();
+        let partners = {
+            let directory = self.inner.directory.read().expect("directory lock");
+            reach::on_demand_partners(&self.inner.me, &directory)
+        };
         let connected = self.inner.connected.read().expect("connected lock");
-        reach::on_demand_partners(&self.inner.me, &directory)
+        partners
             .into_iter()
             .filter(|p| !self.dialing.contains(p) && !connected.contains_key(p))
             .collect()

@@ -2,8 +2,9 @@
 //!
 //! One connection per pair of nodes that exchange data: a pair with a Transferpunt stays connected (the node with
 //! the smaller partner id dials, with backoff), any other pair connects when a case names it and closes when idle
-//! ([`reach`]). One session task per connection. On every (re)connect a session reconciles every case; afterwards
-//! it pushes the cases whose documents change. What it shares comes from [`plan`]; what it accepts is decided by the pure receive core
+//! ([`reach`]). One session task per connection. On every (re)connect a session reconciles — every case, or after
+//! a clean session with the peer only the cases changed since and those exchanged with it (change marks, see
+//! `session::Session::reconcile_at_start`); afterwards it pushes the cases whose documents change. What it shares comes from [`plan`]; what it accepts is decided by the pure receive core
 //! ([`receive`], with the rules in [`accept`]), which checks every op of a message on a fork before anything is
 //! stored; the tokio session only loads, stores and sends what the core says.
 //!
@@ -97,6 +98,8 @@ pub struct Stats {
     /// Cases reconciled when a session began, over all sessions: every case at a first meeting, the changed and
     /// the exchanged ones after a clean session (`Session::reconcile_at_start`).
     pub reconciled_at_start: std::sync::atomic::AtomicU64,
+    /// Sessions that finished the reconcile they begin with.
+    pub sessions_reconciled: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) struct Inner {

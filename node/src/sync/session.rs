@@ -216,6 +216,10 @@ pub(super) async fn run(
     s.pass_on_policies().await;
     s.offer_requests().await;
     let mut mark = s.reconcile_at_start().await;
+    inner
+        .stats
+        .sessions_reconciled
+        .fetch_add(1, Ordering::Relaxed);
     let mut mark_ticks: u32 = 0;
     let mut retry = tokio::time::interval(RETRY);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
