@@ -161,6 +161,8 @@ pub struct Node {
     policy: RwLock<Arc<Policy>>,
     /// Cases whose documents changed, for the sync loop.
     changes: broadcast::Sender<CaseId>,
+    /// Per case, how often it was notified as changed ([`Node::case_version`]).
+    versions: std::sync::Mutex<std::collections::HashMap<CaseId, u64>>,
     gemeenten: Arc<Gemeenten>,
     pseudonymiser: Pseudonymiser,
     clock: Clock,
@@ -208,6 +210,7 @@ impl Node {
             store,
             policy: RwLock::new(policy),
             changes: broadcast::channel(CHANGE_QUEUE).0,
+            versions: Default::default(),
             corporaties: RwLock::new(Vec::new()),
             vaste_contactpersonen: RwLock::new(None),
             directory: RwLock::new(None),
@@ -494,8 +497,25 @@ impl Node {
 
     /// Tell the sync loop a case changed.
     pub fn notify_changed(&self, case: &CaseId) {
+        *self
+            .versions
+            .lock()
+            .expect("versions lock")
+            .entry(case.clone())
+            .or_default() += 1;
         // No subscriber (no federation configured) is fine.
         let _ = self.changes.send(case.clone());
+    }
+
+    /// How many times this process was told `case` changed ([`Node::notify_changed`]): what derived from the case
+    /// at one version holds until the next (`sync::reach::Named`).
+    pub fn case_version(&self, case: &CaseId) -> u64 {
+        self.versions
+            .lock()
+            .expect("versions lock")
+            .get(case)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Serialise writes to documents: the sync layer takes the same lock as the API.

@@ -55,6 +55,7 @@ fn put(
         directory.revoked.iter().map(|r| r.key.clone()),
     );
     inner.node.set_corporaties(corporaties(&directory));
+    inner.named.clear();
     let me = inner.me.to_string();
     inner.node.set_vaste_contactpersonen(
         directory
@@ -193,7 +194,17 @@ impl Dialler {
         if unreached.is_empty() {
             return;
         }
-        let named = reach::named_by_case(&self.inner.node, &unreached, case).await;
+        let named = match reach::named_by_case(&self.inner.node, &unreached, case).await {
+            Some(named) => named,
+            // Unreadable now (erased, or it kept changing): at least those owed something of it.
+            None => match self.inner.node.store().exchanged_with(Some(case)).await {
+                Ok(owed) => unreached
+                    .into_iter()
+                    .filter(|p| owed.contains(&p.to_string()))
+                    .collect(),
+                Err(_) => return,
+            },
+        };
         self.dial_on_demand(named);
     }
 

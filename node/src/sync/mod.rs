@@ -130,6 +130,8 @@ pub(crate) struct Inner {
     /// Per connected peer, the change mark up to which its session reconciled everything (see
     /// [`Federation::reconciled_up_to`]).
     marks: RwLock<BTreeMap<PartnerId, u64>>,
+    /// Which partners each case names, shared by the sessions (see [`reach::Named`]).
+    named: reach::Named,
 }
 
 /// The running federation side of a node.
@@ -201,6 +203,7 @@ impl Federation {
             last_received: RwLock::new(BTreeMap::new()),
             idle_close: cfg.idle_close,
             marks: RwLock::new(BTreeMap::new()),
+            named: reach::Named::default(),
         });
         lifecycle::apply(&inner, cfg.directory, cfg.signed_directory);
         // Every line the federation side logs names the partner: several nodes may share one process and one log

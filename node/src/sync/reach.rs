@@ -18,7 +18,8 @@
 //! of which only the partner without an endpoint has reason to connect is reached once that partner names the
 //! other (it cannot be dialled).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use policies::{PartnerId, Relation, Role};
 use protocol::Directory;
@@ -41,29 +42,30 @@ pub(super) fn on_demand_partners(me: &PartnerId, directory: &Directory) -> Vec<P
         .collect()
 }
 
-/// The partners among `candidates` that the case names at this node (see the module documentation). Empty when
-/// the case cannot be read now (it is gone, or kept changing): the next change names them again.
+/// The partners among `candidates` that the case names at this node (see the module documentation); `None` when
+/// the case cannot be read now (it kept changing, the store failed): the next change names them again.
 pub(crate) async fn named_by_case(
     node: &Node,
     candidates: &[PartnerId],
     case: &CaseId,
-) -> BTreeSet<PartnerId> {
+) -> Option<BTreeSet<PartnerId>> {
     let mut named = BTreeSet::new();
     if candidates.is_empty() {
-        return named;
+        return Some(named);
     }
     let me = node.partner();
-    if let Ok(exchanged) = node.store().exchanged_with(Some(case)).await {
-        named.extend(
-            candidates
-                .iter()
-                .filter(|c| exchanged.contains(&c.to_string()))
-                .cloned(),
-        );
+    let exchanged = node.store().exchanged_with(Some(case)).await.ok()?;
+    named.extend(
+        candidates
+            .iter()
+            .filter(|c| exchanged.contains(&c.to_string()))
+            .cloned(),
+    );
+    if node.store().get_case(case).await.ok()?.is_none() {
+        // Erased or never here: only the partners still to be told of it.
+        return Some(named);
     }
-    let Some((loaded, _)) = node.case_for_planning(case).await else {
-        return named;
-    };
+    let (loaded, _) = node.case_for_planning(case).await?;
     let policy = node.policy();
     let to_any: BTreeSet<Role> = policy
         .flows
@@ -79,7 +81,7 @@ pub(crate) async fn named_by_case(
             named.insert(c.clone());
         }
     }
-    named
+    Some(named)
 }
 
 /// Every partner among the on-demand ones this node has reason to reach now: named by a case it holds, or owed
@@ -115,7 +117,67 @@ pub(super) async fn wanted(node: &Node, candidates: &[PartnerId]) -> BTreeSet<Pa
             .filter(|c| !wanted.contains(*c))
             .cloned()
             .collect();
-        wanted.extend(named_by_case(node, &rest, &case.id).await);
+        wanted.extend(
+            named_by_case(node, &rest, &case.id)
+                .await
+                .unwrap_or_default(),
+        );
     }
     wanted
+}
+
+/// Which partners each case names, worked out once per version of the case ([`Node::case_version`]) and shared by
+/// every session: a Transferpunt with 2,600 sessions would otherwise plan every changed case 2,600 times, where
+/// a handful of partners relate to it. A session skips a case that does not name its peer: its plan for the peer
+/// is empty (a plan gives fields only to a partner a flow reaches by a relation or by role, and withdraws only from
+/// a partner that received something, and each of these is named).
+#[derive(Default)]
+pub(super) struct Named {
+    cases: Mutex<HashMap<CaseId, (u64, Arc<BTreeSet<PartnerId>>)>>,
+}
+
+impl Named {
+    /// Whether `case` names `peer` at this node now. Reading the case costs one load, which pays for itself once it
+    /// spares two sessions theirs; with fewer sessions every case counts as naming every peer.
+    pub(super) async fn names(
+        &self,
+        node: &Node,
+        directory: &std::sync::RwLock<Directory>,
+        sessions: usize,
+        case: &CaseId,
+        peer: &PartnerId,
+    ) -> bool {
+        if sessions <= 2 {
+            return true;
+        }
+        let version = node.case_version(case);
+        if let Some((v, named)) = self.cases.lock().expect("named lock").get(case) {
+            if *v == version {
+                return named.contains(peer);
+            }
+        }
+        let candidates: Vec<PartnerId> = directory
+            .read()
+            .expect("directory lock")
+            .partners
+            .iter()
+            .filter_map(|e| super::partner_of(&e.id))
+            .filter(|p| p != node.partner())
+            .collect();
+        let Some(named) = named_by_case(node, &candidates, case).await else {
+            return true;
+        };
+        let named = Arc::new(named);
+        let names = named.contains(peer);
+        self.cases
+            .lock()
+            .expect("named lock")
+            .insert(case.clone(), (version, named));
+        names
+    }
+
+    /// Forget everything: a new directory (new partners) or policy (new flows) names anew.
+    pub(super) fn clear(&self) {
+        self.cases.lock().expect("named lock").clear();
+    }
 }

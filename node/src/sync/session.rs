@@ -1117,6 +1117,21 @@ impl Session {
     /// Bring the peer up to date on one case: update its projection (rotating it when it narrowed), sync every
     /// document shared with it whole, and tell it to delete a document it held whole that it may hold no longer.
     async fn reconcile(&mut self, case: &CaseId) {
+        let sessions = self.inner.connected.read().expect("connected lock").len();
+        if !self
+            .inner
+            .named
+            .names(
+                &self.inner.node,
+                &self.inner.directory,
+                sessions,
+                case,
+                &self.state.peer,
+            )
+            .await
+        {
+            return;
+        }
         let Ok(rectified) = self.rectification(case).await else {
             return;
         };
