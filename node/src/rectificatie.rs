@@ -169,6 +169,7 @@ impl Node {
             }
         }
         let guard = self.write_guard().await;
+        let _rectifying = self.rectifying();
         let docs = self.local_docs(case).await;
         let me = doc::actor_for(self.partner());
         let mut writes = Vec::new();
@@ -309,6 +310,7 @@ impl Node {
         let me = self.partner().to_string();
         let store = self.store();
         let _guard = self.write_guard().await;
+        let _rectifying = self.rectifying();
         if notice.origin == me
             || store.get_case(case).await?.is_none()
             || store.rectification_taken(notice).await?

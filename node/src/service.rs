@@ -163,6 +163,8 @@ pub struct Node {
     changes: broadcast::Sender<CaseId>,
     /// Per case, how often it was notified as changed ([`Node::case_version`]).
     versions: std::sync::Mutex<std::collections::HashMap<CaseId, u64>>,
+    /// See [`Node::rectify_epoch`].
+    rectify_epoch: std::sync::atomic::AtomicU64,
     gemeenten: Arc<Gemeenten>,
     pseudonymiser: Pseudonymiser,
     clock: Clock,
@@ -211,6 +213,7 @@ impl Node {
             policy: RwLock::new(policy),
             changes: broadcast::channel(CHANGE_QUEUE).0,
             versions: Default::default(),
+            rectify_epoch: Default::default(),
             corporaties: RwLock::new(Vec::new()),
             vaste_contactpersonen: RwLock::new(None),
             directory: RwLock::new(None),
@@ -521,6 +524,27 @@ impl Node {
     /// Serialise writes to documents: the sync layer takes the same lock as the API.
     pub async fn write_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.write_lock.lock().await
+    }
+
+    /// Mark a rectification in progress until the returned value is dropped (see [`Node::rectify_epoch`]).
+    pub(crate) fn rectifying(&self) -> Rectifying<'_> {
+        self.rectify_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Rectifying(&self.rectify_epoch)
+    }
+
+    /// A count that is odd while a rectification (made here or taken from a partner) rewrites the case's documents,
+    /// notices and projections, and moves on when it ends. A sync session reads the case without the write guard;
+    /// one whose read began and ended at the same even count saw no rectification half done (a seqlock): else it
+    /// plans the case again (`sync::session`), so a projection made from a half-rectified case never leaves.
+    pub fn rectify_epoch(&self) -> u64 {
+        self.rectify_epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The write guard if no write holds it now: for work that can wait for a quiet moment rather than queue
+    /// behind writes (a sync session moving its change mark).
+    pub fn try_write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        self.write_lock.try_lock().ok()
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -1168,5 +1192,14 @@ fn check_submission(
         Ok(())
     } else {
         Err(ServiceError::Incomplete(missing))
+    }
+}
+
+/// A rectification in progress ([`Node::rectifying`]): moves the epoch on again when dropped, however it ends.
+pub(crate) struct Rectifying<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for Rectifying<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }

@@ -243,7 +243,7 @@ pub(super) async fn run(
                 s.store_sessions().await;
                 s.count_wire_bytes();
                 mark_ticks = mark_ticks.wrapping_add(1);
-                if mark_ticks == 2 || mark_ticks.is_multiple_of(MARK_EVERY_TICKS) {
+                if mark_ticks.is_multiple_of(MARK_EVERY_TICKS) {
                     s.advance_mark(&mut mark, &mut changes).await;
                 }
                 if idle_close.is_some_and(|idle| s.idle_for(idle)) {
@@ -1045,8 +1045,13 @@ impl Session {
             return;
         }
         let node = self.inner.node.clone();
+        // Never queued behind a write: a session waiting for the guard would stop taking messages meanwhile, and a
+        // long write (a rectification) then sees its own messages answered late. A busy guard waits for the next
+        // turn.
         let seq = {
-            let _guard = node.write_guard().await;
+            let Some(_guard) = node.try_write_guard() else {
+                return;
+            };
             match node.store().change_mark().await {
                 Ok(seq) => seq,
                 Err(_) => return,
@@ -1132,21 +1137,31 @@ impl Session {
         {
             return;
         }
+        let node = self.inner.node.clone();
+        let epoch = node.rectify_epoch();
         let Ok(rectified) = self.rectification(case).await else {
             return;
         };
-        let node = self.inner.node.clone();
         let Some((loaded, docs)) = node.case_for_planning(case).await else {
             self.retry_later(case);
             return;
         };
+        // A rectification ran while the case and its notices were read: what was read may be half of it (new
+        // documents, no notice yet). Planned again at the next retry, on what it left.
+        if epoch % 2 == 1 || node.rectify_epoch() != epoch {
+            self.retry_later(case);
+            return;
+        }
         let policy = node.policy();
         let plan = plan::plan(&policy, self.me(), &self.state.peer, &loaded, &docs);
         let plan = plan::unless_erased_at(&node, &self.state.peer, case, plan).await;
         tracing::debug!(peer = %self.state.peer, case = %case, full = plan.full.len(), projected = plan.projection_fields.len(), "reconcile");
         // The projection first: it carries the facts (who relates how) the peer needs to accept the documents.
         let mut shared: Vec<WireDoc> = Vec::new();
-        if !self.awaits_rewrite(case, &docs).await {
+        // While a partner's rectification has not brought its new generations here, this node's facts miss what the
+        // partner withdrew: nothing is made anew from them, and nothing held whole is taken back on them either.
+        let awaiting = self.awaits_rewrite(case, &docs).await;
+        if !awaiting {
             match self
                 .update_projection(case, &plan, rectified.as_ref())
                 .await
@@ -1166,8 +1181,10 @@ impl Session {
                 .map_or(0, |d| d.generation);
             WireDoc::Form(k.clone(), generation)
         }));
-        self.withdraw_whole(&docs, &plan, policy.on_withdrawal)
-            .await;
+        if !awaiting {
+            self.withdraw_whole(&docs, &plan, policy.on_withdrawal)
+                .await;
+        }
         // A document the peer could not take before may be acceptable now.
         self.state
             .unavailable
@@ -1207,6 +1224,22 @@ impl Session {
                     .await;
                 }
             }
+        }
+        // And again before anything of the new projection leaves: a rectification that began meanwhile may have
+        // retired what was read. Nothing made here is stored or sent; the case is planned again at the retry.
+        if node.rectify_epoch() != epoch {
+            let made: Vec<String> = self
+                .unsaved
+                .iter()
+                .filter(|(_, r)| r.case == *case)
+                .map(|(name, _)| name.clone())
+                .collect();
+            for name in made {
+                self.unsaved.remove(&name);
+                self.drop_session(&name);
+            }
+            self.retry_later(case);
+            return;
         }
         for d in shared {
             self.push(&d, &plan).await;
