@@ -133,8 +133,11 @@ pub(super) async fn wanted(node: &Node, candidates: &[PartnerId]) -> BTreeSet<Pa
 /// a partner that received something, and each of these is named).
 #[derive(Default)]
 pub(super) struct Named {
-    cases: Mutex<HashMap<CaseId, (u64, Arc<BTreeSet<PartnerId>>)>>,
+    cases: Mutex<HashMap<CaseId, NamedAt>>,
 }
+
+/// The partners a case names, at the case's version then.
+type NamedAt = (u64, Arc<BTreeSet<PartnerId>>);
 
 impl Named {
     /// Whether `case` names `peer` at this node now. Reading the case costs one load, which pays for itself once it
@@ -151,10 +154,10 @@ impl Named {
             return true;
         }
         let version = node.case_version(case);
-        if let Some((v, named)) = self.cases.lock().expect("named lock").get(case) {
-            if *v == version {
-                return named.contains(peer);
-            }
+        if let Some((v, named)) = self.cases.lock().expect("named lock").get(case)
+            && *v == version
+        {
+            return named.contains(peer);
         }
         let candidates: Vec<PartnerId> = directory
             .read()
