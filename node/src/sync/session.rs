@@ -497,7 +497,17 @@ impl Session {
     /// Cases changed here: reconcile each with the peer. A burst of changes (a first sync) names the same case
     /// many times, so what is queued is taken at once and each case reconciled once.
     async fn changed(&mut self, first: CaseId, changes: &mut broadcast::Receiver<CaseId>) {
-        let mut cases = BTreeSet::from([first]);
+        self.reconcile_queued(BTreeSet::from([first]), changes)
+            .await;
+    }
+
+    /// Reconcile `cases` and every case queued in `changes`, each once; when notifications were lost (the queue
+    /// lagged), every case.
+    async fn reconcile_queued(
+        &mut self,
+        mut cases: BTreeSet<CaseId>,
+        changes: &mut broadcast::Receiver<CaseId>,
+    ) {
         let mut lagged = false;
         loop {
             match changes.try_recv() {
@@ -510,7 +520,7 @@ impl Session {
         }
         if lagged {
             self.reconcile_all().await;
-        } else {
+        } else if !cases.is_empty() {
             self.reconcile_many(cases).await;
             self.tell_erasures().await;
         }
@@ -1057,23 +1067,7 @@ impl Session {
                 Err(_) => return,
             }
         };
-        let mut cases = BTreeSet::new();
-        let mut lagged = false;
-        loop {
-            match changes.try_recv() {
-                Ok(c) => {
-                    cases.insert(c);
-                }
-                Err(broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
-                Err(_) => break,
-            }
-        }
-        if lagged {
-            self.reconcile_all().await;
-        } else if !cases.is_empty() {
-            self.reconcile_many(cases).await;
-            self.tell_erasures().await;
-        }
+        self.reconcile_queued(BTreeSet::new(), changes).await;
         self.store_sessions().await;
         if self.clean() && seq > mark.seq {
             mark.seq = seq;
