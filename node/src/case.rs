@@ -75,45 +75,110 @@ pub struct LocalDoc {
     pub generation: u64,
 }
 
-/// Case documents as last read, by document id and heads (see [`crate::service::Node::local_docs`]). Bounded: emptied when full.
+/// Who wrote which fields of a document, and who created it: [`authors_of`]'s answer.
+pub type Authors = (BTreeMap<ActorId, FieldSet>, Option<ActorId>);
+
+/// What was read from one stored document at one set of heads. Heads name the content: the same heads are the
+/// same document, so what was read from them holds until they move.
+#[derive(Debug, Clone)]
+struct Decoded {
+    heads: Vec<automerge::ChangeHash>,
+    /// `doc::read_json` of it. Validated again by every reader: which gemeenten exist and which date it is may
+    /// have changed since it was read.
+    json: std::sync::Arc<serde_json::Value>,
+    /// [`authors_of`] it, once a reader needed them.
+    authors: Option<std::sync::Arc<Authors>>,
+}
+
+/// What was last read from each stored case document and each received projection, by content: a document by its
+/// heads, a projection by the SHA-256 of its snapshot. Reading a case decodes only what changed since it was last
+/// read; before this cache every plan, every receipt and every write decoded every document of the case again
+/// (#14: Automerge loading was the larger part of an edit's cost). Bounded: emptied when full.
 #[derive(Debug, Default)]
-pub struct LocalDocCache(
-    std::sync::Mutex<
-        std::collections::HashMap<crate::store::DocId, (Vec<automerge::ChangeHash>, LocalDoc)>,
-    >,
-);
+pub struct DocCache {
+    documents: std::sync::Mutex<std::collections::HashMap<crate::store::DocId, Decoded>>,
+    projections:
+        std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], std::sync::Arc<serde_json::Value>)>>,
+}
 
-/// Most documents [`LocalDocCache`] keeps.
-pub const LOCAL_DOC_CACHE: usize = 20_000;
+/// Most documents, and most projections, [`DocCache`] keeps.
+pub const DOC_CACHE: usize = 20_000;
 
-impl LocalDocCache {
-    pub(crate) fn get(
+impl DocCache {
+    /// The JSON of a document at `heads`, when it was read at those heads.
+    pub(crate) fn json(
         &self,
         id: &crate::store::DocId,
         heads: &[automerge::ChangeHash],
-    ) -> Option<LocalDoc> {
-        let map = self.0.lock().expect("local doc cache lock");
+    ) -> Option<std::sync::Arc<serde_json::Value>> {
+        let map = self.documents.lock().expect("doc cache lock");
         map.get(id)
-            .filter(|(h, _)| h.as_slice() == heads)
-            .map(|(_, d)| d.clone())
+            .filter(|d| d.heads == heads)
+            .map(|d| d.json.clone())
     }
 
+    /// The JSON and the authors of a document at `heads`, when both were read at those heads.
+    pub(crate) fn with_authors(
+        &self,
+        id: &crate::store::DocId,
+        heads: &[automerge::ChangeHash],
+    ) -> Option<(std::sync::Arc<serde_json::Value>, std::sync::Arc<Authors>)> {
+        let map = self.documents.lock().expect("doc cache lock");
+        let d = map.get(id).filter(|d| d.heads == heads)?;
+        Some((d.json.clone(), d.authors.clone()?))
+    }
+
+    /// Remember what was read from a document at `heads` (its authors when they were worked out).
     pub(crate) fn put(
         &self,
         id: crate::store::DocId,
         heads: Vec<automerge::ChangeHash>,
-        doc: LocalDoc,
+        json: std::sync::Arc<serde_json::Value>,
+        authors: Option<std::sync::Arc<Authors>>,
     ) {
-        let mut map = self.0.lock().expect("local doc cache lock");
-        if map.len() >= LOCAL_DOC_CACHE {
+        let mut map = self.documents.lock().expect("doc cache lock");
+        if map.len() >= DOC_CACHE {
             map.clear();
         }
-        map.insert(id, (heads, doc));
+        map.insert(
+            id,
+            Decoded {
+                heads,
+                json,
+                authors,
+            },
+        );
+    }
+
+    /// The JSON of a received projection, decoded from its snapshot (by `read`) once per content.
+    pub(crate) fn projection(
+        &self,
+        wire_id: &str,
+        snapshot: &[u8],
+        read: impl FnOnce() -> Result<serde_json::Value, crate::doc::DocError>,
+    ) -> Result<std::sync::Arc<serde_json::Value>, crate::doc::DocError> {
+        use sha2::Digest as _;
+        let digest: [u8; 32] = sha2::Sha256::digest(snapshot).into();
+        {
+            let map = self.projections.lock().expect("doc cache lock");
+            if let Some((d, content)) = map.get(wire_id)
+                && *d == digest
+            {
+                return Ok(content.clone());
+            }
+        }
+        let json = std::sync::Arc::new(read()?);
+        let mut map = self.projections.lock().expect("doc cache lock");
+        if map.len() >= DOC_CACHE {
+            map.clear();
+        }
+        map.insert(wire_id.to_string(), (digest, json.clone()));
+        Ok(json)
     }
 
     /// Forget a document (deleted).
     pub fn remove(&self, id: &crate::store::DocId) {
-        self.0.lock().expect("local doc cache lock").remove(id);
+        self.documents.lock().expect("doc cache lock").remove(id);
     }
 }
 

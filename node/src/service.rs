@@ -178,8 +178,9 @@ pub struct Node {
     /// Writes are serialised: a document is loaded, changed and stored as one step, and two interleaved writes to
     /// the same document would otherwise produce two Automerge changes with the same actor and sequence number.
     write_lock: Mutex<()>,
-    /// Case documents with who wrote what, as last read (the sync plan reads them for every peer).
-    local_docs: crate::case::LocalDocCache,
+    /// What was last read from each case document and received projection, by content (every plan, receipt and
+    /// write reads the case).
+    doc_cache: crate::case::DocCache,
     /// The secret of the BSN index (`crate::bsn_index`); `None`: no index (a node assembled without a data
     /// directory, as the simulator's replay does).
     bsn_key: Option<crate::bsn_index::BsnKey>,
@@ -221,7 +222,7 @@ impl Node {
             pseudonymiser,
             clock,
             write_lock: Mutex::new(()),
-            local_docs: Default::default(),
+            doc_cache: Default::default(),
             bsn_key: None,
             signing_key: RwLock::new(None),
             outgoing_requests: tokio::sync::watch::channel(0).0,
@@ -381,9 +382,9 @@ impl Node {
         &self.partner
     }
 
-    /// Case documents as last read, for the sync plan.
-    pub fn local_doc_cache(&self) -> &crate::case::LocalDocCache {
-        &self.local_docs
+    /// What was last read from the case documents and received projections (see [`crate::case::DocCache`]).
+    pub fn doc_cache(&self) -> &crate::case::DocCache {
+        &self.doc_cache
     }
 
     /// The store.
@@ -618,9 +619,9 @@ impl Node {
         }
     }
 
-    /// The case documents of a case as `node` holds them, with who wrote them. A document whose heads have not
-    /// changed since it was last read comes from the node's cache: walking a document's whole history on every plan
-    /// would cost more than everything else a plan does.
+    /// The case documents of a case as `node` holds them, with who wrote them. What was read from a document comes
+    /// from the node's [`crate::case::DocCache`] while its heads have not moved: walking a document's whole history
+    /// on every plan would cost more than everything else a plan does.
     pub async fn local_docs(&self, case: &CaseId) -> Vec<LocalDoc> {
         let validator = policies::Validator::new(self.gemeenten(), self.clock_now().date());
         let mut out = Vec::new();
@@ -628,35 +629,62 @@ impl Node {
             return out;
         };
         for meta in metas {
-            if let Some(cached) = self.local_doc_cache().get(&meta.doc_id, &meta.heads) {
-                out.push(cached);
-                continue;
-            }
-            let Ok(Some(stored)) = self.store().load_document(&meta.key).await else {
-                continue;
-            };
-            let Ok(mut am) = stored.to_automerge(self.partner()) else {
-                continue;
-            };
-            let Ok(json) = crate::doc::read_json(&am) else {
-                continue;
+            let (json, authors) = match self.doc_cache.with_authors(&meta.doc_id, &meta.heads) {
+                Some(hit) => hit,
+                None => {
+                    let Ok(Some(stored)) = self.store().load_document_by_id(&meta.doc_id).await
+                    else {
+                        continue;
+                    };
+                    let Ok(mut am) = stored.to_automerge(self.partner()) else {
+                        continue;
+                    };
+                    let Ok(json) = crate::doc::read_json(&am) else {
+                        continue;
+                    };
+                    let json = Arc::new(json);
+                    let authors = Arc::new(crate::case::authors_of(&mut am, meta.key.kind));
+                    self.doc_cache.put(
+                        meta.doc_id.clone(),
+                        stored.meta.heads.clone(),
+                        json.clone(),
+                        Some(authors.clone()),
+                    );
+                    (json, authors)
+                }
             };
             let Ok(form) = validator.partial_form(meta.key.kind, &json) else {
                 continue;
             };
-            let (authors, creator) = crate::case::authors_of(&mut am, meta.key.kind);
-            let doc = LocalDoc {
+            let (authors, creator) = (*authors).clone();
+            out.push(LocalDoc {
                 key: meta.key.clone(),
                 form,
                 authors,
                 creator,
                 generation: meta.generation,
-            };
-            self.local_doc_cache()
-                .put(meta.doc_id.clone(), stored.meta.heads.clone(), doc.clone());
-            out.push(doc);
+            });
         }
         out
+    }
+
+    /// The JSON of a stored document as listed: from the [`crate::case::DocCache`] while its heads have not moved,
+    /// else loaded and decoded (and remembered). `None` when it was deleted since it was listed.
+    async fn document_json(
+        &self,
+        meta: &crate::store::DocumentMeta,
+    ) -> Result<Option<Arc<Json>>, ServiceError> {
+        if let Some(json) = self.doc_cache.json(&meta.doc_id, &meta.heads) {
+            return Ok(Some(json));
+        }
+        let Some(stored) = self.store.load_document_by_id(&meta.doc_id).await? else {
+            return Ok(None);
+        };
+        let am = stored.to_automerge(&self.partner)?;
+        let json = Arc::new(doc::read_json(&am)?);
+        self.doc_cache
+            .put(meta.doc_id.clone(), stored.meta.heads, json.clone(), None);
+        Ok(Some(json))
     }
 
     /// The case as loaded ([`Node::load_case`]) and its documents with their authors ([`Node::local_docs`]), read
@@ -718,8 +746,13 @@ impl Node {
             if superseded {
                 continue;
             }
-            let am = doc::load(&p.snapshot, [])?;
-            let content = crate::projection::read(&am, &self.validator());
+            let json = self.doc_cache.projection(&p.wire_id, &p.snapshot, || {
+                doc::read_json(&doc::load(&p.snapshot, [])?)
+            })?;
+            let content = match &*json {
+                Json::Object(root) => crate::projection::content_of(root, &self.validator()),
+                _ => Default::default(),
+            };
             loaded.add_projection(p.sender.parse::<PartnerId>().ok(), content);
         }
         Ok(loaded)
@@ -739,11 +772,9 @@ impl Node {
         let mut case = CaseDocuments::new();
         let mut keys = Vec::new();
         for meta in self.store.list_documents(id).await? {
-            let Some(stored) = self.store.load_document(&meta.key).await? else {
+            let Some(json) = self.document_json(&meta).await? else {
                 continue;
             };
-            let am = stored.to_automerge(&self.partner)?;
-            let json = doc::read_json(&am)?;
             // Stored forms passed validation when written; one that no longer does (a gemeente removed from the
             // list, say) is still shown in the history but left out of the case's facts.
             match validator.form(meta.key.kind, &json) {
@@ -800,6 +831,7 @@ impl Node {
         self.case_exists(case_id).await?;
         let mut loaded = self.load_case(case_id).await?;
         let mut staged: Vec<(DocKey, Change, AuditEntry)> = Vec::new();
+        let mut read_back = Vec::new();
         let mut views = Vec::new();
         for w in writes {
             let kind = w.kind;
@@ -841,6 +873,7 @@ impl Node {
                 Some(stored) => stored.to_automerge(&self.partner)?,
                 None => doc::new_document(&self.partner),
             };
+            let base = am.get_heads();
             let old_json = existing.as_ref().map(|_| doc::read_json(&am)).transpose()?;
 
             crate::meldingen::check_voorlegger(
@@ -859,7 +892,13 @@ impl Node {
 
             doc::write_form(&mut am, &form)?;
             doc::commit(&mut am, self.now().unix_timestamp());
-            if let Some(change) = Change::take(&mut am) {
+            if let Some(change) = Change::since(&mut am, &base) {
+                if let Some(stored) = &existing {
+                    // What the sessions will read of it next, from the document in hand rather than decoded again.
+                    let json = Arc::new(doc::read_json(&am)?);
+                    let authors = Arc::new(crate::case::authors_of(&mut am, kind));
+                    read_back.push((stored.meta.doc_id.clone(), change.heads.clone(), json, authors));
+                }
                 let entry =
                     self.entry(Operation::Write, Some(user), case_id, kind, &touched, start);
                 staged.push((key, change, entry));
@@ -873,6 +912,9 @@ impl Node {
         }
         if !staged.is_empty() {
             self.store.write_documents_with_audit(&staged).await?;
+            for (id, heads, json, authors) in read_back {
+                self.doc_cache.put(id, heads, json, Some(authors));
+            }
             if staged
                 .iter()
                 .any(|(k, _, _)| k.kind == DocumentKind::Registratie)

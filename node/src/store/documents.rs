@@ -53,8 +53,10 @@ pub struct Change {
 }
 
 impl Change {
-    /// The changes made to `doc` since it was created, loaded with [`doc::load`] / [`StoredDocument::to_automerge`],
-    /// or last taken; `None` when there are none. Commits pending operations first.
+    /// The changes made to a new `doc` ([`doc::new_document`]) since it was created or last taken; `None` when
+    /// there are none. Commits pending operations first. For a document loaded from the store use
+    /// [`Change::since`] with the heads it was loaded at: after a load the save cursor is empty, so this would
+    /// return the whole document.
     pub fn take(doc: &mut AutoCommit) -> Option<Change> {
         let bytes = doc.save_incremental();
         (!bytes.is_empty()).then(|| Change {

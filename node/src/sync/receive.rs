@@ -788,6 +788,8 @@ fn take_form(
     (generation, exists, replaced): (u64, bool, Option<&AutoCommit>),
 ) -> Vec<Effect> {
     let k = fcx.key;
+    // What this message adds is taken as the changes after these heads (`doc::load` leaves no save cursor).
+    let base = am.get_heads();
     let outcome = session.receive_checked(&mut am, data, |fork, new| {
         if new.is_empty() {
             return Ok(Vec::new());
@@ -820,7 +822,7 @@ fn take_form(
         }
     }
     let mut effects = Vec::new();
-    if let Some(change) = Change::take(&mut am) {
+    if let Some(change) = Change::since(&mut am, &base) {
         effects.push(Effect::StoreChange {
             key: k.clone(),
             generation,
