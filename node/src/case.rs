@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use automerge::ActorId;
+use automerge::{ActorId, AutoCommit};
 use policies::form::Form;
 use policies::{CaseDocuments, DocumentKind, FieldSet, PartnerId};
 
@@ -99,10 +99,23 @@ pub struct DocCache {
     documents: std::sync::Mutex<std::collections::HashMap<crate::store::DocId, Decoded>>,
     projections:
         std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], std::sync::Arc<serde_json::Value>)>>,
+    /// Projection documents as Automerge documents, by wire id and snapshot digest: a projection is synced
+    /// message by message, and each message would otherwise load its whole history again.
+    projection_docs: std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], AutoCommit)>>,
 }
 
 /// Most documents, and most projections, [`DocCache`] keeps.
 pub const DOC_CACHE: usize = 20_000;
+
+/// Most projection documents [`DocCache`] keeps as Automerge documents: these are larger than what is read from
+/// them, so fewer — the ones being synced now.
+pub const PROJECTION_DOC_CACHE: usize = 1_000;
+
+/// What [`DocCache`] knows a projection's content by: the SHA-256 of its stored snapshot.
+pub fn snapshot_digest(snapshot: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(snapshot).into()
+}
 
 impl DocCache {
     /// The JSON of a document at `heads`, when it was read at those heads.
@@ -157,8 +170,7 @@ impl DocCache {
         snapshot: &[u8],
         read: impl FnOnce() -> Result<serde_json::Value, crate::doc::DocError>,
     ) -> Result<std::sync::Arc<serde_json::Value>, crate::doc::DocError> {
-        use sha2::Digest as _;
-        let digest: [u8; 32] = sha2::Sha256::digest(snapshot).into();
+        let digest = snapshot_digest(snapshot);
         {
             let map = self.projections.lock().expect("doc cache lock");
             if let Some((d, content)) = map.get(wire_id)
@@ -174,6 +186,36 @@ impl DocCache {
         }
         map.insert(wire_id.to_string(), (digest, json.clone()));
         Ok(json)
+    }
+
+    /// A stored projection as an Automerge document (its actor random, as [`crate::doc::load`] leaves it): a
+    /// copy of the one remembered for this snapshot, else loaded from it.
+    pub(crate) fn projection_doc(
+        &self,
+        wire_id: &str,
+        snapshot: &[u8],
+    ) -> Result<AutoCommit, crate::doc::DocError> {
+        let digest = snapshot_digest(snapshot);
+        {
+            let map = self.projection_docs.lock().expect("doc cache lock");
+            if let Some((d, am)) = map.get(wire_id)
+                && *d == digest
+            {
+                return Ok(am.clone());
+            }
+        }
+        let am = crate::doc::load(snapshot, [])?;
+        self.remember_projection_doc(wire_id, digest, &am);
+        Ok(am)
+    }
+
+    /// Remember `am` as the projection `wire_id` whose stored snapshot has `digest`.
+    pub(crate) fn remember_projection_doc(&self, wire_id: &str, digest: [u8; 32], am: &AutoCommit) {
+        let mut map = self.projection_docs.lock().expect("doc cache lock");
+        if map.len() >= PROJECTION_DOC_CACHE {
+            map.clear();
+        }
+        map.insert(wire_id.to_string(), (digest, am.clone()));
     }
 
     /// Forget a document (deleted).

@@ -250,6 +250,9 @@ pub enum Effect {
         /// Answer even when the plan does not share the document (this node had nothing of it before: the answer
         /// asks for everything and carries nothing).
         always: bool,
+        /// The digest of the snapshot stored for `am` ([`crate::case::snapshot_digest`]), when this answer
+        /// follows storing it: the session remembers the document so the next message need not load it again.
+        stored: Option<[u8; 32]>,
     },
     /// Take a policy artefact the Transferpunt offers: `distribution` verifies its signature and stores it.
     TakePolicy {
@@ -849,6 +852,7 @@ fn take_form(
         am: Box::new(am),
         session,
         always: !exists,
+        stored: None,
     });
     effects
 }
@@ -926,6 +930,7 @@ fn projection_sync(
     let changed = stored
         .as_ref()
         .is_none_or(|s| s.snapshot != record.snapshot);
+    let stored_digest = crate::case::snapshot_digest(&record.snapshot);
     let bsn = DocumentKind::Registratie.field("bsn");
     let bsn_arrived = fields.iter().any(|f| Some(*f) == bsn);
     let mut effects = vec![Effect::StoreProjection(record)];
@@ -955,6 +960,7 @@ fn projection_sync(
         am: Box::new(am),
         session,
         always: true,
+        stored: Some(stored_digest),
     });
     effects
 }
@@ -997,6 +1003,7 @@ fn own_projection_back(
             am: Box::new(am),
             session,
             always: true,
+            stored: None,
         }],
         Ok(Err(r)) => refused(state, name, &case, r),
         Err(e) => undecodable(state, name, &case, &e),

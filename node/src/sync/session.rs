@@ -823,7 +823,7 @@ impl Session {
 
     /// Whether the peer holds every change of this node's projection `p` (its sync session says so).
     fn peer_holds(&self, p: &ProjectionRecord) -> bool {
-        let Ok(mut am) = doc::load(&p.snapshot, []) else {
+        let Ok(mut am) = self.inner.node.doc_cache().projection_doc(&p.wire_id, &p.snapshot) else {
             return false;
         };
         let heads = am.get_heads();
@@ -1360,7 +1360,7 @@ impl Session {
         }
         let mut current = match current {
             Some(p) => {
-                let Ok(am) = doc::load(&p.snapshot, []) else {
+                let Ok(am) = self.inner.node.doc_cache().projection_doc(&p.wire_id, &p.snapshot) else {
                     tracing::error!(doc = %p.wire_id, "a stored projection does not load");
                     return Ok(None);
                 };
@@ -1451,6 +1451,11 @@ impl Session {
         if changed || record.snapshot.is_empty() {
             doc::commit(&mut am, self.inner.node.clock_now().unix_timestamp());
             record.snapshot = am.save_nocompress();
+            self.inner.node.doc_cache().remember_projection_doc(
+                &record.wire_id,
+                crate::case::snapshot_digest(&record.snapshot),
+                &am,
+            );
             // Stored with the record of the disclosure that carries it (`Effect::Disclose`), or at the end of the
             // reconcile.
             self.unsaved.insert(record.wire_id.clone(), record.clone());
@@ -1485,7 +1490,12 @@ impl Session {
                 if p.retired {
                     return None;
                 }
-                let mut am = doc::load(&p.snapshot, []).ok()?;
+                let mut am = self
+                    .inner
+                    .node
+                    .doc_cache()
+                    .projection_doc(&p.wire_id, &p.snapshot)
+                    .ok()?;
                 am.set_actor(doc::actor_for(self.me()));
                 // This node's own projection that was never synced: the peer holds nothing of it, so its first
                 // message carries every change instead of asking first — a round trip less per case in a first
@@ -1735,7 +1745,7 @@ impl Session {
                 let name = wire.to_string();
                 let projection = store.load_projection(&name).await.map_err(unloadable)?;
                 let doc = projection.as_ref().filter(|p| !p.retired).and_then(|p| {
-                    let mut am = doc::load(&p.snapshot, []).ok()?;
+                    let mut am = node.doc_cache().projection_doc(&p.wire_id, &p.snapshot).ok()?;
                     am.set_actor(doc::actor_for(self.me()));
                     Some((am, self.session_of(&name, p.sync_state.clone())))
                 });
@@ -1874,7 +1884,12 @@ impl Session {
                 am,
                 session,
                 always,
+                stored,
             } => {
+                if let Some(digest) = stored {
+                    node.doc_cache()
+                        .remember_projection_doc(&doc.to_string(), digest, &am);
+                }
                 // The plan names what a disclosure carries. Another partner's projection holds nothing this node
                 // wrote (only its sender writes into it), so answering it discloses nothing of this node's own and
                 // needs no plan — nor a second read of the case the message was decided on.
