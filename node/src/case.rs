@@ -75,6 +75,9 @@ pub struct LocalDoc {
     pub generation: u64,
 }
 
+/// JSON read from a document once, shared by every reader.
+type SharedJson = std::sync::Arc<serde_json::Value>;
+
 /// Who wrote which fields of a document, and who created it: [`authors_of`]'s answer.
 pub type Authors = (BTreeMap<ActorId, FieldSet>, Option<ActorId>);
 
@@ -97,8 +100,7 @@ struct Decoded {
 #[derive(Debug, Default)]
 pub struct DocCache {
     documents: std::sync::Mutex<std::collections::HashMap<crate::store::DocId, Decoded>>,
-    projections:
-        std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], std::sync::Arc<serde_json::Value>)>>,
+    projections: std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], SharedJson)>>,
     /// Projection documents as Automerge documents, by wire id and snapshot digest: a projection is synced
     /// message by message, and each message would otherwise load its whole history again.
     projection_docs: std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], AutoCommit)>>,

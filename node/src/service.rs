@@ -897,7 +897,12 @@ impl Node {
                     // What the sessions will read of it next, from the document in hand rather than decoded again.
                     let json = Arc::new(doc::read_json(&am)?);
                     let authors = Arc::new(crate::case::authors_of(&mut am, kind));
-                    read_back.push((stored.meta.doc_id.clone(), change.heads.clone(), json, authors));
+                    read_back.push((
+                        stored.meta.doc_id.clone(),
+                        change.heads.clone(),
+                        json,
+                        authors,
+                    ));
                 }
                 let entry =
                     self.entry(Operation::Write, Some(user), case_id, kind, &touched, start);

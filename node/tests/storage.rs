@@ -857,12 +857,68 @@ async fn a_reconnect_finds_the_cases_changed_since_its_mark_and_those_exchanged(
     // From before every write: every case.
     assert_eq!(store.cases_to_reconcile(gm, 0).await.unwrap().len(), 3);
 
+    // Migration 0015: storing the projection again with the same snapshot (a sync message taken, its sync state
+    // with it) and compacting a document change nothing a peer holds, and move no mark.
+    let after = store.change_mark().await.unwrap();
+    store
+        .put_projection(&ProjectionRecord {
+            wire_id: format!("p/{exchanged}/{}/{gm}/1", me()),
+            case: exchanged.clone(),
+            sender: me().to_string(),
+            receiver: gm.into(),
+            generation: 1,
+            snapshot: b"snapshot".to_vec(),
+            sync_state: Some(b"state".to_vec()),
+            retired: false,
+        })
+        .await
+        .unwrap();
+    let quiet_doc = store
+        .list_documents(&quiet)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .doc_id;
+    store.compact(&quiet_doc).await.unwrap();
+    assert_eq!(store.change_mark().await.unwrap(), after);
+    assert_eq!(
+        store
+            .cases_to_reconcile("gemeente:GM0074", mark)
+            .await
+            .unwrap(),
+        vec![changed.clone()]
+    );
+    // Its content changing does.
+    store
+        .put_projection(&ProjectionRecord {
+            wire_id: format!("p/{exchanged}/{}/{gm}/1", me()),
+            case: exchanged.clone(),
+            sender: me().to_string(),
+            receiver: gm.into(),
+            generation: 1,
+            snapshot: b"another snapshot".to_vec(),
+            sync_state: Some(b"state".to_vec()),
+            retired: false,
+        })
+        .await
+        .unwrap();
+    assert!(store.change_mark().await.unwrap() > after);
+
     assert_eq!(store.sync_mark(gm).await.unwrap(), None);
     store.put_sync_mark(gm, mark, "2026.1").await.unwrap();
     store.put_sync_mark(gm, mark + 1, "2026.2").await.unwrap();
     assert_eq!(
         store.sync_mark(gm).await.unwrap(),
         Some((mark + 1, "2026.2".to_string()))
+    );
+    store
+        .put_sync_marks(&[(gm.to_string(), mark + 2, "2026.2".to_string())])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.sync_mark(gm).await.unwrap(),
+        Some((mark + 2, "2026.2".to_string()))
     );
     store.close().await;
 }

@@ -263,3 +263,94 @@ async fn a_reconnect_reconciles_what_changed_and_what_was_exchanged_not_every_ca
     }
     net.shutdown().await;
 }
+
+/// A Transferpunt that crashes ends no session cleanly, so no session keeps its mark as it ends. The marks its
+/// running sessions moved are stored every few seconds (`keep_marks_loop`), so after recovering it reconciles
+/// with each peer the cases exchanged with it and those changed since — not every case with every peer, which at
+/// national size is 25,000 cases times 2,600 peers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_transferpunt_kept_the_marks_of_its_running_sessions() {
+    let mut net = TestNet::start(&[TP, ZA, VERBLIJF, HERKOMST]).await;
+    net.wait_connected().await;
+    let seed = weerthuis_tests::seed_for("reach-crash-mark") % 100_000;
+    const ELSEWHERE: usize = 6;
+    let mut cases = Vec::new();
+    for i in 0..ELSEWHERE {
+        cases.push(case_from(&net, "GM0059", &format!("Elders-{seed}-{i}, E.")).await);
+    }
+    let theirs = case_from(&net, "GM0074", &format!("Herkomst-{seed}, H.")).await;
+    cases.push(theirs.clone());
+    wait_until("GM0074 holds its case", WAIT, || async {
+        aanmelding_name(&net, HERKOMST, &theirs).await.is_some()
+    })
+    .await;
+    wait_until("the Transferpunt holds every case", WAIT, || async {
+        let mut all = true;
+        for c in &cases {
+            all &= aanmelding_name(&net, TP, c).await.is_some();
+        }
+        all
+    })
+    .await;
+    // Every session of the Transferpunt has its mark at the writes above stored, while it still runs.
+    let written = net.node(TP).node().store().change_mark().await.unwrap();
+    wait_until(
+        "the Transferpunt stored the marks of its running sessions",
+        Duration::from_secs(60),
+        || async {
+            let store = net.node(TP).node().store().clone();
+            let mut all = true;
+            for peer in [ZA, VERBLIJF, HERKOMST] {
+                all &= matches!(store.sync_mark(peer).await, Ok(Some((seq, _))) if seq >= written);
+            }
+            all
+        },
+    )
+    .await;
+    net.0.crash(TP);
+    net.0.recover(TP).await.unwrap();
+    wait_until(
+        "every session of the recovered Transferpunt did its first reconcile",
+        WAIT,
+        || async {
+            net.node(TP).fed.as_ref().is_some_and(|f| {
+                f.stats()
+                    .sessions_reconciled
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    >= 3
+            })
+        },
+    )
+    .await;
+    let reconciled = reconciled_at_start(&net, TP);
+    let every = 3 * cases.len() as u64;
+    // The zorgaanbieder and GM0080 exchanged every case with it; GM0074 only its own.
+    assert!(
+        reconciled < every && reconciled > 2 * cases.len() as u64,
+        "the recovered Transferpunt reconciled {reconciled} cases at the start of its sessions: the {} exchanged \
+         with each peer, not every case with every peer ({every})",
+        2 * cases.len() + 1
+    );
+    // Nothing was lost by it: the Transferpunt still holds every case, and a new write reaches it.
+    let changed = format!("Herkomst-{seed}, G.");
+    net.write(ZA, &theirs, DocumentKind::Aanmelding, None, json!({
+        "achternaam_voorletters": changed, "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
+        "hoofdinkomen": "participatiewet"
+    }))
+    .await
+    .unwrap();
+    wait_until(
+        "the change reaches the Transferpunt and GM0074",
+        WAIT,
+        || async {
+            aanmelding_name(&net, TP, &theirs).await.as_deref() == Some(changed.as_str())
+                && aanmelding_name(&net, HERKOMST, &theirs).await.as_deref()
+                    == Some(changed.as_str())
+        },
+    )
+    .await;
+    for c in &cases {
+        assert!(aanmelding_name(&net, TP, c).await.is_some());
+    }
+    net.shutdown().await;
+}

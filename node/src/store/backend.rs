@@ -80,6 +80,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "change marks",
         include_str!("../../migrations/sqlite/0014_change_marks.sql"),
     ),
+    (
+        15,
+        "change marks on content",
+        include_str!("../../migrations/sqlite/0015_change_marks_on_content.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, embedded.
@@ -153,6 +158,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         14,
         "change marks",
         include_str!("../../migrations/postgres/0014_change_marks.sql"),
+    ),
+    (
+        15,
+        "change marks on content",
+        include_str!("../../migrations/postgres/0015_change_marks_on_content.sql"),
     ),
 ];
 

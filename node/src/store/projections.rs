@@ -347,6 +347,30 @@ impl Store {
         Ok(())
     }
 
+    /// Keep several sessions' marks in one transaction: `(peer, seq, policy)` each (see [`Store::put_sync_mark`]).
+    /// A running session's mark is kept this way now and then, so a crash loses only the last few seconds of it.
+    pub async fn put_sync_marks(&self, marks: &[(String, u64, String)]) -> Result<(), StoreError> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for (peer, seq, policy) in marks {
+                sqlx::query(
+                    "INSERT INTO sync_marks (peer, seq, policy) VALUES ($1, $2, $3) \
+                     ON CONFLICT (peer) DO UPDATE SET seq = excluded.seq, policy = excluded.policy",
+                )
+                .bind(peer.as_str())
+                .bind(*seq as i64)
+                .bind(policy.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// The cases a session with `peer` reconciles when it begins after a mark: those whose documents or
     /// projections changed since, and those this node exchanged anything of with the peer.
     pub async fn cases_to_reconcile(

@@ -130,6 +130,9 @@ pub(crate) struct Inner {
     /// Per connected peer, the change mark up to which its session reconciled everything (see
     /// [`Federation::reconciled_up_to`]).
     marks: RwLock<BTreeMap<PartnerId, u64>>,
+    /// Marks moved by running sessions and not stored yet: `keep_marks_loop` stores them together, so a crash
+    /// (which ends no session cleanly) does not make every peer's next session reconcile every case.
+    unkept_marks: std::sync::Mutex<BTreeMap<String, (u64, String)>>,
     /// Which partners each case names, shared by the sessions (see [`reach::Named`]).
     named: reach::Named,
 }
@@ -203,6 +206,7 @@ impl Federation {
             last_received: RwLock::new(BTreeMap::new()),
             idle_close: cfg.idle_close,
             marks: RwLock::new(BTreeMap::new()),
+            unkept_marks: Default::default(),
             named: reach::Named::default(),
         });
         lifecycle::apply(&inner, cfg.directory, cfg.signed_directory);
@@ -212,6 +216,7 @@ impl Federation {
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(inner.clone()).instrument(span.clone()));
         tasks.spawn(adopt_loop(inner.clone()).instrument(span.clone()));
+        tasks.spawn(keep_marks_loop(inner.clone()).instrument(span.clone()));
         tasks.spawn(lifecycle::directory_loop(inner.clone()).instrument(span));
         Ok(Federation { inner, stop, tasks })
     }
@@ -292,6 +297,35 @@ pub const ADOPT_EVERY: Duration = Duration::from_millis(500);
 
 /// Put stored policy versions in force when their date comes; then let every session re-plan every case (a
 /// narrowed policy rotates projections).
+/// How often the marks running sessions moved are stored (see [`keep_marks_loop`]).
+const KEEP_MARKS_EVERY: Duration = Duration::from_secs(10);
+
+/// Store the marks the running sessions moved, all in one transaction, every [`KEEP_MARKS_EVERY`]. A session keeps
+/// its mark itself when it ends; a crash ends none, and without this every peer's next session after a restart
+/// would reconcile every case — at a national Transferpunt, every case with each of its 2,600 peers (#14). A
+/// mark is moved only while its session has everything reconciled, so storing it early is as safe as at the end:
+/// what was sent after it and lost in the crash belongs to a case exchanged with the peer, which the next session
+/// reconciles whatever its mark.
+async fn keep_marks_loop(inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown.clone();
+    let mut tick = tokio::time::interval(KEEP_MARKS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        let marks: Vec<(String, u64, String)> =
+            std::mem::take(&mut *inner.unkept_marks.lock().expect("unkept marks lock"))
+                .into_iter()
+                .map(|(peer, (seq, policy))| (peer, seq, policy))
+                .collect();
+        if let Err(e) = inner.node.store().put_sync_marks(&marks).await {
+            tracing::debug!(error = %e, marks = marks.len(), "marks not kept now; the sessions keep theirs when they end");
+        }
+    }
+}
+
 async fn adopt_loop(inner: Arc<Inner>) {
     let mut shutdown = inner.shutdown.clone();
     let mut tick = tokio::time::interval(ADOPT_EVERY);

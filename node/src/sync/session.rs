@@ -823,7 +823,12 @@ impl Session {
 
     /// Whether the peer holds every change of this node's projection `p` (its sync session says so).
     fn peer_holds(&self, p: &ProjectionRecord) -> bool {
-        let Ok(mut am) = self.inner.node.doc_cache().projection_doc(&p.wire_id, &p.snapshot) else {
+        let Ok(mut am) = self
+            .inner
+            .node
+            .doc_cache()
+            .projection_doc(&p.wire_id, &p.snapshot)
+        else {
             return false;
         };
         let heads = am.get_heads();
@@ -1076,6 +1081,11 @@ impl Session {
                 .write()
                 .expect("marks lock")
                 .insert(self.state.peer.clone(), seq);
+            self.inner
+                .unkept_marks
+                .lock()
+                .expect("unkept marks lock")
+                .insert(self.state.peer.to_string(), (seq, mark.policy.clone()));
         }
     }
 
@@ -1360,7 +1370,12 @@ impl Session {
         }
         let mut current = match current {
             Some(p) => {
-                let Ok(am) = self.inner.node.doc_cache().projection_doc(&p.wire_id, &p.snapshot) else {
+                let Ok(am) = self
+                    .inner
+                    .node
+                    .doc_cache()
+                    .projection_doc(&p.wire_id, &p.snapshot)
+                else {
                     tracing::error!(doc = %p.wire_id, "a stored projection does not load");
                     return Ok(None);
                 };
@@ -1745,7 +1760,10 @@ impl Session {
                 let name = wire.to_string();
                 let projection = store.load_projection(&name).await.map_err(unloadable)?;
                 let doc = projection.as_ref().filter(|p| !p.retired).and_then(|p| {
-                    let mut am = node.doc_cache().projection_doc(&p.wire_id, &p.snapshot).ok()?;
+                    let mut am = node
+                        .doc_cache()
+                        .projection_doc(&p.wire_id, &p.snapshot)
+                        .ok()?;
                     am.set_actor(doc::actor_for(self.me()));
                     Some((am, self.session_of(&name, p.sync_state.clone())))
                 });
