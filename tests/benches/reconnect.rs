@@ -176,6 +176,32 @@ async fn main() {
     );
     report_connections(&net, &all);
 
+    // A Transferpunt that has been running has its sessions' marks stored (every few seconds,
+    // `keep_marks_loop`): wait until it has, so the crash is one of a node in its steady state, not one in the
+    // middle of the first sync.
+    let store = net.node(TP).node().store().clone();
+    let counter = store.change_mark().await.unwrap_or(0);
+    let peers: Vec<&str> = all.iter().copied().filter(|p| *p != TP).collect();
+    let waited = Instant::now();
+    let mut kept = 0;
+    while waited.elapsed() < Duration::from_secs(120) {
+        kept = 0;
+        for p in &peers {
+            if matches!(store.sync_mark(p).await, Ok(Some((seq, _))) if seq >= counter) {
+                kept += 1;
+            }
+        }
+        if kept == peers.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!(
+        "the Transferpunt kept the marks of {kept} of its {} sessions within {:.1} s of quiet",
+        peers.len(),
+        waited.elapsed().as_secs_f64()
+    );
+
     // --- The Transferpunt crashes and comes back; every peer redials it.
     let mut net = net;
     net.0.crash(TP);
