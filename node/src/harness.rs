@@ -124,8 +124,8 @@ pub struct LiveOptions {
     pub api: bool,
     /// The federation CA's name; `None`: `simulatie-federatie`.
     pub ca_name: Option<String>,
-    /// Each node's database URL, by partner id (a PostgreSQL database per node, for the benchmarks); `None`: the
-    /// embedded SQLite file in its data directory.
+    /// Each node's database URL, by partner id (a PostgreSQL database per node, or for some, for the benchmarks);
+    /// `None` — for all, or from the function for one — the embedded SQLite file in its data directory.
     pub database: Option<DatabaseFor>,
     /// How long a connection dialled on demand may be idle ([`crate::sync::FederationConfig::idle_close`]);
     /// `None`: [`crate::sync::IDLE_CLOSE`].
@@ -133,7 +133,7 @@ pub struct LiveOptions {
 }
 
 /// A node's database URL from its partner id ([`LiveOptions::database`]).
-pub type DatabaseFor = Arc<dyn Fn(&str) -> String + Send + Sync>;
+pub type DatabaseFor = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
@@ -261,7 +261,11 @@ impl LiveNet {
                 }
             }
         };
-        let database = self.options.database.as_ref().map(|url_for| url_for(p));
+        let database = self
+            .options
+            .database
+            .as_ref()
+            .and_then(|url_for| url_for(p));
         let mut cfg = crate::app::init(dir.path(), id.clone(), database)
             .await
             .map_err(|e| err("init", e))?;

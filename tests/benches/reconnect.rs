@@ -15,11 +15,17 @@
 //! peak RSS (the whole process: every node is in it); and the connections open per node (only the pairs with the
 //! Transferpunt stay connected, `node::sync::reach`).
 //!
+//! With `WEERTHUIS_TEST_POSTGRES_URL` set, the whole run is repeated with the Transferpunt on a PostgreSQL
+//! database of its own (the peers keep their SQLite files), beside the SQLite run (issue #14, goal 4).
+//!
 //! Run: `cargo bench -p weerthuis-tests --bench reconnect` (`WEERTHUIS_BENCH_PEERS=260 WEERTHUIS_BENCH_CASES=2500`
 //! for a quick run).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+#[path = "backend.rs"]
+mod backend;
 
 use policies::DocumentKind as D;
 use simulator::live::wait_until;
@@ -94,9 +100,32 @@ async fn main() {
         corporaties.len(),
         zorgaanbieders.len()
     );
+    for backend in backend::backends() {
+        println!();
+        println!(
+            "=== the Transferpunt on {} (every peer on its SQLite file)",
+            backend.name()
+        );
+        // Only the Transferpunt, the large partner, moves to PostgreSQL: a database per peer would measure the
+        // server's connection limit, not the node.
+        let (options, databases) = backend::options(&backend, &[TP]).await;
+        run(&all, &zorgaanbieders, n_cases, options).await;
+        if let Some(dbs) = databases {
+            dbs.drop_all().await;
+        }
+    }
+}
 
+/// The whole measurement with one Transferpunt back end.
+async fn run(
+    all: &[&str],
+    zorgaanbieders: &[String],
+    n_cases: usize,
+    options: simulator::live::LiveOptions,
+) {
+    let all = all.to_vec();
     let t = Instant::now();
-    let net = TestNet::start(&all).await;
+    let net = TestNet::start_with(&all, options).await;
     net.wait_connected().await;
     let fds_idle = open_fds();
     println!(

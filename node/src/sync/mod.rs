@@ -135,6 +135,30 @@ pub(crate) struct Inner {
     unkept_marks: std::sync::Mutex<BTreeMap<String, (u64, String)>>,
     /// Which partners each case names, shared by the sessions (see [`reach::Named`]).
     named: reach::Named,
+    /// The policy versions and revocations to pass on, as last read, and when (see [`Inner::artefacts`]).
+    artefacts:
+        tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<crate::distribution::Artefact>>)>>,
+}
+
+/// How long the artefacts read for one session's retry tick serve the others.
+const ARTEFACTS_FRESH: Duration = Duration::from_millis(500);
+
+impl Inner {
+    /// The policy versions and revocations this node passes on (`distribution::artefacts`), read at most once per
+    /// [`ARTEFACTS_FRESH`] for all sessions together: every session looks at each retry tick, and a national
+    /// Transferpunt's 2,600 sessions each reading every stored policy body twice a second would be its largest
+    /// idle cost. `None` when they cannot be read.
+    async fn artefacts(&self) -> Option<Arc<Vec<crate::distribution::Artefact>>> {
+        let mut held = self.artefacts.lock().await;
+        if let Some((read_at, artefacts)) = held.as_ref()
+            && read_at.elapsed() < ARTEFACTS_FRESH
+        {
+            return Some(artefacts.clone());
+        }
+        let artefacts = Arc::new(crate::distribution::artefacts(&self.node).await.ok()?);
+        *held = Some((std::time::Instant::now(), artefacts.clone()));
+        Some(artefacts)
+    }
 }
 
 /// The running federation side of a node.
@@ -208,6 +232,7 @@ impl Federation {
             marks: RwLock::new(BTreeMap::new()),
             unkept_marks: Default::default(),
             named: reach::Named::default(),
+            artefacts: Default::default(),
         });
         lifecycle::apply(&inner, cfg.directory, cfg.signed_directory);
         // Every line the federation side logs names the partner: several nodes may share one process and one log

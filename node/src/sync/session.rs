@@ -632,14 +632,14 @@ impl Session {
         if self.me().role() != Role::Transferpunt {
             return;
         }
-        let Ok(artefacts) = crate::distribution::artefacts(&self.inner.node).await else {
+        let Some(artefacts) = self.inner.artefacts().await else {
             return;
         };
-        for a in artefacts {
-            if self.policies_sent.insert(a.key) {
+        for a in artefacts.iter() {
+            if self.policies_sent.insert(a.key.clone()) {
                 self.send(Message::Artefact {
                     kind: a.kind.into(),
-                    data: a.data,
+                    data: a.data.clone(),
                 })
                 .await;
             }
