@@ -131,13 +131,19 @@ pub(super) async fn wanted(node: &Node, candidates: &[PartnerId]) -> BTreeSet<Pa
 /// a handful of partners relate to it. A session skips a case that does not name its peer: its plan for the peer
 /// is empty (a plan gives fields only to a partner a flow reaches by a relation or by role, and withdraws only from
 /// a partner that received something, and each of these is named).
+///
+/// Worked out once per version even when many sessions ask at the same moment (each change reaches every session
+/// at once): the first works it out, the others wait for its answer. Without that, a Transferpunt's sessions each
+/// worked out the same case version side by side — the largest cost of a sync at 260 peers (`perf` on the
+/// reconnect bench).
 #[derive(Default)]
 pub(super) struct Named {
     cases: Mutex<HashMap<CaseId, NamedAt>>,
 }
 
-/// The partners a case names, at the case's version then.
-type NamedAt = (u64, Arc<BTreeSet<PartnerId>>);
+/// The partners a case names, at the case's version then; `None` inside when the case could not be read (then it
+/// counts as naming every peer).
+type NamedAt = (u64, Arc<tokio::sync::OnceCell<Option<Arc<BTreeSet<PartnerId>>>>>);
 
 impl Named {
     /// Whether `case` names `peer` at this node now. Reading the case costs one load, which pays for itself once it
@@ -154,29 +160,31 @@ impl Named {
             return true;
         }
         let version = node.case_version(case);
-        if let Some((v, named)) = self.cases.lock().expect("named lock").get(case)
-            && *v == version
-        {
-            return named.contains(peer);
-        }
-        let candidates: Vec<PartnerId> = directory
-            .read()
-            .expect("directory lock")
-            .partners
-            .iter()
-            .filter_map(|e| super::partner_of(&e.id))
-            .filter(|p| p != node.partner())
-            .collect();
-        let Some(named) = named_by_case(node, &candidates, case).await else {
-            return true;
+        let cell = {
+            let mut cases = self.cases.lock().expect("named lock");
+            match cases.get(case) {
+                Some((v, cell)) if *v == version => cell.clone(),
+                _ => {
+                    let cell = Arc::new(tokio::sync::OnceCell::new());
+                    cases.insert(case.clone(), (version, cell.clone()));
+                    cell
+                }
+            }
         };
-        let named = Arc::new(named);
-        let names = named.contains(peer);
-        self.cases
-            .lock()
-            .expect("named lock")
-            .insert(case.clone(), (version, named));
-        names
+        let named = cell
+            .get_or_init(|| async {
+                let candidates: Vec<PartnerId> = directory
+                    .read()
+                    .expect("directory lock")
+                    .partners
+                    .iter()
+                    .filter_map(|e| super::partner_of(&e.id))
+                    .filter(|p| p != node.partner())
+                    .collect();
+                named_by_case(node, &candidates, case).await.map(Arc::new)
+            })
+            .await;
+        named.as_ref().is_none_or(|named| named.contains(peer))
     }
 
     /// Forget everything: a new directory (new partners) or policy (new flows) names anew.
