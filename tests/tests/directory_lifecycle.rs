@@ -377,6 +377,14 @@ async fn a_lower_directory_version_is_refused_as_a_security_event() {
     let first = next_directory(&mut net, |_| {});
     let v1 = net.directory.version;
     install_at_transferpunt(&net, &first).await;
+    // The zorgaanbieder holds the first version before the second is made: the Transferpunt passes on only the one
+    // in force, so without this wait it may never see the first (and then that one is "lower than held", refused).
+    wait_until(
+        "the zorgaanbieder has the first version in force",
+        WAIT,
+        || async { version_in_force(&net, ZA) == v1 },
+    )
+    .await;
     let second = next_directory(&mut net, |d| {
         d.partners
             .iter_mut()
