@@ -803,6 +803,17 @@ async fn a_reconnect_finds_the_cases_changed_since_its_mark_and_those_exchanged(
     let store = db.open().await;
     let gm = "gemeente:GM0080";
     let [quiet, exchanged, changed] = [CaseId::random(), CaseId::random(), CaseId::random()];
+    // The projection of `exchanged` this node sends the gemeente, with this snapshot and sync state.
+    let sent = |snapshot: &[u8], sync_state: Option<Vec<u8>>| ProjectionRecord {
+        wire_id: format!("p/{exchanged}/{}/{gm}/1", me()),
+        case: exchanged.clone(),
+        sender: me().to_string(),
+        receiver: gm.into(),
+        generation: 1,
+        snapshot: snapshot.to_vec(),
+        sync_state,
+        retired: false,
+    };
     for case in [&quiet, &exchanged, &changed] {
         store.create_case(case).await.unwrap();
         let key = DocKey::single(case.clone(), DocumentKind::Registratie);
@@ -817,16 +828,7 @@ async fn a_reconnect_finds_the_cases_changed_since_its_mark_and_those_exchanged(
     }
     // A projection sent to the gemeente: the case is exchanged with it.
     store
-        .put_projection(&ProjectionRecord {
-            wire_id: format!("p/{exchanged}/{}/{gm}/1", me()),
-            case: exchanged.clone(),
-            sender: me().to_string(),
-            receiver: gm.into(),
-            generation: 1,
-            snapshot: b"snapshot".to_vec(),
-            sync_state: None,
-            retired: false,
-        })
+        .put_projection(&sent(b"snapshot", None))
         .await
         .unwrap();
     let mark = store.change_mark().await.unwrap();
@@ -861,16 +863,7 @@ async fn a_reconnect_finds_the_cases_changed_since_its_mark_and_those_exchanged(
     // with it) and compacting a document change nothing a peer holds, and move no mark.
     let after = store.change_mark().await.unwrap();
     store
-        .put_projection(&ProjectionRecord {
-            wire_id: format!("p/{exchanged}/{}/{gm}/1", me()),
-            case: exchanged.clone(),
-            sender: me().to_string(),
-            receiver: gm.into(),
-            generation: 1,
-            snapshot: b"snapshot".to_vec(),
-            sync_state: Some(b"state".to_vec()),
-            retired: false,
-        })
+        .put_projection(&sent(b"snapshot", Some(b"state".to_vec())))
         .await
         .unwrap();
     let quiet_doc = store
@@ -891,16 +884,7 @@ async fn a_reconnect_finds_the_cases_changed_since_its_mark_and_those_exchanged(
     );
     // Its content changing does.
     store
-        .put_projection(&ProjectionRecord {
-            wire_id: format!("p/{exchanged}/{}/{gm}/1", me()),
-            case: exchanged.clone(),
-            sender: me().to_string(),
-            receiver: gm.into(),
-            generation: 1,
-            snapshot: b"another snapshot".to_vec(),
-            sync_state: Some(b"state".to_vec()),
-            retired: false,
-        })
+        .put_projection(&sent(b"another snapshot", Some(b"state".to_vec())))
         .await
         .unwrap();
     assert!(store.change_mark().await.unwrap() > after);

@@ -77,12 +77,7 @@ async fn only_the_transferpunt_stays_connected_and_a_case_connects_the_partners_
         "start_verblijf_opvang": "2025-05-01", "betrokken_zorgaanbieder": ZA, "reden_dakloosheid": "Schulden",
         "toestemming_gegevensdeling": true, "datum_toestemming": "2025-05-01"
     })).await.unwrap();
-    net.write(ZA, &case, DocumentKind::Aanmelding, None, json!({
-        "achternaam_voorletters": first, "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
-        "hoofdinkomen": "participatiewet"
-    }))
-    .await
-    .unwrap();
+    write_aanmelding(&net, &case, &first).await;
     for g in [VERBLIJF, HERKOMST] {
         wait_until(&format!("{g} holds the aanmelding"), WAIT, || async {
             aanmelding_name(&net, g, &case).await.as_deref() == Some(first.as_str())
@@ -118,12 +113,7 @@ async fn only_the_transferpunt_stays_connected_and_a_case_connects_the_partners_
 
     // The next change dials again.
     let second = format!("Bereik-{seed}, B.");
-    net.write(ZA, &case, DocumentKind::Aanmelding, None, json!({
-        "achternaam_voorletters": second, "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
-        "hoofdinkomen": "participatiewet"
-    }))
-    .await
-    .unwrap();
+    write_aanmelding(&net, &case, &second).await;
     for g in [VERBLIJF, HERKOMST] {
         wait_until(
             &format!("{g} holds the changed aanmelding"),
@@ -167,13 +157,18 @@ async fn case_from(net: &TestNet, herkomst: &str, name: &str) -> node::store::Ca
         "start_verblijf_opvang": "2025-05-01", "betrokken_zorgaanbieder": ZA, "reden_dakloosheid": "Schulden",
         "toestemming_gegevensdeling": true, "datum_toestemming": "2025-05-01"
     })).await.unwrap();
-    net.write(ZA, &case, DocumentKind::Aanmelding, None, json!({
+    write_aanmelding(net, &case, name).await;
+    case
+}
+
+/// The zorgaanbieder writes the case's aanmelding, for a client named `name`.
+async fn write_aanmelding(net: &TestNet, case: &node::store::CaseId, name: &str) {
+    net.write(ZA, case, DocumentKind::Aanmelding, None, json!({
         "achternaam_voorletters": name, "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
         "hoofdinkomen": "participatiewet"
     }))
     .await
     .unwrap();
-    case
 }
 
 fn reconciled_at_start(net: &TestNet, p: &str) -> u64 {
@@ -236,12 +231,7 @@ async fn a_reconnect_reconciles_what_changed_and_what_was_exchanged_not_every_ca
     .await;
     // While it is away, its case changes at the zorgaanbieder, and so does one it has nothing to do with.
     let changed = format!("Herkomst-{seed}, G.");
-    net.write(ZA, &theirs, DocumentKind::Aanmelding, None, json!({
-        "achternaam_voorletters": changed, "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
-        "hoofdinkomen": "participatiewet"
-    }))
-    .await
-    .unwrap();
+    write_aanmelding(&net, &theirs, &changed).await;
     let before = reconciled_at_start(&net, TP);
     net.0.restart(HERKOMST).unwrap();
     wait_until("GM0074 catches up", WAIT, || async {
@@ -333,12 +323,7 @@ async fn a_crashed_transferpunt_kept_the_marks_of_its_running_sessions() {
     );
     // Nothing was lost by it: the Transferpunt still holds every case, and a new write reaches it.
     let changed = format!("Herkomst-{seed}, G.");
-    net.write(ZA, &theirs, DocumentKind::Aanmelding, None, json!({
-        "achternaam_voorletters": changed, "datum_aanmelding": "2025-05-08", "leefsituatie": "alleenstaand",
-        "hoofdinkomen": "participatiewet"
-    }))
-    .await
-    .unwrap();
+    write_aanmelding(&net, &theirs, &changed).await;
     wait_until(
         "the change reaches the Transferpunt and GM0074",
         WAIT,

@@ -143,7 +143,10 @@ pub(super) struct Named {
 
 /// The partners a case names, at the case's version then; `None` inside when the case could not be read (then it
 /// counts as naming every peer).
-type NamedAt = (u64, Arc<tokio::sync::OnceCell<Option<Arc<BTreeSet<PartnerId>>>>>);
+type NamedAt = (
+    u64,
+    Arc<tokio::sync::OnceCell<Option<Arc<BTreeSet<PartnerId>>>>>,
+);
 
 impl Named {
     /// Whether `case` names `peer` at this node now. Reading the case costs one load, which pays for itself once it
