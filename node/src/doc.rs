@@ -88,7 +88,12 @@ pub fn load<'a>(
     for change in changes {
         bytes.extend_from_slice(change);
     }
-    Ok(AutoCommit::load(&bytes)?)
+    // As lenient as a change-by-change `load_incremental` was: a stored change whose dependencies are not stored
+    // is left out rather than failing the whole document (it comes again with the next sync).
+    Ok(AutoCommit::load_with_options(
+        &bytes,
+        automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Ignore),
+    )?)
 }
 
 /// Make the document's root map hold exactly the form's fields: fields whose value changed are written, fields
