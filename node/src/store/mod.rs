@@ -171,7 +171,16 @@ pub enum StoreError {
     /// The document does not exist.
     #[error("no document {0}")]
     NoSuchDocument(DocId),
+    /// Other connections kept the database busy for longer than this step waits.
+    #[error("{what} could not finish: the database stayed busy")]
+    Busy {
+        /// What could not finish.
+        what: &'static str,
+    },
 }
+
+/// How long [`Store::scrub`] keeps trying to finish the checkpoint while other connections read.
+pub const SCRUB_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
@@ -424,11 +433,29 @@ impl Store {
     /// in the database, but the write-ahead log still holds the pages as they were until it is checkpointed, so
     /// it is checkpointed and truncated here. PostgreSQL keeps old row versions until `VACUUM`, which the
     /// operator's autovacuum runs; nothing is done for it here.
+    ///
+    /// A checkpoint cannot finish while another connection reads from the write-ahead log: SQLite then answers
+    /// "busy" (as a result row, not an error) and the old pages stay in the log. So the checkpoint is tried again
+    /// until it finishes, for up to [`SCRUB_PATIENCE`]; a node under load (its sessions read all the time) left the
+    /// rectified value in its log otherwise (found as a rare `rectificatie` failure under load).
     pub async fn scrub(&self) -> Result<(), StoreError> {
         if let Pool::Sqlite(p) = &self.pool {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(p)
-                .await?;
+            let started = std::time::Instant::now();
+            loop {
+                let (busy, _, _): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(p)
+                        .await?;
+                if busy == 0 {
+                    break;
+                }
+                if started.elapsed() >= SCRUB_PATIENCE {
+                    return Err(StoreError::Busy {
+                        what: "the write-ahead log checkpoint",
+                    });
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
         }
         Ok(())
     }
