@@ -219,11 +219,6 @@ impl DocCache {
         }
         map.insert(wire_id.to_string(), (digest, am.clone()));
     }
-
-    /// Forget a document (deleted).
-    pub fn remove(&self, id: &crate::store::DocId) {
-        self.documents.lock().expect("doc cache lock").remove(id);
-    }
 }
 
 /// Who wrote which fields of a case document, over its whole history, and who created it.

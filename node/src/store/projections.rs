@@ -333,18 +333,8 @@ impl Store {
         seq: u64,
         policy: &str,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            sqlx::query(
-                "INSERT INTO sync_marks (peer, seq, policy) VALUES ($1, $2, $3) \
-                 ON CONFLICT (peer) DO UPDATE SET seq = excluded.seq, policy = excluded.policy",
-            )
-            .bind(peer)
-            .bind(seq as i64)
-            .bind(policy)
-            .execute(p)
-            .await?;
-        });
-        Ok(())
+        self.put_sync_marks(&[(peer.to_string(), seq, policy.to_string())])
+            .await
     }
 
     /// Keep several sessions' marks in one transaction: `(peer, seq, policy)` each (see [`Store::put_sync_mark`]).
