@@ -181,7 +181,18 @@ impl DocCache {
                 return Ok(content.clone());
             }
         }
-        let json = std::sync::Arc::new(read()?);
+        // The document itself may be remembered (the receiver keeps the one it just stored): read from it, not
+        // from the snapshot's whole history.
+        let remembered = {
+            let map = self.projection_docs.lock().expect("doc cache lock");
+            map.get(wire_id)
+                .filter(|(d, _)| *d == digest)
+                .map(|(_, am)| crate::doc::read_json(am))
+        };
+        let json = std::sync::Arc::new(match remembered {
+            Some(json) => json?,
+            None => read()?,
+        });
         let mut map = self.projections.lock().expect("doc cache lock");
         if map.len() >= DOC_CACHE {
             map.clear();
@@ -227,12 +238,23 @@ pub fn authors_of(
     kind: DocumentKind,
 ) -> (BTreeMap<ActorId, FieldSet>, Option<ActorId>) {
     let changes = am.get_changes(&[]);
-    let creator = changes.first().map(|c| c.actor_id().clone());
-    let mut authors: BTreeMap<ActorId, FieldSet> = BTreeMap::new();
-    for c in &changes {
+    authors_after(&Authors::default(), am, kind, &changes)
+}
+
+/// [`authors_of`] `am`, knowing those of its history before `new` (`before`), `new` being every change it holds
+/// beyond that: only the new changes are traced (a write knows what it read; #14).
+pub fn authors_after(
+    before: &Authors,
+    am: &mut automerge::AutoCommit,
+    kind: DocumentKind,
+    new: &[automerge::Change],
+) -> Authors {
+    let (mut authors, creator) = before.clone();
+    let creator = creator.or_else(|| new.first().map(|c| c.actor_id().clone()));
+    for c in new {
         authors.entry(c.actor_id().clone()).or_default();
     }
-    for op in crate::ops::touched(am, &changes) {
+    for op in crate::ops::touched(am, new) {
         let field = op
             .path
             .as_ref()
@@ -246,4 +268,38 @@ pub fn authors_of(
         }
     }
     (authors, creator)
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, ObjType, ROOT};
+
+    use super::*;
+
+    /// A write works out the authors from those it read and its own change; that must be what the whole history
+    /// says, for every writer and the creator.
+    #[test]
+    fn authors_after_a_change_are_the_authors_of_the_whole_history() {
+        let kind = DocumentKind::Aanmelding;
+        let mut am = AutoCommit::new().with_actor(ActorId::from(vec![1; 16]));
+        am.put(ROOT, "telefoonnummer", "0612345678").unwrap();
+        am.commit();
+        let mut known = authors_of(&mut am, kind);
+        for (i, actor) in [2u8, 1, 3, 2].into_iter().enumerate() {
+            let before = am.get_heads();
+            am.set_actor(ActorId::from(vec![actor; 16]));
+            if i == 2 {
+                let list = am.put_object(ROOT, "onbekend", ObjType::List).unwrap();
+                am.insert(&list, 0, "x").unwrap();
+            } else {
+                am.put(ROOT, "email", format!("{i}@example.nl")).unwrap();
+            }
+            am.commit();
+            let new = am.get_changes(&before);
+            known = authors_after(&known, &mut am, kind, &new);
+            assert_eq!(known, authors_of(&mut am, kind), "after change {i}");
+        }
+        assert_eq!(known.1, Some(ActorId::from(vec![1; 16])));
+    }
 }

@@ -153,6 +153,33 @@ pub const PURPOSE_API: &str =
 /// How many case changes the sync sessions may lag behind before they fall back to reconciling every case.
 pub const CHANGE_QUEUE: usize = 1 << 16;
 
+/// One listed document of a case and what was read from it ([`Node::read_listed`]).
+struct ListedDoc {
+    meta: crate::store::DocumentMeta,
+    json: Arc<Json>,
+    authors: Option<Arc<crate::case::Authors>>,
+}
+
+/// The documents of a case as read from one listing.
+#[derive(Default)]
+struct Listed {
+    docs: Vec<ListedDoc>,
+    /// A document was written or deleted between the listing and its read.
+    moved: bool,
+    /// Documents that did not decode, with why.
+    unreadable: Vec<(DocKey, ServiceError)>,
+}
+
+impl Listed {
+    /// What was read, or why a document could not be.
+    fn readable(mut self) -> Result<Listed, ServiceError> {
+        match self.unreadable.pop() {
+            Some((_, e)) => Err(e),
+            None => Ok(self),
+        }
+    }
+}
+
 /// A partner's node: its identity, store, policy and the rules it checks.
 pub struct Node {
     partner: PartnerId,
@@ -623,110 +650,132 @@ impl Node {
     /// from the node's [`crate::case::DocCache`] while its heads have not moved: walking a document's whole history
     /// on every plan would cost more than everything else a plan does.
     pub async fn local_docs(&self, case: &CaseId) -> Vec<LocalDoc> {
-        let validator = policies::Validator::new(self.gemeenten(), self.clock_now().date());
-        let mut out = Vec::new();
         let Ok(metas) = self.store().list_documents(case).await else {
-            return out;
+            return Vec::new();
         };
-        for meta in metas {
-            let (json, authors) = match self.doc_cache.with_authors(&meta.doc_id, &meta.heads) {
-                Some(hit) => hit,
-                None => {
-                    let Ok(Some(stored)) = self.store().load_document_by_id(&meta.doc_id).await
-                    else {
-                        continue;
-                    };
-                    let Ok(mut am) = stored.to_automerge(self.partner()) else {
-                        continue;
-                    };
-                    let Ok(json) = crate::doc::read_json(&am) else {
-                        continue;
-                    };
-                    let json = Arc::new(json);
-                    let authors = Arc::new(crate::case::authors_of(&mut am, meta.key.kind));
-                    self.doc_cache.put(
-                        meta.doc_id.clone(),
-                        stored.meta.heads.clone(),
-                        json.clone(),
-                        Some(authors.clone()),
-                    );
-                    (json, authors)
-                }
-            };
-            let Ok(form) = validator.partial_form(meta.key.kind, &json) else {
-                continue;
-            };
-            let (authors, creator) = (*authors).clone();
-            out.push(LocalDoc {
-                key: meta.key.clone(),
-                form,
-                authors,
-                creator,
-                generation: meta.generation,
-            });
+        match self.read_listed(metas, true).await {
+            Ok(read) => self.local_docs_of(&read.docs),
+            Err(_) => Vec::new(),
         }
-        out
     }
 
-    /// The JSON of a stored document as listed: from the [`crate::case::DocCache`] while its heads have not moved,
-    /// else loaded and decoded (and remembered). `None` when it was deleted since it was listed.
-    async fn document_json(
+    /// [`LocalDoc`]s of documents read with their authors.
+    fn local_docs_of(&self, read: &[ListedDoc]) -> Vec<LocalDoc> {
+        let validator = policies::Validator::new(self.gemeenten(), self.clock_now().date());
+        read.iter()
+            .filter_map(|d| {
+                let form = validator.partial_form(d.meta.key.kind, &d.json).ok()?;
+                let (authors, creator) = (**d.authors.as_ref()?).clone();
+                Some(LocalDoc {
+                    key: d.meta.key.clone(),
+                    form,
+                    authors,
+                    creator,
+                    generation: d.meta.generation,
+                })
+            })
+            .collect()
+    }
+
+    /// What was read from each listed document: from the [`crate::case::DocCache`] while its heads have not moved,
+    /// else loaded and decoded (and remembered), with its authors when `authors`. A document deleted since it was
+    /// listed is left out; one written since is read as it is now, and [`Listed::moved`] says so. One that does not
+    /// decode is left out and named in [`Listed::unreadable`].
+    async fn read_listed(
         &self,
-        meta: &crate::store::DocumentMeta,
-    ) -> Result<Option<Arc<Json>>, ServiceError> {
-        if let Some(json) = self.doc_cache.json(&meta.doc_id, &meta.heads) {
-            return Ok(Some(json));
+        metas: Vec<crate::store::DocumentMeta>,
+        authors: bool,
+    ) -> Result<Listed, ServiceError> {
+        let mut out = Listed::default();
+        for meta in metas {
+            let cached = if authors {
+                self.doc_cache
+                    .with_authors(&meta.doc_id, &meta.heads)
+                    .map(|(j, a)| (j, Some(a)))
+            } else {
+                self.doc_cache
+                    .json(&meta.doc_id, &meta.heads)
+                    .map(|j| (j, None))
+            };
+            if let Some((json, authors)) = cached {
+                out.docs.push(ListedDoc {
+                    meta,
+                    json,
+                    authors,
+                });
+                continue;
+            }
+            let Some(stored) = self.store.load_document_by_id(&meta.doc_id).await? else {
+                out.moved = true;
+                continue;
+            };
+            let decoded = stored
+                .to_automerge(&self.partner)
+                .map_err(ServiceError::from)
+                .and_then(|am| Ok((doc::read_json(&am)?, am)));
+            let (json, mut am) = match decoded {
+                Ok(d) => d,
+                Err(e) => {
+                    out.unreadable.push((meta.key, e));
+                    continue;
+                }
+            };
+            let json = Arc::new(json);
+            let authors =
+                authors.then(|| Arc::new(crate::case::authors_of(&mut am, meta.key.kind)));
+            self.doc_cache.put(
+                meta.doc_id.clone(),
+                stored.meta.heads.clone(),
+                json.clone(),
+                authors.clone(),
+            );
+            out.moved |=
+                stored.meta.heads != meta.heads || stored.meta.generation != meta.generation;
+            out.docs.push(ListedDoc {
+                meta: stored.meta,
+                json,
+                authors,
+            });
         }
-        let Some(stored) = self.store.load_document_by_id(&meta.doc_id).await? else {
-            return Ok(None);
-        };
-        let am = stored.to_automerge(&self.partner)?;
-        let json = Arc::new(doc::read_json(&am)?);
-        self.doc_cache
-            .put(meta.doc_id.clone(), stored.meta.heads, json.clone(), None);
-        Ok(Some(json))
+        Ok(out)
     }
 
     /// The case as loaded ([`Node::load_case`]) and its documents with their authors ([`Node::local_docs`]), read
-    /// so that both show the same writes. They are two reads; a write landing between them would tear the view —
-    /// the facts (consent, phase) from before it, the content from after — and a plan made on it could rotate a
-    /// projection for a field no rule removed (found as a consent withdrawal under `keep` that cost the
-    /// Transferpunt the BSN it lawfully held). So the documents' heads are read before and after, and the reads
-    /// are repeated when they moved; `None` when writes kept landing (the caller retries later).
+    /// so that both show the same writes: from one listing of the case's documents, each read at the heads listed.
+    /// A write landing in between would tear the view — the facts (consent, phase) from before it, the content
+    /// from after — and a plan made on it could rotate a projection for a field no rule removed (found as a consent
+    /// withdrawal under `keep` that cost the Transferpunt the BSN it lawfully held). So when a document moved while
+    /// the case was read, it is read again; `None` when writes kept landing (the caller retries later).
     pub async fn case_for_planning(&self, id: &CaseId) -> Option<(LoadedCase, Vec<LocalDoc>)> {
         for _ in 0..3 {
-            let before = self.document_heads(id).await?;
-            let loaded = self.load_case(id).await.ok()?;
-            let docs = self.local_docs(id).await;
-            if self.document_heads(id).await? == before {
-                return Some((loaded, docs));
+            let metas = self.store.list_documents(id).await.ok()?;
+            let read = self.read_listed(metas, true).await.ok()?.readable().ok()?;
+            if read.moved {
+                continue;
             }
+            let docs = self.local_docs_of(&read.docs);
+            let loaded = self.loaded_from(id, &read.docs).await.ok()?;
+            return Some((loaded, docs));
         }
         tracing::debug!(case = %id, "the case kept changing while it was read; planned later");
         None
     }
 
-    /// Every document of a case with its heads and generation, in one order: what a write changes.
-    async fn document_heads(
-        &self,
-        id: &CaseId,
-    ) -> Option<Vec<(crate::store::DocId, Vec<automerge::ChangeHash>, u64)>> {
-        let mut heads: Vec<_> = self
-            .store
-            .list_documents(id)
-            .await
-            .ok()?
-            .into_iter()
-            .map(|m| (m.doc_id, m.heads, m.generation))
-            .collect();
-        heads.sort_by(|a, b| a.0.cmp(&b.0));
-        Some(heads)
-    }
-
     /// Load every form of a case, as this node holds it: its own and received documents, and the fields other
     /// partners projected to it, with the relations they declared this node has.
     pub async fn load_case(&self, id: &CaseId) -> Result<LoadedCase, ServiceError> {
-        let (docs, keys) = self.case_documents(id).await?;
+        let metas = self.store.list_documents(id).await?;
+        let read = self.read_listed(metas, false).await?.readable()?;
+        self.loaded_from(id, &read.docs).await
+    }
+
+    /// The case from its documents as read and the projections it received.
+    async fn loaded_from(
+        &self,
+        id: &CaseId,
+        read: &[ListedDoc],
+    ) -> Result<LoadedCase, ServiceError> {
+        let (docs, keys) = self.case_documents_of(id, read);
         let mut loaded = LoadedCase::new(docs, keys);
         let me = self.partner.to_string();
         let received: Vec<_> = self
@@ -768,24 +817,28 @@ impl Node {
         &self,
         id: &CaseId,
     ) -> Result<(CaseDocuments, Vec<DocKey>), ServiceError> {
+        let metas = self.store.list_documents(id).await?;
+        let read = self.read_listed(metas, false).await?.readable()?;
+        Ok(self.case_documents_of(id, &read.docs))
+    }
+
+    /// The forms of documents as read.
+    fn case_documents_of(&self, id: &CaseId, read: &[ListedDoc]) -> (CaseDocuments, Vec<DocKey>) {
         let validator = self.validator();
         let mut case = CaseDocuments::new();
         let mut keys = Vec::new();
-        for meta in self.store.list_documents(id).await? {
-            let Some(json) = self.document_json(&meta).await? else {
-                continue;
-            };
+        for d in read {
             // Stored forms passed validation when written; one that no longer does (a gemeente removed from the
             // list, say) is still shown in the history but left out of the case's facts.
-            match validator.form(meta.key.kind, &json) {
+            match validator.form(d.meta.key.kind, &d.json) {
                 Ok(form) => case.insert(form),
                 Err(e) => {
-                    tracing::warn!(case = %id, document = %meta.key.kind, errors = e.0.len(), "stored form no longer validates")
+                    tracing::warn!(case = %id, document = %d.meta.key.kind, errors = e.0.len(), "stored form no longer validates")
                 }
             }
-            keys.push(meta.key);
+            keys.push(d.meta.key.clone());
         }
-        Ok((case, keys))
+        (case, keys)
     }
 
     /// Write a whole form (fields left out are emptied). Validated, checked against the policy, stored with its
@@ -896,7 +949,16 @@ impl Node {
                 if let Some(stored) = &existing {
                     // What the sessions will read of it next, from the document in hand rather than decoded again.
                     let json = Arc::new(doc::read_json(&am)?);
-                    let authors = Arc::new(crate::case::authors_of(&mut am, kind));
+                    let known = self
+                        .doc_cache
+                        .with_authors(&stored.meta.doc_id, &stored.meta.heads);
+                    let authors = Arc::new(match known {
+                        Some((_, before)) => {
+                            let new = am.get_changes(&base);
+                            crate::case::authors_after(&before, &mut am, kind, &new)
+                        }
+                        None => crate::case::authors_of(&mut am, kind),
+                    });
                     read_back.push((
                         stored.meta.doc_id.clone(),
                         change.heads.clone(),
