@@ -104,6 +104,11 @@ pub struct DocCache {
     /// Projection documents as Automerge documents, by wire id and snapshot digest: a projection is synced
     /// message by message, and each message would otherwise load its whole history again.
     projection_docs: std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], AutoCommit)>>,
+    /// Case documents as Automerge documents, by id and heads: the next write of a document starts from the one
+    /// the last write left, not from its whole history again.
+    automerge_docs: std::sync::Mutex<
+        std::collections::HashMap<crate::store::DocId, (Vec<automerge::ChangeHash>, AutoCommit)>,
+    >,
 }
 
 /// Most documents, and most projections, [`DocCache`] keeps.
@@ -112,6 +117,9 @@ pub const DOC_CACHE: usize = 20_000;
 /// Most projection documents [`DocCache`] keeps as Automerge documents: these are larger than what is read from
 /// them, so fewer — the ones being synced now.
 pub const PROJECTION_DOC_CACHE: usize = 1_000;
+
+/// Most case documents [`DocCache`] keeps as Automerge documents: the ones being written now.
+pub const AUTOMERGE_DOC_CACHE: usize = 1_000;
 
 /// What [`DocCache`] knows a projection's content by: the SHA-256 of its stored snapshot.
 pub fn snapshot_digest(snapshot: &[u8]) -> [u8; 32] {
@@ -163,6 +171,32 @@ impl DocCache {
                 authors,
             },
         );
+    }
+
+    /// A copy of the case document `id` at `heads`, when one was remembered at those heads.
+    pub(crate) fn automerge(
+        &self,
+        id: &crate::store::DocId,
+        heads: &[automerge::ChangeHash],
+    ) -> Option<AutoCommit> {
+        let map = self.automerge_docs.lock().expect("doc cache lock");
+        map.get(id)
+            .filter(|(h, _)| h == heads)
+            .map(|(_, am)| am.clone())
+    }
+
+    /// Remember `am` as the case document `id` at `heads`.
+    pub(crate) fn remember_automerge(
+        &self,
+        id: crate::store::DocId,
+        heads: Vec<automerge::ChangeHash>,
+        am: &AutoCommit,
+    ) {
+        let mut map = self.automerge_docs.lock().expect("doc cache lock");
+        if map.len() >= AUTOMERGE_DOC_CACHE {
+            map.clear();
+        }
+        map.insert(id, (heads, am.clone()));
     }
 
     /// The JSON of a received projection, decoded from its snapshot (by `read`) once per content.

@@ -923,7 +923,16 @@ impl Node {
                 )));
             }
             let mut am = match &existing {
-                Some(stored) => stored.to_automerge(&self.partner)?,
+                Some(stored) => match self
+                    .doc_cache
+                    .automerge(&stored.meta.doc_id, &stored.meta.heads)
+                {
+                    Some(mut am) => {
+                        am.set_actor(doc::actor_for(&self.partner));
+                        am
+                    }
+                    None => stored.to_automerge(&self.partner)?,
+                },
                 None => doc::new_document(&self.partner),
             };
             let base = am.get_heads();
@@ -964,6 +973,7 @@ impl Node {
                         change.heads.clone(),
                         json,
                         authors,
+                        am.clone(),
                     ));
                 }
                 let entry =
@@ -979,7 +989,8 @@ impl Node {
         }
         if !staged.is_empty() {
             self.store.write_documents_with_audit(&staged).await?;
-            for (id, heads, json, authors) in read_back {
+            for (id, heads, json, authors, am) in read_back {
+                self.doc_cache.remember_automerge(id.clone(), heads.clone(), &am);
                 self.doc_cache.put(id, heads, json, Some(authors));
             }
             if staged
