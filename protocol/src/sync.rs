@@ -120,9 +120,10 @@ impl SyncSession {
         Ok(())
     }
 
-    /// Apply a message only if it is within the decompression limits and `check` accepts every change it would add. `check` sees the fork with the changes
-    /// applied (to resolve object paths) and the new changes. On refusal nothing changes: neither the document nor
-    /// the session state.
+    /// Apply a message only if it is within the decompression limits and `check` accepts every change it would add.
+    /// `check` sees a copy of the document with the changes applied (to resolve object paths; it reads, it does not
+    /// write: what it leaves is kept) and the new changes. On refusal nothing changes: neither the document nor the
+    /// session state.
     pub fn receive_checked<T, E>(
         &mut self,
         doc: &mut AutoCommit,
@@ -131,17 +132,21 @@ impl SyncSession {
     ) -> Result<Result<T, E>, SyncError> {
         let msg = decode_checked(bytes, self.limits)?;
         let before: Vec<ChangeHash> = doc.get_heads();
-        let mut fork = doc.fork();
-        let mut trial_state = sync::State::decode(&self.state.encode())
-            .map_err(|e| SyncError::State(e.to_string()))?;
-        fork.sync()
-            .receive_sync_message(&mut trial_state, msg.clone())?;
-        let new: Vec<Change> = fork.get_changes(&before);
-        let accepted = match check(&mut fork, &new) {
+        // Applied once, to copies of the document and the session; kept when the check accepts (Automerge is
+        // deterministic: the same message on the same document and state gives the same result as applying it to
+        // the originals, which cost a second apply per message, #14).
+        let mut trial = doc.clone();
+        let mut trial_state = self.state.clone();
+        trial
+            .sync()
+            .receive_sync_message(&mut trial_state, msg)?;
+        let new: Vec<Change> = trial.get_changes(&before);
+        let accepted = match check(&mut trial, &new) {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
-        doc.sync().receive_sync_message(&mut self.state, msg)?;
+        *doc = trial;
+        self.state = trial_state;
         Ok(Ok(accepted))
     }
 }
