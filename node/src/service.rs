@@ -990,7 +990,8 @@ impl Node {
         if !staged.is_empty() {
             self.store.write_documents_with_audit(&staged).await?;
             for (id, heads, json, authors, am) in read_back {
-                self.doc_cache.remember_automerge(id.clone(), heads.clone(), &am);
+                self.doc_cache
+                    .remember_automerge(id.clone(), heads.clone(), &am);
                 self.doc_cache.put(id, heads, json, Some(authors));
             }
             if staged

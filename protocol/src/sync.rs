@@ -137,9 +137,7 @@ impl SyncSession {
         // the originals, which cost a second apply per message, #14).
         let mut trial = doc.clone();
         let mut trial_state = self.state.clone();
-        trial
-            .sync()
-            .receive_sync_message(&mut trial_state, msg)?;
+        trial.sync().receive_sync_message(&mut trial_state, msg)?;
         let new: Vec<Change> = trial.get_changes(&before);
         let accepted = match check(&mut trial, &new) {
             Ok(t) => t,
