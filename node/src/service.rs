@@ -747,6 +747,21 @@ impl Node {
     /// withdrawal under `keep` that cost the Transferpunt the BSN it lawfully held). So when a document moved while
     /// the case was read, it is read again; `None` when writes kept landing (the caller retries later).
     pub async fn case_for_planning(&self, id: &CaseId) -> Option<(LoadedCase, Vec<LocalDoc>)> {
+        self.case_for_planning_with_projections(id)
+            .await
+            .map(|(loaded, docs, _)| (loaded, docs))
+    }
+
+    /// [`Node::case_for_planning`], with every projection record of the case (sent and received) it was read
+    /// from: a reconcile updates its own projection from the same read rather than listing them again.
+    pub async fn case_for_planning_with_projections(
+        &self,
+        id: &CaseId,
+    ) -> Option<(
+        LoadedCase,
+        Vec<LocalDoc>,
+        Vec<crate::store::ProjectionRecord>,
+    )> {
         for _ in 0..3 {
             let metas = self.store.list_documents(id).await.ok()?;
             let read = self.read_listed(metas, true).await.ok()?.readable().ok()?;
@@ -754,8 +769,9 @@ impl Node {
                 continue;
             }
             let docs = self.local_docs_of(&read.docs);
-            let loaded = self.loaded_from(id, &read.docs).await.ok()?;
-            return Some((loaded, docs));
+            let projections = self.store.projections_of_case(id).await.ok()?;
+            let loaded = self.loaded_from(id, &read.docs, &projections).ok()?;
+            return Some((loaded, docs, projections));
         }
         tracing::debug!(case = %id, "the case kept changing while it was read; planned later");
         None
@@ -764,27 +780,34 @@ impl Node {
     /// Load every form of a case, as this node holds it: its own and received documents, and the fields other
     /// partners projected to it, with the relations they declared this node has.
     pub async fn load_case(&self, id: &CaseId) -> Result<LoadedCase, ServiceError> {
-        let metas = self.store.list_documents(id).await?;
-        let read = self.read_listed(metas, false).await?.readable()?;
-        self.loaded_from(id, &read.docs).await
+        self.load_case_with_projections(id)
+            .await
+            .map(|(loaded, _)| loaded)
     }
 
-    /// The case from its documents as read and the projections it received.
-    async fn loaded_from(
+    /// [`Node::load_case`], with every projection record of the case (sent and received) it was read from.
+    pub async fn load_case_with_projections(
+        &self,
+        id: &CaseId,
+    ) -> Result<(LoadedCase, Vec<crate::store::ProjectionRecord>), ServiceError> {
+        let metas = self.store.list_documents(id).await?;
+        let read = self.read_listed(metas, false).await?.readable()?;
+        let projections = self.store.projections_of_case(id).await?;
+        let loaded = self.loaded_from(id, &read.docs, &projections)?;
+        Ok((loaded, projections))
+    }
+
+    /// The case from its documents as read and the projection records of the case (those it received count).
+    fn loaded_from(
         &self,
         id: &CaseId,
         read: &[ListedDoc],
+        projections: &[crate::store::ProjectionRecord],
     ) -> Result<LoadedCase, ServiceError> {
         let (docs, keys) = self.case_documents_of(id, read);
         let mut loaded = LoadedCase::new(docs, keys);
         let me = self.partner.to_string();
-        let received: Vec<_> = self
-            .store
-            .projections_of_case(id)
-            .await?
-            .into_iter()
-            .filter(|p| p.receiver == me)
-            .collect();
+        let received: Vec<_> = projections.iter().filter(|p| p.receiver == me).collect();
         for p in &received {
             // A withdrawn projection keeps only the facts it was made under (no data, no history); they count
             // until its sender's next projection arrives.

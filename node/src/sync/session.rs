@@ -1146,7 +1146,8 @@ impl Session {
         let Ok(rectified) = self.rectification(case).await else {
             return;
         };
-        let Some((loaded, docs)) = node.case_for_planning(case).await else {
+        let Some((loaded, docs, projections)) = node.case_for_planning_with_projections(case).await
+        else {
             self.retry_later(case);
             return;
         };
@@ -1167,7 +1168,7 @@ impl Session {
         let awaiting = self.awaits_rewrite(case, &docs).await;
         if !awaiting {
             match self
-                .update_projection(case, &plan, rectified.as_ref())
+                .update_projection(case, &plan, rectified.as_ref(), projections)
                 .await
             {
                 Ok(Some(p)) => shared.push(p),
@@ -1311,7 +1312,8 @@ impl Session {
         }
     }
 
-    /// Write this node's projection for the peer. Returns the projection to sync, if there is one.
+    /// Write this node's projection for the peer, from the case's projection records as the plan read them.
+    /// Returns the projection to sync, if there is one.
     ///
     /// A projection that would lose a field the peer held is rotated: a fresh generation, the old one retired and
     /// the peer told to delete it. Consent withdrawn is told at once to a peer that received this case before
@@ -1322,13 +1324,12 @@ impl Session {
         case: &CaseId,
         plan: &Plan,
         rectified: Option<&RectificationNotice>,
+        projections: Vec<ProjectionRecord>,
     ) -> Result<Option<WireDoc>, crate::store::StoreError> {
         let store = self.inner.node.store();
         let me = self.me().to_string();
         let peer = self.state.peer.to_string();
-        let mine: Vec<ProjectionRecord> = store
-            .projections_of_case(case)
-            .await?
+        let mine: Vec<ProjectionRecord> = projections
             .into_iter()
             .filter(|p| p.sender == me && p.receiver == peer)
             .collect();
@@ -1758,7 +1759,23 @@ impl Session {
                 // One read of the record serves both: its state, and (unless withdrawn, never synced again) the
                 // document with this peer's session.
                 let name = wire.to_string();
-                let projection = store.load_projection(&name).await.map_err(unloadable)?;
+                // With the case, the record comes from the same read as the case's projections.
+                let (case, projection) = match case {
+                    true => match present(node.load_case_with_projections(wire.case()).await)? {
+                        Some((loaded, projections)) => (
+                            Some(loaded),
+                            projections.into_iter().find(|p| p.wire_id == name),
+                        ),
+                        None => (
+                            None,
+                            store.load_projection(&name).await.map_err(unloadable)?,
+                        ),
+                    },
+                    false => (
+                        None,
+                        store.load_projection(&name).await.map_err(unloadable)?,
+                    ),
+                };
                 let doc = projection.as_ref().filter(|p| !p.retired).and_then(|p| {
                     let mut am = node
                         .doc_cache()
@@ -1767,10 +1784,6 @@ impl Session {
                     am.set_actor(doc::actor_for(self.me()));
                     Some((am, self.session_of(&name, p.sync_state.clone())))
                 });
-                let case = match case {
-                    true => present(node.load_case(wire.case()).await)?,
-                    false => None,
-                };
                 let forget_held = match &projection {
                     Some(p) if p.retired && p.sender == self.me().to_string() => store
                         .rectification_notice(&self.state.peer.to_string(), wire.case())
