@@ -166,15 +166,15 @@ struct Listed {
     docs: Vec<ListedDoc>,
     /// A document was written or deleted between the listing and its read.
     moved: bool,
-    /// Documents that did not decode, with why.
-    unreadable: Vec<(DocKey, ServiceError)>,
+    /// Why a document did not decode, the first that did not.
+    unreadable: Option<ServiceError>,
 }
 
 impl Listed {
     /// What was read, or why a document could not be.
     fn readable(mut self) -> Result<Listed, ServiceError> {
-        match self.unreadable.pop() {
-            Some((_, e)) => Err(e),
+        match self.unreadable.take() {
+            Some(e) => Err(e),
             None => Ok(self),
         }
     }
@@ -680,7 +680,7 @@ impl Node {
     /// What was read from each listed document: from the [`crate::case::DocCache`] while its heads have not moved,
     /// else loaded and decoded (and remembered), with its authors when `authors`. A document deleted since it was
     /// listed is left out; one written since is read as it is now, and [`Listed::moved`] says so. One that does not
-    /// decode is left out and named in [`Listed::unreadable`].
+    /// decode is left out, and [`Listed::unreadable`] says why.
     async fn read_listed(
         &self,
         metas: Vec<crate::store::DocumentMeta>,
@@ -716,7 +716,7 @@ impl Node {
             let (json, mut am) = match decoded {
                 Ok(d) => d,
                 Err(e) => {
-                    out.unreadable.push((meta.key, e));
+                    out.unreadable.get_or_insert(e);
                     continue;
                 }
             };
