@@ -116,22 +116,28 @@ fn sync_map(
     wanted: &Map<String, Json>,
     prefix: &str,
 ) -> Result<bool, DocError> {
+    // One pass over the map's operations, where a `get` per key would seek each key again.
+    let automerge::hydrate::Value::Map(present) = doc.hydrate(obj, None)? else {
+        unreachable!("sync_map is called on maps")
+    };
     let mut changed = false;
-    let present: Vec<String> = doc.keys(obj).collect();
-    for key in present {
-        if !wanted.contains_key(&key) {
+    let mut current: std::collections::HashMap<&str, &automerge::hydrate::Value> =
+        std::collections::HashMap::new();
+    for (key, entry) in present.iter() {
+        if wanted.contains_key(key) {
+            current.insert(key, &entry.value);
+        } else {
             doc.delete(obj, key.as_str())?;
             changed = true;
         }
     }
     for (key, value) in wanted {
-        let path = format!("{prefix}{key}");
-        let current = match doc.get(obj, key.as_str())? {
-            Some((v, id)) => Some(read_value(doc, v, &id, &path)?),
-            None => None,
+        let same = match current.get(key.as_str()) {
+            Some(held) => json_of(held).map_err(|e| e.under(&format!("{prefix}{key}")))? == *value,
+            None => false,
         };
-        if current.as_ref() != Some(value) {
-            put_json(doc, obj, key, value)?;
+        if !same {
+            put_json(doc, obj, key, value).map_err(|e| e.under(prefix.trim_end_matches('.')))?;
             changed = true;
         }
     }
@@ -156,14 +162,15 @@ pub fn write_sections(
         let Json::Object(wanted) = value else {
             unreachable!("sections are maps")
         };
-        let map = match doc.get(ROOT, key.as_str())? {
-            Some((automerge::Value::Object(ObjType::Map), id)) => id,
-            _ => {
-                changed = true;
-                doc.put_object(ROOT, key.as_str(), ObjType::Map)?
+        match doc.get(ROOT, key.as_str())? {
+            Some((automerge::Value::Object(ObjType::Map), map)) => {
+                changed |= sync_map(doc, &map, wanted, &format!("{key}."))?;
             }
-        };
-        changed |= sync_map(doc, &map, wanted, &format!("{key}."))?;
+            _ => {
+                put_json(doc, &ROOT, key, value)?;
+                changed = true;
+            }
+        }
     }
     Ok(changed)
 }
@@ -202,28 +209,20 @@ pub fn read_json(doc: &AutoCommit) -> Result<Json, DocError> {
 }
 
 fn read_map(doc: &AutoCommit, obj: &ObjId, prefix: &str) -> Result<Json, DocError> {
-    let mut out = Map::new();
-    for key in doc.keys(obj) {
-        let path = format!("{prefix}{key}");
-        if let Some((v, id)) = doc.get(obj, key.as_str())? {
-            out.insert(key, read_value(doc, v, &id, &path)?);
-        }
-    }
-    Ok(Json::Object(out))
+    // `hydrate` reads the whole object in one pass over its operations; a `get` per key seeks every key anew (the
+    // larger part of checking a received projection, #14).
+    json_of(&doc.hydrate(obj, None)?).map_err(|e| e.under(prefix.trim_end_matches('.')))
 }
 
-fn read_value(
-    doc: &AutoCommit,
-    v: automerge::Value<'_>,
-    id: &ObjId,
-    path: &str,
-) -> Result<Json, DocError> {
+/// A hydrated value as the JSON the form model uses; an [`DocError::Unsupported`] names the path below `value`.
+fn json_of(value: &automerge::hydrate::Value) -> Result<Json, DocError> {
+    use automerge::hydrate::Value as H;
     let unsupported = |what| DocError::Unsupported {
-        path: path.to_string(),
+        path: String::new(),
         what,
     };
-    match v {
-        automerge::Value::Scalar(s) => match s.as_ref() {
+    match value {
+        H::Scalar(s) => match s {
             ScalarValue::Str(s) => Ok(Json::String(s.to_string())),
             ScalarValue::Int(i) => Ok(Json::from(*i)),
             ScalarValue::Boolean(b) => Ok(Json::Bool(*b)),
@@ -235,76 +234,65 @@ fn read_value(
             ScalarValue::Timestamp(_) => Err(unsupported("timestamp")),
             ScalarValue::Unknown { .. } => Err(unsupported("unknown scalar")),
         },
-        automerge::Value::Object(ObjType::Map) => read_map(doc, id, &format!("{path}.")),
-        automerge::Value::Object(ObjType::List) => {
-            let mut items = Vec::with_capacity(doc.length(id));
-            for i in 0..doc.length(id) {
-                let item_path = format!("{path}[{i}]");
-                match doc.get(id, i)? {
-                    Some((v, item_id)) => items.push(read_value(doc, v, &item_id, &item_path)?),
-                    None => items.push(Json::Null),
-                }
+        H::Map(map) => {
+            let mut out = Map::new();
+            for (key, entry) in map.iter() {
+                out.insert(
+                    key.clone(),
+                    json_of(&entry.value).map_err(|e| e.under(key))?,
+                );
             }
-            Ok(Json::Array(items))
+            Ok(Json::Object(out))
         }
-        automerge::Value::Object(_) => Err(unsupported("text or table object")),
+        H::List(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, item)| json_of(&item.value).map_err(|e| e.under(&format!("[{i}]"))))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Json::Array),
+        H::Text(_) => Err(unsupported("text or table object")),
     }
 }
 
-/// Write a JSON value under `key` of a map, replacing what was there.
+/// Write a JSON value under `key` of a map, replacing what was there. A map or list is created with all it holds
+/// in one batch: Automerge then splices its operation set twice, where an operation at a time splices it once per
+/// field (the larger part of writing a new projection, #14). The operations are the same.
 fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: &Json) -> Result<(), DocError> {
     match value {
-        Json::Array(items) => {
-            let list = doc.put_object(obj, key, ObjType::List)?;
-            fill_list(doc, &list, items, key)
-        }
-        Json::Object(m) => {
-            let map = doc.put_object(obj, key, ObjType::Map)?;
-            fill_map(doc, &map, m, key)
+        Json::Array(_) | Json::Object(_) => {
+            let tree = hydrate_of(value).map_err(|e| e.under(key))?;
+            doc.batch_create_object(obj, key, &tree, false)?;
         }
         scalar => {
-            doc.put(obj, key, scalar_of(scalar, key)?)?;
-            Ok(())
-        }
-    }
-}
-
-fn fill_map(
-    doc: &mut AutoCommit,
-    map: &ObjId,
-    m: &Map<String, Json>,
-    path: &str,
-) -> Result<(), DocError> {
-    for (k, v) in m {
-        put_json(doc, map, k, v).map_err(|e| with_prefix(e, path))?;
-    }
-    Ok(())
-}
-
-fn fill_list(
-    doc: &mut AutoCommit,
-    list: &ObjId,
-    items: &[Json],
-    path: &str,
-) -> Result<(), DocError> {
-    for (i, item) in items.iter().enumerate() {
-        let item_path = format!("{path}[{i}]");
-        match item {
-            Json::Array(inner) => {
-                let l = doc.insert_object(list, i, ObjType::List)?;
-                fill_list(doc, &l, inner, &item_path)?;
-            }
-            Json::Object(m) => {
-                let map = doc.insert_object(list, i, ObjType::Map)?;
-                fill_map(doc, &map, m, &item_path)?;
-            }
-            scalar => doc.insert(list, i, scalar_of(scalar, &item_path)?)?,
+            doc.put(obj, key, scalar_of(scalar).map_err(|e| e.under(key))?)?;
         }
     }
     Ok(())
 }
 
-fn scalar_of(v: &Json, path: &str) -> Result<ScalarValue, DocError> {
+/// JSON as the tree [`Transactable::batch_create_object`] writes.
+fn hydrate_of(value: &Json) -> Result<automerge::hydrate::Value, DocError> {
+    use automerge::hydrate::{List, Map as HMap, Value as H};
+    Ok(match value {
+        Json::Object(m) => {
+            let mut fields = std::collections::HashMap::with_capacity(m.len());
+            for (k, v) in m {
+                fields.insert(k.clone(), hydrate_of(v).map_err(|e| e.under(k))?);
+            }
+            H::Map(HMap::from(fields))
+        }
+        Json::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                out.push(hydrate_of(item).map_err(|e| e.under(&format!("[{i}]")))?);
+            }
+            H::List(List::from(out))
+        }
+        scalar => H::Scalar(scalar_of(scalar)?),
+    })
+}
+
+fn scalar_of(v: &Json) -> Result<ScalarValue, DocError> {
     match v {
         Json::String(s) => Ok(ScalarValue::Str(s.as_str().into())),
         Json::Bool(b) => Ok(ScalarValue::Boolean(*b)),
@@ -313,20 +301,30 @@ fn scalar_of(v: &Json, path: &str) -> Result<ScalarValue, DocError> {
             .as_i64()
             .map(ScalarValue::Int)
             .ok_or_else(|| DocError::Unsupported {
-                path: path.to_string(),
+                path: String::new(),
                 what: "non-integer number",
             }),
         Json::Array(_) | Json::Object(_) => unreachable!("containers are handled by the caller"),
     }
 }
 
-fn with_prefix(e: DocError, prefix: &str) -> DocError {
-    match e {
-        DocError::Unsupported { path, what } => DocError::Unsupported {
-            path: format!("{prefix}.{path}"),
-            what,
-        },
-        other => other,
+impl DocError {
+    /// The error with its path placed under `segment` (a field name, `[3]`, or a path already joined), as it
+    /// passes up from a nested value to the field that holds it. Paths are only built on the way out of a failure.
+    fn under(self, segment: &str) -> DocError {
+        match self {
+            DocError::Unsupported { path, what } if !segment.is_empty() => DocError::Unsupported {
+                path: if path.is_empty() {
+                    segment.to_string()
+                } else if path.starts_with('[') {
+                    format!("{segment}{path}")
+                } else {
+                    format!("{segment}.{path}")
+                },
+                what,
+            },
+            other => other,
+        }
     }
 }
 
@@ -341,5 +339,97 @@ mod tests {
         assert_eq!(actor_for(&a), actor_for(&a));
         assert_ne!(actor_for(&a), actor_for(&b));
         assert_eq!(actor_for(&a).to_bytes().len(), ACTOR_ID_LEN);
+    }
+
+    fn sample() -> Map<String, Json> {
+        let Json::Object(m) = serde_json::json!({
+            "aanmeldbericht": {
+                "naam": "Jan",
+                "kinderen": 2,
+                "urgent": true,
+                "leeg": null,
+                "leefgebieden": ["wonen", "financien"],
+                "aanbiedingen": [{"datum": "2026-03-01", "adres": {"straat": "Kerkstraat"}}, {"datum": "2026-04-02"}]
+            },
+            "_meta": {"herkomstgemeente": "GM0080"}
+        }) else {
+            unreachable!()
+        };
+        m
+    }
+
+    #[test]
+    fn sections_written_in_one_batch_read_back_as_written() {
+        let me: PartnerId = "zorgaanbieder:kwadrant".parse().unwrap();
+        let mut doc = new_document(&me);
+        assert!(write_sections(&mut doc, &sample()).unwrap());
+        assert!(commit(&mut doc, 0));
+        assert_eq!(read_json(&doc).unwrap(), Json::Object(sample()));
+        // Written again unchanged: no operation at all.
+        assert!(!write_sections(&mut doc, &sample()).unwrap());
+        assert_eq!(doc.pending_ops(), 0);
+        // Saved and loaded: the same document.
+        let loaded = load(&doc.save(), []).unwrap();
+        assert_eq!(read_json(&loaded).unwrap(), Json::Object(sample()));
+    }
+
+    #[test]
+    fn a_batch_created_record_merges_field_by_field_with_a_concurrent_edit() {
+        let a: PartnerId = "zorgaanbieder:kwadrant".parse().unwrap();
+        let b: PartnerId = "transferpunt:sdf".parse().unwrap();
+        let mut left = new_document(&a);
+        write_sections(&mut left, &sample()).unwrap();
+        commit(&mut left, 0);
+        let mut right = load_as(&left.save(), [], &b).unwrap();
+
+        // Each side edits a different field inside the same batch-created nested map.
+        let mut on_left = sample();
+        on_left["aanmeldbericht"]["naam"] = Json::from("Jan de Vries");
+        write_sections(&mut left, &on_left).unwrap();
+        commit(&mut left, 1);
+        let mut on_right = sample();
+        on_right["aanmeldbericht"]["kinderen"] = Json::from(3);
+        write_sections(&mut right, &on_right).unwrap();
+        commit(&mut right, 1);
+
+        left.merge(&mut right).unwrap();
+        let merged = read_json(&left).unwrap();
+        assert_eq!(merged["aanmeldbericht"]["naam"], "Jan de Vries");
+        assert_eq!(merged["aanmeldbericht"]["kinderen"], 3);
+        assert_eq!(
+            merged["aanmeldbericht"]["aanbiedingen"][0]["adres"]["straat"],
+            "Kerkstraat"
+        );
+    }
+
+    #[test]
+    fn an_unsupported_value_names_its_whole_path() {
+        let me: PartnerId = "zorgaanbieder:kwadrant".parse().unwrap();
+        // Writing: a float deep inside a record.
+        let mut sections = sample();
+        sections["aanmeldbericht"]["aanbiedingen"][1]["bedrag"] = serde_json::json!(1.5);
+        let mut doc = new_document(&me);
+        match write_sections(&mut doc, &sections) {
+            Err(DocError::Unsupported { path, what }) => {
+                assert_eq!(path, "aanmeldbericht.aanbiedingen[1].bedrag");
+                assert_eq!(what, "non-integer number");
+            }
+            other => panic!("expected Unsupported, got {other:?}"),
+        }
+        // Reading: a float another writer put into a list inside a map.
+        let mut doc = new_document(&me);
+        let map = doc
+            .put_object(ROOT, "aanmeldbericht", ObjType::Map)
+            .unwrap();
+        let list = doc.put_object(&map, "leefgebieden", ObjType::List).unwrap();
+        doc.insert(&list, 0, "wonen").unwrap();
+        doc.insert(&list, 1, 2.5).unwrap();
+        match read_json(&doc) {
+            Err(DocError::Unsupported { path, what }) => {
+                assert_eq!(path, "aanmeldbericht.leefgebieden[1]");
+                assert_eq!(what, "float");
+            }
+            other => panic!("expected Unsupported, got {other:?}"),
+        }
     }
 }
