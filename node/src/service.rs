@@ -884,7 +884,7 @@ impl Node {
             json: json.clone(),
         };
         let mut views = self
-            .write_forms_locked(&guard, user, case_id, vec![write])
+            .write_forms_on_case(&guard, user, case_id, vec![write])
             .await?;
         views
             .pop()
@@ -898,14 +898,32 @@ impl Node {
     /// safe from a concurrent one. Each form must be another document.
     pub async fn write_forms_locked(
         &self,
+        guard: &tokio::sync::MutexGuard<'_, ()>,
+        user: &User,
+        case_id: &CaseId,
+        writes: Vec<FormWrite>,
+    ) -> Result<Vec<FormView>, ServiceError> {
+        self.case_exists(case_id).await?;
+        self.write_forms_on_case(guard, user, case_id, writes).await
+    }
+
+    /// [`Node::write_forms_locked`] on a case known to exist.
+    async fn write_forms_on_case(
+        &self,
         _guard: &tokio::sync::MutexGuard<'_, ()>,
         user: &User,
         case_id: &CaseId,
         writes: Vec<FormWrite>,
     ) -> Result<Vec<FormView>, ServiceError> {
         let start = self.now();
-        self.case_exists(case_id).await?;
-        let mut loaded = self.load_case(case_id).await?;
+        // The case as `load_case` reads it, keeping the listing: under the guard no document of the case moves, so
+        // a document remembered at its listed heads is the stored one, and is not read from the store again.
+        let listed = self
+            .read_listed(self.store.list_documents(case_id).await?, false)
+            .await?
+            .readable()?;
+        let projections = self.store.projections_of_case(case_id).await?;
+        let mut loaded = self.loaded_from(case_id, &listed.docs, &projections)?;
         let mut staged: Vec<(DocKey, Change, AuditEntry)> = Vec::new();
         let mut read_back = Vec::new();
         let mut views = Vec::new();
@@ -919,7 +937,20 @@ impl Node {
                     "{kind} staat twee keer in één schrijfopdracht"
                 )));
             }
-            let existing = self.store.load_document(&key).await?;
+            let existing = match listed.docs.iter().find(|d| d.meta.key == key) {
+                Some(d) => match self.doc_cache.automerge(&d.meta.doc_id, &d.meta.heads) {
+                    Some(am) => Some((d.meta.clone(), am, Some(d.json.clone()))),
+                    None => match self.store.load_document_by_id(&d.meta.doc_id).await? {
+                        Some(stored) => {
+                            let am = stored.to_automerge(&self.partner)?;
+                            let json = (stored.meta.heads == d.meta.heads).then(|| d.json.clone());
+                            Some((stored.meta, am, json))
+                        }
+                        None => None,
+                    },
+                },
+                None => None,
+            };
             // Another partner's instance is not this node's to write: its reactie or gemeente form, a melding it
             // projected here under that name.
             let other_owner = match kind {
@@ -945,21 +976,20 @@ impl Node {
                     "{kind}/{instance} is van {owner}; schrijf in een eigen {kind}"
                 )));
             }
-            let mut am = match &existing {
-                Some(stored) => match self
-                    .doc_cache
-                    .automerge(&stored.meta.doc_id, &stored.meta.heads)
-                {
-                    Some(mut am) => {
-                        am.set_actor(doc::actor_for(&self.partner));
-                        am
-                    }
-                    None => stored.to_automerge(&self.partner)?,
-                },
-                None => doc::new_document(&self.partner),
+            let (existing, mut am, listed_json) = match existing {
+                Some((meta, mut am, json)) => {
+                    am.set_actor(doc::actor_for(&self.partner));
+                    (Some(meta), am, json)
+                }
+                None => (None, doc::new_document(&self.partner), None),
             };
             let base = am.get_heads();
-            let old_json = existing.as_ref().map(|_| doc::read_json(&am)).transpose()?;
+            // The JSON the listing read at these heads, or read from the document in hand.
+            let old_json = match (&existing, listed_json) {
+                (Some(_), Some(json)) => Some(Json::clone(&json)),
+                (Some(_), None) => Some(doc::read_json(&am)?),
+                (None, _) => None,
+            };
 
             crate::meldingen::check_voorlegger(
                 &form,
@@ -978,12 +1008,10 @@ impl Node {
             doc::write_form(&mut am, &form)?;
             doc::commit(&mut am, self.now().unix_timestamp());
             if let Some(change) = Change::since(&mut am, &base) {
-                if let Some(stored) = &existing {
+                if let Some(meta) = &existing {
                     // What the sessions will read of it next, from the document in hand rather than decoded again.
                     let json = Arc::new(doc::read_json(&am)?);
-                    let known = self
-                        .doc_cache
-                        .with_authors(&stored.meta.doc_id, &stored.meta.heads);
+                    let known = self.doc_cache.with_authors(&meta.doc_id, &meta.heads);
                     let authors = Arc::new(match known {
                         Some((_, before)) => {
                             let new = am.get_changes(&base);
@@ -992,7 +1020,7 @@ impl Node {
                         None => crate::case::authors_of(&mut am, kind),
                     });
                     read_back.push((
-                        stored.meta.doc_id.clone(),
+                        meta.doc_id.clone(),
                         change.heads.clone(),
                         json,
                         authors,

@@ -32,6 +32,7 @@ backend_tests!(
     a_rewritten_document_keeps_no_earlier_change_and_its_partners_are_noted,
     new_cases_and_their_documents_land_together_or_not_at_all,
     a_reconnect_finds_the_cases_changed_since_its_mark_and_those_exchanged,
+    a_cases_marks_read_at_once_are_what_each_read_alone_finds,
 );
 
 fn me() -> PartnerId {
@@ -904,5 +905,112 @@ async fn a_reconnect_finds_the_cases_changed_since_its_mark_and_those_exchanged(
         store.sync_mark(gm).await.unwrap(),
         Some((mark + 2, "2026.2".to_string()))
     );
+    store.close().await;
+}
+
+/// `case_marks` reads in one statement what the rectification notice, the erasure by the peer, the awaited rewrites
+/// and the documents held whole are when each is read alone: for a case with none, and a case with each.
+async fn a_cases_marks_read_at_once_are_what_each_read_alone_finds(db: &Db) {
+    use node::store::{CaseMarks, RectificationNotice};
+    let store = db.open().await;
+    let tp: PartnerId = "transferpunt:sdf".parse().unwrap();
+    let gm: PartnerId = "gemeente:GM0080".parse().unwrap();
+    let case = CaseId::random();
+    store.create_case(&case).await.unwrap();
+    assert_eq!(
+        store.case_marks(&tp, &case).await.unwrap(),
+        CaseMarks::default()
+    );
+
+    let reg = DocKey::single(case.clone(), DocumentKind::Registratie);
+    let aan = DocKey::single(case.clone(), DocumentKind::Aanmelding);
+    let reg_id = put_form(
+        &store,
+        &reg,
+        &mut doc::new_document(&me()),
+        &registratie_json(),
+    )
+    .await
+    .unwrap()
+    .doc_id;
+    put_form(
+        &store,
+        &aan,
+        &mut doc::new_document(&me()),
+        &aanmelding_json(),
+    )
+    .await
+    .unwrap();
+    // Held whole by the Transferpunt: the registratie only; the gemeente holds nothing whole.
+    store.put_sync_state(&tp, &reg_id, b"state").await.unwrap();
+    store
+        .mark_erased_at_peer(&tp.to_string(), &case)
+        .await
+        .unwrap();
+    let notice = RectificationNotice {
+        peer: tp.to_string(),
+        case: case.clone(),
+        origin: me().to_string(),
+        serial: 7,
+        docs: vec![
+            format!("c/{case}/registratie@1"),
+            format!("c/{case}/aanmelding@1"),
+        ],
+        confirmed: false,
+    };
+    let taken = RectificationNotice {
+        peer: gm.to_string(),
+        origin: gm.to_string(),
+        serial: 3,
+        docs: vec![format!("c/{case}/beoordeling@2")],
+        ..notice.clone()
+    };
+    let mut e = AuditEntry::new(
+        Operation::Rectification,
+        "avg.art16",
+        "AVG art. 16",
+        OffsetDateTime::now_utc(),
+    );
+    e.case_id = Some(case.to_string());
+    store
+        .record_rectification_taken(&taken, std::slice::from_ref(&notice), &e)
+        .await
+        .unwrap();
+
+    let marks = store.case_marks(&tp, &case).await.unwrap();
+    assert_eq!(
+        marks.notice,
+        store
+            .rectification_notice(&tp.to_string(), &case)
+            .await
+            .unwrap()
+    );
+    assert_eq!(marks.notice.as_ref(), Some(&notice));
+    assert!(marks.erased_at_peer);
+    assert_eq!(
+        marks.erased_at_peer,
+        store.erased_at_peer(&tp.to_string(), &case).await.unwrap()
+    );
+    assert_eq!(marks.awaited, store.awaited_rewrites(&case).await.unwrap());
+    assert_eq!(marks.awaited, vec![(gm.to_string(), taken.docs.clone())]);
+    for (key, generation) in [(&reg, 0), (&aan, 0), (&reg, 1)] {
+        assert_eq!(
+            marks.held_whole(key, generation),
+            store
+                .has_sync_state(&tp, key, generation)
+                .await
+                .unwrap()
+                .as_ref(),
+            "{key:?} at generation {generation}"
+        );
+    }
+    assert_eq!(marks.held_whole(&reg, 0), Some(&reg_id));
+
+    // Another peer: none of the peer-bound marks, the case-bound one (rewrites awaited here) all the same.
+    let other = store.case_marks(&gm, &case).await.unwrap();
+    assert_eq!(other.notice, None);
+    assert!(!other.erased_at_peer);
+    assert!(other.held_whole.is_empty());
+    assert_eq!(other.awaited, marks.awaited);
     store.close().await;
 }

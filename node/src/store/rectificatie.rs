@@ -46,7 +46,7 @@ macro_rules! insert_notice {
 }
 pub(super) use insert_notice;
 
-fn lines(s: &str) -> Vec<String> {
+pub(super) fn lines(s: &str) -> Vec<String> {
     s.lines()
         .filter(|l| !l.is_empty())
         .map(str::to_string)

@@ -263,10 +263,19 @@ pub async fn unless_erased_at(
     plan: Plan,
 ) -> Plan {
     match node.store().erased_at_peer(&peer.to_string(), case).await {
-        Ok(false) => plan,
-        Ok(true) | Err(_) => Plan {
+        Ok(erased) => unless_erased(plan, erased),
+        Err(_) => unless_erased(plan, true),
+    }
+}
+
+/// [`unless_erased_at`] on what the store said: nothing to share when the peer erased the case.
+pub fn unless_erased(plan: Plan, erased_at_peer: bool) -> Plan {
+    if erased_at_peer {
+        Plan {
             consent: plan.consent,
             ..Plan::default()
-        },
+        }
+    } else {
+        plan
     }
 }

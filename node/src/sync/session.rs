@@ -792,14 +792,14 @@ impl Session {
     /// case from the peer — the peer has not confirmed it yet (told once per connection); until it has, nothing of
     /// the case is synced with it, so it withdraws what it holds before a new generation reaches it. `Ok(Some)`: a
     /// confirmed one, whose old projection generations the peer is told to delete once it holds the new one.
-    async fn rectification(&mut self, case: &CaseId) -> Result<Option<RectificationNotice>, ()> {
-        let store = self.inner.node.store();
-        match store
-            .rectification_notice(&self.state.peer.to_string(), case)
-            .await
-        {
-            Ok(Some(n)) if n.confirmed => Ok(Some(n)),
-            Ok(Some(n)) => {
+    async fn rectification(
+        &mut self,
+        case: &CaseId,
+        notice: Option<RectificationNotice>,
+    ) -> Result<Option<RectificationNotice>, ()> {
+        match notice {
+            Some(n) if n.confirmed => Ok(Some(n)),
+            Some(n) => {
                 if self
                     .forgets_sent
                     .insert(format!("rectified/{case}/{}", n.serial))
@@ -812,12 +812,7 @@ impl Session {
                 }
                 Err(())
             }
-            Ok(None) => Ok(None),
-            Err(e) => {
-                tracing::warn!(peer = %self.state.peer, error = %e, "cannot read the rectification notices; the case waits");
-                self.retry_later(case);
-                Err(())
-            }
+            None => Ok(None),
         }
     }
 
@@ -845,11 +840,13 @@ impl Session {
     /// Whether a partner's rectification of the case named documents that have not reached their new generation
     /// here yet: until they have, no projection of the case is made anew (it would pass on the old values in this
     /// node's copy).
-    async fn awaits_rewrite(&self, case: &CaseId, docs: &[crate::case::LocalDoc]) -> bool {
+    async fn awaits_rewrite(
+        &self,
+        case: &CaseId,
+        docs: &[crate::case::LocalDoc],
+        awaited: Vec<(String, Vec<String>)>,
+    ) -> bool {
         let store = self.inner.node.store();
-        let Ok(awaited) = store.awaited_rewrites(case).await else {
-            return true;
-        };
         let mut waiting = false;
         for (peer, names) in awaited {
             let mut arrived = true;
@@ -1143,7 +1140,17 @@ impl Session {
         }
         let node = self.inner.node.clone();
         let epoch = node.rectify_epoch();
-        let Ok(rectified) = self.rectification(case).await else {
+        // What the case holds beyond its documents for this peer, in one read (notices, erasure, awaited rewrites,
+        // what the peer holds whole).
+        let mut marks = match node.store().case_marks(&self.state.peer, case).await {
+            Ok(marks) => marks,
+            Err(e) => {
+                tracing::warn!(peer = %self.state.peer, case = %case, error = %e, "cannot read the case's rectification and erasure marks; the case waits");
+                self.retry_later(case);
+                return;
+            }
+        };
+        let Ok(rectified) = self.rectification(case, marks.notice.clone()).await else {
             return;
         };
         let Some((loaded, docs, projections)) = node.case_for_planning_with_projections(case).await
@@ -1159,13 +1166,15 @@ impl Session {
         }
         let policy = node.policy();
         let plan = plan::plan(&policy, self.me(), &self.state.peer, &loaded, &docs);
-        let plan = plan::unless_erased_at(&node, &self.state.peer, case, plan).await;
+        let plan = plan::unless_erased(plan, marks.erased_at_peer);
         tracing::debug!(peer = %self.state.peer, case = %case, full = plan.full.len(), projected = plan.projection_fields.len(), "reconcile");
         // The projection first: it carries the facts (who relates how) the peer needs to accept the documents.
         let mut shared: Vec<WireDoc> = Vec::new();
         // While a partner's rectification has not brought its new generations here, this node's facts miss what the
         // partner withdrew: nothing is made anew from them, and nothing held whole is taken back on them either.
-        let awaiting = self.awaits_rewrite(case, &docs).await;
+        let awaiting = self
+            .awaits_rewrite(case, &docs, std::mem::take(&mut marks.awaited))
+            .await;
         if !awaiting {
             match self
                 .update_projection(case, &plan, rectified.as_ref(), projections)
@@ -1187,7 +1196,7 @@ impl Session {
             WireDoc::Form(k.clone(), generation)
         }));
         if !awaiting {
-            self.withdraw_whole(&docs, &plan, policy.on_withdrawal)
+            self.withdraw_whole(&docs, &plan, policy.on_withdrawal, &marks)
                 .await;
         }
         // A document the peer could not take before may be acceptable now.
@@ -1269,6 +1278,7 @@ impl Session {
         docs: &[crate::case::LocalDoc],
         plan: &Plan,
         on_withdrawal: policies::policy::Withdrawal,
+        marks: &crate::store::CaseMarks,
     ) {
         let withdrawn_and_kept =
             !plan.consent && on_withdrawal == policies::policy::Withdrawal::Keep;
@@ -1280,13 +1290,7 @@ impl Session {
                 continue;
             }
             let name = WireDoc::Form(d.key.clone(), d.generation).to_string();
-            let stored = match store
-                .has_sync_state(&self.state.peer, &d.key, d.generation)
-                .await
-            {
-                Ok(stored) => stored,
-                Err(_) => continue,
-            };
+            let stored = marks.held_whole(&d.key, d.generation).cloned();
             // A session kept in memory and not stored yet counts too: the peer may hold what it carried.
             let held = stored.is_some() || self.syncs.contains_key(&name);
             if !held || withdrawn_and_kept {
