@@ -790,11 +790,28 @@ impl Node {
         &self,
         id: &CaseId,
     ) -> Result<(LoadedCase, Vec<crate::store::ProjectionRecord>), ServiceError> {
+        self.read_case(id)
+            .await
+            .map(|(loaded, projections, _)| (loaded, projections))
+    }
+
+    /// The case, its projection records and the documents as listed and read ([`Node::read_listed`]).
+    async fn read_case(
+        &self,
+        id: &CaseId,
+    ) -> Result<
+        (
+            LoadedCase,
+            Vec<crate::store::ProjectionRecord>,
+            Vec<ListedDoc>,
+        ),
+        ServiceError,
+    > {
         let metas = self.store.list_documents(id).await?;
         let read = self.read_listed(metas, false).await?.readable()?;
         let projections = self.store.projections_of_case(id).await?;
         let loaded = self.loaded_from(id, &read.docs, &projections)?;
-        Ok((loaded, projections))
+        Ok((loaded, projections, read.docs))
     }
 
     /// The case from its documents as read and the projection records of the case (those it received count).
@@ -918,12 +935,7 @@ impl Node {
         let start = self.now();
         // The case as `load_case` reads it, keeping the listing: under the guard no document of the case moves, so
         // a document remembered at its listed heads is the stored one, and is not read from the store again.
-        let listed = self
-            .read_listed(self.store.list_documents(case_id).await?, false)
-            .await?
-            .readable()?;
-        let projections = self.store.projections_of_case(case_id).await?;
-        let mut loaded = self.loaded_from(case_id, &listed.docs, &projections)?;
+        let (mut loaded, _, listed) = self.read_case(case_id).await?;
         let mut staged: Vec<(DocKey, Change, AuditEntry)> = Vec::new();
         let mut read_back = Vec::new();
         let mut views = Vec::new();
@@ -937,13 +949,18 @@ impl Node {
                     "{kind} staat twee keer in één schrijfopdracht"
                 )));
             }
-            let existing = match listed.docs.iter().find(|d| d.meta.key == key) {
+            // The document as it stands, with its JSON: the listing's when it is at the listed heads.
+            let existing = match listed.iter().find(|d| d.meta.key == key) {
                 Some(d) => match self.doc_cache.automerge(&d.meta.doc_id, &d.meta.heads) {
-                    Some(am) => Some((d.meta.clone(), am, Some(d.json.clone()))),
+                    Some(am) => Some((d.meta.clone(), am, Json::clone(&d.json))),
                     None => match self.store.load_document_by_id(&d.meta.doc_id).await? {
                         Some(stored) => {
                             let am = stored.to_automerge(&self.partner)?;
-                            let json = (stored.meta.heads == d.meta.heads).then(|| d.json.clone());
+                            let json = if stored.meta.heads == d.meta.heads {
+                                Json::clone(&d.json)
+                            } else {
+                                doc::read_json(&am)?
+                            };
                             Some((stored.meta, am, json))
                         }
                         None => None,
@@ -976,20 +993,14 @@ impl Node {
                     "{kind}/{instance} is van {owner}; schrijf in een eigen {kind}"
                 )));
             }
-            let (existing, mut am, listed_json) = match existing {
+            let (existing, mut am, old_json) = match existing {
                 Some((meta, mut am, json)) => {
                     am.set_actor(doc::actor_for(&self.partner));
-                    (Some(meta), am, json)
+                    (Some(meta), am, Some(json))
                 }
                 None => (None, doc::new_document(&self.partner), None),
             };
             let base = am.get_heads();
-            // The JSON the listing read at these heads, or read from the document in hand.
-            let old_json = match (&existing, listed_json) {
-                (Some(_), Some(json)) => Some(Json::clone(&json)),
-                (Some(_), None) => Some(doc::read_json(&am)?),
-                (None, _) => None,
-            };
 
             crate::meldingen::check_voorlegger(
                 &form,
